@@ -1,0 +1,153 @@
+/// A news article: the unit Folio stores, versions and syncs.
+///
+/// Its JSON form is exactly `{"id","title","source","url","published","body","tags"}` followed
+/// by any other top-level fields the archive carried (kept in `extra`, in their order, and
+/// exported back unchanged).
+public struct Article: Equatable, Sendable {
+    public var id: String
+    public var title: String
+    public var source: String
+    public var url: String
+    /// ISO-8601 date (`2024-04-17`) or date-time (`2024-04-17T09:30:00Z`), or empty.
+    public var published: String
+    public var body: String
+    public var tags: [String]
+    /// Top-level fields beyond the seven above, in input order.
+    public var extra: [ExtraField]
+
+    public init(
+        id: String, title: String = "", source: String = "", url: String = "", published: String = "",
+        body: String = "", tags: [String] = [], extra: [ExtraField] = []
+    ) {
+        self.id = id
+        self.title = title
+        self.source = source
+        self.url = url
+        self.published = published
+        self.body = body
+        self.tags = tags
+        self.extra = extra
+    }
+
+    /// The seven fields every article has, in their JSON order.
+    public static let knownFields = ["id", "title", "source", "url", "published", "body", "tags"]
+}
+
+/// A top-level JSON field that is not one of the article's own; its value is kept as compact
+/// JSON text so it survives storage and export unchanged.
+public struct ExtraField: Equatable, Sendable {
+    public var name: String
+    /// Compact JSON text of the value.
+    public var json: String
+
+    public init(name: String, json: String) {
+        self.name = name
+        self.json = json
+    }
+
+    public init(name: String, value: JSONValue) {
+        self.init(name: name, json: value.serialized)
+    }
+}
+
+/// Limits applied when an article is accepted.
+public struct ArticleLimits: Sendable, Equatable {
+    /// UTF-8 bytes of an id (LMDB keys are at most 511 bytes).
+    public var maxIDBytes = 400
+    /// UTF-8 bytes of a body.
+    public var maxBodyBytes = 16 << 20
+    public init(maxBodyBytes: Int = 16 << 20) { self.maxBodyBytes = maxBodyBytes }
+    public static let `default` = ArticleLimits()
+}
+
+/// Why an article was refused, naming the field.
+public struct InvalidArticle: Error, Equatable, Sendable, CustomStringConvertible {
+    public var field: String
+    public var reason: String
+    public init(field: String, reason: String) {
+        self.field = field
+        self.reason = reason
+    }
+    public var description: String { field.isEmpty ? reason : "field \"\(field)\": \(reason)" }
+}
+
+extension Article {
+    /// Checks the article against `limits`; throws naming the first offending field.
+    public func validate(limits: ArticleLimits = .default) throws(InvalidArticle) {
+        if id.isEmpty { throw InvalidArticle(field: "id", reason: "must not be empty") }
+        let idBytes = id.utf8.count
+        if idBytes > limits.maxIDBytes {
+            throw InvalidArticle(field: "id", reason: "is \(idBytes) bytes long, the limit is \(limits.maxIDBytes)")
+        }
+        if id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw InvalidArticle(field: "id", reason: "must not contain control characters")
+        }
+        if let problem = ISO8601Check.problem(with: published) {
+            throw InvalidArticle(field: "published", reason: "\"\(published)\" is not an ISO-8601 date or date-time: \(problem)")
+        }
+        let bodyBytes = body.utf8.count
+        if bodyBytes > limits.maxBodyBytes {
+            throw InvalidArticle(field: "body", reason: "is \(bodyBytes) bytes, over the \(limits.maxBodyBytes)-byte cap")
+        }
+        for f in extra where f.name.isEmpty {
+            throw InvalidArticle(field: "", reason: "a field with an empty name is not allowed")
+        }
+    }
+
+    /// Reads an article from its JSON object form and validates it.
+    public init(json: JSONValue, limits: ArticleLimits = .default) throws(InvalidArticle) {
+        guard case let .object(fields) = json else {
+            throw InvalidArticle(field: "", reason: "expected a JSON object, found \(json.typeName)")
+        }
+        var a = Article(id: "")
+        var seen = Set<String>()
+        var hasID = false
+        for (key, value) in fields {
+            guard seen.insert(key).inserted else { throw InvalidArticle(field: key, reason: "appears twice") }
+            func text() throws(InvalidArticle) -> String {
+                guard case let .string(s) = value else {
+                    throw InvalidArticle(field: key, reason: "expected a string, found \(value.typeName)")
+                }
+                return s
+            }
+            switch key {
+            case "id": a.id = try text(); hasID = true
+            case "title": a.title = try text()
+            case "source": a.source = try text()
+            case "url": a.url = try text()
+            case "published": a.published = try text()
+            case "body": a.body = try text()
+            case "tags":
+                guard case let .array(items) = value else {
+                    throw InvalidArticle(field: "tags", reason: "expected an array of strings, found \(value.typeName)")
+                }
+                a.tags = try items.enumerated().map { (i, item) throws(InvalidArticle) -> String in
+                    guard case let .string(s) = item else {
+                        throw InvalidArticle(field: "tags", reason: "item \(i) is \(item.typeName), expected a string")
+                    }
+                    return s
+                }
+            default: a.extra.append(ExtraField(name: key, value: value))
+            }
+        }
+        if !hasID { throw InvalidArticle(field: "id", reason: "is missing") }
+        try a.validate(limits: limits)
+        self = a
+    }
+
+    /// The JSON object form: the seven fields, then the extra fields in order.
+    public var jsonValue: JSONValue {
+        var fields: [(key: String, value: JSONValue)] = [
+            ("id", .string(id)), ("title", .string(title)), ("source", .string(source)), ("url", .string(url)),
+            ("published", .string(published)), ("body", .string(body)), ("tags", .array(tags.map { .string($0) })),
+        ]
+        for f in extra {
+            // Stored extras are valid JSON by construction; keep a corrupt one visible, not lost.
+            fields.append((f.name, (try? JSONParser.parse(f.json)) ?? .string(f.json)))
+        }
+        return .object(fields)
+    }
+
+    /// One line of JSON Lines (no trailing newline).
+    public var jsonLine: String { jsonValue.serialized }
+}

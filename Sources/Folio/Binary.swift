@@ -1,0 +1,103 @@
+/// Appends big-endian integers and length-prefixed strings to a byte array.
+struct ByteWriter {
+    var bytes: [UInt8] = []
+
+    init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+
+    mutating func u8(_ v: UInt8) { bytes.append(v) }
+    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) } }
+    mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
+    mutating func raw<C: Collection>(_ b: C) where C.Element == UInt8 { bytes.append(contentsOf: b) }
+    /// u32 byte length, then the UTF-8 bytes.
+    mutating func string(_ s: String) {
+        var s = s
+        s.withUTF8 { u in
+            u32(UInt32(u.count))
+            bytes.append(contentsOf: u)
+        }
+    }
+}
+
+/// A record failed to decode: the store holds bytes this version cannot read.
+public struct CorruptRecord: Error, Equatable, Sendable, CustomStringConvertible {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { "corrupt record: \(reason)" }
+}
+
+/// Reads what `ByteWriter` wrote, checking every length against the bytes that remain.
+struct ByteReader {
+    let buffer: UnsafeRawBufferPointer
+    private(set) var offset = 0
+
+    init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
+
+    var remaining: Int { buffer.count - offset }
+    var isAtEnd: Bool { offset == buffer.count }
+
+    private mutating func need(_ n: Int, _ what: String) throws(CorruptRecord) {
+        if n < 0 || remaining < n {
+            throw CorruptRecord("\(what) needs \(n) bytes at offset \(offset), \(remaining) remain")
+        }
+    }
+
+    mutating func u8(_ what: String = "u8") throws(CorruptRecord) -> UInt8 {
+        try need(1, what)
+        defer { offset += 1 }
+        return buffer[offset]
+    }
+
+    mutating func u32(_ what: String = "u32") throws(CorruptRecord) -> UInt32 {
+        try need(4, what)
+        var v: UInt32 = 0
+        for i in 0..<4 { v = v << 8 | UInt32(buffer[offset + i]) }
+        offset += 4
+        return v
+    }
+
+    mutating func u64(_ what: String = "u64") throws(CorruptRecord) -> UInt64 {
+        try need(8, what)
+        var v: UInt64 = 0
+        for i in 0..<8 { v = v << 8 | UInt64(buffer[offset + i]) }
+        offset += 8
+        return v
+    }
+
+    mutating func i64(_ what: String = "i64") throws(CorruptRecord) -> Int64 {
+        Int64(bitPattern: try u64(what))
+    }
+
+    mutating func raw(_ n: Int, _ what: String = "bytes") throws(CorruptRecord) -> UnsafeRawBufferPointer {
+        try need(n, what)
+        defer { offset += n }
+        return UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + n])
+    }
+
+    mutating func string(_ what: String = "string") throws(CorruptRecord) -> String {
+        let n = Int(try u32("\(what) length"))
+        let b = try raw(n, what)
+        guard let s = String(validating: b, as: UTF8.self) else { throw CorruptRecord("\(what) is not valid UTF-8") }
+        return s
+    }
+
+    /// A count that must fit in what remains, at `minSize` bytes per element.
+    mutating func count(_ what: String, minSize: Int) throws(CorruptRecord) -> Int {
+        let n = Int(try u32("\(what) count"))
+        if n * minSize > remaining { throw CorruptRecord("\(what) count \(n) overruns the record") }
+        return n
+    }
+}
+
+extension UInt64 {
+    /// Eight big-endian bytes, so integer keys sort numerically in LMDB.
+    var bigEndianBytes: [UInt8] {
+        withUnsafeBytes(of: bigEndian) { Array($0) }
+    }
+
+    init(bigEndianBytes b: UnsafeRawBufferPointer) {
+        var v: UInt64 = 0
+        for x in b.prefix(8) { v = v << 8 | UInt64(x) }
+        self = v
+    }
+}

@@ -1,0 +1,42 @@
+/// A replica's identity: a random 64-bit number chosen at `folio init`, never reused.
+///
+/// Written as 16 lowercase hex digits.
+public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt64
+
+    public init(_ rawValue: UInt64) { self.rawValue = rawValue }
+
+    /// Parses 1–16 hex digits.
+    public init?(hex: some StringProtocol) {
+        guard !hex.isEmpty, hex.count <= 16, let v = UInt64(hex, radix: 16) else { return nil }
+        rawValue = v
+    }
+
+    /// A fresh random id (never zero, which is reserved as "no node").
+    public static func random() -> NodeID {
+        var g = SystemRandomNumberGenerator()
+        return NodeID(UInt64.random(in: 1...UInt64.max, using: &g))
+    }
+
+    public var hex: String {
+        let s = String(rawValue, radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
+    }
+
+    public var description: String { hex }
+
+    public static func < (a: NodeID, b: NodeID) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// One event: the `counter`-th write that node `node` made to one article.
+public struct Dot: Hashable, Sendable, CustomStringConvertible {
+    public var node: NodeID
+    public var counter: UInt64
+
+    public init(node: NodeID, counter: UInt64) {
+        self.node = node
+        self.counter = counter
+    }
+
+    public var description: String { "(\(node.hex),\(counter))" }
+}

@@ -1,0 +1,59 @@
+import LMDB
+
+/// Why a store operation failed.
+public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// No Folio store exists at the path.
+    case noStore(path: String)
+    /// `create` found a store already there.
+    case alreadyExists(path: String)
+    /// The store was written by a newer Folio; refusing to misread it.
+    case newerFormat(found: UInt32, supported: UInt32)
+    /// The directory holds an LMDB environment that is not a Folio store.
+    case notAFolioStore(path: String, reason: String)
+    /// The article does not exist (or only as a tombstone, when that matters).
+    case notFound(id: String)
+    /// The article was refused.
+    case invalidArticle(id: String, InvalidArticle)
+    /// A stored record could not be decoded.
+    case corrupt(String)
+    /// A version referenced a body that was not supplied and is not stored.
+    case missingBody(id: String, hash: String)
+    /// A sibling index or dot named by `resolve` does not exist.
+    case noSuchVersion(id: String, String)
+    /// A causal-context token could not be read.
+    case invalidContext(String)
+    /// The backup destination is not usable.
+    case badDestination(String)
+    /// LMDB reported an error.
+    case lmdb(LMDBError)
+
+    public var description: String {
+        switch self {
+        case let .noStore(path): return "no Folio store at \(path) (create one with `folio init --data \(path)`)"
+        case let .alreadyExists(path): return "a Folio store already exists at \(path); refusing to overwrite it"
+        case let .newerFormat(found, supported):
+            return "this store uses storage format \(found), but this folio reads format \(supported) at most: upgrade folio"
+        case let .notAFolioStore(path, reason): return "\(path) is not a Folio store: \(reason)"
+        case let .notFound(id): return "article \"\(id)\" not found"
+        case let .invalidArticle(id, why): return id.isEmpty ? "invalid article: \(why)" : "invalid article \"\(id)\": \(why)"
+        case let .corrupt(what): return "store is corrupt: \(what) (run `folio verify`)"
+        case let .missingBody(id, hash): return "article \"\(id)\": body \(hash) was not supplied and is not stored"
+        case let .noSuchVersion(id, what): return "article \"\(id)\" has no version \(what)"
+        case let .invalidContext(why): return "invalid context token: \(why)"
+        case let .badDestination(why): return why
+        case let .lmdb(e): return e.description
+        }
+    }
+}
+
+/// Runs `body`, turning LMDB and record errors into `StoreError`.
+@inline(__always)
+func storeErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let e as LMDBError {
+        throw StoreError.lmdb(e)
+    } catch let e as CorruptRecord {
+        throw StoreError.corrupt(e.reason)
+    }
+}

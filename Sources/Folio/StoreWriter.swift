@@ -1,0 +1,187 @@
+import LMDB
+
+/// The operations of one write transaction (`Store.write`).
+///
+/// Each change to an article gets the next sequence number, replaces the article's entry in
+/// the change feed, keeps body reference counts and the live/tombstone/conflict counters
+/// exact; all of it commits together when the closure returns.
+public final class StoreWriter {
+    let store: Store
+    let txn: Transaction
+    private var dbs: Store.Databases { store.dbs }
+    private(set) var seq: UInt64
+    private var live: Int64
+    private var tombstones: Int64
+    private var conflicts: Int64
+    private var dirty = false
+
+    init(store: Store, txn: Transaction) throws {
+        self.store = store
+        self.txn = txn
+        seq = try Meta.u64(Meta.seq, store.dbs.meta, txn)
+        live = Int64(try Meta.u64(Meta.live, store.dbs.meta, txn))
+        tombstones = Int64(try Meta.u64(Meta.tombstones, store.dbs.meta, txn))
+        conflicts = Int64(try Meta.u64(Meta.conflicts, store.dbs.meta, txn))
+    }
+
+    public var nodeID: NodeID { store.nodeID }
+
+    /// The article as this transaction sees it (bodies per `bodies`).
+    public func get(_ id: String, bodies: Store.BodySelection = .winner) throws -> ArticleState? {
+        try store.state(id, bodies: bodies, txn: txn)
+    }
+
+    /// Writes `article` as a new local version.
+    ///
+    /// With `context` (a vector a reader obtained), the write supersedes exactly the siblings
+    /// that context covers; without, it supersedes every sibling held now. With
+    /// `skipIfUnchanged`, a context-free write whose content equals the only sibling's is a
+    /// no-op reported as `.unchanged` (what makes re-imports cheap).
+    @discardableResult
+    public func put(_ article: Article, context: VersionVector? = nil, skipIfUnchanged: Bool = false) throws -> WriteOutcome {
+        do {
+            try article.validate(limits: store.options.limits)
+        } catch {
+            throw StoreError.invalidArticle(id: article.id, error)
+        }
+        let old = try store.record(article.id, txn: txn)
+        let hash = BodyHash(of: article.body)
+        let content = VersionContent(
+            title: article.title, source: article.source, url: article.url, published: article.published,
+            tags: article.tags, extra: article.extra, bodyHash: hash, bodyLength: article.body.utf8.count)
+        if skipIfUnchanged, context == nil, let old, old.versions.versions.count == 1,
+            old.versions.versions[0].content == content
+        {
+            return WriteOutcome(kind: .unchanged, version: nil, superseded: 0, siblings: 1, seq: old.seq)
+        }
+        var versions = old?.versions ?? VersionSet()
+        let wasLive = old?.versions.isLive ?? false
+        let result = versions.write(content, context: context, node: store.nodeID, timestamp: store.options.clock())
+        let newSeq = try persist(id: article.id, old: old, new: versions, bodies: [hash: article.body])
+        return WriteOutcome(
+            kind: wasLive ? .updated : .added, version: result.written, superseded: result.superseded.count,
+            siblings: versions.versions.count, seq: newSeq)
+    }
+
+    /// Deletes an article by writing a tombstone version (which replicates like any write).
+    /// Throws `notFound` when the article is absent or already deleted.
+    @discardableResult
+    public func delete(_ id: String, context: VersionVector? = nil) throws -> WriteOutcome {
+        guard let old = try store.record(id, txn: txn), old.versions.isLive else { throw StoreError.notFound(id: id) }
+        var versions = old.versions
+        let result = versions.write(nil, context: context, node: store.nodeID, timestamp: store.options.clock())
+        let newSeq = try persist(id: id, old: old, new: versions, bodies: [:])
+        return WriteOutcome(
+            kind: .deleted, version: result.written, superseded: result.superseded.count,
+            siblings: versions.versions.count, seq: newSeq)
+    }
+
+    /// Resolves a conflict by writing the content of the sibling with `dot` as a new version
+    /// that supersedes every sibling held now.
+    @discardableResult
+    public func resolve(_ id: String, keeping dot: Dot) throws -> WriteOutcome {
+        guard let state = try get(id, bodies: .all) else { throw StoreError.notFound(id: id) }
+        guard let chosen = state.versions.versions.first(where: { $0.dot == dot }) else {
+            throw StoreError.noSuchVersion(id: id, dot.description)
+        }
+        if let article = state.article(chosen) { return try put(article) }
+        return try deleteAll(id, state: state)
+    }
+
+    /// Resolves a conflict with new content that supersedes every sibling held now.
+    @discardableResult
+    public func resolve(_ id: String, with article: Article) throws -> WriteOutcome {
+        guard try store.record(id, txn: txn) != nil else { throw StoreError.notFound(id: id) }
+        guard article.id == id else {
+            throw StoreError.invalidArticle(id: article.id, InvalidArticle(field: "id", reason: "must be \"\(id)\", the article being resolved"))
+        }
+        return try put(article)
+    }
+
+    private func deleteAll(_ id: String, state: ArticleState) throws -> WriteOutcome {
+        let old = RecordCodec.ArticleRecord(seq: state.seq, versions: state.versions)
+        var versions = state.versions
+        let result = versions.write(nil, context: nil, node: store.nodeID, timestamp: store.options.clock())
+        let newSeq = try persist(id: id, old: old, new: versions, bodies: [:])
+        return WriteOutcome(kind: .deleted, version: result.written, superseded: result.superseded.count, siblings: 1, seq: newSeq)
+    }
+
+    /// Merges a version written on another replica, by causality alone (what it supersedes
+    /// goes, what supersedes it keeps it out, concurrent versions stay as siblings).
+    /// `body` may be nil when the body is already stored here.
+    @discardableResult
+    public func merge(id: String, version: Version, body: String?) throws -> MergeOutcome {
+        let old = try store.record(id, txn: txn)
+        var versions = old?.versions ?? VersionSet()
+        let result = versions.merge(version)
+        guard case .added = result else {
+            return MergeOutcome(result: result, siblings: versions.versions.count, seq: old?.seq ?? 0)
+        }
+        if let c = version.content, let body {
+            guard BodyHash(of: body) == c.bodyHash, body.utf8.count == c.bodyLength else {
+                throw StoreError.invalidArticle(id: id, InvalidArticle(field: "body", reason: "does not match the version's body hash"))
+            }
+        }
+        var bodies: [BodyHash: String] = [:]
+        if let c = version.content, let body { bodies[c.bodyHash] = body }
+        let newSeq = try persist(id: id, old: old, new: versions, bodies: bodies)
+        return MergeOutcome(result: result, siblings: versions.versions.count, seq: newSeq)
+    }
+
+    // MARK: Persistence
+
+    /// Stores the article's new version set under a new sequence number, moving its change
+    /// feed entry, adjusting body reference counts and the counters.
+    private func persist(id: String, old: RecordCodec.ArticleRecord?, new: VersionSet, bodies: [BodyHash: String]) throws -> UInt64 {
+        var delta: [BodyHash: Int] = [:]
+        for case let c? in old?.versions.versions.map(\.content) ?? [] { delta[c.bodyHash, default: 0] -= 1 }
+        for case let c? in new.versions.map(\.content) { delta[c.bodyHash, default: 0] += 1 }
+        for (hash, d) in delta where d != 0 {
+            try adjustReference(hash, by: d, id: id, body: bodies[hash])
+        }
+
+        seq += 1
+        let idKey = Array(id.utf8)
+        if let old { try txn.delete(dbs.changes, key: old.seq.bigEndianBytes) }
+        try txn.put(dbs.changes, key: seq.bigEndianBytes, value: idKey, flags: .append)
+        try txn.put(dbs.articles, key: idKey, value: RecordCodec.encode(.init(seq: seq, versions: new)))
+
+        if let o = old?.versions { count(o, sign: -1) }
+        count(new, sign: 1)
+        dirty = true
+        return seq
+    }
+
+    private func count(_ v: VersionSet, sign: Int64) {
+        if v.isLive { live += sign } else { tombstones += sign }
+        if v.isInConflict { conflicts += sign }
+    }
+
+    private func adjustReference(_ hash: BodyHash, by d: Int, id: String, body: String?) throws {
+        let current = try txn.withValue(dbs.bodyRefs, key: hash.bytes) { UInt64(bigEndianBytes: $0) } ?? 0
+        let next = Int64(current) + Int64(d)
+        if next < 0 { throw StoreError.corrupt("body \(hash) reference count would go negative") }
+        if next == 0 {
+            try txn.delete(dbs.bodyRefs, key: hash.bytes)
+            try txn.delete(dbs.bodies, key: hash.bytes)
+            return
+        }
+        if current == 0 {
+            // First reference: the body must come with the write unless it is already stored.
+            if let body {
+                try txn.put(dbs.bodies, key: hash.bytes, value: RecordCodec.encodeBody(body))
+            } else if try txn.withValue(dbs.bodies, key: hash.bytes, { _ in true }) == nil {
+                throw StoreError.missingBody(id: id, hash: hash.hex)
+            }
+        }
+        try txn.put(dbs.bodyRefs, key: hash.bytes, value: UInt64(next).bigEndianBytes)
+    }
+
+    func finish() throws {
+        guard dirty else { return }
+        try txn.put(dbs.meta, key: Meta.seq, value: seq.bigEndianBytes)
+        try txn.put(dbs.meta, key: Meta.live, value: UInt64(max(0, live)).bigEndianBytes)
+        try txn.put(dbs.meta, key: Meta.tombstones, value: UInt64(max(0, tombstones)).bigEndianBytes)
+        try txn.put(dbs.meta, key: Meta.conflicts, value: UInt64(max(0, conflicts)).bigEndianBytes)
+    }
+}

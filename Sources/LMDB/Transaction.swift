@@ -1,0 +1,157 @@
+import CLMDB
+import Foundation
+
+/// A read or write transaction, valid only inside the closure that received it.
+///
+/// Every value handed out is either copied into owned memory (`[UInt8]`) or lent as an
+/// `UnsafeRawBufferPointer` for the duration of a closure: no pointer into the map outlives
+/// the call that produced it. Using a transaction after its closure returned traps.
+public final class Transaction {
+    let handle: OpaquePointer
+    public let isReadOnly: Bool
+    private(set) var isValid = true
+    /// Set when a put reported `MDB_MAP_FULL`: the transaction is then unusable and the
+    /// environment retries the whole write closure after growing the map.
+    var hitMapFull = false
+
+    init(handle: OpaquePointer, readOnly: Bool) {
+        self.handle = handle
+        self.isReadOnly = readOnly
+    }
+
+    func invalidate() { isValid = false }
+
+    @inline(__always)
+    private func ensureValid() {
+        precondition(isValid, "LMDB transaction used outside its closure")
+    }
+
+    // MARK: Reads
+
+    /// Lends the value stored under `key` to `body`, or returns nil when the key is absent.
+    public func withValue<K: ContiguousBytes, T>(
+        _ db: Database, key: K, _ body: (UnsafeRawBufferPointer) throws -> T
+    ) throws -> T? {
+        ensureValid()
+        var data = MDB_val()
+        let rc: Int32 = key.withUnsafeBytes { kb in
+            var k = MDB_val(mv_size: kb.count, mv_data: UnsafeMutableRawPointer(mutating: kb.baseAddress))
+            return mdb_get(handle, db.dbi, &k, &data)
+        }
+        if rc == MDB_NOTFOUND { return nil }
+        try check(rc, "mdb_get \(db.name)")
+        return try body(UnsafeRawBufferPointer(start: data.mv_data, count: data.mv_size))
+    }
+
+    /// A copy of the value stored under `key`, or nil when absent.
+    public func get<K: ContiguousBytes>(_ db: Database, key: K) throws -> [UInt8]? {
+        try withValue(db, key: key) { Array($0) }
+    }
+
+    // MARK: Writes
+
+    /// Stores `value` under `key`.
+    public func put<K: ContiguousBytes, V: ContiguousBytes>(
+        _ db: Database, key: K, value: V, flags: PutFlags = []
+    ) throws {
+        ensureValid()
+        precondition(!isReadOnly, "put in a read-only transaction")
+        let rc: Int32 = key.withUnsafeBytes { kb in
+            value.withUnsafeBytes { vb in
+                var k = MDB_val(mv_size: kb.count, mv_data: UnsafeMutableRawPointer(mutating: kb.baseAddress))
+                var v = MDB_val(mv_size: vb.count, mv_data: UnsafeMutableRawPointer(mutating: vb.baseAddress))
+                return mdb_put(handle, db.dbi, &k, &v, flags.rawValue)
+            }
+        }
+        if rc == MDB_MAP_FULL { hitMapFull = true }
+        try check(rc, "mdb_put \(db.name)")
+    }
+
+    /// Deletes `key`; returns false when it was absent.
+    @discardableResult
+    public func delete<K: ContiguousBytes>(_ db: Database, key: K) throws -> Bool {
+        ensureValid()
+        precondition(!isReadOnly, "delete in a read-only transaction")
+        let rc: Int32 = key.withUnsafeBytes { kb in
+            var k = MDB_val(mv_size: kb.count, mv_data: UnsafeMutableRawPointer(mutating: kb.baseAddress))
+            return mdb_del(handle, db.dbi, &k, nil)
+        }
+        if rc == MDB_NOTFOUND { return false }
+        if rc == MDB_MAP_FULL { hitMapFull = true }
+        try check(rc, "mdb_del \(db.name)")
+        return true
+    }
+
+    /// Removes every entry of `db` (the database itself stays).
+    public func clear(_ db: Database) throws {
+        ensureValid()
+        try check(mdb_drop(handle, db.dbi, 0), "mdb_drop \(db.name)")
+    }
+
+    // MARK: Cursors
+
+    /// Visits entries in key order, starting at the first key >= `start` (or the first key),
+    /// for as long as `body` returns true. Keys and values are lent for the call only.
+    public func scan<K: ContiguousBytes>(
+        _ db: Database, from start: K?,
+        _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        ensureValid()
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(handle, db.dbi, &cursor), "mdb_cursor_open \(db.name)")
+        defer { mdb_cursor_close(cursor) }
+        var k = MDB_val()
+        var v = MDB_val()
+        var rc: Int32
+        if let start {
+            rc = start.withUnsafeBytes { sb in
+                k = MDB_val(mv_size: sb.count, mv_data: UnsafeMutableRawPointer(mutating: sb.baseAddress))
+                return mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
+            }
+        } else {
+            rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
+        }
+        while rc == MDB_SUCCESS {
+            let keep = try body(
+                UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+                UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+            if !keep { return }
+            rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
+        }
+        if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get \(db.name)") }
+    }
+
+    /// Visits every entry of `db` in key order.
+    public func scan(
+        _ db: Database,
+        _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        try scan(db, from: nil as [UInt8]?, body)
+    }
+
+    /// Lends the last (greatest) key and its value, or returns nil when `db` is empty.
+    public func withLast<T>(
+        _ db: Database, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> T
+    ) throws -> T? {
+        ensureValid()
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(handle, db.dbi, &cursor), "mdb_cursor_open \(db.name)")
+        defer { mdb_cursor_close(cursor) }
+        var k = MDB_val()
+        var v = MDB_val()
+        let rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST)
+        if rc == MDB_NOTFOUND { return nil }
+        try check(rc, "mdb_cursor_get \(db.name)")
+        return try body(
+            UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+            UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
+
+    /// LMDB's statistics for `db` as seen by this transaction.
+    public func statistics(_ db: Database) throws -> DatabaseStatistics {
+        ensureValid()
+        var s = MDB_stat()
+        try check(mdb_stat(handle, db.dbi, &s), "mdb_stat \(db.name)")
+        return DatabaseStatistics(s)
+    }
+}
