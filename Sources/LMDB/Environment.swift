@@ -111,7 +111,24 @@ public final class Environment: @unchecked Sendable {
                 return Database(name: spec.name, dbi: dbi)
             }
         }
-        return options.readOnly ? try read(body) : try write(body)
+        guard options.readOnly else { return try write(body) }
+        // A handle opened in a read transaction survives only if that transaction commits.
+        gate.enter()
+        defer { gate.leave() }
+        var txn: OpaquePointer?
+        try check(mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn), "mdb_txn_begin (open databases)")
+        let t = Transaction(handle: txn!, readOnly: true)
+        let result: [Database]
+        do {
+            result = try body(t)
+        } catch {
+            t.invalidate()
+            mdb_txn_abort(txn)
+            throw error
+        }
+        t.invalidate()
+        try check(mdb_txn_commit(txn), "mdb_txn_commit (open databases)")
+        return result
     }
 
     // MARK: Transactions

@@ -90,7 +90,8 @@ public final class Transaction {
 
     // MARK: Cursors
 
-    /// Visits entries in key order, starting at the first key >= `start` (or the first key),
+    /// Visits entries in key order, starting at the first key >= `start` (or the first key
+    /// when `start` is nil or empty),
     /// for as long as `body` returns true. Keys and values are lent for the call only.
     public func scan<K: ContiguousBytes>(
         _ db: Database, from start: K?,
@@ -103,7 +104,7 @@ public final class Transaction {
         var k = MDB_val()
         var v = MDB_val()
         var rc: Int32
-        if let start {
+        if let start, start.withUnsafeBytes({ $0.count }) > 0 {
             rc = start.withUnsafeBytes { sb in
                 k = MDB_val(mv_size: sb.count, mv_data: UnsafeMutableRawPointer(mutating: sb.baseAddress))
                 return mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)

@@ -1,0 +1,38 @@
+import ArgumentParser
+import Folio
+
+struct Conflicts: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List articles that have concurrent sibling versions.",
+        discussion: """
+            Each line: id, number of versions, the winning title. Inspect one with \
+            `folio get ID --all` and settle it with `folio resolve`. Exits 1 when there are \
+            conflicts, 0 when there are none.
+
+            Examples:
+              folio conflicts
+              folio conflicts --json | jq -r .id
+            """)
+
+    @OptionGroup var store: StoreOptions
+    @Flag(help: "Machine-readable output (JSON Lines).") var json = false
+
+    func run() throws {
+        let s = try store.open(readOnly: true)
+        defer { s.close() }
+        let found = try s.list(includeDeleted: true).filter(\.isInConflict)
+        for state in found {
+            if json {
+                Terminal.out(JSONValue.object([
+                    ("id", .string(state.id)), ("siblings", .number(String(state.versions.versions.count))),
+                    ("winner", VersionJSON.version(state.winner!)),
+                    ("versions", .array(state.versions.versions.map(VersionJSON.version))),
+                ]).serialized)
+            } else {
+                Terminal.out("\(state.id)\t\(state.versions.versions.count) versions\t\(state.winner?.content?.title ?? "(deleted)")")
+            }
+        }
+        if !json { Terminal.err("\(found.count) article(s) in conflict") }
+        if !found.isEmpty { throw CLIFailure(code: .notFound, message: nil) }
+    }
+}

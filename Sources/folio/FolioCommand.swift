@@ -1,0 +1,47 @@
+import ArgumentParser
+import Folio
+import Foundation
+
+/// `folio`: the admin CLI for a Folio article store.
+struct FolioCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "folio",
+        abstract: "Keep, inspect and sync an offline-first archive of news articles.",
+        discussion: """
+            Every subcommand takes --data DIR (or the FOLIO_DATA environment variable) to pick \
+            the store; the default is $XDG_DATA_HOME/folio or ~/.local/share/folio.
+            Data goes to stdout (--json for machine-readable output); messages and progress \
+            go to stderr.
+
+            Exit codes: 0 ok, 1 not found or conflict, 2 usage error, 3 failure, \
+            4 some input records were rejected.
+
+            Examples:
+              folio init --data ./archive
+              folio import --data ./archive ~/scraped/
+              folio ls --data ./archive --limit 20
+              folio get --data ./archive panarmenian-net/russia-confirms-start --json
+            """,
+        version: FolioVersion.string,
+        subcommands: [
+            Init.self, Put.self, Get.self, Remove.self, List.self, Import.self, Export.self, Stats.self,
+            Conflicts.self, Resolve.self, Backup.self, Verify.self,
+        ]
+    )
+}
+
+enum FolioVersion {
+    static let string = "0.1.0"
+}
+
+@main
+enum FolioMain {
+    static func main() {
+        do {
+            var command = try FolioCommand.parseAsRoot()
+            try command.run()
+        } catch {
+            Terminal.exit(with: error)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Folio
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ls",
+        abstract: "List articles in id order.",
+        discussion: """
+            Prints one line per article: id, published, source, title (tab-separated), with \
+            the number of versions when an article is in conflict. --json prints JSON Lines \
+            without bodies. Page with --limit and --after (the last id of the previous page).
+
+            Examples:
+              folio ls --prefix panarmenian-net/
+              folio ls --source "PanARMENIAN.Net" --json
+              folio ls --limit 100 --after panarmenian-net/russia-confirms
+            """)
+
+    @OptionGroup var store: StoreOptions
+    @Option(help: "Only ids starting with this prefix.") var prefix: String = ""
+    @Option(help: "Only articles whose source is exactly this.") var source: String?
+    @Option(help: "At most this many articles.") var limit: Int?
+    @Option(help: "Start after this id (paging).") var after: String?
+    @Flag(help: "Include deleted articles.") var deleted = false
+    @Flag(help: "Machine-readable output (JSON Lines).") var json = false
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() throws {
+        let s = try store.open(readOnly: true)
+        defer { s.close() }
+        let items = try s.list(prefix: prefix, after: after, source: source, limit: limit ?? .max, includeDeleted: deleted)
+        var out = ""
+        for state in items {
+            if json {
+                out += ArticleRendering.summaryJSON(state).serialized + "\n"
+            } else {
+                let c = state.winner?.content
+                var line = [state.id, c?.published ?? "", c?.source ?? "", c?.title ?? ""].joined(separator: "\t")
+                if state.isDeleted { line += "\t(deleted)" }
+                if state.isInConflict { line += "\t[\(state.versions.versions.count) versions]" }
+                out += line + "\n"
+            }
+        }
+        if !out.isEmpty { Terminal.out(String(out.dropLast())) }
+        if let limit, items.count == limit, let last = items.last {
+            Terminal.err("more may follow: folio ls --limit \(limit) --after '\(last.id)'")
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import ArgumentParser
+import Folio
+
+struct Put: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write an article: from JSON, or field by field.",
+        discussion: """
+            From JSON: --json FILE (or - for stdin) holding one article object, a JSON array \
+            of them, or JSON Lines. All records are checked first; if any is invalid nothing \
+            is written.
+
+            Field by field: `folio put ID --title … --body-file …`. Fields you leave out keep \
+            their current value when the article exists (an edit), or are empty.
+
+            Without --context a put supersedes every version this store holds of the article. \
+            With --context TOKEN (from `folio get --json`) it supersedes only what that read \
+            saw, so two scripts that read the same version and both write leave two siblings, \
+            never a silent loss.
+
+            Examples:
+              folio put --json article.json
+              cat articles.jsonl | folio put --json -
+              folio put notes/1 --title "Field notes" --tag draft --body-file notes.txt
+              folio put notes/1 --title "Revised" --context "$(folio get notes/1 --json | jq -r .context)"
+            """)
+
+    @OptionGroup var store: StoreOptions
+    @Argument(help: "The article id (field-by-field form).") var id: String?
+    @Option(name: .customLong("json"), help: ArgumentHelp("Read article(s) as JSON from a file, or - for stdin.", valueName: "file"))
+    var jsonFile: String?
+    @Option(help: "Title.") var title: String?
+    @Option(help: "Source (publication) name.") var source: String?
+    @Option(help: "Canonical URL.") var url: String?
+    @Option(help: "Publication date, ISO-8601 (2024-04-17 or 2024-04-17T09:30:00Z).") var published: String?
+    @Option(name: .customLong("tag"), help: "A tag (repeat for several); replaces the tags.") var tags: [String] = []
+    @Flag(help: "Remove all tags.") var clearTags = false
+    @Option(help: ArgumentHelp("Read the body from a file, or - for stdin.", valueName: "file")) var bodyFile: String?
+    @Option(help: "The causal context read with `folio get --json`.") var context: String?
+
+    func validate() throws {
+        if (id == nil) == (jsonFile == nil) {
+            throw ValidationError("give either an article id (with --title, --body-file, …) or --json FILE")
+        }
+        if jsonFile != nil, title != nil || source != nil || url != nil || published != nil || !tags.isEmpty || bodyFile != nil {
+            throw ValidationError("--json cannot be combined with field options")
+        }
+        if jsonFile == "-" && bodyFile == "-" { throw ValidationError("only one input can come from stdin") }
+    }
+
+    func run() throws {
+        let ctx = try context.map { try CausalContext.vector(from: $0) }
+        let articles: [Article]
+        var fieldEdit: Article?
+        if let jsonFile {
+            articles = try parseJSONArticles(readInput(jsonFile), name: jsonFile == "-" ? "stdin" : jsonFile)
+            if ctx != nil && articles.count != 1 {
+                throw CLIFailure(code: .usage, message: "--context applies to one article; the input holds \(articles.count)")
+            }
+        } else {
+            var a = Article(id: id!)
+            if let bodyFile {
+                let bytes = try readInput(bodyFile)
+                guard let body = String(validating: bytes, as: UTF8.self) else {
+                    throw CLIFailure(code: .rejected, message: "\(bodyFile): the body is not valid UTF-8")
+                }
+                a.body = body
+            }
+            fieldEdit = a
+            articles = []
+        }
+        let s = try store.open()
+        defer { s.close() }
+        let outcomes = try s.write { w -> [(String, WriteOutcome)] in
+            if var a = fieldEdit {
+                // Start from the current winner so unspecified fields keep their values.
+                if let current = try w.get(a.id)?.article {
+                    let body = bodyFile == nil ? current.body : a.body
+                    a = current
+                    a.body = body
+                }
+                if let title { a.title = title }
+                if let source { a.source = source }
+                if let url { a.url = url }
+                if let published { a.published = published }
+                if !tags.isEmpty || clearTags { a.tags = tags }
+                return [(a.id, try w.put(a, context: ctx))]
+            }
+            return try articles.map { ($0.id, try w.put($0, context: ctx)) }
+        }
+        for (id, o) in outcomes {
+            let v = o.version!
+            Terminal.out("\(o.kind.rawValue)\t\(id)\t\(v.dot.node.hex):\(v.dot.counter)")
+            if o.siblings > 1 {
+                Terminal.err("folio: \"\(id)\" now has \(o.siblings) sibling versions (the context did not cover a concurrent write)")
+            }
+            if o.exceedsSiblingThreshold {
+                Terminal.err("folio: warning: \"\(id)\" has more than \(WriteOutcome.siblingWarningThreshold) siblings; resolve it with `folio resolve`")
+            }
+        }
+    }
+}
+
+/// Parses one JSON object, a JSON array of objects, or JSON Lines; every error names its line.
+func parseJSONArticles(_ bytes: [UInt8], name: String) throws -> [Article] {
+    var problems: [String] = []
+    var articles: [Article] = []
+    func add(_ v: JSONValue, line: Int, item: Int?) {
+        do {
+            articles.append(try Article(json: v))
+        } catch {
+            problems.append("\(name):\(line): " + (item.map { "item \($0): " } ?? "") + error.description)
+        }
+    }
+    if let whole = try? JSONParser.parse(bytes) {
+        if case let .array(items) = whole {
+            for (i, v) in items.enumerated() { add(v, line: 1, item: i) }
+        } else {
+            add(whole, line: 1, item: nil)
+        }
+    } else {
+        for (n, line) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            do {
+                add(try JSONParser.parse(line), line: n + 1, item: nil)
+            } catch let e as JSONParser.Error {
+                problems.append("\(name):\(n + 1): invalid JSON at \(e)")
+            } catch {
+                problems.append("\(name):\(n + 1): \(error)")
+            }
+        }
+    }
+    if !problems.isEmpty {
+        for p in problems { Terminal.err(p) }
+        throw CLIFailure(code: .rejected, message: "\(problems.count) invalid record(s); nothing was written")
+    }
+    if articles.isEmpty { throw CLIFailure(code: .rejected, message: "\(name): no articles in the input") }
+    return articles
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import Folio
+
+struct Remove: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rm",
+        abstract: "Delete an article (a tombstone that syncs like any write).",
+        discussion: """
+            With --context, the delete supersedes only what that context saw; a concurrent \
+            edit survives as a sibling. Exits 1 when the article is absent or already deleted.
+
+            Examples:
+              folio rm text/some-article
+              folio rm text/some-article --context c1.AAAA…
+            """)
+
+    @OptionGroup var store: StoreOptions
+    @Argument(help: "The article id.") var id: String
+    @Option(help: "The causal context read with `folio get --json`.") var context: String?
+
+    func run() throws {
+        let ctx = try context.map { try CausalContext.vector(from: $0) }
+        let s = try store.open()
+        defer { s.close() }
+        let outcome = try s.write { try $0.delete(id, context: ctx) }
+        Terminal.err("deleted \(id) (version \(outcome.version!.dot.node.hex):\(outcome.version!.dot.counter))")
+        if outcome.siblings > 1 {
+            Terminal.err("folio: \"\(id)\" keeps \(outcome.siblings) sibling versions (a concurrent edit survives)")
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Folio
+import Foundation
+
+/// Process exit codes, per DEVELOPERS.md.
+enum Exit: Int32 {
+    case ok = 0
+    case notFound = 1
+    case usage = 2
+    case failure = 3
+    case rejected = 4
+}
+
+/// An error that has already been explained on stderr (or needs only `message`).
+struct CLIFailure: Error {
+    var code: Exit
+    var message: String?
+}
+
+/// stdout/stderr helpers and the mapping from errors to exit codes.
+enum Terminal {
+    static func out(_ s: String) {
+        FileHandle.standardOutput.write(Data((s + "\n").utf8))
+    }
+
+    static func err(_ s: String) {
+        FileHandle.standardError.write(Data((s + "\n").utf8))
+    }
+
+    static var stderrIsTerminal: Bool { isatty(2) == 1 }
+
+    static func exit(with error: Error) -> Never {
+        switch error {
+        case let e as CLIFailure:
+            if let m = e.message { err("folio: \(m)") }
+            Foundation.exit(e.code.rawValue)
+        case let e as StoreError:
+            err("folio: \(e)")
+            switch e {
+            case .notFound, .noSuchVersion: Foundation.exit(Exit.notFound.rawValue)
+            case .invalidArticle, .invalidContext: Foundation.exit(Exit.rejected.rawValue)
+            default: Foundation.exit(Exit.failure.rawValue)
+            }
+        default:
+            let code = FolioCommand.exitCode(for: error)
+            let message = FolioCommand.fullMessage(for: error)
+            if code == .success {
+                if !message.isEmpty { out(message) }
+                Foundation.exit(0)
+            }
+            if !message.isEmpty { err(message) }
+            // ArgumentParser reports usage errors as EX_USAGE (64); Folio's convention is 2.
+            Foundation.exit(code == .validationFailure ? Exit.usage.rawValue : Exit.failure.rawValue)
+        }
+    }
+}
+
+/// A one-line progress bar redrawn on stderr, only when stderr is a terminal.
+struct ProgressBar {
+    let enabled = Terminal.stderrIsTerminal
+
+    func draw(done: Int, total: Int, detail: String) {
+        guard enabled else { return }
+        let width = 30
+        let fraction = total > 0 ? min(1, Double(done) / Double(total)) : 0
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let line = String(format: "\r[%@] %3d%%  %@", bar, Int(fraction * 100), detail)
+        FileHandle.standardError.write(Data((line + "\u{1B}[K").utf8))
+    }
+
+    func clear() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
+
+func formatBytes(_ n: Int) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var v = Double(n)
+    var u = 0
+    while v >= 1024 && u < units.count - 1 {
+        v /= 1024
+        u += 1
+    }
+    return u == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[u])
+}
