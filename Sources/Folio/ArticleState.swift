@@ -79,8 +79,5 @@ public struct MergeOutcome: Sendable, Equatable {
     public var result: VersionSet.MergeResult
     public var siblings: Int
     public var seq: UInt64
-    public var changed: Bool {
-        if case .added = result { return true }
-        return false
-    }
+    public var changed: Bool { result != .unchanged }
 }

@@ -50,11 +50,12 @@ public final class Importer {
 
     enum Item {
         case article(Article)
-        case version(id: String, Version, body: String?)
+        /// Consecutive `--all-versions` records of one article: its whole sibling set.
+        case versions(id: String, [Version], bodies: [BodyHash: String])
         var bytes: Int {
             switch self {
             case let .article(a): return a.body.utf8.count + 256
-            case let .version(_, _, b): return (b?.utf8.count ?? 0) + 256
+            case let .versions(_, _, b): return b.values.reduce(256) { $0 + $1.utf8.count }
             }
         }
     }
@@ -143,8 +144,12 @@ public final class Importer {
                         case .updated: updated += 1
                         default: unchanged += 1
                         }
-                    case let .version(id, v, body):
-                        if try w.merge(id: id, version: v, body: body).changed { restored += 1 } else { unchanged += 1 }
+                    case let .versions(id, vs, bodies):
+                        if case let .changed(added, _) = try w.merge(id: id, versions: vs, bodies: bodies).result {
+                            restored += added.count
+                        } else {
+                            unchanged += 1
+                        }
                     }
                 }
                 return (added, updated, unchanged, restored)
@@ -157,9 +162,15 @@ public final class Importer {
             batchBytes = 0
         }
         try read(files, total: total, progress: progress) { item in
+            // Sibling records of one article stay together: they are merged as one set.
+            if case let .versions(id, vs, bodies) = item, case let .versions(lastID, held, heldBodies)? = batch.last, lastID == id {
+                batch[batch.count - 1] = .versions(id: id, held + vs, bodies: heldBodies.merging(bodies) { a, _ in a })
+                batchBytes += item.bytes
+                return
+            }
+            if batch.count >= options.batchSize || batchBytes >= options.batchBytes { try flush() }
             batch.append(item)
             batchBytes += item.bytes
-            if batch.count >= options.batchSize || batchBytes >= options.batchBytes { try flush() }
         } reject: { report.rejected.append($0) }
         try flush()
         return report
@@ -281,13 +292,15 @@ public final class Importer {
             guard case let .string(id)? = JSONValue.object(fields)["id"], !id.isEmpty else {
                 throw InvalidArticle(field: "id", reason: "is missing")
             }
-            return .version(id: id, Version(dot: meta.dot, context: meta.context, timestamp: meta.timestamp, content: nil), body: nil)
+            return .versions(id: id, [Version(dot: meta.dot, context: meta.context, timestamp: meta.timestamp, content: nil)], bodies: [:])
         }
         let a = try Article(json: .object(fields), limits: limits)
         let content = VersionContent(
             title: a.title, source: a.source, url: a.url, published: a.published, tags: a.tags, extra: a.extra,
             bodyHash: BodyHash(of: a.body), bodyLength: a.body.utf8.count)
-        return .version(id: a.id, Version(dot: meta.dot, context: meta.context, timestamp: meta.timestamp, content: content), body: a.body)
+        return .versions(
+            id: a.id, [Version(dot: meta.dot, context: meta.context, timestamp: meta.timestamp, content: content)],
+            bodies: [content.bodyHash: a.body])
     }
 
     /// Guesses a file's kind from its first non-blank byte: `{` means JSON Lines.

@@ -106,24 +106,23 @@ public final class StoreWriter {
         return WriteOutcome(kind: .deleted, version: result.written, superseded: result.superseded.count, siblings: 1, seq: newSeq)
     }
 
-    /// Merges a version written on another replica, by causality alone (what it supersedes
-    /// goes, what supersedes it keeps it out, concurrent versions stay as siblings).
-    /// `body` may be nil when the body is already stored here.
+    /// Merges the sibling versions another replica holds for article `id` — its whole set,
+    /// see `VersionSet.merge` — by causality alone: what they supersede goes, what supersedes
+    /// them keeps them out, concurrent versions stay as siblings. `bodies` holds the bodies
+    /// of live versions; one may be left out when it is already stored here.
     @discardableResult
-    public func merge(id: String, version: Version, body: String?) throws -> MergeOutcome {
+    public func merge(id: String, versions remote: [Version], bodies: [BodyHash: String]) throws -> MergeOutcome {
         let old = try store.record(id, txn: txn)
         var versions = old?.versions ?? VersionSet()
-        let result = versions.merge(version)
-        guard case .added = result else {
+        let result = versions.merge(remote)
+        guard case let .changed(added, _) = result else {
             return MergeOutcome(result: result, siblings: versions.versions.count, seq: old?.seq ?? 0)
         }
-        if let c = version.content, let body {
-            guard BodyHash(of: body) == c.bodyHash, body.utf8.count == c.bodyLength else {
+        for case let c? in added.map(\.content) {
+            if let body = bodies[c.bodyHash], BodyHash(of: body) != c.bodyHash || body.utf8.count != c.bodyLength {
                 throw StoreError.invalidArticle(id: id, InvalidArticle(field: "body", reason: "does not match the version's body hash"))
             }
         }
-        var bodies: [BodyHash: String] = [:]
-        if let c = version.content, let body { bodies[c.bodyHash] = body }
         let newSeq = try persist(id: id, old: old, new: versions, bodies: bodies)
         return MergeOutcome(result: result, siblings: versions.versions.count, seq: newSeq)
     }

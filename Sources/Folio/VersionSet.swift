@@ -62,31 +62,37 @@ public struct VersionSet: Sendable, Equatable {
         return WriteResult(written: version, superseded: superseded)
     }
 
-    /// How a version received from another replica was merged.
+    /// How a replica's versions were merged into this set.
     public enum MergeResult: Sendable, Equatable {
-        /// Already held: nothing changed.
-        case duplicate
-        /// A held version already supersedes it: nothing changed.
-        case obsolete
-        /// Added as a sibling, after removing the held versions it supersedes.
-        case added(superseded: [Version])
+        /// Nothing changed: every remote version was already held or superseded here.
+        case unchanged
+        /// Some remote versions were added (as siblings or successors), and the held versions
+        /// they supersede were removed.
+        case changed(added: [Version], superseded: [Version])
     }
 
-    /// Merges a version written elsewhere, by causality alone.
-    public mutating func merge(_ remote: Version) -> MergeResult {
-        if versions.contains(where: { $0.dot == remote.dot }) { return .duplicate }
-        if versions.contains(where: { remote.isObsoleted(by: $0) }) { return .obsolete }
-        var superseded: [Version] = []
-        versions.removeAll { v in
-            if v.isObsoleted(by: remote) {
-                superseded.append(v)
-                return true
-            }
-            return false
+    /// Merges the sibling versions another replica holds for this article, by causality
+    /// alone: the result is every version of either side that no version of either side
+    /// supersedes, whatever order replicas merge in.
+    ///
+    /// `remote` must be the other replica's *whole* set for the article, not a part of it: a
+    /// replica's clock claims every dot it covers was seen, so merging a subset could let a
+    /// later write supersede a version its writer never saw.
+    public mutating func merge(_ remote: [Version]) -> MergeResult {
+        var union = versions
+        var incoming: [Version] = []
+        for r in remote where !union.contains(where: { $0.dot == r.dot }) {
+            union.append(r)
+            incoming.append(r)
         }
-        versions.append(remote)
+        guard !incoming.isEmpty else { return .unchanged }
+        let kept = union.filter { v in !union.contains { v.isObsoleted(by: $0) } }
+        let added = incoming.filter { r in kept.contains { $0.dot == r.dot } }
+        let superseded = versions.filter { v in !kept.contains { $0.dot == v.dot } }
+        guard !added.isEmpty || !superseded.isEmpty else { return .unchanged }
+        versions = kept
         sort()
-        return .added(superseded: superseded)
+        return .changed(added: added, superseded: superseded)
     }
 
     /// The index of the deterministic winner (see `Version.winsOver`), nil when empty.

@@ -84,3 +84,10 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
         "[" + entries.map { "(\($0.node.hex),\($0.counter))" }.joined(separator: ",") + "]"
     }
 }
+
+extension VersionVector: ExpressibleByDictionaryLiteral {
+    /// `[nodeA: 2, nodeB: 1]`
+    public init(dictionaryLiteral elements: (NodeID, UInt64)...) {
+        self.init(elements)
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import XCTest
+
+@testable import Folio
+
+/// A seeded generator so property tests are reproducible (SplitMix64).
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A fresh temporary directory, removed when the test ends.
+func temporaryDirectory(_ test: XCTestCase) -> String {
+    let dir = NSTemporaryDirectory() + "folio-tests-\(UUID().uuidString)"
+    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+    return dir
+}
+
+/// A clock the test advances by hand.
+final class TestClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var now: Int64
+    init(_ start: Int64 = 1_700_000_000_000) { now = start }
+    func tick(_ ms: Int64 = 1) -> Int64 { lock.withLock { now += ms; return now } }
+}
+
+func makeStore(_ test: XCTestCase, path: String? = nil, mapSize: Int = 8 << 20, clock: TestClock = TestClock()) throws -> Store {
+    var o = Store.Options()
+    o.mapSize = mapSize
+    o.clock = { clock.tick() }
+    let s = try Store.create(at: path ?? temporaryDirectory(test) + "/store", options: o)
+    test.addTeardownBlock { s.close() }
+    return s
+}
+
+func content(_ title: String, body: String = "body") -> VersionContent {
+    VersionContent(title: title, source: "", url: "", published: "", tags: [], extra: [], bodyHash: BodyHash(of: body), bodyLength: body.utf8.count)
+}
+
+/// The repository's Samples directory (fixtures shipped with the project).
+let samplesDirectory: String = {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Samples").path
+}()
