@@ -35,20 +35,31 @@ struct LineReader {
 
     func close() { fclose(file) }
 
+    private var chunk = [UInt8](repeating: 0, count: 1 << 20)
+
     private mutating func fill() -> Bool {
         if eof { return false }
         if start > 0 {
-            buffer.removeFirst(start)
+            buffer.removeSubrange(0..<start)
             start = 0
         }
-        let chunk = 1 << 20
-        let old = buffer.count
-        buffer.append(contentsOf: repeatElement(0, count: chunk))
-        let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress! + old, 1, chunk, file) }
-        buffer.removeLast(chunk - n)
+        let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress!, 1, $0.count, file) }
+        if n == 0 {
+            eof = true
+            return false
+        }
+        chunk.withUnsafeBytes { buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         bytesRead += n
-        if n == 0 { eof = true }
-        return n > 0
+        return true
+    }
+
+    /// Index of the first "\n" at or after `from`, found with memchr.
+    private func newline(from: Int) -> Int? {
+        guard from < buffer.count else { return nil }
+        return buffer.withUnsafeBytes { raw -> Int? in
+            guard let p = memchr(raw.baseAddress! + from, 0x0A, raw.count - from) else { return nil }
+            return raw.baseAddress!.distance(to: UnsafeRawPointer(p))
+        }
     }
 
     /// The next line without its "\n" (and "\r"), or nil at the end of the file.
@@ -56,7 +67,7 @@ struct LineReader {
         var scanned = 0  // bytes after `start` known to hold no newline
         var skipped = 0  // bytes of an oversized line already dropped
         while true {
-            if let nl = buffer[(start + scanned)...].firstIndex(of: 0x0A) {
+            if let nl = newline(from: start + scanned) {
                 lineNumber += 1
                 let length = skipped + (nl - start)
                 defer { start = nl + 1 }

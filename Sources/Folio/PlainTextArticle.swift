@@ -40,9 +40,8 @@ public enum PlainTextArticle {
     }
 
     public static func parse(_ text: String) throws(Failure) -> Article {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
-            line.hasSuffix("\r") ? line.dropLast() : line
-        }
+        // "\r\n" is one Character in Swift, so split on every newline form.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
         func blank(_ s: Substring) -> Bool { s.allSatisfy(\.isWhitespace) }
         var i = 0
         while i < lines.count, blank(lines[i]) { i += 1 }
