@@ -5,9 +5,9 @@ public struct ArticleState: Sendable, Equatable {
     public let seq: UInt64
     public let versions: VersionSet
     /// Bodies loaded by the read, by hash (see `Store.BodySelection`).
-    public let bodies: [BodyHash: String]
+    public let bodies: BodyTable
 
-    public init(id: String, seq: UInt64, versions: VersionSet, bodies: [BodyHash: String]) {
+    public init(id: String, seq: UInt64, versions: VersionSet, bodies: BodyTable) {
         self.id = id
         self.seq = seq
         self.versions = versions

@@ -36,55 +36,54 @@ struct ByteReader {
     var remaining: Int { buffer.count - offset }
     var isAtEnd: Bool { offset == buffer.count }
 
-    private mutating func need(_ n: Int, _ what: String) throws(CorruptRecord) {
+    private mutating func need(_ n: Int, _ what: @autoclosure () -> String) throws(CorruptRecord) {
         if n < 0 || remaining < n {
-            throw CorruptRecord("\(what) needs \(n) bytes at offset \(offset), \(remaining) remain")
+            throw CorruptRecord("\(what()) needs \(n) bytes at offset \(offset), \(remaining) remain")
         }
     }
 
-    mutating func u8(_ what: String = "u8") throws(CorruptRecord) -> UInt8 {
-        try need(1, what)
+    mutating func u8(_ what: @autoclosure () -> String = "u8") throws(CorruptRecord) -> UInt8 {
+        try need(1, what())
         defer { offset += 1 }
         return buffer[offset]
     }
 
-    mutating func u32(_ what: String = "u32") throws(CorruptRecord) -> UInt32 {
-        try need(4, what)
+    mutating func u32(_ what: @autoclosure () -> String = "u32") throws(CorruptRecord) -> UInt32 {
+        try need(4, what())
         var v: UInt32 = 0
         for i in 0..<4 { v = v << 8 | UInt32(buffer[offset + i]) }
         offset += 4
         return v
     }
 
-    mutating func u64(_ what: String = "u64") throws(CorruptRecord) -> UInt64 {
-        try need(8, what)
+    mutating func u64(_ what: @autoclosure () -> String = "u64") throws(CorruptRecord) -> UInt64 {
+        try need(8, what())
         var v: UInt64 = 0
         for i in 0..<8 { v = v << 8 | UInt64(buffer[offset + i]) }
         offset += 8
         return v
     }
 
-    mutating func i64(_ what: String = "i64") throws(CorruptRecord) -> Int64 {
-        Int64(bitPattern: try u64(what))
+    mutating func i64(_ what: @autoclosure () -> String = "i64") throws(CorruptRecord) -> Int64 {
+        Int64(bitPattern: try u64(what()))
     }
 
-    mutating func raw(_ n: Int, _ what: String = "bytes") throws(CorruptRecord) -> UnsafeRawBufferPointer {
-        try need(n, what)
+    mutating func raw(_ n: Int, _ what: @autoclosure () -> String = "bytes") throws(CorruptRecord) -> UnsafeRawBufferPointer {
+        try need(n, what())
         defer { offset += n }
         return UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + n])
     }
 
-    mutating func string(_ what: String = "string") throws(CorruptRecord) -> String {
-        let n = Int(try u32("\(what) length"))
-        let b = try raw(n, what)
-        guard let s = String(validating: b, as: UTF8.self) else { throw CorruptRecord("\(what) is not valid UTF-8") }
-        return s
+    mutating func string(_ what: @autoclosure () -> String = "string") throws(CorruptRecord) -> String {
+        let n = Int(try u32("\(what()) length"))
+        let b = try raw(n, what())
+        return try decodeUTF8(b, what())
     }
 
     /// A count that must fit in what remains, at `minSize` bytes per element.
-    mutating func count(_ what: String, minSize: Int) throws(CorruptRecord) -> Int {
-        let n = Int(try u32("\(what) count"))
-        if n * minSize > remaining { throw CorruptRecord("\(what) count \(n) overruns the record") }
+    mutating func count(_ what: @autoclosure () -> String, minSize: Int) throws(CorruptRecord) -> Int {
+        let n = Int(try u32("\(what()) count"))
+        if n * minSize > remaining { throw CorruptRecord("\(what()) count \(n) overruns the record") }
         return n
     }
 }
@@ -100,4 +99,13 @@ extension UInt64 {
         for x in b.prefix(8) { v = v << 8 | UInt64(x) }
         self = v
     }
+}
+
+/// Decodes UTF-8 that Folio wrote itself. `String(decoding:)` is the fast, specialized path;
+/// it repairs bad input rather than failing, so a change in length reveals corruption.
+@inline(__always)
+func decodeUTF8(_ b: UnsafeRawBufferPointer, _ what: @autoclosure () -> String) throws(CorruptRecord) -> String {
+    let s = String(decoding: b, as: UTF8.self)
+    if s.utf8.count != b.count { throw CorruptRecord("\(what()) is not valid UTF-8") }
+    return s
 }

@@ -1,17 +1,30 @@
 import Crypto
 
 /// SHA-256 of an article body's UTF-8 bytes: the key of the body in the `bodies` database.
+///
+/// Held as four words so hashing and comparing it is cheap on the read path.
 public struct BodyHash: Hashable, Sendable, CustomStringConvertible {
-    public let bytes: [UInt8]
+    private let w0, w1, w2, w3: UInt64
 
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 32 else { return nil }
-        self.bytes = Array(bytes)
+        var words: [UInt64] = [0, 0, 0, 0]
+        for (i, b) in bytes.enumerated() { words[i / 8] = words[i / 8] << 8 | UInt64(b) }
+        (w0, w1, w2, w3) = (words[0], words[1], words[2], words[3])
     }
 
     public init(of body: String) {
         var body = body
-        bytes = body.withUTF8 { Array(SHA256.hash(data: UnsafeRawBufferPointer($0))) }
+        let digest = body.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        self.init(bytes: Array(digest))!
+    }
+
+    /// The 32 bytes, big-endian word order (the LMDB key).
+    public var bytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        for w in [w0, w1, w2, w3] { withUnsafeBytes(of: w.bigEndian) { out.append(contentsOf: $0) } }
+        return out
     }
 
     public var hex: String { bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined() }

@@ -193,15 +193,21 @@ public struct JSONParser {
         let runStart = pos
         pos = i
         while true {
+            // Copy the run up to the next quote, backslash or control byte in one go.
+            var end = pos
+            while end < bytes.count {
+                let c = bytes[end]
+                if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c < 0x20 { break }
+                end += 1
+            }
+            if end > pos {
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[pos..<end]))
+                pos = end
+            }
             guard pos < bytes.count else { throw fail("unterminated string (truncated record?)", at: open) }
             let b = bytes[pos]
             if b == UInt8(ascii: "\"") { pos += 1; break }
             if b < 0x20 { throw fail("control character 0x\(String(b, radix: 16)) inside a string must be escaped") }
-            if b != UInt8(ascii: "\\") {
-                out.append(b)
-                pos += 1
-                continue
-            }
             pos += 1
             guard pos < bytes.count else { throw fail("truncated escape") }
             let e = bytes[pos]

@@ -114,9 +114,6 @@ enum RecordCodec {
     static func decodeBody(_ buffer: UnsafeRawBufferPointer) throws(CorruptRecord) -> String {
         guard let format = buffer.first else { throw CorruptRecord("empty body record") }
         guard format == bodyFormat else { throw CorruptRecord("body record format \(format) is not supported") }
-        guard let s = String(validating: UnsafeRawBufferPointer(rebasing: buffer.dropFirst()), as: UTF8.self) else {
-            throw CorruptRecord("body is not valid UTF-8")
-        }
-        return s
+        return try decodeUTF8(UnsafeRawBufferPointer(rebasing: buffer.dropFirst()), "body")
     }
 }

@@ -160,7 +160,7 @@ public final class Store: @unchecked Sendable {
 
     func state(_ id: String, bodies selection: BodySelection, txn: Transaction) throws -> ArticleState? {
         guard let rec = try record(id, txn: txn) else { return nil }
-        var bodies: [BodyHash: String] = [:]
+        var bodies = BodyTable()
         let wanted: [Version]
         switch selection {
         case .none: wanted = []
@@ -223,7 +223,7 @@ public final class Store: @unchecked Sendable {
                     let rec = try RecordCodec.decodeArticle(v)
                     guard includeDeleted || rec.versions.isLive else { return true }
                     guard let id = String(validating: k, as: UTF8.self) else { throw CorruptRecord("an article key is not UTF-8") }
-                    var bodies: [BodyHash: String] = [:]
+                    var bodies = BodyTable()
                     for case let c? in rec.versions.versions.map(\.content) where bodies[c.bodyHash] == nil {
                         guard let b = try self.body(c.bodyHash, txn: txn) else { throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing") }
                         bodies[c.bodyHash] = b

@@ -6,7 +6,7 @@ import CLMDB
 /// (LMDB rule: never `mdb_dbi_close` during operation).
 public struct Database: Sendable, Hashable {
     public let name: String
-    let dbi: MDB_dbi
+    @usableFromInline let dbi: MDB_dbi
 
     /// Flags used when opening a named database.
     public struct Flags: OptionSet, Sendable {

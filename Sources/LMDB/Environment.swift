@@ -46,7 +46,7 @@ public final class Environment: @unchecked Sendable {
     public private(set) var staleReadersClearedAtOpen: Int32 = 0
 
     private var handle: OpaquePointer?
-    private let gate = TransactionGate()
+    @usableFromInline let gate = TransactionGate()
     /// Serializes this process's writers, so a map resize never waits on a writer queued behind it.
     private let writerLock = NSLock()
     private let stateLock = NSLock()
@@ -94,7 +94,7 @@ public final class Environment: @unchecked Sendable {
         }
     }
 
-    private var env: OpaquePointer {
+    @usableFromInline var env: OpaquePointer {
         guard let h = handle else { preconditionFailure("LMDB environment \(path) used after close") }
         return h
     }
@@ -103,11 +103,16 @@ public final class Environment: @unchecked Sendable {
 
     /// Opens named databases in one write transaction (creating them when `flags` has
     /// `.create`), or in a read transaction for a read-only environment. Call once at start-up.
+    /// An empty name opens the unnamed main database.
     public func openDatabases(_ specs: [(name: String, flags: Database.Flags)]) throws -> [Database] {
         let body: (Transaction) throws -> [Database] = { txn in
             try specs.map { spec in
                 var dbi = MDB_dbi()
-                try check(mdb_dbi_open(txn.handle, spec.name, spec.flags.rawValue, &dbi), "mdb_dbi_open \(spec.name)")
+                // The empty name is LMDB's unnamed main database (where stock mdb_load writes).
+                let rc = spec.name.isEmpty
+                    ? mdb_dbi_open(txn.handle, nil, spec.flags.rawValue, &dbi)
+                    : mdb_dbi_open(txn.handle, spec.name, spec.flags.rawValue, &dbi)
+                try check(rc, "mdb_dbi_open \(spec.name)")
                 return Database(name: spec.name, dbi: dbi)
             }
         }
@@ -134,6 +139,7 @@ public final class Environment: @unchecked Sendable {
     // MARK: Transactions
 
     /// Runs `body` in a read-only snapshot. Do not begin another transaction inside it.
+    @inlinable
     public func read<T>(_ body: (Transaction) throws -> T) throws -> T {
         while true {
             gate.enter()
@@ -231,7 +237,8 @@ public final class Environment: @unchecked Sendable {
     }
 
     /// Another process grew the map: adopt its size (`mdb_env_set_mapsize(env, 0)`).
-    private func adoptResizedMap() throws {
+    @usableFromInline
+    func adoptResizedMap() throws {
         try gate.exclusive {
             try check(mdb_env_set_mapsize(env, 0), "mdb_env_set_mapsize (adopt)")
         }

@@ -12,6 +12,7 @@ public struct LMDBError: Error, Equatable, Hashable, Sendable, CustomStringConve
     /// What the wrapper was doing when LMDB failed (e.g. "mdb_env_open /path").
     public let operation: String
 
+    @inlinable
     public init(code: Int32, operation: String = "") {
         self.code = code
         self.operation = operation
@@ -41,7 +42,7 @@ public struct LMDBError: Error, Equatable, Hashable, Sendable, CustomStringConve
 }
 
 /// Throws an `LMDBError` unless `rc` is `MDB_SUCCESS`.
-@inline(__always)
+@inlinable @inline(__always)
 func check(_ rc: Int32, _ operation: @autoclosure () -> String) throws {
     if rc != MDB_SUCCESS { throw LMDBError(code: rc, operation: operation()) }
 }

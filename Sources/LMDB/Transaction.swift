@@ -7,28 +7,31 @@ import Foundation
 /// `UnsafeRawBufferPointer` for the duration of a closure: no pointer into the map outlives
 /// the call that produced it. Using a transaction after its closure returned traps.
 public final class Transaction {
-    let handle: OpaquePointer
+    @usableFromInline let handle: OpaquePointer
     public let isReadOnly: Bool
-    private(set) var isValid = true
+    @usableFromInline private(set) var isValid = true
     /// Set when a put reported `MDB_MAP_FULL`: the transaction is then unusable and the
     /// environment retries the whole write closure after growing the map.
-    var hitMapFull = false
+    @usableFromInline var hitMapFull = false
 
+    @usableFromInline
     init(handle: OpaquePointer, readOnly: Bool) {
         self.handle = handle
         self.isReadOnly = readOnly
     }
 
+    @usableFromInline
     func invalidate() { isValid = false }
 
-    @inline(__always)
-    private func ensureValid() {
+    @inlinable @inline(__always)
+    func ensureValid() {
         precondition(isValid, "LMDB transaction used outside its closure")
     }
 
     // MARK: Reads
 
     /// Lends the value stored under `key` to `body`, or returns nil when the key is absent.
+    @inlinable
     public func withValue<K: ContiguousBytes, T>(
         _ db: Database, key: K, _ body: (UnsafeRawBufferPointer) throws -> T
     ) throws -> T? {
@@ -44,6 +47,7 @@ public final class Transaction {
     }
 
     /// A copy of the value stored under `key`, or nil when absent.
+    @inlinable
     public func get<K: ContiguousBytes>(_ db: Database, key: K) throws -> [UInt8]? {
         try withValue(db, key: key) { Array($0) }
     }
@@ -51,6 +55,7 @@ public final class Transaction {
     // MARK: Writes
 
     /// Stores `value` under `key`.
+    @inlinable
     public func put<K: ContiguousBytes, V: ContiguousBytes>(
         _ db: Database, key: K, value: V, flags: PutFlags = []
     ) throws {
@@ -68,7 +73,7 @@ public final class Transaction {
     }
 
     /// Deletes `key`; returns false when it was absent.
-    @discardableResult
+    @inlinable @discardableResult
     public func delete<K: ContiguousBytes>(_ db: Database, key: K) throws -> Bool {
         ensureValid()
         precondition(!isReadOnly, "delete in a read-only transaction")

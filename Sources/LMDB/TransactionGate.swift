@@ -5,11 +5,14 @@ import Foundation
 /// `mdb_env_set_mapsize` succeeds while read transactions are live and leaves their pointers
 /// dangling, so a resize first closes the gate to new transactions and waits for the open ones
 /// to drain. Invariant: `active` is the number of transactions begun and not yet ended.
+@usableFromInline
 final class TransactionGate: @unchecked Sendable {
     private let condition = NSCondition()
+    @usableFromInline init() {}
     private var active = 0
     private var resizing = false
 
+    @usableFromInline
     func enter() {
         condition.lock()
         while resizing { condition.wait() }
@@ -17,6 +20,7 @@ final class TransactionGate: @unchecked Sendable {
         condition.unlock()
     }
 
+    @usableFromInline
     func leave() {
         condition.lock()
         active -= 1
