@@ -8,9 +8,24 @@ public struct BodyHash: Hashable, Sendable, CustomStringConvertible {
 
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 32 else { return nil }
-        var words: [UInt64] = [0, 0, 0, 0]
-        for (i, b) in bytes.enumerated() { words[i / 8] = words[i / 8] << 8 | UInt64(b) }
-        (w0, w1, w2, w3) = (words[0], words[1], words[2], words[3])
+        var w: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var i = 0
+        for b in bytes {
+            switch i >> 3 {
+            case 0: w.0 = w.0 << 8 | UInt64(b)
+            case 1: w.1 = w.1 << 8 | UInt64(b)
+            case 2: w.2 = w.2 << 8 | UInt64(b)
+            default: w.3 = w.3 << 8 | UInt64(b)
+            }
+            i += 1
+        }
+        (w0, w1, w2, w3) = w
+    }
+
+    /// Lends the 32 key bytes without allocating.
+    func withKeyBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        var be = (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian)
+        return try withUnsafeBytes(of: &be) { try body($0) }
     }
 
     public init(of body: String) {

@@ -62,20 +62,20 @@ enum RecordCodec {
         versions.reserveCapacity(n)
         for _ in 0..<n { versions.append(try decodeVersion(&r)) }
         guard r.isAtEnd else { throw CorruptRecord("\(r.remaining) unexpected bytes after the last version") }
-        return ArticleRecord(seq: seq, versions: VersionSet(versions: versions))
+        return ArticleRecord(seq: seq, versions: VersionSet(stored: versions))
     }
 
     static func decodeVersion(_ r: inout ByteReader) throws(CorruptRecord) -> Version {
         let node = NodeID(try r.u64("dot node"))
         let counter = try r.u64("dot counter")
         let nctx = try r.count("context", minSize: 16)
-        var pairs: [(NodeID, UInt64)] = []
+        var pairs: [(node: NodeID, counter: UInt64)] = []
         pairs.reserveCapacity(nctx)
         for _ in 0..<nctx { pairs.append((NodeID(try r.u64("context node")), try r.u64("context counter"))) }
         let timestamp = try r.i64("timestamp")
         let kind = try r.u8("version kind")
         let dot = Dot(node: node, counter: counter)
-        let context = VersionVector(pairs)
+        let context = VersionVector.canonical(pairs)
         switch kind {
         case 0:
             return Version(dot: dot, context: context, timestamp: timestamp, content: nil)
@@ -86,7 +86,7 @@ enum RecordCodec {
             let published = try r.string("published")
             let ntags = try r.count("tags", minSize: 4)
             var tags: [String] = []
-            tags.reserveCapacity(ntags)
+            if ntags > 0 { tags.reserveCapacity(ntags) }
             for _ in 0..<ntags { tags.append(try r.string("tag")) }
             let nextra = try r.count("extra fields", minSize: 8)
             var extra: [ExtraField] = []

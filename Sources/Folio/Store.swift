@@ -155,7 +155,7 @@ public final class Store: @unchecked Sendable {
     }
 
     func body(_ hash: BodyHash, txn: Transaction) throws -> String? {
-        try txn.withValue(dbs.bodies, key: hash.bytes) { try RecordCodec.decodeBody($0) }
+        try hash.withKeyBytes { key in try txn.withValue(dbs.bodies, key: key) { try RecordCodec.decodeBody($0) } }
     }
 
     func state(_ id: String, bodies selection: BodySelection, txn: Transaction) throws -> ArticleState? {

@@ -13,6 +13,12 @@ public struct VersionSet: Sendable, Equatable {
         sort()
     }
 
+    /// Adopts versions as a stored record holds them (sorted by dot), sorting only if needed.
+    init(stored: [Version]) {
+        versions = stored
+        if zip(stored, stored.dropFirst()).contains(where: { ($0.dot.node, $0.dot.counter) >= ($1.dot.node, $1.dot.counter) }) { sort() }
+    }
+
     private mutating func sort() {
         versions.sort { ($0.dot.node, $0.dot.counter) < ($1.dot.node, $1.dot.counter) }
     }
