@@ -7,11 +7,17 @@ let package = Package(
     products: [
         .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "Folio", targets: ["Folio"]),
+        .library(name: "FolioProtocol", targets: ["FolioProtocol"]),
+        .library(name: "FolioNode", targets: ["FolioNode"]),
+        .library(name: "FolioClient", targets: ["FolioClient"]),
         .executable(name: "folio", targets: ["folio"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Debian's liblmdb-dev (0.9.24), found through pkg-config.
@@ -30,18 +36,61 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Frames and messages of Folio's binary protocol (see Protocol/SPEC.md).
+        .target(
+            name: "FolioProtocol",
+            dependencies: [
+                "Folio",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The node: serves a store over the protocol, and replicates with peers.
+        .target(
+            name: "FolioNode",
+            dependencies: [
+                "Folio", "FolioProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The client library programs use to talk to a node.
+        .target(
+            name: "FolioClient",
+            dependencies: [
+                "Folio", "FolioProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         // The admin CLI.
         .executableTarget(
             name: "folio",
             dependencies: [
-                "Folio",
+                "Folio", "FolioProtocol", "FolioNode", "FolioClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Benchmark driver used by tools/bench-import (reads through Folio vs raw LMDB).
         .executableTarget(name: "folio-bench", dependencies: ["Folio", "LMDB", "CLMDB"], path: "Sources/folio-bench"),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
         .testTarget(name: "FolioTests", dependencies: ["Folio"]),
+        .testTarget(name: "FolioProtocolTests", dependencies: ["FolioProtocol", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(
+            name: "FolioNodeTests",
+            dependencies: [
+                "FolioNode", "FolioClient", "FolioProtocol", "Folio",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "FolioCLITests", dependencies: ["folio", "Folio"]),
     ]
 )

@@ -45,6 +45,12 @@ public struct VersionSummary: Sendable, Equatable {
         isTombstone = v.isTombstone
         bodyHash = v.content?.bodyHash
     }
+
+    public init(dot: Dot, isTombstone: Bool, bodyHash: BodyHash?) {
+        self.dot = dot
+        self.isTombstone = isTombstone
+        self.bodyHash = bodyHash
+    }
 }
 
 /// One entry of the change feed.
@@ -52,6 +58,12 @@ public struct Change: Sendable, Equatable {
     public var seq: UInt64
     public var id: String
     public var versions: [VersionSummary]
+
+    public init(seq: UInt64, id: String, versions: [VersionSummary]) {
+        self.seq = seq
+        self.id = id
+        self.versions = versions
+    }
 }
 
 /// What a write did.
@@ -68,6 +80,14 @@ public struct WriteOutcome: Sendable, Equatable {
     public var siblings: Int
     /// The article's sequence number after the write.
     public var seq: UInt64
+
+    public init(kind: Kind, version: Version?, superseded: Int, siblings: Int, seq: UInt64) {
+        self.kind = kind
+        self.version = version
+        self.superseded = superseded
+        self.siblings = siblings
+        self.seq = seq
+    }
 
     /// Above this many siblings Folio warns (it never drops one).
     public static let siblingWarningThreshold = 25

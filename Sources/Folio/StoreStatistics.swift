@@ -23,9 +23,35 @@ public struct StoreStatistics: Sendable, Equatable {
     /// LMDB's statistics for each named database.
     public var databases: [(name: String, statistics: DatabaseStatistics)]
 
+    public init(
+        nodeID: NodeID, epoch: String, storageFormat: UInt32, liveArticles: UInt64, tombstones: UInt64,
+        articlesInConflict: UInt64, lastSequence: UInt64, fileSize: Int, mapSize: Int, mapUsed: Int, pageSize: Int,
+        readersInUse: Int, maxReaders: Int, lmdbVersion: String, databases: [(name: String, statistics: DatabaseStatistics)]
+    ) {
+        self.nodeID = nodeID
+        self.epoch = epoch
+        self.storageFormat = storageFormat
+        self.liveArticles = liveArticles
+        self.tombstones = tombstones
+        self.articlesInConflict = articlesInConflict
+        self.lastSequence = lastSequence
+        self.fileSize = fileSize
+        self.mapSize = mapSize
+        self.mapUsed = mapUsed
+        self.pageSize = pageSize
+        self.readersInUse = readersInUse
+        self.maxReaders = maxReaders
+        self.lmdbVersion = lmdbVersion
+        self.databases = databases
+    }
+
     public static func == (a: StoreStatistics, b: StoreStatistics) -> Bool {
-        a.nodeID == b.nodeID && a.lastSequence == b.lastSequence && a.liveArticles == b.liveArticles
-            && a.tombstones == b.tombstones && a.articlesInConflict == b.articlesInConflict
+        a.nodeID == b.nodeID && a.epoch == b.epoch && a.storageFormat == b.storageFormat
+            && a.lastSequence == b.lastSequence && a.liveArticles == b.liveArticles
+            && a.tombstones == b.tombstones && a.articlesInConflict == b.articlesInConflict && a.fileSize == b.fileSize
+            && a.mapSize == b.mapSize && a.mapUsed == b.mapUsed && a.pageSize == b.pageSize
+            && a.readersInUse == b.readersInUse && a.maxReaders == b.maxReaders && a.lmdbVersion == b.lmdbVersion
+            && a.databases.map(\.name) == b.databases.map(\.name) && a.databases.map(\.statistics) == b.databases.map(\.statistics)
     }
 }
 
@@ -51,4 +77,12 @@ extension Store {
             }
         }
     }
+}
+
+/// LMDB's statistics for one database, re-exported for users of `Folio`.
+public typealias DatabaseStatistics = LMDB.DatabaseStatistics
+
+/// The linked liblmdb's version, e.g. "LMDB 0.9.24: (July 24, 2019)".
+public enum LMDBVersion {
+    public static var string: String { LMDB.Environment.version }
 }

@@ -28,6 +28,15 @@ public struct DatabaseStatistics: Sendable, Equatable, Codable {
     public var overflowPages: Int
     public var entries: Int
 
+    public init(pageSize: Int, depth: Int, branchPages: Int, leafPages: Int, overflowPages: Int, entries: Int) {
+        self.pageSize = pageSize
+        self.depth = depth
+        self.branchPages = branchPages
+        self.leafPages = leafPages
+        self.overflowPages = overflowPages
+        self.entries = entries
+    }
+
     init(_ s: MDB_stat) {
         pageSize = Int(s.ms_psize)
         depth = Int(s.ms_depth)

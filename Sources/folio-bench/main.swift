@@ -33,9 +33,7 @@ let words = """
 func generate(_ n: Int, _ dir: String) throws {
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     var rng = Generator(state: 20261129)
-    FileManager.default.createFile(atPath: dir + "/articles.jsonl", contents: nil)
-    FileManager.default.createFile(atPath: dir + "/anchor.dump", contents: nil)
-    FileManager.default.createFile(atPath: dir + "/ids.txt", contents: nil)
+    for f in ["articles.jsonl", "anchor.dump", "ids.txt"] { _ = FileManager.default.createFile(atPath: dir + "/" + f, contents: nil) }
     let jsonl = FileHandle(forWritingAtPath: dir + "/articles.jsonl")!
     let dump = FileHandle(forWritingAtPath: dir + "/anchor.dump")!
     let ids = FileHandle(forWritingAtPath: dir + "/ids.txt")!

@@ -21,11 +21,13 @@ struct FolioCommand: ParsableCommand {
               folio import --data ./archive ~/scraped/
               folio ls --data ./archive --limit 20
               folio get --data ./archive panarmenian-net/russia-confirms-start --json
+              folio serve --data ./archive --listen 127.0.0.1:7070
+              folio ls --remote 127.0.0.1:7070
             """,
         version: FolioVersion.string,
         subcommands: [
             Init.self, Put.self, Get.self, Remove.self, List.self, Import.self, Export.self, Stats.self,
-            Conflicts.self, Resolve.self, Backup.self, Verify.self,
+            Conflicts.self, Resolve.self, Backup.self, Verify.self, Serve.self, Keygen.self,
         ]
     )
 }
@@ -36,10 +38,14 @@ enum FolioVersion {
 
 @main
 enum FolioMain {
-    static func main() {
+    static func main() async {
         do {
             var command = try FolioCommand.parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch {
             Terminal.exit(with: error)
         }

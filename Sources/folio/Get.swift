@@ -1,7 +1,8 @@
 import ArgumentParser
 import Folio
+import FolioClient
 
-struct Get: ParsableCommand {
+struct Get: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show an article: the winning version, or every sibling with --all.",
         discussion: """
@@ -15,17 +16,19 @@ struct Get: ParsableCommand {
               folio get text/some-article
               folio get text/some-article --all
               folio get text/some-article --json | jq -r .context
+              folio get --remote 127.0.0.1:7070 text/some-article --json
             """)
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var remote: RemoteOptions
     @Argument(help: "The article id.") var id: String
     @Flag(help: "Show every sibling version, numbered for `folio resolve --keep N`.") var all = false
     @Flag(help: "Machine-readable output.") var json = false
 
-    func run() throws {
-        let s = try store.open(readOnly: true)
-        defer { s.close() }
-        guard let state = try s.get(id, bodies: json || all ? .all : .winner) else {
+    func run() async throws {
+        let backend = try await Backend.open(store, remote, readOnly: true)
+        let found = try await withBackend(backend) { try await $0.get(id, allBodies: json || all) }
+        guard let state = found else {
             throw CLIFailure(code: .notFound, message: "article \"\(id)\" not found")
         }
         if json {

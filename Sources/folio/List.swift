@@ -1,7 +1,7 @@
 import ArgumentParser
 import Folio
 
-struct List: ParsableCommand {
+struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls",
         abstract: "List articles in id order.",
@@ -14,9 +14,11 @@ struct List: ParsableCommand {
               folio ls --prefix panarmenian-net/
               folio ls --source "PanARMENIAN.Net" --json
               folio ls --limit 100 --after panarmenian-net/russia-confirms
+              folio ls --remote 127.0.0.1:7070 --prefix wire/
             """)
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var remote: RemoteOptions
     @Option(help: "Only ids starting with this prefix.") var prefix: String = ""
     @Option(help: "Only articles whose source is exactly this.") var source: String?
     @Option(help: "At most this many articles.") var limit: Int?
@@ -28,10 +30,11 @@ struct List: ParsableCommand {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
-    func run() throws {
-        let s = try store.open(readOnly: true)
-        defer { s.close() }
-        let items = try s.list(prefix: prefix, after: after, source: source, limit: limit ?? .max, includeDeleted: deleted)
+    func run() async throws {
+        let backend = try await Backend.open(store, remote, readOnly: true)
+        let items = try await withBackend(backend) {
+            try await $0.list(prefix: prefix, after: after, source: source, limit: limit ?? .max, includeDeleted: deleted)
+        }
         var out = ""
         for state in items {
             if json {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Folio
 
-struct Put: ParsableCommand {
+struct Put: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write an article: from JSON, or field by field.",
         discussion: """
@@ -22,9 +22,11 @@ struct Put: ParsableCommand {
               cat articles.jsonl | folio put --json -
               folio put notes/1 --title "Field notes" --tag draft --body-file notes.txt
               folio put notes/1 --title "Revised" --context "$(folio get notes/1 --json | jq -r .context)"
+              folio put --remote 127.0.0.1:7070 --json article.json
             """)
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var remote: RemoteOptions
     @Argument(help: "The article id (field-by-field form).") var id: String?
     @Option(name: .customLong("json"), help: ArgumentHelp("Read article(s) as JSON from a file, or - for stdin.", valueName: "file"))
     var jsonFile: String?
@@ -47,45 +49,34 @@ struct Put: ParsableCommand {
         if jsonFile == "-" && bodyFile == "-" { throw ValidationError("only one input can come from stdin") }
     }
 
-    func run() throws {
+    func run() async throws {
         let ctx = try context.map { try CausalContext.vector(from: $0) }
-        let articles: [Article]
-        var fieldEdit: Article?
+        var articles: [Article] = []
+        var body: String?
         if let jsonFile {
             articles = try parseJSONArticles(readInput(jsonFile), name: jsonFile == "-" ? "stdin" : jsonFile)
             if ctx != nil && articles.count != 1 {
                 throw CLIFailure(code: .usage, message: "--context applies to one article; the input holds \(articles.count)")
             }
-        } else {
-            var a = Article(id: id!)
-            if let bodyFile {
-                let bytes = try readInput(bodyFile)
-                guard let body = String(validating: bytes, as: UTF8.self) else {
-                    throw CLIFailure(code: .rejected, message: "\(bodyFile): the body is not valid UTF-8")
-                }
-                a.body = body
+        } else if let bodyFile {
+            guard let text = String(validating: try readInput(bodyFile), as: UTF8.self) else {
+                throw CLIFailure(code: .rejected, message: "\(bodyFile): the body is not valid UTF-8")
             }
-            fieldEdit = a
-            articles = []
+            body = text
         }
-        let s = try store.open()
-        defer { s.close() }
-        let outcomes = try s.write { w -> [(String, WriteOutcome)] in
-            if var a = fieldEdit {
-                // Start from the current winner so unspecified fields keep their values.
-                if let current = try w.get(a.id)?.article {
-                    let body = bodyFile == nil ? current.body : a.body
-                    a = current
-                    a.body = body
-                }
+        let backend = try await Backend.open(store, remote, readOnly: false)
+        let outcomes = try await withBackend(backend) { backend -> [(String, WriteOutcome)] in
+            guard let id else { return try await backend.put(articles, context: ctx) }
+            let (title, source, url, published, tags, clearTags) = (title, source, url, published, tags, clearTags)
+            let outcome = try await backend.edit(id, context: ctx) { a, _ in
+                if let body { a.body = body }
                 if let title { a.title = title }
                 if let source { a.source = source }
                 if let url { a.url = url }
                 if let published { a.published = published }
                 if !tags.isEmpty || clearTags { a.tags = tags }
-                return [(a.id, try w.put(a, context: ctx))]
             }
-            return try articles.map { ($0.id, try w.put($0, context: ctx)) }
+            return [(id, outcome)]
         }
         for (id, o) in outcomes {
             let v = o.version!

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Folio
 
-struct Remove: ParsableCommand {
+struct Remove: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rm",
         abstract: "Delete an article (a tombstone that syncs like any write).",
@@ -12,17 +12,18 @@ struct Remove: ParsableCommand {
             Examples:
               folio rm text/some-article
               folio rm text/some-article --context c1.AAAA…
+              folio rm --remote 127.0.0.1:7070 text/some-article
             """)
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var remote: RemoteOptions
     @Argument(help: "The article id.") var id: String
     @Option(help: "The causal context read with `folio get --json`.") var context: String?
 
-    func run() throws {
+    func run() async throws {
         let ctx = try context.map { try CausalContext.vector(from: $0) }
-        let s = try store.open()
-        defer { s.close() }
-        let outcome = try s.write { try $0.delete(id, context: ctx) }
+        let backend = try await Backend.open(store, remote, readOnly: false)
+        let outcome = try await withBackend(backend) { try await $0.delete(id, context: ctx) }
         Terminal.err("deleted \(id) (version \(outcome.version!.dot.node.hex):\(outcome.version!.dot.counter))")
         if outcome.siblings > 1 {
             Terminal.err("folio: \"\(id)\" keeps \(outcome.siblings) sibling versions (a concurrent edit survives)")

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Folio
 
-struct Stats: ParsableCommand {
+struct Stats: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the store's identity, counts, size and LMDB statistics.",
         discussion: """
@@ -10,15 +10,17 @@ struct Stats: ParsableCommand {
             Examples:
               folio stats
               folio stats --json | jq .live
+              folio stats --remote 127.0.0.1:7070
             """)
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var remote: RemoteOptions
     @Flag(help: "Machine-readable output.") var json = false
 
-    func run() throws {
-        let s = try store.open(readOnly: true)
-        defer { s.close() }
-        let st = try s.statistics()
+    func run() async throws {
+        let backend = try await Backend.open(store, remote, readOnly: true)
+        let st = try await withBackend(backend) { try await $0.statistics() }
+        let location = backend.location
         if json {
             let dbs: [(key: String, value: JSONValue)] = st.databases.map { db in
                 let d = db.statistics
@@ -29,7 +31,7 @@ struct Stats: ParsableCommand {
                 ]))
             }
             let v: JSONValue = .object([
-                ("path", .string(s.path)), ("node", .string(st.nodeID.hex)), ("epoch", .string(st.epoch)),
+                ("path", .string(location)), ("node", .string(st.nodeID.hex)), ("epoch", .string(st.epoch)),
                 ("format", .number(String(st.storageFormat))), ("live", .number(String(st.liveArticles))),
                 ("tombstones", .number(String(st.tombstones))), ("conflicts", .number(String(st.articlesInConflict))),
                 ("last_seq", .number(String(st.lastSequence))), ("file_size", .number(String(st.fileSize))),
@@ -43,7 +45,7 @@ struct Stats: ParsableCommand {
         }
         let pct = st.mapSize > 0 ? Double(st.mapUsed) * 100 / Double(st.mapSize) : 0
         var lines = [
-            "store:       \(s.path)",
+            "store:       \(location)",
             "node:        \(st.nodeID.hex)",
             "epoch:       \(st.epoch)",
             "articles:    \(st.liveArticles) live, \(st.tombstones) deleted, \(st.articlesInConflict) in conflict",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Folio
+import FolioClient
 import Foundation
 
 /// Process exit codes, per DEVELOPERS.md.
@@ -39,6 +40,13 @@ enum Terminal {
             switch e {
             case .notFound, .noSuchVersion: Foundation.exit(Exit.notFound.rawValue)
             case .invalidArticle, .invalidContext: Foundation.exit(Exit.rejected.rawValue)
+            default: Foundation.exit(Exit.failure.rawValue)
+            }
+        case let e as FolioClientError:
+            err("folio: \(e)")
+            switch e {
+            case .notFound, .conflict: Foundation.exit(Exit.notFound.rawValue)
+            case .invalidArticle: Foundation.exit(Exit.rejected.rawValue)
             default: Foundation.exit(Exit.failure.rawValue)
             }
         default:

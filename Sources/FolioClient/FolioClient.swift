@@ -1,0 +1,190 @@
+import Folio
+import FolioProtocol
+import NIOCore
+import NIOPosix
+
+/// A connection to a Folio node, for programs.
+///
+///     let client = try await FolioClient.connect(to: "127.0.0.1:7070")
+///     let outcome = try await client.put(Article(id: "a1", title: "Hello", body: "…"))
+///     let state = try await client.get("a1")
+///     print(state.article?.title ?? "(deleted)")
+///     try await client.close()
+///
+/// One client is safe to share between tasks; concurrent calls are pipelined over the one
+/// connection and matched to their responses by request id. Every call has a timeout. Errors
+/// are `FolioClientError` values.
+public final class FolioClient: Sendable {
+    public struct Options: Sendable {
+        /// The mesh's shared key, when the node requires authentication.
+        public var key: SharedKey?
+        public var connectTimeout: TimeAmount = .seconds(10)
+        /// How long a call waits for its response.
+        public var requestTimeout: TimeAmount = .seconds(30)
+        public var maxFrame: UInt32 = FrameDecoder.defaultMaxFrame
+        /// Announced in HELLO; 0 for a plain client.
+        public var nodeID: UInt64 = 0
+        public init(key: SharedKey? = nil) { self.key = key }
+    }
+
+    private let channel: Channel
+    private let handler: NIOLoopBound<ClientConnectionHandler>
+    public let options: Options
+    /// The node's HELLO: its node id, software and features.
+    public let serverHello: Hello
+
+    private init(channel: Channel, handler: NIOLoopBound<ClientConnectionHandler>, options: Options, serverHello: Hello) {
+        self.channel = channel
+        self.handler = handler
+        self.options = options
+        self.serverHello = serverHello
+    }
+
+    /// Connects to `address` ("host:port") and completes the handshake.
+    public static func connect(
+        to address: String, key: SharedKey? = nil, options: Options = Options(),
+        group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> FolioClient {
+        var options = options
+        if let key { options.key = key }
+        let (host, port) = try parseAddress(address)
+        let loop = group.next()
+        let handshake = loop.makePromise(of: Hello.self)
+        let hello = Hello(nodeID: options.nodeID, software: "folio-client/0.1.0", features: [], nonce: Hello.freshNonce(), maxFrame: options.maxFrame)
+        let opts = options
+        let boundHandler = loop.makePromise(of: NIOLoopBound<ClientConnectionHandler>.self)
+        let channel: Channel
+        do {
+            channel = try await ClientBootstrap(group: loop)
+                .connectTimeout(options.connectTimeout)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { ch in
+                    ch.eventLoop.makeCompletedFuture {
+                        let handler = ClientConnectionHandler(hello: hello, key: opts.key, handshake: handshake)
+                        let sync = ch.pipeline.syncOperations
+                        try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrame: opts.maxFrame)))
+                        try sync.addHandler(MessageToByteHandler(FrameEncoder()))
+                        try sync.addHandler(handler)
+                        boundHandler.succeed(NIOLoopBound(handler, eventLoop: ch.eventLoop))
+                    }
+                }
+                .connect(host: host, port: port).get()
+        } catch {
+            handshake.fail(error)
+            boundHandler.fail(error)
+            throw FolioClientError.closed("cannot connect to \(address): \(error)")
+        }
+        let timer = loop.scheduleTask(in: opts.connectTimeout) {
+            handshake.fail(FolioClientError.timeout("no handshake from \(address) within \(opts.connectTimeout)"))
+        }
+        do {
+            let serverHello = try await handshake.futureResult.get()
+            timer.cancel()
+            let handler = try await boundHandler.futureResult.get()
+            return FolioClient(channel: channel, handler: handler, options: opts, serverHello: serverHello)
+        } catch {
+            timer.cancel()
+            try? await channel.close()
+            throw error
+        }
+    }
+
+    static func parseAddress(_ address: String) throws -> (String, Int) {
+        var host = address
+        var port: Int?
+        if address.hasPrefix("["), let close = address.firstIndex(of: "]") {
+            host = String(address[address.index(after: address.startIndex)..<close])
+            let rest = address[address.index(after: close)...]
+            if rest.hasPrefix(":") { port = Int(rest.dropFirst()) }
+        } else if let colon = address.lastIndex(of: ":") {
+            host = String(address[..<colon])
+            port = Int(address[address.index(after: colon)...])
+        }
+        guard !host.isEmpty, let port, (1...65535).contains(port) else {
+            throw FolioClientError.closed("\"\(address)\" is not HOST:PORT")
+        }
+        return (host, port)
+    }
+
+    /// Sends one request and waits for its response; an ERROR response is thrown.
+    public func request(_ message: Message) async throws -> Message {
+        let loop = channel.eventLoop
+        let promise = loop.makePromise(of: Message.self)
+        let handler = self.handler
+        let timeout = options.requestTimeout
+        loop.execute {
+            guard let id = handler.value.send(message, promise: promise) else { return }
+            let timer = loop.scheduleTask(in: timeout) {
+                handler.value.abandon(id, error: .timeout("no answer to \(message.kind) within \(timeout)"))
+            }
+            promise.futureResult.whenComplete { _ in timer.cancel() }
+        }
+        let response = try await promise.futureResult.get()
+        if case let .error(code, text) = response { throw FolioClientError(code: code, message: text) }
+        return response
+    }
+
+    private func unexpected(_ m: Message, for what: String) -> FolioClientError {
+        .protocolError("the node answered \(what) with \(m.kind)")
+    }
+
+    // MARK: Operations
+
+    /// Round-trip time of a PING.
+    public func ping() async throws -> Duration {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let token = UInt64.random(in: 0...UInt64.max)
+        guard case .pong(token) = try await request(.ping(token)) else { throw FolioClientError.protocolError("PONG did not echo the token") }
+        return clock.now - start
+    }
+
+    /// The article with its winner's body, or every sibling's with `allVersions`.
+    /// Throws `.notFound` when absent; a deleted article comes back with `isDeleted`.
+    public func get(_ id: String, allVersions: Bool = false) async throws -> ArticleState {
+        let m = try await request(.get(id: id, allVersions: allVersions))
+        guard case let .article(s) = m else { throw unexpected(m, for: "GET") }
+        return s
+    }
+
+    /// Writes an article. With `context` (from a read), it supersedes only what that read saw.
+    @discardableResult
+    public func put(_ article: Article, context: VersionVector? = nil) async throws -> WriteOutcome {
+        let m = try await request(.put(article, context: context))
+        guard case let .written(o) = m else { throw unexpected(m, for: "PUT") }
+        return o
+    }
+
+    /// Deletes an article (a tombstone version). Throws `.notFound` when absent or deleted.
+    @discardableResult
+    public func delete(_ id: String, context: VersionVector? = nil) async throws -> WriteOutcome {
+        let m = try await request(.delete(id: id, context: context))
+        guard case let .written(o) = m else { throw unexpected(m, for: "DELETE") }
+        return o
+    }
+
+    /// One page of articles in id order (bodies not included); `more` says another page follows.
+    public func list(_ query: ListQuery = ListQuery()) async throws -> (articles: [ArticleState], more: Bool) {
+        let m = try await request(.list(query))
+        guard case let .listed(items, more) = m else { throw unexpected(m, for: "LIST") }
+        return (items, more)
+    }
+
+    public func statistics() async throws -> StoreStatistics {
+        let m = try await request(.stats)
+        guard case let .statistics(s) = m else { throw unexpected(m, for: "STATS") }
+        return s
+    }
+
+    /// The node's change feed after `since`.
+    public func changes(since: UInt64, limit: UInt32 = 1000) async throws -> (changes: [Change], lastSequence: UInt64) {
+        let m = try await request(.changes(since: since, limit: limit))
+        guard case let .changeBatch(c, last) = m else { throw unexpected(m, for: "CHANGES") }
+        return (c, last)
+    }
+
+    /// Closes the connection; pending calls fail with `.closed`.
+    public func close() async throws {
+        try? await channel.close()
+    }
+}

@@ -1,0 +1,52 @@
+import FolioProtocol
+
+/// Why a `FolioClient` call failed.
+public enum FolioClientError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The article does not exist.
+    case notFound(String)
+    /// The node reported a conflict.
+    case conflict(String)
+    /// The node refused the article (the message names the field).
+    case invalidArticle(String)
+    /// Authentication failed, or a key is required / was refused.
+    case unauthorized(String)
+    /// The node is at a limit; retry later.
+    case busy(String)
+    /// The peer broke the protocol (or we could not agree on it).
+    case protocolError(String)
+    /// Another error reported by the node.
+    case server(code: ErrorCode, message: String)
+    /// The connection is closed (or could not be opened).
+    case closed(String)
+    /// No answer within the timeout.
+    case timeout(String)
+
+    init(code: ErrorCode, message: String) {
+        switch code {
+        case .notFound: self = .notFound(message)
+        case .conflict: self = .conflict(message)
+        case .invalidArticle: self = .invalidArticle(message)
+        case .unauthorized: self = .unauthorized(message)
+        case .busy: self = .busy(message)
+        case .badFrame, .tooLarge, .unknownType, .invalidUTF8, .handshakeRequired, .badMagic, .noCommonVersion:
+            self = .protocolError("\(code): \(message)")
+        case .shuttingDown: self = .closed("the node is shutting down: \(message)")
+        case .timeout: self = .timeout(message)
+        case .internal: self = .server(code: code, message: message)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .notFound(m): return m
+        case let .conflict(m): return "conflict: \(m)"
+        case let .invalidArticle(m): return m
+        case let .unauthorized(m): return "unauthorized: \(m)"
+        case let .busy(m): return "busy: \(m)"
+        case let .protocolError(m): return "protocol error: \(m)"
+        case let .server(code, m): return "node error (\(code)): \(m)"
+        case let .closed(m): return "connection closed: \(m)"
+        case let .timeout(m): return "timeout: \(m)"
+        }
+    }
+}

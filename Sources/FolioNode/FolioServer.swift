@@ -1,0 +1,168 @@
+import Folio
+import FolioProtocol
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// A Folio node serving one store over TCP.
+///
+///     let server = FolioServer(store: store, configuration: config)
+///     let address = try await server.start()       // port 0 picks a free port
+///     ...
+///     await server.shutdown()                       // stop accepting, drain, close
+///
+/// As a swift-service-lifecycle `Service`, `run()` serves until graceful shutdown (SIGINT or
+/// SIGTERM under a `ServiceGroup`): it stops accepting, lets in-flight requests finish, closes
+/// every connection and returns; the caller then closes the store.
+public final class FolioServer: Service, @unchecked Sendable {
+    public let configuration: NodeConfiguration
+    let node: NodeContext
+    private let group: EventLoopGroup
+    private let ownsGroup: Bool
+    private let state = NIOLockedValueBox(ServerState())
+    private var logger: Logger { configuration.logger }
+
+    private struct ServerState {
+        var listener: Channel?
+        var connections: [ObjectIdentifier: Channel] = [:]
+        var shutDown = false
+        var shutdownTask: Task<Void, Never>?
+    }
+
+    public struct ConfigurationError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(store: Store, configuration: NodeConfiguration, group: EventLoopGroup? = nil) {
+        self.configuration = configuration
+        node = NodeContext(store: store, configuration: configuration)
+        if let group {
+            self.group = group
+            ownsGroup = false
+        } else {
+            self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+            ownsGroup = true
+        }
+    }
+
+    /// The address the listener is bound to, once started.
+    public var boundAddress: SocketAddress? { state.withLockedValue { $0.listener?.localAddress } }
+
+    /// Binds the listener and starts accepting connections.
+    @discardableResult
+    public func start() async throws -> SocketAddress {
+        let c = configuration
+        if c.key == nil && !isLoopback(c.host) && !c.insecureListenAny {
+            throw ConfigurationError(description: "refusing to listen on \(c.host) without a key file: use --key-file, or --insecure-listen-any to serve unauthenticated on a network")
+        }
+        let node = self.node
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 256 << 10, high: 1 << 20))
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [weak self] channel in
+                guard let self else { return channel.eventLoop.makeSucceededVoidFuture() }
+                return self.initialize(channel, node: node)
+            }
+        let listener = try await bootstrap.bind(host: c.host, port: c.port).get()
+        state.withLockedValue { $0.listener = listener }
+        let address = listener.localAddress!
+        if c.key == nil {
+            logger.notice("serving WITHOUT authentication (no key file)\(isLoopback(c.host) ? "; loopback only" : "")")
+        }
+        logger.info("listening", metadata: ["address": "\(address)", "node": "\(node.store.nodeID)", "store": "\(node.store.path)"])
+        return address
+    }
+
+    private func initialize(_ channel: Channel, node: NodeContext) -> EventLoopFuture<Void> {
+        let id = ObjectIdentifier(channel)
+        let admitted = node.connections.withLockedValue { n -> Bool in
+            guard n < node.configuration.maxConnections else { return false }
+            n += 1
+            return true
+        }
+        channel.closeFuture.whenComplete { [weak self] _ in
+            if admitted { node.connections.withLockedValue { $0 -= 1 } }
+            self?.state.withLockedValue { _ = $0.connections.removeValue(forKey: id) }
+        }
+        if !admitted {
+            logger.warning("connection limit reached; refusing", metadata: ["peer": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
+            let refusal = Envelope(0, .error(code: .busy, message: "the node is at its limit of \(node.configuration.maxConnections) connections"))
+            return channel.writeAndFlush(refusal.encoded()).flatMap { channel.close() }
+        }
+        let accepted = state.withLockedValue { s -> Bool in
+            guard !s.shutDown else { return false }
+            s.connections[id] = channel
+            return true
+        }
+        guard accepted else { return channel.close() }
+        return channel.eventLoop.makeCompletedFuture {
+            let sync = channel.pipeline.syncOperations
+            try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrame: node.configuration.maxFrame)))
+            try sync.addHandler(MessageToByteHandler(FrameEncoder()))
+            try sync.addHandler(IdleStateHandler(readTimeout: node.configuration.heartbeatInterval))
+            try sync.addHandler(ServerConnectionHandler(node: node))
+        }
+    }
+
+    /// Serves until graceful shutdown is requested (swift-service-lifecycle).
+    public func run() async throws {
+        if boundAddress == nil { try await start() }
+        await withGracefulShutdownHandler {
+            let listener = state.withLockedValue { $0.listener }
+            try? await listener?.closeFuture.get()
+        } onGracefulShutdown: {
+            Task { await self.shutdown() }
+        }
+        await shutdown()
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to `drainTimeout`), closes every
+    /// connection and stops the store threads. Idempotent. The store itself stays open.
+    public func shutdown() async {
+        // Every caller waits for the one shutdown to finish.
+        let task = state.withLockedValue { s -> Task<Void, Never> in
+            if let t = s.shutdownTask { return t }
+            let t = Task { await self.performShutdown() }
+            s.shutdownTask = t
+            return t
+        }
+        await task.value
+    }
+
+    private func performShutdown() async {
+        let (listener, connections) = state.withLockedValue { s -> (Channel?, [Channel]) in
+            s.shutDown = true
+            return (s.listener, Array(s.connections.values))
+        }
+        logger.info("shutting down", metadata: ["connections": "\(connections.count)"])
+        try? await listener?.close()
+        for c in connections { c.pipeline.fireUserInboundEventTriggered(QuiesceEvent()) }
+        let deadline = NIODeadline.now() + configuration.drainTimeout
+        for c in connections {
+            let remaining = deadline - .now()
+            if remaining > .zero {
+                _ = try? await withTimeout(remaining, on: c.eventLoop) { c.closeFuture }
+            }
+            try? await c.close()
+        }
+        await node.shutdown()
+        if ownsGroup { try? await group.shutdownGracefully() }
+        logger.info("stopped")
+    }
+}
+
+/// Waits for `future()` or the timeout, whichever comes first.
+private func withTimeout(_ t: TimeAmount, on loop: EventLoop, _ future: () -> EventLoopFuture<Void>) async throws {
+    let promise = loop.makePromise(of: Void.self)
+    let timer = loop.scheduleTask(in: t) { promise.fail(ChannelError.operationUnsupported) }
+    future().whenComplete { r in
+        timer.cancel()
+        promise.completeWith(r)
+    }
+    try await promise.futureResult.get()
+}

@@ -1,0 +1,58 @@
+import FolioProtocol
+import Logging
+import NIOCore
+
+/// How a node serves its store.
+public struct NodeConfiguration: Sendable {
+    /// Where to listen. Port 0 picks a free port (see `FolioServer.boundAddress`).
+    public var host: String = "127.0.0.1"
+    public var port: Int = 7070
+    /// The mesh's shared key; with one, every peer must authenticate.
+    public var key: SharedKey?
+    /// Without a key a node refuses non-loopback addresses unless this is set.
+    public var insecureListenAny = false
+    public var maxConnections = 1024
+    /// Requests one connection may have in flight before the node stops reading from it.
+    public var maxInFlightPerConnection = 32
+    /// A connection that sends nothing for this long (not even answers to heartbeats) is closed.
+    public var idleTimeout: TimeAmount = .seconds(60)
+    /// How often an idle connection is pinged.
+    public var heartbeatInterval: TimeAmount = .seconds(15)
+    /// Threads for store reads (kept well below LMDB's 126 reader slots).
+    public var readThreads = 4
+    public var maxFrame: UInt32 = FrameDecoder.defaultMaxFrame
+    /// How long a graceful shutdown waits for in-flight requests.
+    public var drainTimeout: TimeAmount = .seconds(10)
+    public var logger = Logger(label: "folio.node")
+
+    public init() {}
+}
+
+/// Parses "host:port" and "[v6]:port".
+public func parseHostPort(_ text: String, defaultPort: Int? = nil) throws -> (host: String, port: Int) {
+    struct BadAddress: Error, CustomStringConvertible {
+        var description: String
+    }
+    var host = text
+    var portText: Substring?
+    if text.hasPrefix("[") {
+        guard let close = text.firstIndex(of: "]") else { throw BadAddress(description: "\"\(text)\": missing ']'") }
+        host = String(text[text.index(after: text.startIndex)..<close])
+        let rest = text[text.index(after: close)...]
+        if rest.hasPrefix(":") { portText = rest.dropFirst() } else if !rest.isEmpty { throw BadAddress(description: "\"\(text)\": expected :PORT after ']'") }
+    } else if let colon = text.lastIndex(of: ":") {
+        host = String(text[..<colon])
+        portText = text[text.index(after: colon)...]
+    }
+    guard !host.isEmpty else { throw BadAddress(description: "\"\(text)\": missing host (use HOST:PORT, e.g. 127.0.0.1:7070)") }
+    let port: Int?
+    if let portText { port = Int(portText) } else { port = defaultPort }
+    guard let port, (0...65535).contains(port) else {
+        throw BadAddress(description: "\"\(text)\": expected HOST:PORT with a port from 0 to 65535")
+    }
+    return (host, port)
+}
+
+func isLoopback(_ host: String) -> Bool {
+    host == "localhost" || host == "::1" || host.hasPrefix("127.")
+}

@@ -1,0 +1,200 @@
+import Folio
+import NIOCore
+
+/// Every message of protocol version 1 (SPEC §6). Requests have types below 0x80; responses
+/// have the request's type with the high bit set; ERROR is 0xFF.
+public enum Message: Sendable, Equatable {
+    case hello(Hello)
+    case auth(mac: [UInt8])
+    case authOK(mac: [UInt8])
+    case ping(UInt64)
+    case get(id: String, allVersions: Bool)
+    case put(Article, context: VersionVector?)
+    case delete(id: String, context: VersionVector?)
+    case list(ListQuery)
+    case stats
+    case changes(since: UInt64, limit: UInt32)
+    case pong(UInt64)
+    case article(ArticleState)
+    case written(WriteOutcome)
+    case listed([ArticleState], more: Bool)
+    case statistics(StoreStatistics)
+    case changeBatch([Change], lastSequence: UInt64)
+    case error(code: ErrorCode, message: String)
+
+    /// Type bytes (SPEC §6, table).
+    public enum Kind: UInt8, Sendable, CaseIterable {
+        case hello = 0x01, auth = 0x02, authOK = 0x03
+        case ping = 0x10, get = 0x11, put = 0x12, delete = 0x13, list = 0x14, stats = 0x15, changes = 0x16
+        case pong = 0x90, article = 0x91, written = 0x92, listed = 0x94, statistics = 0x95, changeBatch = 0x96
+        case error = 0xFF
+    }
+
+    public var kind: Kind {
+        switch self {
+        case .hello: return .hello
+        case .auth: return .auth
+        case .authOK: return .authOK
+        case .ping: return .ping
+        case .get: return .get
+        case .put: return .put
+        case .delete: return .delete
+        case .list: return .list
+        case .stats: return .stats
+        case .changes: return .changes
+        case .pong: return .pong
+        case .article: return .article
+        case .written: return .written
+        case .listed: return .listed
+        case .statistics: return .statistics
+        case .changeBatch: return .changeBatch
+        case .error: return .error
+        }
+    }
+
+    /// Requests a client may send once the handshake is done.
+    public var isRequest: Bool { (0x10..<0x80).contains(kind.rawValue) }
+
+    public func encodePayload(into b: inout ByteBuffer) {
+        switch self {
+        case let .hello(h):
+            b.writeWire(Hello.magic)
+            b.writeWire(UInt16(h.versions.count))
+            for v in h.versions { b.writeWire(v) }
+            b.writeWire(h.nodeID)
+            b.writeWireString(h.software)
+            b.writeWire(h.features.rawValue)
+            b.writeBytes(h.nonce)
+            b.writeWire(h.maxFrame)
+        case let .auth(mac), let .authOK(mac):
+            b.writeBytes(mac)
+        case let .ping(v), let .pong(v):
+            b.writeWire(v)
+        case let .get(id, all):
+            b.writeWireString(id)
+            b.writeWireBool(all)
+        case let .put(a, ctx):
+            b.writeArticle(a)
+            b.writeWireOptional(ctx) { $0.writeVector($1) }
+        case let .delete(id, ctx):
+            b.writeWireString(id)
+            b.writeWireOptional(ctx) { $0.writeVector($1) }
+        case let .list(q):
+            b.writeWireString(q.prefix)
+            b.writeWireOptional(q.after) { $0.writeWireString($1) }
+            b.writeWireOptional(q.source) { $0.writeWireString($1) }
+            b.writeWire(q.limit)
+            b.writeWireBool(q.includeDeleted)
+        case .stats:
+            break
+        case let .changes(since, limit):
+            b.writeWire(since)
+            b.writeWire(limit)
+        case let .article(s):
+            b.writeState(s)
+        case let .written(o):
+            b.writeOutcome(o)
+        case let .listed(items, more):
+            b.writeWire(UInt32(items.count))
+            for s in items { b.writeState(s) }
+            b.writeWireBool(more)
+        case let .statistics(s):
+            b.writeStatistics(s)
+        case let .changeBatch(changes, last):
+            b.writeWire(UInt32(changes.count))
+            for c in changes { b.writeChange(c) }
+            b.writeWire(last)
+        case let .error(code, message):
+            b.writeWire(code.rawValue)
+            b.writeWireString(message)
+        }
+    }
+
+    /// Decodes a payload; the whole payload must be consumed.
+    public static func decode(type: UInt8, payload: inout ByteBuffer) throws -> Message {
+        guard let kind = Kind(rawValue: type) else {
+            throw ProtocolViolation(.unknownType, "unknown message type 0x\(String(type, radix: 16))")
+        }
+        let m: Message
+        switch kind {
+        case .hello:
+            let magic = try payload.readWire(UInt32.self, "magic")
+            guard magic == Hello.magic else { throw ProtocolViolation(.badMagic, "HELLO without the FOLI magic") }
+            let n = Int(try payload.readWire(UInt16.self, "version count"))
+            guard n > 0, n <= 64 else { throw ProtocolViolation(.badFrame, "HELLO lists \(n) versions") }
+            let versions = try (0..<n).map { _ in try payload.readWire(UInt16.self, "version") }
+            let node = try payload.readWire(UInt64.self, "node id")
+            let software = try payload.readWireString("software")
+            let features = Hello.Features(rawValue: try payload.readWire(UInt64.self, "features"))
+            let nonce = try payload.readFixedBytes(32, "nonce")
+            let maxFrame = try payload.readWire(UInt32.self, "max frame")
+            guard maxFrame >= 1 << 16 else { throw ProtocolViolation(.badFrame, "max frame \(maxFrame) is below the 65536 minimum") }
+            m = .hello(Hello(versions: versions, nodeID: node, software: software, features: features, nonce: nonce, maxFrame: maxFrame))
+        case .auth: m = .auth(mac: try payload.readFixedBytes(32, "MAC"))
+        case .authOK: m = .authOK(mac: try payload.readFixedBytes(32, "MAC"))
+        case .ping: m = .ping(try payload.readWire(UInt64.self, "ping token"))
+        case .pong: m = .pong(try payload.readWire(UInt64.self, "pong token"))
+        case .get: m = .get(id: try payload.readWireString("id"), allVersions: try payload.readWireBool("all-versions flag"))
+        case .put:
+            let a = try payload.readArticle()
+            m = .put(a, context: try payload.readWireOptional("context") { try $0.readVector("context") })
+        case .delete:
+            let id = try payload.readWireString("id")
+            m = .delete(id: id, context: try payload.readWireOptional("context") { try $0.readVector("context") })
+        case .list:
+            let prefix = try payload.readWireString("prefix")
+            let after = try payload.readWireOptional("after") { try $0.readWireString("after") }
+            let source = try payload.readWireOptional("source") { try $0.readWireString("source") }
+            let limit = try payload.readWire(UInt32.self, "limit")
+            m = .list(ListQuery(prefix: prefix, after: after, source: source, limit: limit, includeDeleted: try payload.readWireBool("include-deleted flag")))
+        case .stats: m = .stats
+        case .changes: m = .changes(since: try payload.readWire(UInt64.self, "since"), limit: try payload.readWire(UInt32.self, "limit"))
+        case .article: m = .article(try payload.readState())
+        case .written: m = .written(try payload.readOutcome())
+        case .listed:
+            let n = try payload.readWireCount("articles", minItemSize: 46)
+            let items = try (0..<n).map { _ in try payload.readState() }
+            m = .listed(items, more: try payload.readWireBool("more flag"))
+        case .statistics: m = .statistics(try payload.readStatistics())
+        case .changeBatch:
+            let n = try payload.readWireCount("changes", minItemSize: 16)
+            let changes = try (0..<n).map { _ in try payload.readChange() }
+            m = .changeBatch(changes, lastSequence: try payload.readWire(UInt64.self, "last sequence"))
+        case .error:
+            let raw = try payload.readWire(UInt16.self, "error code")
+            // An unknown code from a newer peer is still an error: report it as internal.
+            m = .error(code: ErrorCode(rawValue: raw) ?? .internal, message: try payload.readWireString("error message"))
+        }
+        guard payload.readableBytes == 0 else {
+            throw ProtocolViolation(.badFrame, "\(payload.readableBytes) unexpected bytes after a \(kind) payload")
+        }
+        return m
+    }
+}
+
+/// A message with its request id: what travels in one frame.
+public struct Envelope: Sendable, Equatable {
+    public var requestID: UInt32
+    public var message: Message
+
+    public init(_ requestID: UInt32, _ message: Message) {
+        self.requestID = requestID
+        self.message = message
+    }
+
+    /// The complete frame bytes (length, type, request id, payload).
+    public func encoded(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        var b = allocator.buffer(capacity: 64)
+        encode(into: &b)
+        return b
+    }
+
+    public func encode(into b: inout ByteBuffer) {
+        let start = b.writerIndex
+        b.writeInteger(0 as UInt32)
+        b.writeInteger(message.kind.rawValue)
+        b.writeInteger(requestID, endianness: .big)
+        message.encodePayload(into: &b)
+        b.setInteger(UInt32(b.writerIndex - start - 4), at: start, endianness: .big)
+    }
+}

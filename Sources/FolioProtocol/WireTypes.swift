@@ -1,0 +1,276 @@
+import Folio
+import NIOCore
+
+// Encodings of Folio's values on the wire (SPEC §5). Each `write…` has a matching `read…`.
+
+extension ByteBuffer {
+    // MARK: Version vectors and versions
+
+    mutating func writeVector(_ v: VersionVector) {
+        writeWire(UInt32(v.entries.count))
+        for e in v.entries {
+            writeWire(e.node.rawValue)
+            writeWire(e.counter)
+        }
+    }
+
+    mutating func readVector(_ what: String) throws -> VersionVector {
+        let n = try readWireCount(what, minItemSize: 16)
+        var pairs: [(NodeID, UInt64)] = []
+        pairs.reserveCapacity(n)
+        var last: UInt64? = nil
+        for _ in 0..<n {
+            let node = try readWire(UInt64.self, "\(what) node")
+            let counter = try readWire(UInt64.self, "\(what) counter")
+            guard counter > 0 else { throw ProtocolViolation(.badFrame, "\(what) has a zero counter") }
+            if let last, node <= last { throw ProtocolViolation(.badFrame, "\(what) entries are not sorted by node") }
+            last = node
+            pairs.append((NodeID(node), counter))
+        }
+        return VersionVector(pairs)
+    }
+
+    mutating func writeDot(_ d: Dot) {
+        writeWire(d.node.rawValue)
+        writeWire(d.counter)
+    }
+
+    mutating func readDot(_ what: String) throws -> Dot {
+        let node = try readWire(UInt64.self, "\(what) node")
+        let counter = try readWire(UInt64.self, "\(what) counter")
+        guard counter > 0 else { throw ProtocolViolation(.badFrame, "\(what) counter is zero") }
+        return Dot(node: NodeID(node), counter: counter)
+    }
+
+    mutating func writeStrings(_ list: [String]) {
+        writeWire(UInt32(list.count))
+        for s in list { writeWireString(s) }
+    }
+
+    mutating func readStrings(_ what: String) throws -> [String] {
+        let n = try readWireCount(what, minItemSize: 4)
+        return try (0..<n).map { i in try readWireString("\(what)[\(i)]") }
+    }
+
+    mutating func writeExtras(_ extras: [ExtraField]) {
+        writeWire(UInt32(extras.count))
+        for f in extras {
+            writeWireString(f.name)
+            writeWireString(f.json)
+        }
+    }
+
+    mutating func readExtras() throws -> [ExtraField] {
+        let n = try readWireCount("extra fields", minItemSize: 8)
+        return try (0..<n).map { _ in
+            let name = try readWireString("extra field name")
+            let json = try readWireString("extra field value")
+            guard (try? JSONParser.parse(json)) != nil else {
+                throw ProtocolViolation(.badFrame, "extra field \"\(name)\" is not valid JSON")
+            }
+            return ExtraField(name: name, json: json)
+        }
+    }
+
+    mutating func writeVersion(_ v: Version) {
+        writeDot(v.dot)
+        writeVector(v.context)
+        writeWire(v.timestamp)
+        guard let c = v.content else {
+            writeWire(UInt8(0))
+            return
+        }
+        writeWire(UInt8(1))
+        writeWireString(c.title)
+        writeWireString(c.source)
+        writeWireString(c.url)
+        writeWireString(c.published)
+        writeStrings(c.tags)
+        writeExtras(c.extra)
+        writeBytes(c.bodyHash.bytes)
+        writeWire(UInt64(c.bodyLength))
+    }
+
+    mutating func readVersion() throws -> Version {
+        let dot = try readDot("version dot")
+        let context = try readVector("version context")
+        guard !context.covers(dot) else { throw ProtocolViolation(.badFrame, "a version's context covers its own dot \(dot)") }
+        let timestamp = try readWire(Int64.self, "version timestamp")
+        switch try readWire(UInt8.self, "version kind") {
+        case 0:
+            return Version(dot: dot, context: context, timestamp: timestamp, content: nil)
+        case 1:
+            let title = try readWireString("title")
+            let source = try readWireString("source")
+            let url = try readWireString("url")
+            let published = try readWireString("published")
+            let tags = try readStrings("tags")
+            let extra = try readExtras()
+            let hash = BodyHash(bytes: try readFixedBytes(32, "body hash"))!
+            let length = try readWire(UInt64.self, "body length")
+            guard length <= UInt64(Int.max) else { throw ProtocolViolation(.badFrame, "body length out of range") }
+            return Version(
+                dot: dot, context: context, timestamp: timestamp,
+                content: VersionContent(
+                    title: title, source: source, url: url, published: published, tags: tags, extra: extra, bodyHash: hash,
+                    bodyLength: Int(length)))
+        case let k:
+            throw ProtocolViolation(.badFrame, "unknown version kind \(k)")
+        }
+    }
+
+    // MARK: Articles
+
+    mutating func writeArticle(_ a: Article) {
+        writeWireString(a.id)
+        writeWireString(a.title)
+        writeWireString(a.source)
+        writeWireString(a.url)
+        writeWireString(a.published)
+        writeWireString(a.body)
+        writeStrings(a.tags)
+        writeExtras(a.extra)
+    }
+
+    mutating func readArticle() throws -> Article {
+        Article(
+            id: try readWireString("id"), title: try readWireString("title"), source: try readWireString("source"),
+            url: try readWireString("url"), published: try readWireString("published"), body: try readWireString("body"),
+            tags: try readStrings("tags"), extra: try readExtras())
+    }
+
+    /// An article state: id, seq, versions, each followed by its body when one was loaded.
+    mutating func writeState(_ s: ArticleState) {
+        writeWireString(s.id)
+        writeWire(s.seq)
+        writeWire(UInt32(s.versions.versions.count))
+        for v in s.versions.versions {
+            writeVersion(v)
+            writeWireOptional(v.content.flatMap { s.bodies[$0.bodyHash] }) { $0.writeWireString($1) }
+        }
+    }
+
+    mutating func readState() throws -> ArticleState {
+        let id = try readWireString("id")
+        let seq = try readWire(UInt64.self, "sequence")
+        let n = try readWireCount("versions", minItemSize: 30)
+        guard n > 0 else { throw ProtocolViolation(.badFrame, "an article state must hold at least one version") }
+        var versions: [Version] = []
+        var bodies = BodyTable()
+        for _ in 0..<n {
+            let v = try readVersion()
+            if let body = try readWireOptional("body", { try $0.readWireString("body") }) {
+                guard let c = v.content, BodyHash(of: body) == c.bodyHash else {
+                    throw ProtocolViolation(.badFrame, "a body does not match its version's hash")
+                }
+                bodies[c.bodyHash] = body
+            }
+            versions.append(v)
+        }
+        return ArticleState(id: id, seq: seq, versions: VersionSet(versions: versions), bodies: bodies)
+    }
+
+    // MARK: Results
+
+    mutating func writeOutcome(_ o: WriteOutcome) {
+        let kind: UInt8
+        switch o.kind {
+        case .added: kind = 0
+        case .updated: kind = 1
+        case .unchanged: kind = 2
+        case .deleted: kind = 3
+        }
+        writeWire(kind)
+        writeWireOptional(o.version) { $0.writeVersion($1) }
+        writeWire(UInt32(o.superseded))
+        writeWire(UInt32(o.siblings))
+        writeWire(o.seq)
+    }
+
+    mutating func readOutcome() throws -> WriteOutcome {
+        let kind: WriteOutcome.Kind
+        switch try readWire(UInt8.self, "outcome kind") {
+        case 0: kind = .added
+        case 1: kind = .updated
+        case 2: kind = .unchanged
+        case 3: kind = .deleted
+        case let k: throw ProtocolViolation(.badFrame, "unknown outcome kind \(k)")
+        }
+        let version = try readWireOptional("version") { try $0.readVersion() }
+        return WriteOutcome(
+            kind: kind, version: version, superseded: Int(try readWire(UInt32.self, "superseded")),
+            siblings: Int(try readWire(UInt32.self, "siblings")), seq: try readWire(UInt64.self, "sequence"))
+    }
+
+    mutating func writeChange(_ c: Change) {
+        writeWire(c.seq)
+        writeWireString(c.id)
+        writeWire(UInt32(c.versions.count))
+        for v in c.versions {
+            writeDot(v.dot)
+            writeWireBool(v.isTombstone)
+            if let h = v.bodyHash { writeBytes(h.bytes) }
+        }
+    }
+
+    mutating func readChange() throws -> Change {
+        let seq = try readWire(UInt64.self, "change sequence")
+        let id = try readWireString("change id")
+        let n = try readWireCount("change versions", minItemSize: 17)
+        var versions: [VersionSummary] = []
+        for _ in 0..<n {
+            let dot = try readDot("summary dot")
+            let tomb = try readWireBool("summary tombstone flag")
+            let hash = tomb ? nil : BodyHash(bytes: try readFixedBytes(32, "summary body hash"))
+            versions.append(VersionSummary(dot: dot, isTombstone: tomb, bodyHash: hash))
+        }
+        return Change(seq: seq, id: id, versions: versions)
+    }
+
+    mutating func writeStatistics(_ s: StoreStatistics) {
+        writeWire(s.nodeID.rawValue)
+        writeWireString(s.epoch)
+        writeWire(s.storageFormat)
+        writeWire(s.liveArticles)
+        writeWire(s.tombstones)
+        writeWire(s.articlesInConflict)
+        writeWire(s.lastSequence)
+        for v in [s.fileSize, s.mapSize, s.mapUsed, s.pageSize, s.readersInUse, s.maxReaders] { writeWire(UInt64(v)) }
+        writeWireString(s.lmdbVersion)
+        writeWire(UInt32(s.databases.count))
+        for db in s.databases {
+            writeWireString(db.name)
+            let d = db.statistics
+            for v in [d.pageSize, d.depth, d.branchPages, d.leafPages, d.overflowPages, d.entries] { writeWire(UInt64(v)) }
+        }
+    }
+
+    mutating func readStatistics() throws -> StoreStatistics {
+        let node = NodeID(try readWire(UInt64.self, "node id"))
+        let epoch = try readWireString("epoch")
+        let format = try readWire(UInt32.self, "storage format")
+        let live = try readWire(UInt64.self, "live")
+        let tombs = try readWire(UInt64.self, "tombstones")
+        let conflicts = try readWire(UInt64.self, "conflicts")
+        let last = try readWire(UInt64.self, "last sequence")
+        var n: [Int] = []
+        for name in ["file size", "map size", "map used", "page size", "readers", "max readers"] {
+            n.append(Int(clamping: try readWire(UInt64.self, name)))
+        }
+        let lmdb = try readWireString("lmdb version")
+        let count = try readWireCount("databases", minItemSize: 52)
+        var dbs: [(name: String, statistics: DatabaseStatistics)] = []
+        for _ in 0..<count {
+            let name = try readWireString("database name")
+            var v: [Int] = []
+            for f in ["page size", "depth", "branch pages", "leaf pages", "overflow pages", "entries"] {
+                v.append(Int(clamping: try readWire(UInt64.self, f)))
+            }
+            dbs.append((name, DatabaseStatistics(pageSize: v[0], depth: v[1], branchPages: v[2], leafPages: v[3], overflowPages: v[4], entries: v[5])))
+        }
+        return StoreStatistics(
+            nodeID: node, epoch: epoch, storageFormat: format, liveArticles: live, tombstones: tombs,
+            articlesInConflict: conflicts, lastSequence: last, fileSize: n[0], mapSize: n[1], mapUsed: n[2], pageSize: n[3],
+            readersInUse: n[4], maxReaders: n[5], lmdbVersion: lmdb, databases: dbs)
+    }
+}

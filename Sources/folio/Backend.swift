@@ -1,0 +1,143 @@
+import ArgumentParser
+import Folio
+import FolioClient
+import FolioProtocol
+
+/// `--remote HOST:PORT` and `--key-file F`: run a subcommand against a node instead of a local store.
+struct RemoteOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Run against the node at HOST:PORT instead of a local store.", valueName: "host:port"))
+    var remote: String?
+
+    @Option(help: ArgumentHelp("The mesh's shared key (from `folio keygen`), for a node that requires it.", valueName: "file"))
+    var keyFile: String?
+
+    func key() throws -> SharedKey? {
+        guard let keyFile else { return nil }
+        do {
+            return try SharedKey(file: keyFile)
+        } catch {
+            throw CLIFailure(code: .failure, message: "\(error)")
+        }
+    }
+}
+
+/// Where a data subcommand runs: a local store, or a node through `FolioClient`. Both give the
+/// same results, so the subcommand prints the same output and exits with the same code.
+enum Backend {
+    case local(Store)
+    case remote(FolioClient, address: String)
+
+    static func open(_ store: StoreOptions, _ remote: RemoteOptions, readOnly: Bool) async throws -> Backend {
+        guard let address = remote.remote else {
+            if remote.keyFile != nil { throw ValidationError("--key-file goes with --remote (or `folio serve`)") }
+            return .local(try store.open(readOnly: readOnly))
+        }
+        if store.data != nil { throw ValidationError("--data and --remote cannot be combined") }
+        return .remote(try await FolioClient.connect(to: address, key: remote.key()), address: address)
+    }
+
+    func close() async {
+        switch self {
+        case let .local(s): s.close()
+        case let .remote(c, _): try? await c.close()
+        }
+    }
+
+    var location: String {
+        switch self {
+        case let .local(s): return s.path
+        case let .remote(_, address): return address
+        }
+    }
+
+    /// The article, or nil when absent.
+    func get(_ id: String, allBodies: Bool) async throws -> ArticleState? {
+        switch self {
+        case let .local(s):
+            return try s.get(id, bodies: allBodies ? .all : .winner)
+        case let .remote(c, _):
+            do {
+                return try await c.get(id, allVersions: allBodies)
+            } catch FolioClientError.notFound {
+                return nil
+            }
+        }
+    }
+
+    func put(_ articles: [Article], context: VersionVector?) async throws -> [(String, WriteOutcome)] {
+        switch self {
+        case let .local(s):
+            // One transaction: all or nothing.
+            return try s.write { w in try articles.map { ($0.id, try w.put($0, context: context)) } }
+        case let .remote(c, _):
+            var out: [(String, WriteOutcome)] = []
+            for a in articles { out.append((a.id, try await c.put(a, context: context))) }
+            return out
+        }
+    }
+
+    /// A field-by-field edit: starts from the current winner so unspecified fields keep their
+    /// values. Locally it runs in one transaction; remotely it writes with the context it read,
+    /// so a concurrent edit in between survives as a sibling.
+    func edit(_ id: String, context: VersionVector?, _ modify: @escaping (inout Article, Article?) -> Void) async throws -> WriteOutcome {
+        switch self {
+        case let .local(s):
+            return try s.write { w in
+                let current = try w.get(id)?.article
+                var a = current ?? Article(id: id)
+                modify(&a, current)
+                return try w.put(a, context: context)
+            }
+        case let .remote(c, _):
+            let state = try await get(id, allBodies: false)
+            let current = state?.article
+            var a = current ?? Article(id: id)
+            modify(&a, current)
+            return try await c.put(a, context: context ?? state?.context)
+        }
+    }
+
+    func delete(_ id: String, context: VersionVector?) async throws -> WriteOutcome {
+        switch self {
+        case let .local(s): return try s.write { try $0.delete(id, context: context) }
+        case let .remote(c, _): return try await c.delete(id, context: context)
+        }
+    }
+
+    func list(prefix: String, after: String?, source: String?, limit: Int, includeDeleted: Bool) async throws -> [ArticleState] {
+        switch self {
+        case let .local(s):
+            return try s.list(prefix: prefix, after: after, source: source, limit: limit, includeDeleted: includeDeleted)
+        case let .remote(c, _):
+            var out: [ArticleState] = []
+            var cursor = after
+            while out.count < limit {
+                let want = UInt32(min(limit - out.count, Int(ListQuery.maxLimit)))
+                let page = try await c.list(ListQuery(prefix: prefix, after: cursor, source: source, limit: want, includeDeleted: includeDeleted))
+                out += page.articles
+                guard page.more, let last = page.articles.last else { break }
+                cursor = last.id
+            }
+            return out
+        }
+    }
+
+    func statistics() async throws -> StoreStatistics {
+        switch self {
+        case let .local(s): return try s.statistics()
+        case let .remote(c, _): return try await c.statistics()
+        }
+    }
+}
+
+/// Runs `body` with `backend`, closing it afterwards whatever happens.
+func withBackend<T>(_ backend: Backend, _ body: (Backend) async throws -> T) async throws -> T {
+    do {
+        let result = try await body(backend)
+        await backend.close()
+        return result
+    } catch {
+        await backend.close()
+        throw error
+    }
+}

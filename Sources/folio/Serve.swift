@@ -1,0 +1,97 @@
+import ArgumentParser
+import Folio
+import FolioNode
+import FolioProtocol
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the store to clients and peers over Folio's binary protocol.",
+        discussion: """
+            Prints the address it listens on as the first line of stdout (with --listen \
+            HOST:0 the system picks a free port), then logs to stderr. Without --key-file the \
+            node serves unauthenticated and only on loopback, unless --insecure-listen-any. \
+            SIGINT or SIGTERM stop it gracefully: no new connections, in-flight requests \
+            finish, the store is closed cleanly.
+
+            Examples:
+              folio serve --data ./archive
+              folio serve --data ./archive --listen 127.0.0.1:0
+              folio keygen > mesh.key; folio serve --listen 0.0.0.0:7070 --key-file mesh.key
+            """)
+
+    @OptionGroup var store: StoreOptions
+    @Option(help: ArgumentHelp("Address to listen on (port 0: any free port).", valueName: "host:port"))
+    var listen = "127.0.0.1:7070"
+    @Option(help: ArgumentHelp("The mesh's shared key (from `folio keygen`); peers must prove they hold it.", valueName: "file"))
+    var keyFile: String?
+    @Flag(help: "Allow serving without a key on a non-loopback address.") var insecureListenAny = false
+    @Option(help: "Most simultaneous connections.") var maxConnections = 1024
+    @Option(help: "Seconds of silence after which a connection is closed.") var idleTimeout: Double = 60
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+
+    func validate() throws {
+        if idleTimeout <= 0 { throw ValidationError("--idle-timeout must be positive") }
+        if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
+        _ = try parseHostPort(listen)
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        var logger = Logger(label: "folio")
+        logger.logLevel = level
+        let (host, port) = try parseHostPort(listen)
+        var config = NodeConfiguration()
+        config.host = host
+        config.port = port
+        config.insecureListenAny = insecureListenAny
+        config.maxConnections = maxConnections
+        config.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
+        config.heartbeatInterval = .milliseconds(max(50, Int64(idleTimeout * 1000 / 4)))
+        config.logger = logger
+        if let keyFile {
+            do {
+                config.key = try SharedKey(file: keyFile)
+            } catch {
+                throw CLIFailure(code: .failure, message: "\(error)")
+            }
+        }
+        let s = try store.open()
+        logger.info("opened store", metadata: ["path": "\(s.path)", "node": "\(s.nodeID)", "lmdb": "\(LMDBVersion.string)"])
+        let server = FolioServer(store: s, configuration: config)
+        let address: SocketAddress
+        do {
+            address = try await server.start()
+        } catch let e as FolioServer.ConfigurationError {
+            await server.shutdown()
+            s.close()
+            throw CLIFailure(code: .usage, message: e.description)
+        } catch {
+            await server.shutdown()
+            s.close()
+            throw CLIFailure(code: .failure, message: "cannot listen on \(listen): \(error)")
+        }
+        Terminal.out(Serve.format(address))
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        s.close()
+        logger.info("store closed")
+    }
+
+    static func format(_ a: SocketAddress) -> String {
+        switch a {
+        case .v6: return "[\(a.ipAddress ?? "::")]:\(a.port ?? 0)"
+        default: return "\(a.ipAddress ?? "?"):\(a.port ?? 0)"
+        }
+    }
+}
