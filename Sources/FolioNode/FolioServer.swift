@@ -92,7 +92,9 @@ public final class FolioServer: Service, @unchecked Sendable {
         if !admitted {
             logger.warning("connection limit reached; refusing", metadata: ["peer": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
             let refusal = Envelope(0, .error(code: .busy, message: "the node is at its limit of \(node.configuration.maxConnections) connections"))
-            return channel.writeAndFlush(refusal.encoded()).flatMap { channel.close() }
+            return channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(RefusingHandler(frame: refusal.encoded()))
+            }
         }
         let accepted = state.withLockedValue { s -> Bool in
             guard !s.shutDown else { return false }
@@ -165,4 +167,19 @@ private func withTimeout(_ t: TimeAmount, on loop: EventLoop, _ future: () -> Ev
         promise.completeWith(r)
     }
     try await promise.futureResult.get()
+}
+
+/// Answers a connection over the limit with one ERROR frame, then closes it.
+private final class RefusingHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let frame: ByteBuffer
+    init(frame: ByteBuffer) { self.frame = frame }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in bound.value.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 }

@@ -1,0 +1,112 @@
+import Folio
+import FolioClient
+import FolioNode
+import FolioProtocol
+import Foundation
+import NIOCore
+import XCTest
+
+/// Raw sockets against a real node on 127.0.0.1: each hostile input gets the specified ERROR
+/// frame and a close, while a well-behaved client keeps being served and no committed write
+/// is lost.
+final class HostileInputTests: XCTestCase {
+    var node: TestNode!
+    var good: FolioClient!
+    var port: Int { Int(node.address.split(separator: ":")[1])! }
+
+    override func setUp() async throws {
+        node = try await TestNode(self) {
+            $0.idleTimeout = .milliseconds(600)
+            $0.heartbeatInterval = .milliseconds(150)
+        }
+        good = try await node.client()
+        try await good.put(Article(id: "committed", title: "must survive", body: "safe"))
+    }
+
+    override func tearDown() async throws {
+        // The good client was served throughout, and the committed write is intact.
+        let state = try await good.get("committed")
+        XCTAssertEqual(state.article?.body, "safe")
+        try await good.close()
+        XCTAssertTrue(try node.store.verify().isClean)
+        await node.stop()
+    }
+
+    /// Sends `bytes` (after a HELLO when `handshake`), expects an ERROR with `code`, then EOF.
+    func expect(_ code: ErrorCode, handshake: Bool = true, _ bytes: [UInt8], file: StaticString = #filePath, line: UInt = #line) async throws {
+        let raw = try RawSocket(port: port)
+        if handshake { raw.sendHello() }
+        raw.send(bytes)
+        let (frames, closed) = raw.readUntilClosed()
+        XCTAssertTrue(closed, "the node closes the connection", file: file, line: line)
+        XCTAssertEqual(frames.last?.errorCode, code, "\(frames.map(\.message.kind))", file: file, line: line)
+        _ = try await good.ping()
+    }
+
+    func testDeclaredLengthOfFFFFFFFF() async throws {
+        try await expect(.tooLarge, [0xFF, 0xFF, 0xFF, 0xFF, 0x11, 0, 0, 0, 1])
+    }
+
+    func testUnknownMessageType() async throws {
+        try await expect(.unknownType, [0, 0, 0, 5, 0x6E, 0, 0, 0, 1])
+    }
+
+    func testInnerLengthsOverrunTheFrame() async throws {
+        // GET whose id claims 1000 bytes in a 10-byte frame.
+        try await expect(.badFrame, [0, 0, 0, 10, 0x11, 0, 0, 0, 1, 0, 0, 0x03, 0xE8, 0x61])
+    }
+
+    func testInvalidUTF8() async throws {
+        try await expect(.invalidUTF8, [0, 0, 0, 12, 0x11, 0, 0, 0, 1, 0, 0, 0, 2, 0xC3, 0x28, 0])
+    }
+
+    func testRequestBeforeHandshake() async throws {
+        try await expect(.handshakeRequired, handshake: false, Array(Envelope(1, .stats).encoded().readableBytesView))
+    }
+
+    func testHTTPRequestLine() async throws {
+        try await expect(.badMagic, handshake: false, Array("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8))
+    }
+
+    func testTruncatedFrameThenClose() async throws {
+        let raw = try RawSocket(port: port)
+        raw.sendHello()
+        let put = Array(Envelope(1, .put(Article(id: "half", title: "never"), context: nil)).encoded().readableBytesView)
+        raw.send(Array(put.prefix(put.count / 2)))
+        _ = raw.read(frames: 1)  // the node's HELLO
+        shutdown(raw.fd, Int32(SHUT_RDWR))
+        try await Task.sleep(for: .milliseconds(100))
+        _ = try await good.ping()
+        XCTAssertNil(try node.store.get("half"), "half a frame is never applied")
+    }
+
+    func testFrameStalledHalfWayIsFreedByTheIdleTimeout() async throws {
+        let raw = try RawSocket(port: port)
+        raw.sendHello()
+        let put = Array(Envelope(1, .put(Article(id: "stalled", title: "t"), context: nil)).encoded().readableBytesView)
+        raw.send(Array(put.prefix(20)))
+        let start = Date()
+        let (frames, closed) = raw.readUntilClosed()
+        XCTAssertTrue(closed)
+        XCTAssertEqual(frames.last?.errorCode, .timeout)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 4)
+        XCTAssertNil(try node.store.get("stalled"))
+    }
+
+    func testAnIdleButHealthyClientIsKeptAliveByHeartbeats() async throws {
+        try await Task.sleep(for: .milliseconds(1500))  // longer than the idle timeout
+        _ = try await good.ping()
+    }
+
+    func testRandomGarbageNeverTakesTheNodeDown() async throws {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<30 {
+            let raw = try RawSocket(port: port, receiveTimeout: 2)
+            if Bool.random(using: &rng) { raw.sendHello() }
+            raw.send((0..<Int.random(in: 1...64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+            shutdown(raw.fd, Int32(SHUT_WR))
+            _ = raw.readUntilClosed()
+        }
+        _ = try await good.ping()
+    }
+}

@@ -1,0 +1,102 @@
+import Folio
+import FolioProtocol
+import Foundation
+
+/// The golden frames of Protocol/vectors: one per message type, fixed values throughout.
+/// `FOLIO_WRITE_VECTORS=1 swift test --filter GoldenVectorTests` rewrites the files.
+enum GoldenVectors {
+    static let nodeA = NodeID(0x0102_0304_0506_0708)
+    static let nodeB = NodeID(0x1112_1314_1516_1718)
+
+    static let article = Article(
+        id: "wire/1", title: "Ferry returns", source: "Coastal Gazette", url: "https://example.org/1", published: "2026-11-29",
+        body: "Héllo", tags: ["sea"], extra: [ExtraField(name: "lang", json: "\"en\"")])
+
+    static var liveVersion: Version {
+        Version(
+            dot: Dot(node: nodeA, counter: 2), context: [nodeA: 1, nodeB: 3], timestamp: 1_795_925_309_062,
+            content: VersionContent(
+                title: article.title, source: article.source, url: article.url, published: article.published, tags: article.tags,
+                extra: article.extra, bodyHash: BodyHash(of: article.body), bodyLength: article.body.utf8.count))
+    }
+
+    static var tombstone: Version {
+        Version(dot: Dot(node: nodeB, counter: 4), context: [nodeB: 3], timestamp: 1_795_925_310_000, content: nil)
+    }
+
+    static var state: ArticleState {
+        ArticleState(id: "wire/1", seq: 7, versions: VersionSet(versions: [liveVersion, tombstone]), bodies: [BodyHash(of: article.body): article.body])
+    }
+
+    static var stats: StoreStatistics {
+        StoreStatistics(
+            nodeID: nodeA, epoch: "00112233445566778899aabbccddeeff", storageFormat: 1, liveArticles: 9, tombstones: 1,
+            articlesInConflict: 1, lastSequence: 12, fileSize: 77824, mapSize: 268_435_456, mapUsed: 77824, pageSize: 4096,
+            readersInUse: 1, maxReaders: 126, lmdbVersion: "LMDB 0.9.24: (July 24, 2019)",
+            databases: [("articles", DatabaseStatistics(pageSize: 4096, depth: 1, branchPages: 0, leafPages: 1, overflowPages: 0, entries: 10))])
+    }
+
+    /// (file name, what it shows, request id, message)
+    static var all: [(String, String, UInt32, Message)] {
+        [
+            ("01-hello-client", "HELLO from a client: versions [1], node 0, features none, nonce 00..1f, max frame 17825792", 0,
+             .hello(Hello(versions: [1], nodeID: 0, software: "folio-client/0.1.0", features: [], nonce: Array(0..<32), maxFrame: 17_825_792))),
+            ("02-hello-node-auth", "HELLO from a node that requires authentication and can sync; nonce 20..3f", 0,
+             .hello(Hello(versions: [1], nodeID: nodeA.rawValue, software: "folio/0.1.0", features: [.authRequired, .sync], nonce: Array(32..<64), maxFrame: 17_825_792))),
+            ("03-auth", "AUTH: the client's HMAC-SHA256 proof (here for key 00..1f and the nonces above)", 0,
+             .auth(mac: try! SharedKey(bytes: Array(0..<32)).clientProof(clientNonce: Array(0..<32), serverNonce: Array(32..<64)))),
+            ("04-auth-ok", "AUTH_OK: the node's proof for the same key and nonces", 0,
+             .authOK(mac: try! SharedKey(bytes: Array(0..<32)).serverProof(clientNonce: Array(0..<32), serverNonce: Array(32..<64)))),
+            ("10-ping", "PING, request id 1, token 42", 1, .ping(42)),
+            ("11-get", "GET wire/1, winner only, request id 2", 2, .get(id: "wire/1", allVersions: false)),
+            ("12-put", "PUT an article with no context, request id 3", 3, .put(article, context: nil)),
+            ("12-put-context", "PUT with a causal context {A:1, B:3}, request id 4", 4, .put(article, context: [nodeA: 1, nodeB: 3])),
+            ("13-delete", "DELETE wire/1 with context {B:3}, request id 5", 5, .delete(id: "wire/1", context: [nodeB: 3])),
+            ("14-list", "LIST prefix \"wire/\" after \"wire/0\", any source, limit 100, live only, request id 6", 6,
+             .list(ListQuery(prefix: "wire/", after: "wire/0", source: nil, limit: 100, includeDeleted: false))),
+            ("15-stats", "STATS, request id 7", 7, .stats),
+            ("16-changes", "CHANGES since 10, limit 500, request id 8", 8, .changes(since: 10, limit: 500)),
+            ("90-pong", "PONG answering request 1", 1, .pong(42)),
+            ("91-article", "ARTICLE: a live sibling (with body) and a concurrent tombstone, answering request 2", 2, .article(state)),
+            ("92-written", "WRITTEN: outcome of a put that added version (A,2), answering request 3", 3,
+             .written(WriteOutcome(kind: .added, version: liveVersion, superseded: 0, siblings: 1, seq: 11))),
+            ("94-listed", "LISTED: one article (no bodies), more = false, answering request 6", 6,
+             .listed([ArticleState(id: "wire/1", seq: 7, versions: VersionSet(versions: [liveVersion]), bodies: [:])], more: false)),
+            ("95-statistics", "STATISTICS answering request 7", 7, .statistics(stats)),
+            ("96-change-batch", "CHANGE_BATCH: one change (seq 11, two versions), last sequence 12, answering request 8", 8,
+             .changeBatch([Change(seq: 11, id: "wire/1", versions: [VersionSummary(liveVersion), VersionSummary(tombstone)])], lastSequence: 12)),
+            ("ff-error-not-found", "ERROR not found (9) answering request 2", 2, .error(code: .notFound, message: "article \"wire/1\" not found")),
+            ("ff-error-too-large", "ERROR too large (2), connection-level (request id 0), then the sender closes", 0,
+             .error(code: .tooLarge, message: "frame of 4294967295 bytes exceeds the 17825792-byte limit")),
+        ]
+    }
+
+    static let directory: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Protocol/vectors")
+
+    /// Annotated hex: the 9-byte header on its own line, then the payload 16 bytes a line.
+    static func render(_ description: String, _ requestID: UInt32, _ message: Message) -> String {
+        let bytes = Array(Envelope(requestID, message).encoded().readableBytesView)
+        func hex(_ b: ArraySlice<UInt8>) -> String { b.map { String(format: "%02x", $0) }.joined(separator: " ") }
+        var lines = ["# \(description)", "# \(bytes.count) bytes: u32 length, u8 type 0x\(String(format: "%02x", message.kind.rawValue)), u32 request id, payload"]
+        lines.append(hex(bytes[0..<4]) + "   # length \(bytes.count - 4)")
+        lines.append(hex(bytes[4..<5]) + "            # type \(message.kind)")
+        lines.append(hex(bytes[5..<9]) + "   # request id \(requestID)")
+        var i = 9
+        while i < bytes.count {
+            lines.append(hex(bytes[i..<min(i + 16, bytes.count)]))
+            i += 16
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Parses a vector file: hex digits, '#' starts a comment.
+    static func parse(_ text: String) -> [UInt8] {
+        var out: [UInt8] = []
+        for line in text.split(separator: "\n") {
+            let code = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            for token in code.split(whereSeparator: \.isWhitespace) { out.append(UInt8(token, radix: 16)!) }
+        }
+        return out
+    }
+}
