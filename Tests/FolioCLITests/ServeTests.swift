@@ -1,0 +1,87 @@
+import Foundation
+import XCTest
+
+/// `folio serve` as a process, and the CLI's remote mode against it.
+final class ServeTests: XCTestCase {
+    /// Starts `folio serve` on port 0 and returns the process and the address it printed.
+    func serve(_ data: String, _ extra: [String] = []) throws -> (Process, String, Pipe) {
+        let p = Process()
+        p.executableURL = CLI.binary
+        p.arguments = ["serve", "--data", data, "--listen", "127.0.0.1:0"] + extra
+        let out = Pipe()
+        let err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        addTeardownBlock { if p.isRunning { p.terminate(); p.waitUntilExit() } }
+        // The first line of stdout is the address.
+        var line = Data()
+        while !line.contains(0x0A) {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            line.append(d)
+        }
+        let address = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return (p, address, err)
+    }
+
+    func testRemoteModeGivesTheSameOutputAndExitCodesAsLocal() throws {
+        let data = temporaryDirectory(self) + "/store"
+        XCTAssertEqual(try CLI.run(["init", "--data", data]).code, 0)
+        XCTAssertEqual(try CLI.run(["import", CLI.samples, "--data", data]).code, 0)
+        let localLs = try CLI.run(["ls", "--data", data])
+        let localGet = try CLI.run(["get", "world/2026-11-23-tokyo-exhibit", "--data", data])
+        let localJSON = try CLI.run(["get", "world/2026-11-23-tokyo-exhibit", "--json", "--data", data])
+
+        let (server, address, _) = try serve(data)
+        XCTAssertTrue(address.hasPrefix("127.0.0.1:"), address)
+        XCTAssertEqual(try CLI.run(["ls", "--remote", address]).stdout, localLs.stdout)
+        XCTAssertEqual(try CLI.run(["get", "world/2026-11-23-tokyo-exhibit", "--remote", address]).stdout, localGet.stdout)
+        XCTAssertEqual(try CLI.run(["get", "world/2026-11-23-tokyo-exhibit", "--json", "--remote", address]).stdout, localJSON.stdout)
+        XCTAssertEqual(try CLI.run(["get", "nope", "--remote", address]).code, 1)
+        XCTAssertEqual(try CLI.run(["ls", "--remote", address, "--limit", "3"]).stdout.split(separator: "\n").count, 3)
+
+        let put = try CLI.run(["put", "notes/remote", "--title", "Over the wire", "--body-file", "-", "--remote", address], stdin: "hello")
+        XCTAssertEqual(put.code, 0, put.stderr)
+        XCTAssertTrue(put.stdout.hasPrefix("added\tnotes/remote\t"))
+        let edit = try CLI.run(["put", "notes/remote", "--tag", "x", "--remote", address])
+        XCTAssertTrue(edit.stdout.hasPrefix("updated\t"), edit.stdout)
+        let g = try CLI.run(["get", "notes/remote", "--json", "--remote", address]).stdout
+        XCTAssertTrue(g.contains("\"title\":\"Over the wire\"") && g.contains("\"tags\":[\"x\"]") && g.contains("\"body\":\"hello\""), g)
+        XCTAssertEqual(try CLI.run(["put", "bad", "--published", "soon", "--remote", address]).code, 4)
+        XCTAssertEqual(try CLI.run(["rm", "notes/remote", "--remote", address]).code, 0)
+        XCTAssertEqual(try CLI.run(["rm", "notes/remote", "--remote", address]).code, 1)
+        let stats = try CLI.run(["stats", "--json", "--remote", address])
+        XCTAssertTrue(stats.stdout.contains("\"live\":9"), stats.stdout)
+        XCTAssertEqual(try CLI.run(["ls", "--remote", "127.0.0.1:1"]).code, 3)
+        XCTAssertEqual(try CLI.run(["ls", "--remote", address, "--data", data]).code, 2)
+
+        // SIGTERM: graceful stop, exit 0, store closed cleanly.
+        server.terminate()
+        server.waitUntilExit()
+        XCTAssertEqual(server.terminationStatus, 0)
+        XCTAssertEqual(try CLI.run(["verify", "--data", data]).code, 0)
+    }
+
+    func testKeyFileRequiresAuthenticationAndNonLoopbackNeedsOne() throws {
+        let dir = temporaryDirectory(self)
+        let data = dir + "/store"
+        XCTAssertEqual(try CLI.run(["init", "--data", data]).code, 0)
+        let key = try CLI.run(["keygen"]).stdout
+        XCTAssertEqual(key.trimmingCharacters(in: .newlines).count, 64)
+        writeFile(dir + "/mesh.key", key)
+        writeFile(dir + "/other.key", try CLI.run(["keygen"]).stdout)
+        let (server, address, _) = try serve(data, ["--key-file", dir + "/mesh.key"])
+        XCTAssertEqual(try CLI.run(["put", "k", "--title", "t", "--remote", address, "--key-file", dir + "/mesh.key"]).code, 0)
+        let noKey = try CLI.run(["ls", "--remote", address])
+        XCTAssertEqual(noKey.code, 3)
+        XCTAssertTrue(noKey.stderr.contains("unauthorized"), noKey.stderr)
+        XCTAssertEqual(try CLI.run(["ls", "--remote", address, "--key-file", dir + "/other.key"]).code, 3)
+        server.terminate()
+        server.waitUntilExit()
+
+        let refused = try CLI.run(["serve", "--data", data, "--listen", "0.0.0.0:0"])
+        XCTAssertEqual(refused.code, 2)
+        XCTAssertTrue(refused.stderr.contains("--insecure-listen-any"), refused.stderr)
+    }
+}
