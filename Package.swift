@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "FolioNode",
             dependencies: [
-                "Folio", "FolioProtocol",
+                "Folio", "FolioProtocol", "FolioClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -34,6 +34,8 @@ public final class Store: @unchecked Sendable {
         let bodies: Database
         let bodyRefs: Database
         let changes: Database
+        let peers: Database
+        let peerStatus: Database
     }
 
     public let path: String
@@ -44,7 +46,7 @@ public final class Store: @unchecked Sendable {
     let env: Environment
     let dbs: Databases
 
-    static let databaseNames = ["meta", "articles", "bodies", "bodyrefs", "changes"]
+    static let databaseNames = ["meta", "articles", "bodies", "bodyrefs", "changes", "peers", "peerstatus"]
 
     private init(path: String, options: Options, env: Environment, dbs: Databases, nodeID: NodeID, epoch: String) {
         self.path = path
@@ -73,7 +75,11 @@ public final class Store: @unchecked Sendable {
             env.close()
             throw StoreError.notAFolioStore(path: path, reason: "its named databases are missing")
         }
-        return (env, Databases(meta: opened[0], articles: opened[1], bodies: opened[2], bodyRefs: opened[3], changes: opened[4]))
+        return (
+            env,
+            Databases(
+                meta: opened[0], articles: opened[1], bodies: opened[2], bodyRefs: opened[3], changes: opened[4],
+                peers: opened[5], peerStatus: opened[6]))
     }
 
     /// Creates a new store in `path` (made if missing) with a fresh node id and epoch.

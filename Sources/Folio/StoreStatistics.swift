@@ -63,7 +63,7 @@ extension Store {
         let pageSize = try storeErrors { try env.statistics().pageSize }
         return try storeErrors {
             try env.read { txn in
-                let all = [dbs.meta, dbs.articles, dbs.bodies, dbs.bodyRefs, dbs.changes]
+                let all = [dbs.meta, dbs.articles, dbs.bodies, dbs.bodyRefs, dbs.changes, dbs.peers, dbs.peerStatus]
                 return StoreStatistics(
                     nodeID: nodeID, epoch: epoch, storageFormat: Store.storageFormat,
                     liveArticles: try Meta.u64(Meta.live, dbs.meta, txn),

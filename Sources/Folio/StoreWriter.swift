@@ -14,6 +14,9 @@ public final class StoreWriter {
     private var tombstones: Int64
     private var conflicts: Int64
     private var dirty = false
+    /// Bodies whose last reference went away in this transaction; deleted at commit unless a
+    /// later write in the same transaction refers to them again.
+    private var orphanedBodies = Set<BodyHash>()
 
     init(store: Store, txn: Transaction) throws {
         self.store = store
@@ -162,7 +165,7 @@ public final class StoreWriter {
         if next < 0 { throw StoreError.corrupt("body \(hash) reference count would go negative") }
         if next == 0 {
             try txn.delete(dbs.bodyRefs, key: hash.bytes)
-            try txn.delete(dbs.bodies, key: hash.bytes)
+            orphanedBodies.insert(hash)
             return
         }
         if current == 0 {
@@ -177,6 +180,9 @@ public final class StoreWriter {
     }
 
     func finish() throws {
+        for hash in orphanedBodies where try txn.withValue(dbs.bodyRefs, key: hash.bytes, { _ in true }) == nil {
+            try txn.delete(dbs.bodies, key: hash.bytes)
+        }
         guard dirty else { return }
         try txn.put(dbs.meta, key: Meta.seq, value: seq.bigEndianBytes)
         try txn.put(dbs.meta, key: Meta.live, value: UInt64(max(0, live)).bigEndianBytes)

@@ -29,12 +29,14 @@ public final class FolioClient: Sendable {
 
     private let channel: Channel
     private let handler: NIOLoopBound<ClientConnectionHandler>
+    private let traffic: TrafficCounter
     public let options: Options
     /// The node's HELLO: its node id, software and features.
     public let serverHello: Hello
 
-    private init(channel: Channel, handler: NIOLoopBound<ClientConnectionHandler>, options: Options, serverHello: Hello) {
+    private init(channel: Channel, handler: NIOLoopBound<ClientConnectionHandler>, traffic: TrafficCounter, options: Options, serverHello: Hello) {
         self.channel = channel
+        self.traffic = traffic
         self.handler = handler
         self.options = options
         self.serverHello = serverHello
@@ -53,6 +55,7 @@ public final class FolioClient: Sendable {
         let hello = Hello(nodeID: options.nodeID, software: "folio-client/0.1.0", features: [], nonce: Hello.freshNonce(), maxFrame: options.maxFrame)
         let opts = options
         let boundHandler = loop.makePromise(of: NIOLoopBound<ClientConnectionHandler>.self)
+        let traffic = TrafficCounter()
         let channel: Channel
         do {
             channel = try await ClientBootstrap(group: loop)
@@ -62,6 +65,7 @@ public final class FolioClient: Sendable {
                     ch.eventLoop.makeCompletedFuture {
                         let handler = ClientConnectionHandler(hello: hello, key: opts.key, handshake: handshake)
                         let sync = ch.pipeline.syncOperations
+                        try sync.addHandler(TrafficCountingHandler(counter: traffic))
                         try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrame: opts.maxFrame)))
                         try sync.addHandler(MessageToByteHandler(FrameEncoder()))
                         try sync.addHandler(handler)
@@ -81,7 +85,7 @@ public final class FolioClient: Sendable {
             let serverHello = try await handshake.futureResult.get()
             timer.cancel()
             let handler = try await boundHandler.futureResult.get()
-            return FolioClient(channel: channel, handler: handler, options: opts, serverHello: serverHello)
+            return FolioClient(channel: channel, handler: handler, traffic: traffic, options: opts, serverHello: serverHello)
         } catch {
             timer.cancel()
             try? await channel.close()
@@ -176,12 +180,54 @@ public final class FolioClient: Sendable {
         return s
     }
 
-    /// The node's change feed after `since`.
-    public func changes(since: UInt64, limit: UInt32 = 1000) async throws -> (changes: [Change], lastSequence: UInt64) {
-        let m = try await request(.changes(since: since, limit: limit))
+    /// The node's change feed after `since`. With `waitMillis`, an empty answer is held until
+    /// a change commits on the node (or the wait ends).
+    public func changes(since: UInt64, limit: UInt32 = 1000, waitMillis: UInt32 = 0) async throws -> (changes: [Change], lastSequence: UInt64) {
+        let m = try await request(.changes(since: since, limit: limit, waitMillis: waitMillis))
         guard case let .changeBatch(c, last) = m else { throw unexpected(m, for: "CHANGES") }
         return (c, last)
     }
+
+    // MARK: Replication (see Protocol/SPEC.md §8)
+
+    /// The node's identity and feed position.
+    public func syncState() async throws -> (node: NodeID, epoch: String, lastSequence: UInt64) {
+        let m = try await request(.syncHello)
+        guard case let .syncState(node, epoch, last) = m else { throw unexpected(m, for: "SYNC_HELLO") }
+        return (NodeID(node), epoch, last)
+    }
+
+    /// Articles by id with all their versions, and the bodies not in `have`, up to `maxBytes`.
+    public func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> [ArticleState] {
+        let m = try await request(.fetch(ids: ids, haveBodies: have, maxBytes: maxBytes))
+        guard case let .fetched(a) = m else { throw unexpected(m, for: "FETCH") }
+        return a
+    }
+
+    /// The node's checkpoint for our feed (`node`, `epoch`).
+    public func checkpoint(node: NodeID, epoch: String) async throws -> UInt64 {
+        let m = try await request(.checkpointGet(node: node.rawValue, epoch: epoch))
+        guard case let .checkpoint(seq) = m else { throw unexpected(m, for: "CHECKPOINT_GET") }
+        return seq
+    }
+
+    /// Offers changes; the node answers which articles it lacks and which bodies it holds.
+    public func offer(_ changes: [Change]) async throws -> SyncNeeds {
+        let m = try await request(.offer(changes))
+        guard case let .want(ids, have) = m else { throw unexpected(m, for: "OFFER") }
+        return SyncNeeds(ids: ids, haveBodies: have)
+    }
+
+    /// Sends articles the node asked for and the feed position they complete.
+    public func apply(node: NodeID, epoch: String, upTo: UInt64, articles: [ArticleState]) async throws -> ApplyOutcome {
+        let m = try await request(.apply(node: node.rawValue, epoch: epoch, upTo: upTo, articles: articles))
+        guard case let .applied(changed, created, cp) = m else { throw unexpected(m, for: "APPLY") }
+        return ApplyOutcome(changed: Int(changed), conflictsCreated: Int(created), checkpoint: cp)
+    }
+
+    /// Bytes written to and read from the connection so far.
+    public var bytesSent: UInt64 { traffic.sent }
+    public var bytesReceived: UInt64 { traffic.received }
 
     /// Closes the connection; pending calls fail with `.closed`.
     public func close() async throws {

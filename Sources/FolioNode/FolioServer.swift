@@ -29,6 +29,7 @@ public final class FolioServer: Service, @unchecked Sendable {
         var connections: [ObjectIdentifier: Channel] = [:]
         var shutDown = false
         var shutdownTask: Task<Void, Never>?
+        var peerTasks: [Task<Void, Never>] = []
     }
 
     public struct ConfigurationError: Error, CustomStringConvertible {
@@ -37,14 +38,16 @@ public final class FolioServer: Service, @unchecked Sendable {
 
     public init(store: Store, configuration: NodeConfiguration, group: EventLoopGroup? = nil) {
         self.configuration = configuration
-        node = NodeContext(store: store, configuration: configuration)
+        let loops: EventLoopGroup
         if let group {
-            self.group = group
+            loops = group
             ownsGroup = false
         } else {
-            self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+            loops = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
             ownsGroup = true
         }
+        self.group = loops
+        node = NodeContext(store: store, configuration: configuration, loops: loops)
     }
 
     /// The address the listener is bound to, once started.
@@ -75,6 +78,11 @@ public final class FolioServer: Service, @unchecked Sendable {
             logger.notice("serving WITHOUT authentication (no key file)\(isLoopback(c.host) ? "; loopback only" : "")")
         }
         logger.info("listening", metadata: ["address": "\(address)", "node": "\(node.store.nodeID)", "store": "\(node.store.path)"])
+        let tasks = c.peers.map { address in
+            let link = PeerLink(address: address, node: node)
+            return Task { await link.run() }
+        }
+        state.withLockedValue { $0.peerTasks = tasks }
         return address
     }
 
@@ -137,10 +145,12 @@ public final class FolioServer: Service, @unchecked Sendable {
     }
 
     private func performShutdown() async {
-        let (listener, connections) = state.withLockedValue { s -> (Channel?, [Channel]) in
+        let (listener, connections, peers) = state.withLockedValue { s -> (Channel?, [Channel], [Task<Void, Never>]) in
             s.shutDown = true
-            return (s.listener, Array(s.connections.values))
+            return (s.listener, Array(s.connections.values), s.peerTasks)
         }
+        for t in peers { t.cancel() }
+        for t in peers { await t.value }
         logger.info("shutting down", metadata: ["connections": "\(connections.count)"])
         try? await listener?.close()
         for c in connections { c.pipeline.fireUserInboundEventTriggered(QuiesceEvent()) }

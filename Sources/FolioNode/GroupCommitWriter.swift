@@ -28,9 +28,13 @@ public final class GroupCommitWriter: @unchecked Sendable {
     public let maxGroup: Int
     private let done = DispatchSemaphore(value: 0)
 
-    public init(store: Store, maxGroup: Int = 512) {
+    private let onCommit: @Sendable (UInt64) -> Void
+
+    /// `onCommit` runs on the writer thread after each commit, with the last sequence number.
+    public init(store: Store, maxGroup: Int = 512, onCommit: @escaping @Sendable (UInt64) -> Void = { _ in }) {
         self.store = store
         self.maxGroup = maxGroup
+        self.onCommit = onCommit
         let t = Thread { [unowned self] in self.loop() }
         t.name = "folio-writer"
         thread = t
@@ -94,6 +98,7 @@ public final class GroupCommitWriter: @unchecked Sendable {
                 }
                 return out
             }
+            if let seq = try? store.lastSequence() { onCommit(seq) }
             for (p, r) in zip(group, results) { p.promise.completeWith(r) }
         } catch {
             guard group.count > 1 else {
@@ -108,6 +113,7 @@ public final class GroupCommitWriter: @unchecked Sendable {
                     p.promise.fail(error)
                 }
             }
+            if let seq = try? store.lastSequence() { onCommit(seq) }
         }
     }
 }

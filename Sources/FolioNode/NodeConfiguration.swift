@@ -24,6 +24,8 @@ public struct NodeConfiguration: Sendable {
     /// How long a graceful shutdown waits for in-flight requests.
     public var drainTimeout: TimeAmount = .seconds(10)
     public var logger = Logger(label: "folio.node")
+    /// Peers to replicate with continuously ("host:port"), both ways.
+    public var peers: [String] = []
 
     public init() {}
 }

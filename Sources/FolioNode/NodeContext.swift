@@ -14,14 +14,45 @@ final class NodeContext: Sendable {
     let logger: Logger
     let software = "folio/0.1.0"
     let connections = NIOLockedValueBox(0)
+    let notifier: ChangeNotifier
+    let loops: EventLoopGroup
 
-    init(store: Store, configuration: NodeConfiguration) {
+    init(store: Store, configuration: NodeConfiguration, loops: EventLoopGroup) {
+        self.loops = loops
         self.store = store
         self.configuration = configuration
         self.logger = configuration.logger
-        writer = GroupCommitWriter(store: store)
+        let notifier = ChangeNotifier(store: store)
+        self.notifier = notifier
+        writer = GroupCommitWriter(store: store) { seq in notifier.committed(upTo: seq) }
         readPool = NIOThreadPool(numberOfThreads: max(1, min(configuration.readThreads, 64)))
         readPool.start()
+    }
+
+    /// The change feed after `since`; when it is empty and `waitMillis` > 0, the answer is
+    /// held until a change commits (pushed to the waiting peer at once) or the wait ends.
+    func changes(on loop: EventLoop, since: UInt64, limit: Int, waitMillis: UInt32) -> EventLoopFuture<Message> {
+        let read: @Sendable (Store) throws -> Message = { store in
+            let last = try store.lastSequence()
+            return .changeBatch(try store.changes(since: since, limit: limit), lastSequence: last)
+        }
+        return self.read(on: loop, read).flatMap { first in
+            guard waitMillis > 0, case let .changeBatch(changes, _) = first, changes.isEmpty else {
+                return loop.makeSucceededFuture(first)
+            }
+            let promise = loop.makePromise(of: Message.self)
+            let done = NIOLockedValueBox(false)
+            let finish: @Sendable (EventLoopFuture<Message>) -> Void = { f in
+                guard done.withLockedValue({ d in defer { d = true }; return !d }) else { return }
+                promise.completeWith(f)
+            }
+            let id = self.notifier.register(since: since) { _ in finish(self.read(on: loop, read)) }
+            loop.scheduleTask(in: .milliseconds(Int64(waitMillis))) {
+                self.notifier.cancel(id)
+                finish(loop.makeSucceededFuture(first))
+            }
+            return promise.futureResult
+        }
     }
 
     var features: Hello.Features { configuration.key == nil ? [.sync] : [.sync, .authRequired] }
@@ -33,6 +64,7 @@ final class NodeContext: Sendable {
     }
 
     func shutdown() async {
+        notifier.stop()
         writer.shutdown()
         try? await readPool.shutdownGracefully()
     }

@@ -132,10 +132,33 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             }
         case .stats:
             future = node.read(on: loop) { .statistics(try $0.statistics()) }
-        case let .changes(since, limit):
+        case let .changes(since, limit, wait):
+            future = node.changes(on: loop, since: since, limit: Int(min(max(limit, 1), 10_000)), waitMillis: min(wait, 60_000))
+        case .syncHello:
             future = node.read(on: loop) { store in
-                let last = try store.lastSequence()
-                return .changeBatch(try store.changes(since: since, limit: Int(min(max(limit, 1), 10_000))), lastSequence: last)
+                .syncState(node: store.nodeID.rawValue, epoch: store.epoch, lastSequence: try store.lastSequence())
+            }
+        case let .fetch(ids, have, maxBytes):
+            let frameBudget = node.configuration.maxFrame / 2
+            future = node.read(on: loop) { store in
+                let budget = Int(min(maxBytes, frameBudget))
+                return .fetched(try store.fetch(ids, have: Set(have), maxBytes: budget))
+            }
+        case let .checkpointGet(peer, epoch):
+            future = node.read(on: loop) { .checkpoint(try $0.checkpoint(node: NodeID(peer), epoch: epoch)) }
+        case let .offer(changes):
+            future = node.read(on: loop) { store in
+                let needs = try store.needs(changes)
+                return .want(ids: needs.ids, haveBodies: needs.haveBodies)
+            }
+        case let .apply(peer, epoch, upTo, articles):
+            let logger = self.logger
+            future = node.writer.submit(on: loop) { w in
+                let o = try w.applyBatch(from: NodeID(peer), epoch: epoch, upTo: upTo, articles: articles)
+                if o.changed > 0 {
+                    logger.debug("applied pushed changes", metadata: ["from": "\(NodeID(peer))", "changed": "\(o.changed)", "checkpoint": "\(o.checkpoint)"])
+                }
+                return .applied(changed: UInt32(o.changed), conflictsCreated: UInt32(o.conflictsCreated), checkpoint: o.checkpoint)
             }
         default:
             future = loop.makeFailedFuture(ProtocolViolation(.badFrame, "unexpected \(envelope.message.kind)"))

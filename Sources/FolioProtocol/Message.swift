@@ -13,20 +13,32 @@ public enum Message: Sendable, Equatable {
     case delete(id: String, context: VersionVector?)
     case list(ListQuery)
     case stats
-    case changes(since: UInt64, limit: UInt32)
+    case changes(since: UInt64, limit: UInt32, waitMillis: UInt32)
+    case syncHello
+    case fetch(ids: [String], haveBodies: [BodyHash], maxBytes: UInt32)
+    case checkpointGet(node: UInt64, epoch: String)
+    case offer([Change])
+    case apply(node: UInt64, epoch: String, upTo: UInt64, articles: [ArticleState])
     case pong(UInt64)
     case article(ArticleState)
     case written(WriteOutcome)
     case listed([ArticleState], more: Bool)
     case statistics(StoreStatistics)
     case changeBatch([Change], lastSequence: UInt64)
+    case syncState(node: UInt64, epoch: String, lastSequence: UInt64)
+    case fetched([ArticleState])
+    case checkpoint(UInt64)
+    case want(ids: [String], haveBodies: [BodyHash])
+    case applied(changed: UInt32, conflictsCreated: UInt32, checkpoint: UInt64)
     case error(code: ErrorCode, message: String)
 
     /// Type bytes (SPEC §6, table).
     public enum Kind: UInt8, Sendable, CaseIterable {
         case hello = 0x01, auth = 0x02, authOK = 0x03
         case ping = 0x10, get = 0x11, put = 0x12, delete = 0x13, list = 0x14, stats = 0x15, changes = 0x16
+        case syncHello = 0x20, fetch = 0x21, checkpointGet = 0x22, offer = 0x23, apply = 0x24
         case pong = 0x90, article = 0x91, written = 0x92, listed = 0x94, statistics = 0x95, changeBatch = 0x96
+        case syncState = 0xA0, fetched = 0xA1, checkpoint = 0xA2, want = 0xA3, applied = 0xA4
         case error = 0xFF
     }
 
@@ -48,6 +60,16 @@ public enum Message: Sendable, Equatable {
         case .listed: return .listed
         case .statistics: return .statistics
         case .changeBatch: return .changeBatch
+        case .syncHello: return .syncHello
+        case .fetch: return .fetch
+        case .checkpointGet: return .checkpointGet
+        case .offer: return .offer
+        case .apply: return .apply
+        case .syncState: return .syncState
+        case .fetched: return .fetched
+        case .checkpoint: return .checkpoint
+        case .want: return .want
+        case .applied: return .applied
         case .error: return .error
         }
     }
@@ -87,9 +109,44 @@ public enum Message: Sendable, Equatable {
             b.writeWireBool(q.includeDeleted)
         case .stats:
             break
-        case let .changes(since, limit):
+        case let .changes(since, limit, wait):
             b.writeWire(since)
             b.writeWire(limit)
+            b.writeWire(wait)
+        case .syncHello:
+            break
+        case let .fetch(ids, have, maxBytes):
+            b.writeStrings(ids)
+            b.writeHashes(have)
+            b.writeWire(maxBytes)
+        case let .checkpointGet(node, epoch):
+            b.writeWire(node)
+            b.writeWireString(epoch)
+        case let .offer(changes):
+            b.writeWire(UInt32(changes.count))
+            for c in changes { b.writeChange(c) }
+        case let .apply(node, epoch, upTo, articles):
+            b.writeWire(node)
+            b.writeWireString(epoch)
+            b.writeWire(upTo)
+            b.writeWire(UInt32(articles.count))
+            for a in articles { b.writeState(a) }
+        case let .syncState(node, epoch, last):
+            b.writeWire(node)
+            b.writeWireString(epoch)
+            b.writeWire(last)
+        case let .fetched(articles):
+            b.writeWire(UInt32(articles.count))
+            for a in articles { b.writeState(a) }
+        case let .checkpoint(seq):
+            b.writeWire(seq)
+        case let .want(ids, have):
+            b.writeStrings(ids)
+            b.writeHashes(have)
+        case let .applied(changed, created, checkpoint):
+            b.writeWire(changed)
+            b.writeWire(created)
+            b.writeWire(checkpoint)
         case let .article(s):
             b.writeState(s)
         case let .written(o):
@@ -148,7 +205,41 @@ public enum Message: Sendable, Equatable {
             let limit = try payload.readWire(UInt32.self, "limit")
             m = .list(ListQuery(prefix: prefix, after: after, source: source, limit: limit, includeDeleted: try payload.readWireBool("include-deleted flag")))
         case .stats: m = .stats
-        case .changes: m = .changes(since: try payload.readWire(UInt64.self, "since"), limit: try payload.readWire(UInt32.self, "limit"))
+        case .changes:
+            m = .changes(
+                since: try payload.readWire(UInt64.self, "since"), limit: try payload.readWire(UInt32.self, "limit"),
+                waitMillis: try payload.readWire(UInt32.self, "wait"))
+        case .syncHello: m = .syncHello
+        case .fetch:
+            let ids = try payload.readStrings("ids")
+            let have = try payload.readHashes("have-bodies")
+            m = .fetch(ids: ids, haveBodies: have, maxBytes: try payload.readWire(UInt32.self, "max bytes"))
+        case .checkpointGet:
+            m = .checkpointGet(node: try payload.readWire(UInt64.self, "node"), epoch: try payload.readWireString("epoch"))
+        case .offer:
+            let n = try payload.readWireCount("changes", minItemSize: 16)
+            m = .offer(try (0..<n).map { _ in try payload.readChange() })
+        case .apply:
+            let node = try payload.readWire(UInt64.self, "node")
+            let epoch = try payload.readWireString("epoch")
+            let upTo = try payload.readWire(UInt64.self, "up-to sequence")
+            let n = try payload.readWireCount("articles", minItemSize: 46)
+            m = .apply(node: node, epoch: epoch, upTo: upTo, articles: try (0..<n).map { _ in try payload.readState() })
+        case .syncState:
+            m = .syncState(
+                node: try payload.readWire(UInt64.self, "node"), epoch: try payload.readWireString("epoch"),
+                lastSequence: try payload.readWire(UInt64.self, "last sequence"))
+        case .fetched:
+            let n = try payload.readWireCount("articles", minItemSize: 46)
+            m = .fetched(try (0..<n).map { _ in try payload.readState() })
+        case .checkpoint: m = .checkpoint(try payload.readWire(UInt64.self, "checkpoint"))
+        case .want:
+            let ids = try payload.readStrings("ids")
+            m = .want(ids: ids, haveBodies: try payload.readHashes("have-bodies"))
+        case .applied:
+            m = .applied(
+                changed: try payload.readWire(UInt32.self, "changed"), conflictsCreated: try payload.readWire(UInt32.self, "conflicts created"),
+                checkpoint: try payload.readWire(UInt64.self, "checkpoint"))
         case .article: m = .article(try payload.readState())
         case .written: m = .written(try payload.readOutcome())
         case .listed:

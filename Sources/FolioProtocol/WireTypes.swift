@@ -202,6 +202,16 @@ extension ByteBuffer {
             siblings: Int(try readWire(UInt32.self, "siblings")), seq: try readWire(UInt64.self, "sequence"))
     }
 
+    mutating func writeHashes(_ hashes: [BodyHash]) {
+        writeWire(UInt32(hashes.count))
+        for h in hashes { writeBytes(h.bytes) }
+    }
+
+    mutating func readHashes(_ what: String) throws -> [BodyHash] {
+        let n = try readWireCount(what, minItemSize: 32)
+        return try (0..<n).map { _ in BodyHash(bytes: try readFixedBytes(32, what))! }
+    }
+
     mutating func writeChange(_ c: Change) {
         writeWire(c.seq)
         writeWireString(c.id)

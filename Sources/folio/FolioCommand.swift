@@ -27,7 +27,7 @@ struct FolioCommand: ParsableCommand {
         version: FolioVersion.string,
         subcommands: [
             Init.self, Put.self, Get.self, Remove.self, List.self, Import.self, Export.self, Stats.self,
-            Conflicts.self, Resolve.self, Backup.self, Verify.self, Serve.self, Keygen.self,
+            Conflicts.self, Resolve.self, Backup.self, Verify.self, Serve.self, Sync.self, Peers.self, Keygen.self,
         ]
     )
 }

@@ -21,6 +21,7 @@ struct Serve: AsyncParsableCommand {
               folio serve --data ./archive
               folio serve --data ./archive --listen 127.0.0.1:0
               folio keygen > mesh.key; folio serve --listen 0.0.0.0:7070 --key-file mesh.key
+              folio serve --data ./b --listen 127.0.0.1:7071 --peer 127.0.0.1:7070
             """)
 
     @OptionGroup var store: StoreOptions
@@ -31,6 +32,8 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Allow serving without a key on a non-loopback address.") var insecureListenAny = false
     @Option(help: "Most simultaneous connections.") var maxConnections = 1024
     @Option(help: "Seconds of silence after which a connection is closed.") var idleTimeout: Double = 60
+    @Option(help: ArgumentHelp("A peer to replicate with continuously, both ways (repeatable).", valueName: "host:port"))
+    var peer: [String] = []
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
 
     func validate() throws {
@@ -38,6 +41,7 @@ struct Serve: AsyncParsableCommand {
         if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
         _ = try parseHostPort(listen)
+        for p in peer { _ = try parseHostPort(p) }
     }
 
     func run() async throws {
@@ -58,6 +62,7 @@ struct Serve: AsyncParsableCommand {
         config.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
         config.heartbeatInterval = .milliseconds(max(50, Int64(idleTimeout * 1000 / 4)))
         config.logger = logger
+        config.peers = peer
         if let keyFile {
             do {
                 config.key = try SharedKey(file: keyFile)

@@ -1,0 +1,97 @@
+import Dispatch
+import Folio
+import NIOConcurrencyHelpers
+
+/// Wakes whoever waits for the store's change feed to move past a sequence number.
+///
+/// Commits made through this node (the group-commit writer) notify at once; a light poll of
+/// the last sequence number catches commits made by other processes on the same store (e.g.
+/// `folio import` while the node runs). Store reads happen on its own queue, never on an
+/// event loop.
+final class ChangeNotifier: @unchecked Sendable {
+    private struct Waiter {
+        var since: UInt64
+        var fire: @Sendable (UInt64) -> Void
+    }
+
+    private struct State {
+        var last: UInt64 = 0
+        var waiters: [Int: Waiter] = [:]
+        var nextID = 0
+    }
+
+    private let store: Store
+    private let state = NIOLockedValueBox(State())
+    private let queue = DispatchQueue(label: "folio.change-notifier")
+    private let timer: DispatchSourceTimer
+
+    init(store: Store, pollInterval: DispatchTimeInterval = .milliseconds(500)) {
+        self.store = store
+        let initial = (try? store.lastSequence()) ?? 0
+        state.withLockedValue { $0.last = initial }
+        timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + pollInterval, repeating: pollInterval)
+        timer.setEventHandler { [weak self] in self?.check() }
+        timer.resume()
+    }
+
+    func stop() { timer.cancel() }
+
+    /// The last sequence number seen.
+    var last: UInt64 { state.withLockedValue { $0.last } }
+
+    /// Re-reads the store's last sequence and wakes waiters it has passed.
+    func check() {
+        guard let seq = try? store.lastSequence() else { return }
+        committed(upTo: seq)
+    }
+
+    /// Called after a commit this process made, with the new last sequence.
+    func committed(upTo seq: UInt64) {
+        let due = state.withLockedValue { s -> [Waiter] in
+            guard seq > s.last else { return [] }
+            s.last = seq
+            let ready = s.waiters.filter { $0.value.since < seq }
+            for id in ready.keys { s.waiters.removeValue(forKey: id) }
+            return Array(ready.values)
+        }
+        for w in due { w.fire(seq) }
+    }
+
+    /// Calls `fire` once the feed moves past `since` (at once if it already has). Returns an
+    /// id for `cancel`.
+    @discardableResult
+    func register(since: UInt64, _ fire: @escaping @Sendable (UInt64) -> Void) -> Int {
+        let (id, now) = state.withLockedValue { s -> (Int, UInt64?) in
+            if s.last > since { return (-1, s.last) }
+            s.nextID += 1
+            s.waiters[s.nextID] = Waiter(since: since, fire: fire)
+            return (s.nextID, nil)
+        }
+        if let now { fire(now) }
+        return id
+    }
+
+    func cancel(_ id: Int) {
+        state.withLockedValue { _ = $0.waiters.removeValue(forKey: id) }
+    }
+
+    /// Waits until the feed moves past `since` or `timeout` passes; returns the last sequence.
+    func wait(since: UInt64, timeout: Duration) async -> UInt64 {
+        let once = NIOLockedValueBox<CheckedContinuation<UInt64, Never>?>(nil)
+        return await withCheckedContinuation { (c: CheckedContinuation<UInt64, Never>) in
+            once.withLockedValue { $0 = c }
+            let resume: @Sendable (UInt64) -> Void = { seq in
+                once.withLockedValue { c in
+                    c?.resume(returning: seq)
+                    c = nil
+                }
+            }
+            let id = register(since: since, resume)
+            queue.asyncAfter(deadline: .now() + .milliseconds(Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))) { [self] in
+                cancel(id)
+                resume(last)
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import Folio
+import FolioClient
+
+/// Limits of one sync batch.
+public struct SyncOptions: Sendable {
+    /// Changes read from a feed per round trip.
+    public var batchCount: UInt32 = 500
+    /// Bytes of articles (bodies included) per FETCH or APPLY; an article larger than this
+    /// still travels, alone.
+    public var batchBytes = 4 << 20
+    public init() {}
+}
+
+/// What one direction of a sync did.
+public struct SyncDirectionReport: Sendable, Equatable {
+    /// Articles whose versions changed on the receiving side.
+    public var articlesChanged = 0
+    /// Articles that became conflicts on the receiving side.
+    public var conflictsCreated = 0
+    /// Feed entries examined.
+    public var changesExamined = 0
+    /// Articles transferred.
+    public var articlesSent = 0
+    /// The checkpoint reached (a sequence of the source's feed).
+    public var checkpoint: UInt64 = 0
+    /// The source's last sequence when last seen (for pending estimates).
+    public var sourceLastSequence: UInt64 = 0
+    public init() {}
+}
+
+/// Progress of a running sync, for progress bars.
+public struct SyncProgress: Sendable {
+    public var direction: String
+    public var done: UInt64
+    public var total: UInt64
+}
+
+/// Replicates between a local store and a peer (Protocol/SPEC.md §8).
+///
+/// A pull reads the source's change feed from the checkpoint kept for (source node, source
+/// epoch), asks only for the articles this store lacks (and only the bodies it lacks), and
+/// merges each batch together with the new checkpoint in one transaction: a cut or a crash
+/// resumes from the last committed batch, never from zero and never past it. A push is the
+/// same with roles swapped, driven from this side with OFFER and APPLY.
+public struct Replicator: Sendable {
+    public typealias LocalApply = @Sendable (NodeID, String, UInt64, [ArticleState]) async throws -> ApplyOutcome
+
+    public let store: Store
+    public let options: SyncOptions
+    let applyLocally: LocalApply
+
+    /// `applyLocally` commits a batch into `store` (a node routes it through its writer thread).
+    public init(store: Store, options: SyncOptions = SyncOptions(), applyLocally: LocalApply? = nil) {
+        self.store = store
+        self.options = options
+        self.applyLocally = applyLocally ?? { node, epoch, upTo, articles in
+            try store.write { try $0.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles) }
+        }
+    }
+
+    /// The checkpoint to commit with a chunk: the sequence just before the first change whose
+    /// article is still to come (or the batch's end when none is).
+    static func upTo(_ changes: [Change], pending: Set<String>, since: UInt64) -> UInt64 {
+        guard let first = changes.firstIndex(where: { pending.contains($0.id) }) else { return changes.last?.seq ?? since }
+        return first == 0 ? since : changes[first - 1].seq
+    }
+
+    /// Pulls from `peer` until caught up (or, with `follow`, forever: each empty answer is held
+    /// by the source until it commits something new).
+    public func pull(
+        from peer: SyncPeer, follow: Bool = false, waitMillis: UInt32 = 20_000,
+        progress: (@Sendable (SyncProgress) -> Void)? = nil, afterBatch: (@Sendable (SyncDirectionReport) async -> Void)? = nil
+    ) async throws -> SyncDirectionReport {
+        let source = try await peer.syncState()
+        var report = SyncDirectionReport()
+        var since = try store.checkpoint(node: source.node, epoch: source.epoch)
+        report.checkpoint = since
+        report.sourceLastSequence = source.lastSequence
+        var caughtUp = false
+        while true {
+            try Task.checkCancellation()
+            let (changes, last) = try await peer.changes(since: since, limit: options.batchCount, waitMillis: follow && caughtUp ? waitMillis : 0)
+            report.sourceLastSequence = last
+            if changes.isEmpty {
+                caughtUp = true
+                if follow { continue }
+                break
+            }
+            report.changesExamined += changes.count
+            let needs = try store.needs(changes)
+            var pending = needs.ids
+            if pending.isEmpty {
+                let o = try await applyLocally(source.node, source.epoch, changes.last!.seq, [])
+                report.checkpoint = o.checkpoint
+            }
+            while !pending.isEmpty {
+                // Re-check the bodies we hold: an earlier chunk may have released one.
+                let have = try needs.haveBodies.filter { try store.hasBody($0) }
+                let got = try await peer.fetch(pending, have: have, maxBytes: UInt32(clamping: options.batchBytes))
+                // The source answers a prefix of what was asked, in order (ids it no longer has are skipped).
+                guard let lastGot = got.last, let end = pending.firstIndex(of: lastGot.id) else {
+                    pending.removeAll()
+                    break
+                }
+                pending.removeFirst(end + 1)
+                let upTo = Replicator.upTo(changes, pending: Set(pending), since: since)
+                let o = try await applyLocally(source.node, source.epoch, upTo, got)
+                report.articlesSent += got.count
+                report.articlesChanged += o.changed
+                report.conflictsCreated += o.conflictsCreated
+                report.checkpoint = o.checkpoint
+            }
+            since = changes.last!.seq
+            progress?(SyncProgress(direction: "pull", done: since, total: max(last, since)))
+            await afterBatch?(report)
+            if !follow && since >= last { break }
+        }
+        return report
+    }
+
+    /// Pushes this store's changes that `peer` has not yet received.
+    public func push(to peer: SyncPeer, progress: (@Sendable (SyncProgress) -> Void)? = nil) async throws -> SyncDirectionReport {
+        var report = SyncDirectionReport()
+        var since = try await peer.checkpoint(node: store.nodeID, epoch: store.epoch)
+        report.checkpoint = since
+        let last = try store.lastSequence()
+        report.sourceLastSequence = last
+        while true {
+            try Task.checkCancellation()
+            let changes = try store.changes(since: since, limit: Int(options.batchCount))
+            if changes.isEmpty { break }
+            report.changesExamined += changes.count
+            let want = try await peer.offer(changes)
+            var pending = want.ids
+            let have = Set(want.haveBodies)
+            if pending.isEmpty {
+                report.checkpoint = try await peer.apply(node: store.nodeID, epoch: store.epoch, upTo: changes.last!.seq, articles: []).checkpoint
+            }
+            while !pending.isEmpty {
+                let items = try store.fetch(pending, have: have, maxBytes: options.batchBytes)
+                guard let lastItem = items.last, let end = pending.firstIndex(of: lastItem.id) else {
+                    pending.removeAll()
+                    break
+                }
+                pending.removeFirst(end + 1)
+                let upTo = Replicator.upTo(changes, pending: Set(pending), since: since)
+                let o = try await peer.apply(node: store.nodeID, epoch: store.epoch, upTo: upTo, articles: items)
+                report.articlesSent += items.count
+                report.articlesChanged += o.changed
+                report.conflictsCreated += o.conflictsCreated
+                report.checkpoint = o.checkpoint
+            }
+            since = changes.last!.seq
+            progress?(SyncProgress(direction: "push", done: since, total: max(last, since)))
+        }
+        return report
+    }
+}

@@ -1,0 +1,45 @@
+import Folio
+import FolioClient
+
+/// The other side of a sync: what the replication algorithm asks of a source or destination.
+/// A node reached through `FolioClient` is one; `LocalPeer` is an embedded store.
+public protocol SyncPeer: Sendable {
+    func syncState() async throws -> (node: NodeID, epoch: String, lastSequence: UInt64)
+    func changes(since: UInt64, limit: UInt32, waitMillis: UInt32) async throws -> (changes: [Change], lastSequence: UInt64)
+    func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> [ArticleState]
+    func checkpoint(node: NodeID, epoch: String) async throws -> UInt64
+    func offer(_ changes: [Change]) async throws -> SyncNeeds
+    func apply(node: NodeID, epoch: String, upTo: UInt64, articles: [ArticleState]) async throws -> ApplyOutcome
+}
+
+extension FolioClient: SyncPeer {}
+
+/// An embedded store as a sync peer: the same algorithm, no network (tests, local mirrors).
+public struct LocalPeer: SyncPeer {
+    public let store: Store
+    public init(_ store: Store) { self.store = store }
+
+    public func syncState() async throws -> (node: NodeID, epoch: String, lastSequence: UInt64) {
+        (store.nodeID, store.epoch, try store.lastSequence())
+    }
+
+    public func changes(since: UInt64, limit: UInt32, waitMillis: UInt32) async throws -> (changes: [Change], lastSequence: UInt64) {
+        (try store.changes(since: since, limit: Int(limit)), try store.lastSequence())
+    }
+
+    public func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> [ArticleState] {
+        try store.fetch(ids, have: Set(have), maxBytes: Int(maxBytes))
+    }
+
+    public func checkpoint(node: NodeID, epoch: String) async throws -> UInt64 {
+        try store.checkpoint(node: node, epoch: epoch)
+    }
+
+    public func offer(_ changes: [Change]) async throws -> SyncNeeds {
+        try store.needs(changes)
+    }
+
+    public func apply(node: NodeID, epoch: String, upTo: UInt64, articles: [ArticleState]) async throws -> ApplyOutcome {
+        try store.write { try $0.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles) }
+    }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import Folio
+import FolioClient
+import FolioNode
+import FolioProtocol
+import Foundation
+
+struct Sync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sync the local store with a node, both ways, once.",
+        discussion: """
+            Pulls what the node has that this store lacks, then pushes what this store has \
+            that the node lacks, over one connection. Only what changed since the last sync \
+            travels, and only bodies the other side does not hold. Each batch commits together \
+            with its checkpoint, so an interrupted sync resumes where it stopped. Concurrent \
+            edits become conflicts on both sides (see `folio conflicts`).
+
+            Examples:
+              folio sync 10.0.0.5:7070 --key-file mesh.key
+              folio sync 127.0.0.1:7070 --data ./laptop --json
+            """)
+
+    @OptionGroup var store: StoreOptions
+    @Argument(help: ArgumentHelp("The node to sync with.", valueName: "host:port")) var address: String
+    @Option(help: ArgumentHelp("The mesh's shared key (from `folio keygen`).", valueName: "file")) var keyFile: String?
+    @Option(help: "Changes per batch.") var batchSize: UInt32 = 500
+    @Option(help: "Most bytes of articles per batch (an article larger than this still syncs, alone).") var batchBytes = 4 << 20
+    @Flag(help: "Print the summary as JSON on stdout.") var json = false
+
+    func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if batchBytes < 1024 { throw ValidationError("--batch-bytes must be at least 1024") }
+    }
+
+    func run() async throws {
+        let local = try store.open()
+        defer { local.close() }
+        var options = FolioClient.Options()
+        options.nodeID = local.nodeID.rawValue
+        options.requestTimeout = .seconds(120)
+        if let keyFile {
+            do { options.key = try SharedKey(file: keyFile) } catch { throw CLIFailure(code: .failure, message: "\(error)") }
+        }
+        let client = try await FolioClient.connect(to: address, options: options)
+        var so = SyncOptions()
+        so.batchCount = batchSize
+        so.batchBytes = batchBytes
+        let replicator = Replicator(store: local, options: so)
+        let bar = ProgressBar()
+        let started = Date()
+        let progress: @Sendable (SyncProgress) -> Void = { p in
+            bar.draw(done: Int(p.done), total: Int(p.total), detail: "\(p.direction) \(p.done)/\(p.total)")
+        }
+        let pulled: SyncDirectionReport
+        let pushed: SyncDirectionReport
+        do {
+            pulled = try await replicator.pull(from: client, progress: progress)
+            pushed = try await replicator.push(to: client, progress: progress)
+        } catch {
+            bar.clear()
+            try? await client.close()
+            throw error
+        }
+        bar.clear()
+        let seconds = Date().timeIntervalSince(started)
+        let (sent, received) = (client.bytesSent, client.bytesReceived)
+        let peer = NodeID(client.serverHello.nodeID)
+        try? await client.close()
+        let conflicts = pulled.conflictsCreated + pushed.conflictsCreated
+        if json {
+            Terminal.out(JSONValue.object([
+                ("peer", .string(peer.hex)), ("received", .number(String(pulled.articlesChanged))),
+                ("sent", .number(String(pushed.articlesChanged))), ("conflicts_created", .number(String(conflicts))),
+                ("bytes_in", .number(String(received))), ("bytes_out", .number(String(sent))),
+                ("pull_checkpoint", .number(String(pulled.checkpoint))), ("push_checkpoint", .number(String(pushed.checkpoint))),
+                ("seconds", .number(String(format: "%.3f", seconds))),
+            ]).serialized)
+        }
+        Terminal.err(
+            "synced with \(peer.hex) at \(address): received \(pulled.articlesChanged), sent \(pushed.articlesChanged), "
+                + "\(conflicts) conflict(s) created, \(formatBytes(Int(received))) in / \(formatBytes(Int(sent))) out, "
+                + String(format: "%.2fs", seconds))
+        if conflicts > 0 { Terminal.err("see `folio conflicts` to review them") }
+    }
+}
