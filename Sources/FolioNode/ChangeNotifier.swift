@@ -72,26 +72,51 @@ final class ChangeNotifier: @unchecked Sendable {
         return id
     }
 
+    /// Wakes every waiter now (shutdown: held requests are answered instead of waiting out).
+    func wakeAll() {
+        let (all, last) = state.withLockedValue { s -> ([Waiter], UInt64) in
+            let all = Array(s.waiters.values)
+            s.waiters = [:]
+            return (all, s.last)
+        }
+        for w in all { w.fire(last) }
+    }
+
     func cancel(_ id: Int) {
         state.withLockedValue { _ = $0.waiters.removeValue(forKey: id) }
     }
 
-    /// Waits until the feed moves past `since` or `timeout` passes; returns the last sequence.
+    /// Waits until the feed moves past `since`, `timeout` passes or the task is cancelled;
+    /// returns the last sequence seen.
     func wait(since: UInt64, timeout: Duration) async -> UInt64 {
-        let once = NIOLockedValueBox<CheckedContinuation<UInt64, Never>?>(nil)
-        return await withCheckedContinuation { (c: CheckedContinuation<UInt64, Never>) in
-            once.withLockedValue { $0 = c }
-            let resume: @Sendable (UInt64) -> Void = { seq in
-                once.withLockedValue { c in
-                    c?.resume(returning: seq)
-                    c = nil
+        let once = NIOLockedValueBox<(continuation: CheckedContinuation<UInt64, Never>?, done: Bool)>((nil, false))
+        let resume: @Sendable (UInt64) -> Void = { seq in
+            once.withLockedValue { s in
+                s.done = true
+                s.continuation?.resume(returning: seq)
+                s.continuation = nil
+            }
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<UInt64, Never>) in
+                let alreadyDone = once.withLockedValue { s -> Bool in
+                    if s.done { return true }
+                    s.continuation = c
+                    return false
+                }
+                if alreadyDone {
+                    c.resume(returning: last)
+                    return
+                }
+                let id = register(since: since, resume)
+                let ms = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+                queue.asyncAfter(deadline: .now() + .milliseconds(ms)) { [self] in
+                    cancel(id)
+                    resume(last)
                 }
             }
-            let id = register(since: since, resume)
-            queue.asyncAfter(deadline: .now() + .milliseconds(Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))) { [self] in
-                cancel(id)
-                resume(last)
-            }
+        } onCancel: {
+            resume(last)
         }
     }
 }

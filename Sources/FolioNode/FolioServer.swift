@@ -151,9 +151,11 @@ public final class FolioServer: Service, @unchecked Sendable {
         }
         for t in peers { t.cancel() }
         for t in peers { await t.value }
+        node.notifier.wakeAll()
         logger.info("shutting down", metadata: ["connections": "\(connections.count)"])
         try? await listener?.close()
         for c in connections { c.pipeline.fireUserInboundEventTriggered(QuiesceEvent()) }
+        node.notifier.wakeAll()
         let deadline = NIODeadline.now() + configuration.drainTimeout
         for c in connections {
             let remaining = deadline - .now()

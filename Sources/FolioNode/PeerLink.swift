@@ -41,13 +41,16 @@ final class PeerLink: Sendable {
                 logger.info("peer connected", metadata: ["node": "\(NodeID(client.serverHello.nodeID))"])
                 backoff = .milliseconds(200)
                 do {
-                    try await follow(client, status: status)
+                    // Cancellation closes the connection, which ends any request held open.
+                    try await withTaskCancellationHandler {
+                        try await follow(client, status: status)
+                    } onCancel: {
+                        Task { try? await client.close() }
+                    }
                 } catch {
                     try? await client.close()
                     throw error
                 }
-            } catch is CancellationError {
-                break
             } catch {
                 if Task.isCancelled { break }
                 status.connected = false

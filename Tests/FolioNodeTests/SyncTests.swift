@@ -1,0 +1,295 @@
+import Folio
+import FolioClient
+import FolioNode
+import FolioProtocol
+import Foundation
+import XCTest
+
+final class SyncTests: XCTestCase {
+    func tempStore() throws -> Store {
+        let dir = NSTemporaryDirectory() + "folio-sync-\(UUID().uuidString)"
+        let s = try Store.create(at: dir)
+        addTeardownBlock {
+            s.close()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        return s
+    }
+
+    /// Everything a replica shows: ids, sibling versions, winners, bodies.
+    func snapshot(_ s: Store) throws -> [String] {
+        var out: [String] = []
+        try s.forEach { st in
+            out.append("\(st.id) winner=\(st.winner!.dot) " + st.versions.versions.map { v in
+                "\(v.dot)\(v.context)\(v.timestamp)\(v.isTombstone ? "x" : (st.article(v)?.jsonLine ?? "?"))"
+            }.joined(separator: "|"))
+        }
+        return out
+    }
+
+    func sync(_ a: Store, _ b: Store, options: SyncOptions = SyncOptions()) async throws {
+        _ = try await Replicator(store: a, options: options).pull(from: LocalPeer(b))
+        _ = try await Replicator(store: a, options: options).push(to: LocalPeer(b))
+    }
+
+    /// Seeded random puts, edits (fresh and stale contexts), deletes and resolves on 3–5
+    /// embedded stores with random pairwise syncs: in the end every store is identical.
+    func testRandomizedReplicasConverge() async throws {
+        for seed in [1, 2, 3] as [UInt64] {
+            var rng = SeededRandom(seed: seed)
+            let stores = try (0..<Int.random(in: 3...5, using: &rng)).map { _ in try tempStore() }
+            var contexts: [[String: VersionVector]] = stores.map { _ in [:] }
+            var options = SyncOptions()
+            options.batchCount = UInt32.random(in: 2...20, using: &rng)
+            options.batchBytes = Int.random(in: 200...5000, using: &rng)
+            for step in 0..<150 {
+                let i = Int.random(in: 0..<stores.count, using: &rng)
+                let s = stores[i]
+                let id = "a\(Int.random(in: 0..<12, using: &rng))"
+                switch Int.random(in: 0..<10, using: &rng) {
+                case 0...3:
+                    let body = String(repeating: "word ", count: Int.random(in: 1...200, using: &rng)) + "\(step)"
+                    let ctx: VersionVector? = Bool.random(using: &rng) ? contexts[i][id] : nil
+                    try s.write { try $0.put(Article(id: id, title: "s\(step)", body: body), context: ctx) }
+                case 4:
+                    if let st = try s.get(id) { contexts[i][id] = st.context }  // a reader, writes later
+                case 5:
+                    if try s.get(id)?.isDeleted == false {
+                        try s.write { try $0.delete(id, context: Bool.random(using: &rng) ? contexts[i][id] : nil) }
+                    }
+                case 6:
+                    if let st = try s.get(id, bodies: .all), st.isInConflict {
+                        let keep = st.versions.versions.randomElement(using: &rng)!
+                        try s.write { try $0.resolve(id, keeping: keep.dot) }
+                    }
+                default:
+                    let j = Int.random(in: 0..<stores.count, using: &rng)
+                    if j != i { try await sync(s, stores[j], options: options) }
+                }
+            }
+            // Anti-entropy: a few full rounds.
+            for _ in 0..<2 {
+                for a in stores { for b in stores where a !== b { try await sync(a, b, options: options) } }
+            }
+            let expected = try snapshot(stores[0])
+            XCTAssertFalse(expected.isEmpty)
+            for s in stores.dropFirst() { XCTAssertEqual(try snapshot(s), expected, "seed \(seed)") }
+            for s in stores { XCTAssertTrue(try s.verify().isClean) }
+        }
+    }
+
+    func testTwoNodesSyncOnlyWhatChanged() async throws {
+        let node = try await TestNode(self)
+        try node.store.write { w in for i in 0..<120 { try w.put(Article(id: "n/\(i)", title: "t\(i)", body: "body \(i)")) } }
+        let local = try tempStore()
+        var options = FolioClient.Options()
+        options.nodeID = local.nodeID.rawValue
+        let client = try await FolioClient.connect(to: node.address, options: options)
+        var so = SyncOptions()
+        so.batchCount = 25
+        let r = Replicator(store: local, options: so)
+        let first = try await r.pull(from: client)
+        XCTAssertEqual(first.articlesChanged, 120)
+        XCTAssertEqual(first.checkpoint, 120)
+        // A no-op re-sync transfers nothing.
+        let before = client.bytesReceived
+        let again = try await r.pull(from: client)
+        XCTAssertEqual(again.articlesSent, 0)
+        XCTAssertLessThan(client.bytesReceived - before, 200)
+        // Ten changes: ten articles travel.
+        try node.store.write { w in for i in 0..<10 { try w.put(Article(id: "n/\(i * 7)", title: "changed", body: "new \(i)")) } }
+        let ten = try await r.pull(from: client)
+        XCTAssertEqual(ten.articlesSent, 10)
+        // Push goes the other way over the same connection.
+        try local.write { try $0.put(Article(id: "from/local", title: "L")) }
+        let pushed = try await r.push(to: client)
+        XCTAssertEqual(pushed.articlesChanged, 1)
+        XCTAssertEqual(try node.store.get("from/local")?.article?.title, "L")
+        XCTAssertEqual(try snapshot(local), try snapshot(node.store))
+        try await client.close()
+        await node.stop()
+    }
+
+    /// Fails after a number of FETCH calls, like a connection cut mid-sync.
+    struct CuttingPeer: SyncPeer {
+        let inner: SyncPeer
+        let fetches: Int
+        let counter = Counter()
+        final class Counter: @unchecked Sendable {
+            var n = 0
+        }
+        struct Cut: Error {}
+        func syncState() async throws -> (node: NodeID, epoch: String, lastSequence: UInt64) { try await inner.syncState() }
+        func changes(since: UInt64, limit: UInt32, waitMillis: UInt32) async throws -> (changes: [Change], lastSequence: UInt64) {
+            try await inner.changes(since: since, limit: limit, waitMillis: waitMillis)
+        }
+        func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> [ArticleState] {
+            counter.n += 1
+            if counter.n > fetches { throw Cut() }
+            return try await inner.fetch(ids, have: have, maxBytes: maxBytes)
+        }
+        func checkpoint(node: NodeID, epoch: String) async throws -> UInt64 { try await inner.checkpoint(node: node, epoch: epoch) }
+        func offer(_ changes: [Change]) async throws -> SyncNeeds { try await inner.offer(changes) }
+        func apply(node: NodeID, epoch: String, upTo: UInt64, articles: [ArticleState]) async throws -> ApplyOutcome {
+            try await inner.apply(node: node, epoch: epoch, upTo: upTo, articles: articles)
+        }
+    }
+
+    func testACutSyncResumesFromTheLastCommittedBatch() async throws {
+        let source = try tempStore()
+        try source.write { w in for i in 0..<300 { try w.put(Article(id: String(format: "c/%03d", i), title: "t", body: String(repeating: "b", count: 500) + "\(i)")) } }
+        let puller = try tempStore()
+        var so = SyncOptions()
+        so.batchCount = 100
+        so.batchBytes = 20_000  // ~38 articles per fetch
+        let r = Replicator(store: puller, options: so)
+        do {
+            _ = try await r.pull(from: CuttingPeer(inner: LocalPeer(source), fetches: 4))
+            XCTFail("the cut should interrupt the sync")
+        } catch is CuttingPeer.Cut {}
+        let committed = try puller.statistics().liveArticles
+        let checkpoint = try puller.checkpoint(node: source.nodeID, epoch: source.epoch)
+        XCTAssertGreaterThan(committed, 0)
+        XCTAssertLessThan(committed, 300)
+        XCTAssertEqual(checkpoint, committed, "the checkpoint is exactly what was committed, never past it")
+        XCTAssertTrue(try puller.verify().isClean)
+        let resumed = try await r.pull(from: LocalPeer(source))
+        XCTAssertEqual(UInt64(resumed.articlesSent), 300 - committed, "what was committed is not transferred again")
+        XCTAssertEqual(try snapshot(puller), try snapshot(source))
+        // Re-applying a batch changes nothing.
+        let batch = try source.fetch(["c/000", "c/001"], have: [], maxBytes: 1 << 20)
+        let o = try puller.write { try $0.applyBatch(from: source.nodeID, epoch: source.epoch, upTo: 2, articles: batch) }
+        XCTAssertEqual(o.changed, 0)
+        XCTAssertEqual(o.checkpoint, 300, "a checkpoint never moves back")
+    }
+
+    func testARecreatedSourceIsSyncedFromItsStart() async throws {
+        let dir = NSTemporaryDirectory() + "folio-sync-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var source = try Store.create(at: dir)
+        try source.write { w in for i in 0..<5 { try w.put(Article(id: "old/\(i)", title: "t")) } }
+        let puller = try tempStore()
+        _ = try await Replicator(store: puller).pull(from: LocalPeer(source))
+        source.close()
+        try FileManager.default.removeItem(atPath: dir)
+        source = try Store.create(at: dir)
+        defer { source.close() }
+        try source.write { w in for i in 0..<3 { try w.put(Article(id: "new/\(i)", title: "t")) } }
+        let r = try await Replicator(store: puller).pull(from: LocalPeer(source))
+        XCTAssertEqual(r.articlesChanged, 3, "a new epoch starts from sequence 0")
+        XCTAssertEqual(try puller.statistics().liveArticles, 8)
+    }
+
+    func testAnArticleLargerThanTheBatchLimitStillSyncs() async throws {
+        let a = try tempStore()
+        let b = try tempStore()
+        let big = String(repeating: "large ", count: 50_000)
+        try a.write { w in
+            try w.put(Article(id: "big", title: "big", body: big))
+            try w.put(Article(id: "small", title: "small"))
+        }
+        var so = SyncOptions()
+        so.batchBytes = 1024
+        _ = try await Replicator(store: b, options: so).pull(from: LocalPeer(a))
+        XCTAssertEqual(try b.get("big")?.article?.body, big)
+        XCTAssertEqual(try snapshot(a), try snapshot(b))
+    }
+
+    /// Concurrent edits on two offline replicas: after sync both hold the same siblings and
+    /// winner; resolving on either clears it everywhere; an edit concurrent with a delete
+    /// keeps the article visible on both.
+    func testConflictsAreTheSameOnBothReplicasAndResolutionPropagates() async throws {
+        let node = try await TestNode(self)
+        let laptop = try tempStore()
+        var co = FolioClient.Options()
+        co.nodeID = laptop.nodeID.rawValue
+        let client = try await FolioClient.connect(to: node.address, options: co)
+        let r = Replicator(store: laptop)
+        func sync() async throws {
+            _ = try await r.pull(from: client)
+            _ = try await r.push(to: client)
+        }
+        try node.store.write { w in
+            try w.put(Article(id: "shared", title: "base", body: "b"))
+            try w.put(Article(id: "doomed", title: "base", body: "d"))
+        }
+        try await sync()
+        // Offline: both edit "shared"; the node deletes "doomed" while the laptop edits it.
+        try node.store.write { try $0.put(Article(id: "shared", title: "node edit", body: "n")) }
+        try laptop.write { try $0.put(Article(id: "shared", title: "laptop edit", body: "l")) }
+        try node.store.write { try $0.delete("doomed") }
+        try laptop.write { try $0.put(Article(id: "doomed", title: "still wanted", body: "w")) }
+        try await sync()
+        try await sync()
+        for s in [laptop, node.store] {
+            let st = try XCTUnwrap(s.get("shared", bodies: .all))
+            XCTAssertEqual(st.versions.versions.count, 2)
+            let d = try XCTUnwrap(s.get("doomed"))
+            XCTAssertFalse(d.isDeleted, "an edit concurrent with a delete keeps the article visible")
+            XCTAssertEqual(d.article?.title, "still wanted")
+            XCTAssertEqual(try s.statistics().articlesInConflict, 2)
+        }
+        XCTAssertEqual(try laptop.get("shared")?.winner, try node.store.get("shared")?.winner)
+        XCTAssertEqual(try snapshot(laptop), try snapshot(node.store))
+        // Resolve on the laptop; it propagates and clears the conflict on the node.
+        let keep = try XCTUnwrap(laptop.get("shared", bodies: .all)?.versions.versions.first { $0.content?.title == "node edit" })
+        try laptop.write { try $0.resolve("shared", keeping: keep.dot) }
+        try await sync()
+        XCTAssertEqual(try node.store.get("shared")?.versions.versions.count, 1)
+        XCTAssertEqual(try node.store.get("shared")?.article?.title, "node edit")
+        XCTAssertEqual(try node.store.statistics().articlesInConflict, 1)
+        XCTAssertEqual(try snapshot(laptop), try snapshot(node.store))
+        try await client.close()
+        await node.stop()
+    }
+
+    /// Real nodes following each other (`--peer`): writes anywhere reach everyone.
+    func testLiveReplicationInALineAndATriangle() async throws {
+        for shape in ["line", "triangle"] {
+            let a = try await TestNode(self)
+            let b = try await TestNode(self) { $0.peers = [a.address] }
+            let c = try await TestNode(self) { $0.peers = [b.address] }
+            var extra: TestNode?
+            if shape == "triangle" {
+                // Close the ring: a third link C→A, from a node that also follows A.
+                extra = try await TestNode(self) { $0.peers = [a.address, c.address] }
+            }
+            let nodes = [a, b, c] + (extra.map { [$0] } ?? [])
+            try a.store.write { try $0.put(Article(id: "from/a", title: "A")) }
+            try c.store.write { try $0.put(Article(id: "from/c", title: "C")) }
+            try await waitUntil(nodes) { s in try s.get("from/a") != nil && s.get("from/c") != nil }
+            // A conflict made on two nodes converges everywhere to the same siblings.
+            try a.store.write { try $0.put(Article(id: "from/a", title: "A2"), context: VersionVector()) }
+            try c.store.write { try $0.put(Article(id: "from/a", title: "C2"), context: VersionVector()) }
+            try await waitUntil(nodes) { s in try s.get("from/a")?.versions.versions.count == 3 }
+            let reference = try snapshot(a.store)
+            try await waitUntil(nodes) { s in try self.snapshot(s) == reference }
+            let peers = try b.store.peerStatuses()
+            XCTAssertEqual(peers.first?.address, a.address)
+            XCTAssertEqual(peers.first?.connected, true)
+            for n in nodes.reversed() { await n.stop() }
+        }
+    }
+
+    func waitUntil(_ nodes: [TestNode], timeout: Double = 15, _ condition: (Store) throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try nodes.allSatisfy({ try condition($0.store) }) { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        XCTFail("nodes did not converge within \(timeout)s")
+    }
+}
+
+/// Seeded generator (SplitMix64) for reproducible randomized tests.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
