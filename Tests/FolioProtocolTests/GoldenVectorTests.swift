@@ -35,6 +35,23 @@ final class GoldenVectorTests: XCTestCase {
         }
     }
 
+    /// The worked session in SPEC §10 decodes frame by frame, as a peer would see it.
+    func testWorkedSessionExample() throws {
+        let url = GoldenVectors.directory.appendingPathComponent("session-example.hex")
+        if ProcessInfo.processInfo.environment["FOLIO_WRITE_VECTORS"] == "1" {
+            let text = GoldenVectors.session.map { GoldenVectors.render($0.0, $0.1, $0.2) }.joined(separator: "\n")
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        var buffer = ByteBuffer(bytes: GoldenVectors.parse(try String(contentsOf: url, encoding: .utf8)))
+        // Each direction has its own decoder; both open with a HELLO.
+        var toNode = FrameDecoder(), toClient = FrameDecoder()
+        for (i, (_, id, message)) in GoldenVectors.session.enumerated() {
+            let envelope = i % 2 == 0 ? try toNode.decodeOne(&buffer) : try toClient.decodeOne(&buffer)
+            XCTAssertEqual(envelope, Envelope(id, message))
+        }
+        XCTAssertEqual(buffer.readableBytes, 0)
+    }
+
     func testAuthenticationProofs() throws {
         let key = try SharedKey(bytes: Array(0..<32))
         let other = try SharedKey(bytes: Array(1..<33))

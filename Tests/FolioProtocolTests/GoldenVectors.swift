@@ -90,6 +90,26 @@ enum GoldenVectors {
         ]
     }
 
+    /// The worked session of SPEC §10: handshake without authentication, a PUT, a GET.
+    static var session: [(String, UInt32, Message)] {
+        let article = Article(id: "n/1", title: "Hi", body: "ok")
+        let version = Version(
+            dot: Dot(node: nodeA, counter: 1), context: VersionVector(), timestamp: 1_795_925_309_062,
+            content: VersionContent(title: "Hi", source: "", url: "", published: "", tags: [], extra: [], bodyHash: BodyHash(of: "ok"), bodyLength: 2))
+        return [
+            ("client → node: HELLO (plain client, node id 0, nonce 00..1f)", 0,
+             .hello(Hello(versions: [1], nodeID: 0, software: "c", features: [], nonce: Array(0..<32), maxFrame: 17_825_792))),
+            ("node → client: HELLO (node A, sync feature, no authentication required, nonce 20..3f)", 0,
+             .hello(Hello(versions: [1], nodeID: nodeA.rawValue, software: "n", features: [.sync], nonce: Array(32..<64), maxFrame: 17_825_792))),
+            ("client → node: PUT {id n/1, title Hi, body ok}, no context, request 1", 1, .put(article, context: nil)),
+            ("node → client: WRITTEN added, version (A,1) context {}, 0 superseded, 1 sibling, seq 1, answering 1", 1,
+             .written(WriteOutcome(kind: .added, version: version, superseded: 0, siblings: 1, seq: 1))),
+            ("client → node: GET n/1, winner only, request 2", 2, .get(id: "n/1", allVersions: false)),
+            ("node → client: ARTICLE n/1, seq 1, one version with its body, answering 2", 2,
+             .article(ArticleState(id: "n/1", seq: 1, versions: VersionSet(versions: [version]), bodies: [BodyHash(of: "ok"): "ok"]))),
+        ]
+    }
+
     static let directory: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Protocol/vectors")
 
