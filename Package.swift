@@ -79,6 +79,13 @@ let package = Package(
         ),
         // Benchmark driver used by tools/bench-import (reads through Folio vs raw LMDB).
         .executableTarget(name: "folio-bench", dependencies: ["Folio", "LMDB", "CLMDB"], path: "Sources/folio-bench"),
+        // libFuzzer target for the frame decoder (tools/fuzz-frames); without FUZZING it
+        // replays corpus files given as arguments.
+        .executableTarget(
+            name: "folio-fuzz-frames",
+            dependencies: ["FolioProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Sources/folio-fuzz-frames"
+        ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
         .testTarget(name: "FolioTests", dependencies: ["Folio"]),
         .testTarget(name: "FolioProtocolTests", dependencies: ["FolioProtocol", .product(name: "NIOCore", package: "swift-nio")]),

@@ -22,6 +22,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     let handshake: EventLoopPromise<Hello>
     private var serverHello: Hello?
     private var pending: [UInt32: EventLoopPromise<Message>] = [:]
+    /// Requests given up on (timed out): a late answer to one is dropped, not a violation.
+    private var abandoned = Set<UInt32>()
     private var nextID: UInt32 = 1
     private var context: ChannelHandlerContext?
 
@@ -82,6 +84,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             handshake.succeed(serverHello!)
         case let (.ready, .ping(token)):
             context.writeAndFlush(wrapOutboundOut(Envelope(envelope.requestID, .pong(token))), promise: nil)
+        case (.ready, _) where abandoned.remove(envelope.requestID) != nil:
+            return
         case (.ready, let m):
             guard let p = pending.removeValue(forKey: envelope.requestID) else {
                 shutDown(context, .protocolError("a \(m.kind) answered request \(envelope.requestID), which is not pending"))
@@ -119,7 +123,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     /// Forgets a request that timed out (a late answer is then a protocol error we ignore).
     func abandon(_ id: UInt32, error: FolioClientError) {
-        pending.removeValue(forKey: id)?.fail(error)
+        guard let p = pending.removeValue(forKey: id) else { return }
+        if abandoned.count > 10_000 { abandoned.removeAll() }
+        abandoned.insert(id)
+        p.fail(error)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
