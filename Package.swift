@@ -78,7 +78,11 @@ let package = Package(
             ]
         ),
         // Benchmark driver used by tools/bench-import (reads through Folio vs raw LMDB).
-        .executableTarget(name: "folio-bench", dependencies: ["Folio", "LMDB", "CLMDB"], path: "Sources/folio-bench"),
+        .executableTarget(
+            name: "folio-bench",
+            dependencies: ["Folio", "LMDB", "CLMDB", "FolioClient", "FolioProtocol", .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Sources/folio-bench"
+        ),
         // libFuzzer target for the frame decoder (tools/fuzz-frames); without FUZZING it
         // replays corpus files given as arguments.
         .executableTarget(

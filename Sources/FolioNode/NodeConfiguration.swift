@@ -19,7 +19,7 @@ public struct NodeConfiguration: Sendable {
     /// How often an idle connection is pinged.
     public var heartbeatInterval: TimeAmount = .seconds(15)
     /// Threads for store reads (kept well below LMDB's 126 reader slots).
-    public var readThreads = 4
+    public var readThreads = max(1, System.coreCount / 2)
     public var maxFrame: UInt32 = FrameDecoder.defaultMaxFrame
     /// How long a graceful shutdown waits for in-flight requests.
     public var drainTimeout: TimeAmount = .seconds(10)

@@ -1,4 +1,4 @@
-// Benchmark driver for tools/bench-import (not a test).
+// Benchmark driver for tools/bench-import and tools/bench-server (not a test).
 //
 //   folio-bench generate N DIR     writes DIR/articles.jsonl (N deterministic ~3 KB articles),
 //                                  DIR/anchor.dump (mdb_load input: same keys, same value sizes)
@@ -7,8 +7,12 @@
 //                                  point reads of every id through the Folio library, and a
 //                                  plain LMDB read loop over the same keys in ANCHOR; prints
 //                                  reads/s for each and the ratio
+//   folio-bench load ADDR get|put CONNECTIONS REQUESTS SIZE KEYS
+//                                  drives a node from CONNECTIONS clients; prints
+//                                  "op ops/s p50_ms p99_ms"
 import CLMDB
 import Folio
+import FolioClient
 import Foundation
 import LMDB
 
@@ -119,13 +123,69 @@ func reads(store path: String, anchor: String, idsFile: String, rounds: Int) thr
     if bytes == 42 { print("") }  // keep the reads observable
 }
 
+/// Drives a node from `connections` clients, each with one request outstanding (like
+/// redis-benchmark's default), for `requests` operations in total; prints ops/s and latency.
+func load(address: String, op: String, connections: Int, requests: Int, size: Int, keys: Int) async throws {
+    let body = String(repeating: "x", count: size)
+    let clients = try await withThrowingTaskGroup(of: FolioClient.self) { g in
+        for _ in 0..<connections { g.addTask { try await FolioClient.connect(to: address) } }
+        return try await g.reduce(into: []) { $0.append($1) }
+    }
+    if op == "get" {
+        // Preload the keys the gets will read.
+        try await withThrowingTaskGroup(of: Void.self) { g in
+            for (c, client) in clients.enumerated() {
+                g.addTask {
+                    for k in stride(from: c, to: keys, by: connections) {
+                        try await client.put(Article(id: "key:\(k)", title: "t", body: body))
+                    }
+                }
+            }
+            try await g.waitForAll()
+        }
+    }
+    let perClient = requests / connections
+    let clock = ContinuousClock()
+    let start = clock.now
+    let latencies = try await withThrowingTaskGroup(of: [Double].self) { g in
+        for (c, client) in clients.enumerated() {
+            g.addTask {
+                var rng = Generator(state: UInt64(c + 1))
+                var lat: [Double] = []
+                lat.reserveCapacity(perClient)
+                for _ in 0..<perClient {
+                    let k = Int.random(in: 0..<keys, using: &rng)
+                    let t0 = clock.now
+                    if op == "get" {
+                        _ = try await client.get("key:\(k)")
+                    } else {
+                        try await client.put(Article(id: "key:\(k)", title: "t", body: body))
+                    }
+                    let d = clock.now - t0
+                    lat.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+                }
+                return lat
+            }
+        }
+        return try await g.reduce(into: [Double]()) { $0 += $1 }
+    }
+    let elapsed = clock.now - start
+    let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let sorted = latencies.sorted()
+    func pct(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+    print(String(format: "%@ %.0f %.3f %.3f", op, Double(latencies.count) / secs, pct(0.5), pct(0.99)))
+    for c in clients { try? await c.close() }
+}
+
 let args = CommandLine.arguments
 switch args.dropFirst().first {
+case "load" where args.count == 8:
+    try await load(address: args[2], op: args[3], connections: Int(args[4])!, requests: Int(args[5])!, size: Int(args[6])!, keys: Int(args[7])!)
 case "generate" where args.count == 4:
     try generate(Int(args[2])!, args[3])
 case "reads" where args.count >= 5:
     try reads(store: args[2], anchor: args[3], idsFile: args[4], rounds: args.count > 5 ? Int(args[5])! : 3)
 default:
-    FileHandle.standardError.write(Data("usage: folio-bench generate N DIR | reads STORE ANCHOR IDS [ROUNDS]\n".utf8))
+    FileHandle.standardError.write(Data("usage: folio-bench generate N DIR | reads STORE ANCHOR IDS [ROUNDS] | load ADDR get|put CONNECTIONS REQUESTS SIZE KEYS\n".utf8))
     exit(2)
 }

@@ -32,6 +32,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Allow serving without a key on a non-loopback address.") var insecureListenAny = false
     @Option(help: "Most simultaneous connections.") var maxConnections = 1024
     @Option(help: "Seconds of silence after which a connection is closed.") var idleTimeout: Double = 60
+    @Option(help: "Threads that run store reads (default: half the cores; reads are short, extra threads mostly add context switches).") var readThreads = max(1, System.coreCount / 2)
     @Option(help: ArgumentHelp("A peer to replicate with continuously, both ways (repeatable).", valueName: "host:port"))
     var peer: [String] = []
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
@@ -39,6 +40,7 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         if idleTimeout <= 0 { throw ValidationError("--idle-timeout must be positive") }
         if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        if readThreads < 1 || readThreads > 64 { throw ValidationError("--read-threads must be between 1 and 64") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
         _ = try parseHostPort(listen)
         for p in peer { _ = try parseHostPort(p) }
@@ -59,6 +61,7 @@ struct Serve: AsyncParsableCommand {
         config.port = port
         config.insecureListenAny = insecureListenAny
         config.maxConnections = maxConnections
+        config.readThreads = readThreads
         config.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
         config.heartbeatInterval = .milliseconds(max(50, Int64(idleTimeout * 1000 / 4)))
         config.logger = logger
