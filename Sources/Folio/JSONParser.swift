@@ -248,21 +248,6 @@ public struct JSONParser {
 
     /// The offset of the first byte that breaks UTF-8 in `range` (for error positions).
     private func firstInvalidUTF8(in range: Range<Int>) -> Int {
-        var i = range.lowerBound
-        while i < range.upperBound {
-            let b = bytes[i]
-            let n: Int
-            switch b {
-            case 0..<0x80: n = 1
-            case 0xC2...0xDF: n = 2
-            case 0xE0...0xEF: n = 3
-            case 0xF0...0xF4: n = 4
-            default: return i
-            }
-            if i + n > range.upperBound { return i }
-            for k in 1..<n where bytes[i + k] & 0xC0 != 0x80 { return i }
-            i += n
-        }
-        return range.lowerBound
+        UTF8Check.firstInvalid(bytes[range]) ?? range.lowerBound
     }
 }

@@ -118,34 +118,14 @@ public enum PlainTextArticle {
         return String(h, radix: 16).leftPadded(to: 16)
     }
 
+    /// Line and column (in characters) of the first invalid UTF-8 byte, and the byte.
     static func firstInvalidUTF8(_ b: ArraySlice<UInt8>) -> (line: Int, column: Int, byte: UInt8) {
-        var line = 1
-        var col = 1
-        var i = b.startIndex
-        while i < b.endIndex {
-            let c = b[i]
-            let n: Int
-            switch c {
-            case 0..<0x80: n = 1
-            case 0xC2...0xDF: n = 2
-            case 0xE0...0xEF: n = 3
-            case 0xF0...0xF4: n = 4
-            default: return (line, col, c)
-            }
-            if i + n > b.endIndex { return (line, col, c) }
-            for k in 1..<n where b[i + k] & 0xC0 != 0x80 { return (line, col, c) }
-            // Over-long and surrogate encodings are caught by the validating decoder; a
-            // well-formed-looking sequence is reported at its start.
-            if let _ = String(validating: b[i..<i + n], as: UTF8.self) {} else { return (line, col, c) }
-            if c == 0x0A {
-                line += 1
-                col = 1
-            } else {
-                col += 1
-            }
-            i += n
-        }
-        return (line, col, 0)
+        guard let bad = UTF8Check.firstInvalid(b) else { return (1, 1, 0) }
+        let before = b[b.startIndex..<bad]
+        let line = before.reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
+        let lineStart = before.lastIndex(of: 0x0A).map { $0 + 1 } ?? b.startIndex
+        let column = String(decoding: b[lineStart..<bad], as: UTF8.self).count + 1
+        return (line, column, b[bad])
     }
 }
 
