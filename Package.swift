@@ -83,6 +83,12 @@ let package = Package(
             dependencies: ["Folio", "LMDB", "CLMDB", "FolioClient", "FolioProtocol", .product(name: "NIOPosix", package: "swift-nio")],
             path: "Sources/folio-bench"
         ),
+        // A small program using the client library (see README).
+        .executableTarget(
+            name: "folio-client-example",
+            dependencies: ["Folio", "FolioClient", "FolioProtocol"],
+            path: "Examples/folio-client-example"
+        ),
         // libFuzzer target for the frame decoder (tools/fuzz-frames); without FUZZING it
         // replays corpus files given as arguments.
         .executableTarget(
