@@ -270,6 +270,7 @@ public final class Store: @unchecked Sendable {
     /// Runs `body` in one write transaction and commits it; see `StoreWriter`.
     ///
     /// `body` may run again if the map had to grow, so it must act only through the writer.
+    @discardableResult
     public func write<T>(_ body: (StoreWriter) throws -> T) throws -> T {
         try storeErrors {
             try env.write { txn in

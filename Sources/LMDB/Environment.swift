@@ -169,6 +169,7 @@ public final class Environment: @unchecked Sendable {
     /// The closure is synchronous on purpose: LMDB requires a write transaction to stay on the
     /// thread that began it. It may run more than once (after the map grows), so it must only
     /// change things through the transaction.
+    @discardableResult
     public func write<T>(_ body: (Transaction) throws -> T) throws -> T {
         precondition(!options.readOnly, "write on a read-only LMDB environment")
         writerLock.lock()

@@ -73,7 +73,7 @@ enum ReplayCorpus {
         var count = 0
         for path in CommandLine.arguments.dropFirst() {
             var isDir: ObjCBool = false
-            FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { continue }
             let files = isDir.boolValue
                 ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).map { path + "/" + $0 }
                 : [path]

@@ -78,5 +78,5 @@ func temporaryDirectory(_ test: XCTestCase) -> String {
 
 func writeFile(_ path: String, _ text: String) {
     try! FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+    _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
 }

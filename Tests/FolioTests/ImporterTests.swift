@@ -6,7 +6,7 @@ import XCTest
 final class ImporterTests: XCTestCase {
     func write(_ path: String, _ text: String) {
         try! FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
     }
 
     func testImportsBothFormatsRecursivelyAndReimportIsUnchanged() throws {
