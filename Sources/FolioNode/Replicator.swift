@@ -65,6 +65,36 @@ public struct Replicator: Sendable {
         return first == 0 ? since : changes[first - 1].seq
     }
 
+    /// Moves the wanted articles of one feed batch in chunks — `fetch` answers a prefix of the
+    /// ids asked for, in order — and commits each chunk with the checkpoint it completes. A
+    /// batch with nothing wanted still advances the checkpoint to its end.
+    private func transfer(
+        _ changes: [Change], since: UInt64, wanted: [String], into report: inout SyncDirectionReport,
+        fetch: ([String]) async throws -> [ArticleState],
+        apply: (_ upTo: UInt64, _ articles: [ArticleState]) async throws -> ApplyOutcome
+    ) async throws {
+        var pending = wanted
+        if pending.isEmpty {
+            report.checkpoint = try await apply(changes.last!.seq, []).checkpoint
+            return
+        }
+        while !pending.isEmpty {
+            let chunk = try await fetch(pending)
+            // Ids the source no longer holds are skipped; if it holds none of the rest, the
+            // batch is done.
+            guard let last = chunk.last, let end = pending.firstIndex(of: last.id) else {
+                report.checkpoint = try await apply(changes.last!.seq, []).checkpoint
+                return
+            }
+            pending.removeFirst(end + 1)
+            let o = try await apply(Replicator.upTo(changes, pending: Set(pending), since: since), chunk)
+            report.articlesSent += chunk.count
+            report.articlesChanged += o.changed
+            report.conflictsCreated += o.conflictsCreated
+            report.checkpoint = o.checkpoint
+        }
+    }
+
     /// Pulls from `peer` until caught up (or, with `follow`, forever: each empty answer is held
     /// by the source until it commits something new).
     public func pull(
@@ -88,27 +118,12 @@ public struct Replicator: Sendable {
             }
             report.changesExamined += changes.count
             let needs = try store.needs(changes)
-            var pending = needs.ids
-            if pending.isEmpty {
-                let o = try await applyLocally(source.node, source.epoch, changes.last!.seq, [])
-                report.checkpoint = o.checkpoint
-            }
-            while !pending.isEmpty {
+            try await transfer(changes, since: since, wanted: needs.ids, into: &report) { ids in
                 // Re-check the bodies we hold: an earlier chunk may have released one.
                 let have = try needs.haveBodies.filter { try store.hasBody($0) }
-                let got = try await peer.fetch(pending, have: have, maxBytes: UInt32(clamping: options.batchBytes))
-                // The source answers a prefix of what was asked, in order (ids it no longer has are skipped).
-                guard let lastGot = got.last, let end = pending.firstIndex(of: lastGot.id) else {
-                    pending.removeAll()
-                    break
-                }
-                pending.removeFirst(end + 1)
-                let upTo = Replicator.upTo(changes, pending: Set(pending), since: since)
-                let o = try await applyLocally(source.node, source.epoch, upTo, got)
-                report.articlesSent += got.count
-                report.articlesChanged += o.changed
-                report.conflictsCreated += o.conflictsCreated
-                report.checkpoint = o.checkpoint
+                return try await peer.fetch(ids, have: have, maxBytes: UInt32(clamping: options.batchBytes))
+            } apply: { upTo, articles in
+                try await applyLocally(source.node, source.epoch, upTo, articles)
             }
             since = changes.last!.seq
             progress?(SyncProgress(direction: "pull", done: since, total: max(last, since)))
@@ -131,24 +146,11 @@ public struct Replicator: Sendable {
             if changes.isEmpty { break }
             report.changesExamined += changes.count
             let want = try await peer.offer(changes)
-            var pending = want.ids
             let have = Set(want.haveBodies)
-            if pending.isEmpty {
-                report.checkpoint = try await peer.apply(node: store.nodeID, epoch: store.epoch, upTo: changes.last!.seq, articles: []).checkpoint
-            }
-            while !pending.isEmpty {
-                let items = try store.fetch(pending, have: have, maxBytes: options.batchBytes)
-                guard let lastItem = items.last, let end = pending.firstIndex(of: lastItem.id) else {
-                    pending.removeAll()
-                    break
-                }
-                pending.removeFirst(end + 1)
-                let upTo = Replicator.upTo(changes, pending: Set(pending), since: since)
-                let o = try await peer.apply(node: store.nodeID, epoch: store.epoch, upTo: upTo, articles: items)
-                report.articlesSent += items.count
-                report.articlesChanged += o.changed
-                report.conflictsCreated += o.conflictsCreated
-                report.checkpoint = o.checkpoint
+            try await transfer(changes, since: since, wanted: want.ids, into: &report) { ids in
+                try store.fetch(ids, have: have, maxBytes: options.batchBytes)
+            } apply: { upTo, articles in
+                try await peer.apply(node: store.nodeID, epoch: store.epoch, upTo: upTo, articles: articles)
             }
             since = changes.last!.seq
             progress?(SyncProgress(direction: "push", done: since, total: max(last, since)))

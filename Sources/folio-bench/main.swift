@@ -16,16 +16,7 @@ import FolioClient
 import Foundation
 import LMDB
 
-struct Generator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+typealias Generator = SplitMix64
 
 let words = """
     harbour council archive ferry glacier survey orchid verge station winter timetable night train port \
@@ -36,7 +27,7 @@ let words = """
 
 func generate(_ n: Int, _ dir: String) throws {
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    var rng = Generator(state: 20261129)
+    var rng = Generator(seed: 20261129)
     for f in ["articles.jsonl", "anchor.dump", "ids.txt"] { _ = FileManager.default.createFile(atPath: dir + "/" + f, contents: nil) }
     let jsonl = FileHandle(forWritingAtPath: dir + "/articles.jsonl")!
     let dump = FileHandle(forWritingAtPath: dir + "/anchor.dump")!
@@ -161,7 +152,7 @@ func load(address: String, op: String, connections: Int, requests: Int, size: In
     let latencies = try await withThrowingTaskGroup(of: [Double].self) { g in
         for (c, client) in clients.enumerated() {
             g.addTask {
-                var rng = Generator(state: UInt64(c + 1))
+                var rng = Generator(seed: UInt64(c + 1))
                 var lat: [Double] = []
                 lat.reserveCapacity(perClient)
                 for _ in 0..<perClient {
