@@ -216,11 +216,6 @@ public final class Store: @unchecked Sendable {
         return out
     }
 
-    /// Loads the bodies of `state`'s live versions (for export of listed articles).
-    public func withBodies(_ state: ArticleState, all: Bool = false) throws -> ArticleState {
-        try get(state.id, bodies: all ? .all : .winner) ?? state
-    }
-
     /// Visits every article with all its bodies, in id order, in one snapshot.
     public func forEach(includeDeleted: Bool = true, _ body: (ArticleState) throws -> Void) throws {
         try storeErrors {
