@@ -43,7 +43,7 @@ public final class FolioServer: Service, @unchecked Sendable {
             loops = group
             ownsGroup = false
         } else {
-            loops = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+            loops = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
             ownsGroup = true
         }
         self.group = loops

@@ -20,6 +20,8 @@ public struct NodeConfiguration: Sendable {
     public var heartbeatInterval: TimeAmount = .seconds(15)
     /// Threads for store reads (kept well below LMDB's 126 reader slots).
     public var readThreads = max(1, System.coreCount / 2)
+    /// Event-loop threads (network I/O and protocol work).
+    public var eventLoopThreads = System.coreCount
     public var maxFrame: UInt32 = FrameDecoder.defaultMaxFrame
     /// How long a graceful shutdown waits for in-flight requests.
     public var drainTimeout: TimeAmount = .seconds(10)

@@ -33,6 +33,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Most simultaneous connections.") var maxConnections = 1024
     @Option(help: "Seconds of silence after which a connection is closed.") var idleTimeout: Double = 60
     @Option(help: "Threads that run store reads (default: half the cores; reads are short, extra threads mostly add context switches).") var readThreads = max(1, System.coreCount / 2)
+    @Option(help: "Event-loop threads for network I/O (default: the number of cores).") var eventLoopThreads = System.coreCount
     @Flag(help: "Skip the meta-page fsync at commit (MDB_NOMETASYNC): one fsync per group commit instead of two; a power cut may lose the last commit, never corrupt the store.")
     var noMetaSync = false
     @Option(help: ArgumentHelp("A peer to replicate with continuously, both ways (repeatable).", valueName: "host:port"))
@@ -43,6 +44,7 @@ struct Serve: AsyncParsableCommand {
         if idleTimeout <= 0 { throw ValidationError("--idle-timeout must be positive") }
         if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
         if readThreads < 1 || readThreads > 64 { throw ValidationError("--read-threads must be between 1 and 64") }
+        if eventLoopThreads < 1 || eventLoopThreads > 64 { throw ValidationError("--event-loop-threads must be between 1 and 64") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
         _ = try parseHostPort(listen)
         for p in peer { _ = try parseHostPort(p) }
@@ -64,6 +66,7 @@ struct Serve: AsyncParsableCommand {
         config.insecureListenAny = insecureListenAny
         config.maxConnections = maxConnections
         config.readThreads = readThreads
+        config.eventLoopThreads = eventLoopThreads
         config.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
         config.heartbeatInterval = .milliseconds(max(50, Int64(idleTimeout * 1000 / 4)))
         config.logger = logger
