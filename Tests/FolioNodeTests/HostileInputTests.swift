@@ -110,3 +110,50 @@ final class HostileInputTests: XCTestCase {
         _ = try await good.ping()
     }
 }
+
+/// A client that pipelines requests but never reads: the node must stop reading from it
+/// (backpressure through TCP) instead of buffering answers without bound.
+final class BackpressureTests: XCTestCase {
+    func testASlowReaderIsThrottledNotBuffered() async throws {
+        let node = try await TestNode(self)
+        let good = try await node.client()
+        try await good.put(Article(id: "big", title: "big", body: String(repeating: "b", count: 200_000)))
+        let raw = try RawSocket(port: Int(node.address.split(separator: ":")[1])!)
+        raw.sendHello()
+        _ = raw.read(frames: 1)
+        // Non-blocking: count how much the node accepts before the connection stalls.
+        let flags = fcntl(raw.fd, F_GETFL, 0)
+        _ = fcntl(raw.fd, F_SETFL, flags | O_NONBLOCK)
+        var request = Array(Envelope(1, .get(id: "big", allVersions: false)).encoded().readableBytesView)
+        var chunk: [UInt8] = []
+        for i in 0..<1000 {
+            request[5..<9] = ArraySlice(withUnsafeBytes(of: UInt32(i + 1).bigEndian, Array.init))
+            chunk += request
+        }
+        var accepted = 0
+        var stalledAt: Date?
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            let n = chunk.withUnsafeBytes { send(raw.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n > 0 {
+                accepted += n
+                stalledAt = nil
+            } else {
+                if stalledAt == nil { stalledAt = Date() }
+                if Date().timeIntervalSince(stalledAt!) > 1 { break }  // stalled for a second: backpressure
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        let requestsAccepted = accepted / request.count
+        // Without backpressure the node would read every request and queue 200 KB per answer.
+        XCTAssertNotNil(stalledAt, "the node kept reading from a client that never reads")
+        XCTAssertLessThan(requestsAccepted, 2_000_000)
+        // Meanwhile other clients are served promptly.
+        let start = Date()
+        _ = try await good.get("big")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 2)
+        shutdown(raw.fd, Int32(SHUT_RDWR))
+        try await good.close()
+        await node.stop()
+    }
+}

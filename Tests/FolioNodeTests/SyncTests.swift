@@ -243,6 +243,16 @@ final class SyncTests: XCTestCase {
         await node.stop()
     }
 
+    func testLiveReplicationInAStar() async throws {
+        let hub = try await TestNode(self)
+        var spokes: [TestNode] = []
+        for _ in 0..<3 { spokes.append(try await TestNode(self) { $0.peers = [hub.address] }) }
+        try spokes[0].store.write { try $0.put(Article(id: "from/spoke0", title: "S0")) }
+        try hub.store.write { try $0.put(Article(id: "from/hub", title: "H")) }
+        try await waitUntil([hub] + spokes) { s in try s.get("from/spoke0") != nil && s.get("from/hub") != nil }
+        for n in spokes + [hub] { await n.stop() }
+    }
+
     /// Real nodes following each other (`--peer`): writes anywhere reach everyone.
     func testLiveReplicationInALineAndATriangle() async throws {
         for shape in ["line", "triangle"] {
