@@ -152,7 +152,7 @@ final class BackpressureTests: XCTestCase {
         let start = Date()
         _ = try await good.get("big")
         XCTAssertLessThan(Date().timeIntervalSince(start), 2)
-        shutdown(raw.fd, Int32(SHUT_RDWR))
+        raw.reset()
         try await good.close()
         await node.stop()
     }

@@ -72,6 +72,7 @@ final class TestNode: @unchecked Sendable {
 /// A plain blocking TCP socket, for sending exactly the bytes a hostile peer would.
 final class RawSocket {
     let fd: Int32
+    private var isOpen = true
 
     init(port: Int, receiveTimeout: Double = 5) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -87,7 +88,16 @@ final class RawSocket {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    deinit { close(fd) }
+    deinit { if isOpen { close(fd) } }
+
+    /// Closes with a reset (SO_LINGER 0), so the peer's pending writes fail at once.
+    func reset() {
+        guard isOpen else { return }
+        var l = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
+        close(fd)
+        isOpen = false
+    }
 
     func send(_ bytes: [UInt8]) {
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
