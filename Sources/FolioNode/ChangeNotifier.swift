@@ -35,7 +35,11 @@ final class ChangeNotifier: @unchecked Sendable {
         timer.resume()
     }
 
-    func stop() { timer.cancel() }
+    /// Stops polling; returns once no poll is running, so the store can be closed after it.
+    func stop() {
+        timer.cancel()
+        queue.sync {}
+    }
 
     /// The last sequence number seen.
     var last: UInt64 { state.withLockedValue { $0.last } }
