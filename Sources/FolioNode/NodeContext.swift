@@ -57,10 +57,23 @@ final class NodeContext: Sendable {
 
     var features: Hello.Features { configuration.key == nil ? [.sync] : [.sync, .authRequired] }
 
-    /// Runs a store read on the read pool; the future completes on `eventLoop`.
+    /// One read batcher per event loop (each used only on its loop).
+    private let batchers = NIOLockedValueBox<[ObjectIdentifier: NIOLoopBound<ReadBatcher>]>([:])
+
+    /// Runs a store read on the read pool, batched with the other reads of this loop turn;
+    /// the future completes on `eventLoop`.
     func read(on eventLoop: EventLoop, _ body: @escaping @Sendable (Store) throws -> Message) -> EventLoopFuture<Message> {
-        let store = self.store
-        return readPool.runIfActive(eventLoop: eventLoop) { try body(store) }
+        guard eventLoop.inEventLoop else {
+            return eventLoop.flatSubmit { self.read(on: eventLoop, body) }
+        }
+        let key = ObjectIdentifier(eventLoop)
+        let batcher = batchers.withLockedValue { all -> NIOLoopBound<ReadBatcher> in
+            if let b = all[key] { return b }
+            let b = NIOLoopBound(ReadBatcher(loop: eventLoop, pool: readPool, store: store), eventLoop: eventLoop)
+            all[key] = b
+            return b
+        }
+        return batcher.value.submit(body)
     }
 
     func shutdown() async {
