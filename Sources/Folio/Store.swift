@@ -183,7 +183,17 @@ public final class Store: @unchecked Sendable {
 
     /// True when a body with this hash is stored (sync uses it to avoid resending bodies).
     public func hasBody(_ hash: BodyHash) throws -> Bool {
-        try storeErrors { try env.read { try $0.withValue(dbs.bodies, key: hash.bytes) { _ in true } ?? false } }
+        try !heldBodies([hash]).isEmpty
+    }
+
+    /// Those of `hashes` whose bodies are stored, in one snapshot (sync uses it so bodies
+    /// already held are never sent again).
+    public func heldBodies(_ hashes: [BodyHash]) throws -> [BodyHash] {
+        try storeErrors {
+            try env.read { txn in
+                try hashes.filter { h in try h.withKeyBytes { try txn.withValue(dbs.bodies, key: $0) { _ in true } } ?? false }
+            }
+        }
     }
 
     /// Articles in id order. `prefix` keeps ids that start with it, `after` starts strictly

@@ -1,5 +1,4 @@
 import Folio
-import FolioProtocol
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -12,11 +11,16 @@ import NIOCore
 /// missing id) fails alone; a store failure fails the whole group. The queue is bounded by
 /// its callers (each connection caps its in-flight requests).
 public final class GroupCommitWriter: @unchecked Sendable {
-    public typealias Job = @Sendable (StoreWriter) throws -> Message
+    /// Raised for jobs submitted after `shutdown()`.
+    public struct ShuttingDown: Error, CustomStringConvertible {
+        public var description: String { "the node is shutting down" }
+    }
 
+    /// A queued job, with its result type erased: `run` executes it inside the transaction
+    /// and returns what to do once the transaction has committed.
     private struct Pending {
-        var job: Job
-        var promise: EventLoopPromise<Message>
+        var run: (StoreWriter) throws -> () -> Void
+        var fail: (Error) -> Void
     }
 
     private let store: Store
@@ -42,15 +46,18 @@ public final class GroupCommitWriter: @unchecked Sendable {
     }
 
     /// Queues `job`; its future completes on `eventLoop` once its group committed.
-    public func submit(on eventLoop: EventLoop, _ job: @escaping Job) -> EventLoopFuture<Message> {
-        let promise = eventLoop.makePromise(of: Message.self)
+    public func submit<T: Sendable>(on eventLoop: EventLoop, _ job: @escaping @Sendable (StoreWriter) throws -> T) -> EventLoopFuture<T> {
+        let promise = eventLoop.makePromise(of: T.self)
         condition.lock()
         if stopping {
             condition.unlock()
-            promise.fail(StoreError.badDestination("the node is shutting down"))
+            promise.fail(ShuttingDown())
             return promise.futureResult
         }
-        queue.append(Pending(job: job, promise: promise))
+        queue.append(Pending(run: { w in
+            let value = try job(w)
+            return { promise.succeed(value) }
+        }, fail: { promise.fail($0) }))
         condition.signal()
         condition.unlock()
         return promise.futureResult
@@ -85,32 +92,32 @@ public final class GroupCommitWriter: @unchecked Sendable {
 
     private func run(_ group: [Pending]) {
         do {
-            let results = try store.write { w -> [Result<Message, Error>] in
-                var out: [Result<Message, Error>] = []
+            let completions = try store.write { w -> [() -> Void] in
+                var out: [() -> Void] = []
                 out.reserveCapacity(group.count)
                 for p in group {
                     do {
-                        out.append(.success(try p.job(w)))
+                        out.append(try p.run(w))
                     } catch let e as StoreError where e.isCleanFailure {
-                        out.append(.failure(e))
+                        out.append({ p.fail(e) })
                     }
                     // Any other error leaves the transaction in doubt: it propagates and aborts.
                 }
                 return out
             }
             if let seq = try? store.lastSequence() { onCommit(seq) }
-            for (p, r) in zip(group, results) { p.promise.completeWith(r) }
+            for complete in completions { complete() }
         } catch {
             guard group.count > 1 else {
-                group[0].promise.fail(error)
+                group[0].fail(error)
                 return
             }
             // Run each job in its own transaction so one failing job cannot take others down.
             for p in group {
                 do {
-                    p.promise.succeed(try store.write { try p.job($0) })
+                    try store.write { try p.run($0) }()
                 } catch {
-                    p.promise.fail(error)
+                    p.fail(error)
                 }
             }
             if let seq = try? store.lastSequence() { onCommit(seq) }

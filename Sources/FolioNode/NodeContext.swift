@@ -95,6 +95,7 @@ extension Error {
             default: return (.internal, e.description)
             }
         case let v as ProtocolViolation: return (v.code, v.message)
+        case let e as GroupCommitWriter.ShuttingDown: return (.shuttingDown, e.description)
         default: return (.internal, "\(self)")
         }
     }

@@ -67,39 +67,23 @@ final class PeerLink: Sendable {
 
     private func follow(_ client: FolioClient, status initial: PeerStatus) async throws {
         let node = self.node
+        // Pulled batches commit through the node's writer thread, like every other write.
         let replicator = Replicator(store: store) { peer, epoch, upTo, articles in
-            let m = try await node.writer.submit(on: node.loops.next()) { w in
-                let o = try w.applyBatch(from: peer, epoch: epoch, upTo: upTo, articles: articles)
-                return .applied(changed: UInt32(o.changed), conflictsCreated: UInt32(o.conflictsCreated), checkpoint: o.checkpoint)
+            try await node.writer.submit(on: node.loops.next()) { w in
+                try w.applyBatch(from: peer, epoch: epoch, upTo: upTo, articles: articles)
             }.get()
-            guard case let .applied(c, k, cp) = m else { throw FolioClientError.protocolError("unexpected apply result") }
-            return ApplyOutcome(changed: Int(c), conflictsCreated: Int(k), checkpoint: cp)
         }
         let status = LockedStatus(initial)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 _ = try await replicator.pull(from: client, follow: true, afterBatch: { report in
-                    if report.articlesChanged > 0 {
-                        self.logger.info("pulled", metadata: ["changed": "\(report.articlesChanged)", "checkpoint": "\(report.checkpoint)"])
-                    }
-                    let s = status.update {
-                        $0.lastSuccess = self.now()
-                        $0.pendingIn = report.sourceLastSequence &- min(report.checkpoint, report.sourceLastSequence)
-                    }
-                    await self.record(s)
+                    await self.progressed("pulled", report, status, pending: \.pendingIn)
                 })
             }
             group.addTask {
                 while true {
                     let r = try await replicator.push(to: client)
-                    if r.articlesChanged > 0 {
-                        self.logger.info("pushed", metadata: ["changed": "\(r.articlesChanged)", "checkpoint": "\(r.checkpoint)"])
-                    }
-                    let s = status.update {
-                        $0.lastSuccess = self.now()
-                        $0.pendingOut = r.sourceLastSequence &- min(r.checkpoint, r.sourceLastSequence)
-                    }
-                    await self.record(s)
+                    await self.progressed("pushed", r, status, pending: \.pendingOut)
                     _ = await node.notifier.wait(since: max(r.checkpoint, r.sourceLastSequence), timeout: .seconds(20))
                 }
             }
@@ -108,16 +92,27 @@ final class PeerLink: Sendable {
         }
     }
 
+    /// Logs a batch that changed something and records the link's progress for `folio peers`.
+    private func progressed(
+        _ what: String, _ r: SyncDirectionReport, _ status: LockedStatus, pending: WritableKeyPath<PeerStatus, UInt64?>
+    ) async {
+        if r.articlesChanged > 0 {
+            logger.info("\(what)", metadata: ["changed": "\(r.articlesChanged)", "checkpoint": "\(r.checkpoint)"])
+        }
+        let s = status.update {
+            $0.lastSuccess = now()
+            $0[keyPath: pending] = r.sourceLastSequence &- min(r.checkpoint, r.sourceLastSequence)
+        }
+        await record(s)
+    }
+
     private func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     private func record(_ status: PeerStatus) async {
         var s = status
         s.updated = now()
         let snapshot = s
-        _ = try? await node.writer.submit(on: node.loops.next()) { w in
-            try w.setPeerStatus(snapshot)
-            return .checkpoint(0)
-        }.get()
+        try? await node.writer.submit(on: node.loops.next()) { try $0.setPeerStatus(snapshot) }.get()
     }
 }
 

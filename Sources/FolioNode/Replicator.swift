@@ -120,7 +120,7 @@ public struct Replicator: Sendable {
             let needs = try store.needs(changes)
             try await transfer(changes, since: since, wanted: needs.ids, into: &report) { ids in
                 // Re-check the bodies we hold: an earlier chunk may have released one.
-                let have = try needs.haveBodies.filter { try store.hasBody($0) }
+                let have = try store.heldBodies(needs.haveBodies)
                 return try await peer.fetch(ids, have: have, maxBytes: UInt32(clamping: options.batchBytes))
             } apply: { upTo, articles in
                 try await applyLocally(source.node, source.epoch, upTo, articles)
