@@ -71,6 +71,8 @@ struct Sync: AsyncParsableCommand {
             Terminal.out(JSONValue.object([
                 ("peer", .string(peer.hex)), ("received", .number(String(pulled.articlesChanged))),
                 ("sent", .number(String(pushed.articlesChanged))), ("conflicts_created", .number(String(conflicts))),
+                ("conflicts_created_here", .number(String(pulled.conflictsCreated))),
+                ("conflicts_created_there", .number(String(pushed.conflictsCreated))),
                 ("bytes_in", .number(String(received))), ("bytes_out", .number(String(sent))),
                 ("pull_checkpoint", .number(String(pulled.checkpoint))), ("push_checkpoint", .number(String(pushed.checkpoint))),
                 ("seconds", .number(String(format: "%.3f", seconds))),
@@ -78,7 +80,8 @@ struct Sync: AsyncParsableCommand {
         }
         Terminal.err(
             "synced with \(peer.hex) at \(address): received \(pulled.articlesChanged), sent \(pushed.articlesChanged), "
-                + "\(conflicts) conflict(s) created, \(formatBytes(Int(received))) in / \(formatBytes(Int(sent))) out, "
+                + "new conflicts: \(pulled.conflictsCreated) here, \(pushed.conflictsCreated) on the node, "
+                + "\(formatBytes(Int(received))) in / \(formatBytes(Int(sent))) out, "
                 + String(format: "%.2fs", seconds))
         if conflicts > 0 { Terminal.err("see `folio conflicts` to review them") }
     }
