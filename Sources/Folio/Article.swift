@@ -55,8 +55,16 @@ public struct ArticleLimits: Sendable, Equatable {
     /// UTF-8 bytes of an id (LMDB keys are at most 511 bytes).
     public var maxIDBytes = 400
     /// UTF-8 bytes of a body.
-    public var maxBodyBytes = 16 << 20
-    public init(maxBodyBytes: Int = 16 << 20) { self.maxBodyBytes = maxBodyBytes }
+    public var maxBodyBytes = ArticleLimits.defaultMaxArticleBytes
+    /// Encoded bytes of a whole article: every field, tag and extra field, the body included
+    /// (`Article.encodedSize`). Two versions of this size still fit one 17 MiB frame with room
+    /// to spare, so whatever a store accepts can always be sent (SPEC §9).
+    public var maxArticleBytes = ArticleLimits.defaultMaxArticleBytes
+    public static let defaultMaxArticleBytes = 8 << 20
+    public init(maxBodyBytes: Int = ArticleLimits.defaultMaxArticleBytes, maxArticleBytes: Int = ArticleLimits.defaultMaxArticleBytes) {
+        self.maxBodyBytes = maxBodyBytes
+        self.maxArticleBytes = maxArticleBytes
+    }
     public static let `default` = ArticleLimits()
 }
 
@@ -74,14 +82,7 @@ public struct InvalidArticle: Error, Equatable, Sendable, CustomStringConvertibl
 extension Article {
     /// Checks the article against `limits`; throws naming the first offending field.
     public func validate(limits: ArticleLimits = .default) throws(InvalidArticle) {
-        if id.isEmpty { throw InvalidArticle(field: "id", reason: "must not be empty") }
-        let idBytes = id.utf8.count
-        if idBytes > limits.maxIDBytes {
-            throw InvalidArticle(field: "id", reason: "is \(idBytes) bytes long, the limit is \(limits.maxIDBytes)")
-        }
-        if id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-            throw InvalidArticle(field: "id", reason: "must not contain control characters")
-        }
+        try Article.validateID(id, limits: limits)
         if let problem = ISO8601Check.problem(with: published) {
             throw InvalidArticle(field: "published", reason: "\"\(published)\" is not an ISO-8601 date or date-time: \(problem)")
         }
@@ -92,6 +93,45 @@ extension Article {
         for f in extra where f.name.isEmpty {
             throw InvalidArticle(field: "", reason: "a field with an empty name is not allowed")
         }
+        let total = encodedSize
+        if total > limits.maxArticleBytes {
+            throw InvalidArticle(
+                field: largestField.name,
+                reason: "the article is \(total) bytes encoded, over the \(limits.maxArticleBytes)-byte limit for a whole article (this field alone is \(largestField.bytes) bytes)")
+        }
+    }
+
+    /// Checks an article id wherever one arrives (CLI, protocol, import): 1 to
+    /// `limits.maxIDBytes` bytes of UTF-8, no control characters (C0, DEL, C1).
+    public static func validateID(_ id: String, limits: ArticleLimits = .default) throws(InvalidArticle) {
+        if id.isEmpty { throw InvalidArticle(field: "id", reason: "must not be empty") }
+        let idBytes = id.utf8.count
+        if idBytes > limits.maxIDBytes {
+            throw InvalidArticle(field: "id", reason: "is \(idBytes) bytes long, the limit is \(limits.maxIDBytes)")
+        }
+        if id.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
+            throw InvalidArticle(field: "id", reason: "must not contain control characters")
+        }
+    }
+
+    /// Bytes of this article as the wire and the store encode it (SPEC §5: each string with
+    /// its u32 length, each list with its u32 count).
+    public var encodedSize: Int {
+        var n = 4 * 6 + id.utf8.count + title.utf8.count + source.utf8.count + url.utf8.count + published.utf8.count
+        n += body.utf8.count
+        n += 4 + tags.reduce(0) { $0 + 4 + $1.utf8.count }
+        n += 4 + extra.reduce(0) { $0 + 8 + $1.name.utf8.count + $1.json.utf8.count }
+        return n
+    }
+
+    /// The field that contributes most to `encodedSize` (tags and extras each count as one).
+    var largestField: (name: String, bytes: Int) {
+        let sizes: [(String, Int)] = [
+            ("id", id.utf8.count), ("title", title.utf8.count), ("source", source.utf8.count), ("url", url.utf8.count),
+            ("published", published.utf8.count), ("body", body.utf8.count),
+            ("tags", tags.reduce(0) { $0 + 4 + $1.utf8.count }),
+        ] + extra.map { ($0.name, $0.json.utf8.count + $0.name.utf8.count + 8) }
+        return sizes.max { $0.1 < $1.1 }!
     }
 
     /// Reads an article from its JSON object form and validates it.

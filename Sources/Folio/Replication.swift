@@ -23,6 +23,9 @@ public struct PeerStatus: Sendable, Equatable {
     public var pendingIn: UInt64?
     /// Estimated changes we have that the peer has not pulled.
     public var pendingOut: UInt64?
+    /// Articles the link met that cannot cross the wire (each too large for one frame), most
+    /// recent last; replication skips them and holds its checkpoint just before the first.
+    public var untransferable: [String] = []
     public var updated: Int64
 
     public init(address: String, node: NodeID? = nil, connected: Bool = false, lastSuccess: Int64? = nil, lastError: String? = nil, pendingIn: UInt64? = nil, pendingOut: UInt64? = nil, updated: Int64 = 0) {
@@ -41,7 +44,8 @@ public struct PeerStatus: Sendable, Equatable {
         return .object([
             ("address", .string(address)), ("node", node.map { .string($0.hex) } ?? .null), ("connected", .bool(connected)),
             ("last_success_ms", num(lastSuccess)), ("last_error", lastError.map { .string($0) } ?? .null),
-            ("pending_in", num(pendingIn)), ("pending_out", num(pendingOut)), ("updated_ms", num(updated)),
+            ("pending_in", num(pendingIn)), ("pending_out", num(pendingOut)),
+            ("untransferable", .array(untransferable.map { .string($0) })), ("updated_ms", num(updated)),
         ])
     }
 
@@ -55,6 +59,9 @@ public struct PeerStatus: Sendable, Equatable {
         if case let .string(e)? = json["last_error"] { lastError = e } else { lastError = nil }
         pendingIn = int("pending_in").map { UInt64(max(0, $0)) }
         pendingOut = int("pending_out").map { UInt64(max(0, $0)) }
+        if case let .array(items)? = json["untransferable"] {
+            untransferable = items.compactMap { if case let .string(s) = $0 { return s } else { return nil } }
+        }
         updated = int("updated_ms") ?? 0
     }
 }
@@ -151,35 +158,59 @@ extension Store {
         return needs
     }
 
-    /// The articles named by `ids` with all their versions and the bodies not in `have`, up
-    /// to about `maxBytes` (always at least one article). Ids that do not exist are skipped.
-    public func fetch(_ ids: [String], have: Set<BodyHash>, maxBytes: Int) throws -> [ArticleState] {
-        var out: [ArticleState] = []
+    /// The articles named by `ids`, in order, with all their versions and the bodies not in
+    /// `have`, up to about `maxBytes` of encoding (always at least one article). Ids that do
+    /// not exist are skipped; an article whose state alone exceeds `maxArticleBytes` (what one
+    /// frame of the receiver can carry) is not sent but listed in `oversized`.
+    public func fetch(_ ids: [String], have: Set<BodyHash>, maxBytes: Int, maxArticleBytes: Int = .max) throws -> FetchResult {
+        var result = FetchResult()
         var bytes = 0
         try storeErrors {
             try env.read { txn in
                 for id in ids {
                     guard let rec = try record(id, txn: txn) else { continue }
                     var bodies = BodyTable()
-                    var size = id.utf8.count + 64
                     for v in rec.versions.versions {
-                        size += 64 + v.context.entries.count * 16
-                        guard let c = v.content else { continue }
-                        size += c.title.utf8.count + c.source.utf8.count + c.url.utf8.count + 64
-                        if !have.contains(c.bodyHash), bodies[c.bodyHash] == nil {
-                            guard let b = try body(c.bodyHash, txn: txn) else { throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing") }
-                            bodies[c.bodyHash] = b
-                            size += b.utf8.count
-                        }
+                        guard let c = v.content, !have.contains(c.bodyHash), bodies[c.bodyHash] == nil else { continue }
+                        guard let b = try body(c.bodyHash, txn: txn) else { throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing") }
+                        bodies[c.bodyHash] = b
                     }
-                    if !out.isEmpty && bytes + size > maxBytes { break }
-                    out.append(ArticleState(id: id, seq: rec.seq, versions: rec.versions, bodies: bodies))
+                    let state = ArticleState(id: id, seq: rec.seq, versions: rec.versions, bodies: bodies)
+                    let size = state.encodedSize
+                    if size > maxArticleBytes {
+                        result.oversized.append(OversizedArticle(id: id, bytes: size))
+                        continue
+                    }
+                    if !result.articles.isEmpty && bytes + size > maxBytes { break }
+                    result.articles.append(state)
                     bytes += size
                 }
             }
         }
-        return out
+        return result
     }
+}
+
+/// What a fetch answered: the articles that fit, and those too large to send at all.
+public struct FetchResult: Sendable, Equatable {
+    public var articles: [ArticleState]
+    public var oversized: [OversizedArticle]
+    public init(articles: [ArticleState] = [], oversized: [OversizedArticle] = []) {
+        self.articles = articles
+        self.oversized = oversized
+    }
+}
+
+/// An article whose state does not fit one frame of the receiver: replication skips it,
+/// names it in `folio peers` and the log, and holds its checkpoint just before it.
+public struct OversizedArticle: Sendable, Equatable, CustomStringConvertible {
+    public var id: String
+    public var bytes: Int
+    public init(id: String, bytes: Int) {
+        self.id = id
+        self.bytes = bytes
+    }
+    public var description: String { "\"\(id)\" (\(bytes) bytes)" }
 }
 
 /// What applying a batch from a source did.

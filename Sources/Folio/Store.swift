@@ -148,8 +148,18 @@ public final class Store: @unchecked Sendable {
 
     /// An article as stored: all its sibling versions, and the bodies that were asked for.
     public func get(_ id: String, bodies: BodySelection = .winner) throws -> ArticleState? {
-        try storeErrors {
+        try Store.checkID(id)
+        return try storeErrors {
             try env.read { txn in try self.state(id, bodies: bodies, txn: txn) }
+        }
+    }
+
+    /// Refuses an id no article can have (`Article.validateID`) before it reaches LMDB.
+    static func checkID(_ id: String) throws {
+        do {
+            try Article.validateID(id)
+        } catch {
+            throw StoreError.invalidArticle(id: "", error)
         }
     }
 

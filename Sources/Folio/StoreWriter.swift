@@ -70,6 +70,7 @@ public final class StoreWriter {
     /// Throws `notFound` when the article is absent or already deleted.
     @discardableResult
     public func delete(_ id: String, context: VersionVector? = nil) throws -> WriteOutcome {
+        try Store.checkID(id)
         guard let old = try store.record(id, txn: txn), old.versions.isLive else { throw StoreError.notFound(id: id) }
         var versions = old.versions
         let result = versions.write(nil, context: context, node: store.nodeID, timestamp: store.options.clock())
@@ -83,6 +84,7 @@ public final class StoreWriter {
     /// that supersedes every sibling held now.
     @discardableResult
     public func resolve(_ id: String, keeping dot: Dot) throws -> WriteOutcome {
+        try Store.checkID(id)
         guard let state = try get(id, bodies: .all) else { throw StoreError.notFound(id: id) }
         guard let chosen = state.versions.versions.first(where: { $0.dot == dot }) else {
             throw StoreError.noSuchVersion(id: id, dot.description)
@@ -115,6 +117,7 @@ public final class StoreWriter {
     /// of live versions; one may be left out when it is already stored here.
     @discardableResult
     public func merge(id: String, versions remote: [Version], bodies: [BodyHash: String]) throws -> MergeOutcome {
+        try Store.checkID(id)
         let old = try store.record(id, txn: txn)
         var versions = old?.versions ?? VersionSet()
         let result = versions.merge(remote)

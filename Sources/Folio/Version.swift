@@ -71,3 +71,29 @@ public struct VersionContent: Sendable, Equatable {
         self.bodyLength = bodyLength
     }
 }
+
+extension Version {
+    /// Bytes of this version in the wire and record layout (SPEC §5): dot, context,
+    /// timestamp, kind, then for a live version its strings, tags, extras, hash and length.
+    public var encodedSize: Int {
+        var n = 16 + 4 + 16 * context.entries.count + 8 + 1
+        guard let c = content else { return n }
+        n += 16 + c.title.utf8.count + c.source.utf8.count + c.url.utf8.count + c.published.utf8.count
+        n += 4 + c.tags.reduce(0) { $0 + 4 + $1.utf8.count }
+        n += 4 + c.extra.reduce(0) { $0 + 8 + $1.name.utf8.count + $1.json.utf8.count }
+        return n + 32 + 8
+    }
+}
+
+extension ArticleState {
+    /// Bytes of this state in its wire encoding (SPEC §5 "article state"): id, seq, the
+    /// versions, and each loaded body once per version that carries it.
+    public var encodedSize: Int {
+        var n = 4 + id.utf8.count + 8 + 4
+        for v in versions.versions {
+            n += v.encodedSize + 1
+            if let c = v.content, let b = bodies[c.bodyHash] { n += 4 + b.utf8.count }
+        }
+        return n
+    }
+}

@@ -198,10 +198,39 @@ public final class FolioClient: Sendable {
     }
 
     /// Articles by id with all their versions, and the bodies not in `have`, up to `maxBytes`.
-    public func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> [ArticleState] {
+    ///
+    /// When the node answers `tooLarge` (the first article it would send does not fit one
+    /// frame of ours, SPEC §8.1), the ids are asked for one at a time until that article is
+    /// found; it comes back in `oversized`, after any ids before it that do not exist.
+    public func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> FetchResult {
+        do {
+            return FetchResult(articles: try await fetchOnce(ids, have: have, maxBytes: maxBytes))
+        } catch FolioClientError.tooLarge {
+            for id in ids {
+                do {
+                    let one = try await fetchOnce([id], have: have, maxBytes: maxBytes)
+                    if !one.isEmpty { return FetchResult(articles: one) }
+                } catch let FolioClientError.tooLarge(why) {
+                    return FetchResult(oversized: [OversizedArticle(id: id, bytes: Self.announcedSize(why) ?? 0)])
+                }
+            }
+            return FetchResult()
+        }
+    }
+
+    private func fetchOnce(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> [ArticleState] {
         let m = try await request(.fetch(ids: ids, haveBodies: have, maxBytes: maxBytes))
         guard case let .fetched(a) = m else { throw unexpected(m, for: "FETCH") }
         return a
+    }
+
+    /// The byte count a Folio node puts in a `tooLarge` message ("… is N bytes …"), if any.
+    static func announcedSize(_ message: String) -> Int? {
+        let words = message.split(separator: " ")
+        for i in words.indices.dropLast(2) where words[i] == "is" && words[i + 2].hasPrefix("bytes") {
+            if let n = Int(words[i + 1]) { return n }
+        }
+        return nil
     }
 
     /// The node's checkpoint for our feed (`node`, `epoch`).

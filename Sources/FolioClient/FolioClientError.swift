@@ -12,6 +12,8 @@ public enum FolioClientError: Error, Equatable, Sendable, CustomStringConvertibl
     case unauthorized(String)
     /// The node is at a limit; retry later.
     case busy(String)
+    /// The answer would not fit one frame this client accepts (SPEC §7, `tooLarge` answering a request).
+    case tooLarge(String)
     /// The peer broke the protocol (or we could not agree on it).
     case protocolError(String)
     /// Another error reported by the node.
@@ -28,7 +30,8 @@ public enum FolioClientError: Error, Equatable, Sendable, CustomStringConvertibl
         case .invalidArticle: self = .invalidArticle(message)
         case .unauthorized: self = .unauthorized(message)
         case .busy: self = .busy(message)
-        case .badFrame, .tooLarge, .unknownType, .invalidUTF8, .handshakeRequired, .badMagic, .noCommonVersion:
+        case .tooLarge: self = .tooLarge(message)
+        case .badFrame, .unknownType, .invalidUTF8, .handshakeRequired, .badMagic, .noCommonVersion:
             self = .protocolError("\(code): \(message)")
         case .shuttingDown: self = .closed("the node is shutting down: \(message)")
         case .timeout: self = .timeout(message)
@@ -43,6 +46,7 @@ public enum FolioClientError: Error, Equatable, Sendable, CustomStringConvertibl
         case let .invalidArticle(m): return m
         case let .unauthorized(m): return "unauthorized: \(m)"
         case let .busy(m): return "busy: \(m)"
+        case let .tooLarge(m): return "too large: \(m)"
         case let .protocolError(m): return "protocol error: \(m)"
         case let .server(code, m): return "node error (\(code)): \(m)"
         case let .closed(m): return "connection closed: \(m)"

@@ -30,6 +30,7 @@ public final class FolioServer: Service, @unchecked Sendable {
         var shutDown = false
         var shutdownTask: Task<Void, Never>?
         var peerTasks: [Task<Void, Never>] = []
+        var abuseFlush: RepeatedTask?
     }
 
     public struct ConfigurationError: Error, CustomStringConvertible {
@@ -82,27 +83,36 @@ public final class FolioServer: Service, @unchecked Sendable {
             let link = PeerLink(address: address, node: node)
             return Task { await link.run() }
         }
-        state.withLockedValue { $0.peerTasks = tasks }
+        let window = c.abuseWindow
+        let flush = group.next().scheduleRepeatedTask(initialDelay: window, delay: window) { [abuse = node.abuse] _ in
+            abuse.flushEndedWindows()
+        }
+        state.withLockedValue {
+            $0.peerTasks = tasks
+            $0.abuseFlush = flush
+        }
         return address
     }
 
     private func initialize(_ channel: Channel, node: NodeContext) -> EventLoopFuture<Void> {
         let id = ObjectIdentifier(channel)
-        let admitted = node.connections.withLockedValue { n -> Bool in
-            guard n < node.configuration.maxConnections else { return false }
-            n += 1
-            return true
+        let address = channel.remoteAddress?.ipAddress ?? "?"
+        let loopback = channel.remoteAddress.map(isLoopback) ?? false
+        if let seconds = node.abuse.refusal(address: address) {
+            node.abuse.event("refused", address: address, "connection refused: too many failed authentications from this address")
+            return refuse(channel, .unauthorized, "too many failed authentications from \(address); refused for another \(seconds) s")
+        }
+        let decision = node.admission.admit(channel, address: address, loopback: loopback) { evicted in
+            evicted.pipeline.fireUserInboundEventTriggered(EvictedEvent())
+        }
+        if case let .refuse(why) = decision {
+            node.abuse.event("busy", address: loopback ? nil : address, "connection refused: \(why)")
+            return refuse(channel, .busy, why)
         }
         channel.closeFuture.whenComplete { [weak self] _ in
-            if admitted { node.connections.withLockedValue { $0 -= 1 } }
+            node.admission.closed(channel)
+            node.partialFrames.release(id)
             self?.state.withLockedValue { _ = $0.connections.removeValue(forKey: id) }
-        }
-        if !admitted {
-            logger.warning("connection limit reached; refusing", metadata: ["peer": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
-            let refusal = Envelope(0, .error(code: .busy, message: "the node is at its limit of \(node.configuration.maxConnections) connections"))
-            return channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(RefusingHandler(frame: refusal.encoded()))
-            }
         }
         let accepted = state.withLockedValue { s -> Bool in
             guard !s.shutDown else { return false }
@@ -111,11 +121,26 @@ public final class FolioServer: Service, @unchecked Sendable {
         }
         guard accepted else { return channel.close() }
         return channel.eventLoop.makeCompletedFuture {
+            let limits = FrameLimits(inbound: FrameDecoder.preAuthMaxFrame, outbound: UInt32(1 << 16))
+            limits.admitPartial = { [budget = node.partialFrames] length in
+                budget.reserve(id, bytes: Int(length)) {
+                    channel.pipeline.fireUserInboundEventTriggered(EvictedEvent(reason: .partialFrameBudget))
+                }
+            }
+            limits.partialDone = { [budget = node.partialFrames] in budget.release(id) }
             let sync = channel.pipeline.syncOperations
-            try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrame: node.configuration.maxFrame)))
-            try sync.addHandler(MessageToByteHandler(FrameEncoder()))
+            try sync.addHandler(ByteToMessageHandler(FrameDecoder(limits: limits)))
+            try sync.addHandler(MessageToByteHandler(FrameEncoder(limits: limits)))
             try sync.addHandler(IdleStateHandler(readTimeout: node.configuration.heartbeatInterval))
-            try sync.addHandler(ServerConnectionHandler(node: node))
+            try sync.addHandler(ServerConnectionHandler(node: node, limits: limits, loopback: loopback))
+        }
+    }
+
+    /// Answers a connection the node will not serve with one ERROR frame instead of HELLO, then closes it.
+    private func refuse(_ channel: Channel, _ code: ErrorCode, _ why: String) -> EventLoopFuture<Void> {
+        let refusal = Envelope(0, .error(code: code, message: why))
+        return channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(RefusingHandler(frame: refusal.encoded()))
         }
     }
 
@@ -147,6 +172,7 @@ public final class FolioServer: Service, @unchecked Sendable {
     private func performShutdown() async {
         let (listener, connections, peers) = state.withLockedValue { s -> (Channel?, [Channel], [Task<Void, Never>]) in
             s.shutDown = true
+            s.abuseFlush?.cancel()
             return (s.listener, Array(s.connections.values), s.peerTasks)
         }
         for t in peers { t.cancel() }

@@ -12,6 +12,20 @@ public struct NodeConfiguration: Sendable {
     /// Without a key a node refuses non-loopback addresses unless this is set.
     public var insecureListenAny = false
     public var maxConnections = 1024
+    /// Connections still in their handshake may hold at most this many of the slots; the rest
+    /// are kept for authenticated peers. When full, a newcomer evicts the oldest pending one.
+    public var maxPendingHandshakes = 128
+    /// Connections one non-loopback address may hold (loopback is exempt).
+    public var maxConnectionsPerAddress = 64
+    /// Time a new connection has to complete HELLO (and AUTH, with a key).
+    public var handshakeTimeout: TimeAmount = .seconds(5)
+    /// Bytes all connections together may hold in large frames that have not fully arrived.
+    public var partialFrameBudget = 64 << 20
+    /// Failed authentications from one non-loopback address, within `abuseWindow`, after
+    /// which it is refused for `blockDuration`.
+    public var authFailureBlockThreshold = 20
+    public var abuseWindow: TimeAmount = .seconds(60)
+    public var blockDuration: TimeAmount = .minutes(5)
     /// Requests one connection may have in flight before the node stops reading from it.
     public var maxInFlightPerConnection = 32
     /// A connection that sends nothing for this long (not even answers to heartbeats) is closed.
@@ -58,5 +72,9 @@ public func parseHostPort(_ text: String, defaultPort: Int? = nil) throws -> (ho
 }
 
 func isLoopback(_ host: String) -> Bool {
-    host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    host == "localhost" || host == "::1" || host.hasPrefix("127.") || host.hasPrefix("::ffff:127.")
+}
+
+func isLoopback(_ address: SocketAddress) -> Bool {
+    address.ipAddress.map(isLoopback) ?? false
 }

@@ -13,7 +13,9 @@ final class NodeContext: Sendable {
     let configuration: NodeConfiguration
     let logger: Logger
     let software = "folio/0.1.0"
-    let connections = NIOLockedValueBox(0)
+    let admission: ConnectionAdmission
+    let abuse: AbuseTracker
+    let partialFrames: PartialFrameBudget
     let notifier: ChangeNotifier
     let loops: EventLoopGroup
 
@@ -22,6 +24,13 @@ final class NodeContext: Sendable {
         self.store = store
         self.configuration = configuration
         self.logger = configuration.logger
+        admission = ConnectionAdmission(limits: .init(
+            maxConnections: configuration.maxConnections, maxPending: configuration.maxPendingHandshakes,
+            maxPerAddress: configuration.maxConnectionsPerAddress))
+        abuse = AbuseTracker(
+            policy: .init(window: configuration.abuseWindow, blockThreshold: configuration.authFailureBlockThreshold, blockDuration: configuration.blockDuration),
+            logger: configuration.logger)
+        partialFrames = PartialFrameBudget(limit: configuration.partialFrameBudget)
         let notifier = ChangeNotifier(store: store)
         self.notifier = notifier
         writer = GroupCommitWriter(store: store) { seq in notifier.committed(upTo: seq) }

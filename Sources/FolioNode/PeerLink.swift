@@ -3,6 +3,7 @@ import FolioClient
 import FolioProtocol
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// Live replication with one configured peer (`folio serve --peer`): connect, catch up both
@@ -24,10 +25,23 @@ final class PeerLink: Sendable {
 
     private var store: Store { node.store }
 
+    /// The first retry delay, and the cap of the doubling (SPEC §8: exponential, with jitter).
+    static let firstRetry: Duration = .milliseconds(200)
+    static let maxRetry: Duration = .seconds(30)
+
+    /// The delay before retry `attempt` (1, 2, …): doubling from `firstRetry` up to `maxRetry`,
+    /// then a random 50–100 % of that, so links that failed together do not retry together.
+    static func retryDelay(attempt: Int) -> Duration {
+        let exp = min(max(attempt - 1, 0), 20)
+        let ceiling = min(firstRetry * (1 << exp), maxRetry)
+        let ms = Double(ceiling.components.seconds) * 1000 + Double(ceiling.components.attoseconds) / 1e15
+        return .milliseconds(Int64(ms * Double.random(in: 0.5...1.0)))
+    }
+
     /// Runs until the task is cancelled.
     func run() async {
-        var backoff: Duration = .milliseconds(200)
-        var status = PeerStatus(address: address)
+        let failures = NIOLockedValueBox(0)
+        var status = (try? store.peerStatuses().first { $0.address == address }) ?? PeerStatus(address: address)
         while !Task.isCancelled {
             var options = FolioClient.Options(key: node.configuration.key)
             options.nodeID = store.nodeID.rawValue
@@ -39,11 +53,11 @@ final class PeerLink: Sendable {
                 status.lastError = nil
                 await record(status)
                 logger.info("peer connected", metadata: ["node": "\(NodeID(client.serverHello.nodeID))"])
-                backoff = .milliseconds(200)
                 do {
                     // Cancellation closes the connection, which ends any request held open.
+                    // The backoff starts over only once a round has made it through.
                     try await withTaskCancellationHandler {
-                        try await follow(client, status: status)
+                        try await follow(client, status: status) { failures.withLockedValue { $0 = 0 } }
                     } onCancel: {
                         Task { try? await client.close() }
                     }
@@ -53,19 +67,24 @@ final class PeerLink: Sendable {
                 }
             } catch {
                 if Task.isCancelled { break }
+                let attempt = failures.withLockedValue { n -> Int in
+                    n += 1
+                    return n
+                }
+                let delay = PeerLink.retryDelay(attempt: attempt)
+                status = (try? store.peerStatuses().first { $0.address == address }) ?? status
                 status.connected = false
                 status.lastError = "\(error)"
                 await record(status)
-                logger.warning("peer link failed; retrying", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(10))
+                logger.warning("peer link failed; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)", "failures": "\(attempt)"])
+                try? await Task.sleep(for: delay)
             }
         }
         status.connected = false
         await record(status)
     }
 
-    private func follow(_ client: FolioClient, status initial: PeerStatus) async throws {
+    private func follow(_ client: FolioClient, status initial: PeerStatus, succeeded: @escaping @Sendable () -> Void) async throws {
         let node = self.node
         // Pulled batches commit through the node's writer thread, like every other write.
         let replicator = Replicator(store: store) { peer, epoch, upTo, articles in
@@ -77,12 +96,14 @@ final class PeerLink: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 _ = try await replicator.pull(from: client, follow: true, afterBatch: { report in
+                    succeeded()
                     await self.progressed("pulled", report, status, pending: \.pendingIn)
                 })
             }
             group.addTask {
                 while true {
                     let r = try await replicator.push(to: client)
+                    succeeded()
                     await self.progressed("pushed", r, status, pending: \.pendingOut)
                     _ = await node.notifier.wait(since: max(r.checkpoint, r.sourceLastSequence), timeout: .seconds(20))
                 }
@@ -100,6 +121,13 @@ final class PeerLink: Sendable {
             logger.info("\(what)", metadata: ["changed": "\(r.articlesChanged)", "checkpoint": "\(r.checkpoint)"])
         }
         let s = status.update {
+            for o in r.untransferable where !$0.untransferable.contains(o.description) {
+                logger.warning(
+                    "article cannot be \(what): too large for one frame; skipped, checkpoint held before it",
+                    metadata: ["id": "\(o.id)", "bytes": "\(o.bytes)", "held_checkpoint": "\(r.heldCheckpoint.map(String.init) ?? "-")"])
+                $0.untransferable.append(o.description)
+            }
+            $0.untransferable = Array($0.untransferable.suffix(20))
             $0.lastSuccess = now()
             $0[keyPath: pending] = r.sourceLastSequence &- min(r.checkpoint, r.sourceLastSequence)
         }

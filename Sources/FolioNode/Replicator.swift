@@ -1,5 +1,6 @@
 import Folio
 import FolioClient
+import FolioProtocol
 
 /// Limits of one sync batch.
 public struct SyncOptions: Sendable {
@@ -25,6 +26,11 @@ public struct SyncDirectionReport: Sendable, Equatable {
     public var checkpoint: UInt64 = 0
     /// The source's last sequence when last seen (for pending estimates).
     public var sourceLastSequence: UInt64 = 0
+    /// Articles that could not be transferred (too large for one frame), in feed order.
+    public var untransferable: [OversizedArticle] = []
+    /// While an article was skipped, the checkpoint stays just before its change, so a later
+    /// sync (after the article shrinks, or with a peer that takes larger frames) retries it.
+    public var heldCheckpoint: UInt64?
     public init() {}
 }
 
@@ -67,28 +73,38 @@ public struct Replicator: Sendable {
 
     /// Moves the wanted articles of one feed batch in chunks — `fetch` answers a prefix of the
     /// ids asked for, in order — and commits each chunk with the checkpoint it completes. A
-    /// batch with nothing wanted still advances the checkpoint to its end.
+    /// batch with nothing wanted still advances the checkpoint to its end. An article too
+    /// large to send is skipped and recorded; the checkpoint then stays below its change.
     private func transfer(
         _ changes: [Change], since: UInt64, wanted: [String], into report: inout SyncDirectionReport,
-        fetch: ([String]) async throws -> [ArticleState],
+        fetch: ([String]) async throws -> FetchResult,
         apply: (_ upTo: UInt64, _ articles: [ArticleState]) async throws -> ApplyOutcome
     ) async throws {
+        func held(_ upTo: UInt64) -> UInt64 { min(upTo, report.heldCheckpoint ?? .max) }
         var pending = wanted
         if pending.isEmpty {
-            report.checkpoint = try await apply(changes.last!.seq, []).checkpoint
+            report.checkpoint = try await apply(held(changes.last!.seq), []).checkpoint
             return
         }
         while !pending.isEmpty {
             let chunk = try await fetch(pending)
+            for o in chunk.oversized {
+                report.untransferable.append(o)
+                if let change = changes.first(where: { $0.id == o.id }) {
+                    report.heldCheckpoint = min(report.heldCheckpoint ?? .max, max(since, change.seq - 1))
+                }
+            }
             // Ids the source no longer holds are skipped; if it holds none of the rest, the
             // batch is done.
-            guard let last = chunk.last, let end = pending.firstIndex(of: last.id) else {
-                report.checkpoint = try await apply(changes.last!.seq, []).checkpoint
+            let answered = Set(chunk.articles.map(\.id)).union(chunk.oversized.map(\.id))
+            guard let end = pending.lastIndex(where: answered.contains) else {
+                report.checkpoint = try await apply(held(changes.last!.seq), []).checkpoint
                 return
             }
             pending.removeFirst(end + 1)
-            let o = try await apply(Replicator.upTo(changes, pending: Set(pending), since: since), chunk)
-            report.articlesSent += chunk.count
+            let upTo = held(Replicator.upTo(changes, pending: Set(pending), since: since))
+            let o = try await apply(upTo, chunk.articles)
+            report.articlesSent += chunk.articles.count
             report.articlesChanged += o.changed
             report.conflictsCreated += o.conflictsCreated
             report.checkpoint = o.checkpoint
@@ -140,6 +156,7 @@ public struct Replicator: Sendable {
         report.checkpoint = since
         let last = try store.lastSequence()
         report.sourceLastSequence = last
+        let maxArticleBytes = Int(peer.maxFrame) - FrameDecoder.frameOverhead
         while true {
             try Task.checkCancellation()
             let changes = try store.changes(since: since, limit: Int(options.batchCount))
@@ -148,7 +165,7 @@ public struct Replicator: Sendable {
             let want = try await peer.offer(changes)
             let have = Set(want.haveBodies)
             try await transfer(changes, since: since, wanted: want.ids, into: &report) { ids in
-                try store.fetch(ids, have: have, maxBytes: options.batchBytes)
+                try store.fetch(ids, have: have, maxBytes: options.batchBytes, maxArticleBytes: maxArticleBytes)
             } apply: { upTo, articles in
                 try await peer.apply(node: store.nodeID, epoch: store.epoch, upTo: upTo, articles: articles)
             }

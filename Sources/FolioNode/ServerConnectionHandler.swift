@@ -6,6 +6,12 @@ import NIOCore
 /// Sent down a connection's pipeline to start a graceful close.
 struct QuiesceEvent: Sendable {}
 
+/// Sent down a connection's pipeline when the node takes its slot or buffer away.
+struct EvictedEvent: Sendable {
+    enum Reason: Sendable { case pendingHandshake, partialFrameBudget }
+    var reason = Reason.pendingHandshake
+}
+
 /// One client or peer connection of a node: the handshake, authentication, requests and
 /// their responses, heartbeats and backpressure. All state lives on the channel's event loop.
 ///
@@ -25,6 +31,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private let node: NodeContext
+    private let limits: FrameLimits
+    private let loopback: Bool
+    private var handshakeDeadline: Scheduled<Void>?
     private var state = State.awaitingHello
     private let nonce = Hello.freshNonce()
     private var inFlight = 0
@@ -35,23 +44,46 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var peer = "?"
     private var logger: Logger
 
-    init(node: NodeContext) {
+    init(node: NodeContext, limits: FrameLimits, loopback: Bool) {
         self.node = node
+        self.limits = limits
+        self.loopback = loopback
         self.logger = node.logger
     }
 
+    /// The peer's IP address, the key of per-address limits.
+    private var address = "?"
+
     func channelActive(context: ChannelHandlerContext) {
         peer = context.remoteAddress.map { "\($0)" } ?? "?"
+        address = context.remoteAddress?.ipAddress ?? "?"
         logger[metadataKey: "peer"] = "\(peer)"
         lastInbound = .now()
-        logger.info("connection opened")
+        logger.debug("connection opened")
+        let timeout = node.configuration.handshakeTimeout
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        handshakeDeadline = context.eventLoop.scheduleTask(in: timeout) {
+            let (handler, context) = bound.value
+            if case .ready = handler.state { return }
+            handler.node.abuse.event("handshake timeout", address: handler.loopback ? nil : handler.address, "closing a connection that did not complete its handshake in time")
+            handler.fail(context, .timeout, "no completed handshake within \(timeout.nanoseconds / 1_000_000) ms")
+        }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        logger.info("connection closed")
+        logger.debug("connection closed")
+        handshakeDeadline?.cancel()
         state = .closing
         context.fireChannelInactive()
+    }
+
+    /// The handshake is complete: frames up to the full limit are accepted from now on.
+    private func established(context: ChannelHandlerContext) {
+        state = .ready
+        handshakeDeadline?.cancel()
+        limits.inbound = node.configuration.maxFrame
+        node.admission.established(context.channel)
     }
 
     // MARK: Inbound
@@ -68,17 +100,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             fail(context, .handshakeRequired, "the connection must open with a HELLO", requestID: envelope.requestID)
         case let (.awaitingAuth(clientNonce), .auth(mac)):
             guard let key = node.configuration.key, key.verifyClient(mac, clientNonce: clientNonce, serverNonce: nonce) else {
-                logger.warning("authentication failed: wrong key")
-                fail(context, .unauthorized, "authentication failed: the proof does not match this node's key", requestID: envelope.requestID)
+                refuseAuthentication(context, reason: "wrong key", "authentication failed: the proof does not match this node's key", requestID: envelope.requestID)
                 return
             }
-            state = .ready
-            logger.info("peer authenticated")
+            established(context: context)
+            logger.debug("peer authenticated")
             let proof = key.serverProof(clientNonce: clientNonce, serverNonce: nonce)
             context.writeAndFlush(wrapOutboundOut(Envelope(envelope.requestID, .authOK(mac: proof))), promise: nil)
         case (.awaitingAuth, _):
-            logger.warning("request before authentication")
-            fail(context, .unauthorized, "this node requires authentication before any request", requestID: envelope.requestID)
+            refuseAuthentication(context, reason: "request before authentication", "this node requires authentication before any request", requestID: envelope.requestID)
         case (.ready, .pong):
             return  // an answer to our heartbeat; lastInbound is already updated
         case let (.ready, .ping(token)) where envelope.requestID & 0x8000_0000 != 0:
@@ -102,11 +132,29 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             return
         }
         logger.debug("hello", metadata: ["software": "\(hello.software)", "version": "\(version)", "node": "\(NodeID(hello.nodeID))"])
+        limits.outbound = hello.maxFrame
         let mine = Hello(
             nodeID: node.store.nodeID.rawValue, software: node.software, features: node.features, nonce: nonce,
             maxFrame: node.configuration.maxFrame)
         context.writeAndFlush(wrapOutboundOut(Envelope(0, .hello(mine))), promise: nil)
-        state = node.configuration.key == nil ? .ready : .awaitingAuth(clientNonce: hello.nonce)
+        if node.configuration.key == nil {
+            established(context: context)
+        } else {
+            state = .awaitingAuth(clientNonce: hello.nonce)
+        }
+    }
+
+    /// Answers a failed authentication with `unauthorized` and closes — later, the more this
+    /// address has failed lately (`AbuseTracker`), so guessing keys costs time.
+    private func refuseAuthentication(_ context: ChannelHandlerContext, reason: String, _ message: String, requestID: UInt32) {
+        state = .closing
+        let delay = node.abuse.authenticationFailed(address: address, loopback: loopback, reason: reason)
+        let frame = Envelope(requestID, .error(code: .unauthorized, message: message))
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: delay) {
+            let (handler, context) = bound.value
+            context.writeAndFlush(handler.wrapOutboundOut(frame)).whenComplete { _ in bound.value.1.close(promise: nil) }
+        }
     }
 
     private func handle(context: ChannelHandlerContext, _ envelope: Envelope) {
@@ -115,6 +163,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         switch envelope.message {
         case let .ping(token):
             future = loop.makeSucceededFuture(.pong(token))
+        case let .get(id, _) where !Self.isValidID(id), let .delete(id, _) where !Self.isValidID(id):
+            future = loop.makeFailedFuture(Self.invalidID(id))
         case let .get(id, all):
             future = node.read(on: loop) { store in
                 guard let s = try store.get(id, bodies: all ? .all : .winner) else { throw StoreError.notFound(id: id) }
@@ -140,9 +190,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             }
         case let .fetch(ids, have, maxBytes):
             let frameBudget = node.configuration.maxFrame / 2
+            let maxArticle = Int(limits.outbound) - FrameDecoder.frameOverhead
             future = node.read(on: loop) { store in
                 let budget = Int(min(maxBytes, frameBudget))
-                return .fetched(try store.fetch(ids, have: Set(have), maxBytes: budget))
+                let r = try store.fetch(ids, have: Set(have), maxBytes: budget, maxArticleBytes: maxArticle)
+                guard let first = r.oversized.first else { return .fetched(r.articles) }
+                // Answer only what comes before the first article that cannot be sent; if that
+                // is nothing, say which one it is (SPEC §8.1).
+                let cut = ids.firstIndex(of: first.id)!
+                let before = r.articles.filter { ids.prefix(cut).contains($0.id) }
+                if !before.isEmpty { return .fetched(before) }
+                throw ProtocolViolation(.tooLarge, "article \"\(first.id)\" is \(first.bytes) bytes encoded, over the \(maxArticle) bytes one frame of yours can carry")
             }
         case let .checkpointGet(peer, epoch):
             future = node.read(on: loop) { .checkpoint(try $0.checkpoint(node: NodeID(peer), epoch: epoch)) }
@@ -219,11 +277,22 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         if event is IdleStateHandler.IdleStateEvent {
             let silent = NIODeadline.now() - lastInbound
             if silent >= node.configuration.idleTimeout {
-                logger.info("closing idle connection", metadata: ["silent_ms": "\(silent.nanoseconds / 1_000_000)"])
+                logger.debug("closing idle connection", metadata: ["silent_ms": "\(silent.nanoseconds / 1_000_000)"])
                 fail(context, .timeout, "no traffic for \(silent.nanoseconds / 1_000_000) ms")
             } else if case .ready = state, !quiescing {
                 pings &+= 1
                 context.writeAndFlush(wrapOutboundOut(Envelope(0x8000_0000 | pings, .ping(UInt64(pings)))), promise: nil)
+            }
+            return
+        }
+        if let e = event as? EvictedEvent {
+            switch e.reason {
+            case .pendingHandshake:
+                node.abuse.event("evicted", address: nil, "closing the oldest connection still in its handshake to admit a new one (pending limit \(node.configuration.maxPendingHandshakes))")
+                fail(context, .busy, "the node needed this connection's slot: its handshake took too long")
+            case .partialFrameBudget:
+                node.abuse.event("evicted frame", address: nil, "closing the connection with the oldest partial frame (partial-frame budget \(node.configuration.partialFrameBudget) bytes)")
+                fail(context, .busy, "the node is buffering too many large frames; this connection's frame was the oldest")
             }
             return
         }
@@ -237,7 +306,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if let v = error as? ProtocolViolation {
-            logger.warning("protocol violation", metadata: ["code": "\(v.code)", "reason": "\(v.message)"])
+            node.abuse.event("protocol violation", address: address, "protocol violation", metadata: ["code": "\(v.code)", "reason": "\(v.message)"])
             fail(context, v.code, v.message, requestID: v.requestID)
             return
         }
@@ -254,6 +323,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(wrapOutboundOut(Envelope(requestID, .error(code: code, message: message)))).whenComplete { _ in
             bound.value.close(promise: nil)
+        }
+    }
+
+    static func isValidID(_ id: String) -> Bool { (try? Article.validateID(id)) != nil }
+
+    static func invalidID(_ id: String) -> StoreError {
+        do {
+            try Article.validateID(id)
+            return .notFound(id: id)
+        } catch {
+            return .invalidArticle(id: "", error)
         }
     }
 }

@@ -1,23 +1,31 @@
 import Folio
 import FolioClient
+import FolioProtocol
 
 /// The other side of a sync: what the replication algorithm asks of a source or destination.
 /// A node reached through `FolioClient` is one; `LocalPeer` is an embedded store.
 public protocol SyncPeer: Sendable {
+    /// The largest frame the peer accepts (its HELLO's `max frame`): what one APPLY may carry.
+    var maxFrame: UInt32 { get }
     func syncState() async throws -> (node: NodeID, epoch: String, lastSequence: UInt64)
     func changes(since: UInt64, limit: UInt32, waitMillis: UInt32) async throws -> (changes: [Change], lastSequence: UInt64)
-    func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> [ArticleState]
+    /// A prefix of `ids` (in order; ids the peer does not hold are left out), and the articles
+    /// of that prefix too large to send at all.
+    func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> FetchResult
     func checkpoint(node: NodeID, epoch: String) async throws -> UInt64
     func offer(_ changes: [Change]) async throws -> SyncNeeds
     func apply(node: NodeID, epoch: String, upTo: UInt64, articles: [ArticleState]) async throws -> ApplyOutcome
 }
 
-extension FolioClient: SyncPeer {}
+extension FolioClient: SyncPeer {
+    public var maxFrame: UInt32 { serverHello.maxFrame }
+}
 
 /// An embedded store as a sync peer: the same algorithm, no network (tests, local mirrors).
 public struct LocalPeer: SyncPeer {
     public let store: Store
     public init(_ store: Store) { self.store = store }
+    public var maxFrame: UInt32 { FrameDecoder.defaultMaxFrame }
 
     public func syncState() async throws -> (node: NodeID, epoch: String, lastSequence: UInt64) {
         (store.nodeID, store.epoch, try store.lastSequence())
@@ -27,8 +35,8 @@ public struct LocalPeer: SyncPeer {
         (try store.changes(since: since, limit: Int(limit)), try store.lastSequence())
     }
 
-    public func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> [ArticleState] {
-        try store.fetch(ids, have: Set(have), maxBytes: Int(maxBytes))
+    public func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> FetchResult {
+        try store.fetch(ids, have: Set(have), maxBytes: Int(maxBytes), maxArticleBytes: Int(maxFrame) - FrameDecoder.frameOverhead)
     }
 
     public func checkpoint(node: NodeID, epoch: String) async throws -> UInt64 {

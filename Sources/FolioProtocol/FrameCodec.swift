@@ -12,11 +12,30 @@ public struct FrameDecoder: ByteToMessageDecoder {
     public static let headerSize = 9
     /// The default limit on a frame's length field: a 16 MiB body plus room for metadata.
     public static let defaultMaxFrame: UInt32 = 17 << 20
+    /// Room a frame needs around the one article state it carries (header, list count, an
+    /// APPLY's node, epoch and checkpoint): an article fits a frame when its state's encoded
+    /// size is at most `max frame − frameOverhead`.
+    public static let frameOverhead = 1024
 
-    public let maxFrame: UInt32
+    /// The limit on a frame before the handshake completes (SPEC §9): a HELLO, AUTH or
+    /// ERROR is tiny, so a connection that has not authenticated can never make the receiver
+    /// buffer more than this.
+    public static let preAuthMaxFrame: UInt32 = 4096
+
+    /// Frames at or below this size are buffered without asking `FrameLimits.admitPartial`.
+    public static let smallFrame: UInt32 = 64 << 10
+
+    public let limits: FrameLimits
+    public var maxFrame: UInt32 { limits.inbound }
     private var expectingHello = true
+    private var partialAdmitted = false
 
-    public init(maxFrame: UInt32 = FrameDecoder.defaultMaxFrame) { self.maxFrame = maxFrame }
+    /// A decoder whose limit is `maxFrame` from the first byte (tests, fuzzing, tools).
+    public init(maxFrame: UInt32 = FrameDecoder.defaultMaxFrame) { self.limits = FrameLimits(inbound: maxFrame) }
+
+    /// A decoder that reads its limit from `limits`, which its connection handler raises once
+    /// the handshake is complete.
+    public init(limits: FrameLimits) { self.limits = limits }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let envelope = try decodeOne(&buffer) else { return .needMoreData }
@@ -49,10 +68,23 @@ public struct FrameDecoder: ByteToMessageDecoder {
             }
         }
         guard length >= 5 else { throw ProtocolViolation(.badFrame, "frame length \(length) is below the 5-byte minimum") }
+        let maxFrame = limits.inbound
         guard length <= maxFrame else {
             throw ProtocolViolation(.tooLarge, "frame of \(length) bytes exceeds the \(maxFrame)-byte limit")
         }
-        guard buffer.readableBytes >= 4 + Int(length) else { return nil }
+        guard buffer.readableBytes >= 4 + Int(length) else {
+            if !partialAdmitted, length > FrameDecoder.smallFrame, let admit = limits.admitPartial {
+                guard admit(length) else {
+                    throw ProtocolViolation(.busy, "the node is buffering too many large frames; a frame of \(length) bytes was refused")
+                }
+                partialAdmitted = true
+            }
+            return nil
+        }
+        if partialAdmitted {
+            partialAdmitted = false
+            limits.partialDone?()
+        }
         buffer.moveReaderIndex(forwardBy: 4)
         let type = buffer.readInteger(as: UInt8.self)!
         let requestID = buffer.readInteger(endianness: .big, as: UInt32.self)!
@@ -68,11 +100,42 @@ public struct FrameDecoder: ByteToMessageDecoder {
     }
 }
 
-/// Encodes envelopes into frames.
+/// The frame limits of one connection, shared by its decoder, its encoder and its handler,
+/// which raises `inbound` once the handshake completes and sets `outbound` from the peer's
+/// HELLO. Used on the connection's event loop only.
+public final class FrameLimits {
+    /// The largest frame accepted from the peer now.
+    public var inbound: UInt32
+    /// The largest frame the peer accepts (its HELLO's `max frame`).
+    public var outbound: UInt32
+    /// Asked once per frame larger than `FrameDecoder.smallFrame` that has started to arrive
+    /// but is not complete; false refuses it (the decoder throws `busy`). Lets a node cap the
+    /// memory all connections hold in partial frames.
+    public var admitPartial: ((UInt32) -> Bool)?
+    /// Called when a frame admitted by `admitPartial` has arrived whole.
+    public var partialDone: (() -> Void)?
+
+    public init(inbound: UInt32, outbound: UInt32 = FrameDecoder.defaultMaxFrame) {
+        self.inbound = inbound
+        self.outbound = outbound
+    }
+}
+
+/// Encodes envelopes into frames. A frame longer than the peer accepts is never sent: it is
+/// replaced by a non-fatal ERROR `tooLarge` answering the same request (SPEC §7).
 public struct FrameEncoder: MessageToByteEncoder {
     public typealias OutboundIn = Envelope
-    public init() {}
+    let limits: FrameLimits?
+    public init(limits: FrameLimits? = nil) { self.limits = limits }
     public func encode(data: Envelope, out: inout ByteBuffer) throws {
+        let start = out.writerIndex
         data.encode(into: &out)
+        guard let max = limits?.outbound else { return }
+        let length = out.writerIndex - start - 4
+        if length > Int(max) {
+            out.moveWriterIndex(to: start)
+            let reason = "the \(data.message.kind) answering this request is \(length) bytes, over the \(max)-byte max frame you announced"
+            Envelope(data.requestID, .error(code: .tooLarge, message: reason)).encode(into: &out)
+        }
     }
 }

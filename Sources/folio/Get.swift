@@ -25,6 +25,8 @@ struct Get: AsyncParsableCommand {
     @Flag(help: "Show every sibling version, numbered for `folio resolve --keep N`.") var all = false
     @Flag(help: "Machine-readable output.") var json = false
 
+    func validate() throws { try Check.articleID(id) }
+
     func run() async throws {
         let backend = try await Backend.open(store, remote, readOnly: true)
         let found = try await withBackend(backend) { try await $0.get(id, allBodies: json || all) }

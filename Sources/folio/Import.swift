@@ -30,7 +30,7 @@ struct Import: ParsableCommand {
 
     func validate() throws {
         if paths.isEmpty { throw ValidationError("give at least one file or directory to import") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        try Check.count(batchSize, "--batch-size", in: 1...1_000_000)
     }
 
     func run() throws {

@@ -27,7 +27,7 @@ struct List: AsyncParsableCommand {
     @Flag(help: "Machine-readable output (JSON Lines).") var json = false
 
     func validate() throws {
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if let limit { try Check.count(limit, "--limit", in: 1...Int(Int32.max)) }
     }
 
     func run() async throws {

@@ -46,6 +46,7 @@ struct Put: AsyncParsableCommand {
         if jsonFile != nil, title != nil || source != nil || url != nil || published != nil || !tags.isEmpty || bodyFile != nil {
             throw ValidationError("--json cannot be combined with field options")
         }
+        if let id { try Check.articleID(id) }
         if jsonFile == "-" && bodyFile == "-" { throw ValidationError("only one input can come from stdin") }
     }
 

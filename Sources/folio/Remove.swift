@@ -20,6 +20,8 @@ struct Remove: AsyncParsableCommand {
     @Argument(help: "The article id.") var id: String
     @Option(help: "The causal context read with `folio get --json`.") var context: String?
 
+    func validate() throws { try Check.articleID(id) }
+
     func run() async throws {
         let ctx = try context.map { try CausalContext.vector(from: $0) }
         let backend = try await Backend.open(store, remote, readOnly: false)

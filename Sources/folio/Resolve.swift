@@ -24,6 +24,7 @@ struct Resolve: ParsableCommand {
     func validate() throws {
         if (keep == nil) == (jsonFile == nil) { throw ValidationError("give exactly one of --keep N or --json FILE") }
         if let keep, keep < 1 { throw ValidationError("--keep takes a version number from 1 (see `folio get --all`)") }
+        try Check.articleID(id)
     }
 
     func run() throws {

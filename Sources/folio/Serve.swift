@@ -32,6 +32,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Allow serving without a key on a non-loopback address.") var insecureListenAny = false
     @Option(help: "Most simultaneous connections.") var maxConnections = 1024
     @Option(help: "Seconds of silence after which a connection is closed.") var idleTimeout: Double = 60
+    @Option(help: "Seconds a new connection has to complete its handshake (HELLO, and AUTH with a key).") var handshakeTimeout: Double = 5
+    @Option(help: "Connections still in their handshake may hold at most this many slots; when full, the oldest is closed for a newcomer.") var maxPendingHandshakes = 128
+    @Option(help: "Most connections from one non-loopback address.") var maxConnectionsPerAddress = 64
     @Option(help: "Threads that run store reads (default: half the cores; reads are short, extra threads mostly add context switches).") var readThreads = max(1, System.coreCount / 2)
     @Option(help: "Event-loop threads for network I/O (default: the number of cores).") var eventLoopThreads = System.coreCount
     @Flag(help: "Skip the meta-page fsync at commit (MDB_NOMETASYNC): one fsync per group commit instead of two; a power cut may lose the last commit, never corrupt the store.")
@@ -41,10 +44,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
 
     func validate() throws {
-        if idleTimeout <= 0 { throw ValidationError("--idle-timeout must be positive") }
-        if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
-        if readThreads < 1 || readThreads > 64 { throw ValidationError("--read-threads must be between 1 and 64") }
-        if eventLoopThreads < 1 || eventLoopThreads > 64 { throw ValidationError("--event-loop-threads must be between 1 and 64") }
+        try Check.seconds(idleTimeout, "--idle-timeout", in: 0.2...86_400)
+        try Check.seconds(handshakeTimeout, "--handshake-timeout", in: 0.1...600)
+        try Check.count(maxConnections, "--max-connections", in: 1...100_000)
+        try Check.count(maxPendingHandshakes, "--max-pending-handshakes", in: 1...100_000)
+        try Check.count(maxConnectionsPerAddress, "--max-connections-per-address", in: 1...100_000)
+        try Check.count(readThreads, "--read-threads", in: 1...64)
+        try Check.count(eventLoopThreads, "--event-loop-threads", in: 1...64)
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
         _ = try parseHostPort(listen)
         for p in peer { _ = try parseHostPort(p) }
@@ -65,6 +71,9 @@ struct Serve: AsyncParsableCommand {
         config.port = port
         config.insecureListenAny = insecureListenAny
         config.maxConnections = maxConnections
+        config.maxPendingHandshakes = maxPendingHandshakes
+        config.maxConnectionsPerAddress = maxConnectionsPerAddress
+        config.handshakeTimeout = .milliseconds(Int64(handshakeTimeout * 1000))
         config.readThreads = readThreads
         config.eventLoopThreads = eventLoopThreads
         config.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))

@@ -28,8 +28,8 @@ struct Sync: AsyncParsableCommand {
     @Flag(help: "Print the summary as JSON on stdout.") var json = false
 
     func validate() throws {
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if batchBytes < 1024 { throw ValidationError("--batch-bytes must be at least 1024") }
+        try Check.count(batchSize, "--batch-size", in: 1...10_000)
+        try Check.count(batchBytes, "--batch-bytes", in: 1024...(16 << 20))
     }
 
     func run() async throws {

@@ -123,7 +123,8 @@ final class SyncTests: XCTestCase {
         func changes(since: UInt64, limit: UInt32, waitMillis: UInt32) async throws -> (changes: [Change], lastSequence: UInt64) {
             try await inner.changes(since: since, limit: limit, waitMillis: waitMillis)
         }
-        func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> [ArticleState] {
+        var maxFrame: UInt32 { inner.maxFrame }
+        func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> FetchResult {
             counter.n += 1
             if counter.n > fetches { throw Cut() }
             return try await inner.fetch(ids, have: have, maxBytes: maxBytes)
@@ -157,7 +158,7 @@ final class SyncTests: XCTestCase {
         XCTAssertEqual(UInt64(resumed.articlesSent), 300 - committed, "what was committed is not transferred again")
         XCTAssertEqual(try snapshot(puller), try snapshot(source))
         // Re-applying a batch changes nothing.
-        let batch = try source.fetch(["c/000", "c/001"], have: [], maxBytes: 1 << 20)
+        let batch = try source.fetch(["c/000", "c/001"], have: [], maxBytes: 1 << 20).articles
         let o = try puller.write { try $0.applyBatch(from: source.nodeID, epoch: source.epoch, upTo: 2, articles: batch) }
         XCTAssertEqual(o.changed, 0)
         XCTAssertEqual(o.checkpoint, 300, "a checkpoint never moves back")

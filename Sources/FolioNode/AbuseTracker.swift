@@ -1,0 +1,141 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Keeps a node's log readable and its door shut under attack.
+///
+/// Failed authentications are counted per address in windows of `window`: the first failure of
+/// a window is logged at once, the rest are summed into one line when the window closes. Each
+/// further failure from the same address in a window is answered later (the delay doubles from
+/// the fourth, up to `maxDelay`), and an address that fails `blockThreshold` times in one window
+/// is refused outright for `blockDuration` — except loopback, which is only delayed, so a local
+/// process can never lock the local admin out. Other noisy events (protocol violations before
+/// authentication, refused and timed-out connections) are throttled the same way per kind.
+final class AbuseTracker: Sendable {
+    struct Policy: Sendable {
+        var window: TimeAmount = .seconds(60)
+        var maxDelay: TimeAmount = .seconds(5)
+        var blockThreshold = 20
+        var blockDuration: TimeAmount = .minutes(5)
+    }
+
+    private struct Counter {
+        var windowStart: NIODeadline
+        var count = 0
+        var suppressed = 0
+    }
+
+    private struct State {
+        var failures: [String: Counter] = [:]
+        var blockedUntil: [String: NIODeadline] = [:]
+        /// Throttled log lines, by (kind, address).
+        var events: [String: Counter] = [:]
+    }
+
+    let policy: Policy
+    private let logger: Logger
+    private let state = NIOLockedValueBox(State())
+
+    init(policy: Policy = Policy(), logger: Logger) {
+        self.policy = policy
+        self.logger = logger
+    }
+
+    /// Records a failed authentication from `address`; returns how long to wait before
+    /// answering it.
+    func authenticationFailed(address: String, loopback: Bool, reason: String) -> TimeAmount {
+        let now = NIODeadline.now()
+        let (count, logNow, blocked) = state.withLockedValue { s -> (Int, Bool, Bool) in
+            var c = s.failures[address] ?? Counter(windowStart: now)
+            if now - c.windowStart >= policy.window {
+                flush(&c, key: address, what: "failed authentications")
+                c = Counter(windowStart: now)
+            }
+            c.count += 1
+            let first = c.count == 1
+            if !first { c.suppressed += 1 }
+            var blockedNow = false
+            if !loopback, c.count == policy.blockThreshold {
+                s.blockedUntil[address] = now + policy.blockDuration
+                blockedNow = true
+            }
+            s.failures[address] = c
+            return (c.count, first, blockedNow)
+        }
+        if logNow {
+            logger.warning("authentication failed", metadata: ["peer": "\(address)", "reason": "\(reason)"])
+        }
+        if blocked {
+            logger.warning(
+                "address refused after repeated failed authentications",
+                metadata: ["peer": "\(address)", "failures": "\(count)", "refused_for_s": "\(policy.blockDuration.nanoseconds / 1_000_000_000)"])
+        }
+        guard count > 3 else { return .zero }
+        let shift = min(count - 4, 16)
+        return min(.milliseconds(100 << Int64(shift)), policy.maxDelay)
+    }
+
+    /// Seconds `address` stays refused, or nil when it is not.
+    func refusal(address: String) -> Int64? {
+        let now = NIODeadline.now()
+        return state.withLockedValue { s -> Int64? in
+            guard let until = s.blockedUntil[address] else { return nil }
+            if until <= now {
+                s.blockedUntil[address] = nil
+                return nil
+            }
+            return max(1, (until - now).nanoseconds / 1_000_000_000)
+        }
+    }
+
+    /// Logs `message` at warning for the first `kind` event of a window from `address` (or
+    /// for all addresses, when nil); later ones are summed into the window's summary line.
+    func event(_ kind: String, address: String?, _ message: @autoclosure () -> Logger.Message, metadata: Logger.Metadata = [:]) {
+        let key = "\(kind) \(address ?? "*")"
+        let now = NIODeadline.now()
+        let logNow = state.withLockedValue { s -> Bool in
+            var c = s.events[key] ?? Counter(windowStart: now)
+            if now - c.windowStart >= policy.window {
+                flush(&c, key: key, what: "")
+                c = Counter(windowStart: now)
+            }
+            c.count += 1
+            if c.count > 1 { c.suppressed += 1 }
+            s.events[key] = c
+            return c.count == 1
+        }
+        if logNow {
+            var m = metadata
+            if let address { m["peer"] = "\(address)" }
+            logger.warning(message(), metadata: m)
+        }
+    }
+
+    /// Writes the summary lines of every window that has ended, and forgets idle addresses.
+    /// The node calls it once per window.
+    func flushEndedWindows() {
+        let now = NIODeadline.now()
+        state.withLockedValue { s in
+            for (address, var c) in s.failures where now - c.windowStart >= policy.window {
+                flush(&c, key: address, what: "failed authentications")
+                s.failures[address] = nil
+            }
+            for (key, var c) in s.events where now - c.windowStart >= policy.window {
+                flush(&c, key: key, what: "")
+                s.events[key] = nil
+            }
+            s.blockedUntil = s.blockedUntil.filter { $0.value > now }
+        }
+    }
+
+    private func flush(_ c: inout Counter, key: String, what: String) {
+        guard c.suppressed > 0 else { return }
+        let seconds = policy.window.nanoseconds / 1_000_000_000
+        if what.isEmpty {
+            logger.warning("\(c.suppressed) more of: \(key) (in \(seconds) s, not logged one by one)")
+        } else {
+            logger.warning("\(c.suppressed) more \(what) (in \(seconds) s, not logged one by one)", metadata: ["peer": "\(key)"])
+        }
+        c.suppressed = 0
+    }
+}

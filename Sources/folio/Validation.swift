@@ -1,0 +1,29 @@
+import ArgumentParser
+import Folio
+
+/// Checks of values given on the command line; each failure is a usage error (exit 2) that
+/// names the flag or argument.
+enum Check {
+    /// An article id as every path accepts it (`Article.validateID`).
+    static func articleID(_ id: String, _ what: String = "the article id") throws {
+        do {
+            try Article.validateID(id)
+        } catch {
+            throw ValidationError("\(what) \(error.reason)")
+        }
+    }
+
+    /// A finite number of seconds in `range` (rejects nan, inf and absurd magnitudes).
+    static func seconds(_ value: Double, _ flag: String, in range: ClosedRange<Double>) throws {
+        guard value.isFinite, range.contains(value) else {
+            throw ValidationError("\(flag) must be a number of seconds from \(format(range.lowerBound)) to \(format(range.upperBound)), not \(value)")
+        }
+    }
+
+    /// A whole number in `range`.
+    static func count<T: BinaryInteger>(_ value: T, _ flag: String, in range: ClosedRange<T>) throws {
+        guard range.contains(value) else { throw ValidationError("\(flag) must be from \(range.lowerBound) to \(range.upperBound), not \(value)") }
+    }
+
+    private static func format(_ d: Double) -> String { d == d.rounded() ? String(Int(d)) : String(d) }
+}
