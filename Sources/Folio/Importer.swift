@@ -34,8 +34,8 @@ public final class Importer {
         /// Versions merged from `export --all-versions` records.
         public var restored = 0
         public var rejected: [Rejection] = []
-        /// Files in directories that are not of an importable type.
-        public var skipped: [String] = []
+        /// Entries of directories that were not imported, with the reason.
+        public var skipped: [Skip] = []
         /// True when strict mode found rejections and wrote nothing.
         public var aborted = false
         public var written: Int { added + updated + restored }
@@ -75,48 +75,96 @@ public final class Importer {
     }
 
     /// Expands `paths` into files (directories recursively, in name order).
+    ///
+    /// Symbolic links are followed, to files and to directories alike; a directory reached a
+    /// second time (a link loop, or two links to one place) is not read again. Entries whose
+    /// names start with "." are ignored. Anything else that is not imported — a file of
+    /// another type, a broken link, a socket or device, a loop — is listed in
+    /// `report.skipped` with the reason; a directory or file that cannot be read is a rejection.
     func files(_ paths: [String], report: inout Report) -> [(path: String, kind: FileKind?)] {
-        let fm = FileManager.default
         var out: [(String, FileKind?)] = []
-        for path in paths {
-            var isDir: ObjCBool = false
-            guard fm.fileExists(atPath: path, isDirectory: &isDir) else {
-                report.rejected.append(Rejection(file: path, line: 0, reason: "no such file or directory"))
-                continue
+        var visited = Set<FileIdentity>()
+        func walk(_ dir: String, identity: FileIdentity) {
+            guard visited.insert(identity).inserted else {
+                report.skipped.append(Skip(path: dir, reason: "directory already read (a symbolic-link loop or a second link to it)"))
+                return
             }
-            if !isDir.boolValue {
-                out.append((path, Importer.importableExtensions[(path as NSString).pathExtension.lowercased()]))
-                continue
+            let names: [String]
+            do {
+                names = try FileManager.default.contentsOfDirectory(atPath: dir)
+            } catch {
+                report.rejected.append(Rejection(file: dir, line: 0, reason: "cannot read the directory: \(Importer.errnoText(error))"))
+                return
             }
-            guard let walker = fm.enumerator(atPath: path) else {
-                report.rejected.append(Rejection(file: path, line: 0, reason: "cannot read the directory"))
-                continue
-            }
-            var found: [String] = []
-            while let rel = walker.nextObject() as? String {
-                let name = (rel as NSString).lastPathComponent
-                if name.hasPrefix(".") {
-                    if (walker.fileAttributes?[.type] as? FileAttributeType) == .typeDirectory { walker.skipDescendants() }
-                    continue
+            for name in names.sorted() where !name.hasPrefix(".") {
+                let full = (dir as NSString).appendingPathComponent(name)
+                switch FileIdentity.of(full) {
+                case let .failure(why):
+                    report.skipped.append(Skip(path: full, reason: why.description))
+                case let .success((id, isDirectory, isRegular)):
+                    if isDirectory {
+                        walk(full, identity: id)
+                    } else if !isRegular {
+                        report.skipped.append(Skip(path: full, reason: "not a regular file"))
+                    } else if let kind = Importer.importableExtensions[(name as NSString).pathExtension.lowercased()] {
+                        out.append((full, kind))
+                    } else {
+                        report.skipped.append(Skip(path: full, reason: "not an importable type (.jsonl, .ndjson, .json, .txt, .text)"))
+                    }
                 }
-                guard (walker.fileAttributes?[.type] as? FileAttributeType) == .typeRegular else { continue }
-                found.append(rel)
             }
-            for rel in found.sorted() {
-                let full = (path as NSString).appendingPathComponent(rel)
-                if let kind = Importer.importableExtensions[(rel as NSString).pathExtension.lowercased()] {
-                    out.append((full, kind))
+        }
+        for path in paths {
+            switch FileIdentity.of(path) {
+            case let .failure(why):
+                report.rejected.append(Rejection(file: path, line: 0, reason: why.description))
+            case let .success((id, isDirectory, _)):
+                if isDirectory {
+                    walk(path, identity: id)
                 } else {
-                    report.skipped.append(full)
+                    out.append((path, Importer.importableExtensions[(path as NSString).pathExtension.lowercased()]))
                 }
             }
         }
         return out
     }
 
-    /// Imports `paths`; throws only on a store failure (bad input lands in the report).
-    public func run(paths: [String], progress: ((Progress) -> Void)? = nil) throws -> Report {
+    /// A file or directory that was not imported, and why.
+    public struct Skip: Sendable, Equatable, CustomStringConvertible {
+        public var path: String
+        public var reason: String
+        public var description: String { "\(path): skipped: \(reason)" }
+    }
+
+    static func errnoText(_ error: Error) -> String {
+        if let e = error as? CocoaError, let u = e.underlying as? POSIXError { return String(cString: strerror(u.code.rawValue)) }
+        if let u = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError, u.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(u.code)))
+        }
+        return error.localizedDescription
+    }
+
+    /// The store failed part-way (a full disk, say): what was committed before it stays, the
+    /// batch in progress was not written, and re-running the same import resumes (what is
+    /// already there counts as unchanged).
+    public struct Failure: Error, CustomStringConvertible {
+        /// What had been committed when the store failed.
+        public var report: Report
+        public var error: Error
+        public var description: String { "\(error)" }
+    }
+
+    /// Imports `paths`; throws only `Failure`, on a store failure (bad input lands in the report).
+    public func run(paths: [String], progress: ((Progress) -> Void)? = nil) throws(Failure) -> Report {
         var report = Report()
+        do {
+            return try run(paths: paths, into: &report, progress: progress)
+        } catch {
+            throw Failure(report: report, error: error)
+        }
+    }
+
+    private func run(paths: [String], into report: inout Report, progress: ((Progress) -> Void)?) throws -> Report {
         let files = files(paths, report: &report)
         report.files = files.count
         let total = files.reduce(0) { acc, f in
@@ -323,4 +371,29 @@ public final class Importer {
         }
         return (line, offset - lineStart + 1)
     }
+}
+
+/// A file's device and inode, as `stat(2)` reports them after following links.
+struct FileIdentity: Hashable {
+    var device: UInt64
+    var inode: UInt64
+
+    /// Stats `path` (following symbolic links): its identity and type, or why it cannot be read.
+    static func of(_ path: String) -> Result<(FileIdentity, isDirectory: Bool, isRegular: Bool), StatFailure> {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            let err = errno
+            var l = stat()
+            if err == ENOENT, lstat(path, &l) == 0 { return .failure(StatFailure("broken symbolic link")) }
+            if err == ELOOP { return .failure(StatFailure("symbolic-link loop")) }
+            return .failure(StatFailure(err == ENOENT ? "no such file or directory" : String(cString: strerror(err))))
+        }
+        let type = st.st_mode & S_IFMT
+        return .success((FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)), type == S_IFDIR, type == S_IFREG))
+    }
+}
+
+struct StatFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
 }

@@ -287,14 +287,29 @@ public final class Store: @unchecked Sendable {
     /// `body` may run again if the map had to grow, so it must act only through the writer.
     @discardableResult
     public func write<T>(_ body: (StoreWriter) throws -> T) throws -> T {
-        try storeErrors {
-            try env.write { txn in
-                let w = try StoreWriter(store: self, txn: txn)
-                let result = try body(w)
-                try w.finish()
-                return result
+        do {
+            return try storeErrors {
+                try env.write { txn in
+                    let w = try StoreWriter(store: self, txn: txn)
+                    let result = try body(w)
+                    try w.finish()
+                    return result
+                }
             }
+        } catch let StoreError.lmdb(e) {
+            throw classify(e)
         }
+    }
+
+    /// Names a full disk as such: `ENOSPC`/`EDQUOT` always, `EIO` when the filesystem has
+    /// less than 64 MiB available (how a full disk often surfaces at fsync). `MDB_MAP_FULL`
+    /// never gets here: the map grows and the write is retried.
+    func classify(_ e: LMDBError) -> StoreError {
+        guard e.code == ENOSPC || e.code == EDQUOT || e.code == EIO else { return .lmdb(e) }
+        var fs = statvfs()
+        let available: Int64 = statvfs(path, &fs) == 0 ? Int64(fs.f_bavail) * Int64(fs.f_frsize) : -1
+        if e.code == EIO, available < 0 || available >= 64 << 20 { return .lmdb(e) }
+        return .diskFull(path: path, availableBytes: max(available, 0), e)
     }
 
     /// Writes a consistent, compacted copy of the store into `destination` (created if

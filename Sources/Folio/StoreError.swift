@@ -24,6 +24,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidContext(String)
     /// The backup destination is not usable.
     case badDestination(String)
+    /// A write failed because the filesystem holding the store is full (`ENOSPC`, `EDQUOT`,
+    /// or `EIO` with almost no space left). Nothing of that write was committed.
+    case diskFull(path: String, availableBytes: Int64, LMDBError)
     /// LMDB reported an error.
     case lmdb(LMDBError)
 
@@ -41,6 +44,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .noSuchVersion(id, what): return "article \"\(id)\" has no version \(what)"
         case let .invalidContext(why): return "invalid context token: \(why)"
         case let .badDestination(why): return why
+        case let .diskFull(path, available, e):
+            return "disk full: the filesystem holding \(path) has \(available) bytes available (\(e.message)); "
+                + "nothing of this write was committed and the store is intact: free some space and run the command again"
         case let .lmdb(e): return e.description
         }
     }

@@ -52,7 +52,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         switch (state, envelope.message) {
-        case let (_, .error(code, message)) where envelope.requestID == 0 || code.isFatal:
+        case let (_, .error(code, message)) where envelope.requestID == 0 || (code.isFatal && code != .tooLarge):
+            // (`tooLarge` answering a request means only that its answer would not fit a
+            // frame of ours, SPEC §7; the connection stays open.)
             // A connection-level error: everything pending fails with it.
             shutDown(context, FolioClientError(code: code, message: message))
         case let (.awaitingHello, .hello(h)):

@@ -97,7 +97,7 @@ public final class FolioServer: Service, @unchecked Sendable {
     private func initialize(_ channel: Channel, node: NodeContext) -> EventLoopFuture<Void> {
         let id = ObjectIdentifier(channel)
         let address = channel.remoteAddress?.ipAddress ?? "?"
-        let loopback = channel.remoteAddress.map(isLoopback) ?? false
+        let loopback = node.configuration.trustLoopback && (channel.remoteAddress.map(isLoopback) ?? false)
         if let seconds = node.abuse.refusal(address: address) {
             node.abuse.event("refused", address: address, "connection refused: too many failed authentications from this address")
             return refuse(channel, .unauthorized, "too many failed authentications from \(address); refused for another \(seconds) s")

@@ -26,6 +26,13 @@ public struct NodeConfiguration: Sendable {
     public var authFailureBlockThreshold = 20
     public var abuseWindow: TimeAmount = .seconds(60)
     public var blockDuration: TimeAmount = .minutes(5)
+    /// The longest a failed authentication's answer is held back (the delay doubles per
+    /// failure of one address, from the fourth in a window).
+    public var authFailureMaxDelay: TimeAmount = .seconds(5)
+    /// Loopback connections are exempt from the per-address limit and from address blocking
+    /// (still delayed), so no local process can lock the local admin out. Turn off when the
+    /// node sits behind a proxy on the same machine, where every peer looks like loopback.
+    public var trustLoopback = true
     /// Requests one connection may have in flight before the node stops reading from it.
     public var maxInFlightPerConnection = 32
     /// A connection that sends nothing for this long (not even answers to heartbeats) is closed.

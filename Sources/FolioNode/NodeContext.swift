@@ -28,7 +28,9 @@ final class NodeContext: Sendable {
             maxConnections: configuration.maxConnections, maxPending: configuration.maxPendingHandshakes,
             maxPerAddress: configuration.maxConnectionsPerAddress))
         abuse = AbuseTracker(
-            policy: .init(window: configuration.abuseWindow, blockThreshold: configuration.authFailureBlockThreshold, blockDuration: configuration.blockDuration),
+            policy: .init(
+                window: configuration.abuseWindow, maxDelay: configuration.authFailureMaxDelay,
+                blockThreshold: configuration.authFailureBlockThreshold, blockDuration: configuration.blockDuration),
             logger: configuration.logger)
         partialFrames = PartialFrameBudget(limit: configuration.partialFrameBudget)
         let notifier = ChangeNotifier(store: store)

@@ -45,6 +45,7 @@ final class PeerLink: Sendable {
         while !Task.isCancelled {
             var options = FolioClient.Options(key: node.configuration.key)
             options.nodeID = store.nodeID.rawValue
+            options.maxFrame = node.configuration.maxFrame
             options.requestTimeout = .seconds(120)
             do {
                 let client = try await FolioClient.connect(to: address, options: options)

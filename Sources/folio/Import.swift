@@ -41,34 +41,53 @@ struct Import: ParsableCommand {
         options.batchSize = batchSize
         let bar = ProgressBar()
         let started = Date()
-        let report = try Importer(store: s, options: options).run(paths: paths) { p in
-            bar.draw(done: p.bytesDone, total: p.bytesTotal, detail: "\(p.records) records  \(formatBytes(p.bytesDone))")
+        let report: Importer.Report
+        do {
+            report = try Importer(store: s, options: options).run(paths: paths) { p in
+                bar.draw(done: p.bytesDone, total: p.bytesTotal, detail: "\(p.records) records  \(formatBytes(p.bytesDone))")
+            }
+        } catch {
+            bar.clear()
+            summarize(error.report, seconds: Date().timeIntervalSince(started), failure: error.error)
+            throw CLIFailure(
+                code: .failure,
+                message: "import stopped: \(Terminal.describe(error.error)). What is counted above was committed; the batch in progress was not. "
+                    + "Fix the cause and run the same command again: it resumes (articles already imported count as unchanged).")
         }
         bar.clear()
-        let seconds = Date().timeIntervalSince(started)
-        for r in report.rejected { Terminal.err("\(r)") }
-        if json {
-            let summary: JSONValue = .object([
-                ("files", .number(String(report.files))), ("added", .number(String(report.added))),
-                ("updated", .number(String(report.updated))), ("unchanged", .number(String(report.unchanged))),
-                ("restored", .number(String(report.restored))), ("rejected", .number(String(report.rejected.count))),
-                ("skipped", .number(String(report.skipped.count))), ("aborted", .bool(report.aborted)),
-                ("seconds", .number(String(format: "%.3f", seconds))),
-                ("rejections", .array(report.rejected.map {
-                    .object([("file", .string($0.file)), ("line", .number(String($0.line))), ("reason", .string($0.reason))])
-                })),
-            ])
-            Terminal.out(summary.serialized)
-        }
-        var line = "\(report.files) files: \(report.added) added, \(report.updated) updated, \(report.unchanged) unchanged"
-        if report.restored > 0 { line += ", \(report.restored) versions restored" }
-        line += ", \(report.rejected.count) rejected"
-        if !report.skipped.isEmpty { line += " (\(report.skipped.count) files of other types skipped)" }
-        line += String(format: " in %.2fs", seconds)
-        Terminal.err(line)
+        summarize(report, seconds: Date().timeIntervalSince(started), failure: nil)
         if report.aborted {
             throw CLIFailure(code: .rejected, message: "--strict: \(report.rejected.count) record(s) rejected, nothing was written")
         }
         if !report.rejected.isEmpty { throw CLIFailure(code: .rejected, message: nil) }
+    }
+
+    /// Prints rejections and skips, then the summary (JSON on stdout with --json, a line on stderr).
+    private func summarize(_ report: Importer.Report, seconds: Double, failure: Error?) {
+        for r in report.rejected { Terminal.err("\(r)") }
+        for k in report.skipped { Terminal.err("\(k)") }
+        if json {
+            var fields: [(key: String, value: JSONValue)] = [
+                ("files", .number(String(report.files))), ("added", .number(String(report.added))),
+                ("updated", .number(String(report.updated))), ("unchanged", .number(String(report.unchanged))),
+                ("restored", .number(String(report.restored))), ("rejected", .number(String(report.rejected.count))),
+                ("skipped", .number(String(report.skipped.count))), ("aborted", .bool(report.aborted)),
+                ("failed", .bool(failure != nil)), ("error", failure.map { .string(Terminal.describe($0)) } ?? .null),
+                ("seconds", .number(String(format: "%.3f", seconds))),
+                ("rejections", .array(report.rejected.map {
+                    .object([("file", .string($0.file)), ("line", .number(String($0.line))), ("reason", .string($0.reason))])
+                })),
+                ("skips", .array(report.skipped.map { .object([("path", .string($0.path)), ("reason", .string($0.reason))]) })),
+            ]
+            if failure == nil { fields.removeAll { $0.key == "error" } }
+            Terminal.out(JSONValue.object(fields).serialized)
+        }
+        var line = "\(report.files) files: \(report.added) added, \(report.updated) updated, \(report.unchanged) unchanged"
+        if report.restored > 0 { line += ", \(report.restored) versions restored" }
+        line += ", \(report.rejected.count) rejected"
+        if !report.skipped.isEmpty { line += ", \(report.skipped.count) entries skipped" }
+        line += String(format: " in %.2fs", seconds)
+        if failure != nil { line += " (stopped by a store failure)" }
+        Terminal.err(line)
     }
 }

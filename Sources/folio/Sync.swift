@@ -75,8 +75,14 @@ struct Sync: AsyncParsableCommand {
                 ("conflicts_created_there", .number(String(pushed.conflictsCreated))),
                 ("bytes_in", .number(String(received))), ("bytes_out", .number(String(sent))),
                 ("pull_checkpoint", .number(String(pulled.checkpoint))), ("push_checkpoint", .number(String(pushed.checkpoint))),
+                ("untransferable", .array((pulled.untransferable + pushed.untransferable).map {
+                    .object([("id", .string($0.id)), ("bytes", .number(String($0.bytes)))])
+                })),
                 ("seconds", .number(String(format: "%.3f", seconds))),
             ]).serialized)
+        }
+        for (o, way) in pulled.untransferable.map({ ($0, "received") }) + pushed.untransferable.map({ ($0, "sent") }) {
+            Terminal.err("folio: article \(o) cannot be \(way): too large for one frame; skipped (the next sync tries it again)")
         }
         Terminal.err(
             "synced with \(peer.hex) at \(address): received \(pulled.articlesChanged), sent \(pushed.articlesChanged), "
@@ -84,5 +90,7 @@ struct Sync: AsyncParsableCommand {
                 + "\(formatBytes(Int(received))) in / \(formatBytes(Int(sent))) out, "
                 + String(format: "%.2fs", seconds))
         if conflicts > 0 { Terminal.err("see `folio conflicts` to review them") }
+        let skipped = pulled.untransferable.count + pushed.untransferable.count
+        if skipped > 0 { throw CLIFailure(code: .rejected, message: "\(skipped) article(s) could not be transferred; everything else is in sync") }
     }
 }

@@ -30,6 +30,9 @@ enum Terminal {
 
     static var stderrIsTerminal: Bool { isatty(2) == 1 }
 
+    /// An error as one line for a person.
+    static func describe(_ error: Error) -> String { "\(error)" }
+
     static func exit(with error: Error) -> Never {
         switch error {
         case let e as CLIFailure:

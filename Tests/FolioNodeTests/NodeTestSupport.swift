@@ -120,7 +120,11 @@ final class RawSocket {
                 closed = true
                 break
             }
-            if n < 0 { break }
+            if n < 0 {
+                // A reset also means the node closed (with our unread bytes still queued).
+                closed = errno == ECONNRESET
+                break
+            }
             data += buf[0..<n]
         }
         return (decodeAll(data), closed)

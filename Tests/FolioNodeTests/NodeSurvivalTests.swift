@@ -1,0 +1,338 @@
+import Folio
+import FolioClient
+import FolioProtocol
+import Foundation
+import NIOCore
+import XCTest
+
+@testable import FolioNode
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A node facing a hostile or unlucky network (issue 13): each numbered case of the report
+/// that broke the node before has a test here, over real TCP on 127.0.0.1.
+final class NodeSurvivalTests: XCTestCase {
+    let key = try! SharedKey(bytes: Array(0..<32))
+    let wrongKey = try! SharedKey(bytes: Array(1..<33))
+
+    func port(_ node: TestNode) -> Int { Int(node.address.split(separator: ":")[1])! }
+
+    /// The header of a frame announcing `length` bytes, of type `type`.
+    func header(length: UInt32, type: UInt8, magic: Bool = true) -> [UInt8] {
+        var b = ByteBuffer()
+        b.writeInteger(length)
+        b.writeInteger(type)
+        b.writeInteger(UInt32(0))
+        if magic { b.writeInteger(Hello.magic) }
+        return Array(b.readableBytesView)
+    }
+
+    // 1. Before authentication a connection can make the node buffer only a tiny frame.
+
+    func testAHelloAnnouncingAHugeFrameIsRefusedBeforeAnythingIsBuffered() async throws {
+        let node = try await TestNode(self) { $0.key = self.key }
+        let good = try await FolioClient.connect(to: node.address, key: key)
+        var sockets: [RawSocket] = []
+        for _ in 0..<20 {
+            let raw = try RawSocket(port: port(node))
+            raw.send(header(length: 17_825_792, type: 0x01))
+            sockets.append(raw)
+        }
+        for raw in sockets {
+            let (frames, closed) = raw.readUntilClosed()
+            XCTAssertTrue(closed)
+            XCTAssertEqual(frames.last?.errorCode, .tooLarge)
+            if case let .error(_, message)? = frames.last?.message { XCTAssertTrue(message.contains("4096"), message) }
+        }
+        XCTAssertEqual(node.server.node.partialFrames.used, 0, "nothing is reserved for frames that were refused")
+        _ = try await good.ping()
+        try await good.close()
+        await node.stop()
+    }
+
+    func testAfterAuthenticationTheFullFrameIsAllowed() async throws {
+        let node = try await TestNode(self) { $0.key = self.key }
+        let client = try await FolioClient.connect(to: node.address, key: key)
+        let body = String(repeating: "x", count: 1 << 20)
+        try await client.put(Article(id: "big", title: "one MiB", body: body))
+        let back = try await client.get("big")
+        XCTAssertEqual(back.article?.body.utf8.count, 1 << 20)
+        try await client.close()
+        await node.stop()
+    }
+
+    func testPartialFramesShareOneBudgetAndTheOldestHolderIsClosedFirst() async throws {
+        let node = try await TestNode(self) { $0.partialFrameBudget = 1 << 20 }
+        let good = try await node.client()
+        // Three handshaken connections each start a 600 KB frame and stall.
+        var stalled: [RawSocket] = []
+        for _ in 0..<3 {
+            let raw = try RawSocket(port: port(node))
+            raw.sendHello()
+            _ = raw.read(frames: 1)
+            raw.send(header(length: 600_000, type: 0x12, magic: false))
+            raw.send([UInt8](repeating: 0, count: 100_000))
+            stalled.append(raw)
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        // Each newcomer pushed out the oldest: the budget never holds more than it allows.
+        XCTAssertLessThanOrEqual(node.server.node.partialFrames.used, 1 << 20)
+        let (frames, closed) = stalled[0].readUntilClosed()
+        XCTAssertTrue(closed, "the oldest partial frame's connection is closed")
+        XCTAssertEqual(frames.last?.errorCode, .busy)
+        _ = try await good.ping()
+        let stats = try await good.statistics()
+        XCTAssertEqual(stats.liveArticles, 0)
+        try await good.close()
+        await node.stop()
+    }
+
+    // 2. Idle sockets cannot lock anyone out.
+
+    func testIdleSocketsAreClosedAtTheHandshakeDeadline() async throws {
+        let node = try await TestNode(self) { $0.handshakeTimeout = .milliseconds(300) }
+        let raw = try RawSocket(port: port(node))
+        let started = Date()
+        let (frames, closed) = raw.readUntilClosed()
+        XCTAssertTrue(closed)
+        XCTAssertEqual(frames.last?.errorCode, .timeout)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 3)
+        await node.stop()
+    }
+
+    func testAFloodOfIdleSocketsNeverLocksOutAClientWithTheKey() async throws {
+        let node = try await TestNode(self) {
+            $0.key = self.key
+            $0.maxConnections = 40
+            $0.maxPendingHandshakes = 10
+        }
+        let established = try await FolioClient.connect(to: node.address, key: key)
+        var idle: [RawSocket] = []
+        for _ in 0..<60 { idle.append(try RawSocket(port: port(node), receiveTimeout: 0.2)) }
+        // A newcomer evicts the oldest idle socket and completes its handshake.
+        for i in 0..<5 {
+            let c = try await FolioClient.connect(to: node.address, key: key)
+            try await c.put(Article(id: "during-flood/\(i)", title: "served"))
+            try await c.close()
+            for _ in 0..<20 { idle.append(try RawSocket(port: port(node), receiveTimeout: 0.2)) }
+        }
+        _ = try await established.ping()
+        XCTAssertLessThanOrEqual(node.server.node.admission.pendingConnections, 10)
+        XCTAssertEqual(try node.store.list(prefix: "during-flood/", limit: 10).count, 5)
+        try await established.close()
+        await node.stop()
+    }
+
+    func testOneAddressCannotTakeMoreThanItsShare() async throws {
+        let node = try await TestNode(self) {
+            $0.trustLoopback = false
+            $0.maxConnectionsPerAddress = 3
+        }
+        let held = try await [node.client(), node.client(), node.client()]
+        await XCTAssertThrowsAsync(try await node.client()) { e in
+            guard case let .busy(m)? = e as? FolioClientError else { return XCTFail("\(e)") }
+            XCTAssertTrue(m.contains("limit per address"), m)
+        }
+        for c in held { try await c.close() }
+        await node.stop()
+    }
+
+    // 3. Whatever a store accepts can be sent, and what cannot is skipped, not a wall.
+
+    func testAnArticleLargerThanTheWholeArticleLimitIsRefusedNamingTheField() throws {
+        let a = Article(id: "huge", title: String(repeating: "t", count: 5 << 20), body: String(repeating: "b", count: 4 << 20))
+        XCTAssertThrowsError(try a.validate()) { e in
+            let why = e as! InvalidArticle
+            XCTAssertEqual(why.field, "title")
+            XCTAssertTrue(why.reason.contains("over the 8388608-byte limit"), why.reason)
+        }
+        let fits = Article(id: "ok", title: "t", body: String(repeating: "b", count: 7 << 20))
+        XCTAssertNoThrow(try fits.validate())
+        XCTAssertLessThan(Int(FrameDecoder.defaultMaxFrame) - FrameDecoder.frameOverhead, Int.max)
+        // Two full-size versions (a conflict) still fit one frame.
+        XCTAssertLessThan(2 * ArticleLimits.defaultMaxArticleBytes + 4096, Int(FrameDecoder.defaultMaxFrame) - FrameDecoder.frameOverhead)
+    }
+
+    func testPullSkipsAnArticleTooLargeForTheFrameAndTheRestOfTheFeedFlows() async throws {
+        let node = try await TestNode(self)
+        try node.store.write { w in
+            try w.put(Article(id: "a/1", title: "before"))
+            try w.put(Article(id: "a/2", title: "too large", body: String(repeating: "x", count: 200_000)))
+            for i in 3...6 { try w.put(Article(id: "a/\(i)", title: "after \(i)")) }
+        }
+        let local = try TempStore()
+        var options = FolioClient.Options()
+        options.maxFrame = 100_000  // a peer that takes small frames
+        let client = try await FolioClient.connect(to: node.address, options: options)
+        let report = try await Replicator(store: local.store).pull(from: client)
+        XCTAssertEqual(report.untransferable.map(\.id), ["a/2"])
+        XCTAssertGreaterThan(report.untransferable[0].bytes, 200_000)
+        for i in [1, 3, 4, 5, 6] { XCTAssertNotNil(try local.store.get("a/\(i)"), "a/\(i) arrived") }
+        XCTAssertNil(try local.store.get("a/2"))
+        let checkpoint = try local.store.checkpoint(node: node.store.nodeID, epoch: node.store.epoch)
+        XCTAssertEqual(checkpoint, 1, "held just before the skipped article's change")
+        // GET of it answers tooLarge without closing the connection.
+        await XCTAssertThrowsAsync(try await client.get("a/2")) { e in
+            guard case .tooLarge? = e as? FolioClientError else { return XCTFail("\(e)") }
+        }
+        _ = try await client.ping()
+        // Once it fits (a peer with the full frame), the held checkpoint makes the next sync bring it.
+        let full = try await node.client()
+        let again = try await Replicator(store: local.store).pull(from: full)
+        XCTAssertTrue(again.untransferable.isEmpty)
+        XCTAssertNotNil(try local.store.get("a/2"))
+        XCTAssertEqual(try local.store.checkpoint(node: node.store.nodeID, epoch: node.store.epoch), 6)
+        try await client.close()
+        try await full.close()
+        await node.stop()
+    }
+
+    func testPushSkipsAnArticleTheNodeCannotTakeInOneFrame() async throws {
+        let node = try await TestNode(self) { $0.maxFrame = 100_000 }
+        let local = try TempStore()
+        try local.store.write { w in
+            try w.put(Article(id: "p/1", title: "small"))
+            try w.put(Article(id: "p/2", title: "large", body: String(repeating: "y", count: 150_000)))
+            try w.put(Article(id: "p/3", title: "small"))
+        }
+        let client = try await node.client()
+        let report = try await Replicator(store: local.store).push(to: client)
+        XCTAssertEqual(report.untransferable.map(\.id), ["p/2"])
+        XCTAssertNotNil(try node.store.get("p/1"))
+        XCTAssertNotNil(try node.store.get("p/3"))
+        XCTAssertNil(try node.store.get("p/2"))
+        XCTAssertEqual(try node.store.checkpoint(node: local.store.nodeID, epoch: local.store.epoch), 1)
+        try await client.close()
+        await node.stop()
+    }
+
+    func testAPeerLinkNamesTheArticleItCannotTransferAndKeepsReplicating() async throws {
+        let hub = try await TestNode(self)
+        try hub.store.write { w in
+            try w.put(Article(id: "l/1", title: "first"))
+            try w.put(Article(id: "l/2", title: "huge", body: String(repeating: "z", count: 150_000)))
+        }
+        let edge = try await TestNode(self) {
+            $0.maxFrame = 100_000
+            $0.peers = [hub.address]
+        }
+        try await waitUntil { try edge.store.get("l/1") != nil }
+        try hub.store.write { try $0.put(Article(id: "l/3", title: "later")) }
+        try await waitUntil { try edge.store.get("l/3") != nil }
+        try await waitUntil { try edge.store.peerStatuses().first?.untransferable.isEmpty == false }
+        XCTAssertTrue(try edge.store.peerStatuses().first?.untransferable.first?.contains("l/2") == true)
+        XCTAssertTrue(edge.logs.all.contains { $0.contains("too large for one frame") && $0.contains("l/2") }, "\(edge.logs.all)")
+        await edge.stop()
+        await hub.stop()
+    }
+
+    func testPeerLinkRetriesBackOffExponentiallyWithJitterUpToThirtySeconds() {
+        for attempt in 1...12 {
+            let ceiling = min(0.2 * pow(2, Double(attempt - 1)), 30)
+            for _ in 0..<20 {
+                let d = PeerLink.retryDelay(attempt: attempt)
+                let s = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+                XCTAssertLessThanOrEqual(s, ceiling + 0.001, "attempt \(attempt)")
+                XCTAssertGreaterThanOrEqual(s, ceiling * 0.5 - 0.001, "attempt \(attempt)")
+            }
+        }
+        let spread = Set((0..<20).map { _ in PeerLink.retryDelay(attempt: 6) })
+        XCTAssertGreaterThan(spread.count, 1, "retries are jittered")
+    }
+
+    // 5. Logs stay readable and key guessing is slowed down.
+
+    func testFailedAuthenticationsAreAggregatedDelayedAndConnectionsLogAtDebugOnly() async throws {
+        let node = try await TestNode(self) {
+            $0.key = self.key
+            $0.authFailureMaxDelay = .milliseconds(400)
+        }
+        var durations: [Double] = []
+        for _ in 0..<8 {
+            let started = Date()
+            await XCTAssertThrowsAsync(try await FolioClient.connect(to: node.address, key: self.wrongKey)) { e in
+                guard case .unauthorized? = e as? FolioClientError else { return XCTFail("\(e)") }
+            }
+            durations.append(Date().timeIntervalSince(started))
+        }
+        XCTAssertLessThan(durations[0], 0.3)
+        XCTAssertGreaterThanOrEqual(durations[6], 0.35, "the 7th failure in a row is answered late: \(durations)")
+        let warnings = node.logs.all.filter { $0.hasPrefix("warning") }
+        XCTAssertEqual(warnings.filter { $0.contains("authentication failed") }.count, 1, "\(warnings)")
+        XCTAssertFalse(node.logs.all.contains { !$0.hasPrefix("debug") && $0.contains("connection opened") })
+        // The window's summary counts what was not logged one by one.
+        node.server.node.abuse.flushEndedWindows()
+        let good = try await FolioClient.connect(to: node.address, key: key)
+        _ = try await good.ping()
+        try await good.close()
+        await node.stop()
+    }
+
+    func testAnAddressThatKeepsFailingIsRefusedForAWhile() async throws {
+        let node = try await TestNode(self) {
+            $0.key = self.key
+            $0.trustLoopback = false
+            $0.authFailureBlockThreshold = 3
+            $0.authFailureMaxDelay = .milliseconds(10)
+        }
+        for _ in 0..<3 {
+            await XCTAssertThrowsAsync(try await FolioClient.connect(to: node.address, key: self.wrongKey)) { _ in }
+        }
+        await XCTAssertThrowsAsync(try await FolioClient.connect(to: node.address, key: self.key)) { e in
+            guard case let .unauthorized(m)? = e as? FolioClientError else { return XCTFail("\(e)") }
+            XCTAssertTrue(m.contains("too many failed authentications"), m)
+        }
+        XCTAssertTrue(node.logs.all.contains { $0.contains("refused after repeated failed authentications") })
+        await node.stop()
+    }
+
+    // 6. Ids are checked on every path.
+
+    func testEmptyAndControlCharacterIdsAreRefusedNotPassedToLMDB() async throws {
+        let store = try TempStore()
+        for bad in ["", "a\u{1}b", "tab\there", "c1\u{85}", String(repeating: "x", count: 401)] {
+            XCTAssertThrowsError(try store.store.get(bad)) { e in
+                guard case .invalidArticle? = e as? StoreError else { return XCTFail("\(e)") }
+            }
+            XCTAssertThrowsError(try store.store.write { try $0.delete(bad) }) { e in
+                guard case .invalidArticle? = e as? StoreError else { return XCTFail("\(e)") }
+            }
+        }
+        let node = try await TestNode(self)
+        let client = try await node.client()
+        for bad in ["", "a\u{7F}"] {
+            await XCTAssertThrowsAsync(try await client.get(bad)) { e in
+                guard case .invalidArticle? = e as? FolioClientError else { return XCTFail("\(e)") }
+            }
+            await XCTAssertThrowsAsync(try await client.delete(bad)) { e in
+                guard case .invalidArticle? = e as? FolioClientError else { return XCTFail("\(e)") }
+            }
+        }
+        _ = try await client.ping()
+        try await client.close()
+        await node.stop()
+    }
+}
+
+/// Polls `condition` until it holds (or fails the test after `timeout` seconds).
+func waitUntil(timeout: Double = 15, file: StaticString = #filePath, line: UInt = #line, _ condition: () throws -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    XCTFail("condition not met within \(timeout) s", file: file, line: line)
+}
+
+/// A store in a temporary folder, removed when released.
+final class TempStore {
+    let dir = NSTemporaryDirectory() + "folio-temp-\(UUID().uuidString)"
+    let store: Store
+    init() throws { store = try Store.create(at: dir) }
+    deinit {
+        store.close()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+}
