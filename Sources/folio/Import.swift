@@ -51,8 +51,8 @@ struct Import: ParsableCommand {
             summarize(error.report, seconds: Date().timeIntervalSince(started), failure: error.error)
             throw CLIFailure(
                 code: .failure,
-                message: "import stopped: \(Terminal.describe(error.error)). What is counted above was committed; the batch in progress was not. "
-                    + "Fix the cause and run the same command again: it resumes (articles already imported count as unchanged).")
+                message: "import stopped: \(Terminal.describe(error.error)). "
+                    + "What is counted above is committed; run the same command again to resume (those articles then count as unchanged).")
         }
         bar.clear()
         summarize(report, seconds: Date().timeIntervalSince(started), failure: nil)
