@@ -1,3 +1,4 @@
+import Folio
 import FolioProtocol
 import NIOCore
 
@@ -27,10 +28,23 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var nextID: UInt32 = 1
     private var context: ChannelHandlerContext?
 
-    init(hello: Hello, key: SharedKey?, handshake: EventLoopPromise<Hello>) {
+    /// The connection's frame limits: the node's frames may be no larger than the pre-auth
+    /// limit until the handshake completes; our frames never larger than the node accepts.
+    private let limits: FrameLimits
+    private let maxFrame: UInt32
+
+    init(hello: Hello, key: SharedKey?, handshake: EventLoopPromise<Hello>, limits: FrameLimits) {
         self.hello = hello
         self.key = key
         self.handshake = handshake
+        self.limits = limits
+        self.maxFrame = hello.maxFrame
+    }
+
+    private func established(_ h: Hello) {
+        state = .ready
+        limits.inbound = maxFrame
+        handshake.succeed(h)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -63,6 +77,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 return
             }
             serverHello = h
+            limits.outbound = h.maxFrame
             if h.features.contains(.authRequired) {
                 guard let key else {
                     shutDown(context, .unauthorized("the node requires authentication: pass its key file"))
@@ -74,16 +89,14 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             } else if key != nil {
                 shutDown(context, .unauthorized("the node does not authenticate itself; refusing to use a key with it"))
             } else {
-                state = .ready
-                handshake.succeed(h)
+                established(h)
             }
         case let (.awaitingAuthOK(serverNonce), .authOK(mac)):
             guard let key, key.verifyServer(mac, clientNonce: hello.nonce, serverNonce: serverNonce) else {
                 shutDown(context, .unauthorized("the node's proof does not match our key (wrong node or wrong key)"))
                 return
             }
-            state = .ready
-            handshake.succeed(serverHello!)
+            established(serverHello!)
         case let (.ready, .ping(token)):
             context.writeAndFlush(wrapOutboundOut(Envelope(envelope.requestID, .pong(token))), promise: nil)
         case (.ready, _) where abandoned.remove(envelope.requestID) != nil:
@@ -114,6 +127,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             return nil
         default:
             promise.fail(FolioClientError.closed("the handshake has not completed"))
+            return nil
+        }
+        if let size = message.largePayloadSize, size > Int(limits.outbound) - FrameDecoder.frameOverhead {
+            promise.fail(FolioClientError.tooLarge("this \(message.kind) is \(size) bytes, over the \(limits.outbound)-byte max frame the node accepts"))
             return nil
         }
         let id = nextID
@@ -154,5 +171,16 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         pending = [:]
         for p in waiting.values { p.fail(error) }
         context.close(promise: nil)
+    }
+}
+
+extension Message {
+    /// The encoded size of what can make a request large (PUT's article, APPLY's states).
+    var largePayloadSize: Int? {
+        switch self {
+        case let .put(article, _): return article.encodedSize
+        case let .apply(_, _, _, articles): return articles.reduce(0) { $0 + $1.encodedSize }
+        default: return nil
+        }
     }
 }

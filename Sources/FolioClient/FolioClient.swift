@@ -63,10 +63,11 @@ public final class FolioClient: Sendable {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { ch in
                     ch.eventLoop.makeCompletedFuture {
-                        let handler = ClientConnectionHandler(hello: hello, key: opts.key, handshake: handshake)
+                        let limits = FrameLimits(inbound: FrameDecoder.preAuthMaxFrame, outbound: FrameDecoder.preAuthMaxFrame)
+                        let handler = ClientConnectionHandler(hello: hello, key: opts.key, handshake: handshake, limits: limits)
                         let sync = ch.pipeline.syncOperations
                         try sync.addHandler(TrafficCountingHandler(counter: traffic))
-                        try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrame: opts.maxFrame)))
+                        try sync.addHandler(ByteToMessageHandler(FrameDecoder(limits: limits)))
                         try sync.addHandler(MessageToByteHandler(FrameEncoder()))
                         try sync.addHandler(handler)
                         boundHandler.succeed(NIOLoopBound(handler, eventLoop: ch.eventLoop))

@@ -10,7 +10,8 @@ public struct FrameDecoder: ByteToMessageDecoder {
 
     /// Frame header: u32 length, u8 type, u32 request id.
     public static let headerSize = 9
-    /// The default limit on a frame's length field: a 16 MiB body plus room for metadata.
+    /// The default limit on a frame's length field (16 MiB + 1 MiB): two versions of an article
+    /// at the 8 MiB whole-article limit, plus room for metadata.
     public static let defaultMaxFrame: UInt32 = 17 << 20
     /// Room a frame needs around the one article state it carries (header, list count, an
     /// APPLY's node, epoch and checkpoint): an article fits a frame when its state's encoded
