@@ -7,9 +7,10 @@ import NIOCore
 /// A connection is *pending* until its handshake completes (AUTH accepted, or HELLO answered
 /// on a node without a key). Pending connections may hold at most `maxPending` of the
 /// `maxConnections` slots — the rest are reserved for established ones — and when that share
-/// is full, a newcomer evicts the oldest pending connection instead of being refused: an
-/// attacker that keeps renewing idle sockets then only shortens everyone's handshake window
-/// (a few milliseconds is enough on any real link) but never closes the door. A non-loopback
+/// is full, a newcomer evicts a pending connection instead of being refused. The one evicted
+/// comes from the address holding the most pending connections, and among those it is one
+/// that has not yet sent a HELLO if any, else the oldest: a crowd of idle sockets then evicts
+/// itself, and a client that is progressing through its handshake keeps its place. A non-loopback
 /// address may hold at most `maxPerAddress` connections; loopback is exempt, so a local admin
 /// is served while a remote crowd is at its limits.
 final class ConnectionAdmission: Sendable {
@@ -24,17 +25,20 @@ final class ConnectionAdmission: Sendable {
         case refuse(String)
     }
 
-    private struct Entry {
+    fileprivate struct Entry {
         var address: String
         var counted: Bool
         var pending: Bool
+        /// A valid HELLO has arrived (the connection is progressing).
+        var greeted = false
         var since: NIODeadline
         var channel: Channel
     }
 
-    private struct State {
+    fileprivate struct State {
         var entries: [ObjectIdentifier: Entry] = [:]
         var perAddress: [String: Int] = [:]
+        var pendingPerAddress: [String: Int] = [:]
         var pending = 0
     }
 
@@ -59,22 +63,34 @@ final class ConnectionAdmission: Sendable {
             if !loopback, s.perAddress[address, default: 0] >= limits.maxPerAddress {
                 return .refuse("\(address) already has \(limits.maxPerAddress) connections, the limit per address")
             }
-            func evictOldestPending() -> Bool {
-                guard let (oldest, _) = s.entries.filter({ $0.value.pending }).min(by: { $0.value.since < $1.value.since }) else { return false }
-                evicted.append(remove(oldest, from: &s)!.channel)
+            func evictOnePending() -> Bool {
+                // The address with the most pending connections; in it, silent before greeted, then oldest.
+                let busiest = s.pendingPerAddress.max { $0.value < $1.value }?.key
+                let victim = s.entries.filter { $0.value.pending && $0.value.address == busiest }.min { a, b in
+                    if a.value.greeted != b.value.greeted { return !a.value.greeted }
+                    return a.value.since < b.value.since
+                }
+                guard let victim else { return false }
+                evicted.append(remove(victim.key, from: &s)!.channel)
                 return true
             }
-            if s.pending >= limits.maxPending { _ = evictOldestPending() }
-            if s.entries.count >= limits.maxConnections, !evictOldestPending() {
+            if s.pending >= limits.maxPending { _ = evictOnePending() }
+            if s.entries.count >= limits.maxConnections, !evictOnePending() {
                 return .refuse("the node is at its limit of \(limits.maxConnections) connections")
             }
             s.entries[id] = Entry(address: address, counted: !loopback, pending: true, since: .now(), channel: channel)
             s.pending += 1
+            s.pendingPerAddress[address, default: 0] += 1
             if !loopback { s.perAddress[address, default: 0] += 1 }
             return .admit
         }
         for c in evicted { evict(c) }
         return decision
+    }
+
+    /// A valid HELLO arrived: the connection is evicted only after silent ones of its address.
+    func greeted(_ channel: Channel) {
+        state.withLockedValue { s in s.entries[ObjectIdentifier(channel)]?.greeted = true }
     }
 
     /// The connection completed its handshake: it no longer counts as pending.
@@ -85,6 +101,7 @@ final class ConnectionAdmission: Sendable {
             e.pending = false
             s.entries[id] = e
             s.pending -= 1
+            s.decrementPending(e.address)
         }
     }
 
@@ -95,11 +112,21 @@ final class ConnectionAdmission: Sendable {
 
     private func remove(_ id: ObjectIdentifier, from s: inout State) -> Entry? {
         guard let e = s.entries.removeValue(forKey: id) else { return nil }
-        if e.pending { s.pending -= 1 }
+        if e.pending {
+            s.pending -= 1
+            s.decrementPending(e.address)
+        }
         if e.counted {
             let n = s.perAddress[e.address, default: 1] - 1
             s.perAddress[e.address] = n > 0 ? n : nil
         }
         return e
+    }
+}
+
+extension ConnectionAdmission.State {
+    fileprivate mutating func decrementPending(_ address: String) {
+        let n = pendingPerAddress[address, default: 1] - 1
+        pendingPerAddress[address] = n > 0 ? n : nil
     }
 }

@@ -133,6 +133,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         logger.debug("hello", metadata: ["software": "\(hello.software)", "version": "\(version)", "node": "\(NodeID(hello.nodeID))"])
         limits.outbound = hello.maxFrame
+        node.admission.greeted(context.channel)
         let mine = Hello(
             nodeID: node.store.nodeID.rawValue, software: node.software, features: node.features, nonce: nonce,
             maxFrame: node.configuration.maxFrame)
