@@ -90,8 +90,12 @@ extension Article {
         if bodyBytes > limits.maxBodyBytes {
             throw InvalidArticle(field: "body", reason: "is \(bodyBytes) bytes, over the \(limits.maxBodyBytes)-byte cap")
         }
-        for f in extra where f.name.isEmpty {
-            throw InvalidArticle(field: "", reason: "a field with an empty name is not allowed")
+        var names = Set(Article.knownFields)
+        for f in extra {
+            if f.name.isEmpty { throw InvalidArticle(field: "", reason: "a field with an empty name is not allowed") }
+            if !names.insert(f.name).inserted {
+                throw InvalidArticle(field: f.name, reason: "appears twice (or as an extra field with a standard field's name)")
+            }
         }
         let total = encodedSize
         if total > limits.maxArticleBytes {

@@ -57,7 +57,8 @@ enum RecordCodec {
             throw CorruptRecord("article record format \(format) is not supported (this folio reads format \(articleFormat))")
         }
         let seq = try r.u64("sequence")
-        let n = try r.count("versions", minSize: 33)
+        // The smallest version is a tombstone with an empty context: dot 16, count 4, time 8, kind 1.
+        let n = try r.count("versions", minSize: 29)
         var versions: [Version] = []
         versions.reserveCapacity(n)
         for _ in 0..<n { versions.append(try decodeVersion(&r)) }

@@ -141,9 +141,9 @@ extension Store {
                 var seen = Set<String>()
                 for c in changes where !seen.contains(c.id) {
                     let held = try record(c.id, txn: txn)?.versions.versions ?? []
-                    let lacking = c.versions.filter { s in
-                        !held.contains { $0.dot == s.dot || $0.context.covers(s.dot) }
-                    }
+                    // Only a dot held exactly is known: a held context that covers a dot does
+                    // not prove its writer saw that version's whole history (SPEC §8.1).
+                    let lacking = c.versions.filter { s in !held.contains { $0.dot == s.dot } }
                     guard !lacking.isEmpty else { continue }
                     seen.insert(c.id)
                     needs.ids.append(c.id)

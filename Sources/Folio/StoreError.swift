@@ -20,6 +20,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingBody(id: String, hash: String)
     /// A sibling index or dot named by `resolve` does not exist.
     case noSuchVersion(id: String, String)
+    /// A peer sent a version under a dot this store holds with other content: two stores
+    /// write under one node id (a copied store). Nothing of that merge is kept.
+    case dotClash(id: String, dot: String)
     /// A causal-context token could not be read.
     case invalidContext(String)
     /// The backup destination is not usable.
@@ -43,6 +46,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .missingBody(id, hash): return "article \"\(id)\": body \(hash) was not supplied and is not stored"
         case let .noSuchVersion(id, what): return "article \"\(id)\" has no version \(what)"
         case let .invalidContext(why): return "invalid context token: \(why)"
+        case let .dotClash(id, dot):
+            return "article \"\(id)\": version \(dot) arrived with content other than the version this store holds under the same dot; "
+                + "two stores are writing under one node id (a copied store?) — nothing was merged"
         case let .badDestination(why): return why
         case let .diskFull(path, available, e):
             return "disk full: the filesystem holding \(path) has \(available) bytes available (\(e.message)); "

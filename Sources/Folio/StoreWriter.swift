@@ -7,7 +7,7 @@ import LMDB
 /// exact; all of it commits together when the closure returns.
 public final class StoreWriter {
     let store: Store
-    let txn: Transaction
+    private(set) var txn: Transaction
     private var dbs: Store.Databases { store.dbs }
     private(set) var seq: UInt64
     private var live: Int64
@@ -29,6 +29,26 @@ public final class StoreWriter {
 
     public var nodeID: NodeID { store.nodeID }
 
+    /// Runs `body` as one atomic step of this transaction (an LMDB nested transaction, like
+    /// GRDB's savepoints): when it throws, nothing it wrote remains and the writer's counters
+    /// are as before, while the enclosing transaction goes on and may commit.
+    public func savepoint<T>(_ body: (StoreWriter) throws -> T) throws -> T {
+        let saved = (seq, live, tombstones, conflicts, dirty, orphanedBodies)
+        let parent = txn
+        do {
+            return try storeErrors {
+                try parent.nested { child in
+                    txn = child
+                    defer { txn = parent }
+                    return try body(self)
+                }
+            }
+        } catch {
+            (seq, live, tombstones, conflicts, dirty, orphanedBodies) = saved
+            throw error
+        }
+    }
+
     /// The article as this transaction sees it (bodies per `bodies`).
     public func get(_ id: String, bodies: Store.BodySelection = .winner) throws -> ArticleState? {
         try store.state(id, bodies: bodies, txn: txn)
@@ -47,6 +67,7 @@ public final class StoreWriter {
         } catch {
             throw StoreError.invalidArticle(id: article.id, error)
         }
+        try checkContext(context)
         let old = try store.record(article.id, txn: txn)
         let hash = BodyHash(of: article.body)
         let content = VersionContent(
@@ -71,6 +92,7 @@ public final class StoreWriter {
     @discardableResult
     public func delete(_ id: String, context: VersionVector? = nil) throws -> WriteOutcome {
         try Store.checkID(id)
+        try checkContext(context)
         guard let old = try store.record(id, txn: txn), old.versions.isLive else { throw StoreError.notFound(id: id) }
         var versions = old.versions
         let result = versions.write(nil, context: context, node: store.nodeID, timestamp: store.options.clock())
@@ -118,19 +140,34 @@ public final class StoreWriter {
     @discardableResult
     public func merge(id: String, versions remote: [Version], bodies: [BodyHash: String]) throws -> MergeOutcome {
         try Store.checkID(id)
+        do {
+            try VersionSet.validate(received: remote, bodies: bodies, limits: store.options.limits)
+        } catch {
+            throw StoreError.invalidArticle(id: id, error)
+        }
         let old = try store.record(id, txn: txn)
         var versions = old?.versions ?? VersionSet()
+        for r in remote {
+            if let held = versions.versions.first(where: { $0.dot == r.dot }), held != r {
+                throw StoreError.dotClash(id: id, dot: r.dot.description)
+            }
+        }
         let result = versions.merge(remote)
         guard case let .changed(added, _) = result else {
             return MergeOutcome(result: result, siblings: versions.versions.count, seq: old?.seq ?? 0)
         }
-        for case let c? in added.map(\.content) {
-            if let body = bodies[c.bodyHash], BodyHash(of: body) != c.bodyHash || body.utf8.count != c.bodyLength {
-                throw StoreError.invalidArticle(id: id, InvalidArticle(field: "body", reason: "does not match the version's body hash"))
-            }
-        }
         let newSeq = try persist(id: id, old: old, new: versions, bodies: bodies)
         return MergeOutcome(result: result, siblings: versions.versions.count, seq: newSeq)
+    }
+
+    /// A reader's context may claim only what a version set could hold (node ids ≠ 0,
+    /// counters ≤ 2^62), so the write's new dot can never overflow.
+    private func checkContext(_ context: VersionVector?) throws {
+        do {
+            try context?.validate()
+        } catch {
+            throw StoreError.invalidContext(error.reason)
+        }
     }
 
     // MARK: Persistence

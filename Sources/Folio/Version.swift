@@ -29,9 +29,16 @@ public struct Version: Sendable, Equatable {
         return v
     }
 
-    /// True when `other`'s history includes this version, i.e. `other` supersedes it.
+    /// True when `other`'s writer saw this version — its context covers this dot *and* this
+    /// version's whole context — so `other` supersedes it.
+    ///
+    /// For contexts a correct reader produces the second condition follows from the first (a
+    /// reader's context is the join of everything it read). Requiring it anyway makes the
+    /// relation a strict partial order for *any* input, so merging (keeping what nothing
+    /// supersedes) is a join even when a peer sends contexts that claim dots without their
+    /// history: such a claim leaves both versions as visible siblings instead of dropping one.
     public func isObsoleted(by other: Version) -> Bool {
-        other.dot != dot && other.context.covers(dot)
+        other.dot != dot && other.context.covers(dot) && context.isDescendedBy(other.context)
     }
 
     /// The deterministic winner order: a live version beats a tombstone, then the later

@@ -7,9 +7,11 @@ import NIOCore
 /// single LMDB transaction (group commit): one fsync serves many writers.
 ///
 /// LMDB wants each write transaction on one thread from begin to commit, and never on an
-/// event loop; this thread is that place. A job that fails on its own (an invalid article, a
-/// missing id) fails alone; a store failure fails the whole group. The queue is bounded by
-/// its callers (each connection caps its in-flight requests).
+/// event loop; this thread is that place. Each job runs in a savepoint (a nested LMDB
+/// transaction): a job that fails on its own (an invalid article, a bad version set in the
+/// middle of an APPLY) leaves nothing of itself behind and fails alone while the rest of the
+/// group commits; a store failure (LMDB, a full disk) fails the whole group. The queue is
+/// bounded by its callers (each connection caps its in-flight requests).
 public final class GroupCommitWriter: @unchecked Sendable {
     /// Raised for jobs submitted after `shutdown()`.
     public struct ShuttingDown: Error, CustomStringConvertible {
@@ -97,11 +99,11 @@ public final class GroupCommitWriter: @unchecked Sendable {
                 out.reserveCapacity(group.count)
                 for p in group {
                     do {
-                        out.append(try p.run(w))
-                    } catch let e as StoreError where e.isCleanFailure {
-                        out.append({ p.fail(e) })
+                        out.append(try w.savepoint { try p.run($0) })
+                    } catch where !GroupCommitWriter.failsTheGroup(error) {
+                        out.append({ p.fail(error) })
                     }
-                    // Any other error leaves the transaction in doubt: it propagates and aborts.
+                    // A store failure leaves the transaction in doubt: it propagates and aborts.
                 }
                 return out
             }
@@ -125,12 +127,11 @@ public final class GroupCommitWriter: @unchecked Sendable {
     }
 }
 
-extension StoreError {
-    /// Failures raised before the writer changed anything, safe to report while the rest of
-    /// the transaction commits.
-    var isCleanFailure: Bool {
-        switch self {
-        case .notFound, .invalidArticle, .noSuchVersion, .invalidContext: return true
+extension GroupCommitWriter {
+    /// Errors of the store itself rather than of one job: the group is retried job by job.
+    static func failsTheGroup(_ error: Error) -> Bool {
+        switch error {
+        case StoreError.lmdb, StoreError.diskFull: return true
         default: return false
         }
     }

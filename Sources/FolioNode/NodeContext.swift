@@ -103,6 +103,7 @@ extension Error {
             case .notFound: return (.notFound, e.description)
             case .invalidArticle, .invalidContext: return (.invalidArticle, e.description)
             case .noSuchVersion: return (.notFound, e.description)
+            case .dotClash: return (.conflict, e.description)
             default: return (.internal, e.description)
             }
         case let v as ProtocolViolation: return (v.code, v.message)

@@ -159,6 +159,9 @@ extension ByteBuffer {
         var bodies = BodyTable()
         for _ in 0..<n {
             let v = try readVersion()
+            if let p = versions.last, (p.dot.node.rawValue, p.dot.counter) >= (v.dot.node.rawValue, v.dot.counter) {
+                throw ProtocolViolation(.badFrame, "the versions of \"\(id)\" are not sorted by dot, or two share a dot")
+            }
             if let body = try readWireOptional("body", { try $0.readWireString("body") }) {
                 guard let c = v.content, BodyHash(of: body) == c.bodyHash else {
                     throw ProtocolViolation(.badFrame, "a body does not match its version's hash")

@@ -9,7 +9,7 @@ import Foundation
 public final class Transaction {
     @usableFromInline let handle: OpaquePointer
     public let isReadOnly: Bool
-    @usableFromInline private(set) var isValid = true
+    @usableFromInline var isValid = true
     /// Set when a put reported `MDB_MAP_FULL`: the transaction is then unusable and the
     /// environment retries the whole write closure after growing the map.
     @usableFromInline var hitMapFull = false
@@ -91,6 +91,44 @@ public final class Transaction {
     public func clear(_ db: Database) throws {
         ensureValid()
         try check(mdb_drop(handle, db.dbi, 0), "mdb_drop \(db.name)")
+    }
+
+    // MARK: Nested transactions
+
+    /// Runs `body` in a child of this write transaction (`mdb_txn_begin` with this one as
+    /// parent): when `body` throws, everything it changed is discarded and this transaction
+    /// goes on as if it had not run; when it returns, its changes become part of this one.
+    /// This transaction must not be used while the child is open (LMDB's rule), which the
+    /// closure shape enforces.
+    public func nested<T>(_ body: (Transaction) throws -> T) throws -> T {
+        ensureValid()
+        precondition(!isReadOnly, "nested transaction in a read-only transaction")
+        var child: OpaquePointer?
+        let rc = mdb_txn_begin(mdb_txn_env(handle), handle, 0, &child)
+        if rc == MDB_MAP_FULL { hitMapFull = true }
+        try check(rc, "mdb_txn_begin (nested)")
+        let t = Transaction(handle: child!, readOnly: false)
+        isValid = false
+        defer { isValid = true }
+        let result: T
+        do {
+            result = try body(t)
+        } catch {
+            t.invalidate()
+            mdb_txn_abort(child)
+            if t.hitMapFull { hitMapFull = true }
+            throw error
+        }
+        t.invalidate()
+        if t.hitMapFull {
+            mdb_txn_abort(child)
+            hitMapFull = true
+            throw LMDBError(code: MDB_MAP_FULL, operation: "nested transaction")
+        }
+        let commit = mdb_txn_commit(child)  // frees the child whatever it returns
+        if commit == MDB_MAP_FULL { hitMapFull = true }
+        try check(commit, "mdb_txn_commit (nested)")
+        return result
     }
 
     // MARK: Cursors

@@ -41,7 +41,7 @@ enum Terminal {
         case let e as StoreError:
             err("folio: \(e)")
             switch e {
-            case .notFound, .noSuchVersion: Foundation.exit(Exit.notFound.rawValue)
+            case .notFound, .noSuchVersion, .dotClash: Foundation.exit(Exit.notFound.rawValue)
             case .invalidArticle, .invalidContext: Foundation.exit(Exit.rejected.rawValue)
             default: Foundation.exit(Exit.failure.rawValue)
             }
