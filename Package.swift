@@ -96,6 +96,12 @@ let package = Package(
             dependencies: ["FolioProtocol", .product(name: "NIOCore", package: "swift-nio")],
             path: "Sources/folio-fuzz-frames"
         ),
+        // libFuzzer target for APPLY/FETCHED payloads merged into a store (tools/fuzz-apply).
+        .executableTarget(
+            name: "folio-fuzz-apply",
+            dependencies: ["Folio", "FolioProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Sources/folio-fuzz-apply"
+        ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
         .testTarget(name: "FolioTests", dependencies: ["Folio"]),
         .testTarget(name: "FolioProtocolTests", dependencies: ["FolioProtocol", .product(name: "NIOCore", package: "swift-nio")]),

@@ -153,7 +153,7 @@ public final class StoreWriter {
             }
         }
         let result = versions.merge(remote)
-        guard case let .changed(added, _) = result else {
+        guard case .changed = result else {
             return MergeOutcome(result: result, siblings: versions.versions.count, seq: old?.seq ?? 0)
         }
         let newSeq = try persist(id: id, old: old, new: versions, bodies: bodies)

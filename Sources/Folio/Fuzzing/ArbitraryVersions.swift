@@ -2,20 +2,14 @@
 /// wire, but with any dots, contexts, tombstones, bodies and sizes — and the property every
 /// store must keep when it receives them. For randomized tests and `tools/fuzz-apply`; not
 /// used by the store itself.
-public struct ArbitraryVersions<R: RandomNumberGenerator> {
-    /// One received article: a replica's claimed whole set, and the bodies sent with it.
-    public struct Received: Sendable {
-        public var id: String
-        public var versions: [Version]
-        public var bodies: [BodyHash: String]
-    }
-
-    public var rng: R
+public struct ArbitraryVersions {
+    
+    public var rng: ArbitraryRandom
     let ids: [String]
-    let nodes: [UInt64] = [1, 2, 3, 0xABCD_EF01]
-    let texts = ["", "a", "Hafenstreik", "öffnet", "港湾ストライキ", String(repeating: "x", count: 300)]
+    var nodes: [UInt64] { arbitraryNodes }
+    var texts: [String] { arbitraryTexts }
 
-    public init(rng: R, ids: Int = 6) {
+    public init(rng: ArbitraryRandom, ids: Int = 6) {
         self.rng = rng
         self.ids = (0..<max(1, ids)).map { "arb/\($0)" }
     }
@@ -59,20 +53,20 @@ public struct ArbitraryVersions<R: RandomNumberGenerator> {
     /// A version for `dot`. One dot is one event: its context, time and content follow from
     /// the dot, as in a real mesh, except now and then (a forged or clashing version).
     mutating func version(_ dot: Dot) -> (Version, body: String?) {
-        func make<G: RandomNumberGenerator>(_ g: inout ArbitraryVersions<G>) -> (Version, body: String?) {
+        func make(_ g: inout ArbitraryVersions) -> (Version, body: String?) {
             let timestamp = g.chance(50) ? g.pick([Int64.min, Int64.max, -1]) : Int64.random(in: 1_700_000_000_000...1_700_000_100_000, using: &g.rng)
             let context = g.context(for: dot)
             let content = g.content()
             return (Version(dot: dot, context: context, timestamp: timestamp, content: content?.0), content?.body)
         }
         if chance(40) { return make(&self) }
-        var fixed = ArbitraryVersions<SplitMix64>(rng: SplitMix64(seed: dot.node.rawValue &* 0x9E37_79B9_7F4A_7C15 ^ dot.counter), ids: 1)
+        var fixed = ArbitraryVersions(rng: ArbitraryRandom(seed: dot.node.rawValue &* 0x9E37_79B9_7F4A_7C15 ^ dot.counter), ids: 1)
         return make(&fixed)
     }
 
     /// One article's set: usually 1–4 versions sorted by dot, sometimes unsorted, duplicated,
     /// empty or far too many.
-    public mutating func next() -> Received {
+    public mutating func next() -> ReceivedArticle {
         var bodies: [BodyHash: String] = [:]
         let count = chance(300) ? pick([0, VersionSet.maxSiblings + 1]) : Int.random(in: 1...4, using: &rng)
         var versions: [Version] = []
@@ -91,38 +85,94 @@ public struct ArbitraryVersions<R: RandomNumberGenerator> {
         }
         if chance(40), let first = versions.first { versions.append(first) }
         if !chance(40) { versions.sort { ($0.dot.node, $0.dot.counter) < ($1.dot.node, $1.dot.counter) } }
-        return Received(id: pick(ids), versions: versions, bodies: bodies)
+        return ReceivedArticle(id: pick(ids), versions: versions, bodies: bodies)
+    }
+}
+
+private let arbitraryNodes: [UInt64] = [1, 2, 3, 0xABCD_EF01]
+private let arbitraryTexts = ["", "a", "Hafenstreik", "öffnet", "港湾ストライキ", String(repeating: "x", count: 300)]
+
+/// One received article: a replica's claimed whole set, and the bodies sent with it.
+public struct ReceivedArticle: Sendable {
+    public var id: String
+    public var versions: [Version]
+    public var bodies: [BodyHash: String]
+    public init(id: String, versions: [Version], bodies: [BodyHash: String]) {
+        self.id = id
+        self.versions = versions
+        self.bodies = bodies
+    }
+    /// An article state as APPLY or FETCHED carry it.
+    public init(_ state: ArticleState) {
+        var bodies: [BodyHash: String] = [:]
+        for case let c? in state.versions.versions.map(\.content) { if let b = state.bodies[c.bodyHash] { bodies[c.bodyHash] = b } }
+        self.init(id: state.id, versions: state.versions.versions, bodies: bodies)
+    }
+}
+
+/// The randomness behind `ArbitraryVersions`: a seeded SplitMix64 (randomized tests), or the
+/// bytes of a fuzzer's input, 8 per `next()`, so that a small mutation of the input makes a
+/// small change to what is generated; past the end of the bytes the seeded stream goes on (a
+/// constant source would make rejection sampling in `random(in:)` loop for ever).
+public struct ArbitraryRandom: RandomNumberGenerator {
+    let bytes: [UInt8]
+    var offset = 0
+    var stream: SplitMix64
+
+    public init(seed: UInt64) {
+        bytes = []
+        stream = SplitMix64(seed: seed)
+    }
+
+    public init(bytes: [UInt8]) {
+        self.bytes = bytes
+        stream = SplitMix64(seed: UInt64(bytes.count))
+    }
+
+    public mutating func next() -> UInt64 {
+        guard offset + 8 <= bytes.count else { return stream.next() }
+        var v: UInt64 = 0
+        for _ in 0..<8 {
+            v = v << 8 | UInt64(bytes[offset])
+            offset += 1
+        }
+        return v ^ stream.next()
     }
 }
 
 /// The property of receiving arbitrary version sets (issue: "peer input can never harm a store").
 public enum ReceivedVersionsProperty {
-    /// Applies `batch` as one APPLY (one savepoint) and checks: a refused batch changes
+    /// Applies `batch` as one APPLY — inside a savepoint of a larger transaction, as a node's
+    /// group commit does, or with `savepoint` false as a transaction of its own — and checks: a refused batch changes
     /// nothing; an accepted one keeps every previously held version that no received
     /// version supersedes, and leaves each article a valid set; with `verify`, the whole
     /// store verifies clean. Returns what broke (empty when the property holds) and whether
     /// the batch was accepted.
     public static func apply(
-        _ batch: [ArbitraryVersions<SplitMix64>.Received], to store: Store, verify: Bool
+        _ batch: [ReceivedArticle], to store: Store, verify: Bool, savepoint: Bool = true
     ) throws -> (problems: [String], accepted: Bool) {
         let ids = Array(Set(batch.map(\.id)))
         func snapshot() throws -> [String: [Version]] {
             var s: [String: [Version]] = [:]
-            for id in ids { s[id] = try store.get(id, bodies: .none)?.versions.versions ?? [] }
+            // An id no article can have is refused with its batch: it holds nothing.
+            for id in ids where (try? Article.validateID(id)) != nil {
+                s[id] = try store.get(id, bodies: .none)?.versions.versions ?? []
+            }
             return s
         }
         let before = try snapshot()
         var refusal: Error?
-        try store.write { w in
-            do {
-                try w.savepoint { w in
-                    for a in batch { try w.merge(id: a.id, versions: a.versions, bodies: a.bodies) }
-                }
-            } catch let e as StoreError {
-                switch e {
-                case .lmdb, .diskFull, .corrupt: throw e
-                default: refusal = e
-                }
+        func mergeAll(_ w: StoreWriter) throws {
+            for a in batch { try w.merge(id: a.id, versions: a.versions, bodies: a.bodies) }
+        }
+        do {
+            try store.write { w in
+                if savepoint { try w.savepoint(mergeAll) } else { try mergeAll(w) }
+            }
+        } catch let e as StoreError {
+            switch e {
+            case .lmdb, .diskFull, .corrupt: throw e
+            default: refusal = e
             }
         }
         let after = try snapshot()
