@@ -41,21 +41,29 @@ public final class Store: @unchecked Sendable {
     public let path: String
     public let options: Options
     public let nodeID: NodeID
-    /// A random id of this store's incarnation; a recreated store gets a new one.
+    /// A random id of this store's incarnation; a recreated or copied store gets a new one.
     public let epoch: String
+    /// Set when this open found the store copied and gave it a new node id and epoch.
+    public let identityChange: IdentityChange?
     let env: Environment
     let dbs: Databases
 
     static let databaseNames = ["meta", "articles", "bodies", "bodyrefs", "changes", "peers", "peerstatus"]
 
-    private init(path: String, options: Options, env: Environment, dbs: Databases, nodeID: NodeID, epoch: String) {
+    private init(
+        path: String, options: Options, env: Environment, dbs: Databases, nodeID: NodeID, epoch: String,
+        identityChange: IdentityChange? = nil
+    ) {
         self.path = path
         self.options = options
         self.env = env
         self.dbs = dbs
         self.nodeID = nodeID
         self.epoch = epoch
+        self.identityChange = identityChange
     }
+
+    static func newEpoch() -> String { (0..<2).map { _ in NodeID.random().hex }.joined() }
 
     private static func dataFile(_ path: String) -> String { (path as NSString).appendingPathComponent("data.mdb") }
 
@@ -94,7 +102,7 @@ public final class Store: @unchecked Sendable {
         }
         let (env, dbs) = try environment(path, options)
         let node = NodeID.random()
-        let epoch = (0..<2).map { _ in NodeID.random().hex }.joined()
+        let epoch = newEpoch()
         let now = options.clock()
         try storeErrors {
             try env.write { txn in
@@ -106,6 +114,7 @@ public final class Store: @unchecked Sendable {
                 for k in [Meta.live, Meta.tombstones, Meta.conflicts] {
                     try txn.put(dbs.meta, key: k, value: UInt64(0).bigEndianBytes)
                 }
+                if let home = StoreHome.current(dataFile: dataFile(path)) { try txn.put(dbs.meta, key: Meta.home, value: home.encoded) }
             }
         }
         return Store(path: path, options: options, env: env, dbs: dbs, nodeID: node, epoch: epoch)
@@ -129,10 +138,39 @@ public final class Store: @unchecked Sendable {
                     return (NodeID(n.withUnsafeBytes { UInt64(bigEndianBytes: $0) }), String(decoding: e, as: UTF8.self))
                 }
             }
-            return Store(path: path, options: options, env: env, dbs: dbs, nodeID: node, epoch: epoch)
+            if options.readOnly { return Store(path: path, options: options, env: env, dbs: dbs, nodeID: node, epoch: epoch) }
+            let (finalNode, finalEpoch, change) = try settleIdentity(env: env, dbs: dbs, path: path, node: node, epoch: epoch)
+            return Store(path: path, options: options, env: env, dbs: dbs, nodeID: finalNode, epoch: finalEpoch, identityChange: change)
         } catch {
             env.close()
             throw error
+        }
+    }
+
+    /// Compares the recorded home with where the data file is now (a write-open only). A store
+    /// without a record (written before this release) gets one; a store whose record differs
+    /// is a copy: it takes a new node id and epoch, keeping every version and checkpoint, and
+    /// remembers its previous ids. One transaction, before any write.
+    private static func settleIdentity(
+        env: Environment, dbs: Databases, path: String, node: NodeID, epoch: String
+    ) throws -> (NodeID, String, IdentityChange?) {
+        guard let here = StoreHome.current(dataFile: dataFile(path)) else { return (node, epoch, nil) }
+        return try storeErrors {
+            try env.write { txn -> (NodeID, String, IdentityChange?) in
+                let recorded = try txn.withValue(dbs.meta, key: Meta.home) { try StoreHome(decoding: $0) }
+                if recorded == here { return (node, epoch, nil) }
+                try txn.put(dbs.meta, key: Meta.home, value: here.encoded)
+                guard let recorded else { return (node, epoch, nil) }
+                let newNode = NodeID.random()
+                let newEpoch = newEpoch()
+                var previous = try txn.get(dbs.meta, key: Meta.previousNodes) ?? []
+                previous += node.rawValue.bigEndianBytes
+                try txn.put(dbs.meta, key: Meta.previousNodes, value: previous)
+                try txn.put(dbs.meta, key: Meta.node, value: newNode.rawValue.bigEndianBytes)
+                try txn.put(dbs.meta, key: Meta.epoch, value: Array(newEpoch.utf8))
+                let change = IdentityChange(previousNode: node, newNode: newNode, reason: here.difference(from: recorded))
+                return (newNode, newEpoch, change)
+            }
         }
     }
 
@@ -342,6 +380,8 @@ enum Meta {
     static let live = Array("count.live".utf8)
     static let tombstones = Array("count.tombstones".utf8)
     static let conflicts = Array("count.conflicts".utf8)
+    static let home = Array("home".utf8)
+    static let previousNodes = Array("previous-nodes".utf8)
 
     static func u64(_ key: [UInt8], _ db: Database, _ txn: Transaction) throws -> UInt64 {
         try txn.withValue(db, key: key) { b -> UInt64 in

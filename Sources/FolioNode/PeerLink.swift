@@ -49,6 +49,10 @@ final class PeerLink: Sendable {
             options.requestTimeout = .seconds(120)
             do {
                 let client = try await FolioClient.connect(to: address, options: options)
+                if client.serverHello.nodeID == store.nodeID.rawValue {
+                    try? await client.close()
+                    throw SelfPeer(address: address, node: store.nodeID)
+                }
                 status.node = NodeID(client.serverHello.nodeID)
                 status.connected = true
                 status.lastError = nil
@@ -156,4 +160,11 @@ private final class LockedStatus: @unchecked Sendable {
         body(&value)
         return value
     }
+}
+
+/// A configured peer turned out to be this node's own store.
+struct SelfPeer: Error, CustomStringConvertible {
+    var address: String
+    var node: NodeID
+    var description: String { "the peer at \(address) is this node itself (node \(node.hex)); check --peer" }
 }

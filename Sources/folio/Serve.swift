@@ -91,6 +91,7 @@ struct Serve: AsyncParsableCommand {
         so.noMetaSync = noMetaSync
         let s = try Store.open(at: store.path, options: so)
         logger.info("opened store", metadata: ["path": "\(s.path)", "node": "\(s.nodeID)", "lmdb": "\(LMDBVersion.string)"])
+        if let change = s.identityChange { logger.notice("\(change)") }
         let server = FolioServer(store: s, configuration: config)
         let address: SocketAddress
         do {

@@ -24,7 +24,9 @@ struct StoreOptions: ParsableArguments {
     func open(readOnly: Bool = false) throws -> Store {
         var o = Store.Options()
         o.readOnly = readOnly
-        return try Store.open(at: path, options: o)
+        let s = try Store.open(at: path, options: o)
+        if let change = s.identityChange { Terminal.err("folio: note: \(change)") }
+        return s
     }
 }
 

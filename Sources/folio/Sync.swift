@@ -42,6 +42,12 @@ struct Sync: AsyncParsableCommand {
             do { options.key = try SharedKey(file: keyFile) } catch { throw CLIFailure(code: .failure, message: "\(error)") }
         }
         let client = try await FolioClient.connect(to: address, options: options)
+        if client.serverHello.nodeID == local.nodeID.rawValue {
+            try? await client.close()
+            throw CLIFailure(
+                code: .failure,
+                message: "the node at \(address) serves this very store (node \(local.nodeID.hex)): there is nothing to sync with itself")
+        }
         var so = SyncOptions()
         so.batchCount = batchSize
         so.batchBytes = batchBytes

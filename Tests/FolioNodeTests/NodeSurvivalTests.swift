@@ -111,8 +111,11 @@ final class NodeSurvivalTests: XCTestCase {
         let established = try await FolioClient.connect(to: node.address, key: key)
         var idle: [RawSocket] = []
         for _ in 0..<60 { idle.append(try RawSocket(port: port(node), receiveTimeout: 0.2)) }
-        // A newcomer evicts the oldest idle socket and completes its handshake.
+        // A newcomer evicts the oldest idle socket and completes its handshake. (Each burst of
+        // idle sockets is let in first: sockets accepted on another event loop at the same
+        // instant race a newcomer's HELLO, as they would in any server.)
         for i in 0..<5 {
+            try await Task.sleep(for: .milliseconds(100))
             let c = try await FolioClient.connect(to: node.address, key: key)
             try await c.put(Article(id: "during-flood/\(i)", title: "served"))
             try await c.close()
@@ -226,6 +229,27 @@ final class NodeSurvivalTests: XCTestCase {
         XCTAssertTrue(edge.logs.all.contains { $0.contains("too large for one frame") && $0.contains("l/2") }, "\(edge.logs.all)")
         await edge.stop()
         await hub.stop()
+    }
+
+    func testFolioPeersKeepsTheLastSuccessAfterTheLinkDrops() async throws {
+        let hub = try await TestNode(self)
+        try hub.store.write { try $0.put(Article(id: "s/1", title: "x")) }
+        let edge = try await TestNode(self) { $0.peers = [hub.address] }
+        try await waitUntil { try edge.store.peerStatuses().first?.lastSuccess != nil }
+        await hub.stop()
+        try await waitUntil { try edge.store.peerStatuses().first?.connected == false }
+        let status = try XCTUnwrap(edge.store.peerStatuses().first)
+        XCTAssertNotNil(status.lastSuccess, "a dropped link still says when it last succeeded")
+        XCTAssertNotNil(status.lastError)
+        await edge.stop()
+    }
+
+    func testAPeerLinkToItsOwnStoreIsRefusedWithAClearError() async throws {
+        let node = try await TestNode(self)
+        let selfLink = try await TestNode(self, store: node.store) { $0.peers = [node.address] }
+        try await waitUntil { try node.store.peerStatuses().first?.lastError?.contains("is this node itself") == true }
+        await selfLink.server.shutdown()
+        await node.stop()
     }
 
     func testPeerLinkRetriesBackOffExponentiallyWithJitterUpToThirtySeconds() {

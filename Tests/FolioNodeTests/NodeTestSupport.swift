@@ -46,9 +46,9 @@ final class TestNode: @unchecked Sendable {
     let address: String
     let logs = LogCapture()
 
-    init(_ test: XCTestCase, configure: (inout NodeConfiguration) -> Void = { _ in }) async throws {
-        dir = NSTemporaryDirectory() + "folio-node-\(UUID().uuidString)"
-        store = try Store.create(at: dir)
+    init(_ test: XCTestCase, store existing: Store? = nil, configure: (inout NodeConfiguration) -> Void = { _ in }) async throws {
+        dir = existing?.path ?? NSTemporaryDirectory() + "folio-node-\(UUID().uuidString)"
+        store = try existing ?? Store.create(at: dir)
         var config = NodeConfiguration()
         config.port = 0
         config.logger = logs.logger()

@@ -100,3 +100,38 @@ final class ReceivedVersionsTests: XCTestCase {
         XCTAssertLessThan(accepted, step, "some are refused")
     }
 }
+
+/// One identity per replica: the store's recorded home decides whether it is a copy.
+final class StoreIdentityTests: XCTestCase {
+    func testAStoreMovedToAnotherMachineTakesANewIdentityOnceAndKeepsItsHistory() throws {
+        let path = temporaryDirectory(self) + "/s"
+        let s = try Store.create(at: path)
+        try s.write { try $0.put(Article(id: "kept", title: "history")) }
+        let (node, epoch) = (s.nodeID, s.epoch)
+        // As if the disk were attached to another machine: the recorded machine id differs.
+        var elsewhere = try XCTUnwrap(StoreHome.current(dataFile: path + "/data.mdb"))
+        elsewhere.machine = "another-machine"
+        try s.env.write { try $0.put(s.dbs.meta, key: Meta.home, value: elsewhere.encoded) }
+        s.close()
+
+        let readOnly = try Store.open(at: path, options: { var o = Store.Options(); o.readOnly = true; return o }())
+        XCTAssertEqual(readOnly.nodeID, node, "reading changes nothing")
+        readOnly.close()
+
+        let moved = try Store.open(at: path)
+        XCTAssertNotEqual(moved.nodeID, node)
+        XCTAssertNotEqual(moved.epoch, epoch)
+        XCTAssertEqual(moved.identityChange?.previousNode, node)
+        XCTAssertTrue(moved.identityChange?.reason.contains("another machine") == true)
+        XCTAssertEqual(try moved.get("kept")?.winner?.dot.node, node, "history keeps its dots")
+        let w = try moved.write { try $0.put(Article(id: "kept", title: "new")) }
+        XCTAssertEqual(w.version?.dot.node, moved.nodeID)
+        let newNode = moved.nodeID
+        moved.close()
+        let again = try Store.open(at: path)
+        defer { again.close() }
+        XCTAssertEqual(again.nodeID, newNode, "the new identity is stable")
+        XCTAssertNil(again.identityChange)
+        XCTAssertTrue(try again.verify().isClean)
+    }
+}

@@ -251,7 +251,8 @@ final class StoreTests: XCTestCase {
         XCTAssertThrowsError(try s.backup(to: root + "/copy"), "a non-empty destination is refused")
         let copy = try Store.open(at: root + "/copy")
         defer { copy.close() }
-        XCTAssertEqual(copy.nodeID, s.nodeID)
+        XCTAssertNotEqual(copy.nodeID, s.nodeID, "a copy opened for writing takes its own node id")
+        XCTAssertEqual(copy.identityChange?.previousNode, s.nodeID)
         XCTAssertEqual(try copy.statistics().liveArticles, 50)
         XCTAssertTrue(try copy.verify().isClean)
         XCTAssertLessThanOrEqual(try copy.statistics().fileSize, try s.statistics().fileSize)

@@ -1,0 +1,80 @@
+import Foundation
+import XCTest
+
+/// One identity per replica (issue 11, case 1): a copied store never writes under its
+/// original's node id, so the same article edited in both shows up as a conflict.
+final class IdentityCLITests: XCTestCase {
+    func serve(_ data: String) throws -> (Process, String) {
+        let p = Process()
+        p.executableURL = CLI.binary
+        p.arguments = ["serve", "--data", data, "--listen", "127.0.0.1:0"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        var line = Data()
+        while !line.contains(0x0A) {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            line.append(d)
+        }
+        return (p, String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// The node id in `folio put`'s stdout: "added<TAB>id<TAB>node:counter".
+    func node(of stdout: String) -> String? {
+        let fields = stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\t")
+        guard fields.count == 3, let node = fields[2].split(separator: ":").first, node.count == 16 else { return nil }
+        return String(node)
+    }
+
+    func testACopyMadeAnyWayTakesANewNodeIdAndTheForkShowsAsAConflict() throws {
+        let dir = temporaryDirectory(self)
+        let a = dir + "/a"
+        XCTAssertEqual(try CLI.run(["init", "--data", a]).code, 0)
+        XCTAssertEqual(try CLI.run(["put", "--data", a, "before/1", "--title", "shared history"]).code, 0)
+        // Three ways of copying: folio backup, cp -a, rsync -a (when installed).
+        XCTAssertEqual(try CLI.run(["backup", "--data", a, dir + "/b"]).code, 0)
+        let cp = Process()
+        cp.executableURL = URL(fileURLWithPath: "/bin/cp")
+        cp.arguments = ["-a", a, dir + "/c"]
+        try cp.run()
+        cp.waitUntilExit()
+        var copies = [dir + "/b", dir + "/c"]
+        if let rsync = CLI.tool("rsync") {
+            let r = Process()
+            r.executableURL = URL(fileURLWithPath: rsync)
+            r.arguments = ["-a", a + "/", dir + "/d/"]
+            try r.run()
+            r.waitUntilExit()
+            copies.append(dir + "/d")
+        }
+        let original = try CLI.run(["put", "--data", a, "clone/1", "--title", "site A"])
+        let nodeA = try XCTUnwrap(node(of: original.stdout), original.stdout)
+        for copy in copies {
+            let r = try CLI.run(["put", "--data", copy, "clone/1", "--title", "site \(copy)"])
+            XCTAssertEqual(r.code, 0, r.stderr)
+            XCTAssertTrue(r.stderr.contains("this store is a copy"), r.stderr)
+            let nodeCopy = try XCTUnwrap(node(of: r.stdout), r.stdout)
+            XCTAssertTrue(r.stderr.contains("instead of \(nodeA)"), r.stderr)
+            XCTAssertNotEqual(nodeCopy, nodeA, "\(copy) writes under its own node id")
+            // History is kept.
+            XCTAssertEqual(try CLI.run(["get", "--data", copy, "before/1"]).code, 0)
+            // A second write-open changes nothing more.
+            let again = try CLI.run(["put", "--data", copy, "clone/2", "--title", "x"])
+            XCTAssertFalse(again.stderr.contains("this store is a copy"), again.stderr)
+        }
+        // Sync the first copy with the original: the two edits are a visible conflict.
+        let (server, address) = try serve(a)
+        defer { server.terminate(); server.waitUntilExit() }
+        let sync = try CLI.run(["sync", address, "--data", copies[0]])
+        XCTAssertEqual(sync.code, 0, sync.stderr)
+        XCTAssertTrue(sync.stderr.contains("new conflicts: 1 here"), sync.stderr)
+        let conflicts = try CLI.run(["conflicts", "--data", copies[0]])
+        XCTAssertTrue(conflicts.stdout.contains("clone/1"), conflicts.stdout)
+        // A sync with the store's own node is refused.
+        let own = try CLI.run(["sync", address, "--data", a])
+        XCTAssertEqual(own.code, 3, own.stderr)
+        XCTAssertTrue(own.stderr.contains("serves this very store"), own.stderr)
+    }
+}
