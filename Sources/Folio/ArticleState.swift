@@ -20,7 +20,7 @@ public struct ArticleState: Sendable, Equatable {
     public var isInConflict: Bool { versions.isInConflict }
     /// The causal context of what was read, for a read-modify-write.
     public var context: VersionVector { versions.clock }
-    public var contextToken: String { CausalContext.token(for: context) }
+    public var contextToken: String { CausalContext.token(for: context, article: id) }
 
     /// The full article of a live version, when its body was loaded.
     public func article(_ version: Version) -> Article? {

@@ -51,15 +51,18 @@ struct Put: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let ctx = try context.map { try CausalContext.vector(from: $0) }
+        var ctx: VersionVector?
         var articles: [Article] = []
         var body: String?
         if let jsonFile {
             articles = try parseJSONArticles(readInput(jsonFile), name: jsonFile == "-" ? "stdin" : jsonFile)
-            if ctx != nil && articles.count != 1 {
+            if context != nil && articles.count != 1 {
                 throw CLIFailure(code: .usage, message: "--context applies to one article; the input holds \(articles.count)")
             }
-        } else if let bodyFile {
+        }
+        // The token must have been read from the article written.
+        if let context, let target = id ?? articles.first?.id { ctx = try CausalContext.vector(from: context, article: target) }
+        if jsonFile == nil, let bodyFile {
             guard let text = String(validating: try readInput(bodyFile), as: UTF8.self) else {
                 throw CLIFailure(code: .rejected, message: "\(bodyFile): the body is not valid UTF-8")
             }

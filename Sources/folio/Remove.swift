@@ -11,7 +11,7 @@ struct Remove: AsyncParsableCommand {
 
             Examples:
               folio rm text/some-article
-              folio rm text/some-article --context c1.AAAA…
+              folio rm text/some-article --context c2.AAAA…
               folio rm --remote 127.0.0.1:7070 text/some-article
             """)
 
@@ -23,7 +23,7 @@ struct Remove: AsyncParsableCommand {
     func validate() throws { try Check.articleID(id) }
 
     func run() async throws {
-        let ctx = try context.map { try CausalContext.vector(from: $0) }
+        let ctx = try context.map { try CausalContext.vector(from: $0, article: id) }
         let backend = try await Backend.open(store, remote, readOnly: false)
         let outcome = try await withBackend(backend) { try await $0.delete(id, context: ctx) }
         Terminal.err("deleted \(id) (version \(outcome.version!.dot.node.hex):\(outcome.version!.dot.counter))")

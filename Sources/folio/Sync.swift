@@ -65,6 +65,13 @@ struct Sync: AsyncParsableCommand {
         } catch {
             bar.clear()
             try? await client.close()
+            if json {
+                // What committed before the failure stays committed; the next sync resumes there.
+                Terminal.out(JSONValue.object([
+                    ("peer", .string(NodeID(client.serverHello.nodeID).hex)), ("failed", .bool(true)),
+                    ("error", .string(Terminal.describe(error))),
+                ]).serialized)
+            }
             throw error
         }
         bar.clear()

@@ -55,7 +55,7 @@ final class CLITests: XCTestCase {
         XCTAssertEqual((g["article"] as? [String: Any])?["title"] as? String, "東京で古地図展が開幕")
         XCTAssertNotNil(g["version"] as? [String: Any])
         XCTAssertEqual((g["conflicts"] as? [Any])?.count, 0)
-        XCTAssertTrue((g["context"] as? String)?.hasPrefix("c1.") ?? false)
+        XCTAssertTrue((g["context"] as? String)?.hasPrefix("c2.") ?? false)
 
         let missing = try folio("get", "no/such")
         XCTAssertEqual(missing.code, 1)

@@ -47,9 +47,20 @@ final class VersionVectorTests: XCTestCase {
         var rng = SeededRandom(seed: 3)
         for _ in 0..<200 {
             let v = randomVector(&rng)
-            XCTAssertEqual(try CausalContext.vector(from: CausalContext.token(for: v)), v)
+            XCTAssertEqual(try CausalContext.vector(from: CausalContext.token(for: v, article: "a/1"), article: "a/1"), v)
         }
-        XCTAssertThrowsError(try CausalContext.vector(from: "garbage"))
-        XCTAssertThrowsError(try CausalContext.vector(from: "c1.AAAA"))
+        XCTAssertThrowsError(try CausalContext.vector(from: "garbage", article: "a"))
+        XCTAssertThrowsError(try CausalContext.vector(from: "c1.AAAA", article: "a"))
+        XCTAssertThrowsError(try CausalContext.vector(from: "c2.AAAA", article: "a"))
+    }
+
+    func testAContextTokenBelongsToTheArticleItWasReadFrom() throws {
+        let v: VersionVector = [NodeID(1): 3]
+        let token = CausalContext.token(for: v, article: "art")
+        XCTAssertThrowsError(try CausalContext.vector(from: token, article: "other")) { e in
+            XCTAssertTrue("\(e)".contains("read from another article"), "\(e)")
+        }
+        let huge = CausalContext.token(for: [NodeID(1): UInt64.max], article: "art")
+        XCTAssertThrowsError(try CausalContext.vector(from: huge, article: "art"), "a counter near 2^64 is refused at the door")
     }
 }
