@@ -96,6 +96,7 @@ extension Article {
             if !names.insert(f.name).inserted {
                 throw InvalidArticle(field: f.name, reason: "appears twice (or as an extra field with a standard field's name)")
             }
+            guard (try? JSONParser.parse(f.json)) != nil else { throw InvalidArticle(field: f.name, reason: "is not valid JSON") }
         }
         let total = encodedSize
         if total > limits.maxArticleBytes {

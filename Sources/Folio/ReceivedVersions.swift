@@ -46,7 +46,9 @@ extension VersionSet {
                     guard !f.name.isEmpty, names.insert(f.name).inserted else {
                         throw bad("\(v.dot) has an extra field named \"\(f.name)\" (empty, a standard field's name, or twice)")
                     }
-                    guard (try? JSONParser.parse(f.json)) != nil else { throw bad("\(v.dot)'s extra field \"\(f.name)\" is not valid JSON") }
+                    guard let value = try? JSONParser.parse(f.json), value.serialized == f.json else {
+                        throw bad("\(v.dot)'s extra field \"\(f.name)\" is not compact JSON")
+                    }
                 }
                 if let body = bodies[c.bodyHash], body.utf8.count != c.bodyLength || BodyHash(of: body) != c.bodyHash {
                     throw InvalidArticle(field: "body", reason: "the body sent for \(v.dot) does not match its hash and length")

@@ -62,11 +62,14 @@ public final class StoreWriter {
     /// no-op reported as `.unchanged` (what makes re-imports cheap).
     @discardableResult
     public func put(_ article: Article, context: VersionVector? = nil, skipIfUnchanged: Bool = false) throws -> WriteOutcome {
+        var article = article
         do {
             try article.validate(limits: store.options.limits)
         } catch {
             throw StoreError.invalidArticle(id: article.id, error)
         }
+        // Extra values are stored as compact JSON (SPEC §5), whatever spacing they came with.
+        article.extra = article.extra.map { f in (try? JSONParser.parse(f.json)).map { ExtraField(name: f.name, value: $0) } ?? f }
         try checkContext(context)
         let old = try store.record(article.id, txn: txn)
         let hash = BodyHash(of: article.body)

@@ -114,6 +114,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case let (.ready, .ping(token)) where envelope.requestID & 0x8000_0000 != 0:
             // A peer node's heartbeat uses the server half of the id space; answer it too.
             context.writeAndFlush(wrapOutboundOut(Envelope(envelope.requestID, .pong(token))), promise: nil)
+        case (.ready, let m) where m.isRequest && (envelope.requestID == 0 || envelope.requestID & 0x8000_0000 != 0):
+            fail(context, .badFrame, "request id \(envelope.requestID) is outside a client's range 1…0x7FFFFFFF (SPEC §4.4)", requestID: envelope.requestID)
         case (.ready, let m) where m.isRequest:
             if quiescing {
                 context.writeAndFlush(wrapOutboundOut(Envelope(envelope.requestID, .error(code: .shuttingDown, message: "the node is shutting down"))), promise: nil)
@@ -177,14 +179,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             future = node.writer.submit(on: loop) { w in .written(try w.delete(id, context: ctx)) }
         case let .list(q):
             future = node.read(on: loop) { store in
-                let limit = Int(min(max(q.limit, 1), ListQuery.maxLimit))
+                let limit = Int(min(q.limit, ListQuery.maxLimit))
+                if limit == 0 { return .listed([], more: try !store.list(prefix: q.prefix, after: q.after, source: q.source, limit: 1, includeDeleted: q.includeDeleted).isEmpty) }
                 let items = try store.list(prefix: q.prefix, after: q.after, source: q.source, limit: limit + 1, includeDeleted: q.includeDeleted)
                 return .listed(Array(items.prefix(limit)), more: items.count > limit)
             }
         case .stats:
             future = node.read(on: loop) { .statistics(try $0.statistics()) }
         case let .changes(since, limit, wait):
-            future = node.changes(on: loop, since: since, limit: Int(min(max(limit, 1), 10_000)), waitMillis: min(wait, 60_000))
+            future = node.changes(on: loop, since: since, limit: Int(min(limit, 10_000)), waitMillis: limit == 0 ? 0 : min(wait, 60_000))
         case .syncHello:
             future = node.read(on: loop) { store in
                 .syncState(node: store.nodeID.rawValue, epoch: store.epoch, lastSequence: try store.lastSequence())
@@ -210,6 +213,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 let needs = try store.needs(changes)
                 return .want(ids: needs.ids, haveBodies: needs.haveBodies)
             }
+        case .apply(0, _, _, _), .checkpointGet(0, _):
+            future = loop.makeFailedFuture(StoreError.invalidArticle(id: "", InvalidArticle(field: "node", reason: "node id 0 names no store (SPEC §5)")))
         case let .apply(peer, epoch, upTo, articles):
             let logger = self.logger
             future = node.writer.submit(on: loop) { w in

@@ -57,7 +57,7 @@ public struct FrameDecoder: ByteToMessageDecoder {
             guard let type = buffer.getInteger(at: start + 4, as: UInt8.self) else { return nil }
             let known = Message.Kind(rawValue: type)
             if known != .hello && known != .error {
-                if let known, length >= 5, length <= maxFrame {
+                if let known, known.rawValue >= 0x10, known.rawValue < 0x80, length >= 5, length <= maxFrame {
                     throw ProtocolViolation(.handshakeRequired, "\(known) before HELLO: the connection must open with a HELLO")
                 }
                 throw ProtocolViolation(.badMagic, "the connection did not open with a Folio HELLO frame (is this a Folio node?)")

@@ -130,20 +130,25 @@ final class RawSocket {
         return (decodeAll(data), closed)
     }
 
-    /// Reads until at least `count` frames have arrived.
-    func read(frames count: Int) -> [Envelope] {
+    /// Reads until at least `count` frames have arrived (`afterHandshake`: the node's HELLO
+    /// was already read, so the first frame may be any answer).
+    func read(frames count: Int, afterHandshake: Bool = false) -> [Envelope] {
         var data: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
-        while decodeAll(data).count < count {
+        while decodeAll(data, afterHandshake: afterHandshake).count < count {
             let n = recv(fd, &buf, buf.count, 0)
             if n <= 0 { break }
             data += buf[0..<n]
         }
-        return decodeAll(data)
+        return decodeAll(data, afterHandshake: afterHandshake)
     }
 
-    private func decodeAll(_ data: [UInt8]) -> [Envelope] {
+    private func decodeAll(_ data: [UInt8], afterHandshake: Bool = false) -> [Envelope] {
         var d = FrameDecoder()
+        if afterHandshake {
+            var hello = Envelope(0, .hello(Hello(nodeID: 0, software: "t", features: [], nonce: Array(repeating: 0, count: 32), maxFrame: 1 << 20))).encoded()
+            _ = try? d.decodeOne(&hello)
+        }
         var b = ByteBuffer(bytes: data)
         var out: [Envelope] = []
         while let e = try? d.decodeOne(&b) { out.append(e) }
