@@ -78,6 +78,72 @@ final class SyncTests: XCTestCase {
         }
     }
 
+    /// Merge is a join for arbitrary inputs: writers use arbitrary contexts — claiming dots
+    /// they never saw, of nodes that exist or not, stale ones, contexts read from other
+    /// articles — and random pairwise syncs still leave every store identical and valid.
+    func testReplicasConvergeWhateverContextsWritersClaim() async throws {
+        for seed in [11, 12, 13, 14] as [UInt64] {
+            var rng = SeededRandom(seed: seed)
+            let stores = try (0..<Int.random(in: 3...4, using: &rng)).map { _ in try tempStore() }
+            let nodes = stores.map(\.nodeID) + [NodeID(77)]
+            var seen: [VersionVector] = []
+            var options = SyncOptions()
+            options.batchCount = UInt32.random(in: 2...20, using: &rng)
+            for step in 0..<200 {
+                let s = stores[Int.random(in: 0..<stores.count, using: &rng)]
+                let id = "f\(Int.random(in: 0..<6, using: &rng))"
+                switch Int.random(in: 0..<10, using: &rng) {
+                case 0...4:
+                    var ctx: VersionVector?
+                    switch Int.random(in: 0..<4, using: &rng) {
+                    case 0: ctx = nil
+                    case 1: ctx = seen.randomElement(using: &rng)  // possibly another article's
+                    case 2:  // claims arbitrary dots
+                        ctx = VersionVector(nodes.filter { _ in Bool.random(using: &rng) }.map { ($0, UInt64.random(in: 1...8, using: &rng)) })
+                    default: ctx = VersionVector()
+                    }
+                    try s.write { try $0.put(Article(id: id, title: "s\(step)", body: "b\(step)"), context: ctx) }
+                case 5:
+                    if let st = try s.get(id) { seen.append(st.context) }
+                case 6:
+                    if try s.get(id)?.isDeleted == false {
+                        try s.write { try $0.delete(id, context: seen.randomElement(using: &rng)) }
+                    }
+                default:
+                    let other = stores[Int.random(in: 0..<stores.count, using: &rng)]
+                    if other !== s { try await sync(s, other, options: options) }
+                }
+            }
+            for _ in 0..<2 {
+                for a in stores { for b in stores where a !== b { try await sync(a, b, options: options) } }
+            }
+            let expected = try snapshot(stores[0])
+            for s in stores.dropFirst() { XCTAssertEqual(try snapshot(s), expected, "seed \(seed)") }
+            for s in stores { XCTAssertTrue(try s.verify().isClean, "seed \(seed)") }
+        }
+    }
+
+    /// The trace of issue 11, case 6: P holds P:1; Q's edit Q:1 (context {P:1}) supersedes it
+    /// at Q; P writes P:2 with a context from elsewhere, {Q:3}, which does not cover P:1. The
+    /// replicas used to stay split for ever (P kept {P:1, P:2}, Q kept {P:2}).
+    func testAForeignContextNeverSplitsReplicasForEver() async throws {
+        let p = try tempStore(), q = try tempStore()
+        try p.write { try $0.put(Article(id: "art", title: "P1")) }
+        try await sync(q, p)
+        let read = try XCTUnwrap(q.get("art")).context
+        try q.write { try $0.put(Article(id: "art", title: "Q1"), context: read) }
+        let foreign = VersionVector([(q.nodeID, UInt64(3))])
+        try p.write { try $0.put(Article(id: "art", title: "P2"), context: foreign) }
+        for _ in 0..<3 {
+            try await sync(p, q)
+            try await sync(q, p)
+        }
+        XCTAssertEqual(try snapshot(p), try snapshot(q), "the replicas agree")
+        let siblings = try XCTUnwrap(p.get("art", bodies: .all)).versions.versions.map { $0.dot.node }
+        XCTAssertTrue(siblings.contains(q.nodeID), "Q's edit, which P:2's writer never saw, stays visible")
+        XCTAssertTrue(try p.verify().isClean && q.verify().isClean)
+    }
+
     func testTwoNodesSyncOnlyWhatChanged() async throws {
         let node = try await TestNode(self)
         try node.store.write { w in for i in 0..<120 { try w.put(Article(id: "n/\(i)", title: "t\(i)", body: "body \(i)")) } }
