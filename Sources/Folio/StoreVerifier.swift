@@ -58,6 +58,15 @@ extension Store {
                             problem("articles[\(id)]: version \(a.dot) is kept though \(b.dot) supersedes it")
                         }
                         if a.context.covers(a.dot) { problem("articles[\(id)]: version \(a.dot) lies inside its own context") }
+                        // Counters near 2^64 would make the next write overflow (SPEC §5.1).
+                        do {
+                            try a.dot.validate()
+                            try a.context.validate()
+                        } catch let e as InvalidArticle {
+                            problem("articles[\(id)]: version \(a.dot): \(e.reason)")
+                        } catch {
+                            problem("articles[\(id)]: version \(a.dot): \(error)")
+                        }
                         if let c = a.content { expectedRefs[c.bodyHash, default: 0] += 1 }
                     }
                     if rec.seq == 0 || rec.seq > lastSeq { problem("articles[\(id)]: sequence \(rec.seq) outside 1...\(lastSeq)") }
