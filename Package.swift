@@ -91,15 +91,17 @@ let package = Package(
         ),
         // libFuzzer target for the frame decoder (tools/fuzz-frames); without FUZZING it
         // replays corpus files given as arguments.
+        // libFuzzer's driver and corpus replay, shared by the fuzz targets.
+        .target(name: "FuzzDriver"),
         .executableTarget(
             name: "folio-fuzz-frames",
-            dependencies: ["FolioProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["FolioProtocol", "FuzzDriver", .product(name: "NIOCore", package: "swift-nio")],
             path: "Sources/folio-fuzz-frames"
         ),
         // libFuzzer target for APPLY/FETCHED payloads merged into a store (tools/fuzz-apply).
         .executableTarget(
             name: "folio-fuzz-apply",
-            dependencies: ["Folio", "FolioProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["Folio", "FolioProtocol", "FuzzDriver", .product(name: "NIOCore", package: "swift-nio")],
             path: "Sources/folio-fuzz-apply"
         ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),

@@ -12,6 +12,7 @@
 import Folio
 import FolioProtocol
 import Foundation
+import FuzzDriver
 import NIOCore
 
 /// A small store on tmpfs, recreated every few thousand inputs so it stays small and fast.
@@ -65,18 +66,17 @@ func exercise(_ bytes: UnsafeRawBufferPointer) {
 }
 
 #if FUZZING
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
+/// libFuzzer's own entry, linked in but reached through `runFuzzer` below.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    exercise(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}
 
 /// SwiftPM links an executable's entry point under this name; hand control to libFuzzer.
 @_cdecl("folio_fuzz_apply_main")
 public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var args = argv
-    return LLVMFuzzerRunDriver(&count, &args) { data, size in
+    runFuzzer(argc, argv) { data, size in
         exercise(UnsafeRawBufferPointer(start: data, count: size))
         return 0
     }
@@ -84,21 +84,6 @@ public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePoi
 #else
 @main
 enum ReplayCorpus {
-    static func main() {
-        var count = 0
-        for path in CommandLine.arguments.dropFirst() {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { continue }
-            let files = isDir.boolValue
-                ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).map { path + "/" + $0 }
-                : [path]
-            for f in files {
-                guard let d = FileManager.default.contents(atPath: f) else { continue }
-                d.withUnsafeBytes { exercise($0) }
-                count += 1
-            }
-        }
-        print("replayed \(count) inputs without a broken property")
-    }
+    static func main() { replayCorpus(exercise) }
 }
 #endif

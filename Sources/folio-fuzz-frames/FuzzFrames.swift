@@ -6,6 +6,7 @@
 // replays the files named on its command line through the same function.
 import FolioProtocol
 import Foundation
+import FuzzDriver
 import NIOCore
 
 /// Feeds `bytes` to a fresh decoder, once as a first frame and once after a HELLO, in two
@@ -44,24 +45,17 @@ func exercise(_ bytes: UnsafeRawBufferPointer) {
 }
 
 #if FUZZING
+/// libFuzzer's own entry, linked in but reached through `runFuzzer` below.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzFrames(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     exercise(UnsafeRawBufferPointer(start: data, count: size))
     return 0
 }
 
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
 /// SwiftPM links an executable's entry point under this name; hand control to libFuzzer.
 @_cdecl("folio_fuzz_frames_main")
 public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var args = argv
-    return LLVMFuzzerRunDriver(&count, &args) { data, size in
+    runFuzzer(argc, argv) { data, size in
         exercise(UnsafeRawBufferPointer(start: data, count: size))
         return 0
     }
@@ -69,21 +63,6 @@ public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePoi
 #else
 @main
 enum ReplayCorpus {
-    static func main() {
-        var count = 0
-        for path in CommandLine.arguments.dropFirst() {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { continue }
-            let files = isDir.boolValue
-                ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).map { path + "/" + $0 }
-                : [path]
-            for f in files {
-                guard let d = FileManager.default.contents(atPath: f) else { continue }
-                d.withUnsafeBytes { exercise($0) }
-                count += 1
-            }
-        }
-        print("replayed \(count) inputs without a crash")
-    }
+    static func main() { replayCorpus(exercise) }
 }
 #endif
