@@ -118,9 +118,12 @@ public final class Importer {
             switch FileIdentity.of(path) {
             case let .failure(why):
                 report.rejected.append(Rejection(file: path, line: 0, reason: why.description))
-            case let .success((id, isDirectory, _)):
+            case let .success((id, isDirectory, isRegular)):
                 if isDirectory {
                     walk(path, identity: id)
+                } else if !isRegular {
+                    // A pipe or a device would be read twice (sniffed, then imported) or for ever.
+                    report.rejected.append(Rejection(file: path, line: 0, reason: "not a regular file (for standard input, give -)"))
                 } else {
                     out.append((path, Importer.importableExtensions[(path as NSString).pathExtension.lowercased()]))
                 }
@@ -134,6 +137,11 @@ public final class Importer {
         public var path: String
         public var reason: String
         public var description: String { "\(path): skipped: \(reason)" }
+    }
+
+    static func fileSize(_ path: String) -> Int? {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int(st.st_size) : nil
     }
 
     static func errnoText(_ error: Error) -> String {
@@ -241,7 +249,7 @@ public final class Importer {
             }
         }
         let limits = store.options.limits
-        let maxLine = limits.maxBodyBytes * 2 + (1 << 20)  // escapes can double a body's size
+        let maxLine = max(limits.maxBodyBytes, limits.maxArticleBytes) * 2 + (1 << 20)  // escapes can double a size
         for (path, declaredKind) in files {
             var kind = declaredKind
             if kind == nil { kind = sniff(path) }
@@ -277,6 +285,11 @@ public final class Importer {
                 }
                 done += lines.bytesRead
             case .jsonDocument?:
+                // A document is parsed whole: past this size, JSON Lines is the way.
+                if let size = Importer.fileSize(path), size > 1 << 30 {
+                    reject(Rejection(file: path, line: 0, reason: "a JSON document of \(size) bytes is read whole; split it into JSON Lines (.jsonl) instead"))
+                    continue
+                }
                 guard let data = FileManager.default.contents(atPath: path) else {
                     reject(Rejection(file: path, line: 0, reason: "cannot read the file"))
                     continue
@@ -305,6 +318,11 @@ public final class Importer {
                 }
                 tick(path, done)
             case .plainText?:
+                // One page is one article: a file larger than any article can be is refused unread.
+                if let size = Importer.fileSize(path), size > maxLine {
+                    reject(Rejection(file: path, line: 0, reason: "is \(size) bytes, larger than an article may be (\(limits.maxArticleBytes) bytes)"))
+                    continue
+                }
                 guard let data = FileManager.default.contents(atPath: path) else {
                     reject(Rejection(file: path, line: 0, reason: "cannot read the file"))
                     continue

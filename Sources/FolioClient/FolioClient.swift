@@ -94,6 +94,9 @@ public final class FolioClient: Sendable {
         }
     }
 
+    /// The port a node listens on when an address names none.
+    public static let defaultPort = 7070
+
     static func parseAddress(_ address: String) throws -> (String, Int) {
         var host = address
         var port: Int?
@@ -105,6 +108,8 @@ public final class FolioClient: Sendable {
             host = String(address[..<colon])
             port = Int(address[address.index(after: colon)...])
         }
+        // HOST alone (no port, not a bare IPv6 address) means Folio's port.
+        if !address.contains(":") || (address.hasPrefix("[") && address.hasSuffix("]")) { port = defaultPort }
         guard !host.isEmpty, let port, (1...65535).contains(port) else {
             throw FolioClientError.closed("\"\(address)\" is not HOST:PORT")
         }

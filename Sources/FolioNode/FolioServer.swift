@@ -84,7 +84,8 @@ public final class FolioServer: Service, @unchecked Sendable {
             return Task { await link.run() }
         }
         let window = c.abuseWindow
-        let flush = group.next().scheduleRepeatedTask(initialDelay: window, delay: window) { [abuse = node.abuse] _ in
+        let quarter = TimeAmount.nanoseconds(max(window.nanoseconds / 4, 1_000_000))
+        let flush = group.next().scheduleRepeatedTask(initialDelay: quarter, delay: quarter) { [abuse = node.abuse] _ in
             abuse.flushEndedWindows()
         }
         state.withLockedValue {

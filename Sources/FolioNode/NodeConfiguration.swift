@@ -78,8 +78,13 @@ public func parseHostPort(_ text: String, defaultPort: Int? = nil) throws -> (ho
     return (host, port)
 }
 
+/// True for "localhost" and literal loopback addresses (127.0.0.0/8, ::1); a name that merely
+/// starts with "127." is not one.
 func isLoopback(_ host: String) -> Bool {
-    host == "localhost" || host == "::1" || host.hasPrefix("127.") || host.hasPrefix("::ffff:127.")
+    if host == "localhost" || host == "::1" { return true }
+    let v4 = host.hasPrefix("::ffff:") ? String(host.dropFirst(7)) : host
+    let octets = v4.split(separator: ".", omittingEmptySubsequences: false)
+    return octets.count == 4 && octets.allSatisfy { UInt8($0) != nil } && octets[0] == "127"
 }
 
 func isLoopback(_ address: SocketAddress) -> Bool {

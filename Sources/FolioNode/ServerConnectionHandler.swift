@@ -37,6 +37,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var state = State.awaitingHello
     private let nonce = Hello.freshNonce()
     private var inFlight = 0
+    /// Requests decoded while `maxInFlightPerConnection` were running or the peer was not
+    /// reading its answers; started as those drain.
+    private var waiting: [Envelope] = []
+    private var waitingHead = 0
     private var readPending = false
     private var quiescing = false
     private var lastInbound = NIODeadline.now()
@@ -64,7 +68,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         handshakeDeadline = context.eventLoop.scheduleTask(in: timeout) {
             let (handler, context) = bound.value
-            if case .ready = handler.state { return }
+            switch handler.state {
+            case .ready, .closing: return
+            default: break
+            }
             handler.node.abuse.event("handshake timeout", address: handler.loopback ? nil : handler.address, "closing a connection that did not complete its handshake in time")
             handler.fail(context, .timeout, "no completed handshake within \(timeout.nanoseconds / 1_000_000) ms")
         }
@@ -121,7 +128,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 context.writeAndFlush(wrapOutboundOut(Envelope(envelope.requestID, .error(code: .shuttingDown, message: "the node is shutting down"))), promise: nil)
                 return
             }
-            handle(context: context, envelope)
+            if inFlight >= node.configuration.maxInFlightPerConnection || !context.channel.isWritable {
+                // Frames already read are decoded at once; executing them all would buffer
+                // every answer. They wait here (bounded by what one read can hold) instead.
+                waiting.append(envelope)
+            } else {
+                handle(context: context, envelope)
+            }
         case let (.ready, m):
             fail(context, .badFrame, "\(m.kind) is not a request a client may send", requestID: envelope.requestID)
         }
@@ -129,7 +142,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func handshake(context: ChannelHandlerContext, hello: Hello) {
         guard let version = Hello.negotiate(hello.versions, Hello.supportedVersions) else {
-            logger.warning("no common protocol version", metadata: ["theirs": "\(hello.versions)"])
+            node.abuse.event("no common version", address: address, "no common protocol version", metadata: ["theirs": "\(hello.versions.prefix(8))"])
             fail(context, .noCommonVersion, "this node speaks protocol versions \(Hello.supportedVersions), the peer \(hello.versions)")
             return
         }
@@ -178,11 +191,22 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case let .delete(id, ctx):
             future = node.writer.submit(on: loop) { w in .written(try w.delete(id, context: ctx)) }
         case let .list(q):
+            // A page also ends where its encoding would pass half the requester's frame (at
+            // least one article), so articles with large metadata page instead of failing.
+            let budget = Int(min(limits.outbound, node.configuration.maxFrame)) / 2
             future = node.read(on: loop) { store in
                 let limit = Int(min(q.limit, ListQuery.maxLimit))
                 if limit == 0 { return .listed([], more: try !store.list(prefix: q.prefix, after: q.after, source: q.source, limit: 1, includeDeleted: q.includeDeleted).isEmpty) }
                 let items = try store.list(prefix: q.prefix, after: q.after, source: q.source, limit: limit + 1, includeDeleted: q.includeDeleted)
-                return .listed(Array(items.prefix(limit)), more: items.count > limit)
+                var page: [ArticleState] = []
+                var bytes = 0
+                for item in items.prefix(limit) {
+                    let size = item.encodedSize
+                    if !page.isEmpty && bytes + size > budget { break }
+                    page.append(item)
+                    bytes += size
+                }
+                return .listed(page, more: items.count > page.count)
             }
         case .stats:
             future = node.read(on: loop) { .statistics(try $0.statistics()) }
@@ -249,11 +273,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             context.write(wrapOutboundOut(Envelope(requestID, .error(code: code, message: message))), promise: nil)
         }
         context.flush()
-        if quiescing && inFlight == 0 {
-            fail(context, .shuttingDown, "the node is shutting down")
-        } else {
-            resumeReadingIfPossible(context: context)
-        }
+        resumeReadingIfPossible(context: context)
     }
 
     // MARK: Backpressure
@@ -272,7 +292,26 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func resumeReadingIfPossible(context: ChannelHandlerContext) {
-        guard readPending, inFlight < node.configuration.maxInFlightPerConnection, context.channel.isWritable else { return }
+        while waitingHead < waiting.count, inFlight < node.configuration.maxInFlightPerConnection, context.channel.isWritable,
+            case .ready = state
+        {
+            let next = waiting[waitingHead]
+            waitingHead += 1
+            if quiescing {
+                context.writeAndFlush(wrapOutboundOut(Envelope(next.requestID, .error(code: .shuttingDown, message: "the node is shutting down"))), promise: nil)
+            } else {
+                handle(context: context, next)
+            }
+        }
+        if waitingHead == waiting.count {
+            waiting.removeAll(keepingCapacity: waiting.count < 1024)
+            waitingHead = 0
+        }
+        if quiescing && inFlight == 0 && waiting.isEmpty {
+            fail(context, .shuttingDown, "the node is shutting down")
+            return
+        }
+        guard waiting.isEmpty, readPending, inFlight < node.configuration.maxInFlightPerConnection, context.channel.isWritable else { return }
         readPending = false
         context.read()
     }
@@ -292,6 +331,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             return
         }
         if let e = event as? EvictedEvent {
+            if case .closing = state {
+                // E.g. a failed authentication whose answer is being delayed: its slot is
+                // gone, so its socket goes now too.
+                context.close(promise: nil)
+                return
+            }
             switch e.reason {
             case .pendingHandshake:
                 node.abuse.event("evicted", address: nil, "closing the oldest connection still in its handshake to admit a new one (pending limit \(node.configuration.maxPendingHandshakes))")
@@ -304,7 +349,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         if event is QuiesceEvent {
             quiescing = true
-            if inFlight == 0 { fail(context, .shuttingDown, "the node is shutting down") }
+            resumeReadingIfPossible(context: context)
             return
         }
         context.fireUserInboundEventTriggered(event)

@@ -63,6 +63,7 @@ public struct FrameDecoder: ByteToMessageDecoder {
                 throw ProtocolViolation(.badMagic, "the connection did not open with a Folio HELLO frame (is this a Folio node?)")
             }
             if known == .hello {
+                guard length >= 9 else { throw ProtocolViolation(.badMagic, "a HELLO of \(length) bytes cannot hold the FOLI magic number") }
                 // Check the magic as soon as it has arrived, before trusting the length.
                 guard let magic = buffer.getInteger(at: start + 9, as: UInt32.self) else { return nil }
                 guard magic == Hello.magic else { throw ProtocolViolation(.badMagic, "HELLO without the FOLI magic number") }
@@ -135,7 +136,7 @@ public struct FrameEncoder: MessageToByteEncoder {
         let length = out.writerIndex - start - 4
         if length > Int(max) {
             out.moveWriterIndex(to: start)
-            let reason = "the \(data.message.kind) answering this request is \(length) bytes, over the \(max)-byte max frame you announced"
+            let reason = "the \("\(data.message.kind)".uppercased()) answer to this request is \(length) bytes, over the \(max)-byte max frame you announced"
             Envelope(data.requestID, .error(code: .tooLarge, message: reason)).encode(into: &out)
         }
     }

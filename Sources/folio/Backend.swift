@@ -11,6 +11,10 @@ struct RemoteOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The mesh's shared key (from `folio keygen`), for a node that requires it.", valueName: "file"))
     var keyFile: String?
 
+    func validate() throws {
+        if let remote { try Check.address(remote, "--remote") }
+    }
+
     func key() throws -> SharedKey? {
         guard let keyFile else { return nil }
         do {

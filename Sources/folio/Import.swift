@@ -16,14 +16,23 @@ struct Import: ParsableCommand {
             exit code is 4. With --strict, nothing is written unless every record is good. \
             Records written by `folio export --all-versions` restore their versions exactly.
 
+            Symbolic links are followed (a loop is reported, not followed twice); entries \
+            that are not imported are listed as skipped with the reason. `-` reads standard \
+            input (JSON Lines, a JSON document or a page, recognised by its content); pipes \
+            and devices named as files are refused. Exit codes: 0 all imported, 4 some \
+            records or files rejected, 3 the store failed (what was committed stays; run the \
+            same command again to resume).
+
             Examples:
               folio import ~/scraped/
               folio import dump.jsonl more/*.txt --json
               folio import --strict archive.jsonl
+              zcat dump.jsonl.gz | folio import -
             """)
 
     @OptionGroup var store: StoreOptions
-    @Argument(help: "Files or directories to import.") var paths: [String]
+    @Argument(help: ArgumentHelp("Files or directories to import; - for standard input.", valueName: "path"), completion: .file())
+    var paths: [String]
     @Flag(help: "Write nothing if any record is rejected.") var strict = false
     @Flag(help: "Print the summary as JSON on stdout.") var json = false
     @Option(help: "Articles per write transaction.") var batchSize: Int = 2000
@@ -36,6 +45,23 @@ struct Import: ParsableCommand {
     func run() throws {
         let s = try store.open()
         defer { s.close() }
+        // Standard input is copied to a file first: the importer reads a file twice (its
+        // kind is sniffed from its start), which a pipe cannot do.
+        var paths = paths
+        var stdinCopy: String?
+        if let i = paths.firstIndex(of: "-") {
+            let dir = NSTemporaryDirectory() + "folio-stdin-\(getpid())"
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let file = dir + "/stdin"
+            guard FileManager.default.createFile(atPath: file, contents: nil), let out = FileHandle(forWritingAtPath: file) else {
+                throw CLIFailure(code: .failure, message: "cannot create a temporary file for standard input in \(dir)")
+            }
+            while case let chunk = FileHandle.standardInput.readData(ofLength: 1 << 20), !chunk.isEmpty { out.write(chunk) }
+            try? out.close()
+            paths[i] = file
+            stdinCopy = file
+        }
+        defer { if let stdinCopy { try? FileManager.default.removeItem(atPath: (stdinCopy as NSString).deletingLastPathComponent) } }
         var options = Importer.Options()
         options.strict = strict
         options.batchSize = batchSize
@@ -48,14 +74,14 @@ struct Import: ParsableCommand {
             }
         } catch {
             bar.clear()
-            summarize(error.report, seconds: Date().timeIntervalSince(started), failure: error.error)
+            summarize(error.report, seconds: Date().timeIntervalSince(started), failure: error.error, stdin: stdinCopy)
             throw CLIFailure(
                 code: .failure,
                 message: "import stopped: \(Terminal.describe(error.error)). "
                     + "What is counted above is committed; run the same command again to resume (those articles then count as unchanged).")
         }
         bar.clear()
-        summarize(report, seconds: Date().timeIntervalSince(started), failure: nil)
+        summarize(report, seconds: Date().timeIntervalSince(started), failure: nil, stdin: stdinCopy)
         if report.aborted {
             throw CLIFailure(code: .rejected, message: "--strict: \(report.rejected.count) record(s) rejected, nothing was written")
         }
@@ -63,7 +89,11 @@ struct Import: ParsableCommand {
     }
 
     /// Prints rejections and skips, then the summary (JSON on stdout with --json, a line on stderr).
-    private func summarize(_ report: Importer.Report, seconds: Double, failure: Error?) {
+    private func summarize(_ report: Importer.Report, seconds: Double, failure: Error?, stdin: String?) {
+        var report = report
+        if let stdin {
+            for i in report.rejected.indices where report.rejected[i].file == stdin { report.rejected[i].file = "stdin" }
+        }
         for r in report.rejected { Terminal.err("\(r)") }
         for k in report.skipped { Terminal.err("\(k)") }
         if json {

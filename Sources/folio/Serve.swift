@@ -52,8 +52,8 @@ struct Serve: AsyncParsableCommand {
         try Check.count(readThreads, "--read-threads", in: 1...64)
         try Check.count(eventLoopThreads, "--event-loop-threads", in: 1...64)
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
-        _ = try parseHostPort(listen)
-        for p in peer { _ = try parseHostPort(p) }
+        try Check.address(listen, "--listen")
+        for p in peer { try Check.address(p, "--peer") }
     }
 
     func run() async throws {
@@ -65,7 +65,7 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "folio")
         logger.logLevel = level
-        let (host, port) = try parseHostPort(listen)
+        let (host, port) = try parseHostPort(listen, defaultPort: 7070)
         var config = NodeConfiguration()
         config.host = host
         config.port = port

@@ -11,6 +11,10 @@ struct StoreOptions: ParsableArguments {
             valueName: "dir"))
     var data: String?
 
+    func validate() throws {
+        if let data, data.isEmpty { throw ValidationError("--data needs a directory (an empty path was given)") }
+    }
+
     /// The directory chosen by --data, FOLIO_DATA or the default.
     var path: String {
         if let data { return data }

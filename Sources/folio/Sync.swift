@@ -28,6 +28,7 @@ struct Sync: AsyncParsableCommand {
     @Flag(help: "Print the summary as JSON on stdout.") var json = false
 
     func validate() throws {
+        try Check.address(address, "the node address")
         try Check.count(batchSize, "--batch-size", in: 1...10_000)
         try Check.count(batchBytes, "--batch-bytes", in: 1024...(16 << 20))
     }

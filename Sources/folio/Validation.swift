@@ -1,5 +1,6 @@
 import ArgumentParser
 import Folio
+import FolioNode
 
 /// Checks of values given on the command line; each failure is a usage error (exit 2) that
 /// names the flag or argument.
@@ -10,6 +11,15 @@ enum Check {
             try Article.validateID(id)
         } catch {
             throw ValidationError("\(what) \(error.reason)")
+        }
+    }
+
+    /// A node address: HOST:PORT, [IPv6]:PORT, or HOST alone for port 7070.
+    static func address(_ text: String, _ what: String) throws {
+        do {
+            _ = try parseHostPort(text, defaultPort: 7070)
+        } catch {
+            throw ValidationError("\(what): \(error)")
         }
     }
 

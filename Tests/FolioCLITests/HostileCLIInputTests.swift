@@ -81,6 +81,35 @@ final class HostileCLIInputTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains(#""skipped":3"#), r.stdout)
     }
 
+    func testImportReadsStandardInputAndRefusesPipesAndDevicesNamedAsFiles() throws {
+        let dir = temporaryDirectory(self)
+        try CLI.run(["init", "--data", dir + "/s"])
+        let lines = #"{"id":"in/1","title":"one"}"# + "\n" + #"{"id":"in/2","title":"two"}"# + "\n" + "{broken\n"
+        let r = try CLI.run(["import", "--data", dir + "/s", "-"], stdin: lines)
+        XCTAssertEqual(r.code, 4, r.stderr)
+        XCTAssertTrue(r.stderr.contains("2 added"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("stdin:3:"), r.stderr)
+        XCTAssertEqual(try CLI.run(["get", "--data", dir + "/s", "in/2"]).code, 0)
+        XCTAssertEqual(mkfifo(dir + "/pipe.jsonl", 0o600), 0)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/zero.jsonl", withDestinationPath: "/dev/zero")
+        for name in ["pipe.jsonl", "zero.jsonl"] {
+            let p = try CLI.run(["import", "--data", dir + "/s", dir + "/" + name])
+            XCTAssertEqual(p.code, 4, "\(name): \(p.stderr)")
+            XCTAssertTrue(p.stderr.contains("not a regular file"), p.stderr)
+        }
+    }
+
+    func testAnAddressWithoutAPortMeansSevenThousandSeventyAndABadOneIsAUsageError() throws {
+        for args in [["serve", "--listen", "127.0.0.1:99999"], ["serve", "--peer", "host:x"], ["sync", "127.0.0.1:0x"], ["ls", "--remote", ":7070"]] {
+            let r = try CLI.run(args)
+            XCTAssertEqual(r.code, 2, "\(args): \(r.stderr)")
+        }
+        // HOST alone: port 7070 (nothing listens there in the test: a connection failure, not a usage error).
+        let r = try CLI.run(["stats", "--remote", "127.0.0.1"])
+        XCTAssertEqual(r.code, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("7070"), r.stderr)
+    }
+
     func testAnUnreadableOrMissingImportArgumentIsAnError() throws {
         let dir = temporaryDirectory(self)
         try CLI.run(["init", "--data", dir + "/s"])

@@ -67,6 +67,23 @@ final class SpecAgreementTests: XCTestCase {
         XCTAssertEqual(last, 3)
     }
 
+    func testListPagesEndBeforeTheyOutgrowTheFrame() async throws {
+        try node.store.write { w in
+            for i in 0..<3 { try w.put(Article(id: "big/\(i)", title: String(repeating: "t", count: 6_000_000))) }
+        }
+        let client = try await node.client()
+        var ids: [String] = []
+        var after: String?
+        for _ in 0..<5 {
+            let page = try await client.list(ListQuery(prefix: "big/", after: after, limit: 100))
+            ids += page.articles.map(\.id)
+            guard page.more, let last = page.articles.last else { break }
+            after = last.id
+        }
+        XCTAssertEqual(ids, ["big/0", "big/1", "big/2"], "every article listed, a page at a time")
+        try await client.close()
+    }
+
     func testAResponseTypeSentFirstIsBadMagicARequestTypeHandshakeRequired() throws {
         let pong = try RawSocket(port: port)
         pong.send(Envelope(1, .pong(1)))
