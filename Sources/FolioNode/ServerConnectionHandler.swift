@@ -128,7 +128,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 context.writeAndFlush(wrapOutboundOut(Envelope(envelope.requestID, .error(code: .shuttingDown, message: "the node is shutting down"))), promise: nil)
                 return
             }
-            if inFlight >= node.configuration.maxInFlightPerConnection || !context.channel.isWritable {
+            if waitingHead < waiting.count || inFlight >= node.configuration.maxInFlightPerConnection || !context.channel.isWritable {
                 // Frames already read are decoded at once; executing them all would buffer
                 // every answer. They wait here (bounded by what one read can hold) instead.
                 waiting.append(envelope)
@@ -279,7 +279,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     // MARK: Backpressure
 
     func read(context: ChannelHandlerContext) {
-        if inFlight >= node.configuration.maxInFlightPerConnection || !context.channel.isWritable {
+        if waitingHead < waiting.count || inFlight >= node.configuration.maxInFlightPerConnection || !context.channel.isWritable {
             readPending = true
             return
         }
