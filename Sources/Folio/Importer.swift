@@ -249,7 +249,7 @@ public final class Importer {
             }
         }
         let limits = store.options.limits
-        let maxLine = max(limits.maxBodyBytes, limits.maxArticleBytes) * 2 + (1 << 20)  // escapes can double a size
+        let maxLine = min(limits.maxBodyBytes, limits.maxArticleBytes) * 2 + (1 << 20)  // escapes can double a size
         for (path, declaredKind) in files {
             var kind = declaredKind
             if kind == nil { kind = sniff(path) }
