@@ -23,6 +23,9 @@ final class AbuseTracker: Sendable {
         var windowStart: NIODeadline
         var count = 0
         var suppressed = 0
+        /// What the window's first event said, repeated in its summary.
+        var message = ""
+        var address: String?
     }
 
     private struct State {
@@ -93,7 +96,7 @@ final class AbuseTracker: Sendable {
     func event(_ kind: String, address: String?, _ message: @autoclosure () -> Logger.Message, metadata: Logger.Metadata = [:]) {
         let key = "\(kind) \(address ?? "*")"
         let now = NIODeadline.now()
-        let logNow = state.withLockedValue { s -> Bool in
+        let text = state.withLockedValue { s -> String? in
             var c = s.events[key] ?? Counter(windowStart: now)
             if now - c.windowStart >= policy.window {
                 flush(&c, key: key, what: "")
@@ -101,13 +104,19 @@ final class AbuseTracker: Sendable {
             }
             c.count += 1
             if c.count > 1 { c.suppressed += 1 }
+            var first: String?
+            if c.count == 1 {
+                first = "\(message())"
+                c.message = first!
+                c.address = address
+            }
             s.events[key] = c
-            return c.count == 1
+            return first
         }
-        if logNow {
+        if let text {
             var m = metadata
             if let address { m["peer"] = "\(address)" }
-            logger.warning(message(), metadata: m)
+            logger.warning("\(text)", metadata: m)
         }
     }
 
@@ -132,7 +141,9 @@ final class AbuseTracker: Sendable {
         guard c.suppressed > 0 else { return }
         let seconds = policy.window.nanoseconds / 1_000_000_000
         if what.isEmpty {
-            logger.warning("\(c.suppressed) more of: \(key) (in \(seconds) s, not logged one by one)")
+            var m: Logger.Metadata = ["repeated": "\(c.suppressed)", "window_s": "\(seconds)"]
+            if let a = c.address { m["peer"] = "\(a)" }
+            logger.warning("\(c.suppressed) more times in \(seconds) s: \(c.message)", metadata: m)
         } else {
             logger.warning("\(c.suppressed) more \(what) (in \(seconds) s, not logged one by one)", metadata: ["peer": "\(key)"])
         }
