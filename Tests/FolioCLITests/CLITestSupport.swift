@@ -80,3 +80,24 @@ func writeFile(_ path: String, _ text: String) {
     try! FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
 }
+
+/// Starts `folio serve` on port 0 (stopped when the test ends) and returns the process, the
+/// address it printed as stdout's first line, and its stderr.
+func startServe(_ test: XCTestCase, _ data: String, _ extra: [String] = []) throws -> (Process, String, Pipe) {
+    let p = Process()
+    p.executableURL = CLI.binary
+    p.arguments = ["serve", "--data", data, "--listen", "127.0.0.1:0"] + extra
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    test.addTeardownBlock { if p.isRunning { p.terminate(); p.waitUntilExit() } }
+    var line = Data()
+    while !line.contains(0x0A) {
+        let d = out.fileHandleForReading.availableData
+        if d.isEmpty { break }
+        line.append(d)
+    }
+    return (p, String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), err)
+}

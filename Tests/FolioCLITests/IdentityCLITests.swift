@@ -4,23 +4,6 @@ import XCTest
 /// One identity per replica (issue 11, case 1): a copied store never writes under its
 /// original's node id, so the same article edited in both shows up as a conflict.
 final class IdentityCLITests: XCTestCase {
-    func serve(_ data: String) throws -> (Process, String) {
-        let p = Process()
-        p.executableURL = CLI.binary
-        p.arguments = ["serve", "--data", data, "--listen", "127.0.0.1:0"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        var line = Data()
-        while !line.contains(0x0A) {
-            let d = out.fileHandleForReading.availableData
-            if d.isEmpty { break }
-            line.append(d)
-        }
-        return (p, String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-    }
-
     /// The node id in `folio put`'s stdout: "added<TAB>id<TAB>node:counter".
     func node(of stdout: String) -> String? {
         let fields = stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\t")
@@ -65,8 +48,7 @@ final class IdentityCLITests: XCTestCase {
             XCTAssertFalse(again.stderr.contains("this store is a copy"), again.stderr)
         }
         // Sync the first copy with the original: the two edits are a visible conflict.
-        let (server, address) = try serve(a)
-        defer { server.terminate(); server.waitUntilExit() }
+        let (_, address, _) = try startServe(self, a)
         let sync = try CLI.run(["sync", address, "--data", copies[0]])
         XCTAssertEqual(sync.code, 0, sync.stderr)
         XCTAssertTrue(sync.stderr.contains("new conflicts: 1 here"), sync.stderr)

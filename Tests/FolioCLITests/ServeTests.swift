@@ -3,26 +3,8 @@ import XCTest
 
 /// `folio serve` as a process, and the CLI's remote mode against it.
 final class ServeTests: XCTestCase {
-    /// Starts `folio serve` on port 0 and returns the process and the address it printed.
     func serve(_ data: String, _ extra: [String] = []) throws -> (Process, String, Pipe) {
-        let p = Process()
-        p.executableURL = CLI.binary
-        p.arguments = ["serve", "--data", data, "--listen", "127.0.0.1:0"] + extra
-        let out = Pipe()
-        let err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        addTeardownBlock { if p.isRunning { p.terminate(); p.waitUntilExit() } }
-        // The first line of stdout is the address.
-        var line = Data()
-        while !line.contains(0x0A) {
-            let d = out.fileHandleForReading.availableData
-            if d.isEmpty { break }
-            line.append(d)
-        }
-        let address = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return (p, address, err)
+        try startServe(self, data, extra)
     }
 
     func testRemoteModeGivesTheSameOutputAndExitCodesAsLocal() throws {
