@@ -294,6 +294,28 @@ final class NodeSurvivalTests: XCTestCase {
         await node.stop()
     }
 
+    func testAConnectionWaitingForItsDelayedRefusalIsClosedWhenEvicted() async throws {
+        let node = try await TestNode(self) {
+            $0.key = self.key
+            $0.maxPendingHandshakes = 1
+            $0.authFailureMaxDelay = .seconds(5)
+        }
+        // Earlier failures from this address: the next answer would be held back 5 s.
+        for _ in 0..<12 { _ = node.server.node.abuse.authenticationFailed(address: "127.0.0.1", loopback: true, reason: "test") }
+        let guesser = try RawSocket(port: port(node), receiveTimeout: 4)
+        guesser.sendHello()
+        guard let hello = guesser.read(frames: 1).first, case let .hello(h) = hello.message else { return XCTFail("no HELLO") }
+        guesser.send(Envelope(0, .auth(mac: wrongKey.clientProof(clientNonce: Array(repeating: 0, count: 32), serverNonce: h.nonce))))
+        try await Task.sleep(for: .milliseconds(100))
+        let started = Date()
+        let newcomer = try RawSocket(port: port(node))  // takes the only pending slot
+        let (_, closed) = guesser.readUntilClosed()
+        XCTAssertTrue(closed)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 2, "its socket went with its slot, not 5 s later")
+        _ = newcomer
+        await node.stop()
+    }
+
     func testAnAddressThatKeepsFailingIsRefusedForAWhile() async throws {
         let node = try await TestNode(self) {
             $0.key = self.key
