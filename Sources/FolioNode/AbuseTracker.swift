@@ -48,10 +48,11 @@ final class AbuseTracker: Sendable {
     /// answering it.
     func authenticationFailed(address: String, loopback: Bool, reason: String) -> TimeAmount {
         let now = NIODeadline.now()
-        let (count, logNow, blocked) = state.withLockedValue { s -> (Int, Bool, Bool) in
+        let (count, logNow, blocked, ended) = state.withLockedValue { s -> (Int, Bool, Bool, Summary?) in
             var c = s.failures[address] ?? Counter(windowStart: now)
+            var ended: Summary?
             if now - c.windowStart >= policy.window {
-                flush(&c, key: address, what: "failed authentications")
+                ended = summary(c, key: address, what: "failed authentications")
                 c = Counter(windowStart: now)
             }
             c.count += 1
@@ -63,8 +64,9 @@ final class AbuseTracker: Sendable {
                 blockedNow = true
             }
             s.failures[address] = c
-            return (c.count, first, blockedNow)
+            return (c.count, first, blockedNow, ended)
         }
+        write(ended.map { [$0] } ?? [])
         if logNow {
             logger.warning("authentication failed", metadata: ["peer": "\(address)", "reason": "\(reason)"])
         }
@@ -96,10 +98,11 @@ final class AbuseTracker: Sendable {
     func event(_ kind: String, address: String?, _ message: @autoclosure () -> Logger.Message, metadata: Logger.Metadata = [:]) {
         let key = "\(kind) \(address ?? "*")"
         let now = NIODeadline.now()
-        let text = state.withLockedValue { s -> String? in
+        let (text, ended) = state.withLockedValue { s -> (String?, Summary?) in
             var c = s.events[key] ?? Counter(windowStart: now)
+            var ended: Summary?
             if now - c.windowStart >= policy.window {
-                flush(&c, key: key, what: "")
+                ended = summary(c, key: key, what: "")
                 c = Counter(windowStart: now)
             }
             c.count += 1
@@ -111,8 +114,9 @@ final class AbuseTracker: Sendable {
                 c.address = address
             }
             s.events[key] = c
-            return first
+            return (first, ended)
         }
+        write(ended.map { [$0] } ?? [])
         if let text {
             var m = metadata
             if let address { m["peer"] = "\(address)" }
@@ -124,29 +128,41 @@ final class AbuseTracker: Sendable {
     /// The node calls it once per window.
     func flushEndedWindows() {
         let now = NIODeadline.now()
-        state.withLockedValue { s in
-            for (address, var c) in s.failures where now - c.windowStart >= policy.window {
-                flush(&c, key: address, what: "failed authentications")
+        let ended = state.withLockedValue { s -> [Summary] in
+            var out: [Summary] = []
+            for (address, c) in s.failures where now - c.windowStart >= policy.window {
+                if let line = summary(c, key: address, what: "failed authentications") { out.append(line) }
                 s.failures[address] = nil
             }
-            for (key, var c) in s.events where now - c.windowStart >= policy.window {
-                flush(&c, key: key, what: "")
+            for (key, c) in s.events where now - c.windowStart >= policy.window {
+                if let line = summary(c, key: key, what: "") { out.append(line) }
                 s.events[key] = nil
             }
             s.blockedUntil = s.blockedUntil.filter { $0.value > now }
+            return out
         }
+        write(ended)
     }
 
-    private func flush(_ c: inout Counter, key: String, what: String) {
-        guard c.suppressed > 0 else { return }
+    /// A window's summary line, if anything in it went unlogged. Built under the lock,
+    /// written after it (`write`), so no log I/O ever happens while the lock is held.
+    private func summary(_ c: Counter, key: String, what: String) -> Summary? {
+        guard c.suppressed > 0 else { return nil }
         let seconds = policy.window.nanoseconds / 1_000_000_000
         if what.isEmpty {
             var m: Logger.Metadata = ["repeated": "\(c.suppressed)", "window_s": "\(seconds)"]
             if let a = c.address { m["peer"] = "\(a)" }
-            logger.warning("\(c.suppressed) more times in \(seconds) s: \(c.message)", metadata: m)
-        } else {
-            logger.warning("\(c.suppressed) more \(what) (in \(seconds) s, not logged one by one)", metadata: ["peer": "\(key)"])
+            return Summary(message: "\(c.suppressed) more times in \(seconds) s: \(c.message)", metadata: m)
         }
-        c.suppressed = 0
+        return Summary(message: "\(c.suppressed) more \(what) (in \(seconds) s, not logged one by one)", metadata: ["peer": "\(key)"])
+    }
+
+    private struct Summary {
+        var message: Logger.Message
+        var metadata: Logger.Metadata
+    }
+
+    private func write(_ summaries: [Summary]) {
+        for s in summaries { logger.warning(s.message, metadata: s.metadata) }
     }
 }

@@ -226,7 +226,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 // Answer only what comes before the first article that cannot be sent; if that
                 // is nothing, say which one it is (SPEC §8.1).
                 let cut = ids.firstIndex(of: first.id)!
-                let before = r.articles.filter { ids.prefix(cut).contains($0.id) }
+                let earlier = Set(ids.prefix(cut))
+                let before = r.articles.filter { earlier.contains($0.id) }
                 if !before.isEmpty { return .fetched(before) }
                 throw ProtocolViolation(.tooLarge, "article \"\(first.id)\" is \(first.bytes) bytes encoded, over the \(maxArticle) bytes one frame of yours can carry")
             }
