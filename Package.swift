@@ -18,6 +18,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // Debian's liblmdb-dev (0.9.24), found through pkg-config.
@@ -45,12 +48,26 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // How a connection is secured: TLS 1.3 contexts, a node's ephemeral certificate, the
+        // channel binding that ties key proofs to the TLS session, and telling TLS from plaintext.
+        .target(
+            name: "FolioTransport",
+            dependencies: [
+                "FolioProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // The node: serves a store over the protocol, and replicates with peers.
         .target(
             name: "FolioNode",
             dependencies: [
-                "Folio", "FolioProtocol", "FolioClient",
+                "Folio", "FolioProtocol", "FolioClient", "FolioTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -61,9 +78,10 @@ let package = Package(
         .target(
             name: "FolioClient",
             dependencies: [
-                "Folio", "FolioProtocol",
+                "Folio", "FolioProtocol", "FolioTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
@@ -71,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "folio",
             dependencies: [
-                "Folio", "FolioProtocol", "FolioNode", "FolioClient",
+                "Folio", "FolioProtocol", "FolioNode", "FolioClient", "FolioTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -106,12 +124,16 @@ let package = Package(
         ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
         .testTarget(name: "FolioTests", dependencies: ["Folio"]),
-        .testTarget(name: "FolioProtocolTests", dependencies: ["FolioProtocol", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "FolioProtocolTests", dependencies: ["FolioProtocol", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "FolioNodeTests",
             dependencies: [
-                "FolioNode", "FolioClient", "FolioProtocol", "Folio",
+                "FolioNode", "FolioClient", "FolioProtocol", "Folio", "FolioTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,6 +1,8 @@
 import Folio
 import FolioProtocol
+import FolioTransport
 import NIOCore
+import NIOSSL
 
 /// The client side of one connection: opens with HELLO, authenticates when the node asks,
 /// matches responses to requests by id (so requests pipeline), answers the node's heartbeats.
@@ -12,7 +14,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private enum State {
         case connecting
         case awaitingHello
-        case awaitingAuthOK(serverNonce: [UInt8])
+        case awaitingAuthOK(serverNonce: [UInt8], binding: [UInt8])
         case ready
         case closed(FolioClientError)
     }
@@ -83,16 +85,20 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                     shutDown(context, .unauthorized("the node requires authentication: pass its key file"))
                     return
                 }
-                state = .awaitingAuthOK(serverNonce: h.nonce)
-                let proof = key.clientProof(clientNonce: hello.nonce, serverNonce: h.nonce)
+                guard let binding = ClientTLS.binding(of: context.channel) else {
+                    shutDown(context, .unauthorized("the node asks for the key outside TLS; refusing to authenticate in plaintext"))
+                    return
+                }
+                state = .awaitingAuthOK(serverNonce: h.nonce, binding: binding)
+                let proof = key.clientProof(clientNonce: hello.nonce, serverNonce: h.nonce, binding: binding)
                 context.writeAndFlush(wrapOutboundOut(Envelope(0, .auth(mac: proof))), promise: nil)
             } else if key != nil {
                 shutDown(context, .unauthorized("the node does not authenticate itself; refusing to use a key with it"))
             } else {
                 established(h)
             }
-        case let (.awaitingAuthOK(serverNonce), .authOK(mac)):
-            guard let key, key.verifyServer(mac, clientNonce: hello.nonce, serverNonce: serverNonce) else {
+        case let (.awaitingAuthOK(serverNonce, binding), .authOK(mac)):
+            guard let key, key.verifyServer(mac, clientNonce: hello.nonce, serverNonce: serverNonce, binding: binding) else {
                 shutDown(context, .unauthorized("the node's proof does not match our key (wrong node or wrong key)"))
                 return
             }
@@ -160,7 +166,16 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             shutDown(context, .protocolError(v.description))
             return
         }
-        shutDown(context, .closed("\(error)"))
+        switch error {
+        case let answer as PlaintextAnswer:
+            shutDown(context, answer.code.map { FolioClientError(code: $0, message: answer.message) } ?? .protocolError(answer.message))
+        case let e as NIOSSLError:
+            shutDown(context, .closed("TLS: \(e) (does the node use TLS, and accept this client's key or certificate?)"))
+        case let e as BoringSSLError:
+            shutDown(context, .unauthorized("TLS handshake failed: \(e) (is the node's certificate issued by --tls-ca, or does the node require a client certificate?)"))
+        default:
+            shutDown(context, .closed("\(error)"))
+        }
     }
 
     private func shutDown(_ context: ChannelHandlerContext, _ error: FolioClientError) {

@@ -1,5 +1,6 @@
 import Folio
 import FolioProtocol
+import FolioTransport
 import NIOCore
 import NIOPosix
 
@@ -16,8 +17,14 @@ import NIOPosix
 /// are `FolioClientError` values.
 public final class FolioClient: Sendable {
     public struct Options: Sendable {
-        /// The mesh's shared key, when the node requires authentication.
+        /// The mesh's shared key, when the node requires authentication. With a key (or TLS
+        /// files) the connection runs over TLS 1.3 and the key proof is bound to it (SPEC §4.2).
         public var key: SharedKey?
+        /// Certificate files of a site's PKI: a CA to verify the node by, and a certificate and
+        /// key to present to a node that requires one.
+        public var tls = TLSFiles()
+        /// True when the connection runs over TLS.
+        public var usesTLS: Bool { key != nil || !tls.isEmpty }
         public var connectTimeout: TimeAmount = .seconds(10)
         /// How long a call waits for its response.
         public var requestTimeout: TimeAmount = .seconds(30)
@@ -56,6 +63,12 @@ public final class FolioClient: Sendable {
         let opts = options
         let boundHandler = loop.makePromise(of: NIOLoopBound<ClientConnectionHandler>.self)
         let traffic = TrafficCounter()
+        let tls: ClientTLS?
+        do {
+            tls = options.usesTLS ? try ClientTLS(files: options.tls) : nil
+        } catch {
+            throw FolioClientError.unauthorized("\(error)")
+        }
         let channel: Channel
         do {
             channel = try await ClientBootstrap(group: loop)
@@ -67,6 +80,10 @@ public final class FolioClient: Sendable {
                         let handler = ClientConnectionHandler(hello: hello, key: opts.key, handshake: handshake, limits: limits)
                         let sync = ch.pipeline.syncOperations
                         try sync.addHandler(TrafficCountingHandler(counter: traffic))
+                        if let tls {
+                            try sync.addHandler(PlaintextAnswerDetector())
+                            try sync.addHandler(tls.makeHandler())
+                        }
                         try sync.addHandler(ByteToMessageHandler(FrameDecoder(limits: limits)))
                         try sync.addHandler(MessageToByteHandler(FrameEncoder()))
                         try sync.addHandler(handler)

@@ -1,5 +1,6 @@
 import Folio
 import FolioProtocol
+import FolioTransport
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -58,8 +59,15 @@ public final class FolioServer: Service, @unchecked Sendable {
     @discardableResult
     public func start() async throws -> SocketAddress {
         let c = configuration
-        if c.key == nil && !isLoopback(c.host) && !c.insecureListenAny {
-            throw ConfigurationError(description: "refusing to listen on \(c.host) without a key file: use --key-file, or --insecure-listen-any to serve unauthenticated on a network")
+        if !c.authenticates && !isLoopback(c.host) {
+            throw ConfigurationError(
+                description: "refusing to listen on \(c.host) without authentication: give the mesh key (--key-file) or a CA (--tls-ca with --tls-cert/--tls-key); plaintext is served on loopback only")
+        }
+        let tls: ServerTLS?
+        do {
+            tls = c.usesTLS ? try ServerTLS(files: c.tls, commonName: "folio node \(node.store.nodeID.hex)") : nil
+        } catch {
+            throw ConfigurationError(description: "\(error)")
         }
         let node = self.node
         let bootstrap = ServerBootstrap(group: group)
@@ -70,13 +78,18 @@ public final class FolioServer: Service, @unchecked Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { [weak self] channel in
                 guard let self else { return channel.eventLoop.makeSucceededVoidFuture() }
-                return self.initialize(channel, node: node)
+                return self.initialize(channel, node: node, tls: tls)
             }
         let listener = try await bootstrap.bind(host: c.host, port: c.port).get()
         state.withLockedValue { $0.listener = listener }
         let address = listener.localAddress!
-        if c.key == nil {
-            logger.notice("serving WITHOUT authentication (no key file)\(isLoopback(c.host) ? "; loopback only" : "")")
+        if !c.usesTLS {
+            logger.notice("serving in plaintext WITHOUT authentication (no key file), loopback only")
+        } else {
+            logger.info("serving over TLS 1.3", metadata: [
+                "authentication": "\([c.keys.isEmpty ? nil : "mesh key (\(c.keys.count))", c.tls.ca == nil ? nil : "client certificates"].compactMap { $0 }.joined(separator: " + "))",
+                "certificate": "\(c.tls.certificate ?? "ephemeral, self-signed")",
+            ])
         }
         logger.info("listening", metadata: ["address": "\(address)", "node": "\(node.store.nodeID)", "store": "\(node.store.path)"])
         let tasks = c.peers.map { address in
@@ -95,7 +108,7 @@ public final class FolioServer: Service, @unchecked Sendable {
         return address
     }
 
-    private func initialize(_ channel: Channel, node: NodeContext) -> EventLoopFuture<Void> {
+    private func initialize(_ channel: Channel, node: NodeContext, tls: ServerTLS?) -> EventLoopFuture<Void> {
         let id = ObjectIdentifier(channel)
         let address = channel.remoteAddress?.ipAddress ?? "?"
         let loopback = node.configuration.trustLoopback && (channel.remoteAddress.map(isLoopback) ?? false)
@@ -130,10 +143,15 @@ public final class FolioServer: Service, @unchecked Sendable {
             }
             limits.partialDone = { [budget = node.partialFrames] in budget.release(id) }
             let sync = channel.pipeline.syncOperations
+            try sync.addHandler(TransportSniffer(tls: tls) { [abuse = node.abuse] used in
+                abuse.event(
+                    "wrong transport", address: loopback ? nil : address,
+                    used == .tls ? "refused a TLS client: this node has no key and serves plaintext" : "refused a plaintext client: this node requires TLS")
+            })
             try sync.addHandler(ByteToMessageHandler(FrameDecoder(limits: limits)))
             try sync.addHandler(MessageToByteHandler(FrameEncoder(limits: limits)))
             try sync.addHandler(IdleStateHandler(readTimeout: node.configuration.heartbeatInterval))
-            try sync.addHandler(ServerConnectionHandler(node: node, limits: limits, loopback: loopback))
+            try sync.addHandler(ServerConnectionHandler(node: node, limits: limits, loopback: loopback, binding: tls?.binding))
         }
     }
 

@@ -1,4 +1,5 @@
 import FolioProtocol
+import FolioTransport
 import Logging
 import NIOCore
 
@@ -7,10 +8,23 @@ public struct NodeConfiguration: Sendable {
     /// Where to listen. Port 0 picks a free port (see `FolioServer.boundAddress`).
     public var host: String = "127.0.0.1"
     public var port: Int = 7070
-    /// The mesh's shared key; with one, every peer must authenticate.
-    public var key: SharedKey?
-    /// Without a key a node refuses non-loopback addresses unless this is set.
-    public var insecureListenAny = false
+    /// The mesh keys this node accepts (two during a rotation); the first is the one it
+    /// authenticates with when it dials a peer. With a key, every connection runs over TLS and
+    /// every peer must prove it holds one of them (SPEC §4.2).
+    public var keys: [SharedKey] = []
+    /// The key the node dials peers with (the first of `keys`); setting it replaces them all.
+    public var key: SharedKey? {
+        get { keys.first }
+        set { keys = newValue.map { [$0] } ?? [] }
+    }
+    /// Certificate files of a site's own PKI; without them a node with a key presents an
+    /// ephemeral self-signed certificate. With a CA, clients must present a certificate it issued.
+    public var tls = TLSFiles()
+    /// True when connections run over TLS: the node has a key or TLS files.
+    public var usesTLS: Bool { !keys.isEmpty || !tls.isEmpty }
+    /// True when every connection is authenticated: by a mesh key or by a CA-issued certificate.
+    /// Without either, a node listens only on loopback, in plaintext.
+    public var authenticates: Bool { !keys.isEmpty || tls.ca != nil }
     public var maxConnections = 1024
     /// Connections still in their handshake may hold at most this many of the slots; the rest
     /// are kept for authenticated peers. When full, a newcomer evicts the oldest pending one.

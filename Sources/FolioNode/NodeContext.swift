@@ -66,7 +66,7 @@ final class NodeContext: Sendable {
         }
     }
 
-    var features: Hello.Features { configuration.key == nil ? [.sync] : [.sync, .authRequired] }
+    var features: Hello.Features { configuration.keys.isEmpty ? [.sync] : [.sync, .authRequired] }
 
     /// One read batcher per event loop (each used only on its loop).
     private let batchers = NIOLockedValueBox<[ObjectIdentifier: NIOLoopBound<ReadBatcher>]>([:])

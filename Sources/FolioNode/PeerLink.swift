@@ -44,6 +44,7 @@ final class PeerLink: Sendable {
         var status = (try? store.peerStatuses().first { $0.address == address }) ?? PeerStatus(address: address)
         while !Task.isCancelled {
             var options = FolioClient.Options(key: node.configuration.key)
+            options.tls = node.configuration.tls
             options.nodeID = store.nodeID.rawValue
             options.maxFrame = node.configuration.maxFrame
             options.requestTimeout = .seconds(120)

@@ -48,8 +48,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var peer = "?"
     private var logger: Logger
 
-    init(node: NodeContext, limits: FrameLimits, loopback: Bool) {
+    /// SHA-256 of the node's TLS certificate, bound into the key proofs (SPEC §4.2); nil on a
+    /// plaintext (keyless, loopback) node.
+    private let binding: [UInt8]?
+
+    init(node: NodeContext, limits: FrameLimits, loopback: Bool, binding: [UInt8]?) {
         self.node = node
+        self.binding = binding
         self.limits = limits
         self.loopback = loopback
         self.logger = node.logger
@@ -106,13 +111,19 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case (.awaitingHello, _):
             fail(context, .handshakeRequired, "the connection must open with a HELLO", requestID: envelope.requestID)
         case let (.awaitingAuth(clientNonce), .auth(mac)):
-            guard let key = node.configuration.key, key.verifyClient(mac, clientNonce: clientNonce, serverNonce: nonce) else {
-                refuseAuthentication(context, reason: "wrong key", "authentication failed: the proof does not match this node's key", requestID: envelope.requestID)
+            // Every accepted key is tried (two during a rotation); the node proves the one that matched.
+            guard let binding,
+                let key = node.configuration.keys.first(where: { $0.verifyClient(mac, clientNonce: clientNonce, serverNonce: nonce, binding: binding) })
+            else {
+                refuseAuthentication(
+                    context, reason: "wrong key",
+                    "authentication failed: the proof does not match this node's key (or the connection passes through a relay that ends TLS)",
+                    requestID: envelope.requestID)
                 return
             }
             established(context: context)
             logger.debug("peer authenticated")
-            let proof = key.serverProof(clientNonce: clientNonce, serverNonce: nonce)
+            let proof = key.serverProof(clientNonce: clientNonce, serverNonce: nonce, binding: binding)
             context.writeAndFlush(wrapOutboundOut(Envelope(envelope.requestID, .authOK(mac: proof))), promise: nil)
         case (.awaitingAuth, _):
             refuseAuthentication(context, reason: "request before authentication", "this node requires authentication before any request", requestID: envelope.requestID)
@@ -153,7 +164,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             nodeID: node.store.nodeID.rawValue, software: node.software, features: node.features, nonce: nonce,
             maxFrame: node.configuration.maxFrame)
         context.writeAndFlush(wrapOutboundOut(Envelope(0, .hello(mine))), promise: nil)
-        if node.configuration.key == nil {
+        if node.configuration.keys.isEmpty {
             established(context: context)
         } else {
             state = .awaitingAuth(clientNonce: hello.nonce)

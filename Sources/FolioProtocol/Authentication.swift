@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 
-/// The shared secret of a Folio mesh and the challenge–response proofs made with it (SPEC §4.3).
+/// The shared secret of a Folio mesh and the challenge–response proofs made with it (SPEC §4.2).
 ///
 /// Each side proves it holds the key with HMAC-SHA256 over both sides' fresh nonces; the key
 /// never crosses the wire, and proofs are compared in constant time.
@@ -40,26 +40,28 @@ public struct SharedKey: @unchecked Sendable {
         try self.init(bytes: bytes)
     }
 
-    static let clientLabel = Array("folio-auth-v1 client".utf8)
-    static let serverLabel = Array("folio-auth-v1 server".utf8)
+    static let clientLabel = Array("folio-auth-v2 client".utf8)
+    static let serverLabel = Array("folio-auth-v2 server".utf8)
 
-    /// The client's proof: HMAC(key, "folio-auth-v1 client" ‖ client nonce ‖ server nonce).
-    public func clientProof(clientNonce: [UInt8], serverNonce: [UInt8]) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: SharedKey.clientLabel + clientNonce + serverNonce, using: key))
+    /// The client's proof: HMAC(key, "folio-auth-v2 client" ‖ client nonce ‖ server nonce ‖ binding),
+    /// where `binding` is SHA-256 of the node's TLS certificate (SPEC §4.2): a relay that ends
+    /// TLS itself presents another certificate, so a proof made through it does not verify.
+    public func clientProof(clientNonce: [UInt8], serverNonce: [UInt8], binding: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: SharedKey.clientLabel + clientNonce + serverNonce + binding, using: key))
     }
 
-    /// The server's proof: HMAC(key, "folio-auth-v1 server" ‖ server nonce ‖ client nonce).
-    public func serverProof(clientNonce: [UInt8], serverNonce: [UInt8]) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: SharedKey.serverLabel + serverNonce + clientNonce, using: key))
+    /// The node's proof: HMAC(key, "folio-auth-v2 server" ‖ server nonce ‖ client nonce ‖ binding).
+    public func serverProof(clientNonce: [UInt8], serverNonce: [UInt8], binding: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: SharedKey.serverLabel + serverNonce + clientNonce + binding, using: key))
     }
 
     /// Constant-time check of a client's proof.
-    public func verifyClient(_ mac: [UInt8], clientNonce: [UInt8], serverNonce: [UInt8]) -> Bool {
-        HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: SharedKey.clientLabel + clientNonce + serverNonce, using: key)
+    public func verifyClient(_ mac: [UInt8], clientNonce: [UInt8], serverNonce: [UInt8], binding: [UInt8]) -> Bool {
+        HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: SharedKey.clientLabel + clientNonce + serverNonce + binding, using: key)
     }
 
-    /// Constant-time check of a server's proof.
-    public func verifyServer(_ mac: [UInt8], clientNonce: [UInt8], serverNonce: [UInt8]) -> Bool {
-        HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: SharedKey.serverLabel + serverNonce + clientNonce, using: key)
+    /// Constant-time check of a node's proof.
+    public func verifyServer(_ mac: [UInt8], clientNonce: [UInt8], serverNonce: [UInt8], binding: [UInt8]) -> Bool {
+        HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: SharedKey.serverLabel + serverNonce + clientNonce + binding, using: key)
     }
 }

@@ -3,7 +3,9 @@ public struct Hello: Sendable, Equatable {
     /// "FOLI".
     public static let magic: UInt32 = 0x464F_4C49
     /// Protocol versions this build speaks.
-    public static let supportedVersions: [UInt16] = [1]
+    /// Version 2 (SPEC §4.2): keyed connections run over TLS 1.3 and key proofs are bound to the
+    /// node's certificate; version 1 (plaintext keyed links) is no longer spoken.
+    public static let supportedVersions: [UInt16] = [2]
 
     public struct Features: OptionSet, Sendable, Hashable {
         public let rawValue: UInt64

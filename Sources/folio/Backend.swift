@@ -2,26 +2,51 @@ import ArgumentParser
 import Folio
 import FolioClient
 import FolioProtocol
+import FolioTransport
 
-/// `--remote HOST:PORT` and `--key-file F`: run a subcommand against a node instead of a local store.
+/// `--tls-cert`, `--tls-key`, `--tls-ca`: certificate files of a site's own PKI.
+struct TLSOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("PEM certificate (chain, leaf first) to present over TLS.", valueName: "file"))
+    var tlsCert: String?
+    @Option(help: ArgumentHelp("PEM private key of --tls-cert.", valueName: "file"))
+    var tlsKey: String?
+    @Option(help: ArgumentHelp("PEM certificate of the CA that issues the mesh's certificates: only peers it certified are accepted.", valueName: "file"))
+    var tlsCa: String?
+
+    var files: TLSFiles { TLSFiles(certificate: tlsCert, privateKey: tlsKey, ca: tlsCa) }
+
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+    }
+}
+
+/// Reads a key file (hex from `folio keygen`); a bad one is a failure naming the file.
+func readKey(_ path: String) throws -> SharedKey {
+    do {
+        return try SharedKey(file: path)
+    } catch {
+        throw CLIFailure(code: .failure, message: "\(error)")
+    }
+}
+
+/// `--remote HOST:PORT`, `--key-file F` and TLS files: run a subcommand against a node instead of a local store.
 struct RemoteOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Run against the node at HOST:PORT instead of a local store.", valueName: "host:port"))
     var remote: String?
 
-    @Option(help: ArgumentHelp("The mesh's shared key (from `folio keygen`), for a node that requires it.", valueName: "file"))
+    @Option(help: ArgumentHelp("The mesh's shared key (from `folio keygen`), for a node that requires it; the connection then runs over TLS.", valueName: "file"))
     var keyFile: String?
+
+    @OptionGroup var tls: TLSOptions
 
     func validate() throws {
         if let remote { try Check.address(remote, "--remote") }
     }
 
-    func key() throws -> SharedKey? {
-        guard let keyFile else { return nil }
-        do {
-            return try SharedKey(file: keyFile)
-        } catch {
-            throw CLIFailure(code: .failure, message: "\(error)")
-        }
+    func clientOptions() throws -> FolioClient.Options {
+        var options = FolioClient.Options(key: try keyFile.map(readKey))
+        options.tls = tls.files
+        return options
     }
 }
 
@@ -33,11 +58,11 @@ enum Backend {
 
     static func open(_ store: StoreOptions, _ remote: RemoteOptions, readOnly: Bool) async throws -> Backend {
         guard let address = remote.remote else {
-            if remote.keyFile != nil { throw ValidationError("--key-file goes with --remote (or `folio serve`)") }
+            if remote.keyFile != nil || !remote.tls.files.isEmpty { throw ValidationError("--key-file and --tls-* go with --remote (or `folio serve`)") }
             return .local(try store.open(readOnly: readOnly))
         }
         if store.data != nil { throw ValidationError("--data and --remote cannot be combined") }
-        return .remote(try await FolioClient.connect(to: address, key: remote.key()), address: address)
+        return .remote(try await FolioClient.connect(to: address, options: remote.clientOptions()), address: address)
     }
 
     func close() async {

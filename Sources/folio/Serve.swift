@@ -12,8 +12,11 @@ struct Serve: AsyncParsableCommand {
         abstract: "Serve the store to clients and peers over Folio's binary protocol.",
         discussion: """
             Prints the address it listens on as the first line of stdout (with --listen \
-            HOST:0 the system picks a free port), then logs to stderr. Without --key-file the \
-            node serves unauthenticated and only on loopback, unless --insecure-listen-any. \
+            HOST:0 the system picks a free port), then logs to stderr. With --key-file every \
+            connection runs over TLS 1.3 and peers must prove they hold the key; give \
+            --key-file twice while a mesh rotates keys (the first is used to dial peers). \
+            With --tls-ca only peers presenting a certificate the CA issued are accepted. \
+            Without a key or CA the node serves plaintext, unauthenticated, on loopback only. \
             SIGINT or SIGTERM stop it gracefully: no new connections, in-flight requests \
             finish, the store is closed cleanly.
 
@@ -21,15 +24,17 @@ struct Serve: AsyncParsableCommand {
               folio serve --data ./archive
               folio serve --data ./archive --listen 127.0.0.1:0
               folio keygen > mesh.key; folio serve --listen 0.0.0.0:7070 --key-file mesh.key
+              folio serve --listen 0.0.0.0 --key-file new.key --key-file old.key
+              folio serve --listen 0.0.0.0 --tls-cert node.pem --tls-key node.key --tls-ca ca.pem
               folio serve --data ./b --listen 127.0.0.1:7071 --peer 127.0.0.1:7070
             """)
 
     @OptionGroup var store: StoreOptions
     @Option(help: ArgumentHelp("Address to listen on (port 0: any free port).", valueName: "host:port"))
     var listen = "127.0.0.1:7070"
-    @Option(help: ArgumentHelp("The mesh's shared key (from `folio keygen`); peers must prove they hold it.", valueName: "file"))
-    var keyFile: String?
-    @Flag(help: "Allow serving without a key on a non-loopback address.") var insecureListenAny = false
+    @Option(help: ArgumentHelp("The mesh's shared key (from `folio keygen`); peers must prove they hold it. Repeat to accept two keys during a rotation.", valueName: "file"))
+    var keyFile: [String] = []
+    @OptionGroup var tls: TLSOptions
     @Option(help: "Most simultaneous connections.") var maxConnections = 1024
     @Option(help: "Seconds of silence after which a connection is closed.") var idleTimeout: Double = 60
     @Option(help: "Seconds a new connection has to complete its handshake (HELLO, and AUTH with a key).") var handshakeTimeout: Double = 5
@@ -53,6 +58,7 @@ struct Serve: AsyncParsableCommand {
         try Check.count(eventLoopThreads, "--event-loop-threads", in: 1...64)
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
         try Check.address(listen, "--listen")
+        if keyFile.count > 2 { throw ValidationError("--key-file is given \(keyFile.count) times: a node accepts at most two keys (the new and the old, during a rotation)") }
         for p in peer { try Check.address(p, "--peer") }
     }
 
@@ -69,7 +75,7 @@ struct Serve: AsyncParsableCommand {
         var config = NodeConfiguration()
         config.host = host
         config.port = port
-        config.insecureListenAny = insecureListenAny
+        config.tls = tls.files
         config.maxConnections = maxConnections
         config.maxPendingHandshakes = maxPendingHandshakes
         config.maxConnectionsPerAddress = maxConnectionsPerAddress
@@ -80,13 +86,7 @@ struct Serve: AsyncParsableCommand {
         config.heartbeatInterval = .milliseconds(max(50, Int64(idleTimeout * 1000 / 4)))
         config.logger = logger
         config.peers = peer
-        if let keyFile {
-            do {
-                config.key = try SharedKey(file: keyFile)
-            } catch {
-                throw CLIFailure(code: .failure, message: "\(error)")
-            }
-        }
+        config.keys = try keyFile.map(readKey)
         var so = Store.Options()
         so.noMetaSync = noMetaSync
         let s = try Store.open(at: store.path, options: so)

@@ -17,12 +17,14 @@ struct Sync: AsyncParsableCommand {
 
             Examples:
               folio sync 10.0.0.5:7070 --key-file mesh.key
+              folio sync archive.example.org --tls-ca ca.pem --tls-cert laptop.pem --tls-key laptop.key
               folio sync 127.0.0.1:7070 --data ./laptop --json
             """)
 
     @OptionGroup var store: StoreOptions
     @Argument(help: ArgumentHelp("The node to sync with.", valueName: "host:port")) var address: String
-    @Option(help: ArgumentHelp("The mesh's shared key (from `folio keygen`).", valueName: "file")) var keyFile: String?
+    @Option(help: ArgumentHelp("The mesh's shared key (from `folio keygen`); the connection then runs over TLS.", valueName: "file")) var keyFile: String?
+    @OptionGroup var tls: TLSOptions
     @Option(help: "Changes per batch.") var batchSize: UInt32 = 500
     @Option(help: "Most bytes of articles per batch (an article larger than this still syncs, alone).") var batchBytes = 4 << 20
     @Flag(help: "Print the summary as JSON on stdout.") var json = false
@@ -39,9 +41,8 @@ struct Sync: AsyncParsableCommand {
         var options = FolioClient.Options()
         options.nodeID = local.nodeID.rawValue
         options.requestTimeout = .seconds(120)
-        if let keyFile {
-            do { options.key = try SharedKey(file: keyFile) } catch { throw CLIFailure(code: .failure, message: "\(error)") }
-        }
+        options.key = try keyFile.map(readKey)
+        options.tls = tls.files
         let client = try await FolioClient.connect(to: address, options: options)
         if client.serverHello.nodeID == local.nodeID.rawValue {
             try? await client.close()

@@ -64,6 +64,6 @@ final class ServeTests: XCTestCase {
 
         let refused = try CLI.run(["serve", "--data", data, "--listen", "0.0.0.0:0"])
         XCTAssertEqual(refused.code, 2)
-        XCTAssertTrue(refused.stderr.contains("--insecure-listen-any"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("--key-file") && refused.stderr.contains("loopback only"), refused.stderr)
     }
 }

@@ -105,7 +105,7 @@ final class RawSocket {
 
     func send(_ envelope: Envelope) { send(Array(envelope.encoded().readableBytesView)) }
 
-    func sendHello(versions: [UInt16] = [1]) {
+    func sendHello(versions: [UInt16] = Hello.supportedVersions) {
         send(Envelope(0, .hello(Hello(versions: versions, nodeID: 0, software: "raw-test", features: [], nonce: Hello.freshNonce(), maxFrame: 1 << 20))))
     }
 

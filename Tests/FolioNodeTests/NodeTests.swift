@@ -116,7 +116,7 @@ final class NodeTests: XCTestCase {
         config.host = "0.0.0.0"
         config.port = 0
         let server = FolioServer(store: store, configuration: config)
-        await XCTAssertThrowsAsync(try await server.start()) { XCTAssertTrue("\($0)".contains("--insecure-listen-any"), "\($0)") }
+        await XCTAssertThrowsAsync(try await server.start()) { XCTAssertTrue("\($0)".contains("--key-file") && "\($0)".contains("--tls-ca"), "\($0)") }
         await server.shutdown()
     }
 

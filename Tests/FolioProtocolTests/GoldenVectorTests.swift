@@ -2,6 +2,7 @@ import Folio
 import Foundation
 import NIOCore
 import XCTest
+import Crypto
 
 @testable import FolioProtocol
 
@@ -55,13 +56,18 @@ final class GoldenVectorTests: XCTestCase {
     func testAuthenticationProofs() throws {
         let key = try SharedKey(bytes: Array(0..<32))
         let other = try SharedKey(bytes: Array(1..<33))
-        let c = Array<UInt8>(0..<32), s = Array<UInt8>(32..<64)
-        let proof = key.clientProof(clientNonce: c, serverNonce: s)
-        XCTAssertTrue(key.verifyClient(proof, clientNonce: c, serverNonce: s))
-        XCTAssertFalse(other.verifyClient(proof, clientNonce: c, serverNonce: s), "a different key fails")
-        XCTAssertFalse(key.verifyClient(proof, clientNonce: s, serverNonce: c), "swapped nonces fail")
-        XCTAssertFalse(key.verifyServer(proof, clientNonce: c, serverNonce: s), "a client proof is not a server proof")
-        XCTAssertNotEqual(proof, key.serverProof(clientNonce: c, serverNonce: s))
+        let c = Array<UInt8>(0..<32), s = Array<UInt8>(32..<64), b = Array<UInt8>(64..<96)
+        let proof = key.clientProof(clientNonce: c, serverNonce: s, binding: b)
+        XCTAssertTrue(key.verifyClient(proof, clientNonce: c, serverNonce: s, binding: b))
+        XCTAssertFalse(other.verifyClient(proof, clientNonce: c, serverNonce: s, binding: b), "a different key fails")
+        XCTAssertFalse(key.verifyClient(proof, clientNonce: s, serverNonce: c, binding: b), "swapped nonces fail")
+        XCTAssertFalse(key.verifyClient(proof, clientNonce: c, serverNonce: s, binding: Array(65..<97)), "another certificate (a relay's) fails")
+        XCTAssertFalse(key.verifyServer(proof, clientNonce: c, serverNonce: s, binding: b), "a client proof is not a server proof")
+        XCTAssertNotEqual(proof, key.serverProof(clientNonce: c, serverNonce: s, binding: b))
+        // The construction exactly as SPEC §4.2 writes it: HMAC over the
+        // label, both nonces and the binding, as SPEC §4.2 writes it.
+        let expected = HMAC<SHA256>.authenticationCode(for: Array("folio-auth-v2 client".utf8) + c + s + b, using: SymmetricKey(data: Array<UInt8>(0..<32)))
+        XCTAssertEqual(proof, Array(expected))
         XCTAssertThrowsError(try SharedKey(bytes: [1, 2, 3]))
         XCTAssertEqual(SharedKey.generateHex().count, 64)
     }

@@ -1,0 +1,372 @@
+import Crypto
+import Folio
+import FolioClient
+import FolioNode
+import FolioProtocol
+import FolioTransport
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
+import SwiftASN1
+import X509
+import XCTest
+
+/// Links that nobody on the path can read or tamper with (SPEC §4.0, §4.2, §11).
+final class TransportSecurityTests: XCTestCase {
+    let key = try! SharedKey(bytes: Array(repeating: 7, count: 32))
+    let newKey = try! SharedKey(bytes: Array(repeating: 8, count: 32))
+    let strangerKey = try! SharedKey(bytes: Array(repeating: 9, count: 32))
+    let marker = "UNMISTAKABLE-\(UUID().uuidString)"
+
+    // MARK: An on-path observer or tamperer
+
+    func testAProxyOnTheWireSeesNoArticleTextWhenTheLinkHasAKey() async throws {
+        // Control: on a keyless loopback node the same proxy does see the text, so the check can fail.
+        let plain = try await TestNode(self)
+        let plainProxy = try await TestProxy(to: plain.address)
+        let c0 = try await FolioClient.connect(to: plainProxy.address)
+        try await c0.put(Article(id: "p/1", title: marker, body: "body " + marker))
+        try await c0.close()
+        XCTAssertTrue(plainProxy.captured.contains(marker), "the control proxy sees plaintext")
+        await plainProxy.stop()
+        await plain.stop()
+
+        let node = try await TestNode(self) { $0.key = self.key }
+        let proxy = try await TestProxy(to: node.address)
+        let client = try await FolioClient.connect(to: proxy.address, key: key)
+        try await client.put(Article(id: "s/1", title: marker, body: "body " + marker, tags: [marker]))
+        let back = try await client.get("s/1")
+        XCTAssertEqual(back.article?.title, marker, "the link works through the proxy")
+        try await client.close()
+        await proxy.stop()
+        let seen = proxy.captured
+        XCTAssertGreaterThan(seen.count, 1000, "the proxy carried the whole exchange")
+        XCTAssertFalse(seen.contains(marker), "article text crossed the wire in clear")
+        XCTAssertFalse(seen.contains("FOLI"), "not even the HELLO magic is visible")
+        await node.stop()
+    }
+
+    func testAFlippedByteEndsTheConnectionAndChangesNeitherStore() async throws {
+        let node = try await TestNode(self) { $0.key = self.key }
+        try await { let c = try await node.client(key: key); try await c.put(Article(id: "n/seed", title: "seed", body: marker)); try await c.close() }()
+        // Client → node: a byte of the PUT's TLS record is flipped after the handshake.
+        let toNode = try await TestProxy(to: node.address, flip: .clientToNode)
+        let client = try await FolioClient.connect(to: toNode.address, key: key)
+        toNode.armFlip()
+        await XCTAssertThrowsAsync(try await client.put(Article(id: "n/tampered", title: "t", body: "tampered"))) { e in
+            XCTAssertNotNil(e as? FolioClientError, "\(e)")
+        }
+        try? await client.close()
+        XCTAssertNil(try node.store.get("n/tampered"), "nothing of the altered frame reached the store")
+        XCTAssertEqual(try node.store.lastSequence(), 1)
+
+        // Node → client: a pull through a proxy that flips a byte of the answer changes nothing here.
+        let local = try Store.create(at: NSTemporaryDirectory() + "folio-local-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(atPath: local.path) }
+        let toClient = try await TestProxy(to: node.address, flip: .nodeToClient)
+        var options = FolioClient.Options(key: key)
+        options.nodeID = local.nodeID.rawValue
+        let puller = try await FolioClient.connect(to: toClient.address, options: options)
+        toClient.armFlip()
+        await XCTAssertThrowsAsync(try await Replicator(store: local).pull(from: puller)) { _ in }
+        try? await puller.close()
+        XCTAssertEqual(try local.lastSequence(), 0, "the pulling store is unchanged")
+        XCTAssertTrue(try local.verify().isClean)
+        XCTAssertTrue(try node.store.verify().isClean)
+        local.close()
+        await toNode.stop()
+        await toClient.stop()
+        // And the node still serves everyone else.
+        let good = try await node.client(key: key)
+        let seed = try await good.get("n/seed")
+        XCTAssertEqual(seed.article?.body, marker)
+        try await good.close()
+        await node.stop()
+    }
+
+    func testARelayThatEndsTLSCannotForwardAHandshakeEvenWithAValidClientBehindIt() async throws {
+        let node = try await TestNode(self) { $0.key = self.key }
+        let relay = try await TLSRelay(to: node.address)
+        await XCTAssertThrowsAsync(try await FolioClient.connect(to: relay.address, key: self.key)) { e in
+            guard case let .unauthorized(m)? = e as? FolioClientError else { return XCTFail("\(e)") }
+            XCTAssertTrue(m.contains("relay"), m)
+        }
+        XCTAssertTrue(relay.sawPlaintext, "the relay did sit in the middle of the handshake")
+        XCTAssertTrue(node.logs.all.contains { $0.contains("authentication failed") }, "\(node.logs.all)")
+        await relay.stop()
+        await node.stop()
+    }
+
+    // MARK: Choosing the transport
+
+    func testAPlaintextClientOfAKeyedNodeAndAKeyedClientOfAPlaintextNodeAreToldWhy() async throws {
+        let keyed = try await TestNode(self) { $0.key = self.key }
+        await XCTAssertThrowsAsync(try await keyed.client()) { e in
+            guard case let .unauthorized(m)? = e as? FolioClientError else { return XCTFail("\(e)") }
+            XCTAssertTrue(m.contains("requires TLS") && m.contains("--key-file"), m)
+        }
+        let raw = try RawSocket(port: Int(keyed.address.split(separator: ":")[1])!)
+        raw.sendHello()
+        let (frames, closed) = raw.readUntilClosed()
+        XCTAssertTrue(closed)
+        XCTAssertEqual(frames.first?.errorCode, .unauthorized, "a plaintext HELLO gets one plaintext ERROR, no HELLO")
+        await keyed.stop()
+
+        let plain = try await TestNode(self)
+        await XCTAssertThrowsAsync(try await plain.client(key: self.key)) { e in
+            guard case let .unauthorized(m)? = e as? FolioClientError else { return XCTFail("\(e)") }
+            XCTAssertTrue(m.contains("plaintext"), m)
+        }
+        _ = try await plain.client().ping()
+        await plain.stop()
+    }
+
+    // MARK: Rotation
+
+    func testDuringARotationANodeAcceptsBothKeysAndDialsWithTheFirst() async throws {
+        let rotating = try await TestNode(self) { $0.keys = [self.newKey, self.key] }
+        for k in [key, newKey] {
+            let c = try await rotating.client(key: k)
+            _ = try await c.ping()
+            try await c.close()
+        }
+        await XCTAssertThrowsAsync(try await rotating.client(key: self.strangerKey)) { e in
+            guard case .unauthorized? = e as? FolioClientError else { return XCTFail("\(e)") }
+        }
+        // A node still on the old key replicates with the rotating one (it dials with the old key) …
+        let old = try await TestNode(self) {
+            $0.key = self.key
+            $0.peers = [rotating.address]
+        }
+        try await { let c = try await rotating.client(key: newKey); try await c.put(Article(id: "r/1", title: "from rotating")); try await c.close() }()
+        try await waitUntil { (try? old.store.get("r/1")) != nil }
+        // … and the rotating node, dialling with the new key, is refused by the old one.
+        let dialsNew = try await TestNode(self) {
+            $0.keys = [self.newKey, self.key]
+            $0.peers = [old.address]
+        }
+        try await waitUntil { old.logs.all.contains { $0.contains("authentication failed") } }
+        await dialsNew.stop()
+        await old.stop()
+        await rotating.stop()
+    }
+
+    // MARK: A site's own PKI
+
+    func testWithACertificateAuthorityOnlyCertifiedPeersConnect() async throws {
+        let dir = NSTemporaryDirectory() + "folio-pki-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ca = try TestCA(name: "Mesh CA")
+        let other = try TestCA(name: "Someone else's CA")
+        try ca.writeRoot(to: dir + "/ca.pem")
+        try other.writeRoot(to: dir + "/other-ca.pem")
+        try ca.issue("node", to: dir + "/node")
+        try ca.issue("laptop", to: dir + "/laptop")
+        try other.issue("intruder", to: dir + "/intruder")
+
+        let node = try await TestNode(self) {
+            $0.tls = TLSFiles(certificate: dir + "/node.pem", privateKey: dir + "/node.key", ca: dir + "/ca.pem")
+        }
+        var good = FolioClient.Options()
+        good.tls = TLSFiles(certificate: dir + "/laptop.pem", privateKey: dir + "/laptop.key", ca: dir + "/ca.pem")
+        let client = try await FolioClient.connect(to: node.address, options: good)
+        try await client.put(Article(id: "pki/1", title: "certified"))
+        try await client.close()
+
+        var noCertificate = FolioClient.Options()
+        noCertificate.tls = TLSFiles(ca: dir + "/ca.pem")
+        var intruder = FolioClient.Options()
+        intruder.tls = TLSFiles(certificate: dir + "/intruder.pem", privateKey: dir + "/intruder.key", ca: dir + "/ca.pem")
+        var distrusts = FolioClient.Options()
+        distrusts.tls = TLSFiles(certificate: dir + "/laptop.pem", privateKey: dir + "/laptop.key", ca: dir + "/other-ca.pem")
+        for (what, options) in [("no certificate", noCertificate), ("another CA's certificate", intruder), ("a client that does not trust the node's CA", distrusts)] {
+            do {
+                let c = try await FolioClient.connect(to: node.address, options: options)
+                // TLS 1.3 servers reject a client certificate after the client's handshake
+                // finished: the first request then fails.
+                _ = try await c.ping()
+                XCTFail("\(what) was accepted")
+            } catch {}
+        }
+        XCTAssertEqual(try node.store.list(prefix: "", limit: 10).map(\.id), ["pki/1"])
+        await node.stop()
+
+        // Certificate files that do not belong together are named at start.
+        var config = NodeConfiguration()
+        config.port = 0
+        config.tls = TLSFiles(certificate: dir + "/node.pem", privateKey: dir + "/laptop.key")
+        let store = try Store.create(at: dir + "/store")
+        let server = FolioServer(store: store, configuration: config)
+        await XCTAssertThrowsAsync(try await server.start()) { XCTAssertTrue("\($0)".contains("--tls-key"), "\($0)") }
+        await server.shutdown()
+        store.close()
+    }
+
+    private func waitUntil(_ seconds: Double = 10, _ condition: () throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        XCTFail("condition not met within \(seconds) s")
+    }
+}
+
+// MARK: - Test helpers
+
+/// A TCP proxy on loopback that records what crosses it and can flip one byte.
+final class TestProxy: @unchecked Sendable {
+    enum Direction { case clientToNode, nodeToClient }
+    let address: String
+    private let listener: Channel
+    private let recorded = NIOLockedValueBox<[UInt8]>([])
+    private let armed = NIOLockedValueBox(false)
+    var captured: String { String(decoding: recorded.withLockedValue { $0 }, as: UTF8.self) }
+
+    /// Flips one byte in the middle of the next chunk going `flip`'s way once armed.
+    func armFlip() { armed.withLockedValue { $0 = true } }
+
+    init(to target: String, flip: Direction? = nil) async throws {
+        let parts = target.split(separator: ":")
+        let (host, port) = (String(parts[0]), Int(parts[1])!)
+        let recorded = self.recorded
+        let armed = self.armed
+        let group = MultiThreadedEventLoopGroup.singleton
+        listener = try await ServerBootstrap(group: group)
+            .childChannelInitializer { inbound in
+                inbound.setOption(.autoRead, value: false).flatMap {
+                    ClientBootstrap(group: inbound.eventLoop).connect(host: host, port: port).flatMap { outbound in
+                        let a = Forwarder(peer: inbound, record: recorded, armed: flip == .nodeToClient ? armed : nil)
+                        let b = Forwarder(peer: outbound, record: recorded, armed: flip == .clientToNode ? armed : nil)
+                        return outbound.pipeline.addHandler(a).flatMap { inbound.pipeline.addHandler(b) }.flatMap {
+                            inbound.setOption(.autoRead, value: true)
+                        }
+                    }
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        address = "127.0.0.1:\(listener.localAddress!.port!)"
+    }
+
+    func stop() async { try? await listener.close() }
+
+    /// Writes what it reads to `peer` (recording it), closes `peer` when it closes.
+    final class Forwarder: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        let peer: Channel
+        let record: NIOLockedValueBox<[UInt8]>
+        let armed: NIOLockedValueBox<Bool>?
+        init(peer: Channel, record: NIOLockedValueBox<[UInt8]>, armed: NIOLockedValueBox<Bool>?) {
+            self.peer = peer
+            self.record = record
+            self.armed = armed
+        }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var buffer = unwrapInboundIn(data)
+            record.withLockedValue { $0 += buffer.readableBytesView }
+            if let armed, buffer.readableBytes > 8, armed.withLockedValue({ a in defer { a = false }; return a }) {
+                let at = buffer.readerIndex + buffer.readableBytes / 2
+                buffer.setInteger(buffer.getInteger(at: at, as: UInt8.self)! ^ 0x01, at: at)
+            }
+            peer.writeAndFlush(buffer, promise: nil)
+        }
+        func channelInactive(context: ChannelHandlerContext) { peer.close(promise: nil) }
+        func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
+    }
+}
+
+/// A man in the middle that ends the client's TLS with its own certificate and opens its own
+/// TLS to the node, relaying the decrypted bytes both ways.
+final class TLSRelay: @unchecked Sendable {
+    let address: String
+    private let listener: Channel
+    private let plaintext = NIOLockedValueBox(false)
+    var sawPlaintext: Bool { plaintext.withLockedValue { $0 } }
+
+    init(to target: String) async throws {
+        let parts = target.split(separator: ":")
+        let (host, port) = (String(parts[0]), Int(parts[1])!)
+        let serverTLS = try ServerTLS(commonName: "relay")
+        let clientTLS = try ClientTLS()
+        let seen = plaintext
+        listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { inbound in
+                inbound.setOption(.autoRead, value: false).flatMap {
+                    ClientBootstrap(group: inbound.eventLoop)
+                        .channelInitializer { ch in ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(try clientTLS.makeHandler()) } }
+                        .connect(host: host, port: port).flatMap { outbound in
+                            inbound.eventLoop.makeCompletedFuture {
+                                try inbound.pipeline.syncOperations.addHandler(serverTLS.makeHandler())
+                                try inbound.pipeline.syncOperations.addHandler(Relay(peer: outbound, seen: seen))
+                                try outbound.pipeline.syncOperations.addHandler(Relay(peer: inbound, seen: seen))
+                            }.flatMap { inbound.setOption(.autoRead, value: true) }
+                        }
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        address = "127.0.0.1:\(listener.localAddress!.port!)"
+    }
+
+    func stop() async { try? await listener.close() }
+
+    final class Relay: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        let peer: Channel
+        let seen: NIOLockedValueBox<Bool>
+        init(peer: Channel, seen: NIOLockedValueBox<Bool>) {
+            self.peer = peer
+            self.seen = seen
+        }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let buffer = unwrapInboundIn(data)
+            if buffer.readableBytesView.starts(with: [0, 0]) { seen.withLockedValue { $0 = true } }
+            peer.writeAndFlush(buffer, promise: nil)
+        }
+        func channelInactive(context: ChannelHandlerContext) { peer.close(promise: nil) }
+        func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
+    }
+}
+
+/// A certificate authority for tests: a P-256 root that issues leaf certificates.
+struct TestCA {
+    let key = P256.Signing.PrivateKey()
+    let name: DistinguishedName
+    let root: Certificate
+
+    init(name: String) throws {
+        self.name = try DistinguishedName { CommonName(name) }
+        root = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey),
+            notValidBefore: Date().addingTimeInterval(-3600), notValidAfter: Date().addingTimeInterval(86_400),
+            issuer: self.name, subject: self.name, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                Critical(KeyUsage(keyCertSign: true))
+            },
+            issuerPrivateKey: .init(key))
+    }
+
+    func writeRoot(to path: String) throws {
+        try root.serializeAsPEM().pemString.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// Writes `base`.pem and `base`.key: a leaf for `subject`, for both TLS server and client use.
+    func issue(_ subject: String, to base: String) throws {
+        let leafKey = P256.Signing.PrivateKey()
+        let leaf = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: .init(leafKey.publicKey),
+            notValidBefore: Date().addingTimeInterval(-3600), notValidAfter: Date().addingTimeInterval(86_400),
+            issuer: name, subject: try DistinguishedName { CommonName(subject) }, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                try ExtendedKeyUsage([.serverAuth, .clientAuth])
+                SubjectAlternativeNames([.dnsName("localhost"), .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))])
+            },
+            issuerPrivateKey: .init(key))
+        try leaf.serializeAsPEM().pemString.write(toFile: base + ".pem", atomically: true, encoding: .utf8)
+        try leafKey.pemRepresentation.write(toFile: base + ".key", atomically: true, encoding: .utf8)
+    }
+}
