@@ -23,6 +23,8 @@ public final class Store: @unchecked Sendable {
         public var readOnly = false
         /// Trade the last commit's durability on power loss for speed (`MDB_NOMETASYNC`).
         public var noMetaSync = false
+        /// How many identified writes (PUT/DELETE with a write id) are remembered for retries.
+        public var rememberedWrites = 10_000
         /// Milliseconds since 1970 recorded in new versions (tests pin it).
         public var clock: @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
         public init() {}
@@ -36,6 +38,9 @@ public final class Store: @unchecked Sendable {
         let changes: Database
         let peers: Database
         let peerStatus: Database
+        /// Remembered outcomes of identified writes; nil only in a read-only open of a store
+        /// made before it existed.
+        let writes: Database?
     }
 
     public let path: String
@@ -70,7 +75,7 @@ public final class Store: @unchecked Sendable {
     private static func environment(_ path: String, _ options: Options) throws -> (Environment, Databases) {
         var eo = Environment.Options()
         eo.mapSize = options.mapSize
-        eo.maxDatabases = 8
+        eo.maxDatabases = 16
         eo.maxReaders = 126
         eo.readOnly = options.readOnly
         eo.noMetaSync = options.noMetaSync
@@ -83,11 +88,18 @@ public final class Store: @unchecked Sendable {
             env.close()
             throw StoreError.notAFolioStore(path: path, reason: "its named databases are missing")
         }
+        // Added after format 1's first release: created by a write-open, absent is fine read-only.
+        let writes: Database?
+        do {
+            writes = try storeErrors { try env.openDatabases([("writes", flags)]) }.first
+        } catch StoreError.lmdb(.notFound) where options.readOnly {
+            writes = nil
+        }
         return (
             env,
             Databases(
                 meta: opened[0], articles: opened[1], bodies: opened[2], bodyRefs: opened[3], changes: opened[4],
-                peers: opened[5], peerStatus: opened[6]))
+                peers: opened[5], peerStatus: opened[6], writes: writes))
     }
 
     /// Creates a new store in `path` (made if missing) with a fresh node id and epoch.

@@ -23,6 +23,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A peer sent a version under a dot this store holds with other content: two stores
     /// write under one node id (a copied store). Nothing of that merge is kept.
     case dotClash(id: String, dot: String)
+    /// A write id came back with another request than the one it first named (SPEC §4.5).
+    /// Nothing was written.
+    case writeIDReused(writeID: String, articleID: String)
     /// A causal-context token could not be read.
     case invalidContext(String)
     /// The backup destination is not usable.
@@ -46,6 +49,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .missingBody(id, hash): return "article \"\(id)\": body \(hash) was not supplied and is not stored"
         case let .noSuchVersion(id, what): return "article \"\(id)\" has no version \(what)"
         case let .invalidContext(why): return "invalid context token: \(why)"
+        case let .writeIDReused(w, id):
+            return "write id \(w) was already used for a different write (of article \"\(id)\"); a retry must repeat its request exactly, a new write needs a new id"
         case let .dotClash(id, dot):
             return "article \"\(id)\": version \(dot) arrived with content other than the version this store holds under the same dot; "
                 + "two stores are writing under one node id (a copied store?) — nothing was merged"

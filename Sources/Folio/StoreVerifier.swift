@@ -76,6 +76,29 @@ extension Store {
                     if rec.versions.isInConflict { conflicted += 1 }
                     return true
                 }
+                if let writes = dbs.writes {
+                    // Remembered writes (SPEC §4.5): each decodes, and its order entry points back at it.
+                    var byOrder: [UInt64: [UInt8]] = [:]
+                    var records: [([UInt8], UInt64)] = []
+                    try txn.scan(writes) { k, v in
+                        if k.count == 17, k[0] == RememberedWrite.idPrefix {
+                            do {
+                                records.append((Array(k.dropFirst()), try RememberedWrite(decoding: v).order))
+                            } catch {
+                                problem("writes[\(Array(k.dropFirst()))]: \(error)")
+                            }
+                        } else if k.count == 9, k[0] == RememberedWrite.orderPrefix, v.count == WriteID.size {
+                            byOrder[UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: k.dropFirst()))] = Array(v)
+                        } else {
+                            problem("writes: unexpected key \(Array(k.prefix(17)))")
+                        }
+                        return true
+                    }
+                    for (id, order) in records where byOrder[order] != id {
+                        problem("writes: remembered write \(WriteID(bytes: id).map { "\($0)" } ?? "?") has no order entry \(order)")
+                    }
+                    if byOrder.count != records.count { problem("writes: \(byOrder.count) order entries for \(records.count) remembered writes") }
+                }
                 try txn.scan(dbs.changes) { k, v in
                     report.changes += 1
                     guard k.count == 8 else {

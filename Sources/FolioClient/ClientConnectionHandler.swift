@@ -193,7 +193,7 @@ extension Message {
     /// The encoded size of what can make a request large (PUT's article, APPLY's states).
     var largePayloadSize: Int? {
         switch self {
-        case let .put(article, _): return article.encodedSize
+        case let .put(article, _, _): return article.encodedSize
         case let .apply(_, _, _, articles): return articles.reduce(0) { $0 + $1.encodedSize }
         default: return nil
         }

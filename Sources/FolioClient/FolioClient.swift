@@ -1,6 +1,7 @@
 import Folio
 import FolioProtocol
 import FolioTransport
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -34,19 +35,33 @@ public final class FolioClient: Sendable {
         public init(key: SharedKey? = nil) { self.key = key }
     }
 
-    private let channel: Channel
-    private let handler: NIOLoopBound<ClientConnectionHandler>
+    /// One TCP (or TLS) connection and its handler; replaced when a write is retried.
+    private struct Connection: Sendable {
+        let channel: Channel
+        let handler: NIOLoopBound<ClientConnectionHandler>
+        let hello: Hello
+    }
+
+    private struct State: Sendable {
+        var connection: Connection
+        var closed = false
+    }
+
+    private let state: NIOLockedValueBox<State>
+    private let address: String
+    private let group: EventLoopGroup
     private let traffic: TrafficCounter
     public let options: Options
     /// The node's HELLO: its node id, software and features.
     public let serverHello: Hello
 
-    private init(channel: Channel, handler: NIOLoopBound<ClientConnectionHandler>, traffic: TrafficCounter, options: Options, serverHello: Hello) {
-        self.channel = channel
+    private init(connection: Connection, address: String, group: EventLoopGroup, traffic: TrafficCounter, options: Options) {
+        self.state = NIOLockedValueBox(State(connection: connection))
+        self.address = address
+        self.group = group
         self.traffic = traffic
-        self.handler = handler
         self.options = options
-        self.serverHello = serverHello
+        self.serverHello = connection.hello
     }
 
     /// Connects to `address` ("host:port") and completes the handshake.
@@ -56,23 +71,27 @@ public final class FolioClient: Sendable {
     ) async throws -> FolioClient {
         var options = options
         if let key { options.key = key }
+        let traffic = TrafficCounter()
+        let connection = try await open(address, options: options, group: group, traffic: traffic)
+        return FolioClient(connection: connection, address: address, group: group, traffic: traffic, options: options)
+    }
+
+    private static func open(_ address: String, options opts: Options, group: EventLoopGroup, traffic: TrafficCounter) async throws -> Connection {
         let (host, port) = try parseAddress(address)
         let loop = group.next()
         let handshake = loop.makePromise(of: Hello.self)
-        let hello = Hello(nodeID: options.nodeID, software: "folio-client/0.1.0", features: [], nonce: Hello.freshNonce(), maxFrame: options.maxFrame)
-        let opts = options
+        let hello = Hello(nodeID: opts.nodeID, software: "folio-client/0.1.0", features: [], nonce: Hello.freshNonce(), maxFrame: opts.maxFrame)
         let boundHandler = loop.makePromise(of: NIOLoopBound<ClientConnectionHandler>.self)
-        let traffic = TrafficCounter()
         let tls: ClientTLS?
         do {
-            tls = options.usesTLS ? try ClientTLS(files: options.tls) : nil
+            tls = opts.usesTLS ? try ClientTLS(files: opts.tls) : nil
         } catch {
             throw FolioClientError.unauthorized("\(error)")
         }
         let channel: Channel
         do {
             channel = try await ClientBootstrap(group: loop)
-                .connectTimeout(options.connectTimeout)
+                .connectTimeout(opts.connectTimeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { ch in
                     ch.eventLoop.makeCompletedFuture {
@@ -103,12 +122,30 @@ public final class FolioClient: Sendable {
             let serverHello = try await handshake.futureResult.get()
             timer.cancel()
             let handler = try await boundHandler.futureResult.get()
-            return FolioClient(channel: channel, handler: handler, traffic: traffic, options: opts, serverHello: serverHello)
+            return Connection(channel: channel, handler: handler, hello: serverHello)
         } catch {
             timer.cancel()
             try? await channel.close()
             throw error
         }
+    }
+
+    /// Replaces `broken` with a new connection (unless another call already did) and returns
+    /// the current one. Fails when the client was closed or the node is now another node.
+    private func reconnect(replacing broken: Connection) async throws -> Connection {
+        let fresh = try await Self.open(address, options: options, group: group, traffic: traffic)
+        let (current, kept) = state.withLockedValue { s -> (Connection?, Bool) in
+            if s.closed { return (nil, false) }
+            if s.connection.channel !== broken.channel { return (s.connection, false) }
+            s.connection = fresh
+            return (fresh, true)
+        }
+        if !kept { try? await fresh.channel.close() }
+        guard let current else { throw FolioClientError.closed("the client was closed") }
+        guard current.hello.nodeID == serverHello.nodeID else {
+            throw FolioClientError.closed("\(address) is now node \(NodeID(current.hello.nodeID)), not \(NodeID(serverHello.nodeID)); not retrying there")
+        }
+        return current
     }
 
     /// The port a node listens on when an address names none.
@@ -135,9 +172,13 @@ public final class FolioClient: Sendable {
 
     /// Sends one request and waits for its response; an ERROR response is thrown.
     public func request(_ message: Message) async throws -> Message {
-        let loop = channel.eventLoop
+        try await request(message, on: state.withLockedValue { $0.connection })
+    }
+
+    private func request(_ message: Message, on connection: Connection) async throws -> Message {
+        let loop = connection.channel.eventLoop
         let promise = loop.makePromise(of: Message.self)
-        let handler = self.handler
+        let handler = connection.handler
         let timeout = options.requestTimeout
         loop.execute {
             guard let id = handler.value.send(message, promise: promise) else { return }
@@ -149,6 +190,24 @@ public final class FolioClient: Sendable {
         let response = try await promise.futureResult.get()
         if case let .error(code, text) = response { throw FolioClientError(code: code, message: text) }
         return response
+    }
+
+    /// Sends a PUT or DELETE that carries a write id; when it goes unanswered (the connection
+    /// broke or the answer timed out) it reconnects and sends it once more, with the same id,
+    /// so the node answers with the original outcome if the first one was applied (SPEC §4.5).
+    private func write(_ message: Message) async throws -> Message {
+        let connection = state.withLockedValue { $0.connection }
+        do {
+            return try await request(message, on: connection)
+        } catch let e as FolioClientError where e.leavesWriteUnanswered {
+            let fresh: Connection
+            do {
+                fresh = try await reconnect(replacing: connection)
+            } catch {
+                throw FolioClientError.closed("\(e.description); reconnecting to retry the \(message.kind) failed: \(error)")
+            }
+            return try await request(message, on: fresh)
+        }
     }
 
     private func unexpected(_ m: Message, for what: String) -> FolioClientError {
@@ -177,7 +236,7 @@ public final class FolioClient: Sendable {
     /// Writes an article. With `context` (from a read), it supersedes only what that read saw.
     @discardableResult
     public func put(_ article: Article, context: VersionVector? = nil) async throws -> WriteOutcome {
-        let m = try await request(.put(article, context: context))
+        let m = try await write(.put(article, context: context, writeID: .random()))
         guard case let .written(o) = m else { throw unexpected(m, for: "PUT") }
         return o
     }
@@ -185,7 +244,7 @@ public final class FolioClient: Sendable {
     /// Deletes an article (a tombstone version). Throws `.notFound` when absent or deleted.
     @discardableResult
     public func delete(_ id: String, context: VersionVector? = nil) async throws -> WriteOutcome {
-        let m = try await request(.delete(id: id, context: context))
+        let m = try await write(.delete(id: id, context: context, writeID: .random()))
         guard case let .written(o) = m else { throw unexpected(m, for: "DELETE") }
         return o
     }
@@ -283,6 +342,10 @@ public final class FolioClient: Sendable {
 
     /// Closes the connection; pending calls fail with `.closed`.
     public func close() async throws {
+        let channel = state.withLockedValue { s -> Channel in
+            s.closed = true
+            return s.connection.channel
+        }
         try? await channel.close()
     }
 }

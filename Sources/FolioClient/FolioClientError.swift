@@ -39,6 +39,16 @@ public enum FolioClientError: Error, Equatable, Sendable, CustomStringConvertibl
         }
     }
 
+    /// True when a request may have been applied without its answer arriving: the connection
+    /// closed or the answer did not come in time (a node shutting down answered; not this).
+    var leavesWriteUnanswered: Bool {
+        switch self {
+        case let .closed(m): return !m.hasPrefix("the node is shutting down")
+        case .timeout: return true
+        default: return false
+        }
+    }
+
     public var description: String {
         switch self {
         case let .notFound(m): return m

@@ -101,7 +101,7 @@ extension Error {
         case let e as StoreError:
             switch e {
             case .notFound: return (.notFound, e.description)
-            case .invalidArticle, .invalidContext, .missingBody: return (.invalidArticle, e.description)
+            case .invalidArticle, .invalidContext, .missingBody, .writeIDReused: return (.invalidArticle, e.description)
             case .noSuchVersion: return (.notFound, e.description)
             case .dotClash: return (.conflict, e.description)
             default: return (.internal, e.description)

@@ -190,17 +190,24 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         switch envelope.message {
         case let .ping(token):
             future = loop.makeSucceededFuture(.pong(token))
-        case let .get(id, _) where !Self.isValidID(id), let .delete(id, _) where !Self.isValidID(id):
+        case let .get(id, _) where !Self.isValidID(id), let .delete(id, _, _) where !Self.isValidID(id):
             future = loop.makeFailedFuture(Self.invalidID(id))
         case let .get(id, all):
             future = node.read(on: loop) { store in
                 guard let s = try store.get(id, bodies: all ? .all : .winner) else { throw StoreError.notFound(id: id) }
                 return .article(s)
             }
-        case let .put(article, ctx):
-            future = node.writer.submit(on: loop) { w in .written(try w.put(article, context: ctx)) }
-        case let .delete(id, ctx):
-            future = node.writer.submit(on: loop) { w in .written(try w.delete(id, context: ctx)) }
+        case let .put(article, ctx, writeID):
+            // With a write id, a retry gets the remembered outcome instead of a second version (SPEC §4.5).
+            let digest = writeID == nil ? [] : envelope.message.writeDigest
+            future = node.writer.submit(on: loop) { w in
+                .written(try w.idempotent(writeID, articleID: article.id, digest: digest) { try w.put(article, context: ctx) })
+            }
+        case let .delete(id, ctx, writeID):
+            let digest = writeID == nil ? [] : envelope.message.writeDigest
+            future = node.writer.submit(on: loop) { w in
+                .written(try w.idempotent(writeID, articleID: id, digest: digest) { try w.delete(id, context: ctx) })
+            }
         case let .list(q):
             // A page also ends where its encoding would pass half the requester's frame (at
             // least one article), so articles with large metadata page instead of failing.

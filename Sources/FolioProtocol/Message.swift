@@ -1,3 +1,4 @@
+import Crypto
 import Folio
 import NIOCore
 
@@ -9,8 +10,9 @@ public enum Message: Sendable, Equatable {
     case authOK(mac: [UInt8])
     case ping(UInt64)
     case get(id: String, allVersions: Bool)
-    case put(Article, context: VersionVector?)
-    case delete(id: String, context: VersionVector?)
+    /// `writeID` names the write so a retry is answered with the original outcome (SPEC §4.5).
+    case put(Article, context: VersionVector?, writeID: WriteID? = nil)
+    case delete(id: String, context: VersionVector?, writeID: WriteID? = nil)
     case list(ListQuery)
     case stats
     case changes(since: UInt64, limit: UInt32, waitMillis: UInt32)
@@ -95,12 +97,14 @@ public enum Message: Sendable, Equatable {
         case let .get(id, all):
             b.writeWireString(id)
             b.writeWireBool(all)
-        case let .put(a, ctx):
+        case let .put(a, ctx, writeID):
             b.writeArticle(a)
             b.writeWireOptional(ctx) { $0.writeVector($1) }
-        case let .delete(id, ctx):
+            b.writeWireOptional(writeID) { $0.writeBytes($1.bytes) }
+        case let .delete(id, ctx, writeID):
             b.writeWireString(id)
             b.writeWireOptional(ctx) { $0.writeVector($1) }
+            b.writeWireOptional(writeID) { $0.writeBytes($1.bytes) }
         case let .list(q):
             b.writeWireString(q.prefix)
             b.writeWireOptional(q.after) { $0.writeWireString($1) }
@@ -194,10 +198,12 @@ public enum Message: Sendable, Equatable {
         case .get: m = .get(id: try payload.readWireString("id"), allVersions: try payload.readWireBool("all-versions flag"))
         case .put:
             let a = try payload.readArticle()
-            m = .put(a, context: try payload.readWireOptional("context") { try $0.readVector("context") })
+            let ctx = try payload.readWireOptional("context") { try $0.readVector("context") }
+            m = .put(a, context: ctx, writeID: try payload.readWriteID())
         case .delete:
             let id = try payload.readWireString("id")
-            m = .delete(id: id, context: try payload.readWireOptional("context") { try $0.readVector("context") })
+            let ctx = try payload.readWireOptional("context") { try $0.readVector("context") }
+            m = .delete(id: id, context: ctx, writeID: try payload.readWriteID())
         case .list:
             let prefix = try payload.readWireString("prefix")
             let after = try payload.readWireOptional("after") { try $0.readWireString("after") }
@@ -287,5 +293,19 @@ public struct Envelope: Sendable, Equatable {
         b.writeInteger(requestID, endianness: .big)
         message.encodePayload(into: &b)
         b.setInteger(UInt32(b.writerIndex - start - 4), at: start, endianness: .big)
+    }
+}
+
+extension Message {
+    /// SHA-256 of a PUT or DELETE frame without its write id (request id 0): what a retry of
+    /// that write must repeat exactly (SPEC §4.5).
+    public var writeDigest: [UInt8] {
+        var bare = self
+        switch self {
+        case let .put(a, ctx, _): bare = .put(a, context: ctx, writeID: nil)
+        case let .delete(id, ctx, _): bare = .delete(id: id, context: ctx, writeID: nil)
+        default: break
+        }
+        return Array(SHA256.hash(data: Array(Envelope(0, bare).encoded().readableBytesView)))
     }
 }

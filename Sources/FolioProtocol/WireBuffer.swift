@@ -82,4 +82,9 @@ extension ByteBuffer {
     mutating func readWireOptional<T>(_ what: @autoclosure () -> String, _ read: (inout ByteBuffer) throws -> T) throws -> T? {
         try readWireBool("presence of \(what())") ? try read(&self) : nil
     }
+
+    /// An optional write id: u8 presence, then 16 bytes (SPEC §4.5).
+    mutating func readWriteID() throws -> WriteID? {
+        try readWireOptional("write id") { b in WriteID(bytes: try b.readFixedBytes(WriteID.size, "write id"))! }
+    }
 }

@@ -93,6 +93,12 @@ public final class Transaction {
         try check(mdb_drop(handle, db.dbi, 0), "mdb_drop \(db.name)")
     }
 
+    /// Deletes `db` itself from the environment (its handle is closed when this commits).
+    public func drop(_ db: Database) throws {
+        ensureValid()
+        try check(mdb_drop(handle, db.dbi, 1), "mdb_drop \(db.name)")
+    }
+
     // MARK: Nested transactions
 
     /// Runs `body` in a child of this write transaction (`mdb_txn_begin` with this one as

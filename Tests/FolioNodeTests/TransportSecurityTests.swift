@@ -55,12 +55,20 @@ final class TransportSecurityTests: XCTestCase {
         let toNode = try await TestProxy(to: node.address, flip: .clientToNode)
         let client = try await FolioClient.connect(to: toNode.address, key: key)
         toNode.armFlip()
-        await XCTAssertThrowsAsync(try await client.put(Article(id: "n/tampered", title: "t", body: "tampered"))) { e in
+        // (A plain request: `put` would reconnect and retry, and rightly land the write.)
+        await XCTAssertThrowsAsync(try await client.request(.put(Article(id: "n/tampered", title: "t", body: "tampered"), context: nil))) { e in
             XCTAssertNotNil(e as? FolioClientError, "\(e)")
         }
         try? await client.close()
         XCTAssertNil(try node.store.get("n/tampered"), "nothing of the altered frame reached the store")
         XCTAssertEqual(try node.store.lastSequence(), 1)
+        // `put` through the same tampering proxy: the first attempt dies, the retry lands once.
+        let retrying = try await FolioClient.connect(to: toNode.address, key: key)
+        toNode.armFlip()
+        try await retrying.put(Article(id: "n/retried", title: "t", body: "intended"))
+        XCTAssertEqual(try node.store.get("n/retried", bodies: .all)?.bodies[BodyHash(of: "intended")], "intended")
+        XCTAssertEqual(try node.store.lastSequence(), 2)
+        try await retrying.close()
 
         // Node → client: a pull through a proxy that flips a byte of the answer changes nothing here.
         let local = try Store.create(at: NSTemporaryDirectory() + "folio-local-\(UUID().uuidString)")
@@ -220,6 +228,9 @@ final class TransportSecurityTests: XCTestCase {
 /// A TCP proxy on loopback that records what crosses it and can flip one byte.
 final class TestProxy: @unchecked Sendable {
     enum Direction { case clientToNode, nodeToClient }
+    /// What an armed proxy does to the next chunk going its way: alter one byte, or swallow it
+    /// and cut the connection (an answer lost on the way back).
+    enum Damage { case flip, cut }
     let address: String
     private let listener: Channel
     private let recorded = NIOLockedValueBox<[UInt8]>([])
@@ -228,8 +239,9 @@ final class TestProxy: @unchecked Sendable {
 
     /// Flips one byte in the middle of the next chunk going `flip`'s way once armed.
     func armFlip() { armed.withLockedValue { $0 = true } }
+    func armCut() { armed.withLockedValue { $0 = true } }
 
-    init(to target: String, flip: Direction? = nil) async throws {
+    init(to target: String, flip: Direction? = nil, damage: Damage = .flip) async throws {
         let parts = target.split(separator: ":")
         let (host, port) = (String(parts[0]), Int(parts[1])!)
         let recorded = self.recorded
@@ -239,8 +251,8 @@ final class TestProxy: @unchecked Sendable {
             .childChannelInitializer { inbound in
                 inbound.setOption(.autoRead, value: false).flatMap {
                     ClientBootstrap(group: inbound.eventLoop).connect(host: host, port: port).flatMap { outbound in
-                        let a = Forwarder(peer: inbound, record: recorded, armed: flip == .nodeToClient ? armed : nil)
-                        let b = Forwarder(peer: outbound, record: recorded, armed: flip == .clientToNode ? armed : nil)
+                        let a = Forwarder(peer: inbound, record: recorded, armed: flip == .nodeToClient ? armed : nil, damage: damage)
+                        let b = Forwarder(peer: outbound, record: recorded, armed: flip == .clientToNode ? armed : nil, damage: damage)
                         return outbound.pipeline.addHandler(a).flatMap { inbound.pipeline.addHandler(b) }.flatMap {
                             inbound.setOption(.autoRead, value: true)
                         }
@@ -259,15 +271,22 @@ final class TestProxy: @unchecked Sendable {
         let peer: Channel
         let record: NIOLockedValueBox<[UInt8]>
         let armed: NIOLockedValueBox<Bool>?
-        init(peer: Channel, record: NIOLockedValueBox<[UInt8]>, armed: NIOLockedValueBox<Bool>?) {
+        let damage: Damage
+        init(peer: Channel, record: NIOLockedValueBox<[UInt8]>, armed: NIOLockedValueBox<Bool>?, damage: Damage) {
             self.peer = peer
             self.record = record
             self.armed = armed
+            self.damage = damage
         }
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var buffer = unwrapInboundIn(data)
             record.withLockedValue { $0 += buffer.readableBytesView }
             if let armed, buffer.readableBytes > 8, armed.withLockedValue({ a in defer { a = false }; return a }) {
+                if damage == .cut {
+                    peer.close(promise: nil)
+                    context.close(promise: nil)
+                    return
+                }
                 let at = buffer.readerIndex + buffer.readableBytes / 2
                 buffer.setInteger(buffer.getInteger(at: at, as: UInt8.self)! ^ 0x01, at: at)
             }
@@ -368,5 +387,55 @@ struct TestCA {
             issuerPrivateKey: .init(key))
         try leaf.serializeAsPEM().pemString.write(toFile: base + ".pem", atomically: true, encoding: .utf8)
         try leafKey.pemRepresentation.write(toFile: base + ".key", atomically: true, encoding: .utf8)
+    }
+}
+
+/// Writes are idempotent to retry (SPEC §4.5).
+final class IdempotentWriteTests: XCTestCase {
+    func testAPutWhoseAnswerIsLostIsRetriedOnceAndLeavesOneVersion() async throws {
+        let node = try await TestNode(self)
+        let proxy = try await TestProxy(to: node.address, flip: .nodeToClient, damage: .cut)
+        let client = try await FolioClient.connect(to: proxy.address)
+        proxy.armCut()  // the PUT reaches the node; its WRITTEN is swallowed and the link cut
+        let outcome = try await client.put(Article(id: "retry/1", title: "once", body: "only once"))
+        let state = try XCTUnwrap(try node.store.get("retry/1"))
+        XCTAssertEqual(state.versions.versions.count, 1, "the retry did not write a second sibling")
+        XCTAssertEqual(outcome.version?.dot, state.versions.versions[0].dot, "the retry got the original outcome")
+        XCTAssertEqual(outcome.kind, .added)
+        XCTAssertEqual(try node.store.lastSequence(), 1)
+        // The same for a DELETE.
+        proxy.armCut()
+        let deleted = try await client.delete("retry/1")
+        XCTAssertEqual(deleted.kind, .deleted)
+        XCTAssertEqual(try node.store.get("retry/1")?.versions.versions.count, 1)
+        XCTAssertEqual(try node.store.lastSequence(), 2)
+        try await client.close()
+        await proxy.stop()
+        await node.stop()
+    }
+
+    func testTheNodeAnswersARepeatedWriteIDWithTheOriginalOutcomeAndRefusesItForAnotherWrite() async throws {
+        let node = try await TestNode(self)
+        let client = try await node.client()
+        let id = WriteID.random()
+        let put = Message.put(Article(id: "w/1", title: "first"), context: nil, writeID: id)
+        let first = try await client.request(put)
+        let again = try await client.request(put)
+        XCTAssertEqual(first, again)
+        XCTAssertEqual(try node.store.get("w/1")?.versions.versions.count, 1)
+        // The same id for other content, or another article, is refused and writes nothing.
+        for other in [Message.put(Article(id: "w/1", title: "changed"), context: nil, writeID: id), .delete(id: "w/1", context: nil, writeID: id)] {
+            await XCTAssertThrowsAsync(try await client.request(other)) { e in
+                guard case let .invalidArticle(m)? = e as? FolioClientError else { return XCTFail("\(e)") }
+                XCTAssertTrue(m.contains("already used"), m)
+            }
+        }
+        XCTAssertEqual(try node.store.get("w/1")?.versions.versions.first?.content?.title, "first")
+        // Without an id, a repeated PUT is a new write.
+        _ = try await client.request(.put(Article(id: "w/2", title: "x"), context: nil))
+        _ = try await client.request(.put(Article(id: "w/2", title: "x"), context: nil))
+        XCTAssertEqual(try node.store.lastSequence(), 3)
+        try await client.close()
+        await node.stop()
     }
 }

@@ -50,6 +50,8 @@ enum GoldenVectors {
             ("10-ping", "PING, request id 1, token 42", 1, .ping(42)),
             ("11-get", "GET wire/1, winner only, request id 2", 2, .get(id: "wire/1", allVersions: false)),
             ("12-put", "PUT an article with no context, request id 3", 3, .put(article, context: nil)),
+            ("12-put-write-id", "PUT with no context, naming the write 00..0f so a retry is answered with the first outcome, request id 3", 3,
+             .put(article, context: nil, writeID: WriteID(bytes: Array(0..<16))!)),
             ("12-put-context", "PUT with a causal context {A:1, B:3}, request id 4", 4, .put(article, context: [nodeA: 1, nodeB: 3])),
             ("13-delete", "DELETE wire/1 with context {B:3}, request id 5", 5, .delete(id: "wire/1", context: [nodeB: 3])),
             ("14-list", "LIST prefix \"wire/\" after \"wire/0\", any source, limit 100, live only, request id 6", 6,

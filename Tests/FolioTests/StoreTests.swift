@@ -295,3 +295,67 @@ final class ManagedFlag: @unchecked Sendable {
     var isSet: Bool { lock.withLock { value } }
     func set() { lock.withLock { value = true } }
 }
+
+/// Remembered writes: bounded, persistent, and exact (STORAGE.md "Remembered writes").
+final class RememberedWriteTests: XCTestCase {
+    func testRememberedOutcomesSurviveReopenAreBoundedAndKeepLargeVersionsByDot() throws {
+        let dir = NSTemporaryDirectory() + "folio-remember-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var options = Store.Options()
+        options.rememberedWrites = 3
+        var store = try Store.create(at: dir, options: options)
+        let digest = Array(repeating: UInt8(1), count: 32)
+        let ids = (0..<5).map { _ in WriteID.random() }
+        var outcomes: [WriteOutcome] = []
+        for (i, id) in ids.enumerated() {
+            outcomes.append(try store.write { w in try w.idempotent(id, articleID: "a/\(i)", digest: digest) { try w.put(Article(id: "a/\(i)", title: "t\(i)")) } })
+        }
+        // A big version (title over 4 KiB) is remembered by its dot and read back from the article.
+        let big = WriteID.random()
+        let bigTitle = String(repeating: "T", count: 6000)
+        let bigOutcome = try store.write { w in try w.idempotent(big, articleID: "big", digest: digest) { try w.put(Article(id: "big", title: bigTitle)) } }
+        store.close()
+        store = try Store.open(at: dir, options: options)
+        defer { store.close() }
+        XCTAssertTrue(try store.verify().isClean)
+        let seq = try store.lastSequence()
+        // The newest three are remembered across the reopen: their retries write nothing.
+        for i in 3..<5 {
+            let again = try store.write { w in try w.idempotent(ids[i], articleID: "a/\(i)", digest: digest) { try w.put(Article(id: "a/\(i)", title: "t\(i)")) } }
+            XCTAssertEqual(again, outcomes[i])
+        }
+        let bigAgain = try store.write { w in try w.idempotent(big, articleID: "big", digest: digest) { try w.put(Article(id: "big", title: bigTitle)) } }
+        XCTAssertEqual(bigAgain, bigOutcome)
+        XCTAssertEqual(try store.lastSequence(), seq)
+        // The oldest were forgotten: a retry that late is a new write.
+        let late = try store.write { w in try w.idempotent(ids[0], articleID: "a/0", digest: digest) { try w.put(Article(id: "a/0", title: "t0")) } }
+        XCTAssertNotEqual(late.version?.dot, outcomes[0].version?.dot)
+        // A failing write is not remembered: nothing of it stays, and its retry runs again.
+        let failing = WriteID.random()
+        XCTAssertThrowsError(try store.write { w in try w.idempotent(failing, articleID: "gone", digest: digest) { try w.delete("gone") } })
+        XCTAssertThrowsError(try store.write { w in try w.idempotent(failing, articleID: "gone", digest: digest) { try w.delete("gone") } }) {
+            guard case StoreError.notFound = $0 else { return XCTFail("\($0)") }
+        }
+    }
+
+    func testAStoreMadeBeforeRememberedWritesOpensReadOnlyAndGainsThemOnWriteOpen() throws {
+        // Simulate an older store: drop the database, as a store made before it existed lacks it.
+        let dir = NSTemporaryDirectory() + "folio-remember-old-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try Store.create(at: dir)
+        try store.write { try $0.put(Article(id: "old", title: "before")) }
+        try store.dropRememberedWritesForTesting()
+        store.close()
+        var ro = Store.Options()
+        ro.readOnly = true
+        let readOnly = try Store.open(at: dir, options: ro)
+        XCTAssertEqual(try readOnly.get("old")?.versions.versions.count, 1)
+        readOnly.close()
+        let upgraded = try Store.open(at: dir)
+        defer { upgraded.close() }
+        let id = WriteID.random()
+        let a = try upgraded.write { w in try w.idempotent(id, articleID: "new", digest: [UInt8](repeating: 0, count: 32)) { try w.put(Article(id: "new", title: "n")) } }
+        let b = try upgraded.write { w in try w.idempotent(id, articleID: "new", digest: [UInt8](repeating: 0, count: 32)) { try w.put(Article(id: "new", title: "n")) } }
+        XCTAssertEqual(a, b)
+    }
+}
