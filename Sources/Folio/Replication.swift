@@ -26,6 +26,9 @@ public struct PeerStatus: Sendable, Equatable {
     /// Articles the link met that cannot cross the wire (each too large for one frame), most
     /// recent last; replication skips them and holds its checkpoint just before the first.
     public var untransferable: [String] = []
+    /// The peer's clock minus ours at the last handshake (ms); beyond `Clocks.maxSkew` either
+    /// way its versions win or lose conflicts by that much (SPEC §5.1).
+    public var clockSkew: Int64?
     public var updated: Int64
 
     public init(address: String, node: NodeID? = nil, connected: Bool = false, lastSuccess: Int64? = nil, lastError: String? = nil, pendingIn: UInt64? = nil, pendingOut: UInt64? = nil, updated: Int64 = 0) {
@@ -45,7 +48,8 @@ public struct PeerStatus: Sendable, Equatable {
             ("address", .string(address)), ("node", node.map { .string($0.hex) } ?? .null), ("connected", .bool(connected)),
             ("last_success_ms", num(lastSuccess)), ("last_error", lastError.map { .string($0) } ?? .null),
             ("pending_in", num(pendingIn)), ("pending_out", num(pendingOut)),
-            ("untransferable", .array(untransferable.map { .string($0) })), ("updated_ms", num(updated)),
+            ("untransferable", .array(untransferable.map { .string($0) })), ("clock_skew_ms", num(clockSkew)),
+            ("updated_ms", num(updated)),
         ])
     }
 
@@ -62,6 +66,7 @@ public struct PeerStatus: Sendable, Equatable {
         if case let .array(items)? = json["untransferable"] {
             untransferable = items.compactMap { if case let .string(s) = $0 { return s } else { return nil } }
         }
+        clockSkew = int("clock_skew_ms")
         updated = int("updated_ms") ?? 0
     }
 }

@@ -394,6 +394,7 @@ enum Meta {
     static let conflicts = Array("count.conflicts".utf8)
     static let home = Array("home".utf8)
     static let previousNodes = Array("previous-nodes".utf8)
+    static let clock = Array("clock".utf8)
 
     static func u64(_ key: [UInt8], _ db: Database, _ txn: Transaction) throws -> UInt64 {
         try txn.withValue(db, key: key) { b -> UInt64 in

@@ -13,6 +13,9 @@ public final class StoreWriter {
     private var live: Int64
     private var tombstones: Int64
     private var conflicts: Int64
+    /// The hybrid logical clock: the largest timestamp this store has written, or adopted
+    /// from a received version no further ahead than `Clocks.maxSkew` (STORAGE.md "Clocks").
+    private var clock: Int64
     private var dirty = false
     /// Bodies whose last reference went away in this transaction; deleted at commit unless a
     /// later write in the same transaction refers to them again.
@@ -25,6 +28,27 @@ public final class StoreWriter {
         live = Int64(try Meta.u64(Meta.live, store.dbs.meta, txn))
         tombstones = Int64(try Meta.u64(Meta.tombstones, store.dbs.meta, txn))
         conflicts = Int64(try Meta.u64(Meta.conflicts, store.dbs.meta, txn))
+        clock = Int64(bitPattern: try Meta.u64(Meta.clock, store.dbs.meta, txn))
+    }
+
+    /// The timestamp of a new local version of an article held as `held`: never below the
+    /// wall clock, the store's clock, or one past the newest version held of that article —
+    /// so a write made after seeing a version wins over it even when that version's writer's
+    /// clock runs ahead. Only wall-clock-plausible times move the store's clock.
+    private func nextTimestamp(after held: VersionSet?) -> Int64 {
+        let now = store.options.clock()
+        var t = max(now, clock)
+        if let newest = held?.versions.map(\.timestamp).max(), newest >= t {
+            t = newest == .max ? .max : newest + 1
+        }
+        adopt(t, now: now)
+        return t
+    }
+
+    private func adopt(_ t: Int64, now: Int64) {
+        guard t > clock, t <= now.addingReportingOverflow(Clocks.maxSkew).partialValue else { return }
+        clock = t
+        dirty = true
     }
 
     public var nodeID: NodeID { store.nodeID }
@@ -33,7 +57,7 @@ public final class StoreWriter {
     /// GRDB's savepoints): when it throws, nothing it wrote remains and the writer's counters
     /// are as before, while the enclosing transaction goes on and may commit.
     public func savepoint<T>(_ body: (StoreWriter) throws -> T) throws -> T {
-        let saved = (seq, live, tombstones, conflicts, dirty, orphanedBodies)
+        let saved = (seq, live, tombstones, conflicts, clock, dirty, orphanedBodies)
         let parent = txn
         do {
             return try storeErrors {
@@ -44,7 +68,7 @@ public final class StoreWriter {
                 }
             }
         } catch {
-            (seq, live, tombstones, conflicts, dirty, orphanedBodies) = saved
+            (seq, live, tombstones, conflicts, clock, dirty, orphanedBodies) = saved
             throw error
         }
     }
@@ -83,7 +107,7 @@ public final class StoreWriter {
         }
         var versions = old?.versions ?? VersionSet()
         let wasLive = old?.versions.isLive ?? false
-        let result = versions.write(content, context: context, node: store.nodeID, timestamp: store.options.clock())
+        let result = versions.write(content, context: context, node: store.nodeID, timestamp: nextTimestamp(after: old?.versions))
         let newSeq = try persist(id: article.id, old: old, new: versions, bodies: [hash: article.body])
         return WriteOutcome(
             kind: wasLive ? .updated : .added, version: result.written, superseded: result.superseded.count,
@@ -98,7 +122,7 @@ public final class StoreWriter {
         try checkContext(context)
         guard let old = try store.record(id, txn: txn), old.versions.isLive else { throw StoreError.notFound(id: id) }
         var versions = old.versions
-        let result = versions.write(nil, context: context, node: store.nodeID, timestamp: store.options.clock())
+        let result = versions.write(nil, context: context, node: store.nodeID, timestamp: nextTimestamp(after: old.versions))
         let newSeq = try persist(id: id, old: old, new: versions, bodies: [:])
         return WriteOutcome(
             kind: .deleted, version: result.written, superseded: result.superseded.count,
@@ -131,7 +155,7 @@ public final class StoreWriter {
     private func deleteAll(_ id: String, state: ArticleState) throws -> WriteOutcome {
         let old = RecordCodec.ArticleRecord(seq: state.seq, versions: state.versions)
         var versions = state.versions
-        let result = versions.write(nil, context: nil, node: store.nodeID, timestamp: store.options.clock())
+        let result = versions.write(nil, context: nil, node: store.nodeID, timestamp: nextTimestamp(after: state.versions))
         let newSeq = try persist(id: id, old: old, new: versions, bodies: [:])
         return WriteOutcome(kind: .deleted, version: result.written, superseded: result.superseded.count, siblings: 1, seq: newSeq)
     }
@@ -156,6 +180,8 @@ public final class StoreWriter {
             }
         }
         let result = versions.merge(remote)
+        let now = store.options.clock()
+        for r in remote { adopt(r.timestamp, now: now) }
         guard case .changed = result else {
             return MergeOutcome(result: result, siblings: versions.versions.count, seq: old?.seq ?? 0)
         }
@@ -231,5 +257,6 @@ public final class StoreWriter {
         try txn.put(dbs.meta, key: Meta.live, value: UInt64(max(0, live)).bigEndianBytes)
         try txn.put(dbs.meta, key: Meta.tombstones, value: UInt64(max(0, tombstones)).bigEndianBytes)
         try txn.put(dbs.meta, key: Meta.conflicts, value: UInt64(max(0, conflicts)).bigEndianBytes)
+        try txn.put(dbs.meta, key: Meta.clock, value: UInt64(bitPattern: clock).bigEndianBytes)
     }
 }

@@ -32,6 +32,8 @@ public final class FolioClient: Sendable {
         public var maxFrame: UInt32 = FrameDecoder.defaultMaxFrame
         /// Announced in HELLO; 0 for a plain client.
         public var nodeID: UInt64 = 0
+        /// Our clock (ms since 1970), announced in HELLO and compared with the node's.
+        public var clock: @Sendable () -> Int64 = { Hello.wallClock() }
         public init(key: SharedKey? = nil) { self.key = key }
     }
 
@@ -40,6 +42,7 @@ public final class FolioClient: Sendable {
         let channel: Channel
         let handler: NIOLoopBound<ClientConnectionHandler>
         let hello: Hello
+        let clockSkew: Int64?
     }
 
     private struct State: Sendable {
@@ -54,6 +57,9 @@ public final class FolioClient: Sendable {
     public let options: Options
     /// The node's HELLO: its node id, software and features.
     public let serverHello: Hello
+    /// The node's clock minus ours when it said HELLO (ms, within a round trip); nil when the
+    /// node did not tell. More than `Clocks.maxSkew` either way is skew worth naming.
+    public let clockSkew: Int64?
 
     private init(connection: Connection, address: String, group: EventLoopGroup, traffic: TrafficCounter, options: Options) {
         self.state = NIOLockedValueBox(State(connection: connection))
@@ -62,6 +68,7 @@ public final class FolioClient: Sendable {
         self.traffic = traffic
         self.options = options
         self.serverHello = connection.hello
+        self.clockSkew = connection.clockSkew
     }
 
     /// Connects to `address` ("host:port") and completes the handshake.
@@ -80,7 +87,7 @@ public final class FolioClient: Sendable {
         let (host, port) = try parseAddress(address)
         let loop = group.next()
         let handshake = loop.makePromise(of: Hello.self)
-        let hello = Hello(nodeID: opts.nodeID, software: "folio-client/0.1.0", features: [], nonce: Hello.freshNonce(), maxFrame: opts.maxFrame)
+        let hello = Hello(nodeID: opts.nodeID, software: "folio-client/0.1.0", features: [], nonce: Hello.freshNonce(), maxFrame: opts.maxFrame, clock: opts.clock())
         let boundHandler = loop.makePromise(of: NIOLoopBound<ClientConnectionHandler>.self)
         let tls: ClientTLS?
         do {
@@ -122,7 +129,8 @@ public final class FolioClient: Sendable {
             let serverHello = try await handshake.futureResult.get()
             timer.cancel()
             let handler = try await boundHandler.futureResult.get()
-            return Connection(channel: channel, handler: handler, hello: serverHello)
+            let skew = serverHello.clock == 0 ? nil : serverHello.clock &- opts.clock()
+            return Connection(channel: channel, handler: handler, hello: serverHello, clockSkew: skew)
         } catch {
             timer.cancel()
             try? await channel.close()

@@ -45,6 +45,7 @@ final class PeerLink: Sendable {
         while !Task.isCancelled {
             var options = FolioClient.Options(key: node.configuration.key)
             options.tls = node.configuration.tls
+            options.clock = store.options.clock
             options.nodeID = store.nodeID.rawValue
             options.maxFrame = node.configuration.maxFrame
             options.requestTimeout = .seconds(120)
@@ -55,6 +56,12 @@ final class PeerLink: Sendable {
                     throw SelfPeer(address: address, node: store.nodeID)
                 }
                 status.node = NodeID(client.serverHello.nodeID)
+                status.clockSkew = client.clockSkew
+                if let skew = client.clockSkew, Clocks.isSkewed(skew) {
+                    logger.warning(
+                        "peer's clock is \(Clocks.describe(skew: skew)) of ours: its versions win or lose conflicts by that much (SPEC §5.1)",
+                        metadata: ["node": "\(NodeID(client.serverHello.nodeID))"])
+                }
                 status.connected = true
                 status.lastError = nil
                 await record(status)

@@ -160,9 +160,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         logger.debug("hello", metadata: ["software": "\(hello.software)", "version": "\(version)", "node": "\(NodeID(hello.nodeID))"])
         limits.outbound = hello.maxFrame
         node.admission.greeted(context.channel)
+        let now = node.store.options.clock()
+        if hello.clock != 0, case let skew = hello.clock &- now, Clocks.isSkewed(skew) {
+            node.abuse.event(
+                "clock skew", address: loopback ? nil : address,
+                "the peer's clock is \(Clocks.describe(skew: skew)) of ours: its versions win or lose conflicts by that much (SPEC §5.1)",
+                metadata: ["node": "\(NodeID(hello.nodeID))"])
+        }
         let mine = Hello(
             nodeID: node.store.nodeID.rawValue, software: node.software, features: node.features, nonce: nonce,
-            maxFrame: node.configuration.maxFrame)
+            maxFrame: node.configuration.maxFrame, clock: now)
         context.writeAndFlush(wrapOutboundOut(Envelope(0, .hello(mine))), promise: nil)
         if node.configuration.keys.isEmpty {
             established(context: context)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The first frame each side sends (SPEC §4).
 public struct Hello: Sendable, Equatable {
     /// "FOLI".
@@ -26,15 +28,25 @@ public struct Hello: Sendable, Equatable {
     public var nonce: [UInt8]
     /// The largest frame (length field value) the sender accepts.
     public var maxFrame: UInt32
+    /// The sender's clock when it sent HELLO, ms since 1970 (0: not told). Peers whose clocks
+    /// differ by more than a minute are named (SPEC §4.1, §5.1).
+    public var clock: Int64
 
-    public init(versions: [UInt16] = Hello.supportedVersions, nodeID: UInt64, software: String, features: Features, nonce: [UInt8], maxFrame: UInt32) {
+    public init(
+        versions: [UInt16] = Hello.supportedVersions, nodeID: UInt64, software: String, features: Features, nonce: [UInt8], maxFrame: UInt32,
+        clock: Int64 = Hello.wallClock()
+    ) {
         self.versions = versions
         self.nodeID = nodeID
         self.software = software
         self.features = features
         self.nonce = nonce
         self.maxFrame = maxFrame
+        self.clock = clock
     }
+
+    /// Milliseconds since 1970, now.
+    public static func wallClock() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 
     /// The highest version both sides speak.
     public static func negotiate(_ a: [UInt16], _ b: [UInt16]) -> UInt16? {

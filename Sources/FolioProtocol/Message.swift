@@ -90,6 +90,7 @@ public enum Message: Sendable, Equatable {
             b.writeWire(h.features.rawValue)
             b.writeBytes(h.nonce)
             b.writeWire(h.maxFrame)
+            b.writeWire(UInt64(bitPattern: h.clock))
         case let .auth(mac), let .authOK(mac):
             b.writeBytes(mac)
         case let .ping(v), let .pong(v):
@@ -190,7 +191,8 @@ public enum Message: Sendable, Equatable {
             let nonce = try payload.readFixedBytes(32, "nonce")
             let maxFrame = try payload.readWire(UInt32.self, "max frame")
             guard maxFrame >= 1 << 16 else { throw ProtocolViolation(.badFrame, "max frame \(maxFrame) is below the 65536 minimum") }
-            m = .hello(Hello(versions: versions, nodeID: node, software: software, features: features, nonce: nonce, maxFrame: maxFrame))
+            let clock = Int64(bitPattern: try payload.readWire(UInt64.self, "clock"))
+            m = .hello(Hello(versions: versions, nodeID: node, software: software, features: features, nonce: nonce, maxFrame: maxFrame, clock: clock))
         case .auth: m = .auth(mac: try payload.readFixedBytes(32, "MAC"))
         case .authOK: m = .authOK(mac: try payload.readFixedBytes(32, "MAC"))
         case .ping: m = .ping(try payload.readWire(UInt64.self, "ping token"))

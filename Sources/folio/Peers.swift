@@ -42,20 +42,24 @@ struct Peers: ParsableCommand {
                 ("pending_in_estimate", p.pendingIn.map { .number(String($0)) } ?? .null),
                 ("pending_out_estimate", p.pendingOut.map { .number(String($0)) } ?? .null),
                 ("last_error", p.lastError.map { .string($0) } ?? .null),
-                ("untransferable", .array(p.untransferable.map { .string($0) })), ("updated", .string(time(p.updated))),
+                ("untransferable", .array(p.untransferable.map { .string($0) })),
+                ("clock_skew_ms", p.clockSkew.map { .number(String($0)) } ?? .null),
+                ("clock_skewed", .bool(p.clockSkew.map(Clocks.isSkewed) ?? false)), ("updated", .string(time(p.updated))),
             ]))
             lines.append([
                 p.address, p.node?.hex ?? "?", p.connected ? "connected" : "disconnected", "last sync \(time(p.lastSuccess))",
                 "checkpoint \(cp.map { String($0.sequence) } ?? "-")",
                 "pending ≈\(p.pendingIn.map(String.init) ?? "?") in / ≈\(p.pendingOut.map(String.init) ?? "?") out",
             ].joined(separator: "\t") + (p.lastError.map { "\terror: \($0)" } ?? "")
-                + (p.untransferable.isEmpty ? "" : "\tuntransferable (too large for a frame): " + p.untransferable.joined(separator: ", ")))
+                + (p.untransferable.isEmpty ? "" : "\tuntransferable (too large for a frame): " + p.untransferable.joined(separator: ", "))
+                + (p.clockSkew.flatMap { Clocks.isSkewed($0) ? "\tCLOCK \(Clocks.describe(skew: $0)) (its versions win or lose conflicts by that much)" : nil } ?? ""))
         }
         for c in latest.values.sorted(by: { $0.node < $1.node }) where !shown.contains(c.node) {
             rows.append(.object([
                 ("address", .null), ("node", .string(c.node.hex)), ("connected", .bool(false)),
                 ("last_success", .string(time(c.updated))), ("checkpoint", .number(String(c.sequence))),
-                ("pending_in_estimate", .null), ("pending_out_estimate", .null), ("last_error", .null), ("untransferable", .array([])), ("updated", .string(time(c.updated))),
+                ("pending_in_estimate", .null), ("pending_out_estimate", .null), ("last_error", .null), ("untransferable", .array([])),
+                ("clock_skew_ms", .null), ("clock_skewed", .bool(false)), ("updated", .string(time(c.updated))),
             ]))
             lines.append(["(folio sync)", c.node.hex, "-", "last sync \(time(c.updated))", "checkpoint \(c.sequence)"].joined(separator: "\t"))
         }

@@ -43,12 +43,16 @@ struct Sync: AsyncParsableCommand {
         options.requestTimeout = .seconds(120)
         options.key = try keyFile.map(readKey)
         options.tls = tls.files
+        options.clock = local.options.clock
         let client = try await FolioClient.connect(to: address, options: options)
         if client.serverHello.nodeID == local.nodeID.rawValue {
             try? await client.close()
             throw CLIFailure(
                 code: .failure,
                 message: "the node at \(address) serves this very store (node \(local.nodeID.hex)): there is nothing to sync with itself")
+        }
+        if let skew = client.clockSkew, Clocks.isSkewed(skew) {
+            Terminal.err("folio: warning: the node's clock is \(Clocks.describe(skew: skew)) of this machine's: conflicting versions win or lose by that much (see SPEC §5.1)")
         }
         var so = SyncOptions()
         so.batchCount = batchSize
@@ -93,6 +97,7 @@ struct Sync: AsyncParsableCommand {
                 ("untransferable", .array((pulled.untransferable + pushed.untransferable).map {
                     .object([("id", .string($0.id)), ("bytes", .number(String($0.bytes)))])
                 })),
+                ("clock_skew_ms", client.clockSkew.map { .number(String($0)) } ?? .null),
                 ("seconds", .number(String(format: "%.3f", seconds))),
             ]).serialized)
         }

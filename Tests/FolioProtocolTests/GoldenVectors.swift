@@ -39,10 +39,10 @@ enum GoldenVectors {
     /// (file name, what it shows, request id, message)
     static var all: [(String, String, UInt32, Message)] {
         [
-            ("01-hello-client", "HELLO from a client: versions [2], node 0, features none, nonce 00..1f, max frame 17825792", 0,
-             .hello(Hello(versions: [2], nodeID: 0, software: "folio-client/0.1.0", features: [], nonce: Array(0..<32), maxFrame: 17_825_792))),
+            ("01-hello-client", "HELLO from a client: versions [2], node 0, features none, nonce 00..1f, max frame 17825792, clock 1795925309000 ms", 0,
+             .hello(Hello(versions: [2], nodeID: 0, software: "folio-client/0.1.0", features: [], nonce: Array(0..<32), maxFrame: 17_825_792, clock: 1_795_925_309_000))),
             ("02-hello-node-auth", "HELLO from a node that requires authentication and can sync; nonce 20..3f", 0,
-             .hello(Hello(versions: [2], nodeID: nodeA.rawValue, software: "folio/0.1.0", features: [.authRequired, .sync], nonce: Array(32..<64), maxFrame: 17_825_792))),
+             .hello(Hello(versions: [2], nodeID: nodeA.rawValue, software: "folio/0.1.0", features: [.authRequired, .sync], nonce: Array(32..<64), maxFrame: 17_825_792, clock: 1_795_925_309_000))),
             ("03-auth", "AUTH: the client's HMAC-SHA256 proof (here for key 00..1f, the nonces above and certificate hash 40..5f)", 0,
              .auth(mac: try! SharedKey(bytes: Array(0..<32)).clientProof(clientNonce: Array(0..<32), serverNonce: Array(32..<64), binding: Array(64..<96)))),
             ("04-auth-ok", "AUTH_OK: the node's proof for the same key, nonces and certificate hash", 0,
@@ -100,9 +100,9 @@ enum GoldenVectors {
             content: VersionContent(title: "Hi", source: "", url: "", published: "", tags: [], extra: [], bodyHash: BodyHash(of: "ok"), bodyLength: 2))
         return [
             ("client → node: HELLO (plain client, node id 0, nonce 00..1f)", 0,
-             .hello(Hello(versions: [2], nodeID: 0, software: "c", features: [], nonce: Array(0..<32), maxFrame: 17_825_792))),
+             .hello(Hello(versions: [2], nodeID: 0, software: "c", features: [], nonce: Array(0..<32), maxFrame: 17_825_792, clock: 1_795_925_309_000))),
             ("node → client: HELLO (node A, sync feature, no authentication required, nonce 20..3f)", 0,
-             .hello(Hello(versions: [2], nodeID: nodeA.rawValue, software: "n", features: [.sync], nonce: Array(32..<64), maxFrame: 17_825_792))),
+             .hello(Hello(versions: [2], nodeID: nodeA.rawValue, software: "n", features: [.sync], nonce: Array(32..<64), maxFrame: 17_825_792, clock: 1_795_925_309_000))),
             ("client → node: PUT {id n/1, title Hi, body ok}, no context, request 1", 1, .put(article, context: nil)),
             ("node → client: WRITTEN added, version (A,1) context {}, 0 superseded, 1 sibling, seq 1, answering 1", 1,
              .written(WriteOutcome(kind: .added, version: version, superseded: 0, siblings: 1, seq: 1))),

@@ -359,3 +359,54 @@ final class RememberedWriteTests: XCTestCase {
         XCTAssertEqual(a, b)
     }
 }
+
+/// Hybrid logical clocks (STORAGE.md "Clocks").
+final class ClockTests: XCTestCase {
+    final class Wall: @unchecked Sendable {
+        var now: Int64 = 1_800_000_000_000
+    }
+
+    func testTimestampsNeverGoBackwardsAndAWriteAfterSeeingAVersionWinsOverIt() throws {
+        let dir = NSTemporaryDirectory() + "folio-clock-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let wall = Wall()
+        var options = Store.Options()
+        options.clock = { wall.now }
+        var store = try Store.create(at: dir, options: options)
+        let peer = NodeID(0x0102_0304_0506_0708)
+        func remote(_ id: String, counter: UInt64, at t: Int64, title: String) throws {
+            let v = Version(
+                dot: Dot(node: peer, counter: counter), context: [:], timestamp: t,
+                content: VersionContent(title: title, source: "", url: "", published: "", tags: [], extra: [], bodyHash: BodyHash(of: ""), bodyLength: 0))
+            _ = try store.write { try $0.merge(id: id, versions: [v], bodies: [BodyHash(of: ""): ""]) }
+        }
+        let a = try store.write { try $0.put(Article(id: "a", title: "first")) }
+        XCTAssertEqual(a.version?.timestamp, wall.now)
+        // A peer 30 s ahead (within the skew bound): the store's clock follows it, for every article.
+        try remote("b", counter: 1, at: wall.now + 30_000, title: "from a fast clock")
+        let c = try store.write { try $0.put(Article(id: "c", title: "later here")) }
+        XCTAssertEqual(c.version?.timestamp, wall.now + 30_000)
+        // A peer a year ahead: its version is kept as is, but the store's clock does not jump.
+        let year: Int64 = 365 * 86_400_000
+        try remote("d", counter: 2, at: wall.now + year, title: "from a year ahead")
+        let e = try store.write { try $0.put(Article(id: "e", title: "unrelated")) }
+        XCTAssertEqual(e.version?.timestamp, wall.now + 30_000, "one skewed peer does not drag every timestamp a year ahead")
+        // A write to that very article, concurrent with the skewed version, is stamped after it,
+        // so the write made later (having seen it) wins the conflict.
+        let held = try XCTUnwrap(try store.get("d"))
+        let f = try store.write { try $0.put(Article(id: "d", title: "edited here"), context: [:]) }
+        XCTAssertEqual(f.version?.timestamp, wall.now + year + 1)
+        let both = try XCTUnwrap(try store.get("d"))
+        XCTAssertEqual(both.versions.versions.count, 2, "concurrent: both kept")
+        XCTAssertEqual(both.versions.winner?.content?.title, "edited here")
+        _ = held
+        // The clock survives a restart with a wall clock that went backwards.
+        store.close()
+        wall.now -= 600_000
+        store = try Store.open(at: dir, options: options)
+        defer { store.close() }
+        let g = try store.write { try $0.put(Article(id: "g", title: "after restart")) }
+        XCTAssertEqual(g.version?.timestamp, wall.now + 600_000 + 30_000)
+        XCTAssertTrue(try store.verify().isClean)
+    }
+}
