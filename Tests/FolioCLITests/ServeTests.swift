@@ -66,4 +66,33 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(refused.code, 2)
         XCTAssertTrue(refused.stderr.contains("--key-file") && refused.stderr.contains("loopback only"), refused.stderr)
     }
+
+    func testTwoKeysDuringARotationAndTLSFlagsAreChecked() throws {
+        let dir = temporaryDirectory(self)
+        let data = dir + "/store"
+        XCTAssertEqual(try CLI.run(["init", "--data", data]).code, 0)
+        for name in ["old", "new", "third"] { writeFile(dir + "/\(name).key", try CLI.run(["keygen"]).stdout) }
+        let (server, address, _) = try serve(data, ["--key-file", dir + "/new.key", "--key-file", dir + "/old.key"])
+        for name in ["old", "new"] {
+            let r = try CLI.run(["put", "k/\(name)", "--title", name, "--remote", address, "--key-file", dir + "/\(name).key"])
+            XCTAssertEqual(r.code, 0, r.stderr)
+        }
+        let stranger = try CLI.run(["ls", "--remote", address, "--key-file", dir + "/third.key"])
+        XCTAssertEqual(stranger.code, 3)
+        XCTAssertTrue(stranger.stderr.contains("unauthorized"), stranger.stderr)
+        server.terminate()
+        server.waitUntilExit()
+
+        let three = try CLI.run(["serve", "--data", data, "--key-file", dir + "/old.key", "--key-file", dir + "/new.key", "--key-file", dir + "/third.key"])
+        XCTAssertEqual(three.code, 2, three.stderr)
+        XCTAssertTrue(three.stderr.contains("at most two"), three.stderr)
+        let half = try CLI.run(["serve", "--data", data, "--tls-cert", dir + "/old.key"])
+        XCTAssertEqual(half.code, 2, half.stderr)
+        XCTAssertTrue(half.stderr.contains("--tls-cert and --tls-key go together"), half.stderr)
+        let notPEM = try CLI.run(["serve", "--data", data, "--listen", "127.0.0.1:0", "--tls-cert", dir + "/old.key", "--tls-key", dir + "/old.key"])
+        XCTAssertEqual(notPEM.code, 2, notPEM.stderr)
+        XCTAssertTrue(notPEM.stderr.contains("no PEM certificate"), notPEM.stderr)
+        let localWithTLS = try CLI.run(["ls", "--data", data, "--key-file", dir + "/old.key"])
+        XCTAssertEqual(localWithTLS.code, 2, localWithTLS.stderr)
+    }
 }
