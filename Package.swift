@@ -6,7 +6,9 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "LMDB", targets: ["LMDB"]),
-        .library(name: "Folio", targets: ["Folio"]),
+        .library(name: "FolioModel", targets: ["FolioModel"]),
+        .library(name: "FolioStore", targets: ["FolioStore"]),
+        .library(name: "FolioImport", targets: ["FolioImport"]),
         .library(name: "FolioProtocol", targets: ["FolioProtocol"]),
         .library(name: "FolioNode", targets: ["FolioNode"]),
         .library(name: "FolioClient", targets: ["FolioClient"]),
@@ -31,19 +33,22 @@ let package = Package(
         ),
         // A thin, safe Swift wrapper: environments, closure-scoped transactions, cursors.
         .target(name: "LMDB", dependencies: ["CLMDB"]),
-        // The embedded archive: articles, dotted version vectors, the versioned store, the change feed.
+        // Values, no storage: articles, dots, version vectors and sets, causal contexts, the JSON
+        // codec that keeps key order and number text, validation, the binary version codec.
         .target(
-            name: "Folio",
-            dependencies: [
-                "LMDB",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            name: "FolioModel",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
+        // The embedded archive in LMDB: records, the change feed, checkpoints, identity,
+        // remembered writes, verify, backup.
+        .target(name: "FolioStore", dependencies: ["FolioModel", "LMDB"]),
+        // Reading files into a store: JSON Lines, scraped plain-text pages, line reading.
+        .target(name: "FolioImport", dependencies: ["FolioModel", "FolioStore"]),
         // Frames and messages of Folio's binary protocol (see Protocol/SPEC.md).
         .target(
             name: "FolioProtocol",
             dependencies: [
-                "Folio",
+                "FolioModel",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -65,7 +70,7 @@ let package = Package(
         .target(
             name: "FolioNode",
             dependencies: [
-                "Folio", "FolioProtocol", "FolioClient", "FolioTransport",
+                "FolioModel", "FolioStore", "FolioProtocol", "FolioClient", "FolioTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -78,7 +83,7 @@ let package = Package(
         .target(
             name: "FolioClient",
             dependencies: [
-                "Folio", "FolioProtocol", "FolioTransport",
+                "FolioModel", "FolioProtocol", "FolioTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -89,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "folio",
             dependencies: [
-                "Folio", "FolioProtocol", "FolioNode", "FolioClient", "FolioTransport",
+                "FolioModel", "FolioStore", "FolioImport", "FolioProtocol", "FolioNode", "FolioClient", "FolioTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -98,13 +103,13 @@ let package = Package(
         // Benchmark driver used by tools/bench-import (reads through Folio vs raw LMDB).
         .executableTarget(
             name: "folio-bench",
-            dependencies: ["Folio", "LMDB", "CLMDB", "FolioClient", "FolioProtocol", .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["FolioModel", "FolioStore", "FolioImport", "LMDB", "CLMDB", "FolioClient", "FolioProtocol", .product(name: "NIOPosix", package: "swift-nio")],
             path: "Sources/folio-bench"
         ),
         // A small program using the client library (see README).
         .executableTarget(
             name: "folio-client-example",
-            dependencies: ["Folio", "FolioClient", "FolioProtocol"],
+            dependencies: ["FolioModel", "FolioClient", "FolioProtocol"],
             path: "Examples/folio-client-example"
         ),
         // libFuzzer target for the frame decoder (tools/fuzz-frames); without FUZZING it
@@ -119,16 +124,20 @@ let package = Package(
         // libFuzzer target for APPLY/FETCHED payloads merged into a store (tools/fuzz-apply).
         .executableTarget(
             name: "folio-fuzz-apply",
-            dependencies: ["Folio", "FolioProtocol", "FuzzDriver", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["FolioModel", "FolioStore", "FolioProtocol", "FuzzDriver", .product(name: "NIOCore", package: "swift-nio")],
             path: "Sources/folio-fuzz-apply"
         ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
-        .testTarget(name: "FolioTests", dependencies: ["Folio"]),
-        .testTarget(name: "FolioProtocolTests", dependencies: ["FolioProtocol", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")]),
+        // Helpers shared by the model, store and import tests (temporary stores, a test clock).
+        .target(name: "FolioTestSupport", dependencies: ["FolioModel", "FolioStore"], path: "Tests/FolioTestSupport"),
+        .testTarget(name: "FolioModelTests", dependencies: ["FolioModel", "FolioTestSupport"]),
+        .testTarget(name: "FolioStoreTests", dependencies: ["FolioModel", "FolioStore", "LMDB", "FolioTestSupport"]),
+        .testTarget(name: "FolioImportTests", dependencies: ["FolioModel", "FolioStore", "FolioImport", "FolioTestSupport"]),
+        .testTarget(name: "FolioProtocolTests", dependencies: ["FolioProtocol", "FolioModel", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "FolioNodeTests",
             dependencies: [
-                "FolioNode", "FolioClient", "FolioProtocol", "Folio", "FolioTransport",
+                "FolioNode", "FolioClient", "FolioProtocol", "FolioModel", "FolioStore", "FolioTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -138,6 +147,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "FolioCLITests", dependencies: ["folio", "Folio"]),
+        .testTarget(name: "FolioCLITests", dependencies: ["folio", "FolioModel", "FolioStore"]),
     ]
 )

@@ -3,7 +3,7 @@
 //
 //   folio serve --data /tmp/example --listen 127.0.0.1:7070 &
 //   swift run folio-client-example 127.0.0.1:7070 [KEY_FILE]
-import Folio
+import FolioModel
 import Foundation
 import FolioClient
 import FolioProtocol

@@ -1,4 +1,4 @@
-import Folio
+import FolioModel
 import FolioProtocol
 import FolioTransport
 import NIOCore

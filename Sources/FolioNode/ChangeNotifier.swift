@@ -1,5 +1,6 @@
 import Dispatch
-import Folio
+import FolioModel
+import FolioStore
 import NIOConcurrencyHelpers
 
 /// Wakes whoever waits for the store's change feed to move past a sequence number.

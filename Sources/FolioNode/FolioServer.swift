@@ -1,4 +1,5 @@
-import Folio
+import FolioModel
+import FolioStore
 import FolioProtocol
 import FolioTransport
 import Logging

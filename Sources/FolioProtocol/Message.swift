@@ -1,5 +1,5 @@
 import Crypto
-import Folio
+import FolioModel
 import NIOCore
 
 /// Every message of protocol version 1 (SPEC §6). Requests have types below 0x80; responses

@@ -1,4 +1,4 @@
-import Folio
+import FolioModel
 import NIOCore
 
 /// Reading and writing the protocol's primitives (SPEC §3): big-endian integers, `u32`-length

@@ -1,4 +1,4 @@
-import Folio
+import FolioModel
 import NIOCore
 
 // Encodings of Folio's values on the wire (SPEC §5). Each `write…` has a matching `read…`.
@@ -270,14 +270,14 @@ extension ByteBuffer {
         }
         let lmdb = try readWireString("lmdb version")
         let count = try readWireCount("databases", minItemSize: 52)
-        var dbs: [(name: String, statistics: DatabaseStatistics)] = []
+        var dbs: [(name: String, statistics: StoreStatistics.Database)] = []
         for _ in 0..<count {
             let name = try readWireString("database name")
             var v: [Int] = []
             for f in ["page size", "depth", "branch pages", "leaf pages", "overflow pages", "entries"] {
                 v.append(Int(clamping: try readWire(UInt64.self, f)))
             }
-            dbs.append((name, DatabaseStatistics(pageSize: v[0], depth: v[1], branchPages: v[2], leafPages: v[3], overflowPages: v[4], entries: v[5])))
+            dbs.append((name, StoreStatistics.Database(pageSize: v[0], depth: v[1], branchPages: v[2], leafPages: v[3], overflowPages: v[4], entries: v[5])))
         }
         return StoreStatistics(
             nodeID: node, epoch: epoch, storageFormat: format, liveArticles: live, tombstones: tombs,

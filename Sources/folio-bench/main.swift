@@ -11,7 +11,9 @@
 //                                  drives a node from CONNECTIONS clients; prints
 //                                  "op ops/s p50_ms p99_ms"
 import CLMDB
-import Folio
+import FolioImport
+import FolioModel
+import FolioStore
 import FolioClient
 import Foundation
 import LMDB

@@ -9,7 +9,8 @@
 // nothing, no held version vanishes unless a received one supersedes it, every article stays
 // a valid set) and verify clean; anything else is a crash, i.e. a finding. Built normally, the
 // program replays the files named on its command line.
-import Folio
+import FolioModel
+import FolioStore
 import FolioProtocol
 import Foundation
 import FuzzDriver

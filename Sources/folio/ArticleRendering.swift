@@ -1,4 +1,6 @@
-import Folio
+import FolioImport
+import FolioModel
+import FolioStore
 
 /// Human and JSON renderings of stored articles shared by get, ls, conflicts and resolve.
 enum ArticleRendering {

@@ -1,5 +1,7 @@
 import ArgumentParser
-import Folio
+import FolioImport
+import FolioModel
+import FolioStore
 import Foundation
 
 /// `folio`: the admin CLI for a Folio article store.

@@ -1,5 +1,7 @@
 import ArgumentParser
-import Folio
+import FolioImport
+import FolioModel
+import FolioStore
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,7 @@
 import ArgumentParser
-import Folio
+import FolioImport
+import FolioModel
+import FolioStore
 
 struct Put: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -61,7 +63,7 @@ struct Put: AsyncParsableCommand {
             }
         }
         // The token must have been read from the article written.
-        if let context, let target = id ?? articles.first?.id { ctx = try CausalContext.vector(from: context, article: target) }
+        if let context, let target = id ?? articles.first?.id { ctx = try contextVector(context, article: target) }
         if jsonFile == nil, let bodyFile {
             guard let text = String(validating: try readInput(bodyFile), as: UTF8.self) else {
                 throw CLIFailure(code: .rejected, message: "\(bodyFile): the body is not valid UTF-8")

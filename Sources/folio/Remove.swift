@@ -1,5 +1,7 @@
 import ArgumentParser
-import Folio
+import FolioImport
+import FolioModel
+import FolioStore
 
 struct Remove: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,7 +25,7 @@ struct Remove: AsyncParsableCommand {
     func validate() throws { try Check.articleID(id) }
 
     func run() async throws {
-        let ctx = try context.map { try CausalContext.vector(from: $0, article: id) }
+        let ctx = try context.map { try contextVector($0, article: id) }
         let backend = try await Backend.open(store, remote, readOnly: false)
         let outcome = try await withBackend(backend) { try await $0.delete(id, context: ctx) }
         Terminal.err("deleted \(id) (version \(outcome.version!.dot.node.hex):\(outcome.version!.dot.counter))")

@@ -1,5 +1,7 @@
 import ArgumentParser
-import Folio
+import FolioImport
+import FolioModel
+import FolioStore
 import FolioNode
 import FolioProtocol
 import Foundation

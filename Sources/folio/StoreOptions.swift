@@ -1,5 +1,7 @@
 import ArgumentParser
-import Folio
+import FolioImport
+import FolioModel
+import FolioStore
 import Foundation
 
 /// `--data DIR`, shared by every subcommand.

@@ -1,5 +1,7 @@
 import ArgumentParser
-import Folio
+import FolioImport
+import FolioModel
+import FolioStore
 import FolioNode
 
 /// Checks of values given on the command line; each failure is a usage error (exit 2) that
@@ -36,4 +38,14 @@ enum Check {
     }
 
     private static func format(_ d: Double) -> String { d == d.rounded() ? String(Int(d)) : String(d) }
+}
+
+/// The vector of a `--context` token read from article `id`; a bad token is refused like an
+/// invalid article (exit 4), naming why.
+func contextVector(_ token: String, article id: String) throws -> VersionVector {
+    do {
+        return try CausalContext.vector(from: token, article: id)
+    } catch {
+        throw StoreError.invalidContext(error.reason)
+    }
 }

@@ -1,4 +1,5 @@
-import Folio
+import FolioModel
+import FolioStore
 import FolioClient
 import FolioNode
 import FolioProtocol

@@ -1,5 +1,6 @@
 import Crypto
-import Folio
+import FolioModel
+import FolioStore
 import FolioClient
 import FolioNode
 import FolioProtocol

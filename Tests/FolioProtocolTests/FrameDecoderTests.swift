@@ -1,4 +1,4 @@
-import Folio
+import FolioModel
 import NIOCore
 import XCTest
 

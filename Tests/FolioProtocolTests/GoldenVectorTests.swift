@@ -1,4 +1,4 @@
-import Folio
+import FolioModel
 import Foundation
 import NIOCore
 import XCTest

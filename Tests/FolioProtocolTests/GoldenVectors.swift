@@ -1,4 +1,4 @@
-import Folio
+import FolioModel
 import FolioProtocol
 import Foundation
 
@@ -33,7 +33,7 @@ enum GoldenVectors {
             nodeID: nodeA, epoch: "00112233445566778899aabbccddeeff", storageFormat: 1, liveArticles: 9, tombstones: 1,
             articlesInConflict: 1, lastSequence: 12, fileSize: 77824, mapSize: 268_435_456, mapUsed: 77824, pageSize: 4096,
             readersInUse: 1, maxReaders: 126, lmdbVersion: "LMDB 0.9.24: (July 24, 2019)",
-            databases: [("articles", DatabaseStatistics(pageSize: 4096, depth: 1, branchPages: 0, leafPages: 1, overflowPages: 0, entries: 10))])
+            databases: [("articles", StoreStatistics.Database(pageSize: 4096, depth: 1, branchPages: 0, leafPages: 1, overflowPages: 0, entries: 10))])
     }
 
     /// (file name, what it shows, request id, message)

@@ -1,0 +1,419 @@
+import FolioModel
+import FolioStore
+import Foundation
+
+/// Imports articles from JSON Lines files, plain-text scraped pages and directories of them.
+///
+/// Records are read as a stream and written in batches (one LMDB transaction per batch), so
+/// memory stays bounded whatever the input size. A bad record is reported with its file and
+/// line and never stops the rest; in strict mode every record is checked first and nothing
+/// is written unless all are good.
+public final class Importer {
+    public struct Options: Sendable {
+        /// Abort, writing nothing, if any record is rejected.
+        public var strict = false
+        /// Articles per write transaction.
+        public var batchSize = 2000
+        /// Body bytes per write transaction.
+        public var batchBytes = 64 << 20
+        public init() {}
+    }
+
+    /// One refused record.
+    public struct Rejection: Sendable, Equatable, CustomStringConvertible {
+        public var file: String
+        /// 1-based line of the record (the line of the problem for plain text), 0 for a whole file.
+        public var line: Int
+        public var reason: String
+        public var description: String { line > 0 ? "\(file):\(line): \(reason)" : "\(file): \(reason)" }
+    }
+
+    public struct Report: Sendable, Equatable {
+        public var files = 0
+        public var added = 0
+        public var updated = 0
+        public var unchanged = 0
+        /// Versions merged from `export --all-versions` records.
+        public var restored = 0
+        public var rejected: [Rejection] = []
+        /// Entries of directories that were not imported, with the reason.
+        public var skipped: [Skip] = []
+        /// True when strict mode found rejections and wrote nothing.
+        public var aborted = false
+        public var written: Int { added + updated + restored }
+    }
+
+    public struct Progress: Sendable {
+        public var bytesDone: Int
+        public var bytesTotal: Int
+        public var records: Int
+        public var file: String
+    }
+
+    enum Item {
+        case article(Article)
+        /// Consecutive `--all-versions` records of one article: its whole sibling set.
+        case versions(id: String, [Version], bodies: [BodyHash: String])
+        var bytes: Int {
+            switch self {
+            case let .article(a): return a.body.utf8.count + 256
+            case let .versions(_, _, b): return b.values.reduce(256) { $0 + $1.utf8.count }
+            }
+        }
+    }
+
+    enum FileKind { case jsonLines, jsonDocument, plainText }
+
+    static let importableExtensions: [String: FileKind] = [
+        "jsonl": .jsonLines, "ndjson": .jsonLines, "json": .jsonDocument, "txt": .plainText, "text": .plainText,
+    ]
+
+    let store: Store
+    let options: Options
+
+    public init(store: Store, options: Options = Options()) {
+        self.store = store
+        self.options = options
+    }
+
+    /// Expands `paths` into files (directories recursively, in name order).
+    ///
+    /// Symbolic links are followed, to files and to directories alike; a directory reached a
+    /// second time (a link loop, or two links to one place) is not read again. Entries whose
+    /// names start with "." are ignored. Anything else that is not imported — a file of
+    /// another type, a broken link, a socket or device, a loop — is listed in
+    /// `report.skipped` with the reason; a directory or file that cannot be read is a rejection.
+    func files(_ paths: [String], report: inout Report) -> [(path: String, kind: FileKind?)] {
+        var out: [(String, FileKind?)] = []
+        var visited = Set<FileIdentity>()
+        func walk(_ dir: String, identity: FileIdentity) {
+            guard visited.insert(identity).inserted else {
+                report.skipped.append(Skip(path: dir, reason: "directory already read (a symbolic-link loop or a second link to it)"))
+                return
+            }
+            let names: [String]
+            do {
+                names = try FileManager.default.contentsOfDirectory(atPath: dir)
+            } catch {
+                report.rejected.append(Rejection(file: dir, line: 0, reason: "cannot read the directory: \(Importer.errnoText(error))"))
+                return
+            }
+            for name in names.sorted() where !name.hasPrefix(".") {
+                let full = (dir as NSString).appendingPathComponent(name)
+                switch FileIdentity.of(full) {
+                case let .failure(why):
+                    report.skipped.append(Skip(path: full, reason: why.description))
+                case let .success((id, isDirectory, isRegular)):
+                    if isDirectory {
+                        walk(full, identity: id)
+                    } else if !isRegular {
+                        report.skipped.append(Skip(path: full, reason: "not a regular file"))
+                    } else if let kind = Importer.importableExtensions[(name as NSString).pathExtension.lowercased()] {
+                        out.append((full, kind))
+                    } else {
+                        report.skipped.append(Skip(path: full, reason: "not an importable type (.jsonl, .ndjson, .json, .txt, .text)"))
+                    }
+                }
+            }
+        }
+        for path in paths {
+            switch FileIdentity.of(path) {
+            case let .failure(why):
+                report.rejected.append(Rejection(file: path, line: 0, reason: why.description))
+            case let .success((id, isDirectory, isRegular)):
+                if isDirectory {
+                    walk(path, identity: id)
+                } else if !isRegular {
+                    // A pipe or a device would be read twice (sniffed, then imported) or for ever.
+                    report.rejected.append(Rejection(file: path, line: 0, reason: "not a regular file (for standard input, give -)"))
+                } else {
+                    out.append((path, Importer.importableExtensions[(path as NSString).pathExtension.lowercased()]))
+                }
+            }
+        }
+        return out
+    }
+
+    /// A file or directory that was not imported, and why.
+    public struct Skip: Sendable, Equatable, CustomStringConvertible {
+        public var path: String
+        public var reason: String
+        public var description: String { "\(path): skipped: \(reason)" }
+    }
+
+    static func fileSize(_ path: String) -> Int? {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int(st.st_size) : nil
+    }
+
+    static func errnoText(_ error: Error) -> String {
+        if let e = error as? CocoaError, let u = e.underlying as? POSIXError { return String(cString: strerror(u.code.rawValue)) }
+        if let u = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError, u.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(u.code)))
+        }
+        return error.localizedDescription
+    }
+
+    /// The store failed part-way (a full disk, say): what was committed before it stays, the
+    /// batch in progress was not written, and re-running the same import resumes (what is
+    /// already there counts as unchanged).
+    public struct Failure: Error, CustomStringConvertible {
+        /// What had been committed when the store failed.
+        public var report: Report
+        public var error: Error
+        public var description: String { "\(error)" }
+    }
+
+    /// Imports `paths`; throws only `Failure`, on a store failure (bad input lands in the report).
+    public func run(paths: [String], progress: ((Progress) -> Void)? = nil) throws(Failure) -> Report {
+        var report = Report()
+        do {
+            return try run(paths: paths, into: &report, progress: progress)
+        } catch {
+            throw Failure(report: report, error: error)
+        }
+    }
+
+    private func run(paths: [String], into report: inout Report, progress: ((Progress) -> Void)?) throws -> Report {
+        let files = files(paths, report: &report)
+        report.files = files.count
+        let total = files.reduce(0) { acc, f in
+            acc + ((try? FileManager.default.attributesOfItem(atPath: f.path)[.size] as? Int) ?? 0)
+        }
+        if options.strict {
+            var check = report
+            try read(files, total: total, progress: nil) { _ in } reject: { check.rejected.append($0) }
+            if !check.rejected.isEmpty {
+                check.aborted = true
+                return check
+            }
+        }
+        var batch: [Item] = []
+        var batchBytes = 0
+        func flush() throws {
+            guard !batch.isEmpty else { return }
+            let counts = try store.write { w -> (Int, Int, Int, Int) in
+                var added = 0, updated = 0, unchanged = 0, restored = 0
+                for item in batch {
+                    switch item {
+                    case let .article(a):
+                        switch try w.put(a, skipIfUnchanged: true).kind {
+                        case .added: added += 1
+                        case .updated: updated += 1
+                        default: unchanged += 1
+                        }
+                    case let .versions(id, vs, bodies):
+                        if case let .changed(added, _) = try w.merge(id: id, versions: vs, bodies: bodies).result {
+                            restored += added.count
+                        } else {
+                            unchanged += 1
+                        }
+                    }
+                }
+                return (added, updated, unchanged, restored)
+            }
+            report.added += counts.0
+            report.updated += counts.1
+            report.unchanged += counts.2
+            report.restored += counts.3
+            batch.removeAll(keepingCapacity: true)
+            batchBytes = 0
+        }
+        try read(files, total: total, progress: progress) { item in
+            // Sibling records of one article stay together: they are merged as one set.
+            if case let .versions(id, vs, bodies) = item, case let .versions(lastID, held, heldBodies)? = batch.last, lastID == id {
+                batch[batch.count - 1] = .versions(id: id, held + vs, bodies: heldBodies.merging(bodies) { a, _ in a })
+                batchBytes += item.bytes
+                return
+            }
+            if batch.count >= options.batchSize || batchBytes >= options.batchBytes { try flush() }
+            batch.append(item)
+            batchBytes += item.bytes
+        } reject: { report.rejected.append($0) }
+        try flush()
+        return report
+    }
+
+    /// Streams every record of `files` to `accept`, or its rejection to `reject`.
+    private func read(
+        _ files: [(path: String, kind: FileKind?)], total: Int, progress: ((Progress) -> Void)?,
+        accept: (Item) throws -> Void, reject: (Rejection) -> Void
+    ) throws {
+        var done = 0
+        var records = 0
+        var lastReport = Date.distantPast
+        func tick(_ file: String, _ bytes: Int, force: Bool = false) {
+            guard let progress else { return }
+            let now = Date()
+            if force || now.timeIntervalSince(lastReport) > 0.1 {
+                lastReport = now
+                progress(Progress(bytesDone: bytes, bytesTotal: total, records: records, file: file))
+            }
+        }
+        let limits = store.options.limits
+        let maxLine = min(limits.maxBodyBytes, limits.maxArticleBytes) * 2 + (1 << 20)  // escapes can double a size
+        for (path, declaredKind) in files {
+            var kind = declaredKind
+            if kind == nil { kind = sniff(path) }
+            switch kind {
+            case .jsonLines?, nil:
+                let reader: LineReader
+                do {
+                    reader = try LineReader(path: path, maxLineBytes: maxLine)
+                } catch {
+                    reject(Rejection(file: path, line: 0, reason: "\(error)"))
+                    continue
+                }
+                var lines = reader
+                defer { reader.close() }
+                while let line = lines.next() {
+                    switch line {
+                    case let .tooLong(n, bytes):
+                        reject(Rejection(file: path, line: n, reason: "record is \(bytes) bytes, over the \(maxLine)-byte line limit"))
+                    case let .text(n, bytes):
+                        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                        records += 1
+                        do {
+                            try accept(try item(from: JSONParser.parse(bytes), limits: limits))
+                        } catch let e as JSONParser.Error {
+                            reject(Rejection(file: path, line: n, reason: "invalid JSON at \(e)"))
+                        } catch let e as InvalidArticle {
+                            reject(Rejection(file: path, line: n, reason: e.description))
+                        } catch let e as VersionJSON.BadVersion {
+                            reject(Rejection(file: path, line: n, reason: e.description))
+                        }
+                    }
+                    tick(path, done + lines.bytesRead)
+                }
+                done += lines.bytesRead
+            case .jsonDocument?:
+                // A document is parsed whole: past this size, JSON Lines is the way.
+                if let size = Importer.fileSize(path), size > 1 << 30 {
+                    reject(Rejection(file: path, line: 0, reason: "a JSON document of \(size) bytes is read whole; split it into JSON Lines (.jsonl) instead"))
+                    continue
+                }
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    reject(Rejection(file: path, line: 0, reason: "cannot read the file"))
+                    continue
+                }
+                done += data.count
+                let bytes = [UInt8](data)
+                let value: JSONValue
+                do {
+                    value = try JSONParser.parse(bytes)
+                } catch let e as JSONParser.Error {
+                    let (line, col) = lineAndColumn(bytes, e.offset)
+                    reject(Rejection(file: path, line: line, reason: "invalid JSON at column \(col): \(e.reason)"))
+                    continue
+                }
+                let values: [JSONValue]
+                if case let .array(items) = value { values = items } else { values = [value] }
+                for (i, v) in values.enumerated() {
+                    records += 1
+                    do {
+                        try accept(try item(from: v, limits: limits))
+                    } catch let e as InvalidArticle {
+                        reject(Rejection(file: path, line: 1, reason: (values.count > 1 ? "item \(i): " : "") + e.description))
+                    } catch let e as VersionJSON.BadVersion {
+                        reject(Rejection(file: path, line: 1, reason: (values.count > 1 ? "item \(i): " : "") + e.description))
+                    }
+                }
+                tick(path, done)
+            case .plainText?:
+                // One page is one article: a file larger than any article can be is refused unread.
+                if let size = Importer.fileSize(path), size > maxLine {
+                    reject(Rejection(file: path, line: 0, reason: "is \(size) bytes, larger than an article may be (\(limits.maxArticleBytes) bytes)"))
+                    continue
+                }
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    reject(Rejection(file: path, line: 0, reason: "cannot read the file"))
+                    continue
+                }
+                done += data.count
+                records += 1
+                do {
+                    let article = try PlainTextArticle.parse([UInt8](data))
+                    do {
+                        try article.validate(limits: limits)
+                    } catch {
+                        reject(Rejection(file: path, line: 1, reason: error.description))
+                        continue
+                    }
+                    try accept(.article(article))
+                } catch let e as PlainTextArticle.Failure {
+                    reject(Rejection(file: path, line: e.line, reason: e.reason))
+                }
+                tick(path, done)
+            }
+        }
+        tick("", done, force: true)
+    }
+
+    /// A JSON record: an article, or a sibling version exported with `--all-versions`.
+    private func item(from json: JSONValue, limits: ArticleLimits) throws -> Item {
+        guard case var .object(fields) = json, let vi = fields.firstIndex(where: { $0.key == VersionJSON.versionKey }) else {
+            return .article(try Article(json: json, limits: limits))
+        }
+        let meta = try VersionJSON.parseVersion(fields[vi].value)
+        fields.remove(at: vi)
+        if meta.deleted {
+            guard case let .string(id)? = JSONValue.object(fields)["id"], !id.isEmpty else {
+                throw InvalidArticle(field: "id", reason: "is missing")
+            }
+            return .versions(id: id, [Version(dot: meta.dot, context: meta.context, timestamp: meta.timestamp, content: nil)], bodies: [:])
+        }
+        let a = try Article(json: .object(fields), limits: limits)
+        let content = VersionContent(
+            title: a.title, source: a.source, url: a.url, published: a.published, tags: a.tags, extra: a.extra,
+            bodyHash: BodyHash(of: a.body), bodyLength: a.body.utf8.count)
+        return .versions(
+            id: a.id, [Version(dot: meta.dot, context: meta.context, timestamp: meta.timestamp, content: content)],
+            bodies: [content.bodyHash: a.body])
+    }
+
+    /// Guesses a file's kind from its first non-blank byte: `{` means JSON Lines.
+    private func sniff(_ path: String) -> FileKind? {
+        guard let h = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? h.close() }
+        let head = h.readData(ofLength: 4096)
+        guard let first = head.first(where: { ![0x20, 0x09, 0x0A, 0x0D, 0xEF, 0xBB, 0xBF].contains($0) }) else { return .plainText }
+        if first == UInt8(ascii: "{") { return .jsonLines }
+        if first == UInt8(ascii: "[") { return .jsonDocument }
+        return .plainText
+    }
+
+    private func lineAndColumn(_ bytes: [UInt8], _ offset: Int) -> (Int, Int) {
+        var line = 1
+        var lineStart = 0
+        for i in 0..<min(offset, bytes.count) where bytes[i] == 0x0A {
+            line += 1
+            lineStart = i + 1
+        }
+        return (line, offset - lineStart + 1)
+    }
+}
+
+/// A file's device and inode, as `stat(2)` reports them after following links.
+struct FileIdentity: Hashable {
+    var device: UInt64
+    var inode: UInt64
+
+    /// Stats `path` (following symbolic links): its identity and type, or why it cannot be read.
+    static func of(_ path: String) -> Result<(FileIdentity, isDirectory: Bool, isRegular: Bool), StatFailure> {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            let err = errno
+            var l = stat()
+            if err == ENOENT, lstat(path, &l) == 0 { return .failure(StatFailure("broken symbolic link")) }
+            if err == ELOOP { return .failure(StatFailure("symbolic-link loop")) }
+            return .failure(StatFailure(err == ENOENT ? "no such file or directory" : String(cString: strerror(err))))
+        }
+        let type = st.st_mode & S_IFMT
+        return .success((FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)), type == S_IFDIR, type == S_IFREG))
+    }
+}
+
+struct StatFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}

@@ -1,0 +1,111 @@
+/// Appends big-endian integers and length-prefixed strings to a byte array.
+package struct ByteWriter {
+    package var bytes: [UInt8] = []
+
+    package init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+
+    package mutating func u8(_ v: UInt8) { bytes.append(v) }
+    package mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) } }
+    package mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) } }
+    package mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
+    package mutating func raw<C: Collection>(_ b: C) where C.Element == UInt8 { bytes.append(contentsOf: b) }
+    /// u32 byte length, then the UTF-8 bytes.
+    package mutating func string(_ s: String) {
+        var s = s
+        s.withUTF8 { u in
+            u32(UInt32(u.count))
+            bytes.append(contentsOf: u)
+        }
+    }
+}
+
+/// A record failed to decode: the store holds bytes this version cannot read.
+public struct CorruptRecord: Error, Equatable, Sendable, CustomStringConvertible {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { "corrupt record: \(reason)" }
+}
+
+/// Reads what `ByteWriter` wrote, checking every length against the bytes that remain.
+package struct ByteReader {
+    package let buffer: UnsafeRawBufferPointer
+    package private(set) var offset = 0
+
+    package init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
+
+    package var remaining: Int { buffer.count - offset }
+    package var isAtEnd: Bool { offset == buffer.count }
+
+    private mutating func need(_ n: Int, _ what: @autoclosure () -> String) throws(CorruptRecord) {
+        if n < 0 || remaining < n {
+            throw CorruptRecord("\(what()) needs \(n) bytes at offset \(offset), \(remaining) remain")
+        }
+    }
+
+    package mutating func u8(_ what: @autoclosure () -> String = "u8") throws(CorruptRecord) -> UInt8 {
+        try need(1, what())
+        defer { offset += 1 }
+        return buffer[offset]
+    }
+
+    package mutating func u32(_ what: @autoclosure () -> String = "u32") throws(CorruptRecord) -> UInt32 {
+        try need(4, what())
+        var v: UInt32 = 0
+        for i in 0..<4 { v = v << 8 | UInt32(buffer[offset + i]) }
+        offset += 4
+        return v
+    }
+
+    package mutating func u64(_ what: @autoclosure () -> String = "u64") throws(CorruptRecord) -> UInt64 {
+        try need(8, what())
+        var v: UInt64 = 0
+        for i in 0..<8 { v = v << 8 | UInt64(buffer[offset + i]) }
+        offset += 8
+        return v
+    }
+
+    package mutating func i64(_ what: @autoclosure () -> String = "i64") throws(CorruptRecord) -> Int64 {
+        Int64(bitPattern: try u64(what()))
+    }
+
+    package mutating func raw(_ n: Int, _ what: @autoclosure () -> String = "bytes") throws(CorruptRecord) -> UnsafeRawBufferPointer {
+        try need(n, what())
+        defer { offset += n }
+        return UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + n])
+    }
+
+    package mutating func string(_ what: @autoclosure () -> String = "string") throws(CorruptRecord) -> String {
+        let n = Int(try u32("\(what()) length"))
+        let b = try raw(n, what())
+        return try decodeUTF8(b, what())
+    }
+
+    /// A count that must fit in what remains, at `minSize` bytes per element.
+    package mutating func count(_ what: @autoclosure () -> String, minSize: Int) throws(CorruptRecord) -> Int {
+        let n = Int(try u32("\(what()) count"))
+        if n * minSize > remaining { throw CorruptRecord("\(what()) count \(n) overruns the record") }
+        return n
+    }
+}
+
+extension UInt64 {
+    /// Eight big-endian bytes, so integer keys sort numerically in LMDB.
+    package var bigEndianBytes: [UInt8] {
+        withUnsafeBytes(of: bigEndian) { Array($0) }
+    }
+
+    package init(bigEndianBytes b: UnsafeRawBufferPointer) {
+        var v: UInt64 = 0
+        for x in b.prefix(8) { v = v << 8 | UInt64(x) }
+        self = v
+    }
+}
+
+/// Decodes UTF-8 that Folio wrote itself. `String(decoding:)` is the fast, specialized path;
+/// it repairs bad input rather than failing, so a change in length reveals corruption.
+@inline(__always)
+package func decodeUTF8(_ b: UnsafeRawBufferPointer, _ what: @autoclosure () -> String) throws(CorruptRecord) -> String {
+    let s = String(decoding: b, as: UTF8.self)
+    if s.utf8.count != b.count { throw CorruptRecord("\(what()) is not valid UTF-8") }
+    return s
+}

@@ -1,0 +1,130 @@
+import Foundation
+
+/// Where a puller stands with one source: the source store's identity and the last sequence
+/// number of its change feed whose changes are merged here.
+public struct Checkpoint: Sendable, Equatable {
+    public var node: NodeID
+    /// The source store's epoch; a recreated source has a new one and starts from 0.
+    public var epoch: String
+    public var sequence: UInt64
+    /// When it last advanced (ms since 1970).
+    public var updated: Int64
+
+    public init(node: NodeID, epoch: String, sequence: UInt64, updated: Int64) {
+        self.node = node
+        self.epoch = epoch
+        self.sequence = sequence
+        self.updated = updated
+    }
+}
+
+/// What a node records about a configured peer (`folio serve --peer`), for `folio peers`.
+public struct PeerStatus: Sendable, Equatable {
+    public var address: String
+    public var node: NodeID?
+    public var connected: Bool
+    public var lastSuccess: Int64?
+    public var lastError: String?
+    /// Estimated changes the peer has that we have not pulled (its last sequence − our checkpoint).
+    public var pendingIn: UInt64?
+    /// Estimated changes we have that the peer has not pulled.
+    public var pendingOut: UInt64?
+    /// Articles the link met that cannot cross the wire (each too large for one frame), most
+    /// recent last; replication skips them and holds its checkpoint just before the first.
+    public var untransferable: [String] = []
+    /// The peer's clock minus ours at the last handshake (ms); beyond `Clocks.maxSkew` either
+    /// way its versions win or lose conflicts by that much (SPEC §5.1).
+    public var clockSkew: Int64?
+    public var updated: Int64
+
+    public init(address: String, node: NodeID? = nil, connected: Bool = false, lastSuccess: Int64? = nil, lastError: String? = nil, pendingIn: UInt64? = nil, pendingOut: UInt64? = nil, updated: Int64 = 0) {
+        self.address = address
+        self.node = node
+        self.connected = connected
+        self.lastSuccess = lastSuccess
+        self.lastError = lastError
+        self.pendingIn = pendingIn
+        self.pendingOut = pendingOut
+        self.updated = updated
+    }
+
+    package var json: JSONValue {
+        func num<T: BinaryInteger>(_ v: T?) -> JSONValue { v.map { .number(String($0)) } ?? .null }
+        return .object([
+            ("address", .string(address)), ("node", node.map { .string($0.hex) } ?? .null), ("connected", .bool(connected)),
+            ("last_success_ms", num(lastSuccess)), ("last_error", lastError.map { .string($0) } ?? .null),
+            ("pending_in", num(pendingIn)), ("pending_out", num(pendingOut)),
+            ("untransferable", .array(untransferable.map { .string($0) })), ("clock_skew_ms", num(clockSkew)),
+            ("updated_ms", num(updated)),
+        ])
+    }
+
+    package init?(json: JSONValue) {
+        guard case let .string(a)? = json["address"] else { return nil }
+        func int(_ k: String) -> Int64? { if case let .number(n)? = json[k] { return Int64(n) } else { return nil } }
+        address = a
+        if case let .string(n)? = json["node"] { node = NodeID(hex: n) } else { node = nil }
+        if case let .bool(c)? = json["connected"] { connected = c } else { connected = false }
+        lastSuccess = int("last_success_ms")
+        if case let .string(e)? = json["last_error"] { lastError = e } else { lastError = nil }
+        pendingIn = int("pending_in").map { UInt64(max(0, $0)) }
+        pendingOut = int("pending_out").map { UInt64(max(0, $0)) }
+        if case let .array(items)? = json["untransferable"] {
+            untransferable = items.compactMap { if case let .string(s) = $0 { return s } else { return nil } }
+        }
+        clockSkew = int("clock_skew_ms")
+        updated = int("updated_ms") ?? 0
+    }
+}
+
+/// Which articles of a change batch this store lacks, and which of their bodies it holds.
+public struct SyncNeeds: Sendable, Equatable {
+    /// Ids whose source versions are not all held or superseded here, in change order.
+    public var ids: [String]
+    /// Bodies of those versions already stored here: the source need not send them.
+    public var haveBodies: [BodyHash]
+
+    public init(ids: [String], haveBodies: [BodyHash]) {
+        self.ids = ids
+        self.haveBodies = haveBodies
+    }
+}
+
+/// What a fetch answered: the articles that fit, and those too large to send at all.
+public struct FetchResult: Sendable, Equatable {
+    public var articles: [ArticleState]
+    public var oversized: [OversizedArticle]
+    public init(articles: [ArticleState] = [], oversized: [OversizedArticle] = []) {
+        self.articles = articles
+        self.oversized = oversized
+    }
+}
+
+/// An article whose state does not fit one frame of the receiver: replication skips it,
+/// names it in `folio peers` and the log, and holds its checkpoint just before it.
+public struct OversizedArticle: Sendable, Equatable, CustomStringConvertible {
+    public var id: String
+    public var bytes: Int
+    public init(id: String, bytes: Int) {
+        self.id = id
+        self.bytes = bytes
+    }
+    public var description: String { "\"\(id)\" (\(bytes) bytes)" }
+}
+
+/// What applying a batch from a source did.
+public struct ApplyOutcome: Sendable, Equatable {
+    /// Articles whose versions changed here.
+    public var changed: Int
+    /// Articles that were not in conflict here and are now.
+    public var conflictsCreated: Int
+    /// The checkpoint recorded for the source.
+    public var checkpoint: UInt64
+
+    public init(changed: Int, conflictsCreated: Int, checkpoint: UInt64) {
+        self.changed = changed
+        self.conflictsCreated = conflictsCreated
+        self.checkpoint = checkpoint
+    }
+}
+

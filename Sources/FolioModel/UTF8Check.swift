@@ -1,0 +1,23 @@
+/// Finds where UTF-8 goes wrong, for error messages that point at the byte.
+package enum UTF8Check {
+    /// The index of the first byte of the first invalid sequence in `bytes`, or nil when all
+    /// of it is valid UTF-8 (overlong forms and encoded surrogates count as invalid).
+    package static func firstInvalid<C: Collection>(_ bytes: C) -> C.Index? where C.Element == UInt8 {
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            let b = bytes[i]
+            let n: Int
+            switch b {
+            case 0..<0x80: n = 1
+            case 0xC2...0xDF: n = 2
+            case 0xE0...0xEF: n = 3
+            case 0xF0...0xF4: n = 4
+            default: return i
+            }
+            guard let end = bytes.index(i, offsetBy: n, limitedBy: bytes.endIndex) else { return i }
+            if n > 1, String(validating: bytes[i..<end], as: UTF8.self) == nil { return i }
+            i = end
+        }
+        return nil
+    }
+}

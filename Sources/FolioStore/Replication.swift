@@ -1,0 +1,154 @@
+import FolioModel
+import Foundation
+import LMDB
+
+extension Store {
+    static func checkpointKey(_ node: NodeID, _ epoch: String) -> [UInt8] {
+        node.rawValue.bigEndianBytes + Array(epoch.utf8)
+    }
+
+    /// The last sequence of `node`/`epoch`'s feed merged here (0 when never synced).
+    public func checkpoint(node: NodeID, epoch: String) throws -> UInt64 {
+        try storeErrors {
+            try env.read { txn in
+                try txn.withValue(dbs.peers, key: Store.checkpointKey(node, epoch)) { b -> UInt64 in
+                    guard b.count >= 9, b[0] == 1 else { throw CorruptRecord("checkpoint record has format \(b.first ?? 0)") }
+                    return UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: b[1..<9]))
+                } ?? 0
+            }
+        }
+    }
+
+    /// Every checkpoint this store holds, one per (source node, epoch).
+    public func checkpoints() throws -> [Checkpoint] {
+        var out: [Checkpoint] = []
+        try storeErrors {
+            try env.read { txn in
+                try txn.scan(dbs.peers) { k, v in
+                    guard k.count >= 8, v.count >= 17, v[0] == 1 else { throw CorruptRecord("malformed checkpoint record") }
+                    out.append(Checkpoint(
+                        node: NodeID(UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: k[0..<8]))),
+                        epoch: String(decoding: UnsafeRawBufferPointer(rebasing: k[8...]), as: UTF8.self),
+                        sequence: UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: v[1..<9])),
+                        updated: Int64(bitPattern: UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: v[9..<17])))))
+                    return true
+                }
+            }
+        }
+        return out
+    }
+
+    /// The statuses recorded by a running node for its configured peers.
+    public func peerStatuses() throws -> [PeerStatus] {
+        var out: [PeerStatus] = []
+        try storeErrors {
+            try env.read { txn in
+                try txn.scan(dbs.peerStatus) { _, v in
+                    guard v.first == 1, let json = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: v.dropFirst())),
+                        let s = PeerStatus(json: json)
+                    else { throw CorruptRecord("malformed peer status record") }
+                    out.append(s)
+                    return true
+                }
+            }
+        }
+        return out
+    }
+
+    /// For a batch of a source's changes: the articles this store lacks a version of, and the
+    /// bodies of those versions it already holds. One snapshot; cost O(batch).
+    public func needs(_ changes: [Change]) throws -> SyncNeeds {
+        var needs = SyncNeeds(ids: [], haveBodies: [])
+        try storeErrors {
+            try env.read { txn in
+                var seen = Set<String>()
+                for c in changes where !seen.contains(c.id) {
+                    let held = try record(c.id, txn: txn)?.versions.versions ?? []
+                    // Only a dot held exactly is known: a held context that covers a dot does
+                    // not prove its writer saw that version's whole history (SPEC §8.1).
+                    let lacking = c.versions.filter { s in !held.contains { $0.dot == s.dot } }
+                    guard !lacking.isEmpty else { continue }
+                    seen.insert(c.id)
+                    needs.ids.append(c.id)
+                    for case let h? in lacking.map(\.bodyHash) where !needs.haveBodies.contains(h) {
+                        if try h.withKeyBytes({ try txn.withValue(dbs.bodies, key: $0) { _ in true } }) == true {
+                            needs.haveBodies.append(h)
+                        }
+                    }
+                }
+            }
+        }
+        return needs
+    }
+
+    /// The articles named by `ids`, in order, with all their versions and the bodies not in
+    /// `have`, up to about `maxBytes` of encoding (always at least one article). Ids that do
+    /// not exist are skipped; an article whose state alone exceeds `maxArticleBytes` (what one
+    /// frame of the receiver can carry) is not sent but listed in `oversized`.
+    public func fetch(_ ids: [String], have: Set<BodyHash>, maxBytes: Int, maxArticleBytes: Int = .max) throws -> FetchResult {
+        var result = FetchResult()
+        var bytes = 0
+        try storeErrors {
+            try env.read { txn in
+                for id in ids {
+                    guard let rec = try record(id, txn: txn) else { continue }
+                    var bodies = BodyTable()
+                    for v in rec.versions.versions {
+                        guard let c = v.content, !have.contains(c.bodyHash), bodies[c.bodyHash] == nil else { continue }
+                        guard let b = try body(c.bodyHash, txn: txn) else { throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing") }
+                        bodies[c.bodyHash] = b
+                    }
+                    let state = ArticleState(id: id, seq: rec.seq, versions: rec.versions, bodies: bodies)
+                    let size = state.encodedSize
+                    if size > maxArticleBytes {
+                        result.oversized.append(OversizedArticle(id: id, bytes: size))
+                        continue
+                    }
+                    if !result.articles.isEmpty && bytes + size > maxBytes { break }
+                    result.articles.append(state)
+                    bytes += size
+                }
+            }
+        }
+        return result
+    }
+}
+
+extension StoreWriter {
+    /// Merges a batch of a source's articles (each its whole sibling set) and advances the
+    /// checkpoint for (`node`, `epoch`) to `upTo` — in this one transaction, so a crash can
+    /// never leave the checkpoint ahead of the data. Re-applying a batch changes nothing.
+    @discardableResult
+    public func applyBatch(from node: NodeID, epoch: String, upTo: UInt64, articles: [ArticleState]) throws -> ApplyOutcome {
+        var changed = 0
+        var created = 0
+        for a in articles {
+            let wasConflict = (try store.record(a.id, txn: txn)?.versions.isInConflict) ?? false
+            var bodies: [BodyHash: String] = [:]
+            for case let c? in a.versions.versions.map(\.content) { if let b = a.bodies[c.bodyHash] { bodies[c.bodyHash] = b } }
+            let o = try merge(id: a.id, versions: a.versions.versions, bodies: bodies)
+            if o.changed {
+                changed += 1
+                if !wasConflict && o.siblings > 1 { created += 1 }
+            }
+        }
+        let key = Store.checkpointKey(node, epoch)
+        let current = try txn.withValue(store.dbs.peers, key: key) { b in
+            b.count >= 9 ? UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: b[1..<9])) : 0
+        } ?? 0
+        let next = max(current, upTo)
+        var w = ByteWriter(capacity: 17)
+        w.u8(1)
+        w.u64(next)
+        w.i64(store.options.clock())
+        try txn.put(store.dbs.peers, key: key, value: w.bytes)
+        return ApplyOutcome(changed: changed, conflictsCreated: created, checkpoint: next)
+    }
+
+    /// Records a peer's status (by address) for `folio peers`.
+    public func setPeerStatus(_ status: PeerStatus) throws {
+        var value: [UInt8] = [1]
+        status.json.write(to: &value)
+        try txn.put(store.dbs.peerStatus, key: Array(status.address.utf8), value: value)
+    }
+}

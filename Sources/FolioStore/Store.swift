@@ -1,0 +1,406 @@
+import FolioModel
+import Foundation
+import LMDB
+
+/// A Folio store: the articles of one replica in an LMDB environment on disk.
+///
+/// Open a path once per process and share the `Store` (it is thread-safe). Reads see one
+/// consistent snapshot each; writes are serialized and run in `write(_:)` closures that
+/// commit atomically — every article change, its sequence number and the counters land
+/// together or not at all. Another process may read the store while this one writes.
+///
+///     let store = try Store.open(at: "/var/lib/folio")
+///     try store.write { try $0.put(Article(id: "a1", title: "Hello")) }
+///     let state = try store.get("a1")
+public final class Store: @unchecked Sendable {
+    /// The storage format this build writes and the newest it reads.
+    public static let storageFormat: UInt32 = 1
+
+    public struct Options: Sendable {
+        /// Initial LMDB map size; it grows on demand.
+        public var mapSize = 256 << 20
+        public var limits = ArticleLimits.default
+        /// Open without write access (reads, stats, verify).
+        public var readOnly = false
+        /// Trade the last commit's durability on power loss for speed (`MDB_NOMETASYNC`).
+        public var noMetaSync = false
+        /// How many identified writes (PUT/DELETE with a write id) are remembered for retries.
+        public var rememberedWrites = 10_000
+        /// Milliseconds since 1970 recorded in new versions (tests pin it).
+        public var clock: @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+        public init() {}
+    }
+
+    struct Databases {
+        let meta: Database
+        let articles: Database
+        let bodies: Database
+        let bodyRefs: Database
+        let changes: Database
+        let peers: Database
+        let peerStatus: Database
+        /// Remembered outcomes of identified writes; nil only in a read-only open of a store
+        /// made before it existed.
+        let writes: Database?
+    }
+
+    public let path: String
+    public let options: Options
+    public let nodeID: NodeID
+    /// A random id of this store's incarnation; a recreated or copied store gets a new one.
+    public let epoch: String
+    /// Set when this open found the store copied and gave it a new node id and epoch.
+    public let identityChange: IdentityChange?
+    let env: Environment
+    let dbs: Databases
+
+    static let databaseNames = ["meta", "articles", "bodies", "bodyrefs", "changes", "peers", "peerstatus"]
+
+    private init(
+        path: String, options: Options, env: Environment, dbs: Databases, nodeID: NodeID, epoch: String,
+        identityChange: IdentityChange? = nil
+    ) {
+        self.path = path
+        self.options = options
+        self.env = env
+        self.dbs = dbs
+        self.nodeID = nodeID
+        self.epoch = epoch
+        self.identityChange = identityChange
+    }
+
+    static func newEpoch() -> String { (0..<2).map { _ in NodeID.random().hex }.joined() }
+
+    private static func dataFile(_ path: String) -> String { (path as NSString).appendingPathComponent("data.mdb") }
+
+    private static func environment(_ path: String, _ options: Options) throws -> (Environment, Databases) {
+        var eo = Environment.Options()
+        eo.mapSize = options.mapSize
+        eo.maxDatabases = 16
+        eo.maxReaders = 126
+        eo.readOnly = options.readOnly
+        eo.noMetaSync = options.noMetaSync
+        let env = try storeErrors { try Environment(path: path, options: eo) }
+        let flags: Database.Flags = options.readOnly ? [] : [.create]
+        let opened: [Database]
+        do {
+            opened = try storeErrors { try env.openDatabases(databaseNames.map { ($0, flags) }) }
+        } catch StoreError.lmdb(.notFound) {
+            env.close()
+            throw StoreError.notAFolioStore(path: path, reason: "its named databases are missing")
+        }
+        // Added after format 1's first release: created by a write-open, absent is fine read-only.
+        let writes: Database?
+        do {
+            writes = try storeErrors { try env.openDatabases([("writes", flags)]) }.first
+        } catch StoreError.lmdb(.notFound) where options.readOnly {
+            writes = nil
+        }
+        return (
+            env,
+            Databases(
+                meta: opened[0], articles: opened[1], bodies: opened[2], bodyRefs: opened[3], changes: opened[4],
+                peers: opened[5], peerStatus: opened[6], writes: writes))
+    }
+
+    /// Creates a new store in `path` (made if missing) with a fresh node id and epoch.
+    /// Refuses when a store already exists there.
+    public static func create(at path: String, options: Options = Options()) throws -> Store {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: dataFile(path)) { throw StoreError.alreadyExists(path: path) }
+        do {
+            try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError.badDestination("cannot create \(path): \(error.localizedDescription)")
+        }
+        let (env, dbs) = try environment(path, options)
+        let node = NodeID.random()
+        let epoch = newEpoch()
+        let now = options.clock()
+        try storeErrors {
+            try env.write { txn in
+                try txn.put(dbs.meta, key: Meta.format, value: withUnsafeBytes(of: storageFormat.bigEndian) { Array($0) })
+                try txn.put(dbs.meta, key: Meta.node, value: node.rawValue.bigEndianBytes)
+                try txn.put(dbs.meta, key: Meta.epoch, value: Array(epoch.utf8))
+                try txn.put(dbs.meta, key: Meta.created, value: UInt64(bitPattern: now).bigEndianBytes)
+                try txn.put(dbs.meta, key: Meta.seq, value: UInt64(0).bigEndianBytes)
+                for k in [Meta.live, Meta.tombstones, Meta.conflicts] {
+                    try txn.put(dbs.meta, key: k, value: UInt64(0).bigEndianBytes)
+                }
+                if let home = StoreHome.current(dataFile: dataFile(path)) { try txn.put(dbs.meta, key: Meta.home, value: home.encoded) }
+            }
+        }
+        return Store(path: path, options: options, env: env, dbs: dbs, nodeID: node, epoch: epoch)
+    }
+
+    /// Opens an existing store; refuses one written by a newer storage format.
+    public static func open(at path: String, options: Options = Options()) throws -> Store {
+        guard FileManager.default.fileExists(atPath: dataFile(path)) else { throw StoreError.noStore(path: path) }
+        let (env, dbs) = try environment(path, options)
+        do {
+            let (node, epoch) = try storeErrors {
+                try env.read { txn -> (NodeID, String) in
+                    guard let f = try txn.get(dbs.meta, key: Meta.format), f.count == 4 else {
+                        throw StoreError.notAFolioStore(path: path, reason: "no storage format recorded")
+                    }
+                    let format = f.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+                    if format > storageFormat { throw StoreError.newerFormat(found: format, supported: storageFormat) }
+                    guard let n = try txn.get(dbs.meta, key: Meta.node), n.count == 8,
+                        let e = try txn.get(dbs.meta, key: Meta.epoch)
+                    else { throw StoreError.notAFolioStore(path: path, reason: "no node id recorded") }
+                    return (NodeID(n.withUnsafeBytes { UInt64(bigEndianBytes: $0) }), String(decoding: e, as: UTF8.self))
+                }
+            }
+            if options.readOnly { return Store(path: path, options: options, env: env, dbs: dbs, nodeID: node, epoch: epoch) }
+            let (finalNode, finalEpoch, change) = try settleIdentity(env: env, dbs: dbs, path: path, node: node, epoch: epoch)
+            return Store(path: path, options: options, env: env, dbs: dbs, nodeID: finalNode, epoch: finalEpoch, identityChange: change)
+        } catch {
+            env.close()
+            throw error
+        }
+    }
+
+    /// Compares the recorded home with where the data file is now (a write-open only). A store
+    /// without a record (written before this release) gets one; a store whose record differs
+    /// is a copy: it takes a new node id and epoch, keeping every version and checkpoint, and
+    /// remembers its previous ids. One transaction, before any write.
+    private static func settleIdentity(
+        env: Environment, dbs: Databases, path: String, node: NodeID, epoch: String
+    ) throws -> (NodeID, String, IdentityChange?) {
+        guard let here = StoreHome.current(dataFile: dataFile(path)) else { return (node, epoch, nil) }
+        return try storeErrors {
+            try env.write { txn -> (NodeID, String, IdentityChange?) in
+                let recorded = try txn.withValue(dbs.meta, key: Meta.home) { try StoreHome(decoding: $0) }
+                if recorded == here { return (node, epoch, nil) }
+                try txn.put(dbs.meta, key: Meta.home, value: here.encoded)
+                guard let recorded else { return (node, epoch, nil) }
+                let newNode = NodeID.random()
+                let newEpoch = newEpoch()
+                var previous = try txn.get(dbs.meta, key: Meta.previousNodes) ?? []
+                previous += node.rawValue.bigEndianBytes
+                try txn.put(dbs.meta, key: Meta.previousNodes, value: previous)
+                try txn.put(dbs.meta, key: Meta.node, value: newNode.rawValue.bigEndianBytes)
+                try txn.put(dbs.meta, key: Meta.epoch, value: Array(newEpoch.utf8))
+                let change = IdentityChange(previousNode: node, newNode: newNode, reason: here.difference(from: recorded))
+                return (newNode, newEpoch, change)
+            }
+        }
+    }
+
+    /// Closes the environment (after in-flight transactions end).
+    public func close() { env.close() }
+
+    // MARK: Reads
+
+    /// Which bodies `get` loads.
+    public enum BodySelection: Sendable {
+        case none, winner, all
+    }
+
+    /// An article as stored: all its sibling versions, and the bodies that were asked for.
+    public func get(_ id: String, bodies: BodySelection = .winner) throws -> ArticleState? {
+        try Store.checkID(id)
+        return try storeErrors {
+            try env.read { txn in try self.state(id, bodies: bodies, txn: txn) }
+        }
+    }
+
+    /// Refuses an id no article can have (`Article.validateID`) before it reaches LMDB.
+    static func checkID(_ id: String) throws {
+        do {
+            try Article.validateID(id)
+        } catch {
+            throw StoreError.invalidArticle(id: "", error)
+        }
+    }
+
+    func record(_ id: String, txn: Transaction) throws -> RecordCodec.ArticleRecord? {
+        var key = id
+        return try key.withUTF8 { k in
+            try txn.withValue(dbs.articles, key: UnsafeRawBufferPointer(k)) { try RecordCodec.decodeArticle($0) }
+        }
+    }
+
+    func body(_ hash: BodyHash, txn: Transaction) throws -> String? {
+        try hash.withKeyBytes { key in try txn.withValue(dbs.bodies, key: key) { try RecordCodec.decodeBody($0) } }
+    }
+
+    func state(_ id: String, bodies selection: BodySelection, txn: Transaction) throws -> ArticleState? {
+        guard let rec = try record(id, txn: txn) else { return nil }
+        var bodies = BodyTable()
+        let wanted: [Version]
+        switch selection {
+        case .none: wanted = []
+        case .winner: wanted = rec.versions.winner.map { [$0] } ?? []
+        case .all: wanted = rec.versions.versions
+        }
+        for v in wanted {
+            guard let c = v.content, bodies[c.bodyHash] == nil else { continue }
+            guard let b = try body(c.bodyHash, txn: txn) else { throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing") }
+            bodies[c.bodyHash] = b
+        }
+        return ArticleState(id: id, seq: rec.seq, versions: rec.versions, bodies: bodies)
+    }
+
+    /// True when a body with this hash is stored (sync uses it to avoid resending bodies).
+    public func hasBody(_ hash: BodyHash) throws -> Bool {
+        try !heldBodies([hash]).isEmpty
+    }
+
+    /// Those of `hashes` whose bodies are stored, in one snapshot (sync uses it so bodies
+    /// already held are never sent again).
+    public func heldBodies(_ hashes: [BodyHash]) throws -> [BodyHash] {
+        try storeErrors {
+            try env.read { txn in
+                try hashes.filter { h in try h.withKeyBytes { try txn.withValue(dbs.bodies, key: $0) { _ in true } } ?? false }
+            }
+        }
+    }
+
+    /// Articles in id order. `prefix` keeps ids that start with it, `after` starts strictly
+    /// after that id (paging), `source` keeps winners from that exact source. Deleted articles
+    /// (tombstone winners) are skipped unless `includeDeleted`.
+    public func list(
+        prefix: String = "", after: String? = nil, source: String? = nil, limit: Int = .max, includeDeleted: Bool = false
+    ) throws -> [ArticleState] {
+        var start = Array(prefix.utf8)
+        if let after {
+            let a = Array(after.utf8) + [0]  // the smallest key greater than `after`
+            if a.lexicographicallyPrecedes(start) == false { start = a }
+        }
+        let prefixBytes = Array(prefix.utf8)
+        var out: [ArticleState] = []
+        guard limit > 0 else { return out }
+        try storeErrors {
+            try env.read { txn in
+                try txn.scan(dbs.articles, from: start) { k, v in
+                    guard k.starts(with: prefixBytes) else { return false }
+                    let rec = try RecordCodec.decodeArticle(v)
+                    guard includeDeleted || rec.versions.isLive else { return true }
+                    if let source, rec.versions.winner?.content?.source != source { return true }
+                    guard let id = String(validating: k, as: UTF8.self) else { throw CorruptRecord("an article key is not UTF-8") }
+                    out.append(ArticleState(id: id, seq: rec.seq, versions: rec.versions, bodies: [:]))
+                    return out.count < limit
+                }
+            }
+        }
+        return out
+    }
+
+    /// Visits every article with all its bodies, in id order, in one snapshot.
+    public func forEach(includeDeleted: Bool = true, _ body: (ArticleState) throws -> Void) throws {
+        try storeErrors {
+            try env.read { txn in
+                try txn.scan(dbs.articles) { k, v in
+                    let rec = try RecordCodec.decodeArticle(v)
+                    guard includeDeleted || rec.versions.isLive else { return true }
+                    guard let id = String(validating: k, as: UTF8.self) else { throw CorruptRecord("an article key is not UTF-8") }
+                    var bodies = BodyTable()
+                    for case let c? in rec.versions.versions.map(\.content) where bodies[c.bodyHash] == nil {
+                        guard let b = try self.body(c.bodyHash, txn: txn) else { throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing") }
+                        bodies[c.bodyHash] = b
+                    }
+                    try body(ArticleState(id: id, seq: rec.seq, versions: rec.versions, bodies: bodies))
+                    return true
+                }
+            }
+        }
+    }
+
+    /// The change feed: each article changed after `since`, once, at its latest change, in
+    /// sequence order. Costs O(changes returned), whatever the store's size.
+    public func changes(since: UInt64, limit: Int = 1000) throws -> [Change] {
+        var out: [Change] = []
+        guard limit > 0 else { return out }
+        try storeErrors {
+            try env.read { txn in
+                try txn.scan(dbs.changes, from: (since &+ 1).bigEndianBytes) { k, v in
+                    let seq = UInt64(bigEndianBytes: k)
+                    guard let id = String(validating: v, as: UTF8.self) else { throw CorruptRecord("change \(seq) names a non-UTF-8 id") }
+                    guard let rec = try self.record(id, txn: txn) else { throw StoreError.corrupt("change \(seq) names missing article \"\(id)\"") }
+                    out.append(Change(seq: seq, id: id, versions: rec.versions.versions.map(VersionSummary.init)))
+                    return out.count < limit
+                }
+            }
+        }
+        return out
+    }
+
+    /// The sequence number of the latest change (0 for an empty store).
+    public func lastSequence() throws -> UInt64 {
+        try storeErrors { try env.read { try Meta.u64(Meta.seq, dbs.meta, $0) } }
+    }
+
+    // MARK: Writes
+
+    /// Runs `body` in one write transaction and commits it; see `StoreWriter`.
+    ///
+    /// `body` may run again if the map had to grow, so it must act only through the writer.
+    @discardableResult
+    public func write<T>(_ body: (StoreWriter) throws -> T) throws -> T {
+        do {
+            return try storeErrors {
+                try env.write { txn in
+                    let w = try StoreWriter(store: self, txn: txn)
+                    let result = try body(w)
+                    try w.finish()
+                    return result
+                }
+            }
+        } catch let StoreError.lmdb(e) {
+            throw classify(e)
+        }
+    }
+
+    /// Names a full disk as such: `ENOSPC`/`EDQUOT` always, `EIO` when the filesystem has
+    /// less than 64 MiB available (how a full disk often surfaces at fsync). `MDB_MAP_FULL`
+    /// never gets here: the map grows and the write is retried.
+    func classify(_ e: LMDBError) -> StoreError {
+        guard e.code == ENOSPC || e.code == EDQUOT || e.code == EIO else { return .lmdb(e) }
+        var fs = statvfs()
+        let available: Int64 = statvfs(path, &fs) == 0 ? Int64(fs.f_bavail) * Int64(fs.f_frsize) : -1
+        if e.code == EIO, available < 0 || available >= 64 << 20 { return .lmdb(e) }
+        return .diskFull(path: path, availableBytes: max(available, 0), e)
+    }
+
+    /// Writes a consistent, compacted copy of the store into `destination` (created if
+    /// missing; must be empty), while the store stays in use.
+    public func backup(to destination: String) throws {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: destination, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw StoreError.badDestination("\(destination) exists and is not a directory") }
+            let contents = (try? fm.contentsOfDirectory(atPath: destination)) ?? []
+            guard contents.isEmpty else { throw StoreError.badDestination("\(destination) is not empty; refusing to overwrite it") }
+        } else {
+            do {
+                try fm.createDirectory(atPath: destination, withIntermediateDirectories: true)
+            } catch {
+                throw StoreError.badDestination("cannot create \(destination): \(error.localizedDescription)")
+            }
+        }
+        try storeErrors { try env.copy(to: destination, compact: true) }
+    }
+}
+
+/// Keys of the `meta` database.
+enum Meta {
+    static let format = Array("format".utf8)
+    static let node = Array("node".utf8)
+    static let epoch = Array("epoch".utf8)
+    static let created = Array("created".utf8)
+    static let seq = Array("seq".utf8)
+    static let live = Array("count.live".utf8)
+    static let tombstones = Array("count.tombstones".utf8)
+    static let conflicts = Array("count.conflicts".utf8)
+    static let home = Array("home".utf8)
+    static let previousNodes = Array("previous-nodes".utf8)
+    static let clock = Array("clock".utf8)
+
+    static func u64(_ key: [UInt8], _ db: Database, _ txn: Transaction) throws -> UInt64 {
+        try txn.withValue(db, key: key) { b -> UInt64 in
+            guard b.count == 8 else { throw CorruptRecord("meta \(String(decoding: key, as: UTF8.self)) is \(b.count) bytes, expected 8") }
+            return UInt64(bigEndianBytes: b)
+        } ?? 0
+    }
+}

@@ -1,0 +1,166 @@
+import FolioModel
+import Crypto
+import LMDB
+
+/// The result of `Store.verify()`: every problem found, none fixed.
+public struct VerifyReport: Sendable, Equatable {
+    public var articles = 0
+    public var versions = 0
+    public var bodies = 0
+    public var changes = 0
+    /// Human-readable problems; empty when the store is sound.
+    public var problems: [String] = []
+    public var isClean: Bool { problems.isEmpty }
+}
+
+extension Store {
+    /// Checks, in one snapshot, that every record decodes and that the indexes agree with the
+    /// records: the change feed names each article once at its sequence number, body
+    /// reference counts match the versions, every body hashes to its key, the counters match.
+    /// Stops listing after `maxProblems`.
+    public func verify(maxProblems: Int = 100) throws -> VerifyReport {
+        var report = VerifyReport()
+        func problem(_ s: String) {
+            if report.problems.count < maxProblems { report.problems.append(s) }
+        }
+        try storeErrors {
+            try env.read { txn in
+                let lastSeq: UInt64
+                do {
+                    lastSeq = try Meta.u64(Meta.seq, dbs.meta, txn)
+                } catch {
+                    problem("meta: \(error)")
+                    lastSeq = .max
+                }
+                var articleSeqs: [UInt64: String] = [:]
+                var expectedRefs: [BodyHash: UInt64] = [:]
+                var live: UInt64 = 0
+                var tombs: UInt64 = 0
+                var conflicted: UInt64 = 0
+                try txn.scan(dbs.articles) { k, v in
+                    report.articles += 1
+                    guard let id = String(validating: k, as: UTF8.self) else {
+                        problem("articles: a key is not valid UTF-8 (\(Array(k.prefix(16))))")
+                        return true
+                    }
+                    let rec: RecordCodec.ArticleRecord
+                    do {
+                        rec = try RecordCodec.decodeArticle(v)
+                    } catch {
+                        problem("articles[\(id)]: \(error)")
+                        return true
+                    }
+                    let vs = rec.versions.versions
+                    report.versions += vs.count
+                    if vs.isEmpty { problem("articles[\(id)]: no versions") }
+                    if Set(vs.map(\.dot)).count != vs.count { problem("articles[\(id)]: two versions share a dot") }
+                    for a in vs {
+                        for b in vs where a.isObsoleted(by: b) {
+                            problem("articles[\(id)]: version \(a.dot) is kept though \(b.dot) supersedes it")
+                        }
+                        if a.context.covers(a.dot) { problem("articles[\(id)]: version \(a.dot) lies inside its own context") }
+                        // Counters near 2^64 would make the next write overflow (SPEC §5.1).
+                        do {
+                            try a.dot.validate()
+                            try a.context.validate()
+                        } catch let e as InvalidArticle {
+                            problem("articles[\(id)]: version \(a.dot): \(e.reason)")
+                        } catch {
+                            problem("articles[\(id)]: version \(a.dot): \(error)")
+                        }
+                        if let c = a.content { expectedRefs[c.bodyHash, default: 0] += 1 }
+                    }
+                    if rec.seq == 0 || rec.seq > lastSeq { problem("articles[\(id)]: sequence \(rec.seq) outside 1...\(lastSeq)") }
+                    if let other = articleSeqs[rec.seq] { problem("articles[\(id)]: sequence \(rec.seq) also used by \"\(other)\"") }
+                    articleSeqs[rec.seq] = id
+                    if rec.versions.isLive { live += 1 } else { tombs += 1 }
+                    if rec.versions.isInConflict { conflicted += 1 }
+                    return true
+                }
+                if let writes = dbs.writes {
+                    // Remembered writes (SPEC §4.5): each decodes, and its order entry points back at it.
+                    var byOrder: [UInt64: [UInt8]] = [:]
+                    var records: [([UInt8], UInt64)] = []
+                    try txn.scan(writes) { k, v in
+                        if k.count == 17, k[0] == RememberedWrite.idPrefix {
+                            do {
+                                records.append((Array(k.dropFirst()), try RememberedWrite(decoding: v).order))
+                            } catch {
+                                problem("writes[\(Array(k.dropFirst()))]: \(error)")
+                            }
+                        } else if k.count == 9, k[0] == RememberedWrite.orderPrefix, v.count == WriteID.size {
+                            byOrder[UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: k.dropFirst()))] = Array(v)
+                        } else {
+                            problem("writes: unexpected key \(Array(k.prefix(17)))")
+                        }
+                        return true
+                    }
+                    for (id, order) in records where byOrder[order] != id {
+                        problem("writes: remembered write \(WriteID(bytes: id).map { "\($0)" } ?? "?") has no order entry \(order)")
+                    }
+                    if byOrder.count != records.count { problem("writes: \(byOrder.count) order entries for \(records.count) remembered writes") }
+                }
+                try txn.scan(dbs.changes) { k, v in
+                    report.changes += 1
+                    guard k.count == 8 else {
+                        problem("changes: a key is \(k.count) bytes, expected 8")
+                        return true
+                    }
+                    let seq = UInt64(bigEndianBytes: k)
+                    let id = String(decoding: v, as: UTF8.self)
+                    if let owner = articleSeqs.removeValue(forKey: seq) {
+                        if owner != id { problem("changes[\(seq)]: names \"\(id)\", but that sequence belongs to \"\(owner)\"") }
+                    } else {
+                        problem("changes[\(seq)]: names \"\(id)\", whose record is at another sequence or missing")
+                    }
+                    return true
+                }
+                for (seq, id) in articleSeqs.sorted(by: { $0.key < $1.key }) {
+                    problem("articles[\(id)]: its sequence \(seq) is missing from the change feed")
+                }
+                var refs: [BodyHash: UInt64] = [:]
+                try txn.scan(dbs.bodyRefs) { k, v in
+                    guard let h = BodyHash(bytes: k), v.count == 8 else {
+                        problem("bodyrefs: malformed entry")
+                        return true
+                    }
+                    refs[h] = UInt64(bigEndianBytes: v)
+                    return true
+                }
+                try txn.scan(dbs.bodies) { k, v in
+                    report.bodies += 1
+                    guard let h = BodyHash(bytes: k) else {
+                        problem("bodies: a key is \(k.count) bytes, expected 32")
+                        return true
+                    }
+                    do {
+                        let body = try RecordCodec.decodeBody(v)
+                        if BodyHash(of: body) != h { problem("bodies[\(h.hex.prefix(12))…]: content does not match its hash") }
+                    } catch {
+                        problem("bodies[\(h.hex.prefix(12))…]: \(error)")
+                    }
+                    if expectedRefs[h] == nil { problem("bodies[\(h.hex.prefix(12))…]: no version refers to it") }
+                    return true
+                }
+                for (h, n) in expectedRefs {
+                    if try txn.withValue(dbs.bodies, key: h.bytes, { _ in true }) == nil {
+                        problem("bodies[\(h.hex.prefix(12))…]: missing, \(n) version(s) refer to it")
+                    }
+                    if refs[h] != n { problem("bodyrefs[\(h.hex.prefix(12))…]: count \(refs[h] ?? 0), versions referring: \(n)") }
+                }
+                for (h, n) in refs where expectedRefs[h] == nil {
+                    problem("bodyrefs[\(h.hex.prefix(12))…]: count \(n) for a body no version refers to")
+                }
+                let counters = [
+                    ("live articles", Meta.live, live), ("tombstones", Meta.tombstones, tombs),
+                    ("articles in conflict", Meta.conflicts, conflicted),
+                ]
+                for (name, key, actual) in counters {
+                    let recorded = try Meta.u64(key, dbs.meta, txn)
+                    if recorded != actual { problem("meta: \(name) counter says \(recorded), records say \(actual)") }
+                }
+            }
+        }
+        return report
+    }
+}

@@ -1,0 +1,263 @@
+import FolioModel
+import LMDB
+
+/// The operations of one write transaction (`Store.write`).
+///
+/// Each change to an article gets the next sequence number, replaces the article's entry in
+/// the change feed, keeps body reference counts and the live/tombstone/conflict counters
+/// exact; all of it commits together when the closure returns.
+public final class StoreWriter {
+    let store: Store
+    private(set) var txn: Transaction
+    private var dbs: Store.Databases { store.dbs }
+    private(set) var seq: UInt64
+    private var live: Int64
+    private var tombstones: Int64
+    private var conflicts: Int64
+    /// The hybrid logical clock: the largest timestamp this store has written, or adopted
+    /// from a received version no further ahead than `Clocks.maxSkew` (STORAGE.md "Clocks").
+    private var clock: Int64
+    private var dirty = false
+    /// Bodies whose last reference went away in this transaction; deleted at commit unless a
+    /// later write in the same transaction refers to them again.
+    private var orphanedBodies = Set<BodyHash>()
+
+    init(store: Store, txn: Transaction) throws {
+        self.store = store
+        self.txn = txn
+        seq = try Meta.u64(Meta.seq, store.dbs.meta, txn)
+        live = Int64(try Meta.u64(Meta.live, store.dbs.meta, txn))
+        tombstones = Int64(try Meta.u64(Meta.tombstones, store.dbs.meta, txn))
+        conflicts = Int64(try Meta.u64(Meta.conflicts, store.dbs.meta, txn))
+        clock = Int64(bitPattern: try Meta.u64(Meta.clock, store.dbs.meta, txn))
+    }
+
+    /// The timestamp of a new local version of an article held as `held`: never below the
+    /// wall clock, the store's clock, or one past the newest version held of that article —
+    /// so a write made after seeing a version wins over it even when that version's writer's
+    /// clock runs ahead. Only wall-clock-plausible times move the store's clock.
+    private func nextTimestamp(after held: VersionSet?) -> Int64 {
+        let now = store.options.clock()
+        var t = max(now, clock)
+        if let newest = held?.versions.map(\.timestamp).max(), newest >= t {
+            t = newest == .max ? .max : newest + 1
+        }
+        adopt(t, now: now)
+        return t
+    }
+
+    private func adopt(_ t: Int64, now: Int64) {
+        guard t > clock, t <= now.addingReportingOverflow(Clocks.maxSkew).partialValue else { return }
+        clock = t
+        dirty = true
+    }
+
+    public var nodeID: NodeID { store.nodeID }
+
+    /// Runs `body` as one atomic step of this transaction (an LMDB nested transaction, like
+    /// GRDB's savepoints): when it throws, nothing it wrote remains and the writer's counters
+    /// are as before, while the enclosing transaction goes on and may commit.
+    public func savepoint<T>(_ body: (StoreWriter) throws -> T) throws -> T {
+        let saved = (seq, live, tombstones, conflicts, clock, dirty, orphanedBodies)
+        let parent = txn
+        do {
+            return try storeErrors {
+                try parent.nested { child in
+                    txn = child
+                    defer { txn = parent }
+                    return try body(self)
+                }
+            }
+        } catch {
+            (seq, live, tombstones, conflicts, clock, dirty, orphanedBodies) = saved
+            throw error
+        }
+    }
+
+    /// The article as this transaction sees it (bodies per `bodies`).
+    public func get(_ id: String, bodies: Store.BodySelection = .winner) throws -> ArticleState? {
+        try store.state(id, bodies: bodies, txn: txn)
+    }
+
+    /// Writes `article` as a new local version.
+    ///
+    /// With `context` (a vector a reader obtained), the write supersedes exactly the siblings
+    /// that context covers; without, it supersedes every sibling held now. With
+    /// `skipIfUnchanged`, a context-free write whose content equals the only sibling's is a
+    /// no-op reported as `.unchanged` (what makes re-imports cheap).
+    @discardableResult
+    public func put(_ article: Article, context: VersionVector? = nil, skipIfUnchanged: Bool = false) throws -> WriteOutcome {
+        var article = article
+        do {
+            try article.validate(limits: store.options.limits)
+        } catch {
+            throw StoreError.invalidArticle(id: article.id, error)
+        }
+        // Extra values are stored as compact JSON (SPEC §5), whatever spacing they came with.
+        article.extra = article.extra.map { f in (try? JSONParser.parse(f.json)).map { ExtraField(name: f.name, value: $0) } ?? f }
+        try checkContext(context)
+        let old = try store.record(article.id, txn: txn)
+        let hash = BodyHash(of: article.body)
+        let content = VersionContent(
+            title: article.title, source: article.source, url: article.url, published: article.published,
+            tags: article.tags, extra: article.extra, bodyHash: hash, bodyLength: article.body.utf8.count)
+        if skipIfUnchanged, context == nil, let old, old.versions.versions.count == 1,
+            old.versions.versions[0].content == content
+        {
+            return WriteOutcome(kind: .unchanged, version: nil, superseded: 0, siblings: 1, seq: old.seq)
+        }
+        var versions = old?.versions ?? VersionSet()
+        let wasLive = old?.versions.isLive ?? false
+        let result = versions.write(content, context: context, node: store.nodeID, timestamp: nextTimestamp(after: old?.versions))
+        let newSeq = try persist(id: article.id, old: old, new: versions, bodies: [hash: article.body])
+        return WriteOutcome(
+            kind: wasLive ? .updated : .added, version: result.written, superseded: result.superseded.count,
+            siblings: versions.versions.count, seq: newSeq)
+    }
+
+    /// Deletes an article by writing a tombstone version (which replicates like any write).
+    /// Throws `notFound` when the article is absent or already deleted.
+    @discardableResult
+    public func delete(_ id: String, context: VersionVector? = nil) throws -> WriteOutcome {
+        try Store.checkID(id)
+        try checkContext(context)
+        guard let old = try store.record(id, txn: txn), old.versions.isLive else { throw StoreError.notFound(id: id) }
+        var versions = old.versions
+        let result = versions.write(nil, context: context, node: store.nodeID, timestamp: nextTimestamp(after: old.versions))
+        let newSeq = try persist(id: id, old: old, new: versions, bodies: [:])
+        return WriteOutcome(
+            kind: .deleted, version: result.written, superseded: result.superseded.count,
+            siblings: versions.versions.count, seq: newSeq)
+    }
+
+    /// Resolves a conflict by writing the content of the sibling with `dot` as a new version
+    /// that supersedes every sibling held now.
+    @discardableResult
+    public func resolve(_ id: String, keeping dot: Dot) throws -> WriteOutcome {
+        try Store.checkID(id)
+        guard let state = try get(id, bodies: .all) else { throw StoreError.notFound(id: id) }
+        guard let chosen = state.versions.versions.first(where: { $0.dot == dot }) else {
+            throw StoreError.noSuchVersion(id: id, dot.description)
+        }
+        if let article = state.article(chosen) { return try put(article) }
+        return try deleteAll(id, state: state)
+    }
+
+    /// Resolves a conflict with new content that supersedes every sibling held now.
+    @discardableResult
+    public func resolve(_ id: String, with article: Article) throws -> WriteOutcome {
+        guard try store.record(id, txn: txn) != nil else { throw StoreError.notFound(id: id) }
+        guard article.id == id else {
+            throw StoreError.invalidArticle(id: article.id, InvalidArticle(field: "id", reason: "must be \"\(id)\", the article being resolved"))
+        }
+        return try put(article)
+    }
+
+    private func deleteAll(_ id: String, state: ArticleState) throws -> WriteOutcome {
+        let old = RecordCodec.ArticleRecord(seq: state.seq, versions: state.versions)
+        var versions = state.versions
+        let result = versions.write(nil, context: nil, node: store.nodeID, timestamp: nextTimestamp(after: state.versions))
+        let newSeq = try persist(id: id, old: old, new: versions, bodies: [:])
+        return WriteOutcome(kind: .deleted, version: result.written, superseded: result.superseded.count, siblings: 1, seq: newSeq)
+    }
+
+    /// Merges the sibling versions another replica holds for article `id` — its whole set,
+    /// see `VersionSet.merge` — by causality alone: what they supersede goes, what supersedes
+    /// them keeps them out, concurrent versions stay as siblings. `bodies` holds the bodies
+    /// of live versions; one may be left out when it is already stored here.
+    @discardableResult
+    public func merge(id: String, versions remote: [Version], bodies: [BodyHash: String]) throws -> MergeOutcome {
+        try Store.checkID(id)
+        do {
+            try VersionSet.validate(received: remote, bodies: bodies, limits: store.options.limits)
+        } catch {
+            throw StoreError.invalidArticle(id: id, error)
+        }
+        let old = try store.record(id, txn: txn)
+        var versions = old?.versions ?? VersionSet()
+        for r in remote {
+            if let held = versions.versions.first(where: { $0.dot == r.dot }), held != r {
+                throw StoreError.dotClash(id: id, dot: r.dot.description)
+            }
+        }
+        let result = versions.merge(remote)
+        let now = store.options.clock()
+        for r in remote { adopt(r.timestamp, now: now) }
+        guard case .changed = result else {
+            return MergeOutcome(result: result, siblings: versions.versions.count, seq: old?.seq ?? 0)
+        }
+        let newSeq = try persist(id: id, old: old, new: versions, bodies: bodies)
+        return MergeOutcome(result: result, siblings: versions.versions.count, seq: newSeq)
+    }
+
+    /// A reader's context may claim only what a version set could hold (node ids ≠ 0,
+    /// counters ≤ 2^62), so the write's new dot can never overflow.
+    private func checkContext(_ context: VersionVector?) throws {
+        do {
+            try context?.validate()
+        } catch {
+            throw StoreError.invalidContext(error.reason)
+        }
+    }
+
+    // MARK: Persistence
+
+    /// Stores the article's new version set under a new sequence number, moving its change
+    /// feed entry, adjusting body reference counts and the counters.
+    private func persist(id: String, old: RecordCodec.ArticleRecord?, new: VersionSet, bodies: [BodyHash: String]) throws -> UInt64 {
+        var delta: [BodyHash: Int] = [:]
+        for case let c? in old?.versions.versions.map(\.content) ?? [] { delta[c.bodyHash, default: 0] -= 1 }
+        for case let c? in new.versions.map(\.content) { delta[c.bodyHash, default: 0] += 1 }
+        for (hash, d) in delta where d != 0 {
+            try adjustReference(hash, by: d, id: id, body: bodies[hash])
+        }
+
+        seq += 1
+        let idKey = Array(id.utf8)
+        if let old { try txn.delete(dbs.changes, key: old.seq.bigEndianBytes) }
+        try txn.put(dbs.changes, key: seq.bigEndianBytes, value: idKey, flags: .append)
+        try txn.put(dbs.articles, key: idKey, value: RecordCodec.encode(.init(seq: seq, versions: new)))
+
+        if let o = old?.versions { count(o, sign: -1) }
+        count(new, sign: 1)
+        dirty = true
+        return seq
+    }
+
+    private func count(_ v: VersionSet, sign: Int64) {
+        if v.isLive { live += sign } else { tombstones += sign }
+        if v.isInConflict { conflicts += sign }
+    }
+
+    private func adjustReference(_ hash: BodyHash, by d: Int, id: String, body: String?) throws {
+        let current = try txn.withValue(dbs.bodyRefs, key: hash.bytes) { UInt64(bigEndianBytes: $0) } ?? 0
+        let next = Int64(current) + Int64(d)
+        if next < 0 { throw StoreError.corrupt("body \(hash) reference count would go negative") }
+        if next == 0 {
+            try txn.delete(dbs.bodyRefs, key: hash.bytes)
+            orphanedBodies.insert(hash)
+            return
+        }
+        if current == 0 {
+            // First reference: the body must come with the write unless it is already stored.
+            if let body {
+                try txn.put(dbs.bodies, key: hash.bytes, value: RecordCodec.encodeBody(body))
+            } else if try txn.withValue(dbs.bodies, key: hash.bytes, { _ in true }) == nil {
+                throw StoreError.missingBody(id: id, hash: hash.hex)
+            }
+        }
+        try txn.put(dbs.bodyRefs, key: hash.bytes, value: UInt64(next).bigEndianBytes)
+    }
+
+    func finish() throws {
+        for hash in orphanedBodies where try txn.withValue(dbs.bodyRefs, key: hash.bytes, { _ in true }) == nil {
+            try txn.delete(dbs.bodies, key: hash.bytes)
+        }
+        guard dirty else { return }
+        try txn.put(dbs.meta, key: Meta.seq, value: seq.bigEndianBytes)
+        try txn.put(dbs.meta, key: Meta.live, value: UInt64(max(0, live)).bigEndianBytes)
+        try txn.put(dbs.meta, key: Meta.tombstones, value: UInt64(max(0, tombstones)).bigEndianBytes)
+        try txn.put(dbs.meta, key: Meta.conflicts, value: UInt64(max(0, conflicts)).bigEndianBytes)
+        try txn.put(dbs.meta, key: Meta.clock, value: UInt64(bitPattern: clock).bigEndianBytes)
+    }
+}

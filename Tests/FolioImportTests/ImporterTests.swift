@@ -1,0 +1,136 @@
+import FolioTestSupport
+import Foundation
+import XCTest
+
+@testable import FolioModel
+@testable import FolioStore
+@testable import FolioImport
+
+final class ImporterTests: XCTestCase {
+    func write(_ path: String, _ text: String) {
+        try! FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+    }
+
+    func testImportsBothFormatsRecursivelyAndReimportIsUnchanged() throws {
+        let s = try makeStore(self)
+        let importer = Importer(store: s)
+        let first = try importer.run(paths: [samplesDirectory])
+        XCTAssertEqual(first.files, 5)
+        XCTAssertEqual(first.added, 9)
+        XCTAssertEqual(first.rejected, [])
+        let again = try importer.run(paths: [samplesDirectory])
+        XCTAssertEqual([again.added, again.updated, again.unchanged], [0, 0, 9])
+        XCTAssertEqual(try s.lastSequence(), 9, "a re-import writes nothing")
+        XCTAssertNotNil(try s.get("coastal-gazette/harbour-ferry-returns-after-two-year-restoration"))
+        XCTAssertEqual(try s.get("world/2026-11-23-tokyo-exhibit")?.article?.title, "東京で古地図展が開幕")
+    }
+
+    func testABrokenFileIsReportedPreciselyAndTheRestLands() throws {
+        let dir = temporaryDirectory(self)
+        write(dir + "/good.jsonl", #"{"id":"g1","title":"one"}"# + "\n\n" + #"{"id":"g2","title":"two"}"# + "\n")
+        write(dir + "/sub/bad.jsonl", #"{"id":"b1","title":"fine"}"# + "\n" + #"{"id":"b2","published":"2026-02-30"}"# + "\n" + #"{"id":"b3","title":"cut of"#)
+        write(dir + "/sub/deeper/page.txt", "A page\n\nA page\n\nWire - Text.\n")
+        write(dir + "/sub/empty.txt", "")
+        write(dir + "/notes.md", "# not an article")
+        write(dir + "/.hidden/x.jsonl", "garbage")
+        let s = try makeStore(self)
+        let r = try Importer(store: s).run(paths: [dir, dir + "/missing.jsonl"])
+        XCTAssertEqual(r.added, 4)
+        XCTAssertEqual(r.rejected.map(\.description), [
+            dir + "/missing.jsonl: no such file or directory",
+            dir + "/sub/bad.jsonl:2: field \"published\": \"2026-02-30\" is not an ISO-8601 date or date-time: day 30 does not exist in month 2",
+            dir + "/sub/bad.jsonl:3: invalid JSON at column 20: unterminated string (truncated record?)",
+            dir + "/sub/empty.txt:1: the file is empty",
+        ])
+        XCTAssertEqual(r.skipped.map(\.path), [dir + "/notes.md"])
+        XCTAssertEqual(Set(try s.list().map(\.id)), ["g1", "g2", "b1", "wire/a-page"])
+    }
+
+    func testStrictModeWritesNothingWhenAnyRecordIsBad() throws {
+        let dir = temporaryDirectory(self)
+        write(dir + "/a.jsonl", #"{"id":"s1"}"# + "\n" + #"{"id":"s2","tags":"x"}"# + "\n")
+        let s = try makeStore(self)
+        var o = Importer.Options()
+        o.strict = true
+        let r = try Importer(store: s, options: o).run(paths: [dir])
+        XCTAssertTrue(r.aborted)
+        XCTAssertEqual(r.rejected.count, 1)
+        XCTAssertEqual(try s.lastSequence(), 0)
+        write(dir + "/a.jsonl", #"{"id":"s1"}"# + "\n")
+        XCTAssertEqual(try Importer(store: s, options: o).run(paths: [dir]).added, 1)
+    }
+
+    func testBatchesKeepMemoryBoundedAndCountsStayExact() throws {
+        let dir = temporaryDirectory(self)
+        var text = ""
+        for i in 0..<5000 { text += #"{"id":"n\#(i)","title":"t","body":"\#(String(repeating: "z", count: 100))\#(i)"}"# + "\n" }
+        write(dir + "/many.jsonl", text)
+        let s = try makeStore(self)
+        var o = Importer.Options()
+        o.batchSize = 333
+        var progressCalls = 0
+        let r = try Importer(store: s, options: o).run(paths: [dir]) { _ in progressCalls += 1 }
+        XCTAssertEqual(r.added, 5000)
+        XCTAssertGreaterThan(progressCalls, 0)
+        XCTAssertEqual(try s.statistics().liveArticles, 5000)
+        XCTAssertTrue(try s.verify().isClean)
+    }
+
+    func testOversizedLineIsRejectedWithoutBufferingIt() throws {
+        let dir = temporaryDirectory(self)
+        var o = Store.Options()
+        o.limits = ArticleLimits(maxBodyBytes: 1000)
+        let s = try Store.create(at: dir + "/store", options: o)
+        defer { s.close() }
+        let huge = #"{"id":"big","body":""# + String(repeating: "q", count: 3 << 20) + "\"}"
+        write(dir + "/in.jsonl", #"{"id":"small"}"# + "\n" + huge + "\n" + #"{"id":"after"}"# + "\n")
+        let r = try Importer(store: s).run(paths: [dir + "/in.jsonl"])
+        XCTAssertEqual(r.added, 2)
+        XCTAssertEqual(r.rejected.count, 1)
+        XCTAssertEqual(r.rejected.first?.line, 2)
+        XCTAssertTrue(r.rejected.first?.reason.contains("line limit") ?? false, "\(r.rejected)")
+    }
+
+    /// import(export(store)) reproduces the same articles byte for byte; --all-versions
+    /// export restores conflicts and tombstones exactly.
+    func testExportImportRoundTrips() throws {
+        let a = try makeStore(self)
+        _ = try Importer(store: a).run(paths: [samplesDirectory])
+        let ctx = try XCTUnwrap(a.get("wire/2026-11-20-port-strike")).context
+        try a.write { try $0.put(Article(id: "wire/2026-11-20-port-strike", title: "Sibling ✓", body: "x"), context: ctx) }
+        try a.write { try $0.put(Article(id: "wire/2026-11-20-port-strike", title: "Sibling 2", body: "y"), context: ctx) }
+        try a.write { try $0.delete("kultur/2026-11-22-bibliothek") }
+
+        func export(_ s: Store, all: Bool) throws -> String {
+            var out = ""
+            try s.forEach(includeDeleted: all) { st in
+                if all {
+                    for v in st.versions.versions { out += VersionJSON.exportLine(st, v) + "\n" }
+                } else if let art = st.article {
+                    out += art.jsonLine + "\n"
+                }
+            }
+            return out
+        }
+        let dir = temporaryDirectory(self)
+        let plain = try export(a, all: false)
+        write(dir + "/plain.jsonl", plain)
+        let b = try makeStore(self)
+        XCTAssertEqual(try Importer(store: b).run(paths: [dir + "/plain.jsonl"]).rejected, [])
+        XCTAssertEqual(try export(b, all: false), plain)
+
+        let full = try export(a, all: true)
+        write(dir + "/full.jsonl", full)
+        let c = try makeStore(self)
+        let r = try Importer(store: c).run(paths: [dir + "/full.jsonl"])
+        XCTAssertEqual(r.rejected, [])
+        XCTAssertEqual(try export(c, all: true), full)
+        XCTAssertEqual(try c.get("wire/2026-11-20-port-strike")?.versions, try a.get("wire/2026-11-20-port-strike")?.versions)
+        XCTAssertTrue(try c.get("kultur/2026-11-22-bibliothek")?.isDeleted ?? false)
+        XCTAssertEqual(try c.statistics().articlesInConflict, 1)
+        // Restoring again changes nothing.
+        XCTAssertEqual(try Importer(store: c).run(paths: [dir + "/full.jsonl"]).restored, 0)
+        XCTAssertTrue(try c.verify().isClean)
+    }
+}
