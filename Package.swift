@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "FolioStore", targets: ["FolioStore"]),
         .library(name: "FolioImport", targets: ["FolioImport"]),
         .library(name: "FolioProtocol", targets: ["FolioProtocol"]),
+        .library(name: "FolioSync", targets: ["FolioSync"]),
         .library(name: "FolioNode", targets: ["FolioNode"]),
         .library(name: "FolioClient", targets: ["FolioClient"]),
         .executable(name: "folio", targets: ["folio"]),
@@ -66,11 +67,21 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The replication algorithm (SPEC §8): pull and push, the node's answers to sync
+        // requests, and live peer links.
+        .target(
+            name: "FolioSync",
+            dependencies: [
+                "FolioModel", "FolioStore", "FolioProtocol", "FolioClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         // The node: serves a store over the protocol, and replicates with peers.
         .target(
             name: "FolioNode",
             dependencies: [
-                "FolioModel", "FolioStore", "FolioProtocol", "FolioClient", "FolioTransport",
+                "FolioModel", "FolioStore", "FolioProtocol", "FolioClient", "FolioTransport", "FolioSync",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -94,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "folio",
             dependencies: [
-                "FolioModel", "FolioStore", "FolioImport", "FolioProtocol", "FolioNode", "FolioClient", "FolioTransport",
+                "FolioModel", "FolioStore", "FolioImport", "FolioProtocol", "FolioNode", "FolioClient", "FolioTransport", "FolioSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -137,7 +148,7 @@ let package = Package(
         .testTarget(
             name: "FolioNodeTests",
             dependencies: [
-                "FolioNode", "FolioClient", "FolioProtocol", "FolioModel", "FolioStore", "FolioTransport",
+                "FolioNode", "FolioClient", "FolioProtocol", "FolioModel", "FolioStore", "FolioTransport", "FolioSync",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),

@@ -1,6 +1,7 @@
 import FolioModel
 import FolioStore
 import FolioProtocol
+import FolioSync
 import FolioTransport
 import Logging
 import NIOConcurrencyHelpers
@@ -94,7 +95,7 @@ public final class FolioServer: Service, @unchecked Sendable {
         }
         logger.info("listening", metadata: ["address": "\(address)", "node": "\(node.store.nodeID)", "store": "\(node.store.path)"])
         let tasks = c.peers.map { address in
-            let link = PeerLink(address: address, node: node)
+            let link = PeerLink(address: address, host: node)
             return Task { await link.run() }
         }
         let window = c.abuseWindow

@@ -1,13 +1,15 @@
 import FolioModel
 import FolioStore
 import FolioProtocol
+import FolioClient
+import FolioSync
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
 /// What every connection of a node shares: the store, the threads that touch it, the limits.
-final class NodeContext: Sendable {
+final class NodeContext: PeerLinkHost {
     let store: Store
     let writer: GroupCommitWriter
     let readPool: NIOThreadPool
@@ -86,6 +88,24 @@ final class NodeContext: Sendable {
             return b
         }
         return batcher.value.submit(body)
+    }
+
+    // MARK: PeerLinkHost
+
+    var peerClientOptions: FolioClient.Options {
+        var options = FolioClient.Options(key: configuration.key)
+        options.tls = configuration.tls
+        options.clock = store.options.clock
+        options.maxFrame = configuration.maxFrame
+        return options
+    }
+
+    func write<T: Sendable>(_ job: @escaping @Sendable (StoreWriter) throws -> T) async throws -> T {
+        try await writer.submit(on: loops.next(), job).get()
+    }
+
+    func waitForLocalChange(since: UInt64, timeout: Duration) async -> UInt64 {
+        await notifier.wait(since: since, timeout: timeout)
     }
 
     func shutdown() async {

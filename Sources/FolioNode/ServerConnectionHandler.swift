@@ -1,6 +1,7 @@
 import FolioModel
 import FolioStore
 import FolioProtocol
+import FolioSync
 import Logging
 import NIOCore
 
@@ -238,42 +239,24 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             future = node.read(on: loop) { .statistics(try $0.statistics()) }
         case let .changes(since, limit, wait):
             future = node.changes(on: loop, since: since, limit: Int(min(limit, 10_000)), waitMillis: limit == 0 ? 0 : min(wait, 60_000))
-        case .syncHello:
+        case .syncHello, .checkpointGet, .offer, .fetch:
+            let budget = SyncResponder.FrameBudget(
+                answerBytes: Int(node.configuration.maxFrame / 2), maxArticleBytes: Int(limits.outbound) - FrameDecoder.frameOverhead)
+            let request = envelope.message
             future = node.read(on: loop) { store in
-                .syncState(node: store.nodeID.rawValue, epoch: store.epoch, lastSequence: try store.lastSequence())
+                guard let answer = try SyncResponder.answer(request, store: store, budget: budget) else {
+                    throw ProtocolViolation(.badFrame, "unexpected \(request.kind)")
+                }
+                return answer
             }
-        case let .fetch(ids, have, maxBytes):
-            let frameBudget = node.configuration.maxFrame / 2
-            let maxArticle = Int(limits.outbound) - FrameDecoder.frameOverhead
-            future = node.read(on: loop) { store in
-                let budget = Int(min(maxBytes, frameBudget))
-                let r = try store.fetch(ids, have: Set(have), maxBytes: budget, maxArticleBytes: maxArticle)
-                guard let first = r.oversized.first else { return .fetched(r.articles) }
-                // Answer only what comes before the first article that cannot be sent; if that
-                // is nothing, say which one it is (SPEC §8.1).
-                let cut = ids.firstIndex(of: first.id)!
-                let earlier = Set(ids.prefix(cut))
-                let before = r.articles.filter { earlier.contains($0.id) }
-                if !before.isEmpty { return .fetched(before) }
-                throw ProtocolViolation(.tooLarge, "article \"\(first.id)\" is \(first.bytes) bytes encoded, over the \(maxArticle) bytes one frame of yours can carry")
-            }
-        case let .checkpointGet(peer, epoch):
-            future = node.read(on: loop) { .checkpoint(try $0.checkpoint(node: NodeID(peer), epoch: epoch)) }
-        case let .offer(changes):
-            future = node.read(on: loop) { store in
-                let needs = try store.needs(changes)
-                return .want(ids: needs.ids, haveBodies: needs.haveBodies)
-            }
-        case .apply(0, _, _, _), .checkpointGet(0, _):
-            future = loop.makeFailedFuture(StoreError.invalidArticle(id: "", InvalidArticle(field: "node", reason: "node id 0 names no store (SPEC §5)")))
         case let .apply(peer, epoch, upTo, articles):
             let logger = self.logger
             future = node.writer.submit(on: loop) { w in
-                let o = try w.applyBatch(from: NodeID(peer), epoch: epoch, upTo: upTo, articles: articles)
+                let (answer, o) = try SyncResponder.apply(node: peer, epoch: epoch, upTo: upTo, articles: articles, writer: w)
                 if o.changed > 0 {
                     logger.debug("applied pushed changes", metadata: ["from": "\(NodeID(peer))", "changed": "\(o.changed)", "checkpoint": "\(o.checkpoint)"])
                 }
-                return .applied(changed: UInt32(o.changed), conflictsCreated: UInt32(o.conflictsCreated), checkpoint: o.checkpoint)
+                return answer
             }
         default:
             future = loop.makeFailedFuture(ProtocolViolation(.badFrame, "unexpected \(envelope.message.kind)"))

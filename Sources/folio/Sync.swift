@@ -3,7 +3,7 @@ import FolioImport
 import FolioModel
 import FolioStore
 import FolioClient
-import FolioNode
+import FolioSync
 import FolioProtocol
 import Foundation
 

@@ -2,6 +2,7 @@ import FolioModel
 import FolioStore
 import FolioClient
 import FolioProtocol
+import FolioSync
 import Foundation
 import NIOCore
 import XCTest

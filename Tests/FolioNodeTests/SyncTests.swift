@@ -3,6 +3,7 @@ import FolioStore
 import FolioClient
 import FolioNode
 import FolioProtocol
+import FolioSync
 import Foundation
 import XCTest
 

@@ -4,6 +4,7 @@ import FolioStore
 import FolioClient
 import FolioNode
 import FolioProtocol
+import FolioSync
 import FolioTransport
 import Foundation
 import NIOConcurrencyHelpers

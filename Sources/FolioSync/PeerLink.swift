@@ -7,32 +7,44 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 
+/// What a live peer link needs from the node it runs in.
+public protocol PeerLinkHost: Sendable {
+    var store: Store { get }
+    var logger: Logger { get }
+    /// How to dial a peer: the mesh key and TLS files, our node id, clock and frame limit.
+    var peerClientOptions: FolioClient.Options { get }
+    /// Runs `job` in the node's write path (group commit); returns once it is durable.
+    func write<T: Sendable>(_ job: @escaping @Sendable (StoreWriter) throws -> T) async throws -> T
+    /// Returns once a change after `since` commits locally, or `timeout` passes; the last sequence.
+    func waitForLocalChange(since: UInt64, timeout: Duration) async -> UInt64
+}
+
 /// Live replication with one configured peer (`folio serve --peer`): connect, catch up both
 /// ways, then follow — pulls are answered by the peer as soon as it commits (long-held
 /// CHANGES), pushes run as soon as this node commits. On failure it reconnects with
 /// exponential backoff. Its state is recorded in the store for `folio peers`.
-final class PeerLink: Sendable {
-    let address: String
-    private let node: NodeContext
+public final class PeerLink: Sendable {
+    public let address: String
+    private let host: any PeerLinkHost
     private let logger: Logger
 
-    init(address: String, node: NodeContext) {
+    public init(address: String, host: any PeerLinkHost) {
         self.address = address
-        self.node = node
-        var l = node.logger
+        self.host = host
+        var l = host.logger
         l[metadataKey: "peer"] = "\(address)"
         logger = l
     }
 
-    private var store: Store { node.store }
+    private var store: Store { host.store }
 
     /// The first retry delay, and the cap of the doubling (SPEC §8: exponential, with jitter).
-    static let firstRetry: Duration = .milliseconds(200)
-    static let maxRetry: Duration = .seconds(30)
+    public static let firstRetry: Duration = .milliseconds(200)
+    public static let maxRetry: Duration = .seconds(30)
 
     /// The delay before retry `attempt` (1, 2, …): doubling from `firstRetry` up to `maxRetry`,
     /// then a random 50–100 % of that, so links that failed together do not retry together.
-    static func retryDelay(attempt: Int) -> Duration {
+    public static func retryDelay(attempt: Int) -> Duration {
         let exp = min(max(attempt - 1, 0), 20)
         let ceiling = min(firstRetry * (1 << exp), maxRetry)
         let ms = Double(ceiling.components.seconds) * 1000 + Double(ceiling.components.attoseconds) / 1e15
@@ -40,15 +52,12 @@ final class PeerLink: Sendable {
     }
 
     /// Runs until the task is cancelled.
-    func run() async {
+    public func run() async {
         let failures = NIOLockedValueBox(0)
         var status = (try? store.peerStatuses().first { $0.address == address }) ?? PeerStatus(address: address)
         while !Task.isCancelled {
-            var options = FolioClient.Options(key: node.configuration.key)
-            options.tls = node.configuration.tls
-            options.clock = store.options.clock
+            var options = host.peerClientOptions
             options.nodeID = store.nodeID.rawValue
-            options.maxFrame = node.configuration.maxFrame
             options.requestTimeout = .seconds(120)
             do {
                 let client = try await FolioClient.connect(to: address, options: options)
@@ -99,12 +108,10 @@ final class PeerLink: Sendable {
     }
 
     private func follow(_ client: FolioClient, status initial: PeerStatus, succeeded: @escaping @Sendable () -> Void) async throws {
-        let node = self.node
-        // Pulled batches commit through the node's writer thread, like every other write.
+        let host = self.host
+        // Pulled batches commit through the node's write path, like every other write.
         let replicator = Replicator(store: store) { peer, epoch, upTo, articles in
-            try await node.writer.submit(on: node.loops.next()) { w in
-                try w.applyBatch(from: peer, epoch: epoch, upTo: upTo, articles: articles)
-            }.get()
+            try await host.write { w in try w.applyBatch(from: peer, epoch: epoch, upTo: upTo, articles: articles) }
         }
         let status = LockedStatus(initial)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -119,7 +126,7 @@ final class PeerLink: Sendable {
                     let r = try await replicator.push(to: client)
                     succeeded()
                     await self.progressed("pushed", r, status, pending: \.pendingOut)
-                    _ = await node.notifier.wait(since: max(r.checkpoint, r.sourceLastSequence), timeout: .seconds(20))
+                    _ = await host.waitForLocalChange(since: max(r.checkpoint, r.sourceLastSequence), timeout: .seconds(20))
                 }
             }
             try await group.next()
@@ -154,7 +161,7 @@ final class PeerLink: Sendable {
         var s = status
         s.updated = now()
         let snapshot = s
-        try? await node.writer.submit(on: node.loops.next()) { try $0.setPeerStatus(snapshot) }.get()
+        _ = try? await host.write { try $0.setPeerStatus(snapshot) }
     }
 }
 
@@ -172,8 +179,8 @@ private final class LockedStatus: @unchecked Sendable {
 }
 
 /// A configured peer turned out to be this node's own store.
-struct SelfPeer: Error, CustomStringConvertible {
-    var address: String
-    var node: NodeID
-    var description: String { "the peer at \(address) is this node itself (node \(node.hex)); check --peer" }
+public struct SelfPeer: Error, CustomStringConvertible {
+    public var address: String
+    public var node: NodeID
+    public var description: String { "the peer at \(address) is this node itself (node \(node.hex)); check --peer" }
 }

@@ -1,0 +1,58 @@
+import FolioModel
+import FolioProtocol
+import FolioStore
+
+/// The node's side of replication (SPEC §8): what it answers to SYNC_HELLO, CHECKPOINT_GET,
+/// OFFER and FETCH (reads of one snapshot) and to APPLY (one write). The node decides where
+/// each runs (its read pool, its group-commit writer); the answers are decided here.
+public enum SyncResponder {
+    /// The limits of the connection a FETCH answer travels on.
+    public struct FrameBudget: Sendable {
+        /// The most bytes of articles one FETCHED carries (half the node's frame, SPEC §8.1).
+        public var answerBytes: Int
+        /// The largest single article the requester can receive (its max frame − overhead).
+        public var maxArticleBytes: Int
+        public init(answerBytes: Int, maxArticleBytes: Int) {
+            self.answerBytes = answerBytes
+            self.maxArticleBytes = maxArticleBytes
+        }
+    }
+
+    /// Answers a read-side sync request from one snapshot of `store`; nil for other messages.
+    public static func answer(_ request: Message, store: Store, budget: FrameBudget) throws -> Message? {
+        switch request {
+        case .syncHello:
+            return .syncState(node: store.nodeID.rawValue, epoch: store.epoch, lastSequence: try store.lastSequence())
+        case .checkpointGet(0, _):
+            throw nodeZero
+        case let .checkpointGet(peer, epoch):
+            return .checkpoint(try store.checkpoint(node: NodeID(peer), epoch: epoch))
+        case let .offer(changes):
+            let needs = try store.needs(changes)
+            return .want(ids: needs.ids, haveBodies: needs.haveBodies)
+        case let .fetch(ids, have, maxBytes):
+            let r = try store.fetch(
+                ids, have: Set(have), maxBytes: min(Int(maxBytes), budget.answerBytes), maxArticleBytes: budget.maxArticleBytes)
+            guard let first = r.oversized.first else { return .fetched(r.articles) }
+            // Answer only what comes before the first article that cannot be sent; if that is
+            // nothing, say which one it is (SPEC §8.1).
+            let cut = ids.firstIndex(of: first.id)!
+            let earlier = Set(ids.prefix(cut))
+            let before = r.articles.filter { earlier.contains($0.id) }
+            if !before.isEmpty { return .fetched(before) }
+            throw ProtocolViolation(
+                .tooLarge, "article \"\(first.id)\" is \(first.bytes) bytes encoded, over the \(budget.maxArticleBytes) bytes one frame of yours can carry")
+        default:
+            return nil
+        }
+    }
+
+    /// Merges a pushed batch and advances the pusher's checkpoint, in the writer's transaction.
+    public static func apply(node: UInt64, epoch: String, upTo: UInt64, articles: [ArticleState], writer w: StoreWriter) throws -> (Message, ApplyOutcome) {
+        guard node != 0 else { throw nodeZero }
+        let o = try w.applyBatch(from: NodeID(node), epoch: epoch, upTo: upTo, articles: articles)
+        return (.applied(changed: UInt32(o.changed), conflictsCreated: UInt32(o.conflictsCreated), checkpoint: o.checkpoint), o)
+    }
+
+    static let nodeZero = StoreError.invalidArticle(id: "", InvalidArticle(field: "node", reason: "node id 0 names no store (SPEC §5)"))
+}
