@@ -120,7 +120,7 @@ let package = Package(
         // A small program using the client library (see README).
         .executableTarget(
             name: "folio-client-example",
-            dependencies: ["FolioModel", "FolioClient", "FolioProtocol"],
+            dependencies: ["FolioClient"],
             path: "Examples/folio-client-example"
         ),
         // libFuzzer target for the frame decoder (tools/fuzz-frames); without FUZZING it

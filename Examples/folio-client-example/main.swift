@@ -3,10 +3,8 @@
 //
 //   folio serve --data /tmp/example --listen 127.0.0.1:7070 &
 //   swift run folio-client-example 127.0.0.1:7070 [KEY_FILE]
-import FolioModel
-import Foundation
 import FolioClient
-import FolioProtocol
+import Foundation
 
 let args = CommandLine.arguments
 guard args.count >= 2 else {

@@ -190,4 +190,25 @@ final class CLITests: XCTestCase {
         p.waitUntilExit()
         return CLIResult(code: p.terminationStatus, stdout: String(decoding: d, as: UTF8.self), stderr: "")
     }
+
+    /// A program that uses only FolioClient does not link liblmdb (the `folio` binary, which
+    /// opens stores, does: the control).
+    func testAClientProgramDoesNotLinkLMDB() throws {
+        guard let ldd = CLI.tool("ldd") else { throw XCTSkip("ldd not installed") }
+        let example = CLI.binary.deletingLastPathComponent().appendingPathComponent("folio-client-example").path
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: example), "build the example first (swift build)")
+        func libraries(_ binary: String) throws -> String {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: ldd)
+            p.arguments = [binary]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        XCTAssertTrue(try libraries(CLI.binary.path).contains("liblmdb"), "the control links liblmdb")
+        XCTAssertFalse(try libraries(example).contains("liblmdb"), "a FolioClient program links liblmdb")
+    }
 }
