@@ -19,10 +19,16 @@ package struct ByteWriter {
     }
 }
 
-/// A record failed to decode: the store holds bytes this version cannot read.
+/// Bytes that do not decode: a stored record this version cannot read, or a malformed value
+/// on the wire (where `invalidUTF8` becomes the `invalidUTF8` error code, anything else `badFrame`).
 public struct CorruptRecord: Error, Equatable, Sendable, CustomStringConvertible {
     public var reason: String
-    public init(_ reason: String) { self.reason = reason }
+    /// The bytes broke only in a string that is not valid UTF-8.
+    public var invalidUTF8: Bool
+    public init(_ reason: String, invalidUTF8: Bool = false) {
+        self.reason = reason
+        self.invalidUTF8 = invalidUTF8
+    }
     public var description: String { "corrupt record: \(reason)" }
 }
 
@@ -101,11 +107,10 @@ extension UInt64 {
     }
 }
 
-/// Decodes UTF-8 that Folio wrote itself. `String(decoding:)` is the fast, specialized path;
-/// it repairs bad input rather than failing, so a change in length reveals corruption.
+/// Decodes UTF-8, refusing anything invalid (overlong forms, encoded surrogates, truncated
+/// sequences) — the same rule for stored records and wire frames.
 @inline(__always)
 package func decodeUTF8(_ b: UnsafeRawBufferPointer, _ what: @autoclosure () -> String) throws(CorruptRecord) -> String {
-    let s = String(decoding: b, as: UTF8.self)
-    if s.utf8.count != b.count { throw CorruptRecord("\(what()) is not valid UTF-8") }
+    guard let s = String(validating: b, as: UTF8.self) else { throw CorruptRecord("\(what()) is not valid UTF-8", invalidUTF8: true) }
     return s
 }

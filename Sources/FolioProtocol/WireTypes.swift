@@ -6,40 +6,41 @@ import NIOCore
 extension ByteBuffer {
     // MARK: Version vectors and versions
 
-    mutating func writeVector(_ v: VersionVector) {
-        writeWire(UInt32(v.entries.count))
-        for e in v.entries {
-            writeWire(e.node.rawValue)
-            writeWire(e.counter)
+    // Versions, vectors and dots use the one codec the store uses too (`VersionCodec`).
+
+    mutating func writeVector(_ v: VersionVector) { writeCodec { VersionCodec.write(v, into: &$0) } }
+
+    mutating func readVector(_ what: String) throws -> VersionVector { try readCodec { r throws(CorruptRecord) in try VersionCodec.readVector(&r, what) } }
+
+    mutating func writeDot(_ d: Dot) { writeCodec { VersionCodec.write(d, into: &$0) } }
+
+    mutating func readDot(_ what: String) throws -> Dot { try readCodec { r throws(CorruptRecord) in try VersionCodec.readDot(&r, what) } }
+
+    mutating func writeVersion(_ v: Version) { writeCodec { VersionCodec.write(v, into: &$0) } }
+
+    mutating func readVersion() throws -> Version { try readCodec { r throws(CorruptRecord) in try VersionCodec.readVersion(&r) } }
+
+    /// Writes what `body` encodes with the shared codec.
+    private mutating func writeCodec(_ body: (inout ByteWriter) -> Void) {
+        var w = ByteWriter(capacity: 64)
+        body(&w)
+        writeBytes(w.bytes)
+    }
+
+    /// Reads one value with the shared codec, consuming exactly its bytes; a value the codec
+    /// refuses is `invalidUTF8` or `badFrame` (SPEC §3).
+    private mutating func readCodec<T>(_ body: (inout ByteReader) throws(CorruptRecord) -> T) throws -> T {
+        let (value, used) = try withUnsafeReadableBytes { bytes -> (T, Int) in
+            var r = ByteReader(bytes)
+            do throws(CorruptRecord) {
+                let v = try body(&r)
+                return (v, r.offset)
+            } catch {
+                throw ProtocolViolation(error.invalidUTF8 ? .invalidUTF8 : .badFrame, error.reason)
+            }
         }
-    }
-
-    mutating func readVector(_ what: String) throws -> VersionVector {
-        let n = try readWireCount(what, minItemSize: 16)
-        var pairs: [(NodeID, UInt64)] = []
-        pairs.reserveCapacity(n)
-        var last: UInt64? = nil
-        for _ in 0..<n {
-            let node = try readWire(UInt64.self, "\(what) node")
-            let counter = try readWire(UInt64.self, "\(what) counter")
-            guard counter > 0 else { throw ProtocolViolation(.badFrame, "\(what) has a zero counter") }
-            if let last, node <= last { throw ProtocolViolation(.badFrame, "\(what) entries are not sorted by node") }
-            last = node
-            pairs.append((NodeID(node), counter))
-        }
-        return VersionVector(pairs)
-    }
-
-    mutating func writeDot(_ d: Dot) {
-        writeWire(d.node.rawValue)
-        writeWire(d.counter)
-    }
-
-    mutating func readDot(_ what: String) throws -> Dot {
-        let node = try readWire(UInt64.self, "\(what) node")
-        let counter = try readWire(UInt64.self, "\(what) counter")
-        guard counter > 0 else { throw ProtocolViolation(.badFrame, "\(what) counter is zero") }
-        return Dot(node: NodeID(node), counter: counter)
+        moveReaderIndex(forwardBy: used)
+        return value
     }
 
     mutating func writeStrings(_ list: [String]) {
@@ -67,53 +68,6 @@ extension ByteBuffer {
             let name = try readWireString("extra field name")
             let json = try readWireString("extra field value")
             return ExtraField(name: name, json: json)
-        }
-    }
-
-    mutating func writeVersion(_ v: Version) {
-        writeDot(v.dot)
-        writeVector(v.context)
-        writeWire(v.timestamp)
-        guard let c = v.content else {
-            writeWire(UInt8(0))
-            return
-        }
-        writeWire(UInt8(1))
-        writeWireString(c.title)
-        writeWireString(c.source)
-        writeWireString(c.url)
-        writeWireString(c.published)
-        writeStrings(c.tags)
-        writeExtras(c.extra)
-        writeBytes(c.bodyHash.bytes)
-        writeWire(UInt64(c.bodyLength))
-    }
-
-    mutating func readVersion() throws -> Version {
-        let dot = try readDot("version dot")
-        let context = try readVector("version context")
-        guard !context.covers(dot) else { throw ProtocolViolation(.badFrame, "a version's context covers its own dot \(dot)") }
-        let timestamp = try readWire(Int64.self, "version timestamp")
-        switch try readWire(UInt8.self, "version kind") {
-        case 0:
-            return Version(dot: dot, context: context, timestamp: timestamp, content: nil)
-        case 1:
-            let title = try readWireString("title")
-            let source = try readWireString("source")
-            let url = try readWireString("url")
-            let published = try readWireString("published")
-            let tags = try readStrings("tags")
-            let extra = try readExtras()
-            let hash = BodyHash(bytes: try readFixedBytes(32, "body hash"))!
-            let length = try readWire(UInt64.self, "body length")
-            guard length <= UInt64(Int.max) else { throw ProtocolViolation(.badFrame, "body length out of range") }
-            return Version(
-                dot: dot, context: context, timestamp: timestamp,
-                content: VersionContent(
-                    title: title, source: source, url: url, published: published, tags: tags, extra: extra, bodyHash: hash,
-                    bodyLength: Int(length)))
-        case let k:
-            throw ProtocolViolation(.badFrame, "unknown version kind \(k)")
         }
     }
 

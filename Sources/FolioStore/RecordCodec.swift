@@ -23,34 +23,7 @@ enum RecordCodec {
         return w.bytes
     }
 
-    static func encode(_ v: Version, into w: inout ByteWriter) {
-        w.u64(v.dot.node.rawValue)
-        w.u64(v.dot.counter)
-        w.u32(UInt32(v.context.entries.count))
-        for e in v.context.entries {
-            w.u64(e.node.rawValue)
-            w.u64(e.counter)
-        }
-        w.i64(v.timestamp)
-        guard let c = v.content else {
-            w.u8(0)
-            return
-        }
-        w.u8(1)
-        w.string(c.title)
-        w.string(c.source)
-        w.string(c.url)
-        w.string(c.published)
-        w.u32(UInt32(c.tags.count))
-        for t in c.tags { w.string(t) }
-        w.u32(UInt32(c.extra.count))
-        for f in c.extra {
-            w.string(f.name)
-            w.string(f.json)
-        }
-        w.raw(c.bodyHash.bytes)
-        w.u64(UInt64(c.bodyLength))
-    }
+    static func encode(_ v: Version, into w: inout ByteWriter) { VersionCodec.write(v, into: &w) }
 
     static func decodeArticle(_ buffer: UnsafeRawBufferPointer) throws(CorruptRecord) -> ArticleRecord {
         var r = ByteReader(buffer)
@@ -60,7 +33,7 @@ enum RecordCodec {
         }
         let seq = try r.u64("sequence")
         // The smallest version is a tombstone with an empty context: dot 16, count 4, time 8, kind 1.
-        let n = try r.count("versions", minSize: 29)
+        let n = try r.count("versions", minSize: VersionCodec.minVersionSize)
         var versions: [Version] = []
         versions.reserveCapacity(n)
         for _ in 0..<n { versions.append(try decodeVersion(&r)) }
@@ -68,42 +41,35 @@ enum RecordCodec {
         return ArticleRecord(seq: seq, versions: VersionSet(stored: versions))
     }
 
-    static func decodeVersion(_ r: inout ByteReader) throws(CorruptRecord) -> Version {
-        let node = NodeID(try r.u64("dot node"))
-        let counter = try r.u64("dot counter")
-        let nctx = try r.count("context", minSize: 16)
-        var pairs: [(node: NodeID, counter: UInt64)] = []
-        pairs.reserveCapacity(nctx)
-        for _ in 0..<nctx { pairs.append((NodeID(try r.u64("context node")), try r.u64("context counter"))) }
-        let timestamp = try r.i64("timestamp")
-        let kind = try r.u8("version kind")
-        let dot = Dot(node: node, counter: counter)
-        let context = VersionVector.canonical(pairs)
-        switch kind {
-        case 0:
-            return Version(dot: dot, context: context, timestamp: timestamp, content: nil)
-        case 1:
-            let title = try r.string("title")
-            let source = try r.string("source")
-            let url = try r.string("url")
-            let published = try r.string("published")
-            let ntags = try r.count("tags", minSize: 4)
-            var tags: [String] = []
-            if ntags > 0 { tags.reserveCapacity(ntags) }
-            for _ in 0..<ntags { tags.append(try r.string("tag")) }
-            let nextra = try r.count("extra fields", minSize: 8)
-            var extra: [ExtraField] = []
-            for _ in 0..<nextra { extra.append(ExtraField(name: try r.string("extra name"), json: try r.string("extra value"))) }
-            let hash = BodyHash(bytes: try r.raw(32, "body hash"))!
-            let length = Int(try r.u64("body length"))
-            return Version(
-                dot: dot, context: context, timestamp: timestamp,
-                content: VersionContent(
-                    title: title, source: source, url: url, published: published, tags: tags, extra: extra,
-                    bodyHash: hash, bodyLength: length))
-        default:
-            throw CorruptRecord("unknown version kind \(kind)")
-        }
+    static func decodeVersion(_ r: inout ByteReader) throws(CorruptRecord) -> Version { try VersionCodec.readVersion(&r) }
+
+    // MARK: Checkpoints (`peers`)
+
+    /// A checkpoint's value: `u8 format = 1`, u64 sequence, i64 updated (ms).
+    static func encodeCheckpoint(sequence: UInt64, updated: Int64) -> [UInt8] {
+        var w = ByteWriter(capacity: 17)
+        w.u8(1)
+        w.u64(sequence)
+        w.i64(updated)
+        return w.bytes
+    }
+
+    static func decodeCheckpoint(_ buffer: UnsafeRawBufferPointer) throws(CorruptRecord) -> (sequence: UInt64, updated: Int64) {
+        var r = ByteReader(buffer)
+        let format = try r.u8("checkpoint format")
+        guard format == 1 else { throw CorruptRecord("checkpoint record format \(format) is not supported") }
+        let sequence = try r.u64("checkpoint sequence")
+        let updated = try r.i64("checkpoint time")
+        guard r.isAtEnd else { throw CorruptRecord("\(r.remaining) unexpected bytes after a checkpoint") }
+        return (sequence, updated)
+    }
+
+    /// A checkpoint's key: u64 source node id, then the source epoch (ASCII).
+    static func decodeCheckpointKey(_ buffer: UnsafeRawBufferPointer) throws(CorruptRecord) -> (NodeID, String) {
+        var r = ByteReader(buffer)
+        let node = NodeID(try r.u64("checkpoint node"))
+        let epoch = try decodeUTF8(try r.raw(r.remaining, "checkpoint epoch"), "checkpoint epoch")
+        return (node, epoch)
     }
 
     static func encodeBody(_ body: String) -> [UInt8] {

@@ -11,10 +11,7 @@ extension Store {
     public func checkpoint(node: NodeID, epoch: String) throws -> UInt64 {
         try storeErrors {
             try env.read { txn in
-                try txn.withValue(dbs.peers, key: Store.checkpointKey(node, epoch)) { b -> UInt64 in
-                    guard b.count >= 9, b[0] == 1 else { throw CorruptRecord("checkpoint record has format \(b.first ?? 0)") }
-                    return UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: b[1..<9]))
-                } ?? 0
+                try txn.withValue(dbs.peers, key: Store.checkpointKey(node, epoch)) { try RecordCodec.decodeCheckpoint($0).sequence } ?? 0
             }
         }
     }
@@ -25,12 +22,9 @@ extension Store {
         try storeErrors {
             try env.read { txn in
                 try txn.scan(dbs.peers) { k, v in
-                    guard k.count >= 8, v.count >= 17, v[0] == 1 else { throw CorruptRecord("malformed checkpoint record") }
-                    out.append(Checkpoint(
-                        node: NodeID(UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: k[0..<8]))),
-                        epoch: String(decoding: UnsafeRawBufferPointer(rebasing: k[8...]), as: UTF8.self),
-                        sequence: UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: v[1..<9])),
-                        updated: Int64(bitPattern: UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: v[9..<17])))))
+                    let (node, epoch) = try RecordCodec.decodeCheckpointKey(k)
+                    let (sequence, updated) = try RecordCodec.decodeCheckpoint(v)
+                    out.append(Checkpoint(node: node, epoch: epoch, sequence: sequence, updated: updated))
                     return true
                 }
             }
@@ -133,15 +127,9 @@ extension StoreWriter {
             }
         }
         let key = Store.checkpointKey(node, epoch)
-        let current = try txn.withValue(store.dbs.peers, key: key) { b in
-            b.count >= 9 ? UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: b[1..<9])) : 0
-        } ?? 0
+        let current = try storeErrors { try txn.withValue(store.dbs.peers, key: key) { try RecordCodec.decodeCheckpoint($0).sequence } } ?? 0
         let next = max(current, upTo)
-        var w = ByteWriter(capacity: 17)
-        w.u8(1)
-        w.u64(next)
-        w.i64(store.options.clock())
-        try txn.put(store.dbs.peers, key: key, value: w.bytes)
+        try txn.put(store.dbs.peers, key: key, value: RecordCodec.encodeCheckpoint(sequence: next, updated: store.options.clock()))
         return ApplyOutcome(changed: changed, conflictsCreated: created, checkpoint: next)
     }
 

@@ -77,6 +77,15 @@ extension Store {
                     if rec.versions.isInConflict { conflicted += 1 }
                     return true
                 }
+                try txn.scan(dbs.peers) { k, v in
+                    do {
+                        _ = try RecordCodec.decodeCheckpointKey(k)
+                        _ = try RecordCodec.decodeCheckpoint(v)
+                    } catch {
+                        problem("peers: checkpoint \(Array(k.prefix(8))): \(error)")
+                    }
+                    return true
+                }
                 if let writes = dbs.writes {
                     // Remembered writes (SPEC §4.5): each decodes, and its order entry points back at it.
                     var byOrder: [UInt64: [UInt8]] = [:]

@@ -412,3 +412,43 @@ final class ClockTests: XCTestCase {
         XCTAssertTrue(try store.verify().isClean)
     }
 }
+
+/// One codec, one validation policy for stored records and wire values (VersionCodec).
+final class RecordCodecPolicyTests: XCTestCase {
+    func testAStoredContextOutOfOrderIsCorruptionNotSilentlySorted() throws {
+        let store = try makeStore(self)
+        try store.write { try $0.put(Article(id: "a", title: "t")) }
+        // The same record, but with a context whose nodes are in descending order.
+        var w = ByteWriter()
+        w.u8(1)
+        w.u64(1)  // seq
+        w.u32(1)
+        w.u64(store.nodeID.rawValue)
+        w.u64(1)
+        w.u32(2)
+        for (node, counter) in [(UInt64(9), UInt64(1)), (UInt64(3), UInt64(1))] {
+            w.u64(node)
+            w.u64(counter)
+        }
+        w.i64(0)
+        w.u8(0)
+        try store.env.write { try $0.put(store.dbs.articles, key: Array("a".utf8), value: w.bytes) }
+        XCTAssertThrowsError(try store.get("a")) { e in
+            guard case let StoreError.corrupt(why)? = e as? StoreError else { return XCTFail("\(e)") }
+            XCTAssertTrue(why.contains("not sorted"), why)
+        }
+        XCTAssertFalse(try store.verify().isClean)
+    }
+
+    func testAMalformedCheckpointIsReportedNotReadAsZero() throws {
+        let store = try makeStore(self)
+        let source = NodeID(0x77)
+        try store.write { try $0.applyBatch(from: source, epoch: "e", upTo: 5, articles: []) }
+        XCTAssertEqual(try store.checkpoint(node: source, epoch: "e"), 5)
+        try store.env.write { try $0.put(store.dbs.peers, key: Store.checkpointKey(source, "e"), value: [1, 0, 0]) }
+        XCTAssertThrowsError(try store.checkpoint(node: source, epoch: "e"))
+        XCTAssertThrowsError(try store.checkpoints())
+        XCTAssertTrue(try store.verify().problems.contains { $0.hasPrefix("peers:") })
+        XCTAssertThrowsError(try store.write { try $0.applyBatch(from: source, epoch: "e", upTo: 6, articles: []) }, "a damaged checkpoint is never silently restarted from 0")
+    }
+}
