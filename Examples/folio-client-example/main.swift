@@ -14,7 +14,7 @@ guard args.count >= 2 else {
 do {
     let key = args.count > 2 ? try SharedKey(file: args[2]) : nil
     let client = try await FolioClient.connect(to: args[1], key: key)
-    print("connected to node \(NodeID(client.serverHello.nodeID)) (\(client.serverHello.software)), ping \(try await client.ping())")
+    print("connected to node \(client.serverHello.nodeID) (\(client.serverHello.software)), ping \(try await client.ping())")
 
     let written = try await client.put(Article(
         id: "example/hello", title: "Hello from FolioClient", source: "Example", published: "2026-11-29",

@@ -31,7 +31,7 @@ public final class FolioClient: Sendable {
         public var requestTimeout: TimeAmount = .seconds(30)
         public var maxFrame: UInt32 = FrameDecoder.defaultMaxFrame
         /// Announced in HELLO; 0 for a plain client.
-        public var nodeID: UInt64 = 0
+        public var nodeID: NodeID = .none
         /// Our clock (ms since 1970), announced in HELLO and compared with the node's.
         public var clock: @Sendable () -> Int64 = { Hello.wallClock() }
         public init(key: SharedKey? = nil) { self.key = key }
@@ -151,7 +151,7 @@ public final class FolioClient: Sendable {
         if !kept { try? await fresh.channel.close() }
         guard let current else { throw FolioClientError.closed("the client was closed") }
         guard current.hello.nodeID == serverHello.nodeID else {
-            throw FolioClientError.closed("\(address) is now node \(NodeID(current.hello.nodeID)), not \(NodeID(serverHello.nodeID)); not retrying there")
+            throw FolioClientError.closed("\(address) is now node \(current.hello.nodeID), not \(serverHello.nodeID); not retrying there")
         }
         return current
     }
@@ -284,7 +284,7 @@ public final class FolioClient: Sendable {
     public func syncState() async throws -> (node: NodeID, epoch: String, lastSequence: UInt64) {
         let m = try await request(.syncHello)
         guard case let .syncState(node, epoch, last) = m else { throw unexpected(m, for: "SYNC_HELLO") }
-        return (NodeID(node), epoch, last)
+        return (node, epoch, last)
     }
 
     /// Articles by id with all their versions, and the bodies not in `have`, up to `maxBytes`.
@@ -325,7 +325,7 @@ public final class FolioClient: Sendable {
 
     /// The node's checkpoint for our feed (`node`, `epoch`).
     public func checkpoint(node: NodeID, epoch: String) async throws -> UInt64 {
-        let m = try await request(.checkpointGet(node: node.rawValue, epoch: epoch))
+        let m = try await request(.checkpointGet(node: node, epoch: epoch))
         guard case let .checkpoint(seq) = m else { throw unexpected(m, for: "CHECKPOINT_GET") }
         return seq
     }
@@ -339,7 +339,7 @@ public final class FolioClient: Sendable {
 
     /// Sends articles the node asked for and the feed position they complete.
     public func apply(node: NodeID, epoch: String, upTo: UInt64, articles: [ArticleState]) async throws -> ApplyOutcome {
-        let m = try await request(.apply(node: node.rawValue, epoch: epoch, upTo: upTo, articles: articles))
+        let m = try await request(.apply(node: node, epoch: epoch, upTo: upTo, articles: articles))
         guard case let .applied(changed, created, cp) = m else { throw unexpected(m, for: "APPLY") }
         return ApplyOutcome(changed: Int(changed), conflictsCreated: Int(created), checkpoint: cp)
     }

@@ -26,6 +26,9 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var description: String { hex }
 
     public static func < (a: NodeID, b: NodeID) -> Bool { a.rawValue < b.rawValue }
+
+    /// "No node": what a plain client announces in HELLO; never a store's id.
+    public static let none = NodeID(0)
 }
 
 /// One event: the `counter`-th write that node `node` made to one article.

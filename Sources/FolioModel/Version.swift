@@ -38,7 +38,7 @@ public struct Version: Sendable, Equatable {
     /// supersedes) is a join even when a peer sends contexts that claim dots without their
     /// history: such a claim leaves both versions as visible siblings instead of dropping one.
     public func isObsoleted(by other: Version) -> Bool {
-        other.dot != dot && other.context.covers(dot) && context.isDescendedBy(other.context)
+        other.dot != dot && other.context.covers(dot) && context.isCovered(by: other.context)
     }
 
     /// The deterministic winner order: a live version beats a tombstone, then the later

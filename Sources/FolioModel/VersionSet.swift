@@ -57,7 +57,7 @@ public struct VersionSet: Sendable, Equatable {
         let version = Version(dot: Dot(node: node, counter: counter), context: ctx, timestamp: timestamp, content: content)
         var superseded: [Version] = []
         versions.removeAll { v in
-            if ctx.covers(v.dot) && v.context.isDescendedBy(ctx) {
+            if ctx.covers(v.dot) && v.context.isCovered(by: ctx) {
                 superseded.append(v)
                 return true
             }

@@ -76,18 +76,18 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `self ⊆ other`: every event known here is known to `other`.
-    public func isDescendedBy(_ other: VersionVector) -> Bool {
+    public func isCovered(by other: VersionVector) -> Bool {
         entries.allSatisfy { other[$0.node] >= $0.counter }
     }
 
     /// Strictly older: `self ⊆ other` and `self ≠ other`.
     public func happenedBefore(_ other: VersionVector) -> Bool {
-        self != other && isDescendedBy(other)
+        self != other && isCovered(by: other)
     }
 
     /// Neither history contains the other.
     public func isConcurrent(with other: VersionVector) -> Bool {
-        !isDescendedBy(other) && !other.isDescendedBy(self)
+        !isCovered(by: other) && !other.isCovered(by: self)
     }
 
     /// `[(node,counter),…]` in node order.

@@ -21,7 +21,7 @@ import ServiceLifecycle
 /// every connection and returns; the caller then closes the store.
 public final class FolioServer: Service, @unchecked Sendable {
     public let configuration: NodeConfiguration
-    let node: NodeContext
+    let node: NodeServices
     private let group: EventLoopGroup
     private let ownsGroup: Bool
     private let state = NIOLockedValueBox(ServerState())
@@ -51,7 +51,7 @@ public final class FolioServer: Service, @unchecked Sendable {
             ownsGroup = true
         }
         self.group = loops
-        node = NodeContext(store: store, configuration: configuration, loops: loops)
+        node = NodeServices(store: store, configuration: configuration, loops: loops)
     }
 
     /// The address the listener is bound to, once started.
@@ -110,7 +110,7 @@ public final class FolioServer: Service, @unchecked Sendable {
         return address
     }
 
-    private func initialize(_ channel: Channel, node: NodeContext, tls: ServerTLS?) -> EventLoopFuture<Void> {
+    private func initialize(_ channel: Channel, node: NodeServices, tls: ServerTLS?) -> EventLoopFuture<Void> {
         let id = ObjectIdentifier(channel)
         let address = channel.remoteAddress?.ipAddress ?? "?"
         let loopback = node.configuration.trustLoopback && (channel.remoteAddress.map(isLoopback) ?? false)

@@ -32,7 +32,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case closing
     }
 
-    private let node: NodeContext
+    private let node: NodeServices
     private let limits: FrameLimits
     private let loopback: Bool
     private var handshakeDeadline: Scheduled<Void>?
@@ -54,7 +54,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// plaintext (keyless, loopback) node.
     private let binding: [UInt8]?
 
-    init(node: NodeContext, limits: FrameLimits, loopback: Bool, binding: [UInt8]?) {
+    init(node: NodeServices, limits: FrameLimits, loopback: Bool, binding: [UInt8]?) {
         self.node = node
         self.binding = binding
         self.limits = limits
@@ -159,7 +159,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             fail(context, .noCommonVersion, "this node speaks protocol versions \(Hello.supportedVersions), the peer \(hello.versions)")
             return
         }
-        logger.debug("hello", metadata: ["software": "\(hello.software)", "version": "\(version)", "node": "\(NodeID(hello.nodeID))"])
+        logger.debug("hello", metadata: ["software": "\(hello.software)", "version": "\(version)", "node": "\(hello.nodeID)"])
         limits.outbound = hello.maxFrame
         node.admission.greeted(context.channel)
         let now = node.store.options.clock()
@@ -167,10 +167,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             node.abuse.event(
                 "clock skew", address: loopback ? nil : address,
                 "the peer's clock is \(Clocks.describe(skew: skew)) of ours: its versions win or lose conflicts by that much (SPEC §5.1)",
-                metadata: ["node": "\(NodeID(hello.nodeID))"])
+                metadata: ["node": "\(hello.nodeID)"])
         }
         let mine = Hello(
-            nodeID: node.store.nodeID.rawValue, software: node.software, features: node.features, nonce: nonce,
+            nodeID: node.store.nodeID, software: node.software, features: node.features, nonce: nonce,
             maxFrame: node.configuration.maxFrame, clock: now)
         context.writeAndFlush(wrapOutboundOut(Envelope(0, .hello(mine))), promise: nil)
         if node.configuration.keys.isEmpty {
@@ -254,7 +254,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             future = node.writer.submit(on: loop) { w in
                 let (answer, o) = try SyncResponder.apply(node: peer, epoch: epoch, upTo: upTo, articles: articles, writer: w)
                 if o.changed > 0 {
-                    logger.debug("applied pushed changes", metadata: ["from": "\(NodeID(peer))", "changed": "\(o.changed)", "checkpoint": "\(o.checkpoint)"])
+                    logger.debug("applied pushed changes", metadata: ["from": "\(peer)", "changed": "\(o.changed)", "checkpoint": "\(o.checkpoint)"])
                 }
                 return answer
             }

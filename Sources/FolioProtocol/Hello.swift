@@ -1,3 +1,4 @@
+import FolioModel
 import Foundation
 
 /// The first frame each side sends (SPEC §4).
@@ -20,7 +21,7 @@ public struct Hello: Sendable, Equatable {
 
     public var versions: [UInt16]
     /// The sender's node id; 0 for a plain client.
-    public var nodeID: UInt64
+    public var nodeID: NodeID
     /// e.g. "folio/0.1.0".
     public var software: String
     public var features: Features
@@ -33,7 +34,7 @@ public struct Hello: Sendable, Equatable {
     public var clock: Int64
 
     public init(
-        versions: [UInt16] = Hello.supportedVersions, nodeID: UInt64, software: String, features: Features, nonce: [UInt8], maxFrame: UInt32,
+        versions: [UInt16] = Hello.supportedVersions, nodeID: NodeID, software: String, features: Features, nonce: [UInt8], maxFrame: UInt32,
         clock: Int64 = Hello.wallClock()
     ) {
         self.versions = versions

@@ -18,16 +18,16 @@ public enum Message: Sendable, Equatable {
     case changes(since: UInt64, limit: UInt32, waitMillis: UInt32)
     case syncHello
     case fetch(ids: [String], haveBodies: [BodyHash], maxBytes: UInt32)
-    case checkpointGet(node: UInt64, epoch: String)
+    case checkpointGet(node: NodeID, epoch: String)
     case offer([Change])
-    case apply(node: UInt64, epoch: String, upTo: UInt64, articles: [ArticleState])
+    case apply(node: NodeID, epoch: String, upTo: UInt64, articles: [ArticleState])
     case pong(UInt64)
     case article(ArticleState)
     case written(WriteOutcome)
     case listed([ArticleState], more: Bool)
     case statistics(StoreStatistics)
     case changeBatch([Change], lastSequence: UInt64)
-    case syncState(node: UInt64, epoch: String, lastSequence: UInt64)
+    case syncState(node: NodeID, epoch: String, lastSequence: UInt64)
     case fetched([ArticleState])
     case checkpoint(UInt64)
     case want(ids: [String], haveBodies: [BodyHash])
@@ -85,7 +85,7 @@ public enum Message: Sendable, Equatable {
             b.writeWire(Hello.magic)
             b.writeWire(UInt16(h.versions.count))
             for v in h.versions { b.writeWire(v) }
-            b.writeWire(h.nodeID)
+            b.writeWire(h.nodeID.rawValue)
             b.writeWireString(h.software)
             b.writeWire(h.features.rawValue)
             b.writeBytes(h.nonce)
@@ -125,19 +125,19 @@ public enum Message: Sendable, Equatable {
             b.writeHashes(have)
             b.writeWire(maxBytes)
         case let .checkpointGet(node, epoch):
-            b.writeWire(node)
+            b.writeWire(node.rawValue)
             b.writeWireString(epoch)
         case let .offer(changes):
             b.writeWire(UInt32(changes.count))
             for c in changes { b.writeChange(c) }
         case let .apply(node, epoch, upTo, articles):
-            b.writeWire(node)
+            b.writeWire(node.rawValue)
             b.writeWireString(epoch)
             b.writeWire(upTo)
             b.writeWire(UInt32(articles.count))
             for a in articles { b.writeState(a) }
         case let .syncState(node, epoch, last):
-            b.writeWire(node)
+            b.writeWire(node.rawValue)
             b.writeWireString(epoch)
             b.writeWire(last)
         case let .fetched(articles):
@@ -185,7 +185,7 @@ public enum Message: Sendable, Equatable {
             let n = Int(try payload.readWire(UInt16.self, "version count"))
             guard n > 0, n <= 64 else { throw ProtocolViolation(.badFrame, "HELLO lists \(n) versions") }
             let versions = try (0..<n).map { _ in try payload.readWire(UInt16.self, "version") }
-            let node = try payload.readWire(UInt64.self, "node id")
+            let node = NodeID(try payload.readWire(UInt64.self, "node id"))
             let software = try payload.readWireString("software")
             let features = Hello.Features(rawValue: try payload.readWire(UInt64.self, "features"))
             let nonce = try payload.readFixedBytes(32, "nonce")
@@ -223,19 +223,19 @@ public enum Message: Sendable, Equatable {
             let have = try payload.readHashes("have-bodies")
             m = .fetch(ids: ids, haveBodies: have, maxBytes: try payload.readWire(UInt32.self, "max bytes"))
         case .checkpointGet:
-            m = .checkpointGet(node: try payload.readWire(UInt64.self, "node"), epoch: try payload.readWireString("epoch"))
+            m = .checkpointGet(node: NodeID(try payload.readWire(UInt64.self, "node")), epoch: try payload.readWireString("epoch"))
         case .offer:
             let n = try payload.readWireCount("changes", minItemSize: 16)
             m = .offer(try (0..<n).map { _ in try payload.readChange() })
         case .apply:
-            let node = try payload.readWire(UInt64.self, "node")
+            let node = NodeID(try payload.readWire(UInt64.self, "node"))
             let epoch = try payload.readWireString("epoch")
             let upTo = try payload.readWire(UInt64.self, "up-to sequence")
             let n = try payload.readWireCount("articles", minItemSize: 46)
             m = .apply(node: node, epoch: epoch, upTo: upTo, articles: try (0..<n).map { _ in try payload.readState() })
         case .syncState:
             m = .syncState(
-                node: try payload.readWire(UInt64.self, "node"), epoch: try payload.readWireString("epoch"),
+                node: NodeID(try payload.readWire(UInt64.self, "node")), epoch: try payload.readWireString("epoch"),
                 lastSequence: try payload.readWire(UInt64.self, "last sequence"))
         case .fetched:
             let n = try payload.readWireCount("articles", minItemSize: 46)

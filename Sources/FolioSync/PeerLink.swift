@@ -57,25 +57,25 @@ public final class PeerLink: Sendable {
         var status = (try? store.peerStatuses().first { $0.address == address }) ?? PeerStatus(address: address)
         while !Task.isCancelled {
             var options = host.peerClientOptions
-            options.nodeID = store.nodeID.rawValue
+            options.nodeID = store.nodeID
             options.requestTimeout = .seconds(120)
             do {
                 let client = try await FolioClient.connect(to: address, options: options)
-                if client.serverHello.nodeID == store.nodeID.rawValue {
+                if client.serverHello.nodeID == store.nodeID {
                     try? await client.close()
                     throw SelfPeer(address: address, node: store.nodeID)
                 }
-                status.node = NodeID(client.serverHello.nodeID)
+                status.node = client.serverHello.nodeID
                 status.clockSkew = client.clockSkew
                 if let skew = client.clockSkew, Clocks.isSkewed(skew) {
                     logger.warning(
                         "peer's clock is \(Clocks.describe(skew: skew)) of ours: its versions win or lose conflicts by that much (SPEC §5.1)",
-                        metadata: ["node": "\(NodeID(client.serverHello.nodeID))"])
+                        metadata: ["node": "\(client.serverHello.nodeID)"])
                 }
                 status.connected = true
                 status.lastError = nil
                 await record(status)
-                logger.info("peer connected", metadata: ["node": "\(NodeID(client.serverHello.nodeID))"])
+                logger.info("peer connected", metadata: ["node": "\(client.serverHello.nodeID)"])
                 do {
                     // Cancellation closes the connection, which ends any request held open.
                     // The backoff starts over only once a round has made it through.

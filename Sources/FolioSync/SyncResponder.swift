@@ -22,11 +22,11 @@ public enum SyncResponder {
     public static func answer(_ request: Message, store: Store, budget: FrameBudget) throws -> Message? {
         switch request {
         case .syncHello:
-            return .syncState(node: store.nodeID.rawValue, epoch: store.epoch, lastSequence: try store.lastSequence())
-        case .checkpointGet(0, _):
+            return .syncState(node: store.nodeID, epoch: store.epoch, lastSequence: try store.lastSequence())
+        case .checkpointGet(.none, _):
             throw nodeZero
         case let .checkpointGet(peer, epoch):
-            return .checkpoint(try store.checkpoint(node: NodeID(peer), epoch: epoch))
+            return .checkpoint(try store.checkpoint(node: peer, epoch: epoch))
         case let .offer(changes):
             let needs = try store.needs(changes)
             return .want(ids: needs.ids, haveBodies: needs.haveBodies)
@@ -48,9 +48,9 @@ public enum SyncResponder {
     }
 
     /// Merges a pushed batch and advances the pusher's checkpoint, in the writer's transaction.
-    public static func apply(node: UInt64, epoch: String, upTo: UInt64, articles: [ArticleState], writer w: StoreWriter) throws -> (Message, ApplyOutcome) {
-        guard node != 0 else { throw nodeZero }
-        let o = try w.applyBatch(from: NodeID(node), epoch: epoch, upTo: upTo, articles: articles)
+    public static func apply(node: NodeID, epoch: String, upTo: UInt64, articles: [ArticleState], writer w: StoreWriter) throws -> (Message, ApplyOutcome) {
+        guard node != .none else { throw nodeZero }
+        let o = try w.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles)
         return (.applied(changed: UInt32(o.changed), conflictsCreated: UInt32(o.conflictsCreated), checkpoint: o.checkpoint), o)
     }
 

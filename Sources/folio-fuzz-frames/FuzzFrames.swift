@@ -15,7 +15,7 @@ func exercise(_ bytes: UnsafeRawBufferPointer) {
     for afterHello in [false, true] {
         var decoder = FrameDecoder(maxFrame: 1 << 20)
         if afterHello {
-            var hello = Envelope(0, .hello(Hello(nodeID: 0, software: "fuzz", features: [], nonce: Array(repeating: 0, count: 32), maxFrame: 1 << 20))).encoded()
+            var hello = Envelope(0, .hello(Hello(nodeID: .none, software: "fuzz", features: [], nonce: Array(repeating: 0, count: 32), maxFrame: 1 << 20))).encoded()
             _ = try? decoder.decodeOne(&hello)
         }
         var buffer = ByteBuffer()
@@ -28,7 +28,7 @@ func exercise(_ bytes: UnsafeRawBufferPointer) {
                     var again = envelope.encoded()
                     var check = FrameDecoder(maxFrame: 1 << 24)
                     if envelope.message.kind != .hello && envelope.message.kind != .error {
-                        var hello = Envelope(0, .hello(Hello(nodeID: 0, software: "fuzz", features: [], nonce: Array(repeating: 0, count: 32), maxFrame: 1 << 20))).encoded()
+                        var hello = Envelope(0, .hello(Hello(nodeID: .none, software: "fuzz", features: [], nonce: Array(repeating: 0, count: 32), maxFrame: 1 << 20))).encoded()
                         _ = try? check.decodeOne(&hello)
                     }
                     guard let round = try? check.decodeOne(&again), round == envelope else {

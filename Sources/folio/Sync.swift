@@ -41,13 +41,13 @@ struct Sync: AsyncParsableCommand {
         let local = try store.open()
         defer { local.close() }
         var options = FolioClient.Options()
-        options.nodeID = local.nodeID.rawValue
+        options.nodeID = local.nodeID
         options.requestTimeout = .seconds(120)
         options.key = try keyFile.map(readKey)
         options.tls = tls.files
         options.clock = local.options.clock
         let client = try await FolioClient.connect(to: address, options: options)
-        if client.serverHello.nodeID == local.nodeID.rawValue {
+        if client.serverHello.nodeID == local.nodeID {
             try? await client.close()
             throw CLIFailure(
                 code: .failure,
@@ -76,7 +76,7 @@ struct Sync: AsyncParsableCommand {
             if json {
                 // What committed before the failure stays committed; the next sync resumes there.
                 Terminal.out(JSONValue.object([
-                    ("peer", .string(NodeID(client.serverHello.nodeID).hex)), ("failed", .bool(true)),
+                    ("peer", .string(client.serverHello.nodeID.hex)), ("failed", .bool(true)),
                     ("error", .string(Terminal.describe(error))),
                 ]).serialized)
             }
@@ -85,7 +85,7 @@ struct Sync: AsyncParsableCommand {
         bar.clear()
         let seconds = Date().timeIntervalSince(started)
         let (sent, received) = (client.bytesSent, client.bytesReceived)
-        let peer = NodeID(client.serverHello.nodeID)
+        let peer = client.serverHello.nodeID
         try? await client.close()
         let conflicts = pulled.conflictsCreated + pushed.conflictsCreated
         if json {

@@ -18,10 +18,10 @@ final class VersionVectorTests: XCTestCase {
             XCTAssertEqual(a.merged(with: b), b.merged(with: a))
             XCTAssertEqual(a.merged(with: b).merged(with: c), a.merged(with: b.merged(with: c)))
             XCTAssertEqual(a.merged(with: a), a)
-            XCTAssertTrue(a.isDescendedBy(a.merged(with: b)))
-            XCTAssertTrue(b.isDescendedBy(a.merged(with: b)))
+            XCTAssertTrue(a.isCovered(by: a.merged(with: b)))
+            XCTAssertTrue(b.isCovered(by: a.merged(with: b)))
             // Least: any upper bound of a and b contains their join.
-            if a.isDescendedBy(c) && b.isDescendedBy(c) { XCTAssertTrue(a.merged(with: b).isDescendedBy(c)) }
+            if a.isCovered(by: c) && b.isCovered(by: c) { XCTAssertTrue(a.merged(with: b).isCovered(by: c)) }
         }
     }
 
@@ -31,8 +31,8 @@ final class VersionVectorTests: XCTestCase {
             let a = randomVector(&rng), b = randomVector(&rng), c = randomVector(&rng)
             let relations = [a == b, a.happenedBefore(b), b.happenedBefore(a), a.isConcurrent(with: b)]
             XCTAssertEqual(relations.filter { $0 }.count, 1, "\(a) vs \(b)")
-            if a.isDescendedBy(b) && b.isDescendedBy(a) { XCTAssertEqual(a, b) }
-            if a.isDescendedBy(b) && b.isDescendedBy(c) { XCTAssertTrue(a.isDescendedBy(c)) }
+            if a.isCovered(by: b) && b.isCovered(by: a) { XCTAssertEqual(a, b) }
+            if a.isCovered(by: b) && b.isCovered(by: c) { XCTAssertTrue(a.isCovered(by: c)) }
             XCTAssertEqual(a.isConcurrent(with: b), b.isConcurrent(with: a))
         }
     }

@@ -107,7 +107,7 @@ final class RawSocket {
     func send(_ envelope: Envelope) { send(Array(envelope.encoded().readableBytesView)) }
 
     func sendHello(versions: [UInt16] = Hello.supportedVersions) {
-        send(Envelope(0, .hello(Hello(versions: versions, nodeID: 0, software: "raw-test", features: [], nonce: Hello.freshNonce(), maxFrame: 1 << 20))))
+        send(Envelope(0, .hello(Hello(versions: versions, nodeID: .none, software: "raw-test", features: [], nonce: Hello.freshNonce(), maxFrame: 1 << 20))))
     }
 
     /// Reads frames until EOF (or the timeout); returns the decoded frames and whether EOF came.
@@ -147,7 +147,7 @@ final class RawSocket {
     private func decodeAll(_ data: [UInt8], afterHandshake: Bool = false) -> [Envelope] {
         var d = FrameDecoder()
         if afterHandshake {
-            var hello = Envelope(0, .hello(Hello(nodeID: 0, software: "t", features: [], nonce: Array(repeating: 0, count: 32), maxFrame: 1 << 20))).encoded()
+            var hello = Envelope(0, .hello(Hello(nodeID: .none, software: "t", features: [], nonce: Array(repeating: 0, count: 32), maxFrame: 1 << 20))).encoded()
             _ = try? d.decodeOne(&hello)
         }
         var b = ByteBuffer(bytes: data)

@@ -14,7 +14,7 @@ final class NodeTests: XCTestCase {
     func testEveryOperationThroughTheClient() async throws {
         let node = try await TestNode(self)
         let client = try await node.client()
-        XCTAssertEqual(client.serverHello.nodeID, node.store.nodeID.rawValue)
+        XCTAssertEqual(client.serverHello.nodeID, node.store.nodeID)
         _ = try await client.ping()
 
         let o = try await client.put(article("a/1", "One", body: "Grüße 📰"))

@@ -151,7 +151,7 @@ final class SyncTests: XCTestCase {
         try node.store.write { w in for i in 0..<120 { try w.put(Article(id: "n/\(i)", title: "t\(i)", body: "body \(i)")) } }
         let local = try tempStore()
         var options = FolioClient.Options()
-        options.nodeID = local.nodeID.rawValue
+        options.nodeID = local.nodeID
         let client = try await FolioClient.connect(to: node.address, options: options)
         var so = SyncOptions()
         so.batchCount = 25
@@ -271,7 +271,7 @@ final class SyncTests: XCTestCase {
         let node = try await TestNode(self)
         let laptop = try tempStore()
         var co = FolioClient.Options()
-        co.nodeID = laptop.nodeID.rawValue
+        co.nodeID = laptop.nodeID
         let client = try await FolioClient.connect(to: node.address, options: co)
         let r = Replicator(store: laptop)
         func sync() async throws {

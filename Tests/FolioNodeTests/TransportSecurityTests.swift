@@ -77,7 +77,7 @@ final class TransportSecurityTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: local.path) }
         let toClient = try await TestProxy(to: node.address, flip: .nodeToClient)
         var options = FolioClient.Options(key: key)
-        options.nodeID = local.nodeID.rawValue
+        options.nodeID = local.nodeID
         let puller = try await FolioClient.connect(to: toClient.address, options: options)
         toClient.armFlip()
         await XCTAssertThrowsAsync(try await Replicator(store: local).pull(from: puller)) { _ in }

@@ -9,7 +9,7 @@ import NIOCore
 import NIOPosix
 
 /// What every connection of a node shares: the store, the threads that touch it, the limits.
-final class NodeContext: PeerLinkHost {
+final class NodeServices: PeerLinkHost {
     let store: Store
     let writer: GroupCommitWriter
     let readPool: NIOThreadPool
