@@ -85,16 +85,21 @@ public final class FolioClient: Sendable {
 
     private static func open(_ address: String, options opts: Options, group: EventLoopGroup, traffic: TrafficCounter) async throws -> Connection {
         let (host, port) = try parseAddress(address)
-        let loop = group.next()
-        let handshake = loop.makePromise(of: Hello.self)
-        let hello = Hello(nodeID: opts.nodeID, software: "folio-client/0.1.0", features: [], nonce: Hello.freshNonce(), maxFrame: opts.maxFrame, clock: opts.clock())
-        let boundHandler = loop.makePromise(of: NIOLoopBound<ClientConnectionHandler>.self)
+        if opts.usesTLS && opts.key == nil && opts.tls.ca == nil {
+            // TLS alone would encrypt to whoever answers: something must prove it is the node.
+            throw FolioClientError.unauthorized("nothing would prove the node is the one meant: give its CA (--tls-ca) or the mesh key (--key-file)")
+        }
         let tls: ClientTLS?
         do {
             tls = opts.usesTLS ? try ClientTLS(files: opts.tls) : nil
         } catch {
             throw FolioClientError.unauthorized("\(error)")
         }
+        // (Promises only once nothing can throw before they are completed.)
+        let loop = group.next()
+        let handshake = loop.makePromise(of: Hello.self)
+        let hello = Hello(nodeID: opts.nodeID, software: "folio-client/0.1.0", features: [], nonce: Hello.freshNonce(), maxFrame: opts.maxFrame, clock: opts.clock())
+        let boundHandler = loop.makePromise(of: NIOLoopBound<ClientConnectionHandler>.self)
         let channel: Channel
         do {
             channel = try await ClientBootstrap(group: loop)
@@ -129,7 +134,7 @@ public final class FolioClient: Sendable {
             let serverHello = try await handshake.futureResult.get()
             timer.cancel()
             let handler = try await boundHandler.futureResult.get()
-            let skew = serverHello.clock == 0 ? nil : serverHello.clock &- opts.clock()
+            let skew = serverHello.clock == 0 ? nil : Clocks.skew(theirs: serverHello.clock, ours: opts.clock())
             return Connection(channel: channel, handler: handler, hello: serverHello, clockSkew: skew)
         } catch {
             timer.cancel()
@@ -214,7 +219,17 @@ public final class FolioClient: Sendable {
             } catch {
                 throw FolioClientError.closed("\(e.description); reconnecting to retry the \(message.kind) failed: \(error)")
             }
-            return try await request(message, on: fresh)
+            do {
+                return try await request(message, on: fresh)
+            } catch let again as FolioClientError where again.leavesWriteUnanswered {
+                let id: String
+                switch message {
+                case let .put(_, _, w?), let .delete(_, _, w?): id = "\(w)"
+                default: id = "-"
+                }
+                throw FolioClientError.closed(
+                    "the outcome of this \(message.kind) is unknown: it may have been applied (write id \(id)); sent twice, answered neither time (\(again.description)). Read the article to see")
+            }
         }
     }
 

@@ -10,9 +10,15 @@ public enum Clocks {
         skew.magnitude > UInt64(maxSkew)
     }
 
-    /// "+3600 s ahead" / "-90 s behind" for logs and `folio peers`.
+    /// `theirs − ours` without wrapping: a clock of ±2^63 is "very far", never the other way.
+    public static func skew(theirs: Int64, ours: Int64) -> Int64 {
+        let (d, overflow) = theirs.subtractingReportingOverflow(ours)
+        return overflow ? (theirs < ours ? .min : .max) : d
+    }
+
+    /// "3600 s ahead of" / "90 s behind" (followed by "ours", "this machine's"), for logs and `folio peers`.
     public static func describe(skew: Int64) -> String {
-        let seconds = (Double(skew) / 1000).rounded()
-        return "\(skew >= 0 ? "+" : "-")\(Int64(seconds.magnitude)) s \(skew >= 0 ? "ahead" : "behind")"
+        let seconds = skew.magnitude / 1000 + (skew.magnitude % 1000 >= 500 ? 1 : 0)
+        return skew >= 0 ? "\(seconds) s ahead of" : "\(seconds) s behind"
     }
 }

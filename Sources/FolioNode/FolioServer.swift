@@ -236,8 +236,7 @@ private final class RefusingHandler: ChannelInboundHandler {
     init(frame: ByteBuffer) { self.frame = frame }
 
     func channelActive(context: ChannelHandlerContext) {
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in bound.value.close(promise: nil) }
+        context.writeLastAndClose(wrapOutboundOut(frame))
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {}

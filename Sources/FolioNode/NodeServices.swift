@@ -90,6 +90,24 @@ final class NodeServices: PeerLinkHost {
         return batcher.value.submit(body)
     }
 
+    /// Replicating peers that dialled in with a skewed clock, by node: recorded in the store's
+    /// peer statuses (as "ADDRESS (incoming)") for `folio peers`, and updated once they are fixed.
+    private let skewedIncoming = NIOLockedValueBox<Set<NodeID>>([])
+
+    func noteIncomingClock(node peer: NodeID, address: String, skew: Int64) {
+        let skewed = Clocks.isSkewed(skew)
+        let known = skewedIncoming.withLockedValue { set -> Bool in
+            defer { if skewed { set.insert(peer) } else { set.remove(peer) } }
+            return set.contains(peer)
+        }
+        guard skewed || known else { return }
+        var status = PeerStatus(address: "\(address) (incoming)", node: peer)
+        status.clockSkew = skew
+        status.updated = Hello.wallClock()
+        let record = status
+        _ = writer.submit(on: loops.next()) { try $0.setPeerStatus(record) }
+    }
+
     // MARK: PeerLinkHost
 
     var peerClientOptions: FolioClient.Options {

@@ -38,6 +38,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var handshakeDeadline: Scheduled<Void>?
     private var state = State.awaitingHello
     private let nonce = Hello.freshNonce()
+    /// The peer's HELLO and its clock minus ours (nil when it did not tell), for `noteClockSkew`.
+    private var peerHello: Hello?
+    private var peerSkew: Int64?
     private var inFlight = 0
     /// Requests decoded while `maxInFlightPerConnection` were running or the peer was not
     /// reading its answers; started as those drain.
@@ -98,6 +101,20 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         handshakeDeadline?.cancel()
         limits.inbound = node.configuration.maxFrame
         node.admission.established(context.channel)
+        noteClockSkew()
+    }
+
+    /// The HELLO's clock against ours, once the peer is authenticated (so strangers cannot
+    /// fill the log or the store with claims): a skew over a minute is logged — one bucket
+    /// per peer node and address — and, for a replicating peer, shown by `folio peers`.
+    private func noteClockSkew() {
+        guard let hello = peerHello, let skew = peerSkew else { return }
+        if Clocks.isSkewed(skew) {
+            node.abuse.event(
+                "clock skew", address: "\(address) node \(hello.nodeID)",
+                "the peer's clock (node \(hello.nodeID) at \(address)) is \(Clocks.describe(skew: skew)) ours: its versions win or lose conflicts by that much (SPEC §5.1)")
+        }
+        if hello.nodeID != .none { node.noteIncomingClock(node: hello.nodeID, address: address, skew: skew) }
     }
 
     // MARK: Inbound
@@ -163,12 +180,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         limits.outbound = hello.maxFrame
         node.admission.greeted(context.channel)
         let now = node.store.options.clock()
-        if hello.clock != 0, case let skew = hello.clock &- now, Clocks.isSkewed(skew) {
-            node.abuse.event(
-                "clock skew", address: loopback ? nil : address,
-                "the peer's clock is \(Clocks.describe(skew: skew)) of ours: its versions win or lose conflicts by that much (SPEC §5.1)",
-                metadata: ["node": "\(hello.nodeID)"])
-        }
+        peerHello = hello
+        peerSkew = hello.clock == 0 ? nil : Clocks.skew(theirs: hello.clock, ours: now)
         let mine = Hello(
             nodeID: node.store.nodeID, software: node.software, features: node.features, nonce: nonce,
             maxFrame: node.configuration.maxFrame, clock: now)
@@ -189,7 +202,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         context.eventLoop.scheduleTask(in: delay) {
             let (handler, context) = bound.value
-            context.writeAndFlush(handler.wrapOutboundOut(frame)).whenComplete { _ in bound.value.1.close(promise: nil) }
+            context.writeLastAndClose(handler.wrapOutboundOut(frame))
         }
     }
 
@@ -381,10 +394,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func fail(_ context: ChannelHandlerContext, _ code: ErrorCode, _ message: String, requestID: UInt32 = 0) {
         if case .closing = state { return }
         state = .closing
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        context.writeAndFlush(wrapOutboundOut(Envelope(requestID, .error(code: code, message: message)))).whenComplete { _ in
-            bound.value.close(promise: nil)
-        }
+        context.writeLastAndClose(wrapOutboundOut(Envelope(requestID, .error(code: code, message: message))))
     }
 
     static func isValidID(_ id: String) -> Bool { (try? Article.validateID(id)) != nil }

@@ -11,6 +11,7 @@ public struct SharedKey: @unchecked Sendable {
 
     public init(bytes: [UInt8]) throws {
         guard bytes.count >= 16 else { throw KeyError("a key must have at least 16 bytes, this one has \(bytes.count)") }
+        guard Set(bytes).count > 1 else { throw KeyError("this key repeats one byte value: it is not random; make one with `folio keygen`") }
         key = SymmetricKey(data: bytes)
     }
 
@@ -28,7 +29,9 @@ public struct SharedKey: @unchecked Sendable {
     public init(file path: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else { throw KeyError("cannot read key file \(path)") }
         let text = String(decoding: data, as: UTF8.self).filter { !$0.isWhitespace }
-        guard text.count % 2 == 0, !text.isEmpty else { throw KeyError("key file \(path) must hold hex digits (made by `folio keygen`)") }
+        guard text.count % 2 == 0, !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isHexDigit }) else {
+            throw KeyError("key file \(path) must hold only hex digits (made by `folio keygen`)")
+        }
         var bytes: [UInt8] = []
         var i = text.startIndex
         while i < text.endIndex {

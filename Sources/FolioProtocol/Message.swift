@@ -191,7 +191,8 @@ public enum Message: Sendable, Equatable {
             let nonce = try payload.readFixedBytes(32, "nonce")
             let maxFrame = try payload.readWire(UInt32.self, "max frame")
             guard maxFrame >= 1 << 16 else { throw ProtocolViolation(.badFrame, "max frame \(maxFrame) is below the 65536 minimum") }
-            let clock = Int64(bitPattern: try payload.readWire(UInt64.self, "clock"))
+            // A version-1 HELLO ends here; it is still read, so its sender gets `noCommonVersion`.
+            let clock = payload.readableBytes == 0 ? 0 : Int64(bitPattern: try payload.readWire(UInt64.self, "clock"))
             m = .hello(Hello(versions: versions, nodeID: node, software: software, features: features, nonce: nonce, maxFrame: maxFrame, clock: clock))
         case .auth: m = .auth(mac: try payload.readFixedBytes(32, "MAC"))
         case .authOK: m = .authOK(mac: try payload.readFixedBytes(32, "MAC"))

@@ -69,7 +69,7 @@ public final class PeerLink: Sendable {
                 status.clockSkew = client.clockSkew
                 if let skew = client.clockSkew, Clocks.isSkewed(skew) {
                     logger.warning(
-                        "peer's clock is \(Clocks.describe(skew: skew)) of ours: its versions win or lose conflicts by that much (SPEC §5.1)",
+                        "peer's clock is \(Clocks.describe(skew: skew)) ours: its versions win or lose conflicts by that much (SPEC §5.1)",
                         metadata: ["node": "\(client.serverHello.nodeID)"])
                 }
                 status.connected = true

@@ -55,6 +55,9 @@ public struct ServerTLS: Sendable {
             chain = try loadCertificates(cert, what: "--tls-cert")
             key = try loadKey(keyFile)
         case (nil, nil):
+            guard files.ca == nil else {
+                throw TransportError("--tls-ca needs --tls-cert and --tls-key: a node presents a certificate its CA issued, or no client that checks the CA can connect")
+            }
             (chain, key) = try makeEphemeralCertificate(commonName: commonName)
         case (_?, nil):
             throw TransportError("--tls-cert needs --tls-key (the certificate's private key)")

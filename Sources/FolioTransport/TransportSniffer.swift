@@ -65,8 +65,7 @@ public final class TransportSniffer: ChannelInboundHandler, RemovableChannelHand
 
     private func refuse(_ context: ChannelHandlerContext, _ message: String) {
         let frame = Envelope(0, .error(code: .unauthorized, message: message)).encoded()
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in bound.value.close(promise: nil) }
+        context.writeLastAndClose(wrapOutboundOut(frame))
     }
 }
 

@@ -54,7 +54,7 @@ struct Peers: ParsableCommand {
                 "pending ≈\(p.pendingIn.map(String.init) ?? "?") in / ≈\(p.pendingOut.map(String.init) ?? "?") out",
             ].joined(separator: "\t") + (p.lastError.map { "\terror: \($0)" } ?? "")
                 + (p.untransferable.isEmpty ? "" : "\tuntransferable (too large for a frame): " + p.untransferable.joined(separator: ", "))
-                + (p.clockSkew.flatMap { Clocks.isSkewed($0) ? "\tCLOCK \(Clocks.describe(skew: $0)) (its versions win or lose conflicts by that much)" : nil } ?? ""))
+                + (p.clockSkew.flatMap { Clocks.isSkewed($0) ? "\tCLOCK \(Clocks.describe(skew: $0)) ours (its versions win or lose conflicts by that much)" : nil } ?? ""))
         }
         for c in latest.values.sorted(by: { $0.node < $1.node }) where !shown.contains(c.node) {
             rows.append(.object([

@@ -54,7 +54,7 @@ struct Sync: AsyncParsableCommand {
                 message: "the node at \(address) serves this very store (node \(local.nodeID.hex)): there is nothing to sync with itself")
         }
         if let skew = client.clockSkew, Clocks.isSkewed(skew) {
-            Terminal.err("folio: warning: the node's clock is \(Clocks.describe(skew: skew)) of this machine's: conflicting versions win or lose by that much (see SPEC §5.1)")
+            Terminal.err("folio: warning: the node's clock is \(Clocks.describe(skew: skew)) this machine's: conflicting versions win or lose by that much (see SPEC §5.1)")
         }
         var so = SyncOptions()
         so.batchCount = batchSize

@@ -2,7 +2,7 @@ import Crypto
 import FolioModel
 import FolioStore
 import FolioClient
-import FolioNode
+@testable import FolioNode
 import FolioProtocol
 import FolioSync
 import FolioTransport
@@ -17,9 +17,9 @@ import XCTest
 
 /// Links that nobody on the path can read or tamper with (SPEC §4.0, §4.2, §11).
 final class TransportSecurityTests: XCTestCase {
-    let key = try! SharedKey(bytes: Array(repeating: 7, count: 32))
-    let newKey = try! SharedKey(bytes: Array(repeating: 8, count: 32))
-    let strangerKey = try! SharedKey(bytes: Array(repeating: 9, count: 32))
+    let key = try! SharedKey(bytes: (0..<32).map { UInt8($0) &+ 7 })
+    let newKey = try! SharedKey(bytes: (0..<32).map { UInt8($0) &+ 8 })
+    let strangerKey = try! SharedKey(bytes: (0..<32).map { UInt8($0) &+ 99 })
     let marker = "UNMISTAKABLE-\(UUID().uuidString)"
 
     // MARK: An on-path observer or tamperer
@@ -131,6 +131,61 @@ final class TransportSecurityTests: XCTestCase {
         }
         _ = try await plain.client().ping()
         await plain.stop()
+    }
+
+    func testAStalledTLSHandshakeIsClosedAtTheDeadline() async throws {
+        let node = try await TestNode(self) {
+            $0.key = self.key
+            $0.handshakeTimeout = .milliseconds(300)
+        }
+        let raw = try RawSocket(port: Int(node.address.split(separator: ":")[1])!)
+        raw.send([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])  // the start of a ClientHello, then nothing
+        let started = Date()
+        let (_, closed) = raw.readUntilClosed()
+        XCTAssertTrue(closed)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 3, "closed at the deadline (+ the 1 s grace for a last frame nobody reads)")
+        XCTAssertEqual(node.server.node.admission.pendingConnections, 0)
+        await node.stop()
+    }
+
+    func testAVersion1HelloIsToldNoCommonVersion() async throws {
+        let node = try await TestNode(self)
+        // A version-1 HELLO: the version-2 layout without the trailing clock.
+        var frame = Array(Envelope(0, .hello(Hello(versions: [1], nodeID: .none, software: "v1", features: [], nonce: Hello.freshNonce(), maxFrame: 1 << 20))).encoded().readableBytesView)
+        frame.removeLast(8)
+        let length = UInt32(frame.count - 4)
+        frame.replaceSubrange(0..<4, with: withUnsafeBytes(of: length.bigEndian) { Array($0) })
+        let raw = try RawSocket(port: Int(node.address.split(separator: ":")[1])!)
+        raw.send(frame)
+        let (frames, closed) = raw.readUntilClosed()
+        XCTAssertTrue(closed)
+        XCTAssertEqual(frames.first?.errorCode, .noCommonVersion)
+        await node.stop()
+    }
+
+    func testTLSSetupsThatAuthenticateNobodyAreRefused() async throws {
+        let dir = NSTemporaryDirectory() + "folio-tls-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ca = try TestCA(name: "Mesh CA")
+        try ca.writeRoot(to: dir + "/ca.pem")
+        try ca.issue("laptop", to: dir + "/laptop")
+        // A node with a CA must present a certificate the CA issued.
+        XCTAssertThrowsError(try ServerTLS(files: TLSFiles(ca: dir + "/ca.pem"))) { XCTAssertTrue("\($0)".contains("--tls-ca needs --tls-cert"), "\($0)") }
+        // A client with a certificate but neither a CA nor a key could not tell the node from an impostor.
+        let node = try await TestNode(self) { $0.key = self.key }
+        var options = FolioClient.Options()
+        options.tls = TLSFiles(certificate: dir + "/laptop.pem", privateKey: dir + "/laptop.key")
+        await XCTAssertThrowsAsync(try await FolioClient.connect(to: node.address, options: options)) { e in
+            guard case let .unauthorized(m)? = e as? FolioClientError else { return XCTFail("\(e)") }
+            XCTAssertTrue(m.contains("--tls-ca"), m)
+        }
+        await node.stop()
+        // Key files hold hex digits only, and no key repeats one byte.
+        for (name, text) in [("signs", String(repeating: "+f", count: 16)), ("zeros", String(repeating: "0", count: 64)), ("letters", String(repeating: "zz", count: 16))] {
+            try text.write(toFile: dir + "/\(name).key", atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try SharedKey(file: dir + "/\(name).key"), name)
+        }
     }
 
     // MARK: Rotation
