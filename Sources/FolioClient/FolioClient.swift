@@ -363,6 +363,16 @@ public final class FolioClient: Sendable {
     public var bytesSent: UInt64 { traffic.sent }
     public var bytesReceived: UInt64 { traffic.received }
 
+    /// Starts closing the connection without waiting (for cancellation handlers, which cannot
+    /// await); pending calls fail with `.closed`.
+    public func closeNow() {
+        let channel = state.withLockedValue { s -> Channel in
+            s.closed = true
+            return s.connection.channel
+        }
+        channel.close(promise: nil)
+    }
+
     /// Closes the connection; pending calls fail with `.closed`.
     public func close() async throws {
         let channel = state.withLockedValue { s -> Channel in

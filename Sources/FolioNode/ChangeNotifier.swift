@@ -1,15 +1,16 @@
-import Dispatch
 import FolioModel
 import FolioStore
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 
 /// Wakes whoever waits for the store's change feed to move past a sequence number.
 ///
 /// Commits made through this node (the group-commit writer) notify at once; a light poll of
 /// the last sequence number catches commits made by other processes on the same store (e.g.
-/// `folio import` while the node runs). Store reads happen on its own queue, never on an
-/// event loop.
-final class ChangeNotifier: @unchecked Sendable {
+/// `folio import` while the node runs). The poll is a timer on one event loop whose store read
+/// runs on the node's read pool, never on the loop; the next poll waits for the last.
+final class ChangeNotifier: Sendable {
     private struct Waiter {
         var since: UInt64
         var fire: @Sendable (UInt64) -> Void
@@ -23,23 +24,30 @@ final class ChangeNotifier: @unchecked Sendable {
 
     private let store: Store
     private let state = NIOLockedValueBox(State())
-    private let queue = DispatchQueue(label: "folio.change-notifier")
-    private let timer: DispatchSourceTimer
+    private let loop: EventLoop
+    private let poll: NIOLockedValueBox<RepeatedTask?>
 
-    init(store: Store, pollInterval: DispatchTimeInterval = .milliseconds(500)) {
+    init(store: Store, loop: EventLoop, pool: NIOThreadPool, pollInterval: TimeAmount = .milliseconds(500)) {
         self.store = store
+        self.loop = loop
         let initial = (try? store.lastSequence()) ?? 0
         state.withLockedValue { $0.last = initial }
-        timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.schedule(deadline: .now() + pollInterval, repeating: pollInterval)
-        timer.setEventHandler { [weak self] in self?.check() }
-        timer.resume()
+        poll = NIOLockedValueBox(nil)
+        let task = loop.scheduleRepeatedAsyncTask(initialDelay: pollInterval, delay: pollInterval) { [weak self] _ in
+            guard let self else { return loop.makeSucceededVoidFuture() }
+            return pool.runIfActive(eventLoop: loop) { try? store.lastSequence() }
+                .map { seq in if let seq { self.committed(upTo: seq) } }
+                .recover { _ in }
+        }
+        poll.withLockedValue { $0 = task }
     }
 
     /// Stops polling; returns once no poll is running, so the store can be closed after it.
-    func stop() {
-        timer.cancel()
-        queue.sync {}
+    func stop() async {
+        guard let task = poll.withLockedValue({ p in defer { p = nil }; return p }) else { return }
+        let done = loop.makePromise(of: Void.self)
+        task.cancel(promise: done)
+        try? await done.futureResult.get()
     }
 
     /// The last sequence number seen.
@@ -114,8 +122,8 @@ final class ChangeNotifier: @unchecked Sendable {
                     return
                 }
                 let id = register(since: since, resume)
-                let ms = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-                queue.asyncAfter(deadline: .now() + .milliseconds(ms)) { [self] in
+                let ms = Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+                loop.scheduleTask(in: .milliseconds(ms)) { [self] in
                     cancel(id)
                     resume(last)
                 }

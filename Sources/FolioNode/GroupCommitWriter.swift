@@ -1,8 +1,8 @@
 import FolioModel
 import FolioStore
-import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 
 /// Runs store writes on one dedicated thread, committing everything queued meanwhile in a
 /// single LMDB transaction (group commit): one fsync serves many writers.
@@ -13,7 +13,12 @@ import NIOCore
 /// middle of an APPLY) leaves nothing of itself behind and fails alone while the rest of the
 /// group commits; a store failure (LMDB, a full disk) fails the whole group. The queue is
 /// bounded by its callers (each connection caps its in-flight requests).
-public final class GroupCommitWriter: @unchecked Sendable {
+///
+/// The one thread is a single-thread `NIOThreadPool`: a *drain* runs there while jobs are
+/// queued, each time committing up to `maxGroup` of them in one transaction; a submit that
+/// finds no drain scheduled schedules one. Shutdown refuses new jobs, lets the queued ones
+/// commit and stops the thread, without blocking the caller's thread.
+public final class GroupCommitWriter: Sendable {
     /// Raised for jobs submitted after `shutdown()`.
     public struct ShuttingDown: Error, CustomStringConvertible {
         public var description: String { "the node is shutting down" }
@@ -21,20 +26,23 @@ public final class GroupCommitWriter: @unchecked Sendable {
 
     /// A queued job, with its result type erased: `run` executes it inside the transaction
     /// and returns what to do once the transaction has committed.
-    private struct Pending {
-        var run: (StoreWriter) throws -> () -> Void
-        var fail: (Error) -> Void
+    private struct Pending: Sendable {
+        var run: @Sendable (StoreWriter) throws -> @Sendable () -> Void
+        var fail: @Sendable (Error) -> Void
+    }
+
+    private struct Queue: Sendable {
+        var jobs: [Pending] = []
+        var draining = false
+        var stopping = false
     }
 
     private let store: Store
-    private let condition = NSCondition()
-    private var queue: [Pending] = []
-    private var stopping = false
-    private var thread: Thread?
+    private let queue = NIOLockedValueBox(Queue())
+    /// The writer thread: LMDB wants a write transaction on one thread from begin to commit.
+    private let thread = NIOThreadPool(numberOfThreads: 1)
     /// Most jobs in one transaction.
     public let maxGroup: Int
-    private let done = DispatchSemaphore(value: 0)
-
     private let onCommit: @Sendable (UInt64) -> Void
 
     /// `onCommit` runs on the writer thread after each commit, with the last sequence number.
@@ -42,65 +50,78 @@ public final class GroupCommitWriter: @unchecked Sendable {
         self.store = store
         self.maxGroup = maxGroup
         self.onCommit = onCommit
-        let t = Thread { [unowned self] in self.loop() }
-        t.name = "folio-writer"
-        thread = t
-        t.start()
+        thread.start()
     }
 
     /// Queues `job`; its future completes on `eventLoop` once its group committed.
     public func submit<T: Sendable>(on eventLoop: EventLoop, _ job: @escaping @Sendable (StoreWriter) throws -> T) -> EventLoopFuture<T> {
         let promise = eventLoop.makePromise(of: T.self)
-        condition.lock()
-        if stopping {
-            condition.unlock()
-            promise.fail(ShuttingDown())
-            return promise.futureResult
-        }
-        queue.append(Pending(run: { w in
+        let pending = Pending(run: { w in
             let value = try job(w)
             return { promise.succeed(value) }
-        }, fail: { promise.fail($0) }))
-        condition.signal()
-        condition.unlock()
+        }, fail: { promise.fail($0) })
+        let (accepted, startDrain) = queue.withLockedValue { q -> (Bool, Bool) in
+            if q.stopping { return (false, false) }
+            q.jobs.append(pending)
+            defer { q.draining = true }
+            return (true, !q.draining)
+        }
+        if !accepted {
+            promise.fail(ShuttingDown())
+        } else if startDrain {
+            scheduleDrain()
+        }
         return promise.futureResult
     }
 
-    /// Finishes queued jobs, then stops the thread. Blocks until it has stopped.
-    public func shutdown() {
-        condition.lock()
-        let already = stopping
-        stopping = true
-        condition.broadcast()
-        condition.unlock()
-        if !already { done.wait() }
+    /// Refuses new jobs, lets the queued ones commit, then stops the writer thread.
+    public func shutdown() async {
+        queue.withLockedValue { $0.stopping = true }
+        // The pool runs work in order on its one thread: once this barrier has run, every
+        // drain scheduled before it has committed what was accepted.
+        _ = try? await thread.runIfActive {}
+        try? await thread.shutdownGracefully()
     }
 
-    private func loop() {
-        while true {
-            condition.lock()
-            while queue.isEmpty && !stopping { condition.wait() }
-            if queue.isEmpty && stopping {
-                condition.unlock()
-                done.signal()
+    private func scheduleDrain() {
+        thread.submit { [self] state in
+            guard case .active = state else {
+                // The pool is stopping with jobs still queued: they fail, never hang.
+                let left = queue.withLockedValue { q -> [Pending] in
+                    defer { q.jobs = []; q.draining = false }
+                    return q.jobs
+                }
+                for p in left { p.fail(ShuttingDown()) }
                 return
             }
-            let n = min(queue.count, maxGroup)
-            let group = Array(queue.prefix(n))
-            queue.removeFirst(n)
-            condition.unlock()
+            drain()
+        }
+    }
+
+    /// Commits groups until the queue is empty (on the writer thread).
+    private func drain() {
+        while true {
+            let group = queue.withLockedValue { q -> [Pending] in
+                let n = min(q.jobs.count, maxGroup)
+                let group = Array(q.jobs.prefix(n))
+                q.jobs.removeFirst(n)
+                if group.isEmpty { q.draining = false }
+                return group
+            }
+            if group.isEmpty { return }
             run(group)
         }
     }
 
     private func run(_ group: [Pending]) {
         do {
-            let completions = try store.write { w -> [() -> Void] in
-                var out: [() -> Void] = []
+            let completions = try store.write { w -> [@Sendable () -> Void] in
+                var out: [@Sendable () -> Void] = []
                 out.reserveCapacity(group.count)
                 for p in group {
                     do {
-                        out.append(try w.savepoint { try p.run($0) })
+                        let complete: @Sendable () -> Void = try w.savepoint { try p.run($0) }
+                        out.append(complete)
                     } catch where !GroupCommitWriter.failsTheGroup(error) {
                         out.append({ p.fail(error) })
                     }

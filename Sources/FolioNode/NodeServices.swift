@@ -36,11 +36,11 @@ final class NodeServices: PeerLinkHost {
                 blockThreshold: configuration.authFailureBlockThreshold, blockDuration: configuration.blockDuration),
             logger: configuration.logger)
         partialFrames = PartialFrameBudget(limit: configuration.partialFrameBudget)
-        let notifier = ChangeNotifier(store: store)
-        self.notifier = notifier
-        writer = GroupCommitWriter(store: store) { seq in notifier.committed(upTo: seq) }
         readPool = NIOThreadPool(numberOfThreads: max(1, min(configuration.readThreads, 64)))
         readPool.start()
+        let notifier = ChangeNotifier(store: store, loop: loops.next(), pool: readPool)
+        self.notifier = notifier
+        writer = GroupCommitWriter(store: store) { seq in notifier.committed(upTo: seq) }
     }
 
     /// The change feed after `since`; when it is empty and `waitMillis` > 0, the answer is
@@ -127,8 +127,8 @@ final class NodeServices: PeerLinkHost {
     }
 
     func shutdown() async {
-        notifier.stop()
-        writer.shutdown()
+        await notifier.stop()
+        await writer.shutdown()
         try? await readPool.shutdownGracefully()
     }
 }

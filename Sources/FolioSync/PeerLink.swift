@@ -82,7 +82,7 @@ public final class PeerLink: Sendable {
                     try await withTaskCancellationHandler {
                         try await follow(client, status: status) { failures.withLockedValue { $0 = 0 } }
                     } onCancel: {
-                        Task { try? await client.close() }
+                        client.closeNow()
                     }
                 } catch {
                     try? await client.close()
@@ -166,15 +166,14 @@ public final class PeerLink: Sendable {
 }
 
 /// A peer status shared by the pull and push tasks of one link.
-private final class LockedStatus: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: PeerStatus
-    init(_ v: PeerStatus) { value = v }
+private struct LockedStatus: Sendable {
+    private let value: NIOLockedValueBox<PeerStatus>
+    init(_ v: PeerStatus) { value = NIOLockedValueBox(v) }
     func update(_ body: (inout PeerStatus) -> Void) -> PeerStatus {
-        lock.lock()
-        defer { lock.unlock() }
-        body(&value)
-        return value
+        value.withLockedValue { v in
+            body(&v)
+            return v
+        }
     }
 }
 

@@ -132,7 +132,9 @@ func reads(store path: String, anchor: String, idsFile: String, rounds: Int) thr
 func load(address: String, op: String, connections: Int, requests: Int, size: Int, keys: Int) async throws {
     let body = String(repeating: "x", count: size)
     let clients = try await withThrowingTaskGroup(of: FolioClient.self) { g in
-        for _ in 0..<connections { g.addTask { try await FolioClient.connect(to: address) } }
+        // FOLIO_KEY_FILE: connect over TLS with the mesh key (tools/bench-tls).
+        let key = try ProcessInfo.processInfo.environment["FOLIO_KEY_FILE"].map { try SharedKey(file: $0) }
+        for _ in 0..<connections { g.addTask { try await FolioClient.connect(to: address, key: key) } }
         return try await g.reduce(into: []) { $0.append($1) }
     }
     if op == "get" {
