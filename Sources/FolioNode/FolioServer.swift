@@ -6,6 +6,7 @@ import FolioTransport
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOExtras
 import NIOPosix
 import ServiceLifecycle
 
@@ -16,10 +17,13 @@ import ServiceLifecycle
 ///     ...
 ///     await server.shutdown()                       // stop accepting, drain, close
 ///
-/// As a swift-service-lifecycle `Service`, `run()` serves until graceful shutdown (SIGINT or
-/// SIGTERM under a `ServiceGroup`): it stops accepting, lets in-flight requests finish, closes
-/// every connection and returns; the caller then closes the store.
-public final class FolioServer: Service, @unchecked Sendable {
+/// As a swift-service-lifecycle `Service`, `run()` owns the node's life: it binds (unless
+/// `start()` did), runs a peer link per `--peer` in its task group, serves until graceful
+/// shutdown (SIGINT or SIGTERM under a `ServiceGroup`) or `shutdown()`, then quiesces with
+/// NIOExtras' `ServerQuiescingHelper` — no new connections, in-flight requests finish (up to
+/// `drainTimeout`), every connection closes — stops the store threads and returns; the caller
+/// then closes the store. `start()` + `shutdown()` alone serve without peer links (tests).
+public final class FolioServer: Service, Sendable {
     public let configuration: NodeConfiguration
     let node: NodeServices
     private let group: EventLoopGroup
@@ -31,10 +35,17 @@ public final class FolioServer: Service, @unchecked Sendable {
         var listener: Channel?
         var connections: [ObjectIdentifier: Channel] = [:]
         var shutDown = false
-        var shutdownTask: Task<Void, Never>?
-        var peerTasks: [Task<Void, Never>] = []
+        /// True while `run()` serves: it then performs the drain, and `shutdown()` waits for it.
+        var running = false
+        /// The one caller that drains claims it; the others wait in `stopWaiters` until `stopped`.
+        /// (Not an event-loop promise: the loops may be gone by the time a waiter awaits.)
+        var drainClaimed = false
+        var stopped = false
+        var stopWaiters: [CheckedContinuation<Void, Never>] = []
         var abuseFlush: RepeatedTask?
     }
+
+    private let quiesce: ServerQuiescingHelper
 
     public struct ConfigurationError: Error, CustomStringConvertible {
         public var description: String
@@ -52,6 +63,7 @@ public final class FolioServer: Service, @unchecked Sendable {
         }
         self.group = loops
         node = NodeServices(store: store, configuration: configuration, loops: loops)
+        quiesce = ServerQuiescingHelper(group: loops)
     }
 
     /// The address the listener is bound to, once started.
@@ -72,7 +84,13 @@ public final class FolioServer: Service, @unchecked Sendable {
             throw ConfigurationError(description: "\(error)")
         }
         let node = self.node
+        let quiesce = self.quiesce
         let bootstrap = ServerBootstrap(group: group)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                }
+            }
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -94,19 +112,12 @@ public final class FolioServer: Service, @unchecked Sendable {
             ])
         }
         logger.info("listening", metadata: ["address": "\(address)", "node": "\(node.store.nodeID)", "store": "\(node.store.path)"])
-        let tasks = c.peers.map { address in
-            let link = PeerLink(address: address, host: node)
-            return Task { await link.run() }
-        }
         let window = c.abuseWindow
         let quarter = TimeAmount.nanoseconds(max(window.nanoseconds / 4, 1_000_000))
         let flush = group.next().scheduleRepeatedTask(initialDelay: quarter, delay: quarter) { [abuse = node.abuse] _ in
             abuse.flushEndedWindows()
         }
-        state.withLockedValue {
-            $0.peerTasks = tasks
-            $0.abuseFlush = flush
-        }
+        state.withLockedValue { $0.abuseFlush = flush }
         return address
     }
 
@@ -165,44 +176,84 @@ public final class FolioServer: Service, @unchecked Sendable {
         }
     }
 
-    /// Serves until graceful shutdown is requested (swift-service-lifecycle).
+    /// Serves until graceful shutdown is requested (swift-service-lifecycle) or `shutdown()`
+    /// is called: peer links run in this task group and are cancelled when it ends.
     public func run() async throws {
         if boundAddress == nil { try await start() }
-        await withGracefulShutdownHandler {
-            let listener = state.withLockedValue { $0.listener }
-            try? await listener?.closeFuture.get()
-        } onGracefulShutdown: {
-            Task { await self.shutdown() }
+        let listener = state.withLockedValue { s -> Channel? in
+            s.running = !s.shutDown
+            return s.running ? s.listener : nil
         }
-        await shutdown()
+        if let listener {
+            let node = self.node
+            await withGracefulShutdownHandler {
+                await withDiscardingTaskGroup { group in
+                    for address in configuration.peers {
+                        group.addTask { await PeerLink(address: address, host: node).run() }
+                    }
+                    // The listener closes when shutdown begins (quiescing closes it first).
+                    try? await listener.closeFuture.get()
+                    group.cancelAll()
+                }
+            } onGracefulShutdown: {
+                self.beginShutdown()
+            }
+        }
+        await drain()
     }
 
     /// Stops accepting, lets in-flight requests finish (up to `drainTimeout`), closes every
-    /// connection and stops the store threads. Idempotent. The store itself stays open.
+    /// connection and stops the store threads. Idempotent; returns once the node has stopped
+    /// (when `run()` is serving, it does the draining and this waits for it). The store itself
+    /// stays open.
     public func shutdown() async {
-        // Every caller waits for the one shutdown to finish.
-        let task = state.withLockedValue { s -> Task<Void, Never> in
-            if let t = s.shutdownTask { return t }
-            let t = Task { await self.performShutdown() }
-            s.shutdownTask = t
-            return t
-        }
-        await task.value
+        beginShutdown()
+        let running = state.withLockedValue { $0.running }
+        if !running { await drain() }
+        await waitUntilStopped()
     }
 
-    private func performShutdown() async {
-        let (listener, connections, peers) = state.withLockedValue { s -> (Channel?, [Channel], [Task<Void, Never>]) in
-            s.shutDown = true
-            s.abuseFlush?.cancel()
-            return (s.listener, Array(s.connections.values), s.peerTasks)
+    private func waitUntilStopped() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let done = state.withLockedValue { s -> Bool in
+                if !s.stopped { s.stopWaiters.append(c) }
+                return s.stopped
+            }
+            if done { c.resume() }
         }
-        for t in peers { t.cancel() }
-        for t in peers { await t.value }
+    }
+
+    /// Starts quiescing: the listener closes and every connection is told to finish up.
+    /// Synchronous, so a graceful-shutdown handler can call it.
+    private func beginShutdown() {
+        let (first, flush) = state.withLockedValue { s -> (Bool, RepeatedTask?) in
+            defer {
+                s.shutDown = true
+                s.abuseFlush = nil
+            }
+            return (!s.shutDown, s.abuseFlush)
+        }
+        guard first else { return }
+        flush?.cancel()
+        // Held CHANGES requests are answered now instead of waiting out their hold.
         node.notifier.wakeAll()
+        quiesce.initiateShutdown(promise: nil)
+    }
+
+    /// Waits for connections to close (up to `drainTimeout`), closes the rest, stops the store
+    /// threads. Runs once; later callers wait for the first to finish.
+    private func drain() async {
+        let claimed = state.withLockedValue { s -> Bool in
+            defer { s.drainClaimed = true }
+            return !s.drainClaimed
+        }
+        guard claimed else {
+            await waitUntilStopped()
+            return
+        }
+        beginShutdown()
+        let connections = state.withLockedValue { Array($0.connections.values) }
         logger.info("shutting down", metadata: ["connections": "\(connections.count)"])
-        try? await listener?.close()
-        for c in connections { c.pipeline.fireUserInboundEventTriggered(QuiesceEvent()) }
-        node.notifier.wakeAll()
         let deadline = NIODeadline.now() + configuration.drainTimeout
         for c in connections {
             let remaining = deadline - .now()
@@ -214,6 +265,12 @@ public final class FolioServer: Service, @unchecked Sendable {
         await node.shutdown()
         if ownsGroup { try? await group.shutdownGracefully() }
         logger.info("stopped")
+        let waiters = state.withLockedValue { s -> [CheckedContinuation<Void, Never>] in
+            s.stopped = true
+            defer { s.stopWaiters = [] }
+            return s.stopWaiters
+        }
+        for w in waiters { w.resume() }
     }
 }
 

@@ -5,9 +5,6 @@ import FolioSync
 import Logging
 import NIOCore
 
-/// Sent down a connection's pipeline to start a graceful close.
-struct QuiesceEvent: Sendable {}
-
 /// Sent down a connection's pipeline when the node takes its slot or buffer away.
 struct EvictedEvent: Sendable {
     enum Reason: Sendable { case pendingHandshake, partialFrameBudget }
@@ -370,7 +367,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             }
             return
         }
-        if event is QuiesceEvent {
+        if event is ChannelShouldQuiesceEvent {
             quiescing = true
             resumeReadingIfPossible(context: context)
             return

@@ -57,10 +57,16 @@ final class TestNode: @unchecked Sendable {
         server = FolioServer(store: store, configuration: config)
         let a = try await server.start()
         address = "127.0.0.1:\(a.port!)"
+        // run() owns the peer links; the test holds its task and stop() ends it.
+        let server = self.server
+        running = Task { try? await server.run() }
     }
+
+    private var running: Task<Void, Never>?
 
     func stop() async {
         await server.shutdown()
+        await running?.value
         store.close()
         try? FileManager.default.removeItem(atPath: dir)
     }
