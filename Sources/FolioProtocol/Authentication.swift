@@ -6,7 +6,8 @@ import Foundation
 /// Each side proves it holds the key with HMAC-SHA256 over both sides' fresh nonces; the key
 /// never crosses the wire, and proofs are compared in constant time.
 public struct SharedKey: @unchecked Sendable {
-    // SymmetricKey is immutable once made; it only lacks the annotation.
+    // Unchecked because swift-crypto's SymmetricKey lacks the annotation; invariant: the key
+    // is immutable once made (a value with no mutating API), so sharing it is safe.
     let key: SymmetricKey
 
     public init(bytes: [UInt8]) throws {

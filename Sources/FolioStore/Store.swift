@@ -12,7 +12,7 @@ import LMDB
 ///     let store = try Store.open(at: "/var/lib/folio")
 ///     try store.write { try $0.put(Article(id: "a1", title: "Hello")) }
 ///     let state = try store.get("a1")
-public final class Store: @unchecked Sendable {
+public final class Store: Sendable {
     /// The storage format this build writes and the newest it reads.
     public static let storageFormat: UInt32 = 1
 
@@ -31,7 +31,7 @@ public final class Store: @unchecked Sendable {
         public init() {}
     }
 
-    struct Databases {
+    struct Databases: Sendable {
         let meta: Database
         let articles: Database
         let bodies: Database
