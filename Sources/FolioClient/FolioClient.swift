@@ -75,16 +75,24 @@ public final class FolioClient: Sendable {
     public static func connect(
         to address: String, key: SharedKey? = nil, options: Options = Options(),
         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
-    ) async throws -> FolioClient {
-        var options = options
-        if let key { options.key = key }
-        let traffic = TrafficCounter()
-        let connection = try await open(address, options: options, group: group, traffic: traffic)
-        return FolioClient(connection: connection, address: address, group: group, traffic: traffic, options: options)
+    ) async throws(FolioClientError) -> FolioClient {
+        try await Self.typed {
+            var options = options
+            if let key { options.key = key }
+            let traffic = TrafficCounter()
+            let connection = try await open(address, options: options, group: group, traffic: traffic)
+            return FolioClient(connection: connection, address: address, group: group, traffic: traffic, options: options)
+        }
     }
 
     private static func open(_ address: String, options opts: Options, group: EventLoopGroup, traffic: TrafficCounter) async throws -> Connection {
-        let (host, port) = try parseAddress(address)
+        let (host, port): (String, Int)
+        do {
+            let a = try NodeAddress(address)
+            (host, port) = (a.host, a.port)
+        } catch {
+            throw FolioClientError.invalidAddress(error.description)
+        }
         if opts.usesTLS && opts.key == nil && opts.tls.ca == nil {
             // TLS alone would encrypt to whoever answers: something must prove it is the node.
             throw FolioClientError.unauthorized("nothing would prove the node is the one meant: give its CA (--tls-ca) or the mesh key (--key-file)")
@@ -161,31 +169,11 @@ public final class FolioClient: Sendable {
         return current
     }
 
-    /// The port a node listens on when an address names none.
-    public static let defaultPort = 7070
-
-    static func parseAddress(_ address: String) throws -> (String, Int) {
-        var host = address
-        var port: Int?
-        if address.hasPrefix("["), let close = address.firstIndex(of: "]") {
-            host = String(address[address.index(after: address.startIndex)..<close])
-            let rest = address[address.index(after: close)...]
-            if rest.hasPrefix(":") { port = Int(rest.dropFirst()) }
-        } else if let colon = address.lastIndex(of: ":") {
-            host = String(address[..<colon])
-            port = Int(address[address.index(after: colon)...])
-        }
-        // HOST alone (no port, not a bare IPv6 address) means Folio's port.
-        if !address.contains(":") || (address.hasPrefix("[") && address.hasSuffix("]")) { port = defaultPort }
-        guard !host.isEmpty, let port, (1...65535).contains(port) else {
-            throw FolioClientError.closed("\"\(address)\" is not HOST:PORT")
-        }
-        return (host, port)
-    }
-
     /// Sends one request and waits for its response; an ERROR response is thrown.
-    public func request(_ message: Message) async throws -> Message {
-        try await request(message, on: state.withLockedValue { $0.connection })
+    public func request(_ message: Message) async throws(FolioClientError) -> Message {
+        try await Self.typed {
+            try await request(message, on: state.withLockedValue { $0.connection })
+        }
     }
 
     private func request(_ message: Message, on connection: Connection) async throws -> Message {
@@ -233,6 +221,18 @@ public final class FolioClient: Sendable {
         }
     }
 
+    /// Runs `body`, reporting any error that is not already a `FolioClientError` as one (a
+    /// channel error is the connection's: `.closed`), so every public call throws one type.
+    static func typed<T>(_ body: () async throws -> T) async throws(FolioClientError) -> T {
+        do {
+            return try await body()
+        } catch let e as FolioClientError {
+            throw e
+        } catch {
+            throw FolioClientError.closed("\(error)")
+        }
+    }
+
     private func unexpected(_ m: Message, for what: String) -> FolioClientError {
         .protocolError("the node answered \(what) with \(m.kind)")
     }
@@ -240,66 +240,82 @@ public final class FolioClient: Sendable {
     // MARK: Operations
 
     /// Round-trip time of a PING.
-    public func ping() async throws -> Duration {
-        let clock = ContinuousClock()
-        let start = clock.now
-        let token = UInt64.random(in: 0...UInt64.max)
-        guard case .pong(token) = try await request(.ping(token)) else { throw FolioClientError.protocolError("PONG did not echo the token") }
-        return clock.now - start
+    public func ping() async throws(FolioClientError) -> Duration {
+        try await Self.typed {
+            let clock = ContinuousClock()
+            let start = clock.now
+            let token = UInt64.random(in: 0...UInt64.max)
+            guard case .pong(token) = try await request(.ping(token)) else { throw FolioClientError.protocolError("PONG did not echo the token") }
+            return clock.now - start
+        }
     }
 
     /// The article with its winner's body, or every sibling's with `allVersions`.
     /// Throws `.notFound` when absent; a deleted article comes back with `isDeleted`.
-    public func get(_ id: String, allVersions: Bool = false) async throws -> ArticleState {
-        let m = try await request(.get(id: id, allVersions: allVersions))
-        guard case let .article(s) = m else { throw unexpected(m, for: "GET") }
-        return s
+    public func get(_ id: String, allVersions: Bool = false) async throws(FolioClientError) -> ArticleState {
+        try await Self.typed {
+            let m = try await request(.get(id: id, allVersions: allVersions))
+            guard case let .article(s) = m else { throw unexpected(m, for: "GET") }
+            return s
+        }
     }
 
     /// Writes an article. With `context` (from a read), it supersedes only what that read saw.
     @discardableResult
-    public func put(_ article: Article, context: VersionVector? = nil) async throws -> WriteOutcome {
-        let m = try await write(.put(article, context: context, writeID: .random()))
-        guard case let .written(o) = m else { throw unexpected(m, for: "PUT") }
-        return o
+    public func put(_ article: Article, context: VersionVector? = nil) async throws(FolioClientError) -> WriteOutcome {
+        try await Self.typed {
+            let m = try await write(.put(article, context: context, writeID: .random()))
+            guard case let .written(o) = m else { throw unexpected(m, for: "PUT") }
+            return o
+        }
     }
 
     /// Deletes an article (a tombstone version). Throws `.notFound` when absent or deleted.
     @discardableResult
-    public func delete(_ id: String, context: VersionVector? = nil) async throws -> WriteOutcome {
-        let m = try await write(.delete(id: id, context: context, writeID: .random()))
-        guard case let .written(o) = m else { throw unexpected(m, for: "DELETE") }
-        return o
+    public func delete(_ id: String, context: VersionVector? = nil) async throws(FolioClientError) -> WriteOutcome {
+        try await Self.typed {
+            let m = try await write(.delete(id: id, context: context, writeID: .random()))
+            guard case let .written(o) = m else { throw unexpected(m, for: "DELETE") }
+            return o
+        }
     }
 
     /// One page of articles in id order (bodies not included); `more` says another page follows.
-    public func list(_ query: ListQuery = ListQuery()) async throws -> (articles: [ArticleState], more: Bool) {
-        let m = try await request(.list(query))
-        guard case let .listed(items, more) = m else { throw unexpected(m, for: "LIST") }
-        return (items, more)
+    public func list(_ query: ListQuery = ListQuery()) async throws(FolioClientError) -> (articles: [ArticleState], more: Bool) {
+        try await Self.typed {
+            let m = try await request(.list(query))
+            guard case let .listed(items, more) = m else { throw unexpected(m, for: "LIST") }
+            return (items, more)
+        }
     }
 
-    public func statistics() async throws -> StoreStatistics {
-        let m = try await request(.stats)
-        guard case let .statistics(s) = m else { throw unexpected(m, for: "STATS") }
-        return s
+    public func statistics() async throws(FolioClientError) -> StoreStatistics {
+        try await Self.typed {
+            let m = try await request(.stats)
+            guard case let .statistics(s) = m else { throw unexpected(m, for: "STATS") }
+            return s
+        }
     }
 
     /// The node's change feed after `since`. With `waitMillis`, an empty answer is held until
     /// a change commits on the node (or the wait ends).
-    public func changes(since: UInt64, limit: UInt32 = 1000, waitMillis: UInt32 = 0) async throws -> (changes: [Change], lastSequence: UInt64) {
-        let m = try await request(.changes(since: since, limit: limit, waitMillis: waitMillis))
-        guard case let .changeBatch(c, last) = m else { throw unexpected(m, for: "CHANGES") }
-        return (c, last)
+    public func changes(since: UInt64, limit: UInt32 = 1000, waitMillis: UInt32 = 0) async throws(FolioClientError) -> (changes: [Change], lastSequence: UInt64) {
+        try await Self.typed {
+            let m = try await request(.changes(since: since, limit: limit, waitMillis: waitMillis))
+            guard case let .changeBatch(c, last) = m else { throw unexpected(m, for: "CHANGES") }
+            return (c, last)
+        }
     }
 
     // MARK: Replication (see Protocol/SPEC.md §8)
 
     /// The node's identity and feed position.
-    public func syncState() async throws -> (node: NodeID, epoch: String, lastSequence: UInt64) {
-        let m = try await request(.syncHello)
-        guard case let .syncState(node, epoch, last) = m else { throw unexpected(m, for: "SYNC_HELLO") }
-        return (node, epoch, last)
+    public func syncState() async throws(FolioClientError) -> (node: NodeID, epoch: String, lastSequence: UInt64) {
+        try await Self.typed {
+            let m = try await request(.syncHello)
+            guard case let .syncState(node, epoch, last) = m else { throw unexpected(m, for: "SYNC_HELLO") }
+            return (node, epoch, last)
+        }
     }
 
     /// Articles by id with all their versions, and the bodies not in `have`, up to `maxBytes`.
@@ -307,19 +323,21 @@ public final class FolioClient: Sendable {
     /// When the node answers `tooLarge` (the first article it would send does not fit one
     /// frame of ours, SPEC §8.1), the ids are asked for one at a time until that article is
     /// found; it comes back in `oversized`, after any ids before it that do not exist.
-    public func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> FetchResult {
-        do {
-            return FetchResult(articles: try await fetchOnce(ids, have: have, maxBytes: maxBytes))
-        } catch FolioClientError.tooLarge {
-            for id in ids {
-                do {
-                    let one = try await fetchOnce([id], have: have, maxBytes: maxBytes)
-                    if !one.isEmpty { return FetchResult(articles: one) }
-                } catch let FolioClientError.tooLarge(why) {
-                    return FetchResult(oversized: [OversizedArticle(id: id, bytes: Self.announcedSize(why) ?? 0)])
+    public func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws(FolioClientError) -> FetchResult {
+        try await Self.typed {
+            do {
+                return FetchResult(articles: try await fetchOnce(ids, have: have, maxBytes: maxBytes))
+            } catch FolioClientError.tooLarge {
+                for id in ids {
+                    do {
+                        let one = try await fetchOnce([id], have: have, maxBytes: maxBytes)
+                        if !one.isEmpty { return FetchResult(articles: one) }
+                    } catch let FolioClientError.tooLarge(why) {
+                        return FetchResult(oversized: [OversizedArticle(id: id, bytes: Self.announcedSize(why) ?? 0)])
+                    }
                 }
+                return FetchResult()
             }
-            return FetchResult()
         }
     }
 
@@ -339,24 +357,30 @@ public final class FolioClient: Sendable {
     }
 
     /// The node's checkpoint for our feed (`node`, `epoch`).
-    public func checkpoint(node: NodeID, epoch: String) async throws -> UInt64 {
-        let m = try await request(.checkpointGet(node: node, epoch: epoch))
-        guard case let .checkpoint(seq) = m else { throw unexpected(m, for: "CHECKPOINT_GET") }
-        return seq
+    public func checkpoint(node: NodeID, epoch: String) async throws(FolioClientError) -> UInt64 {
+        try await Self.typed {
+            let m = try await request(.checkpointGet(node: node, epoch: epoch))
+            guard case let .checkpoint(seq) = m else { throw unexpected(m, for: "CHECKPOINT_GET") }
+            return seq
+        }
     }
 
     /// Offers changes; the node answers which articles it lacks and which bodies it holds.
-    public func offer(_ changes: [Change]) async throws -> SyncNeeds {
-        let m = try await request(.offer(changes))
-        guard case let .want(ids, have) = m else { throw unexpected(m, for: "OFFER") }
-        return SyncNeeds(ids: ids, haveBodies: have)
+    public func offer(_ changes: [Change]) async throws(FolioClientError) -> SyncNeeds {
+        try await Self.typed {
+            let m = try await request(.offer(changes))
+            guard case let .want(ids, have) = m else { throw unexpected(m, for: "OFFER") }
+            return SyncNeeds(ids: ids, haveBodies: have)
+        }
     }
 
     /// Sends articles the node asked for and the feed position they complete.
-    public func apply(node: NodeID, epoch: String, upTo: UInt64, articles: [ArticleState]) async throws -> ApplyOutcome {
-        let m = try await request(.apply(node: node, epoch: epoch, upTo: upTo, articles: articles))
-        guard case let .applied(changed, created, cp) = m else { throw unexpected(m, for: "APPLY") }
-        return ApplyOutcome(changed: Int(changed), conflictsCreated: Int(created), checkpoint: cp)
+    public func apply(node: NodeID, epoch: String, upTo: UInt64, articles: [ArticleState]) async throws(FolioClientError) -> ApplyOutcome {
+        try await Self.typed {
+            let m = try await request(.apply(node: node, epoch: epoch, upTo: upTo, articles: articles))
+            guard case let .applied(changed, created, cp) = m else { throw unexpected(m, for: "APPLY") }
+            return ApplyOutcome(changed: Int(changed), conflictsCreated: Int(created), checkpoint: cp)
+        }
     }
 
     /// Bytes written to and read from the connection so far.

@@ -1,7 +1,7 @@
 import FolioProtocol
 
 /// Why a `FolioClient` call failed.
-public enum FolioClientError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum FolioClientError: Failure, Equatable, Sendable, CustomStringConvertible {
     /// The article does not exist.
     case notFound(String)
     /// The node reported a conflict.
@@ -22,20 +22,21 @@ public enum FolioClientError: Error, Equatable, Sendable, CustomStringConvertibl
     case closed(String)
     /// No answer within the timeout.
     case timeout(String)
+    /// The address does not parse (nothing was dialled).
+    case invalidAddress(String)
 
     init(code: ErrorCode, message: String) {
-        switch code {
+        switch code.kind {
         case .notFound: self = .notFound(message)
         case .conflict: self = .conflict(message)
-        case .invalidArticle: self = .invalidArticle(message)
+        case .invalidInput, .usage: self = .invalidArticle(message)
         case .unauthorized: self = .unauthorized(message)
         case .busy: self = .busy(message)
         case .tooLarge: self = .tooLarge(message)
-        case .badFrame, .unknownType, .invalidUTF8, .handshakeRequired, .badMagic, .noCommonVersion:
-            self = .protocolError("\(code): \(message)")
+        case .protocolViolation: self = .protocolError("\(code): \(message)")
         case .shuttingDown: self = .closed("the node is shutting down: \(message)")
         case .timeout: self = .timeout(message)
-        case .internal: self = .server(code: code, message: message)
+        case .unavailable, .internalFailure: self = .server(code: code, message: message)
         }
     }
 
@@ -46,6 +47,22 @@ public enum FolioClientError: Error, Equatable, Sendable, CustomStringConvertibl
         case let .closed(m): return !m.hasPrefix("the node is shutting down")
         case .timeout: return true
         default: return false
+        }
+    }
+
+    public var kind: FailureKind {
+        switch self {
+        case .notFound: return .notFound
+        case .conflict: return .conflict
+        case .invalidArticle: return .invalidInput
+        case .unauthorized: return .unauthorized
+        case .busy: return .busy
+        case .tooLarge: return .tooLarge
+        case .protocolError: return .protocolViolation
+        case .server: return .internalFailure
+        case .closed: return .unavailable
+        case .timeout: return .timeout
+        case .invalidAddress: return .usage
         }
     }
 
@@ -61,6 +78,7 @@ public enum FolioClientError: Error, Equatable, Sendable, CustomStringConvertibl
         case let .server(code, m): return "node error (\(code)): \(m)"
         case let .closed(m): return "connection closed: \(m)"
         case let .timeout(m): return "timeout: \(m)"
+        case let .invalidAddress(m): return "invalid address \(m)"
         }
     }
 }

@@ -20,7 +20,8 @@ import NIOPosix
 /// commit and stops the thread, without blocking the caller's thread.
 public final class GroupCommitWriter: Sendable {
     /// Raised for jobs submitted after `shutdown()`.
-    public struct ShuttingDown: Error, CustomStringConvertible {
+    public struct ShuttingDown: Failure, CustomStringConvertible {
+        public var kind: FailureKind { .shuttingDown }
         public var description: String { "the node is shutting down" }
     }
 

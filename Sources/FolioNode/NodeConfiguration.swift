@@ -67,31 +67,6 @@ public struct NodeConfiguration: Sendable {
     public init() {}
 }
 
-/// Parses "host:port" and "[v6]:port".
-public func parseHostPort(_ text: String, defaultPort: Int? = nil) throws -> (host: String, port: Int) {
-    struct BadAddress: Error, CustomStringConvertible {
-        var description: String
-    }
-    var host = text
-    var portText: Substring?
-    if text.hasPrefix("[") {
-        guard let close = text.firstIndex(of: "]") else { throw BadAddress(description: "\"\(text)\": missing ']'") }
-        host = String(text[text.index(after: text.startIndex)..<close])
-        let rest = text[text.index(after: close)...]
-        if rest.hasPrefix(":") { portText = rest.dropFirst() } else if !rest.isEmpty { throw BadAddress(description: "\"\(text)\": expected :PORT after ']'") }
-    } else if let colon = text.lastIndex(of: ":") {
-        host = String(text[..<colon])
-        portText = text[text.index(after: colon)...]
-    }
-    guard !host.isEmpty else { throw BadAddress(description: "\"\(text)\": missing host (use HOST:PORT, e.g. 127.0.0.1:7070)") }
-    let port: Int?
-    if let portText { port = Int(portText) } else { port = defaultPort }
-    guard let port, (0...65535).contains(port) else {
-        throw BadAddress(description: "\"\(text)\": expected HOST:PORT with a port from 0 to 65535")
-    }
-    return (host, port)
-}
-
 /// True for "localhost" and literal loopback addresses (127.0.0.0/8, ::1); a name that merely
 /// starts with "127." is not one.
 func isLoopback(_ host: String) -> Bool {

@@ -134,19 +134,11 @@ final class NodeServices: PeerLinkHost {
 }
 
 extension Error {
-    /// The ERROR frame a failed request is answered with.
+    /// The ERROR frame a failed request is answered with: the failure's kind, in SPEC §7's words.
     var wireError: (ErrorCode, String) {
         switch self {
-        case let e as StoreError:
-            switch e {
-            case .notFound: return (.notFound, e.description)
-            case .invalidArticle, .invalidContext, .missingBody, .writeIDReused: return (.invalidArticle, e.description)
-            case .noSuchVersion: return (.notFound, e.description)
-            case .dotClash: return (.conflict, e.description)
-            default: return (.internal, e.description)
-            }
         case let v as ProtocolViolation: return (v.code, v.message)
-        case let e as GroupCommitWriter.ShuttingDown: return (.shuttingDown, e.description)
+        case let f as Failure: return (ErrorCode(f.kind), "\(f)")
         default: return (.internal, "\(self)")
         }
     }

@@ -1,3 +1,5 @@
+import FolioModel
+
 /// The error codes of an ERROR frame (Protocol/SPEC.md §7).
 public enum ErrorCode: UInt16, Sendable, CaseIterable, CustomStringConvertible {
     /// A frame or payload is malformed (lengths overrun, trailing bytes, bad values). Fatal.
@@ -75,4 +77,42 @@ public struct ProtocolViolation: Error, Equatable, Sendable, CustomStringConvert
     }
 
     public var description: String { "\(code): \(message)" }
+}
+
+extension ErrorCode {
+    /// The failure an ERROR code reports (the client's side of the one vocabulary).
+    public var kind: FailureKind {
+        switch self {
+        case .badFrame, .unknownType, .invalidUTF8, .handshakeRequired, .badMagic, .noCommonVersion: return .protocolViolation
+        case .tooLarge: return .tooLarge
+        case .unauthorized: return .unauthorized
+        case .notFound: return .notFound
+        case .conflict: return .conflict
+        case .invalidArticle: return .invalidInput
+        case .busy: return .busy
+        case .internal: return .internalFailure
+        case .timeout: return .timeout
+        case .shuttingDown: return .shuttingDown
+        }
+    }
+
+    /// The ERROR code a node answers a failure with (the node's side of the one vocabulary).
+    public init(_ kind: FailureKind) {
+        switch kind {
+        case .notFound: self = .notFound
+        case .conflict: self = .conflict
+        case .invalidInput, .usage: self = .invalidArticle
+        case .unauthorized: self = .unauthorized
+        case .busy: self = .busy
+        case .tooLarge: self = .tooLarge
+        case .protocolViolation: self = .badFrame
+        case .shuttingDown: self = .shuttingDown
+        case .timeout: self = .timeout
+        case .unavailable, .internalFailure: self = .internal
+        }
+    }
+}
+
+extension ProtocolViolation: Failure {
+    public var kind: FailureKind { code.kind }
 }

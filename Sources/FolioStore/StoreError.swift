@@ -75,3 +75,14 @@ func storeErrors<T>(_ body: () throws -> T) throws -> T {
         throw StoreError.corrupt(e.reason)
     }
 }
+
+extension StoreError: Failure {
+    public var kind: FailureKind {
+        switch self {
+        case .notFound, .noSuchVersion: return .notFound
+        case .dotClash: return .conflict
+        case .invalidArticle, .invalidContext, .missingBody, .writeIDReused: return .invalidInput
+        case .noStore, .alreadyExists, .newerFormat, .notAFolioStore, .corrupt, .badDestination, .diskFull, .lmdb: return .internalFailure
+        }
+    }
+}

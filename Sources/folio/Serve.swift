@@ -59,7 +59,7 @@ struct Serve: AsyncParsableCommand {
         try Check.count(readThreads, "--read-threads", in: 1...64)
         try Check.count(eventLoopThreads, "--event-loop-threads", in: 1...64)
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
-        try Check.address(listen, "--listen")
+        try Check.address(listen, "--listen", listening: true)
         if keyFile.count > 2 { throw ValidationError("--key-file is given \(keyFile.count) times: a node accepts at most two keys (the new and the old, during a rotation)") }
         for p in peer { try Check.address(p, "--peer") }
     }
@@ -73,7 +73,8 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "folio")
         logger.logLevel = level
-        let (host, port) = try parseHostPort(listen, defaultPort: 7070)
+        let listenAddress = try Check.address(listen, "--listen", listening: true)
+        let (host, port) = (listenAddress.host, listenAddress.port)
         var config = NodeConfiguration()
         config.host = host
         config.port = port

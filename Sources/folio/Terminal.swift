@@ -12,6 +12,16 @@ enum Exit: Int32 {
     case usage = 2
     case failure = 3
     case rejected = 4
+
+    /// The CLI's side of the one failure vocabulary (`FailureKind`).
+    init(_ kind: FailureKind) {
+        switch kind {
+        case .notFound, .conflict: self = .notFound
+        case .usage: self = .usage
+        case .invalidInput: self = .rejected
+        case .unauthorized, .busy, .tooLarge, .protocolViolation, .shuttingDown, .timeout, .unavailable, .internalFailure: self = .failure
+        }
+    }
 }
 
 /// An error that has already been explained on stderr (or needs only `message`).
@@ -40,20 +50,9 @@ enum Terminal {
         case let e as CLIFailure:
             if let m = e.message { err("folio: \(m)") }
             Foundation.exit(e.code.rawValue)
-        case let e as StoreError:
-            err("folio: \(e)")
-            switch e {
-            case .notFound, .noSuchVersion, .dotClash: Foundation.exit(Exit.notFound.rawValue)
-            case .invalidArticle, .invalidContext: Foundation.exit(Exit.rejected.rawValue)
-            default: Foundation.exit(Exit.failure.rawValue)
-            }
-        case let e as FolioClientError:
-            err("folio: \(e)")
-            switch e {
-            case .notFound, .conflict: Foundation.exit(Exit.notFound.rawValue)
-            case .invalidArticle: Foundation.exit(Exit.rejected.rawValue)
-            default: Foundation.exit(Exit.failure.rawValue)
-            }
+        case let f as Failure:
+            err("folio: \(f)")
+            Foundation.exit(Exit(f.kind).rawValue)
         default:
             let code = FolioCommand.exitCode(for: error)
             let message = FolioCommand.fullMessage(for: error)

@@ -2,6 +2,7 @@ import ArgumentParser
 import FolioImport
 import FolioModel
 import FolioStore
+import FolioProtocol
 import FolioNode
 
 /// Checks of values given on the command line; each failure is a usage error (exit 2) that
@@ -16,10 +17,11 @@ enum Check {
         }
     }
 
-    /// A node address: HOST:PORT, [IPv6]:PORT, or HOST alone for port 7070.
-    static func address(_ text: String, _ what: String) throws {
+    /// A node address: HOST:PORT, [IPv6]:PORT, or HOST alone for port 7070 (port 0 only to listen).
+    @discardableResult
+    static func address(_ text: String, _ what: String, listening: Bool = false) throws -> NodeAddress {
         do {
-            _ = try parseHostPort(text, defaultPort: 7070)
+            return try NodeAddress(text, listening: listening)
         } catch {
             throw ValidationError("\(what): \(error)")
         }

@@ -77,3 +77,26 @@ final class GoldenVectorTests: XCTestCase {
         XCTAssertNil(Hello.negotiate([1], [2]))
     }
 }
+
+/// One failure vocabulary (FailureKind): every ERROR code maps to a kind and back to a code of
+/// the same kind, so node, client and CLI agree on what went wrong.
+final class FailureVocabularyTests: XCTestCase {
+    func testEveryErrorCodeRoundTripsThroughItsKind() {
+        for code in ErrorCode.allCases {
+            XCTAssertEqual(ErrorCode(code.kind).kind, code.kind, "\(code)")
+        }
+        for kind in FailureKind.allCases where kind != .usage && kind != .unavailable {
+            XCTAssertEqual(ErrorCode(kind).kind, kind, "\(kind)")
+        }
+    }
+
+    func testOneAddressParserWithFolioPort() throws {
+        XCTAssertEqual(try NodeAddress("example.org").port, 7070)
+        XCTAssertEqual(try NodeAddress("[::1]").host, "::1")
+        XCTAssertEqual(try NodeAddress("[::1]:9").port, 9)
+        XCTAssertEqual(try NodeAddress("h:0", listening: true).port, 0)
+        for bad in ["h:0", ":7070", "::1", "h:70000", "h:x", "[::1", "[::1]x", "h :1", ""] {
+            XCTAssertThrowsError(try NodeAddress(bad), bad)
+        }
+    }
+}
