@@ -65,10 +65,14 @@ final class FrameDecoderTests: XCTestCase {
         XCTAssertEqual(violation(hello, pastHello: false)?.code, .badMagic)
     }
 
-    /// Random bytes never crash the decoder: every outcome is a frame, a wait, or a violation.
-    func testRandomInputNeverCrashes() {
-        var rng = SystemRandomNumberGenerator()
+    /// Random mutations of every golden frame (seeded, so a failure replays): each outcome is
+    /// a frame that re-encodes to exactly the bytes it consumed, a wait for more bytes (nothing
+    /// consumed, the declared length not yet there), or a `ProtocolViolation` — never another
+    /// error, never a crash.
+    func testRandomInputIsAFrameAWaitOrAViolation() throws {
+        var rng = SplitMix64(seed: 0x5EED_F01F)
         let seeds = GoldenVectors.all.map { Array(Envelope($0.2, $0.3).encoded().readableBytesView) }
+        var outcomes = (frames: 0, waits: 0, violations: 0)
         for i in 0..<3000 {
             var bytes = seeds[i % seeds.count]
             for _ in 0..<Int.random(in: 1...4, using: &rng) {
@@ -76,9 +80,32 @@ final class FrameDecoderTests: XCTestCase {
                 bytes[at] = UInt8.random(in: 0...255, using: &rng)
             }
             var d = FrameDecoder()
-            if i % 2 == 0 { _ = try? { var h = Envelope(0, GoldenVectors.all[0].3).encoded(); _ = try d.decodeOne(&h) }() }
+            if i % 2 == 0 { var h = Envelope(0, GoldenVectors.all[0].3).encoded(); _ = try d.decodeOne(&h) }
             var b = ByteBuffer(bytes: bytes)
-            _ = try? d.decodeOne(&b)
+            do {
+                if let envelope = try d.decodeOne(&b) {
+                    outcomes.frames += 1
+                    let consumed = bytes.count - b.readableBytes
+                    var expected = Array(bytes[0..<consumed])
+                    // SPEC §7: an unknown error code is read as `internal` — the one rewrite allowed.
+                    if case .error(.internal, _) = envelope.message, ErrorCode(rawValue: UInt16(expected[9]) << 8 | UInt16(expected[10])) == nil {
+                        expected[9] = 0
+                        expected[10] = UInt8(ErrorCode.internal.rawValue)
+                    }
+                    XCTAssertEqual(Array(envelope.encoded().readableBytesView), expected, "case \(i): a decoded frame re-encodes as it came")
+                } else {
+                    outcomes.waits += 1
+                    XCTAssertEqual(b.readableBytes, bytes.count, "case \(i): a wait consumes nothing")
+                }
+            } catch is ProtocolViolation {
+                outcomes.violations += 1
+            } catch {
+                XCTFail("case \(i): \(error) is not a ProtocolViolation")
+            }
         }
+        // The mutations exercise all three outcomes.
+        XCTAssertGreaterThan(outcomes.frames, 0)
+        XCTAssertGreaterThan(outcomes.waits, 0)
+        XCTAssertGreaterThan(outcomes.violations, 0)
     }
 }

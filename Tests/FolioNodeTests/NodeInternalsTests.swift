@@ -1,0 +1,134 @@
+import FolioModel
+import FolioProtocol
+import FolioStore
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import XCTest
+
+@testable import FolioNode
+
+/// The node's store machinery, tested directly: group commit, change notification, read batching.
+final class NodeInternalsTests: XCTestCase {
+    var dir = ""
+    var store: Store!
+    let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "folio-internals-\(UUID().uuidString)"
+        store = try Store.create(at: dir)
+    }
+
+    override func tearDown() async throws {
+        store.close()
+        try? FileManager.default.removeItem(atPath: dir)
+        try await loops.shutdownGracefully()
+    }
+
+    // MARK: GroupCommitWriter
+
+    func testConcurrentJobsShareCommitsAndAFailingJobFailsAlone() async throws {
+        let commits = NIOLockedValueBox(0)
+        let writer = GroupCommitWriter(store: store) { _ in commits.withLockedValue { $0 += 1 } }
+        let loop = loops.next()
+        var futures: [EventLoopFuture<WriteOutcome>] = []
+        for i in 0..<300 {
+            // Job 150 writes an article with an invalid id: only it may fail.
+            let id = i == 150 ? "" : "g/\(i)"
+            futures.append(writer.submit(on: loop) { try $0.put(Article(id: id, title: "t")) })
+        }
+        var failed: [Int] = []
+        for (i, f) in futures.enumerated() {
+            do { _ = try await f.get() } catch { failed.append(i) }
+        }
+        XCTAssertEqual(failed, [150])
+        XCTAssertEqual(try store.list(prefix: "g/", limit: 1000).count, 299)
+        XCTAssertLessThan(commits.withLockedValue { $0 }, 299, "jobs queued together commit together")
+        XCTAssertTrue(try store.verify().isClean)
+        await writer.shutdown()
+    }
+
+    func testShutdownFinishesAcceptedJobsAndRefusesNewOnes() async throws {
+        let writer = GroupCommitWriter(store: store, maxGroup: 4)
+        let loop = loops.next()
+        let accepted = (0..<50).map { i in writer.submit(on: loop) { try $0.put(Article(id: "s/\(i)", title: "t")) } }
+        await writer.shutdown()
+        for f in accepted { _ = try await f.get() }  // every accepted job got its answer
+        XCTAssertEqual(try store.list(prefix: "s/", limit: 100).count, 50)
+        do {
+            _ = try await writer.submit(on: loop) { try $0.put(Article(id: "late", title: "t")) }.get()
+            XCTFail("a job after shutdown was accepted")
+        } catch is GroupCommitWriter.ShuttingDown {}
+        XCTAssertNil(try store.get("late"))
+    }
+
+    // MARK: ChangeNotifier
+
+    func testWaitersWakeOnCommitsByThisProcessAndByThePoll() async throws {
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        let notifier = ChangeNotifier(store: store, loop: loops.next(), pool: pool, pollInterval: .milliseconds(20))
+        // Nothing committed: the wait ends at its timeout with the current sequence.
+        let started = Date()
+        let idle = await notifier.wait(since: 0, timeout: .milliseconds(100))
+        XCTAssertEqual(idle, 0)
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.09)
+        // A commit announced by this process wakes the waiter at once.
+        async let woken = notifier.wait(since: 0, timeout: .seconds(10))
+        try await Task.sleep(for: .milliseconds(20))
+        try store.write { try $0.put(Article(id: "n/1", title: "t")) }
+        notifier.committed(upTo: try store.lastSequence())
+        let seq = await woken
+        XCTAssertEqual(seq, 1)
+        // A commit made behind its back (another process) is found by the poll.
+        async let polled = notifier.wait(since: 1, timeout: .seconds(10))
+        try store.write { try $0.put(Article(id: "n/2", title: "t")) }
+        let seen = await polled
+        XCTAssertEqual(seen, 2)
+        // After stop, no poll runs: the store can be closed.
+        await notifier.stop()
+        try store.write { try $0.put(Article(id: "n/3", title: "t")) }
+        try await Task.sleep(for: .milliseconds(100))
+        XCTAssertEqual(notifier.last, 2, "a stopped notifier does not poll")
+        try await pool.shutdownGracefully()
+    }
+
+    // MARK: ReadBatcher
+
+    func testReadsOfOneLoopTurnRunAsOneBatchAndFailAlone() async throws {
+        for i in 0..<5 { try store.write { try $0.put(Article(id: "r/\(i)", title: "t\(i)")) } }
+        // Two pool threads: were the reads separate jobs, the second thread would take some
+        // while the first read sleeps; one batch runs them all on one thread, in order.
+        let pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        let loop = loops.next()
+        let threads = NIOLockedValueBox<Set<String>>([])
+        let store = self.store!
+        let futures = try await loop.submit { () -> [EventLoopFuture<Message>] in
+            let batcher = ReadBatcher(loop: loop, pool: pool, store: store)
+            return (0..<6).map { i in
+                batcher.submit { s in
+                    XCTAssertFalse(loop.inEventLoop, "store reads run on the pool, not the loop")
+                    threads.withLockedValue { _ = $0.insert("\(pthread_self())") }
+                    if i == 0 { Thread.sleep(forTimeInterval: 0.05) }
+                    guard let a = try s.get("r/\(i)") else { throw StoreError.notFound(id: "r/\(i)") }
+                    return .article(a)
+                }
+            }
+        }.get()
+        var found = 0
+        for (i, f) in futures.enumerated() {
+            do {
+                guard case let .article(a) = try await f.get() else { return XCTFail("not an article") }
+                XCTAssertEqual(a.id, "r/\(i)")
+                found += 1
+            } catch StoreError.notFound {
+                XCTAssertEqual(i, 5, "only the missing article fails")
+            }
+        }
+        XCTAssertEqual(found, 5)
+        XCTAssertEqual(threads.withLockedValue { $0.count }, 1, "the six reads ran as one pool job")
+        try await pool.shutdownGracefully()
+    }
+}
