@@ -76,6 +76,7 @@ let package = Package(
                 "FolioModel", "FolioStore", "FolioProtocol", "FolioClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // The node: serves a store over the protocol, and replicates with peers.

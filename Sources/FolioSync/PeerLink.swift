@@ -54,7 +54,7 @@ public final class PeerLink: Sendable {
     /// Runs until the task is cancelled.
     public func run() async {
         let failures = NIOLockedValueBox(0)
-        var status = (try? store.peerStatuses().first { $0.address == address }) ?? PeerStatus(address: address)
+        var status = await recordedStatus() ?? PeerStatus(address: address)
         while !Task.isCancelled {
             var options = host.peerClientOptions
             options.nodeID = store.nodeID
@@ -95,7 +95,7 @@ public final class PeerLink: Sendable {
                     return n
                 }
                 let delay = PeerLink.retryDelay(attempt: attempt)
-                status = (try? store.peerStatuses().first { $0.address == address }) ?? status
+                status = await recordedStatus() ?? status
                 status.connected = false
                 status.lastError = "\(error)"
                 await record(status)
@@ -153,6 +153,12 @@ public final class PeerLink: Sendable {
             $0[keyPath: pending] = r.sourceLastSequence &- min(r.checkpoint, r.sourceLastSequence)
         }
         await record(s)
+    }
+
+    /// What the store holds about this link (read off the cooperative pool).
+    private func recordedStatus() async -> PeerStatus? {
+        let (store, address) = (self.store, self.address)
+        return try? await offPool { try store.peerStatuses().first { $0.address == address } }
     }
 
     private func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -2,6 +2,7 @@ import FolioModel
 import FolioStore
 import FolioClient
 import FolioProtocol
+import NIOPosix
 
 /// Limits of one sync batch.
 public struct SyncOptions: Sendable {
@@ -61,8 +62,14 @@ public struct Replicator: Sendable {
         self.store = store
         self.options = options
         self.applyLocally = applyLocally ?? { node, epoch, upTo, articles in
-            try store.write { try $0.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles) }
+            try await offPool { try store.write { try $0.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles) } }
         }
+    }
+
+    /// Runs a store read of this replicator off the cooperative pool.
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Store) throws -> T) async throws -> T {
+        let store = self.store
+        return try await offPool { try body(store) }
     }
 
     /// The checkpoint to commit with a chunk: the sequence just before the first change whose
@@ -120,7 +127,7 @@ public struct Replicator: Sendable {
     ) async throws -> SyncDirectionReport {
         let source = try await peer.syncState()
         var report = SyncDirectionReport()
-        var since = try store.checkpoint(node: source.node, epoch: source.epoch)
+        var since = try await read { try $0.checkpoint(node: source.node, epoch: source.epoch) }
         report.checkpoint = since
         report.sourceLastSequence = source.lastSequence
         var caughtUp = false
@@ -134,10 +141,10 @@ public struct Replicator: Sendable {
                 break
             }
             report.changesExamined += changes.count
-            let needs = try store.needs(changes)
+            let needs = try await read { try $0.needs(changes) }
             try await transfer(changes, since: since, wanted: needs.ids, into: &report) { ids in
                 // Re-check the bodies we hold: an earlier chunk may have released one.
-                let have = try store.heldBodies(needs.haveBodies)
+                let have = try await read { try $0.heldBodies(needs.haveBodies) }
                 return try await peer.fetch(ids, have: have, maxBytes: UInt32(clamping: options.batchBytes))
             } apply: { upTo, articles in
                 try await applyLocally(source.node, source.epoch, upTo, articles)
@@ -155,18 +162,20 @@ public struct Replicator: Sendable {
         var report = SyncDirectionReport()
         var since = try await peer.checkpoint(node: store.nodeID, epoch: store.epoch)
         report.checkpoint = since
-        let last = try store.lastSequence()
+        let last = try await read { try $0.lastSequence() }
         report.sourceLastSequence = last
         let maxArticleBytes = Int(peer.maxFrame) - FrameDecoder.frameOverhead
         while true {
             try Task.checkCancellation()
-            let changes = try store.changes(since: since, limit: Int(options.batchCount))
+            let (from, limit) = (since, Int(options.batchCount))
+            let changes = try await read { try $0.changes(since: from, limit: limit) }
             if changes.isEmpty { break }
             report.changesExamined += changes.count
             let want = try await peer.offer(changes)
             let have = Set(want.haveBodies)
+            let batchBytes = options.batchBytes
             try await transfer(changes, since: since, wanted: want.ids, into: &report) { ids in
-                try store.fetch(ids, have: have, maxBytes: options.batchBytes, maxArticleBytes: maxArticleBytes)
+                try await read { try $0.fetch(ids, have: have, maxBytes: batchBytes, maxArticleBytes: maxArticleBytes) }
             } apply: { upTo, articles in
                 try await peer.apply(node: store.nodeID, epoch: store.epoch, upTo: upTo, articles: articles)
             }
@@ -175,4 +184,11 @@ public struct Replicator: Sendable {
         }
         return report
     }
+}
+
+/// Runs LMDB work (reads, and a CLI's fsync'd commits) on NIO's shared blocking pool instead of
+/// the cooperative pool, which must never block. A write transaction stays on the one pool
+/// thread that runs `body`, as LMDB requires.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await NIOThreadPool.singleton.runIfActive(body)
 }

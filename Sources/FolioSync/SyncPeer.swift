@@ -29,26 +29,32 @@ public struct LocalPeer: SyncPeer {
     public var maxFrame: UInt32 { FrameDecoder.defaultMaxFrame }
 
     public func syncState() async throws -> (node: NodeID, epoch: String, lastSequence: UInt64) {
-        (store.nodeID, store.epoch, try store.lastSequence())
+        let store = self.store
+        return try await offPool { (store.nodeID, store.epoch, try store.lastSequence()) }
     }
 
     public func changes(since: UInt64, limit: UInt32, waitMillis: UInt32) async throws -> (changes: [Change], lastSequence: UInt64) {
-        (try store.changes(since: since, limit: Int(limit)), try store.lastSequence())
+        let store = self.store
+        return try await offPool { (try store.changes(since: since, limit: Int(limit)), try store.lastSequence()) }
     }
 
     public func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> FetchResult {
-        try store.fetch(ids, have: Set(have), maxBytes: Int(maxBytes), maxArticleBytes: Int(maxFrame) - FrameDecoder.frameOverhead)
+        let (store, maxArticle) = (self.store, Int(maxFrame) - FrameDecoder.frameOverhead)
+        return try await offPool { try store.fetch(ids, have: Set(have), maxBytes: Int(maxBytes), maxArticleBytes: maxArticle) }
     }
 
     public func checkpoint(node: NodeID, epoch: String) async throws -> UInt64 {
-        try store.checkpoint(node: node, epoch: epoch)
+        let store = self.store
+        return try await offPool { try store.checkpoint(node: node, epoch: epoch) }
     }
 
     public func offer(_ changes: [Change]) async throws -> SyncNeeds {
-        try store.needs(changes)
+        let store = self.store
+        return try await offPool { try store.needs(changes) }
     }
 
     public func apply(node: NodeID, epoch: String, upTo: UInt64, articles: [ArticleState]) async throws -> ApplyOutcome {
-        try store.write { try $0.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles) }
+        let store = self.store
+        return try await offPool { try store.write { try $0.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles) } }
     }
 }

@@ -133,7 +133,7 @@ func load(address: String, op: String, connections: Int, requests: Int, size: In
     let body = String(repeating: "x", count: size)
     let clients = try await withThrowingTaskGroup(of: FolioClient.self) { g in
         // FOLIO_KEY_FILE: connect over TLS with the mesh key (tools/bench-tls).
-        let key = try ProcessInfo.processInfo.environment["FOLIO_KEY_FILE"].map { try SharedKey(file: $0) }
+        let key = try ProcessInfo.processInfo.environment["FOLIO_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }.map { try SharedKey(file: $0) }
         for _ in 0..<connections { g.addTask { try await FolioClient.connect(to: address, key: key) } }
         return try await g.reduce(into: []) { $0.append($1) }
     }
