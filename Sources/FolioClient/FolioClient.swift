@@ -310,7 +310,7 @@ public final class FolioClient: Sendable {
     // MARK: Replication (see Protocol/SPEC.md §8)
 
     /// The node's identity and feed position.
-    public func syncState() async throws(FolioClientError) -> (node: NodeID, epoch: String, lastSequence: UInt64) {
+    public func syncState() async throws(FolioClientError) -> (node: NodeID, epoch: Epoch, lastSequence: UInt64) {
         try await Self.typed {
             let m = try await request(.syncHello)
             guard case let .syncState(node, epoch, last) = m else { throw unexpected(m, for: "SYNC_HELLO") }
@@ -357,7 +357,7 @@ public final class FolioClient: Sendable {
     }
 
     /// The node's checkpoint for our feed (`node`, `epoch`).
-    public func checkpoint(node: NodeID, epoch: String) async throws(FolioClientError) -> UInt64 {
+    public func checkpoint(node: NodeID, epoch: Epoch) async throws(FolioClientError) -> UInt64 {
         try await Self.typed {
             let m = try await request(.checkpointGet(node: node, epoch: epoch))
             guard case let .checkpoint(seq) = m else { throw unexpected(m, for: "CHECKPOINT_GET") }
@@ -375,7 +375,7 @@ public final class FolioClient: Sendable {
     }
 
     /// Sends articles the node asked for and the feed position they complete.
-    public func apply(node: NodeID, epoch: String, upTo: UInt64, articles: [ArticleState]) async throws(FolioClientError) -> ApplyOutcome {
+    public func apply(node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState]) async throws(FolioClientError) -> ApplyOutcome {
         try await Self.typed {
             let m = try await request(.apply(node: node, epoch: epoch, upTo: upTo, articles: articles))
             guard case let .applied(changed, created, cp) = m else { throw unexpected(m, for: "APPLY") }

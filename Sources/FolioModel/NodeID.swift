@@ -43,3 +43,21 @@ public struct Dot: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "(\(node.hex),\(counter))" }
 }
+
+/// A store's history: a random name chosen when the store was created, and again when a copy
+/// of it takes a new node id. A puller keeps its checkpoint per (node, epoch), so a source
+/// recreated under an old node id is read from the start. Written as the text it was made of
+/// (Folio: 32 lowercase hex digits).
+public struct Epoch: Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
+    public let text: String
+
+    public init(_ text: String) { self.text = text }
+    public init(stringLiteral text: String) { self.text = text }
+
+    /// A fresh random epoch (128 bits as 32 hex digits).
+    public static func random() -> Epoch { Epoch((0..<2).map { _ in NodeID.random().hex }.joined()) }
+
+    public var description: String { text }
+
+    public static func < (a: Epoch, b: Epoch) -> Bool { a.text < b.text }
+}

@@ -5,12 +5,12 @@ import Foundation
 public struct Checkpoint: Sendable, Equatable {
     public var node: NodeID
     /// The source store's epoch; a recreated source has a new one and starts from 0.
-    public var epoch: String
+    public var epoch: Epoch
     public var sequence: UInt64
     /// When it last advanced (ms since 1970).
     public var updated: Int64
 
-    public init(node: NodeID, epoch: String, sequence: UInt64, updated: Int64) {
+    public init(node: NodeID, epoch: Epoch, sequence: UInt64, updated: Int64) {
         self.node = node
         self.epoch = epoch
         self.sequence = sequence

@@ -3,7 +3,7 @@ import Foundation
 /// What `folio stats` reports.
 public struct StoreStatistics: Sendable, Equatable {
     public var nodeID: NodeID
-    public var epoch: String
+    public var epoch: Epoch
     public var storageFormat: UInt32
     public var liveArticles: UInt64
     public var tombstones: UInt64
@@ -23,7 +23,7 @@ public struct StoreStatistics: Sendable, Equatable {
     public var databases: [(name: String, statistics: Database)]
 
     public init(
-        nodeID: NodeID, epoch: String, storageFormat: UInt32, liveArticles: UInt64, tombstones: UInt64,
+        nodeID: NodeID, epoch: Epoch, storageFormat: UInt32, liveArticles: UInt64, tombstones: UInt64,
         articlesInConflict: UInt64, lastSequence: UInt64, fileSize: Int, mapSize: Int, mapUsed: Int, pageSize: Int,
         readersInUse: Int, maxReaders: Int, lmdbVersion: String, databases: [(name: String, statistics: Database)]
     ) {

@@ -18,16 +18,16 @@ public enum Message: Sendable, Equatable {
     case changes(since: UInt64, limit: UInt32, waitMillis: UInt32)
     case syncHello
     case fetch(ids: [String], haveBodies: [BodyHash], maxBytes: UInt32)
-    case checkpointGet(node: NodeID, epoch: String)
+    case checkpointGet(node: NodeID, epoch: Epoch)
     case offer([Change])
-    case apply(node: NodeID, epoch: String, upTo: UInt64, articles: [ArticleState])
+    case apply(node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState])
     case pong(UInt64)
     case article(ArticleState)
     case written(WriteOutcome)
     case listed([ArticleState], more: Bool)
     case statistics(StoreStatistics)
     case changeBatch([Change], lastSequence: UInt64)
-    case syncState(node: NodeID, epoch: String, lastSequence: UInt64)
+    case syncState(node: NodeID, epoch: Epoch, lastSequence: UInt64)
     case fetched([ArticleState])
     case checkpoint(UInt64)
     case want(ids: [String], haveBodies: [BodyHash])
@@ -126,19 +126,19 @@ public enum Message: Sendable, Equatable {
             b.writeWire(maxBytes)
         case let .checkpointGet(node, epoch):
             b.writeWire(node.rawValue)
-            b.writeWireString(epoch)
+            b.writeWireString(epoch.text)
         case let .offer(changes):
             b.writeWire(UInt32(changes.count))
             for c in changes { b.writeChange(c) }
         case let .apply(node, epoch, upTo, articles):
             b.writeWire(node.rawValue)
-            b.writeWireString(epoch)
+            b.writeWireString(epoch.text)
             b.writeWire(upTo)
             b.writeWire(UInt32(articles.count))
             for a in articles { b.writeState(a) }
         case let .syncState(node, epoch, last):
             b.writeWire(node.rawValue)
-            b.writeWireString(epoch)
+            b.writeWireString(epoch.text)
             b.writeWire(last)
         case let .fetched(articles):
             b.writeWire(UInt32(articles.count))
@@ -224,19 +224,19 @@ public enum Message: Sendable, Equatable {
             let have = try payload.readHashes("have-bodies")
             m = .fetch(ids: ids, haveBodies: have, maxBytes: try payload.readWire(UInt32.self, "max bytes"))
         case .checkpointGet:
-            m = .checkpointGet(node: NodeID(try payload.readWire(UInt64.self, "node")), epoch: try payload.readWireString("epoch"))
+            m = .checkpointGet(node: NodeID(try payload.readWire(UInt64.self, "node")), epoch: Epoch(try payload.readWireString("epoch")))
         case .offer:
             let n = try payload.readWireCount("changes", minItemSize: 16)
             m = .offer(try (0..<n).map { _ in try payload.readChange() })
         case .apply:
             let node = NodeID(try payload.readWire(UInt64.self, "node"))
-            let epoch = try payload.readWireString("epoch")
+            let epoch = Epoch(try payload.readWireString("epoch"))
             let upTo = try payload.readWire(UInt64.self, "up-to sequence")
             let n = try payload.readWireCount("articles", minItemSize: 46)
             m = .apply(node: node, epoch: epoch, upTo: upTo, articles: try (0..<n).map { _ in try payload.readState() })
         case .syncState:
             m = .syncState(
-                node: NodeID(try payload.readWire(UInt64.self, "node")), epoch: try payload.readWireString("epoch"),
+                node: NodeID(try payload.readWire(UInt64.self, "node")), epoch: Epoch(try payload.readWireString("epoch")),
                 lastSequence: try payload.readWire(UInt64.self, "last sequence"))
         case .fetched:
             let n = try payload.readWireCount("articles", minItemSize: 46)

@@ -194,7 +194,7 @@ extension ByteBuffer {
 
     mutating func writeStatistics(_ s: StoreStatistics) {
         writeWire(s.nodeID.rawValue)
-        writeWireString(s.epoch)
+        writeWireString(s.epoch.text)
         writeWire(s.storageFormat)
         writeWire(s.liveArticles)
         writeWire(s.tombstones)
@@ -212,7 +212,7 @@ extension ByteBuffer {
 
     mutating func readStatistics() throws -> StoreStatistics {
         let node = NodeID(try readWire(UInt64.self, "node id"))
-        let epoch = try readWireString("epoch")
+        let epoch = Epoch(try readWireString("epoch"))
         let format = try readWire(UInt32.self, "storage format")
         let live = try readWire(UInt64.self, "live")
         let tombs = try readWire(UInt64.self, "tombstones")

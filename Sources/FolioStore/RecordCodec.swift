@@ -65,11 +65,11 @@ enum RecordCodec {
     }
 
     /// A checkpoint's key: u64 source node id, then the source epoch (ASCII).
-    static func decodeCheckpointKey(_ buffer: UnsafeRawBufferPointer) throws(CorruptRecord) -> (NodeID, String) {
+    static func decodeCheckpointKey(_ buffer: UnsafeRawBufferPointer) throws(CorruptRecord) -> (NodeID, Epoch) {
         var r = ByteReader(buffer)
         let node = NodeID(try r.u64("checkpoint node"))
         let epoch = try decodeUTF8(try r.raw(r.remaining, "checkpoint epoch"), "checkpoint epoch")
-        return (node, epoch)
+        return (node, Epoch(epoch))
     }
 
     static func encodeBody(_ body: String) -> [UInt8] {

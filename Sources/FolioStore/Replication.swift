@@ -3,12 +3,12 @@ import Foundation
 import LMDB
 
 extension Store {
-    static func checkpointKey(_ node: NodeID, _ epoch: String) -> [UInt8] {
-        node.rawValue.bigEndianBytes + Array(epoch.utf8)
+    static func checkpointKey(_ node: NodeID, _ epoch: Epoch) -> [UInt8] {
+        node.rawValue.bigEndianBytes + Array(epoch.text.utf8)
     }
 
     /// The last sequence of `node`/`epoch`'s feed merged here (0 when never synced).
-    public func checkpoint(node: NodeID, epoch: String) throws -> UInt64 {
+    public func checkpoint(node: NodeID, epoch: Epoch) throws -> UInt64 {
         try storeErrors {
             try env.read { txn in
                 try txn.withValue(dbs.peers, key: Store.checkpointKey(node, epoch)) { try RecordCodec.decodeCheckpoint($0).sequence } ?? 0
@@ -113,7 +113,7 @@ extension StoreWriter {
     /// checkpoint for (`node`, `epoch`) to `upTo` — in this one transaction, so a crash can
     /// never leave the checkpoint ahead of the data. Re-applying a batch changes nothing.
     @discardableResult
-    public func applyBatch(from node: NodeID, epoch: String, upTo: UInt64, articles: [ArticleState]) throws -> ApplyOutcome {
+    public func applyBatch(from node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState]) throws -> ApplyOutcome {
         var changed = 0
         var created = 0
         for a in articles {

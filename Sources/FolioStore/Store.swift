@@ -48,7 +48,7 @@ public final class Store: Sendable {
     public let options: Options
     public let nodeID: NodeID
     /// A random id of this store's incarnation; a recreated or copied store gets a new one.
-    public let epoch: String
+    public let epoch: Epoch
     /// Set when this open found the store copied and gave it a new node id and epoch.
     public let identityChange: IdentityChange?
     let env: Environment
@@ -57,7 +57,7 @@ public final class Store: Sendable {
     static let databaseNames = ["meta", "articles", "bodies", "bodyrefs", "changes", "peers", "peerstatus"]
 
     private init(
-        path: String, options: Options, env: Environment, dbs: Databases, nodeID: NodeID, epoch: String,
+        path: String, options: Options, env: Environment, dbs: Databases, nodeID: NodeID, epoch: Epoch,
         identityChange: IdentityChange? = nil
     ) {
         self.path = path
@@ -69,7 +69,7 @@ public final class Store: Sendable {
         self.identityChange = identityChange
     }
 
-    static func newEpoch() -> String { (0..<2).map { _ in NodeID.random().hex }.joined() }
+    static func newEpoch() -> Epoch { .random() }
 
     private static func dataFile(_ path: String) -> String { (path as NSString).appendingPathComponent("data.mdb") }
 
@@ -121,7 +121,7 @@ public final class Store: Sendable {
             try env.write { txn in
                 try txn.put(dbs.meta, key: Meta.format, value: withUnsafeBytes(of: storageFormat.bigEndian) { Array($0) })
                 try txn.put(dbs.meta, key: Meta.node, value: node.rawValue.bigEndianBytes)
-                try txn.put(dbs.meta, key: Meta.epoch, value: Array(epoch.utf8))
+                try txn.put(dbs.meta, key: Meta.epoch, value: Array(epoch.text.utf8))
                 try txn.put(dbs.meta, key: Meta.created, value: UInt64(bitPattern: now).bigEndianBytes)
                 try txn.put(dbs.meta, key: Meta.seq, value: UInt64(0).bigEndianBytes)
                 for k in [Meta.live, Meta.tombstones, Meta.conflicts] {
@@ -139,7 +139,7 @@ public final class Store: Sendable {
         let (env, dbs) = try environment(path, options)
         do {
             let (node, epoch) = try storeErrors {
-                try env.read { txn -> (NodeID, String) in
+                try env.read { txn -> (NodeID, Epoch) in
                     guard let f = try txn.get(dbs.meta, key: Meta.format), f.count == 4 else {
                         throw StoreError.notAFolioStore(path: path, reason: "no storage format recorded")
                     }
@@ -148,7 +148,7 @@ public final class Store: Sendable {
                     guard let n = try txn.get(dbs.meta, key: Meta.node), n.count == 8,
                         let e = try txn.get(dbs.meta, key: Meta.epoch)
                     else { throw StoreError.notAFolioStore(path: path, reason: "no node id recorded") }
-                    return (NodeID(n.withUnsafeBytes { UInt64(bigEndianBytes: $0) }), String(decoding: e, as: UTF8.self))
+                    return (NodeID(n.withUnsafeBytes { UInt64(bigEndianBytes: $0) }), Epoch(String(decoding: e, as: UTF8.self)))
                 }
             }
             if options.readOnly { return Store(path: path, options: options, env: env, dbs: dbs, nodeID: node, epoch: epoch) }
@@ -165,11 +165,11 @@ public final class Store: Sendable {
     /// is a copy: it takes a new node id and epoch, keeping every version and checkpoint, and
     /// remembers its previous ids. One transaction, before any write.
     private static func settleIdentity(
-        env: Environment, dbs: Databases, path: String, node: NodeID, epoch: String
-    ) throws -> (NodeID, String, IdentityChange?) {
+        env: Environment, dbs: Databases, path: String, node: NodeID, epoch: Epoch
+    ) throws -> (NodeID, Epoch, IdentityChange?) {
         guard let here = StoreHome.current(dataFile: dataFile(path)) else { return (node, epoch, nil) }
         return try storeErrors {
-            try env.write { txn -> (NodeID, String, IdentityChange?) in
+            try env.write { txn -> (NodeID, Epoch, IdentityChange?) in
                 let recorded = try txn.withValue(dbs.meta, key: Meta.home) { try StoreHome(decoding: $0) }
                 if recorded == here { return (node, epoch, nil) }
                 try txn.put(dbs.meta, key: Meta.home, value: here.encoded)
@@ -180,7 +180,7 @@ public final class Store: Sendable {
                 previous += node.rawValue.bigEndianBytes
                 try txn.put(dbs.meta, key: Meta.previousNodes, value: previous)
                 try txn.put(dbs.meta, key: Meta.node, value: newNode.rawValue.bigEndianBytes)
-                try txn.put(dbs.meta, key: Meta.epoch, value: Array(newEpoch.utf8))
+                try txn.put(dbs.meta, key: Meta.epoch, value: Array(newEpoch.text.utf8))
                 let change = IdentityChange(previousNode: node, newNode: newNode, reason: here.difference(from: recorded))
                 return (newNode, newEpoch, change)
             }

@@ -51,7 +51,7 @@ public struct SyncProgress: Sendable {
 /// resumes from the last committed batch, never from zero and never past it. A push is the
 /// same with roles swapped, driven from this side with OFFER and APPLY.
 public struct Replicator: Sendable {
-    public typealias LocalApply = @Sendable (NodeID, String, UInt64, [ArticleState]) async throws -> ApplyOutcome
+    public typealias LocalApply = @Sendable (NodeID, Epoch, UInt64, [ArticleState]) async throws -> ApplyOutcome
 
     public let store: Store
     public let options: SyncOptions

@@ -8,14 +8,14 @@ import FolioProtocol
 public protocol SyncPeer: Sendable {
     /// The largest frame the peer accepts (its HELLO's `max frame`): what one APPLY may carry.
     var maxFrame: UInt32 { get }
-    func syncState() async throws -> (node: NodeID, epoch: String, lastSequence: UInt64)
+    func syncState() async throws -> (node: NodeID, epoch: Epoch, lastSequence: UInt64)
     func changes(since: UInt64, limit: UInt32, waitMillis: UInt32) async throws -> (changes: [Change], lastSequence: UInt64)
     /// A prefix of `ids` (in order; ids the peer does not hold are left out), and the articles
     /// of that prefix too large to send at all.
     func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> FetchResult
-    func checkpoint(node: NodeID, epoch: String) async throws -> UInt64
+    func checkpoint(node: NodeID, epoch: Epoch) async throws -> UInt64
     func offer(_ changes: [Change]) async throws -> SyncNeeds
-    func apply(node: NodeID, epoch: String, upTo: UInt64, articles: [ArticleState]) async throws -> ApplyOutcome
+    func apply(node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState]) async throws -> ApplyOutcome
 }
 
 extension FolioClient: SyncPeer {
@@ -28,7 +28,7 @@ public struct LocalPeer: SyncPeer {
     public init(_ store: Store) { self.store = store }
     public var maxFrame: UInt32 { FrameDecoder.defaultMaxFrame }
 
-    public func syncState() async throws -> (node: NodeID, epoch: String, lastSequence: UInt64) {
+    public func syncState() async throws -> (node: NodeID, epoch: Epoch, lastSequence: UInt64) {
         let store = self.store
         return try await offPool { (store.nodeID, store.epoch, try store.lastSequence()) }
     }
@@ -43,7 +43,7 @@ public struct LocalPeer: SyncPeer {
         return try await offPool { try store.fetch(ids, have: Set(have), maxBytes: Int(maxBytes), maxArticleBytes: maxArticle) }
     }
 
-    public func checkpoint(node: NodeID, epoch: String) async throws -> UInt64 {
+    public func checkpoint(node: NodeID, epoch: Epoch) async throws -> UInt64 {
         let store = self.store
         return try await offPool { try store.checkpoint(node: node, epoch: epoch) }
     }
@@ -53,7 +53,7 @@ public struct LocalPeer: SyncPeer {
         return try await offPool { try store.needs(changes) }
     }
 
-    public func apply(node: NodeID, epoch: String, upTo: UInt64, articles: [ArticleState]) async throws -> ApplyOutcome {
+    public func apply(node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState]) async throws -> ApplyOutcome {
         let store = self.store
         return try await offPool { try store.write { try $0.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles) } }
     }

@@ -48,7 +48,7 @@ public enum SyncResponder {
     }
 
     /// Merges a pushed batch and advances the pusher's checkpoint, in the writer's transaction.
-    public static func apply(node: NodeID, epoch: String, upTo: UInt64, articles: [ArticleState], writer w: StoreWriter) throws -> (Message, ApplyOutcome) {
+    public static func apply(node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState], writer w: StoreWriter) throws -> (Message, ApplyOutcome) {
         guard node != .none else { throw nodeZero }
         let o = try w.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles)
         return (.applied(changed: UInt32(o.changed), conflictsCreated: UInt32(o.conflictsCreated), checkpoint: o.checkpoint), o)

@@ -21,7 +21,7 @@ struct Init: ParsableCommand {
         let s = try Store.create(at: store.path)
         defer { s.close() }
         if json {
-            Terminal.out(JSONValue.object([("node", .string(s.nodeID.hex)), ("epoch", .string(s.epoch)), ("path", .string(s.path))]).serialized)
+            Terminal.out(JSONValue.object([("node", .string(s.nodeID.hex)), ("epoch", .string(s.epoch.text)), ("path", .string(s.path))]).serialized)
         } else {
             Terminal.out(s.nodeID.hex)
             Terminal.err("created a Folio store at \(s.path) (node \(s.nodeID.hex))")

@@ -33,7 +33,7 @@ struct Stats: AsyncParsableCommand {
                 ]))
             }
             let v: JSONValue = .object([
-                ("path", .string(location)), ("node", .string(st.nodeID.hex)), ("epoch", .string(st.epoch)),
+                ("path", .string(location)), ("node", .string(st.nodeID.hex)), ("epoch", .string(st.epoch.text)),
                 ("format", .number(String(st.storageFormat))), ("live", .number(String(st.liveArticles))),
                 ("tombstones", .number(String(st.tombstones))), ("conflicts", .number(String(st.articlesInConflict))),
                 ("last_seq", .number(String(st.lastSequence))), ("file_size", .number(String(st.fileSize))),

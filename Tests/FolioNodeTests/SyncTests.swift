@@ -187,7 +187,7 @@ final class SyncTests: XCTestCase {
             var n = 0
         }
         struct Cut: Error {}
-        func syncState() async throws -> (node: NodeID, epoch: String, lastSequence: UInt64) { try await inner.syncState() }
+        func syncState() async throws -> (node: NodeID, epoch: Epoch, lastSequence: UInt64) { try await inner.syncState() }
         func changes(since: UInt64, limit: UInt32, waitMillis: UInt32) async throws -> (changes: [Change], lastSequence: UInt64) {
             try await inner.changes(since: since, limit: limit, waitMillis: waitMillis)
         }
@@ -197,9 +197,9 @@ final class SyncTests: XCTestCase {
             if counter.n > fetches { throw Cut() }
             return try await inner.fetch(ids, have: have, maxBytes: maxBytes)
         }
-        func checkpoint(node: NodeID, epoch: String) async throws -> UInt64 { try await inner.checkpoint(node: node, epoch: epoch) }
+        func checkpoint(node: NodeID, epoch: Epoch) async throws -> UInt64 { try await inner.checkpoint(node: node, epoch: epoch) }
         func offer(_ changes: [Change]) async throws -> SyncNeeds { try await inner.offer(changes) }
-        func apply(node: NodeID, epoch: String, upTo: UInt64, articles: [ArticleState]) async throws -> ApplyOutcome {
+        func apply(node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState]) async throws -> ApplyOutcome {
             try await inner.apply(node: node, epoch: epoch, upTo: upTo, articles: articles)
         }
     }
