@@ -110,11 +110,12 @@ let package = Package(
             dependencies: [
                 "FolioModel", "FolioStore", "FolioImport", "FolioProtocol", "FolioNode", "FolioClient", "FolioTransport", "FolioSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Benchmark driver used by tools/bench-import (reads through Folio vs raw LMDB).
+        // Benchmark driver used by tools/bench-* (store reads vs raw LMDB; load on a node).
         .executableTarget(
             name: "folio-bench",
             dependencies: ["FolioModel", "FolioStore", "FolioImport", "LMDB", "CLMDB", "FolioClient", "FolioProtocol", .product(name: "NIOPosix", package: "swift-nio")],
@@ -126,10 +127,10 @@ let package = Package(
             dependencies: ["FolioClient"],
             path: "Examples/folio-client-example"
         ),
-        // libFuzzer target for the frame decoder (tools/fuzz-frames); without FUZZING it
-        // replays corpus files given as arguments.
         // libFuzzer's driver and corpus replay, shared by the fuzz targets.
         .target(name: "FuzzDriver"),
+        // libFuzzer target for the frame decoder (tools/fuzz-frames); without FUZZING it
+        // replays corpus files given as arguments.
         .executableTarget(
             name: "folio-fuzz-frames",
             dependencies: ["FolioProtocol", "FuzzDriver", .product(name: "NIOCore", package: "swift-nio")],
@@ -143,8 +144,9 @@ let package = Package(
         ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
         // Helpers shared by the model, store and import tests (temporary stores, a test clock).
-        .target(name: "FolioTestSupport", dependencies: ["FolioModel", "FolioStore"], path: "Tests/FolioTestSupport"),
-        .testTarget(name: "FolioModelTests", dependencies: ["FolioModel", "FolioTestSupport"]),
+        .target(name: "FolioModelTestSupport", dependencies: ["FolioModel"], path: "Tests/FolioModelTestSupport"),
+        .target(name: "FolioTestSupport", dependencies: ["FolioModel", "FolioStore", "FolioModelTestSupport"], path: "Tests/FolioTestSupport"),
+        .testTarget(name: "FolioModelTests", dependencies: ["FolioModel", "FolioModelTestSupport"]),
         .testTarget(name: "FolioStoreTests", dependencies: ["FolioModel", "FolioStore", "LMDB", "FolioTestSupport"]),
         .testTarget(name: "FolioImportTests", dependencies: ["FolioModel", "FolioStore", "FolioImport", "FolioTestSupport"]),
         .testTarget(name: "FolioProtocolTests", dependencies: ["FolioProtocol", "FolioModel", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")]),

@@ -397,8 +397,9 @@ public final class FolioClient: Sendable {
         channel.close(promise: nil)
     }
 
-    /// Closes the connection; pending calls fail with `.closed`.
-    public func close() async throws {
+    /// Closes the connection; pending calls fail with `.closed`. (Closing cannot fail in a way
+    /// a caller could act on; the signature keeps `try` working for callers.)
+    public func close() async throws(FolioClientError) {
         let channel = state.withLockedValue { s -> Channel in
             s.closed = true
             return s.connection.channel

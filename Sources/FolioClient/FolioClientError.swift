@@ -24,6 +24,8 @@ public enum FolioClientError: Failure, Equatable, Sendable, CustomStringConverti
     case timeout(String)
     /// The address does not parse (nothing was dialled).
     case invalidAddress(String)
+    /// The node is shutting down: the request was not applied; another node may serve it.
+    case shuttingDown(String)
 
     init(code: ErrorCode, message: String) {
         switch code.kind {
@@ -34,7 +36,7 @@ public enum FolioClientError: Failure, Equatable, Sendable, CustomStringConverti
         case .busy: self = .busy(message)
         case .tooLarge: self = .tooLarge(message)
         case .protocolViolation: self = .protocolError("\(code): \(message)")
-        case .shuttingDown: self = .closed("the node is shutting down: \(message)")
+        case .shuttingDown: self = .shuttingDown(message)
         case .timeout: self = .timeout(message)
         case .unavailable, .internalFailure: self = .server(code: code, message: message)
         }
@@ -44,7 +46,7 @@ public enum FolioClientError: Failure, Equatable, Sendable, CustomStringConverti
     /// closed or the answer did not come in time (a node shutting down answered; not this).
     var leavesWriteUnanswered: Bool {
         switch self {
-        case let .closed(m): return !m.hasPrefix("the node is shutting down")
+        case .closed: return true
         case .timeout: return true
         default: return false
         }
@@ -63,6 +65,7 @@ public enum FolioClientError: Failure, Equatable, Sendable, CustomStringConverti
         case .closed: return .unavailable
         case .timeout: return .timeout
         case .invalidAddress: return .usage
+        case .shuttingDown: return .shuttingDown
         }
     }
 
@@ -79,6 +82,7 @@ public enum FolioClientError: Failure, Equatable, Sendable, CustomStringConverti
         case let .closed(m): return "connection closed: \(m)"
         case let .timeout(m): return "timeout: \(m)"
         case let .invalidAddress(m): return "invalid address \(m)"
+        case let .shuttingDown(m): return "the node is shutting down: \(m)"
         }
     }
 }

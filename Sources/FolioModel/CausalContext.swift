@@ -51,8 +51,12 @@ public enum CausalContext {
             pairs.append((NodeID(node), counter))
             i += 16
         }
-        let vector = VersionVector(pairs.filter { $0.1 > 0 })
-        guard vector.entries.count == pairs.count else { throw .invalidContext("the token holds a zero counter") }
+        // The same policy as every binary vector (VersionCodec): ascending nodes, counters ≥ 1.
+        guard pairs.allSatisfy({ $0.1 > 0 }) else { throw .invalidContext("the token holds a zero counter") }
+        guard zip(pairs, pairs.dropFirst()).allSatisfy({ $0.0.0 < $0.1.0 }) else {
+            throw .invalidContext("the token's entries are not in ascending node order, or repeat a node (it was not made by folio)")
+        }
+        let vector = VersionVector(pairs)
         do {
             try vector.validate()
         } catch {

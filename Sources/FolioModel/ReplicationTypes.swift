@@ -47,34 +47,6 @@ public struct PeerStatus: Sendable, Equatable {
         self.pendingOut = pendingOut
         self.updated = updated
     }
-
-    package var json: JSONValue {
-        func num<T: BinaryInteger>(_ v: T?) -> JSONValue { v.map { .number(String($0)) } ?? .null }
-        return .object([
-            ("address", .string(address)), ("node", node.map { .string($0.hex) } ?? .null), ("connected", .bool(connected)),
-            ("last_success_ms", num(lastSuccess)), ("last_error", lastError.map { .string($0) } ?? .null),
-            ("pending_in", num(pendingIn)), ("pending_out", num(pendingOut)),
-            ("untransferable", .array(untransferable.map { .string($0) })), ("clock_skew_ms", num(clockSkew)),
-            ("updated_ms", num(updated)),
-        ])
-    }
-
-    package init?(json: JSONValue) {
-        guard case let .string(a)? = json["address"] else { return nil }
-        func int(_ k: String) -> Int64? { if case let .number(n)? = json[k] { return Int64(n) } else { return nil } }
-        address = a
-        if case let .string(n)? = json["node"] { node = NodeID(hex: n) } else { node = nil }
-        if case let .bool(c)? = json["connected"] { connected = c } else { connected = false }
-        lastSuccess = int("last_success_ms")
-        if case let .string(e)? = json["last_error"] { lastError = e } else { lastError = nil }
-        pendingIn = int("pending_in").map { UInt64(max(0, $0)) }
-        pendingOut = int("pending_out").map { UInt64(max(0, $0)) }
-        if case let .array(items)? = json["untransferable"] {
-            untransferable = items.compactMap { if case let .string(s) = $0 { return s } else { return nil } }
-        }
-        clockSkew = int("clock_skew_ms")
-        updated = int("updated_ms") ?? 0
-    }
 }
 
 /// Which articles of a change batch this store lacks, and which of their bodies it holds.

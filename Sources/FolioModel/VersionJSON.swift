@@ -63,7 +63,10 @@ public enum VersionJSON {
         var pairs: [(NodeID, UInt64)] = []
         for (k, v) in ctx {
             guard let n = NodeID(hex: k) else { throw BadVersion(description: "\(versionKey).context key \"\(k)\" is not a node id") }
-            pairs.append((n, try u64(v, "context.\(k)")))
+            guard !pairs.contains(where: { $0.0 == n }) else { throw BadVersion(description: "\(versionKey).context names node \(k) twice") }
+            let c = try u64(v, "context.\(k)")
+            guard c > 0 else { throw BadVersion(description: "\(versionKey).context.\(k) must be positive") }
+            pairs.append((n, c))
         }
         guard case let .number(ts)? = json["timestamp"], let timestamp = Int64(ts) else {
             throw BadVersion(description: "\(versionKey).timestamp must be an integer (milliseconds)")

@@ -25,17 +25,6 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Adopts entries already in canonical form (sorted by node, no zero counters), as
-    /// stored records hold them; falls back to sorting when they are not.
-    package static func canonical(_ pairs: [(node: NodeID, counter: UInt64)]) -> VersionVector {
-        for i in pairs.indices where pairs[i].counter == 0 || (i > 0 && pairs[i - 1].node >= pairs[i].node) {
-            return VersionVector(pairs.map { ($0.node, $0.counter) })
-        }
-        var v = VersionVector()
-        v.entries = pairs
-        return v
-    }
-
     public var isEmpty: Bool { entries.isEmpty }
 
     private func index(of node: NodeID) -> (found: Bool, at: Int) {

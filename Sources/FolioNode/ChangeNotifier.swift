@@ -18,6 +18,8 @@ final class ChangeNotifier: Sendable {
 
     private struct State {
         var last: UInt64 = 0
+        /// Set by `wakeAll` at shutdown: later waits are answered at once, never held.
+        var stopping = false
         var waiters: [Int: Waiter] = [:]
         var nextID = 0
     }
@@ -53,12 +55,6 @@ final class ChangeNotifier: Sendable {
     /// The last sequence number seen.
     var last: UInt64 { state.withLockedValue { $0.last } }
 
-    /// Re-reads the store's last sequence and wakes waiters it has passed.
-    func check() {
-        guard let seq = try? store.lastSequence() else { return }
-        committed(upTo: seq)
-    }
-
     /// Called after a commit this process made, with the new last sequence.
     func committed(upTo seq: UInt64) {
         let due = state.withLockedValue { s -> [Waiter] in
@@ -76,7 +72,7 @@ final class ChangeNotifier: Sendable {
     @discardableResult
     func register(since: UInt64, _ fire: @escaping @Sendable (UInt64) -> Void) -> Int {
         let (id, now) = state.withLockedValue { s -> (Int, UInt64?) in
-            if s.last > since { return (-1, s.last) }
+            if s.last > since || s.stopping { return (-1, s.last) }
             s.nextID += 1
             s.waiters[s.nextID] = Waiter(since: since, fire: fire)
             return (s.nextID, nil)
@@ -85,9 +81,11 @@ final class ChangeNotifier: Sendable {
         return id
     }
 
-    /// Wakes every waiter now (shutdown: held requests are answered instead of waiting out).
+    /// Wakes every waiter now and answers later ones at once (shutdown: held requests are
+    /// answered instead of waiting out their hold).
     func wakeAll() {
         let (all, last) = state.withLockedValue { s -> ([Waiter], UInt64) in
+            s.stopping = true
             let all = Array(s.waiters.values)
             s.waiters = [:]
             return (all, s.last)

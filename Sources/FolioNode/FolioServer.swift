@@ -37,6 +37,8 @@ public final class FolioServer: Service, Sendable {
         var shutDown = false
         /// True while `run()` serves: it then performs the drain, and `shutdown()` waits for it.
         var running = false
+        /// Set by the one `start()` allowed.
+        var starting = false
         /// The one caller that drains claims it; the others wait in `stopWaiters` until `stopped`.
         /// (Not an event-loop promise: the loops may be gone by the time a waiter awaits.)
         var drainClaimed = false
@@ -63,7 +65,9 @@ public final class FolioServer: Service, Sendable {
         }
         self.group = loops
         node = NodeServices(store: store, configuration: configuration, loops: loops)
-        quiesce = ServerQuiescingHelper(group: loops)
+        // The helper's own promise lives on NIO's singleton loops, which outlive this server's
+        // group: freeing the helper after the group shut down would post to a dead loop.
+        quiesce = ServerQuiescingHelper(group: MultiThreadedEventLoopGroup.singleton)
     }
 
     /// The address the listener is bound to, once started.
@@ -73,6 +77,12 @@ public final class FolioServer: Service, Sendable {
     @discardableResult
     public func start() async throws -> SocketAddress {
         let c = configuration
+        // One listener per server: a second start, or a start after shutdown, is refused.
+        try state.withLockedValue { s in
+            if s.shutDown { throw ConfigurationError(description: "this server was shut down; make a new one") }
+            if s.starting { throw ConfigurationError(description: "this server is already started") }
+            s.starting = true
+        }
         if !c.authenticates && !isLoopback(c.host) {
             throw ConfigurationError(
                 description: "refusing to listen on \(c.host) without authentication: give the mesh key (--key-file) or a CA (--tls-ca with --tls-cert/--tls-key); plaintext is served on loopback only")
@@ -100,8 +110,21 @@ public final class FolioServer: Service, Sendable {
                 guard let self else { return channel.eventLoop.makeSucceededVoidFuture() }
                 return self.initialize(channel, node: node, tls: tls)
             }
-        let listener = try await bootstrap.bind(host: c.host, port: c.port).get()
-        state.withLockedValue { $0.listener = listener }
+        let listener: Channel
+        do {
+            listener = try await bootstrap.bind(host: c.host, port: c.port).get()
+        } catch {
+            state.withLockedValue { $0.starting = false }
+            throw error
+        }
+        let stoppedMeanwhile = state.withLockedValue { s -> Bool in
+            if !s.shutDown { s.listener = listener }
+            return s.shutDown
+        }
+        if stoppedMeanwhile {
+            try? await listener.close()
+            throw ConfigurationError(description: "this server was shut down while it started")
+        }
         let address = listener.localAddress!
         if !c.usesTLS {
             logger.notice("serving in plaintext WITHOUT authentication (no key file), loopback only")
@@ -117,7 +140,11 @@ public final class FolioServer: Service, Sendable {
         let flush = group.next().scheduleRepeatedTask(initialDelay: quarter, delay: quarter) { [abuse = node.abuse] _ in
             abuse.flushEndedWindows()
         }
-        state.withLockedValue { $0.abuseFlush = flush }
+        let keep = state.withLockedValue { s -> Bool in
+            if !s.shutDown { s.abuseFlush = flush }
+            return !s.shutDown
+        }
+        if !keep { flush.cancel() }
         return address
     }
 
@@ -179,23 +206,35 @@ public final class FolioServer: Service, Sendable {
     /// Serves until graceful shutdown is requested (swift-service-lifecycle) or `shutdown()`
     /// is called: peer links run in this task group and are cancelled when it ends.
     public func run() async throws {
-        if boundAddress == nil { try await start() }
+        if boundAddress == nil {
+            do {
+                try await start()
+            } catch {
+                await drain()  // the threads made in init stop with the failed start
+                throw error
+            }
+        }
         let listener = state.withLockedValue { s -> Channel? in
             s.running = !s.shutDown
             return s.running ? s.listener : nil
         }
         if let listener {
             let node = self.node
-            await withGracefulShutdownHandler {
-                await withDiscardingTaskGroup { group in
-                    for address in configuration.peers {
-                        group.addTask { await PeerLink(address: address, host: node).run() }
+            // Graceful shutdown and cancellation both begin the shutdown: the listener closes,
+            // which ends the wait below and cancels the peer links.
+            await withTaskCancellationHandler {
+                await withGracefulShutdownHandler {
+                    await withDiscardingTaskGroup { group in
+                        for address in configuration.peers {
+                            group.addTask { await PeerLink(address: address, host: node).run() }
+                        }
+                        try? await listener.closeFuture.get()
+                        group.cancelAll()
                     }
-                    // The listener closes when shutdown begins (quiescing closes it first).
-                    try? await listener.closeFuture.get()
-                    group.cancelAll()
+                } onGracefulShutdown: {
+                    self.beginShutdown()
                 }
-            } onGracefulShutdown: {
+            } onCancel: {
                 self.beginShutdown()
             }
         }

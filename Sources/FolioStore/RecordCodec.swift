@@ -86,3 +86,39 @@ enum RecordCodec {
         return try decodeUTF8(UnsafeRawBufferPointer(rebasing: buffer.dropFirst()), "body")
     }
 }
+
+// MARK: Peer statuses (`peerstatus`)
+
+extension PeerStatus {
+    /// The `peerstatus` value after its format byte: a compact JSON object (STORAGE.md).
+    var recordJSON: JSONValue {
+        func num<T: BinaryInteger>(_ v: T?) -> JSONValue { v.map { .number(String($0)) } ?? .null }
+        return .object([
+            ("address", .string(address)), ("node", node.map { .string($0.hex) } ?? .null), ("connected", .bool(connected)),
+            ("last_success_ms", num(lastSuccess)), ("last_error", lastError.map { .string($0) } ?? .null),
+            ("pending_in", num(pendingIn)), ("pending_out", num(pendingOut)),
+            ("untransferable", .array(untransferable.map { .string($0) })), ("clock_skew_ms", num(clockSkew)),
+            ("updated_ms", num(updated)),
+        ])
+    }
+
+    /// Reads a `peerstatus` JSON object; fields absent in older records read as empty.
+    init?(recordJSON json: JSONValue) {
+        guard case let .string(a)? = json["address"] else { return nil }
+        func int(_ k: String) -> Int64? { if case let .number(n)? = json[k] { return Int64(n) } else { return nil } }
+        var node: NodeID?
+        if case let .string(n)? = json["node"] { node = NodeID(hex: n) }
+        var connected = false
+        if case let .bool(c)? = json["connected"] { connected = c }
+        var lastError: String?
+        if case let .string(e)? = json["last_error"] { lastError = e }
+        self.init(
+            address: a, node: node, connected: connected, lastSuccess: int("last_success_ms"), lastError: lastError,
+            pendingIn: int("pending_in").map { UInt64(max(0, $0)) }, pendingOut: int("pending_out").map { UInt64(max(0, $0)) },
+            updated: int("updated_ms") ?? 0)
+        if case let .array(items)? = json["untransferable"] {
+            untransferable = items.compactMap { if case let .string(s) = $0 { return s } else { return nil } }
+        }
+        clockSkew = int("clock_skew_ms")
+    }
+}

@@ -35,8 +35,7 @@ struct RememberedWrite: Equatable {
         w.u32(UInt32(clamping: outcome.siblings))
         if let dot = dotOnly {
             w.u8(2)
-            w.u64(dot.node.rawValue)
-            w.u64(dot.counter)
+            VersionCodec.write(dot, into: &w)
         } else if let v = outcome.version {
             w.u8(1)
             RecordCodec.encode(v, into: &w)
@@ -76,7 +75,7 @@ struct RememberedWrite: Equatable {
         switch try r.u8("version form") {
         case 0: break
         case 1: version = try RecordCodec.decodeVersion(&r)
-        case 2: dotOnly = Dot(node: NodeID(try r.u64("dot node")), counter: try r.u64("dot counter"))
+        case 2: dotOnly = try VersionCodec.readDot(&r, "remembered dot")
         default: throw CorruptRecord("unknown version form")
         }
         guard r.isAtEnd else { throw CorruptRecord("bytes after a remembered write") }

@@ -39,7 +39,7 @@ extension Store {
             try env.read { txn in
                 try txn.scan(dbs.peerStatus) { _, v in
                     guard v.first == 1, let json = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: v.dropFirst())),
-                        let s = PeerStatus(json: json)
+                        let s = PeerStatus(recordJSON: json)
                     else { throw CorruptRecord("malformed peer status record") }
                     out.append(s)
                     return true
@@ -136,7 +136,7 @@ extension StoreWriter {
     /// Records a peer's status (by address) for `folio peers`.
     public func setPeerStatus(_ status: PeerStatus) throws {
         var value: [UInt8] = [1]
-        status.json.write(to: &value)
+        status.recordJSON.write(to: &value)
         try txn.put(store.dbs.peerStatus, key: Array(status.address.utf8), value: value)
     }
 }

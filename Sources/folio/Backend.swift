@@ -5,6 +5,7 @@ import FolioStore
 import FolioClient
 import FolioProtocol
 import FolioTransport
+import NIOPosix
 
 /// `--tls-cert`, `--tls-key`, `--tls-ca`: certificate files of a site's own PKI.
 struct TLSOptions: ParsableArguments {
@@ -85,7 +86,7 @@ enum Backend {
     func get(_ id: String, allBodies: Bool) async throws -> ArticleState? {
         switch self {
         case let .local(s):
-            return try s.get(id, bodies: allBodies ? .all : .winner)
+            return try await blocking { try s.get(id, bodies: allBodies ? .all : .winner) }
         case let .remote(c, _):
             do {
                 return try await c.get(id, allVersions: allBodies)
@@ -99,7 +100,7 @@ enum Backend {
         switch self {
         case let .local(s):
             // One transaction: all or nothing.
-            return try s.write { w in try articles.map { ($0.id, try w.put($0, context: context)) } }
+            return try await blocking { try s.write { w in try articles.map { ($0.id, try w.put($0, context: context)) } } }
         case let .remote(c, _):
             var out: [(String, WriteOutcome)] = []
             for a in articles { out.append((a.id, try await c.put(a, context: context))) }
@@ -110,14 +111,16 @@ enum Backend {
     /// A field-by-field edit: starts from the current winner so unspecified fields keep their
     /// values. Locally it runs in one transaction; remotely it writes with the context it read,
     /// so a concurrent edit in between survives as a sibling.
-    func edit(_ id: String, context: VersionVector?, _ modify: @escaping (inout Article, Article?) -> Void) async throws -> WriteOutcome {
+    func edit(_ id: String, context: VersionVector?, _ modify: @escaping @Sendable (inout Article, Article?) -> Void) async throws -> WriteOutcome {
         switch self {
         case let .local(s):
-            return try s.write { w in
-                let current = try w.get(id)?.article
-                var a = current ?? Article(id: id)
-                modify(&a, current)
-                return try w.put(a, context: context)
+            return try await blocking {
+                try s.write { w in
+                    let current = try w.get(id)?.article
+                    var a = current ?? Article(id: id)
+                    modify(&a, current)
+                    return try w.put(a, context: context)
+                }
             }
         case let .remote(c, _):
             let state = try await get(id, allBodies: false)
@@ -130,7 +133,7 @@ enum Backend {
 
     func delete(_ id: String, context: VersionVector?) async throws -> WriteOutcome {
         switch self {
-        case let .local(s): return try s.write { try $0.delete(id, context: context) }
+        case let .local(s): return try await blocking { try s.write { try $0.delete(id, context: context) } }
         case let .remote(c, _): return try await c.delete(id, context: context)
         }
     }
@@ -138,7 +141,7 @@ enum Backend {
     func list(prefix: String, after: String?, source: String?, limit: Int, includeDeleted: Bool) async throws -> [ArticleState] {
         switch self {
         case let .local(s):
-            return try s.list(prefix: prefix, after: after, source: source, limit: limit, includeDeleted: includeDeleted)
+            return try await blocking { try s.list(prefix: prefix, after: after, source: source, limit: limit, includeDeleted: includeDeleted) }
         case let .remote(c, _):
             var out: [ArticleState] = []
             var cursor = after
@@ -155,7 +158,7 @@ enum Backend {
 
     func statistics() async throws -> StoreStatistics {
         switch self {
-        case let .local(s): return try s.statistics()
+        case let .local(s): return try await blocking { try s.statistics() }
         case let .remote(c, _): return try await c.statistics()
         }
     }
@@ -171,4 +174,10 @@ func withBackend<T>(_ backend: Backend, _ body: (Backend) async throws -> T) asy
         await backend.close()
         throw error
     }
+}
+
+/// Runs store work (LMDB reads, fsync'd commits) on NIO's blocking pool, never on Swift's
+/// cooperative pool.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await NIOThreadPool.singleton.runIfActive(body)
 }

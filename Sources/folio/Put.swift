@@ -73,7 +73,7 @@ struct Put: AsyncParsableCommand {
         let backend = try await Backend.open(store, remote, readOnly: false)
         let outcomes = try await withBackend(backend) { backend -> [(String, WriteOutcome)] in
             guard let id else { return try await backend.put(articles, context: ctx) }
-            let (title, source, url, published, tags, clearTags) = (title, source, url, published, tags, clearTags)
+            let (title, source, url, published, tags, clearTags, body) = (title, source, url, published, tags, clearTags, body)
             let outcome = try await backend.edit(id, context: ctx) { a, _ in
                 if let body { a.body = body }
                 if let title { a.title = title }

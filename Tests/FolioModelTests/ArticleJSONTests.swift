@@ -1,4 +1,4 @@
-import FolioTestSupport
+import FolioModelTestSupport
 import XCTest
 
 @testable import FolioModel

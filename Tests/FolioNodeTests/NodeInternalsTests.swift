@@ -68,7 +68,8 @@ final class NodeInternalsTests: XCTestCase {
     func testWaitersWakeOnCommitsByThisProcessAndByThePoll() async throws {
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
-        let notifier = ChangeNotifier(store: store, loop: loops.next(), pool: pool, pollInterval: .milliseconds(20))
+        // A poll too slow to matter here: only the announcement can wake the first waiter.
+        let notifier = ChangeNotifier(store: store, loop: loops.next(), pool: pool, pollInterval: .seconds(30))
         // Nothing committed: the wait ends at its timeout with the current sequence.
         let started = Date()
         let idle = await notifier.wait(since: 0, timeout: .milliseconds(100))
@@ -79,18 +80,27 @@ final class NodeInternalsTests: XCTestCase {
         try await Task.sleep(for: .milliseconds(20))
         try store.write { try $0.put(Article(id: "n/1", title: "t")) }
         notifier.committed(upTo: try store.lastSequence())
+        let announcedAt = Date()
         let seq = await woken
         XCTAssertEqual(seq, 1)
+        XCTAssertLessThan(Date().timeIntervalSince(announcedAt), 5, "woken by the announcement, not a timeout")
+        await notifier.stop()
         // A commit made behind its back (another process) is found by the poll.
-        async let polled = notifier.wait(since: 1, timeout: .seconds(10))
+        let polling = ChangeNotifier(store: store, loop: loops.next(), pool: pool, pollInterval: .milliseconds(20))
+        async let polled = polling.wait(since: 1, timeout: .seconds(10))
         try store.write { try $0.put(Article(id: "n/2", title: "t")) }
         let seen = await polled
         XCTAssertEqual(seen, 2)
         // After stop, no poll runs: the store can be closed.
-        await notifier.stop()
+        await polling.stop()
         try store.write { try $0.put(Article(id: "n/3", title: "t")) }
         try await Task.sleep(for: .milliseconds(100))
-        XCTAssertEqual(notifier.last, 2, "a stopped notifier does not poll")
+        XCTAssertEqual(polling.last, 2, "a stopped notifier does not poll")
+        // At shutdown every waiter is answered, and later waits are not held.
+        polling.wakeAll()
+        let start = Date()
+        _ = await polling.wait(since: 99, timeout: .seconds(10))
+        XCTAssertLessThan(Date().timeIntervalSince(start), 1, "a wait after shutdown began is answered at once")
         try await pool.shutdownGracefully()
     }
 

@@ -5,7 +5,7 @@ import XCTest
 
 // Helpers shared by the model, store and import tests.
 
-public typealias SeededRandom = SplitMix64
+@_exported import FolioModelTestSupport
 
 /// A fresh temporary directory, removed when the test ends.
 public func temporaryDirectory(_ test: XCTestCase) -> String {
@@ -32,9 +32,6 @@ public func makeStore(_ test: XCTestCase, path: String? = nil, mapSize: Int = 8 
     return s
 }
 
-public func content(_ title: String, body: String = "body") -> VersionContent {
-    VersionContent(title: title, source: "", url: "", published: "", tags: [], extra: [], bodyHash: BodyHash(of: body), bodyLength: body.utf8.count)
-}
 
 /// The repository's Samples directory (fixtures shipped with the project).
 public let samplesDirectory: String = {

@@ -1,15 +1,15 @@
 /// Arbitrary version sets as a hostile or buggy peer could send them — well formed on the
-/// wire, but with any dots, contexts, tombstones, bodies and sizes — and the property every
-/// store must keep when it receives them. For randomized tests and `tools/fuzz-apply`; not
-/// used by the store itself.
-public struct ArbitraryVersions {
+/// wire, but with any dots, contexts, tombstones, bodies and sizes. For randomized tests and
+/// `tools/fuzz-apply` (package-internal, not part of the library's API); the property a store
+/// must keep when it receives them is `ReceivedVersionsProperty`, in FolioStore.
+package struct ArbitraryVersions {
     
-    public var rng: ArbitraryRandom
+    package var rng: ArbitraryRandom
     let ids: [String]
     var nodes: [UInt64] { arbitraryNodes }
     var texts: [String] { arbitraryTexts }
 
-    public init(rng: ArbitraryRandom, ids: Int = 6) {
+    package init(rng: ArbitraryRandom, ids: Int = 6) {
         self.rng = rng
         self.ids = (0..<max(1, ids)).map { "arb/\($0)" }
     }
@@ -66,7 +66,7 @@ public struct ArbitraryVersions {
 
     /// One article's set: usually 1–4 versions sorted by dot, sometimes unsorted, duplicated,
     /// empty or far too many.
-    public mutating func next() -> ReceivedArticle {
+    package mutating func next() -> ReceivedArticle {
         var bodies: [BodyHash: String] = [:]
         let count = chance(300) ? pick([0, VersionSet.maxSiblings + 1]) : Int.random(in: 1...4, using: &rng)
         var versions: [Version] = []
@@ -93,17 +93,17 @@ private let arbitraryNodes: [UInt64] = [1, 2, 3, 0xABCD_EF01]
 private let arbitraryTexts = ["", "a", "Hafenstreik", "öffnet", "港湾ストライキ", String(repeating: "x", count: 300)]
 
 /// One received article: a replica's claimed whole set, and the bodies sent with it.
-public struct ReceivedArticle: Sendable {
-    public var id: String
-    public var versions: [Version]
-    public var bodies: [BodyHash: String]
-    public init(id: String, versions: [Version], bodies: [BodyHash: String]) {
+package struct ReceivedArticle: Sendable {
+    package var id: String
+    package var versions: [Version]
+    package var bodies: [BodyHash: String]
+    package init(id: String, versions: [Version], bodies: [BodyHash: String]) {
         self.id = id
         self.versions = versions
         self.bodies = bodies
     }
     /// An article state as APPLY or FETCHED carry it.
-    public init(_ state: ArticleState) {
+    package init(_ state: ArticleState) {
         var bodies: [BodyHash: String] = [:]
         for case let c? in state.versions.versions.map(\.content) { if let b = state.bodies[c.bodyHash] { bodies[c.bodyHash] = b } }
         self.init(id: state.id, versions: state.versions.versions, bodies: bodies)
@@ -114,22 +114,22 @@ public struct ReceivedArticle: Sendable {
 /// bytes of a fuzzer's input, 8 per `next()`, so that a small mutation of the input makes a
 /// small change to what is generated; past the end of the bytes the seeded stream goes on (a
 /// constant source would make rejection sampling in `random(in:)` loop for ever).
-public struct ArbitraryRandom: RandomNumberGenerator {
+package struct ArbitraryRandom: RandomNumberGenerator {
     let bytes: [UInt8]
     var offset = 0
     var stream: SplitMix64
 
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         bytes = []
         stream = SplitMix64(seed: seed)
     }
 
-    public init(bytes: [UInt8]) {
+    package init(bytes: [UInt8]) {
         self.bytes = bytes
         stream = SplitMix64(seed: UInt64(bytes.count))
     }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         guard offset + 8 <= bytes.count else { return stream.next() }
         var v: UInt64 = 0
         for _ in 0..<8 {

@@ -1,14 +1,14 @@
 import FolioModel
 
 /// The property of receiving arbitrary version sets (issue: "peer input can never harm a store").
-public enum ReceivedVersionsProperty {
+package enum ReceivedVersionsProperty {
     /// Applies `batch` as one APPLY — inside a savepoint of a larger transaction, as a node's
     /// group commit does, or with `savepoint` false as a transaction of its own — and checks: a refused batch changes
     /// nothing; an accepted one keeps every previously held version that no received
     /// version supersedes, and leaves each article a valid set; with `verify`, the whole
     /// store verifies clean. Returns what broke (empty when the property holds) and whether
     /// the batch was accepted.
-    public static func apply(
+    package static func apply(
         _ batch: [ReceivedArticle], to store: Store, verify: Bool, savepoint: Bool = true
     ) throws -> (problems: [String], accepted: Bool) {
         let ids = Array(Set(batch.map(\.id)))
