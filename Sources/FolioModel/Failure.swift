@@ -5,7 +5,7 @@
 public enum FailureKind: Sendable, Equatable, CaseIterable {
     /// The article (or version) does not exist.
     case notFound
-    /// The request contradicts what is stored (a dot met with other content, a reused write id…).
+    /// The request contradicts what is stored (a dot met with other content).
     case conflict
     /// The input was refused: an invalid article, id, context token or version set.
     case invalidInput

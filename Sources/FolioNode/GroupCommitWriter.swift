@@ -11,18 +11,20 @@ import NIOPosix
 /// event loop; this thread is that place. Each job runs in a savepoint (a nested LMDB
 /// transaction): a job that fails on its own (an invalid article, a bad version set in the
 /// middle of an APPLY) leaves nothing of itself behind and fails alone while the rest of the
-/// group commits; a store failure (LMDB, a full disk) fails the whole group. The queue is
-/// bounded by its callers (each connection caps its in-flight requests).
+/// group commits; a store failure (LMDB, a full disk) aborts the group's transaction, and its
+/// jobs are then run again one transaction each, so one job that breaks the store's write
+/// cannot take the others down. The queue is bounded by its callers (each connection caps
+/// its in-flight requests).
 ///
 /// The one thread is a single-thread `NIOThreadPool`: a *drain* runs there while jobs are
 /// queued, each time committing up to `maxGroup` of them in one transaction; a submit that
 /// finds no drain scheduled schedules one. Shutdown refuses new jobs, lets the queued ones
 /// commit and stops the thread, without blocking the caller's thread.
-public final class GroupCommitWriter: Sendable {
+package final class GroupCommitWriter: Sendable {
     /// Raised for jobs submitted after `shutdown()`.
-    public struct ShuttingDown: Failure, CustomStringConvertible {
-        public var kind: FailureKind { .shuttingDown }
-        public var description: String { "the node is shutting down" }
+    package struct ShuttingDown: Failure, CustomStringConvertible {
+        package var kind: FailureKind { .shuttingDown }
+        package var description: String { "the node is shutting down" }
     }
 
     /// A queued job, with its result type erased: `run` executes it inside the transaction
@@ -43,11 +45,11 @@ public final class GroupCommitWriter: Sendable {
     /// The writer thread: LMDB wants a write transaction on one thread from begin to commit.
     private let thread = NIOThreadPool(numberOfThreads: 1)
     /// Most jobs in one transaction.
-    public let maxGroup: Int
+    package let maxGroup: Int
     private let onCommit: @Sendable (UInt64) -> Void
 
     /// `onCommit` runs on the writer thread after each commit, with the last sequence number.
-    public init(store: Store, maxGroup: Int = 512, onCommit: @escaping @Sendable (UInt64) -> Void = { _ in }) {
+    package init(store: Store, maxGroup: Int = 512, onCommit: @escaping @Sendable (UInt64) -> Void = { _ in }) {
         self.store = store
         self.maxGroup = maxGroup
         self.onCommit = onCommit
@@ -55,7 +57,7 @@ public final class GroupCommitWriter: Sendable {
     }
 
     /// Queues `job`; its future completes on `eventLoop` once its group committed.
-    public func submit<T: Sendable>(on eventLoop: EventLoop, _ job: @escaping @Sendable (StoreWriter) throws -> T) -> EventLoopFuture<T> {
+    package func submit<T: Sendable>(on eventLoop: EventLoop, _ job: @escaping @Sendable (StoreWriter) throws -> T) -> EventLoopFuture<T> {
         let promise = eventLoop.makePromise(of: T.self)
         let pending = Pending(run: { w in
             let value = try job(w)
@@ -76,7 +78,7 @@ public final class GroupCommitWriter: Sendable {
     }
 
     /// Refuses new jobs, lets the queued ones commit, then stops the writer thread.
-    public func shutdown() async {
+    package func shutdown() async {
         queue.withLockedValue { $0.stopping = true }
         // The pool runs work in order on its one thread: once this barrier has run, every
         // drain scheduled before it has committed what was accepted.

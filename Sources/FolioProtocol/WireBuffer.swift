@@ -33,14 +33,6 @@ extension ByteBuffer {
         return s
     }
 
-    mutating func readWireBytes(_ what: @autoclosure () -> String) throws -> [UInt8] {
-        let n = Int(try readWire(UInt32.self, "length of \(what())"))
-        guard n <= readableBytes, let b = readBytes(length: n) else {
-            throw ProtocolViolation(.badFrame, "\(what()) declares \(n) bytes but only \(readableBytes) remain in the frame")
-        }
-        return b
-    }
-
     mutating func readFixedBytes(_ n: Int, _ what: @autoclosure () -> String) throws -> [UInt8] {
         guard let b = readBytes(length: n) else { throw ProtocolViolation(.badFrame, "payload ends inside \(what())") }
         return b
@@ -65,10 +57,6 @@ extension ByteBuffer {
         setInteger(UInt32(n), at: lengthIndex, endianness: .big)
     }
 
-    mutating func writeWireBytes(_ b: [UInt8]) {
-        writeInteger(UInt32(b.count), endianness: .big)
-        writeBytes(b)
-    }
 
     mutating func writeWireOptional<T>(_ v: T?, _ write: (inout ByteBuffer, T) -> Void) {
         if let v {

@@ -8,7 +8,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 /// What a live peer link needs from the node it runs in.
-public protocol PeerLinkHost: Sendable {
+package protocol PeerLinkHost: Sendable {
     var store: Store { get }
     var logger: Logger { get }
     /// How to dial a peer: the mesh key and TLS files, our node id, clock and frame limit.
@@ -23,12 +23,12 @@ public protocol PeerLinkHost: Sendable {
 /// ways, then follow — pulls are answered by the peer as soon as it commits (long-held
 /// CHANGES), pushes run as soon as this node commits. On failure it reconnects with
 /// exponential backoff. Its state is recorded in the store for `folio peers`.
-public final class PeerLink: Sendable {
-    public let address: String
+package final class PeerLink: Sendable {
+    package let address: String
     private let host: any PeerLinkHost
     private let logger: Logger
 
-    public init(address: String, host: any PeerLinkHost) {
+    package init(address: String, host: any PeerLinkHost) {
         self.address = address
         self.host = host
         var l = host.logger
@@ -39,12 +39,12 @@ public final class PeerLink: Sendable {
     private var store: Store { host.store }
 
     /// The first retry delay, and the cap of the doubling (SPEC §8: exponential, with jitter).
-    public static let firstRetry: Duration = .milliseconds(200)
-    public static let maxRetry: Duration = .seconds(30)
+    package static let firstRetry: Duration = .milliseconds(200)
+    package static let maxRetry: Duration = .seconds(30)
 
     /// The delay before retry `attempt` (1, 2, …): doubling from `firstRetry` up to `maxRetry`,
     /// then a random 50–100 % of that, so links that failed together do not retry together.
-    public static func retryDelay(attempt: Int) -> Duration {
+    package static func retryDelay(attempt: Int) -> Duration {
         let exp = min(max(attempt - 1, 0), 20)
         let ceiling = min(firstRetry * (1 << exp), maxRetry)
         let ms = Double(ceiling.components.seconds) * 1000 + Double(ceiling.components.attoseconds) / 1e15
@@ -52,7 +52,7 @@ public final class PeerLink: Sendable {
     }
 
     /// Runs until the task is cancelled.
-    public func run() async {
+    package func run() async {
         let failures = NIOLockedValueBox(0)
         var status = await recordedStatus() ?? PeerStatus(address: address)
         while !Task.isCancelled {
@@ -184,8 +184,8 @@ private struct LockedStatus: Sendable {
 }
 
 /// A configured peer turned out to be this node's own store.
-public struct SelfPeer: Error, CustomStringConvertible {
-    public var address: String
-    public var node: NodeID
-    public var description: String { "the peer at \(address) is this node itself (node \(node.hex)); check --peer" }
+package struct SelfPeer: Error, CustomStringConvertible {
+    package var address: String
+    package var node: NodeID
+    package var description: String { "the peer at \(address) is this node itself (node \(node.hex)); check --peer" }
 }

@@ -5,21 +5,21 @@ import FolioStore
 /// The node's side of replication (SPEC §8): what it answers to SYNC_HELLO, CHECKPOINT_GET,
 /// OFFER and FETCH (reads of one snapshot) and to APPLY (one write). The node decides where
 /// each runs (its read pool, its group-commit writer); the answers are decided here.
-public enum SyncResponder {
+package enum SyncResponder {
     /// The limits of the connection a FETCH answer travels on.
-    public struct FrameBudget: Sendable {
+    package struct FrameBudget: Sendable {
         /// The most bytes of articles one FETCHED carries (half the node's frame, SPEC §8.1).
-        public var answerBytes: Int
+        package var answerBytes: Int
         /// The largest single article the requester can receive (its max frame − overhead).
-        public var maxArticleBytes: Int
-        public init(answerBytes: Int, maxArticleBytes: Int) {
+        package var maxArticleBytes: Int
+        package init(answerBytes: Int, maxArticleBytes: Int) {
             self.answerBytes = answerBytes
             self.maxArticleBytes = maxArticleBytes
         }
     }
 
     /// Answers a read-side sync request from one snapshot of `store`; nil for other messages.
-    public static func answer(_ request: Message, store: Store, budget: FrameBudget) throws -> Message? {
+    package static func answer(_ request: Message, store: Store, budget: FrameBudget) throws -> Message? {
         switch request {
         case .syncHello:
             return .syncState(node: store.nodeID, epoch: store.epoch, lastSequence: try store.lastSequence())
@@ -48,7 +48,7 @@ public enum SyncResponder {
     }
 
     /// Merges a pushed batch and advances the pusher's checkpoint, in the writer's transaction.
-    public static func apply(node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState], writer w: StoreWriter) throws -> (Message, ApplyOutcome) {
+    package static func apply(node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState], writer w: StoreWriter) throws -> (Message, ApplyOutcome) {
         guard node != .none else { throw nodeZero }
         let o = try w.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles)
         return (.applied(changed: UInt32(o.changed), conflictsCreated: UInt32(o.conflictsCreated), checkpoint: o.checkpoint), o)

@@ -12,6 +12,13 @@ import Foundation
 /// The environment is always opened with `MDB_NOTLS`, so read transactions may be used from
 /// any thread; each write closure runs synchronously on the calling thread from begin to
 /// commit, as LMDB requires.
+///
+/// `@unchecked Sendable` because it wraps LMDB's C handle. Invariants that make sharing safe:
+/// the handle is set once at open and freed only by `close()`; LMDB's `MDB_env` is thread-safe
+/// for concurrent transactions; writes are serialized by `writerLock` (LMDB allows one writer);
+/// `handle` becomes nil only in `close()`, under `stateLock` and with every transaction of
+/// this process ended (`TransactionGate.exclusive`), which is also how a map resize runs, so
+/// no transaction ever sees the handle or the map change under it.
 public final class Environment: @unchecked Sendable {
     /// Settings applied before `mdb_env_open`.
     public struct Options: Sendable {

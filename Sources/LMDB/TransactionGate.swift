@@ -4,7 +4,9 @@ import Foundation
 ///
 /// `mdb_env_set_mapsize` succeeds while read transactions are live and leaves their pointers
 /// dangling, so a resize first closes the gate to new transactions and waits for the open ones
-/// to drain. Invariant: `active` is the number of transactions begun and not yet ended.
+/// to drain. Invariant: `active` is the number of transactions begun and not yet ended, and
+/// `active` and `closed` are read and written only while holding `condition`'s lock (which
+/// is what makes the class safe to share, hence `@unchecked Sendable`).
 @usableFromInline
 final class TransactionGate: @unchecked Sendable {
     private let condition = NSCondition()

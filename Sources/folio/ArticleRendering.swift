@@ -1,4 +1,3 @@
-import FolioImport
 import FolioModel
 import FolioStore
 

@@ -1,5 +1,4 @@
 import ArgumentParser
-import FolioImport
 import FolioModel
 import FolioStore
 

@@ -1,11 +1,11 @@
 import ArgumentParser
-import FolioImport
 import FolioModel
 import FolioStore
 import FolioClient
 import Foundation
 
-/// Process exit codes, per DEVELOPERS.md.
+/// Process exit codes (README "CLI conventions"): 0 ok, 1 not found/conflict, 2 usage,
+/// 3 failure, 4 some input rejected.
 enum Exit: Int32 {
     case ok = 0
     case notFound = 1

@@ -1,9 +1,7 @@
 import ArgumentParser
-import FolioImport
 import FolioModel
 import FolioStore
 import FolioProtocol
-import FolioNode
 
 /// Checks of values given on the command line; each failure is a usage error (exit 2) that
 /// names the flag or argument.
