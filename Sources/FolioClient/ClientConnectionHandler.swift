@@ -91,7 +91,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 }
                 state = .awaitingAuthOK(serverNonce: h.nonce, binding: binding)
                 let proof = key.clientProof(clientNonce: hello.nonce, serverNonce: h.nonce, binding: binding)
-                context.writeAndFlush(wrapOutboundOut(Envelope(0, .auth(mac: proof))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(Envelope(0, .auth(proof: proof))), promise: nil)
             } else if key != nil {
                 shutDown(context, .unauthorized("the node does not authenticate itself; refusing to use a key with it"))
             } else {

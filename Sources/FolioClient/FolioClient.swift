@@ -342,7 +342,7 @@ public final class FolioClient: Sendable {
     }
 
     private func fetchOnce(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> [ArticleState] {
-        let m = try await request(.fetch(ids: ids, haveBodies: have, maxBytes: maxBytes))
+        let m = try await request(.fetch(ids: ids, have: have, maxBytes: maxBytes))
         guard case let .fetched(a) = m else { throw unexpected(m, for: "FETCH") }
         return a
     }
@@ -370,7 +370,7 @@ public final class FolioClient: Sendable {
         try await Self.typed {
             let m = try await request(.offer(changes))
             guard case let .want(ids, have) = m else { throw unexpected(m, for: "OFFER") }
-            return SyncNeeds(ids: ids, haveBodies: have)
+            return SyncNeeds(ids: ids, have: have)
         }
     }
 

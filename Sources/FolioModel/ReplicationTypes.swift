@@ -54,11 +54,11 @@ public struct SyncNeeds: Sendable, Equatable {
     /// Ids whose source versions are not all held or superseded here, in change order.
     public var ids: [String]
     /// Bodies of those versions already stored here: the source need not send them.
-    public var haveBodies: [BodyHash]
+    public var have: [BodyHash]
 
-    public init(ids: [String], haveBodies: [BodyHash]) {
+    public init(ids: [String], have: [BodyHash]) {
         self.ids = ids
-        self.haveBodies = haveBodies
+        self.have = have
     }
 }
 

@@ -140,7 +140,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             established(context: context)
             logger.debug("peer authenticated")
             let proof = key.serverProof(clientNonce: clientNonce, serverNonce: nonce, binding: binding)
-            context.writeAndFlush(wrapOutboundOut(Envelope(envelope.requestID, .authOK(mac: proof))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(Envelope(envelope.requestID, .authOK(proof: proof))), promise: nil)
         case (.awaitingAuth, _):
             refuseAuthentication(context, reason: "request before authentication", "this node requires authentication before any request", requestID: envelope.requestID)
         case (.ready, .pong):

@@ -60,12 +60,12 @@ public struct SharedKey: @unchecked Sendable {
     }
 
     /// Constant-time check of a client's proof.
-    public func verifyClient(_ mac: [UInt8], clientNonce: [UInt8], serverNonce: [UInt8], binding: [UInt8]) -> Bool {
-        HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: SharedKey.clientLabel + clientNonce + serverNonce + binding, using: key)
+    public func verifyClient(_ proof: [UInt8], clientNonce: [UInt8], serverNonce: [UInt8], binding: [UInt8]) -> Bool {
+        HMAC<SHA256>.isValidAuthenticationCode(proof, authenticating: SharedKey.clientLabel + clientNonce + serverNonce + binding, using: key)
     }
 
     /// Constant-time check of a node's proof.
-    public func verifyServer(_ mac: [UInt8], clientNonce: [UInt8], serverNonce: [UInt8], binding: [UInt8]) -> Bool {
-        HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: SharedKey.serverLabel + serverNonce + clientNonce + binding, using: key)
+    public func verifyServer(_ proof: [UInt8], clientNonce: [UInt8], serverNonce: [UInt8], binding: [UInt8]) -> Bool {
+        HMAC<SHA256>.isValidAuthenticationCode(proof, authenticating: SharedKey.serverLabel + serverNonce + clientNonce + binding, using: key)
     }
 }

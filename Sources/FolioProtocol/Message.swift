@@ -6,8 +6,8 @@ import NIOCore
 /// have the request's type with the high bit set; ERROR is 0xFF.
 public enum Message: Sendable, Equatable {
     case hello(Hello)
-    case auth(mac: [UInt8])
-    case authOK(mac: [UInt8])
+    case auth(proof: [UInt8])
+    case authOK(proof: [UInt8])
     case ping(UInt64)
     case get(id: String, allVersions: Bool)
     /// `writeID` names the write so a retry is answered with the original outcome (SPEC §4.5).
@@ -17,7 +17,7 @@ public enum Message: Sendable, Equatable {
     case stats
     case changes(since: UInt64, limit: UInt32, waitMillis: UInt32)
     case syncHello
-    case fetch(ids: [String], haveBodies: [BodyHash], maxBytes: UInt32)
+    case fetch(ids: [String], have: [BodyHash], maxBytes: UInt32)
     case checkpointGet(node: NodeID, epoch: Epoch)
     case offer([Change])
     case apply(node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState])
@@ -30,7 +30,7 @@ public enum Message: Sendable, Equatable {
     case syncState(node: NodeID, epoch: Epoch, lastSequence: UInt64)
     case fetched([ArticleState])
     case checkpoint(UInt64)
-    case want(ids: [String], haveBodies: [BodyHash])
+    case want(ids: [String], have: [BodyHash])
     case applied(changed: UInt32, conflictsCreated: UInt32, checkpoint: UInt64)
     case error(code: ErrorCode, message: String)
 
@@ -194,8 +194,8 @@ public enum Message: Sendable, Equatable {
             // A version-1 HELLO ends here; it is still read, so its sender gets `noCommonVersion`.
             let clock = payload.readableBytes == 0 ? 0 : Int64(bitPattern: try payload.readWire(UInt64.self, "clock"))
             m = .hello(Hello(versions: versions, nodeID: node, software: software, features: features, nonce: nonce, maxFrame: maxFrame, clock: clock))
-        case .auth: m = .auth(mac: try payload.readFixedBytes(32, "MAC"))
-        case .authOK: m = .authOK(mac: try payload.readFixedBytes(32, "MAC"))
+        case .auth: m = .auth(proof: try payload.readFixedBytes(32, "MAC"))
+        case .authOK: m = .authOK(proof: try payload.readFixedBytes(32, "MAC"))
         case .ping: m = .ping(try payload.readWire(UInt64.self, "ping token"))
         case .pong: m = .pong(try payload.readWire(UInt64.self, "pong token"))
         case .get: m = .get(id: try payload.readWireString("id"), allVersions: try payload.readWireBool("all-versions flag"))
@@ -222,7 +222,7 @@ public enum Message: Sendable, Equatable {
         case .fetch:
             let ids = try payload.readStrings("ids")
             let have = try payload.readHashes("have-bodies")
-            m = .fetch(ids: ids, haveBodies: have, maxBytes: try payload.readWire(UInt32.self, "max bytes"))
+            m = .fetch(ids: ids, have: have, maxBytes: try payload.readWire(UInt32.self, "max bytes"))
         case .checkpointGet:
             m = .checkpointGet(node: NodeID(try payload.readWire(UInt64.self, "node")), epoch: Epoch(try payload.readWireString("epoch")))
         case .offer:
@@ -244,7 +244,7 @@ public enum Message: Sendable, Equatable {
         case .checkpoint: m = .checkpoint(try payload.readWire(UInt64.self, "checkpoint"))
         case .want:
             let ids = try payload.readStrings("ids")
-            m = .want(ids: ids, haveBodies: try payload.readHashes("have-bodies"))
+            m = .want(ids: ids, have: try payload.readHashes("have-bodies"))
         case .applied:
             m = .applied(
                 changed: try payload.readWire(UInt32.self, "changed"), conflictsCreated: try payload.readWire(UInt32.self, "conflicts created"),

@@ -52,7 +52,7 @@ extension Store {
     /// For a batch of a source's changes: the articles this store lacks a version of, and the
     /// bodies of those versions it already holds. One snapshot; cost O(batch).
     public func needs(_ changes: [Change]) throws -> SyncNeeds {
-        var needs = SyncNeeds(ids: [], haveBodies: [])
+        var needs = SyncNeeds(ids: [], have: [])
         try storeErrors {
             try env.read { txn in
                 var seen = Set<String>()
@@ -64,9 +64,9 @@ extension Store {
                     guard !lacking.isEmpty else { continue }
                     seen.insert(c.id)
                     needs.ids.append(c.id)
-                    for case let h? in lacking.map(\.bodyHash) where !needs.haveBodies.contains(h) {
+                    for case let h? in lacking.map(\.bodyHash) where !needs.have.contains(h) {
                         if try h.withKeyBytes({ try txn.withValue(dbs.bodies, key: $0) { _ in true } }) == true {
-                            needs.haveBodies.append(h)
+                            needs.have.append(h)
                         }
                     }
                 }

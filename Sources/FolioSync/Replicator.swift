@@ -144,7 +144,7 @@ public struct Replicator: Sendable {
             let needs = try await read { try $0.needs(changes) }
             try await transfer(changes, since: since, wanted: needs.ids, into: &report) { ids in
                 // Re-check the bodies we hold: an earlier chunk may have released one.
-                let have = try await read { try $0.heldBodies(needs.haveBodies) }
+                let have = try await read { try $0.heldBodies(needs.have) }
                 return try await peer.fetch(ids, have: have, maxBytes: UInt32(clamping: options.batchBytes))
             } apply: { upTo, articles in
                 try await applyLocally(source.node, source.epoch, upTo, articles)
@@ -172,7 +172,7 @@ public struct Replicator: Sendable {
             if changes.isEmpty { break }
             report.changesExamined += changes.count
             let want = try await peer.offer(changes)
-            let have = Set(want.haveBodies)
+            let have = Set(want.have)
             let batchBytes = options.batchBytes
             try await transfer(changes, since: since, wanted: want.ids, into: &report) { ids in
                 try await read { try $0.fetch(ids, have: have, maxBytes: batchBytes, maxArticleBytes: maxArticleBytes) }

@@ -29,7 +29,7 @@ package enum SyncResponder {
             return .checkpoint(try store.checkpoint(node: peer, epoch: epoch))
         case let .offer(changes):
             let needs = try store.needs(changes)
-            return .want(ids: needs.ids, haveBodies: needs.haveBodies)
+            return .want(ids: needs.ids, have: needs.have)
         case let .fetch(ids, have, maxBytes):
             let r = try store.fetch(
                 ids, have: Set(have), maxBytes: min(Int(maxBytes), budget.answerBytes), maxArticleBytes: budget.maxArticleBytes)

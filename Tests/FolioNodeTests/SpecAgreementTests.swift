@@ -99,7 +99,7 @@ final class SpecAgreementTests: XCTestCase {
         hello.sendHello()
         XCTAssertEqual(hello.readUntilClosed().frames.last?.errorCode, .badFrame)
         let auth = try connected()
-        auth.send(Envelope(0, .auth(mac: Array(repeating: 0, count: 32))))
+        auth.send(Envelope(0, .auth(proof: Array(repeating: 0, count: 32))))
         XCTAssertEqual(auth.readUntilClosed().frames.last?.errorCode, .badFrame)
         for id: UInt32 in [0, 0x8000_0001] {
             let raw = try connected()
