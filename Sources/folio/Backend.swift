@@ -61,7 +61,8 @@ enum Backend {
     static func open(_ store: StoreOptions, _ remote: RemoteOptions, readOnly: Bool) async throws -> Backend {
         guard let address = remote.remote else {
             if remote.keyFile != nil || !remote.tls.files.isEmpty { throw ValidationError("--key-file and --tls-* go with --remote (or `folio serve`)") }
-            return .local(try store.open(readOnly: readOnly))
+            let options = store
+            return .local(try await blocking { try options.open(readOnly: readOnly) })
         }
         if store.data != nil { throw ValidationError("--data and --remote cannot be combined") }
         return .remote(try await FolioClient.connect(to: address, options: remote.clientOptions()), address: address)

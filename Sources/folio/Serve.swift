@@ -91,7 +91,8 @@ struct Serve: AsyncParsableCommand {
         config.keys = try keyFile.map(readKey)
         var so = Store.Options()
         so.noMetaSync = noMetaSync
-        let s = try Store.open(at: store.path, options: so)
+        let (path, storeOptions) = (store.path, so)
+        let s = try await blocking { try Store.open(at: path, options: storeOptions) }
         logger.info("opened store", metadata: ["path": "\(s.path)", "node": "\(s.nodeID)", "lmdb": "\(LMDBVersion.string)"])
         if let change = s.identityChange { logger.notice("\(change)") }
         let server = FolioServer(store: s, configuration: config)

@@ -37,7 +37,8 @@ struct Sync: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let local = try store.open()
+        let storeOptions = store
+        let local = try await blocking { try storeOptions.open() }
         defer { local.close() }
         var options = FolioClient.Options()
         options.nodeID = local.nodeID
