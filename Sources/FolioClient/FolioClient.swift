@@ -1,6 +1,7 @@
 import FolioModel
 import FolioProtocol
 import FolioTransport
+import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -86,10 +87,9 @@ public final class FolioClient: Sendable {
     }
 
     private static func open(_ address: String, options opts: Options, group: EventLoopGroup, traffic: TrafficCounter) async throws -> Connection {
-        let (host, port): (String, Int)
+        let target: NodeAddress
         do {
-            let a = try NodeAddress(address)
-            (host, port) = (a.host, a.port)
+            target = try NodeAddress(address)
         } catch {
             throw FolioClientError.invalidAddress(error.description)
         }
@@ -129,11 +129,11 @@ public final class FolioClient: Sendable {
                         boundHandler.succeed(NIOLoopBound(handler, eventLoop: ch.eventLoop))
                     }
                 }
-                .connect(host: host, port: port).get()
+                .connect(host: target.host, port: target.port).get()
         } catch {
             handshake.fail(error)
             boundHandler.fail(error)
-            throw FolioClientError.closed("cannot connect to \(address): \(error)")
+            throw FolioClientError.closed("cannot connect to \(target): \(Self.describeConnectFailure(error))")
         }
         let timer = loop.scheduleTask(in: opts.connectTimeout) {
             handshake.fail(FolioClientError.timeout("no handshake from \(address) within \(opts.connectTimeout)"))
@@ -218,6 +218,25 @@ public final class FolioClient: Sendable {
                 throw FolioClientError.closed(
                     "the outcome of this \(message.kind) is unknown: it may have been applied (write id \(id)); sent twice, answered neither time (\(again.description)). Read the article to see")
             }
+        }
+    }
+
+    /// A connect failure in one readable phrase ("connection refused", "host not found", …)
+    /// instead of NIO's internal description.
+    static func describeConnectFailure(_ error: Error) -> String {
+        switch error {
+        case let e as NIOConnectionError:
+            if let io = e.connectionErrors.lazy.compactMap({ $0.error as? IOError }).first {
+                return String(cString: strerror(io.errnoCode)).lowercased()
+            }
+            if e.connectionErrors.isEmpty && (e.dnsAError != nil || e.dnsAAAAError != nil) { return "host not found" }
+            return e.connectionErrors.first.map { "\($0.error)" } ?? "no address to connect to"
+        case ChannelError.connectTimeout(let t):
+            return "no answer within \(t.nanoseconds / 1_000_000) ms"
+        case let io as IOError:
+            return String(cString: strerror(io.errnoCode)).lowercased()
+        default:
+            return "\(error)"
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FolioModel
 import FolioStore
+import FolioProtocol
 import Foundation
 
 /// `folio`: the admin CLI for a Folio article store.
@@ -28,13 +29,16 @@ struct FolioCommand: ParsableCommand {
         version: FolioVersion.string,
         subcommands: [
             Init.self, Put.self, Get.self, Remove.self, List.self, Import.self, Export.self, Stats.self,
-            Conflicts.self, Resolve.self, Backup.self, Verify.self, Serve.self, Sync.self, Peers.self, Keygen.self,
+            Conflicts.self, Resolve.self, Backup.self, Verify.self, Serve.self, Sync.self, Peers.self, Ping.self, Keygen.self,
         ]
     )
 }
 
 enum FolioVersion {
-    static let string = "0.1.0"
+    /// What `folio --version` prints: the release, and the formats it speaks.
+    static var string: String {
+        "0.1.0 (protocol versions \(Hello.supportedVersions.map(String.init).joined(separator: ", ")), storage format \(Store.storageFormat))"
+    }
 }
 
 @main

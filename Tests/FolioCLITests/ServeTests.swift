@@ -95,4 +95,34 @@ final class ServeTests: XCTestCase {
         let localWithTLS = try CLI.run(["ls", "--data", data, "--key-file", dir + "/old.key"])
         XCTAssertEqual(localWithTLS.code, 2, localWithTLS.stderr)
     }
+
+    func testPingChecksANodeForScriptsAndVersionNamesTheFormats() throws {
+        let dir = temporaryDirectory(self)
+        let data = dir + "/store"
+        XCTAssertEqual(try CLI.run(["init", "--data", data]).code, 0)
+        writeFile(dir + "/mesh.key", try CLI.run(["keygen"]).stdout)
+        let (server, address, _) = try serve(data, ["--key-file", dir + "/mesh.key"])
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        let ok = try CLI.run(["ping", address, "--key-file", dir + "/mesh.key"])
+        XCTAssertEqual(ok.code, 0, ok.stderr)
+        XCTAssertTrue(ok.stdout.contains("round trip") && ok.stdout.contains("TLS"), ok.stdout)
+        let json = try CLI.run(["ping", address, "--key-file", dir + "/mesh.key", "--json"])
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        XCTAssertNotNil(report["rtt_ms"] as? Double)
+        XCTAssertEqual(report["tls"] as? Bool, true)
+        let noKey = try CLI.run(["ping", address])
+        XCTAssertEqual(noKey.code, 3)
+        XCTAssertTrue(noKey.stderr.contains("requires TLS"), noKey.stderr)
+        // A port nobody listens on: one readable line, exit 3.
+        let closed = try CLI.run(["ping", "127.0.0.1:1", "--timeout", "2"])
+        XCTAssertEqual(closed.code, 3)
+        XCTAssertEqual(closed.stderr.split(separator: "\n").count, 1, closed.stderr)
+        XCTAssertEqual(try CLI.run(["ping", "no:port:here"]).code, 2)
+
+        let version = try CLI.run(["--version"]).stdout
+        XCTAssertTrue(version.contains("protocol versions 2") && version.contains("storage format 1"), version)
+    }
 }
