@@ -10,16 +10,18 @@ enum ArticleRendering {
 
     /// The header fields and body of one version, as `folio get` prints it.
     static func human(_ state: ArticleState, _ v: Version) -> String {
-        var lines = ["id:        \(state.id)"]
+        // Everything an article holds came from outside: printed terminal-safe (Terminal.safe).
+        let safe = { (s: String) in Terminal.safe(s) }
+        var lines = ["id:        \(safe(state.id))"]
         if let a = state.article(v) {
             lines += [
-                "title:     \(a.title)", "source:    \(a.source)", "url:       \(a.url)", "published: \(a.published)",
-                "tags:      \(a.tags.joined(separator: ", "))",
+                "title:     \(safe(a.title))", "source:    \(safe(a.source))", "url:       \(safe(a.url))",
+                "published: \(safe(a.published))", "tags:      \(safe(a.tags.joined(separator: ", ")))",
             ]
-            for f in a.extra { lines.append("\(f.name): \(f.json)") }
+            for f in a.extra { lines.append("\(safe(f.name)): \(safe(f.json))") }
             lines.append("version:   \(versionLine(v))")
             lines.append("")
-            lines.append(a.body)
+            lines.append(Terminal.safe(a.body, keepingLines: true))
         } else {
             lines.append("version:   \(versionLine(v))")
         }

@@ -30,7 +30,7 @@ struct Conflicts: ParsableCommand {
                     ("versions", .array(state.versions.versions.map(VersionJSON.version))),
                 ]).serialized)
             } else {
-                Terminal.out("\(state.id)\t\(state.versions.versions.count) versions\t\(state.winner?.content?.title ?? "(deleted)")")
+                Terminal.out("\(Terminal.safe(state.id))\t\(state.versions.versions.count) versions\t\(Terminal.safe(state.winner?.content?.title ?? "(deleted)"))")
             }
         }
         if !json { Terminal.err("\(found.count) article(s) in conflict") }

@@ -42,7 +42,7 @@ struct List: AsyncParsableCommand {
                 out += ArticleRendering.summaryJSON(state).serialized + "\n"
             } else {
                 let c = state.winner?.content
-                var line = [state.id, c?.published ?? "", c?.source ?? "", c?.title ?? ""].joined(separator: "\t")
+                var line = [state.id, c?.published ?? "", c?.source ?? "", c?.title ?? ""].map { Terminal.safe($0) }.joined(separator: "\t")
                 if state.isDeleted { line += "\t(deleted)" }
                 if state.isInConflict { line += "\t[\(state.versions.versions.count) versions]" }
                 out += line + "\n"

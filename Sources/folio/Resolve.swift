@@ -37,9 +37,14 @@ struct Resolve: ParsableCommand {
         }
         let s = try store.open()
         defer { s.close() }
+        let id = self.id
         let outcome = try s.write { w -> WriteOutcome in
-            if let replacement { return try w.resolve(id, with: replacement) }
             guard let state = try w.get(id, bodies: .none) else { throw StoreError.notFound(id: id) }
+            // Nothing to settle: say so and write nothing (a resolution is a new version).
+            guard state.versions.isInConflict else {
+                throw CLIFailure(code: .notFound, message: "\"\(Terminal.safe(id))\" is not in conflict (it has one version); nothing written")
+            }
+            if let replacement { return try w.resolve(id, with: replacement) }
             let vs = state.versions.versions
             guard keep! <= vs.count else {
                 throw StoreError.noSuchVersion(id: id, "\(keep!) (it has \(vs.count))")

@@ -42,6 +42,26 @@ enum Terminal {
 
     static var stderrIsTerminal: Bool { isatty(2) == 1 }
 
+    /// `text` safe to print on a terminal: control characters (ESC, BEL, backspace, C1, …)
+    /// become visible `\u{…}` escapes, so a hostile title cannot drive the terminal or fake
+    /// output. With `keepingLines`, newlines and tabs stay (an article body).
+    static func safe(_ text: String, keepingLines: Bool = false) -> String {
+        guard text.unicodeScalars.contains(where: { isControl($0) && !(keepingLines && ($0 == "\n" || $0 == "\t")) }) else { return text }
+        var out = ""
+        for u in text.unicodeScalars {
+            if isControl(u) && !(keepingLines && (u == "\n" || u == "\t")) {
+                out += "\\u{" + String(u.value, radix: 16) + "}"
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+        return out
+    }
+
+    private static func isControl(_ u: Unicode.Scalar) -> Bool {
+        u.value < 0x20 || (0x7F...0x9F).contains(u.value) || u == "\u{2028}" || u == "\u{2029}"
+    }
+
     /// An error as one line for a person.
     static func describe(_ error: Error) -> String { "\(error)" }
 

@@ -182,6 +182,27 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try json(folio("stats", "--json").stdout)["live"] as? Int, 40000)
     }
 
+    func testHumanOutputIsTerminalSafeAndResolvingWithoutAConflictWritesNothing() throws {
+        let dir = temporaryDirectory(self)
+        writeFile(dir + "/evil.json", #"{"id":"evil/1","title":"\u001b[31mred\u0007 bell","source":"S\u009b","body":"line one\nline\u001b[2J two"}"#)
+        XCTAssertEqual(try folio("put", "--json", dir + "/evil.json").code, 0)
+        for args in [["get", "evil/1"], ["ls"]] {
+            let r = try CLI.run(args + ["--data", data])
+            XCTAssertEqual(r.code, 0, r.stderr)
+            XCTAssertFalse(r.stdout.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x9B }, "\(args) printed raw control characters")
+            XCTAssertTrue(r.stdout.contains("\\u{1b}[31mred"), r.stdout)
+        }
+        XCTAssertTrue(try folio("get", "evil/1").stdout.contains("line one\nline"), "newlines of a body stay")
+        // JSON output keeps the exact text (escaped by JSON itself).
+        XCTAssertTrue(try folio("get", "evil/1", "--json").stdout.contains(#"\u001b[31mred"#))
+
+        let before = try json(folio("stats", "--json").stdout)["last_seq"] as? Int
+        let r = try folio("resolve", "evil/1", "--keep", "1")
+        XCTAssertEqual(r.code, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("not in conflict"), r.stderr)
+        XCTAssertEqual(try json(folio("stats", "--json").stdout)["last_seq"] as? Int, before, "nothing written")
+    }
+
     func run(_ path: String, _ args: [String]) throws -> CLIResult {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
