@@ -50,7 +50,18 @@ struct List: AsyncParsableCommand {
         }
         if !out.isEmpty { Terminal.out(String(out.dropLast())) }
         if let limit, items.count == limit, let last = items.last {
-            Terminal.err("more may follow: folio ls --limit \(limit) --after '\(last.id)'")
+            // The same listing's next page: every selecting flag kept, values shell-quoted.
+            func q(_ s: String) -> String { "'" + Terminal.safe(s).replacingOccurrences(of: "'", with: #"'\''"#) + "'" }
+            var next = ["folio ls"]
+            if let d = store.data { next.append("--data \(q(d))") }
+            if let r = remote.remote { next.append("--remote \(q(r))") }
+            if let k = remote.keyFile { next.append("--key-file \(q(k))") }
+            if !prefix.isEmpty { next.append("--prefix \(q(prefix))") }
+            if let source { next.append("--source \(q(source))") }
+            if deleted { next.append("--deleted") }
+            if json { next.append("--json") }
+            next.append("--limit \(limit) --after \(q(last.id))")
+            Terminal.err("more may follow: " + next.joined(separator: " "))
         }
     }
 }

@@ -203,6 +203,14 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try json(folio("stats", "--json").stdout)["last_seq"] as? Int, before, "nothing written")
     }
 
+    func testTheNextPageHintRepeatsTheListing() throws {
+        for i in 0..<5 { XCTAssertEqual(try folio("put", "pg/\(i)", "--title", "t\(i)").code, 0) }
+        let r = try folio("ls", "--prefix", "pg/", "--limit", "2", "--json")
+        XCTAssertEqual(r.stdout.split(separator: "\n").count, 2)
+        XCTAssertTrue(r.stderr.contains("--prefix 'pg/'") && r.stderr.contains("--json") && r.stderr.contains("--after 'pg/1'"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("--data '"), r.stderr)
+    }
+
     func run(_ path: String, _ args: [String]) throws -> CLIResult {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
