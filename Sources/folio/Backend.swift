@@ -131,10 +131,32 @@ enum Backend {
         }
     }
 
-    func delete(_ id: String, context: VersionVector?) async throws -> WriteOutcome {
+    /// Deletes each id; one that is absent or already deleted fails alone (its own result)
+    /// while the others are deleted — locally in one transaction.
+    func delete(_ ids: [String], context: VersionVector?) async throws -> [(String, Result<WriteOutcome, Error>)] {
         switch self {
-        case let .local(s): return try await blocking { try s.write { try $0.delete(id, context: context) } }
-        case let .remote(c, _): return try await c.delete(id, context: context)
+        case let .local(s):
+            return try await blocking {
+                try s.write { w in
+                    try ids.map { id -> (String, Result<WriteOutcome, Error>) in
+                        do {
+                            return (id, .success(try w.savepoint { try $0.delete(id, context: context) }))
+                        } catch let e as StoreError where e.kind == .notFound || e.kind == .invalidInput {
+                            return (id, .failure(e))  // this id only; a store failure aborts them all
+                        }
+                    }
+                }
+            }
+        case let .remote(c, _):
+            var out: [(String, Result<WriteOutcome, Error>)] = []
+            for id in ids {
+                do {
+                    out.append((id, .success(try await c.delete(id, context: context))))
+                } catch let e as FolioClientError where e.kind == .notFound || e.kind == .invalidInput {
+                    out.append((id, .failure(e)))
+                }
+            }
+            return out
         }
     }
 

@@ -1,35 +1,86 @@
 import ArgumentParser
 import FolioModel
 import FolioStore
+import Foundation
 
 struct Remove: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rm",
-        abstract: "Delete an article (a tombstone that syncs like any write).",
+        abstract: "Delete articles (tombstones that sync like any write).",
         discussion: """
-            With --context, the delete supersedes only what that context saw; a concurrent \
-            edit survives as a sibling. Exits 1 when the article is absent or already deleted.
+            Deletes each id given, the ids read from stdin with `-` (one per line), or every \
+            live article under --prefix — locally in one transaction. With --context (one id \
+            only), the delete supersedes only what that context saw; a concurrent edit survives \
+            as a sibling. An id that is absent or already deleted is reported and skipped; the \
+            exit code is then 1, after the others are deleted.
 
             Examples:
               folio rm text/some-article
+              folio rm text/a text/b text/c
+              folio ls --prefix drafts/ --json | jq -r .id | folio rm -
+              folio rm --prefix drafts/
               folio rm text/some-article --context c2.AAAA…
               folio rm --remote 127.0.0.1:7070 text/some-article
             """)
 
     @OptionGroup var store: StoreOptions
     @OptionGroup var remote: RemoteOptions
-    @Argument(help: "The article id.") var id: String
-    @Option(help: "The causal context read with `folio get --json`.") var context: String?
+    @Argument(help: ArgumentHelp("Article ids, or - to read ids from stdin (one per line).", valueName: "id")) var ids: [String] = []
+    @Option(help: "Delete every live article whose id starts with this prefix.") var prefix: String?
+    @Option(help: "The causal context read with `folio get --json` (with one id).") var context: String?
 
-    func validate() throws { try Check.articleID(id) }
+    func validate() throws {
+        if ids.isEmpty && prefix == nil { throw ValidationError("give article ids, - for ids on stdin, or --prefix") }
+        if !ids.isEmpty && prefix != nil { throw ValidationError("give ids or --prefix, not both") }
+        if let prefix, prefix.isEmpty { throw ValidationError("--prefix must not be empty (it would delete everything)") }
+        if context != nil && (ids.count != 1 || ids == ["-"]) { throw ValidationError("--context goes with exactly one id") }
+        for id in ids where id != "-" { try Check.articleID(id) }
+    }
 
     func run() async throws {
-        let ctx = try context.map { try contextVector($0, article: id) }
-        let backend = try await Backend.open(store, remote, readOnly: false)
-        let outcome = try await withBackend(backend) { try await $0.delete(id, context: ctx) }
-        Terminal.err("deleted \(id) (version \(outcome.version!.dot.node.hex):\(outcome.version!.dot.counter))")
-        if outcome.siblings > 1 {
-            Terminal.err("folio: \"\(id)\" keeps \(outcome.siblings) sibling versions (a concurrent edit survives)")
+        var targets: [String] = []
+        for id in ids {
+            if id == "-" {
+                let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                for line in text.split(whereSeparator: \.isNewline) {
+                    let trimmed = line.trimmingCharacters(in: .whitespaces)
+                    guard !trimmed.isEmpty else { continue }
+                    do {
+                        try Check.articleID(trimmed, "an id on stdin")
+                    } catch {
+                        throw CLIFailure(code: .usage, message: "\(error)")
+                    }
+                    targets.append(trimmed)
+                }
+            } else {
+                targets.append(id)
+            }
         }
+        let ctx = try context.map { try contextVector($0, article: targets[0]) }
+        let backend = try await Backend.open(store, remote, readOnly: false)
+        let prefix = self.prefix
+        let results = try await withBackend(backend) { backend -> [(String, Result<WriteOutcome, Error>)] in
+            if let prefix {
+                targets = try await backend.list(prefix: prefix, after: nil, source: nil, limit: .max, includeDeleted: false).map(\.id)
+            }
+            return try await backend.delete(targets, context: ctx)
+        }
+        var missing = 0
+        for (id, result) in results {
+            switch result {
+            case let .success(outcome):
+                Terminal.err("deleted \(Terminal.safe(id)) (version \(outcome.version!.dot.node.hex):\(outcome.version!.dot.counter))")
+                if outcome.siblings > 1 {
+                    Terminal.err("folio: \"\(Terminal.safe(id))\" keeps \(outcome.siblings) sibling versions (a concurrent edit survives)")
+                }
+            case let .failure(error):
+                missing += 1
+                Terminal.err("folio: \(error)")
+            }
+        }
+        if results.count > 1 || prefix != nil {
+            Terminal.err("deleted \(results.count - missing) of \(results.count)")
+        }
+        if missing > 0 { throw CLIFailure(code: .notFound, message: nil) }
     }
 }

@@ -211,6 +211,21 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("--data '"), r.stderr)
     }
 
+    func testRmTakesManyIdsStdinOrAPrefixAndReportsTheMissingOnes() throws {
+        for i in 0..<6 { XCTAssertEqual(try folio("put", "rm/\(i)", "--title", "t").code, 0) }
+        let many = try folio("rm", "rm/0", "rm/1", "rm/none")
+        XCTAssertEqual(many.code, 1, "one id was missing")
+        XCTAssertTrue(many.stderr.contains("deleted 2 of 3") && many.stderr.contains("rm/none"), many.stderr)
+        let piped = try folio("rm", "-", stdin: "rm/2\n\nrm/3\n")
+        XCTAssertEqual(piped.code, 0, piped.stderr)
+        let prefixed = try folio("rm", "--prefix", "rm/")
+        XCTAssertEqual(prefixed.code, 0, prefixed.stderr)
+        XCTAssertTrue(prefixed.stderr.contains("deleted 2 of 2"), prefixed.stderr)
+        XCTAssertEqual(try folio("ls", "--prefix", "rm/").stdout, "")
+        XCTAssertEqual(try folio("rm", "--prefix", "").code, 2)
+        XCTAssertEqual(try folio("rm").code, 2)
+    }
+
     func run(_ path: String, _ args: [String]) throws -> CLIResult {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
