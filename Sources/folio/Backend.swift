@@ -150,11 +150,14 @@ enum Backend {
         case let .remote(c, _):
             var out: [(String, Result<WriteOutcome, Error>)] = []
             for id in ids {
+                let result: Result<WriteOutcome, FolioClientError>
                 do {
-                    out.append((id, .success(try await c.delete(id, context: context))))
-                } catch let e as FolioClientError where e.kind == .notFound || e.kind == .invalidInput {
-                    out.append((id, .failure(e)))
+                    result = .success(try await c.delete(id, context: context))
+                } catch {
+                    result = .failure(error)
                 }
+                if case let .failure(e) = result, e.kind != .notFound, e.kind != .invalidInput { throw e }
+                out.append((id, result.mapError { $0 as Error }))
             }
             return out
         }
