@@ -361,15 +361,17 @@ final class TestProxy: @unchecked Sendable {
 final class TLSRelay: @unchecked Sendable {
     let address: String
     private let listener: Channel
-    private let plaintext = NIOLockedValueBox(false)
-    var sawPlaintext: Bool { plaintext.withLockedValue { $0 } }
+    /// What the relay decrypted, both ways (the same recording forwarder as `TestProxy`'s).
+    private let relayed = NIOLockedValueBox<[UInt8]>([])
+    /// True when the relay read Folio frames in clear: it sat inside both TLS sessions.
+    var sawPlaintext: Bool { String(decoding: relayed.withLockedValue { $0 }, as: UTF8.self).contains("FOLI") }
 
     init(to target: String) async throws {
         let parts = target.split(separator: ":")
         let (host, port) = (String(parts[0]), Int(parts[1])!)
         let serverTLS = try ServerTLS(commonName: "relay")
         let clientTLS = try ClientTLS()
-        let seen = plaintext
+        let relayed = self.relayed
         listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { inbound in
                 inbound.setOption(.autoRead, value: false).flatMap {
@@ -378,8 +380,8 @@ final class TLSRelay: @unchecked Sendable {
                         .connect(host: host, port: port).flatMap { outbound in
                             inbound.eventLoop.makeCompletedFuture {
                                 try inbound.pipeline.syncOperations.addHandler(serverTLS.makeHandler())
-                                try inbound.pipeline.syncOperations.addHandler(Relay(peer: outbound, seen: seen))
-                                try outbound.pipeline.syncOperations.addHandler(Relay(peer: inbound, seen: seen))
+                                try inbound.pipeline.syncOperations.addHandler(TestProxy.Forwarder(peer: outbound, record: relayed, armed: nil, damage: .flip))
+                                try outbound.pipeline.syncOperations.addHandler(TestProxy.Forwarder(peer: inbound, record: relayed, armed: nil, damage: .flip))
                             }.flatMap { inbound.setOption(.autoRead, value: true) }
                         }
                 }
@@ -389,23 +391,6 @@ final class TLSRelay: @unchecked Sendable {
     }
 
     func stop() async { try? await listener.close() }
-
-    final class Relay: ChannelInboundHandler, @unchecked Sendable {
-        typealias InboundIn = ByteBuffer
-        let peer: Channel
-        let seen: NIOLockedValueBox<Bool>
-        init(peer: Channel, seen: NIOLockedValueBox<Bool>) {
-            self.peer = peer
-            self.seen = seen
-        }
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            let buffer = unwrapInboundIn(data)
-            if buffer.readableBytesView.starts(with: [0, 0]) { seen.withLockedValue { $0 = true } }
-            peer.writeAndFlush(buffer, promise: nil)
-        }
-        func channelInactive(context: ChannelHandlerContext) { peer.close(promise: nil) }
-        func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
-    }
 }
 
 /// A certificate authority for tests: a P-256 root that issues leaf certificates.
