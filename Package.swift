@@ -25,6 +25,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
     ],
     targets: [
         // Debian's liblmdb-dev (0.9.24), found through pkg-config.
@@ -45,7 +50,10 @@ let package = Package(
         // remembered writes, verify, backup.
         .target(name: "FolioStore", dependencies: ["FolioModel", "LMDB"]),
         // Reading files into a store: JSON Lines, scraped plain-text pages, line reading.
-        .target(name: "FolioImport", dependencies: ["FolioModel", "FolioStore"]),
+        .target(
+            name: "FolioImport",
+            dependencies: ["FolioModel", "FolioStore", .product(name: "CompressNIO", package: "compress-nio"), .product(name: "NIOCore", package: "swift-nio")]
+        ),
         // Frames and messages of Folio's binary protocol (see Protocol/SPEC.md).
         .target(
             name: "FolioProtocol",
@@ -91,6 +99,19 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        // A node's admin HTTP listener: health, readiness and Prometheus metrics.
+        .target(
+            name: "FolioAdmin",
+            dependencies: [
+                "FolioNode",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The client library programs use to talk to a node.
@@ -108,8 +129,10 @@ let package = Package(
         .executableTarget(
             name: "folio",
             dependencies: [
-                "FolioModel", "FolioStore", "FolioImport", "FolioProtocol", "FolioNode", "FolioClient", "FolioTransport", "FolioSync",
+                "FolioModel", "FolioStore", "FolioImport", "FolioProtocol", "FolioNode", "FolioClient", "FolioTransport", "FolioSync", "FolioAdmin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -161,6 +184,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                "FolioAdmin",
             ]
         ),
         .testTarget(name: "FolioCLITests", dependencies: ["folio", "FolioModel", "FolioStore"]),

@@ -73,6 +73,25 @@ public final class FolioServer: Service, Sendable {
     /// The address the listener is bound to, once started.
     public var boundAddress: SocketAddress? { state.withLockedValue { $0.listener?.localAddress } }
 
+    /// True while the node serves: its listener is bound and it is not shutting down (the
+    /// admin listener's `/ready`). The store is open for as long as the server exists.
+    public var isReady: Bool {
+        state.withLockedValue { $0.listener != nil && !$0.shutDown }
+    }
+
+    /// Sets the metrics gauges (store size and counts, connections, peer links) from the
+    /// node's current state; the admin listener calls it before each scrape. The store is read
+    /// on the node's read threads.
+    public func refreshMetrics() async throws {
+        let node = self.node
+        let (statistics, peers) = try await node.readPool.runIfActive {
+            (try node.store.statistics(), try node.store.peerStatuses())
+        }
+        node.metrics.refresh(
+            statistics: statistics, open: node.admission.connections, pending: node.admission.pendingConnections,
+            peers: peers, configured: Set(configuration.peers))
+    }
+
     /// Binds the listener and starts accepting connections.
     @discardableResult
     public func start() async throws -> SocketAddress {
@@ -154,6 +173,7 @@ public final class FolioServer: Service, Sendable {
         let loopback = node.configuration.trustLoopback && (channel.remoteAddress.map(isLoopback) ?? false)
         if let seconds = node.abuse.refusal(address: address) {
             node.abuse.event("refused", address: address, "connection refused: too many failed authentications from this address")
+            node.metrics.connectionsRefused.increment()
             return refuse(channel, .unauthorized, "too many failed authentications from \(address); refused for another \(seconds) s")
         }
         let decision = node.admission.admit(channel, address: address, loopback: loopback) { evicted in
@@ -161,6 +181,7 @@ public final class FolioServer: Service, Sendable {
         }
         if case let .refuse(why) = decision {
             node.abuse.event("busy", address: loopback ? nil : address, "connection refused: \(why)")
+            node.metrics.connectionsRefused.increment()
             return refuse(channel, .busy, why)
         }
         channel.closeFuture.whenComplete { [weak self] _ in
@@ -174,6 +195,7 @@ public final class FolioServer: Service, Sendable {
             return true
         }
         guard accepted else { return channel.close() }
+        node.metrics.connectionsAccepted.increment()
         return channel.eventLoop.makeCompletedFuture {
             let limits = FrameLimits(inbound: FrameDecoder.preAuthMaxFrame, outbound: UInt32(1 << 16))
             limits.admitPartial = { [budget = node.partialFrames] length in

@@ -47,12 +47,18 @@ package final class GroupCommitWriter: Sendable {
     /// Most jobs in one transaction.
     package let maxGroup: Int
     private let onCommit: @Sendable (UInt64) -> Void
+    private let observe: @Sendable (_ jobs: Int, _ nanoseconds: Int64) -> Void
 
-    /// `onCommit` runs on the writer thread after each commit, with the last sequence number.
-    package init(store: Store, maxGroup: Int = 512, onCommit: @escaping @Sendable (UInt64) -> Void = { _ in }) {
+    /// `onCommit` runs on the writer thread after each commit, with the last sequence number;
+    /// `observe` gets each group's size and the time its transaction took, commit and fsync included.
+    package init(
+        store: Store, maxGroup: Int = 512, onCommit: @escaping @Sendable (UInt64) -> Void = { _ in },
+        observe: @escaping @Sendable (_ jobs: Int, _ nanoseconds: Int64) -> Void = { _, _ in }
+    ) {
         self.store = store
         self.maxGroup = maxGroup
         self.onCommit = onCommit
+        self.observe = observe
         thread.start()
     }
 
@@ -117,6 +123,11 @@ package final class GroupCommitWriter: Sendable {
     }
 
     private func run(_ group: [Pending]) {
+        let started = ContinuousClock.now
+        defer {
+            let (s, a) = (ContinuousClock.now - started).components
+            observe(group.count, s * 1_000_000_000 + a / 1_000_000_000)
+        }
         do {
             let completions = try store.write { w -> [@Sendable () -> Void] in
                 var out: [@Sendable () -> Void] = []

@@ -1,3 +1,4 @@
+import CoreMetrics
 import FolioProtocol
 import FolioTransport
 import Logging
@@ -63,18 +64,14 @@ public struct NodeConfiguration: Sendable {
     public var logger = Logger(label: "folio.node")
     /// Peers to replicate with continuously ("host:port"), both ways.
     public var peers: [String] = []
+    /// Where the node's metrics go (swift-metrics); by default the process-wide factory,
+    /// which does nothing until `MetricsSystem.bootstrap` (the admin listener gives its own).
+    public var metrics: any MetricsFactory = MetricsSystem.factory
 
     public init() {}
 }
 
-/// True for "localhost" and literal loopback addresses (127.0.0.0/8, ::1); a name that merely
-/// starts with "127." is not one.
-func isLoopback(_ host: String) -> Bool {
-    if host == "localhost" || host == "::1" { return true }
-    let v4 = host.hasPrefix("::ffff:") ? String(host.dropFirst(7)) : host
-    let octets = v4.split(separator: ".", omittingEmptySubsequences: false)
-    return octets.count == 4 && octets.allSatisfy { UInt8($0) != nil } && octets[0] == "127"
-}
+func isLoopback(_ host: String) -> Bool { NodeAddress.isLoopback(host) }
 
 func isLoopback(_ address: SocketAddress) -> Bool {
     address.ipAddress.map(isLoopback) ?? false

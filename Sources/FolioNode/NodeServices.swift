@@ -21,9 +21,12 @@ final class NodeServices: PeerLinkHost {
     let partialFrames: PartialFrameBudget
     let notifier: ChangeNotifier
     let loops: EventLoopGroup
+    let metrics: NodeMetrics
 
     init(store: Store, configuration: NodeConfiguration, loops: EventLoopGroup) {
         self.loops = loops
+        let metrics = NodeMetrics(factory: configuration.metrics)
+        self.metrics = metrics
         self.store = store
         self.configuration = configuration
         self.logger = configuration.logger
@@ -40,7 +43,13 @@ final class NodeServices: PeerLinkHost {
         readPool.start()
         let notifier = ChangeNotifier(store: store, loop: loops.next(), pool: readPool)
         self.notifier = notifier
-        writer = GroupCommitWriter(store: store) { seq in notifier.committed(upTo: seq) }
+        writer = GroupCommitWriter(
+            store: store,
+            onCommit: { seq in notifier.committed(upTo: seq) },
+            observe: { jobs, nanoseconds in
+                metrics.commitBatchSize.record(jobs)
+                metrics.commitDuration.recordNanoseconds(nanoseconds)
+            })
     }
 
     /// The change feed after `since`; when it is empty and `waitMillis` > 0, the answer is
@@ -120,6 +129,10 @@ final class NodeServices: PeerLinkHost {
 
     func write<T: Sendable>(_ job: @escaping @Sendable (StoreWriter) throws -> T) async throws -> T {
         try await writer.submit(on: loops.next(), job).get()
+    }
+
+    func peerTraffic(address: String, sent: Int, received: Int) {
+        metrics.peerTraffic(address: address, sent: sent, received: received)
     }
 
     func waitForLocalChange(since: UInt64, timeout: Duration) async -> UInt64 {

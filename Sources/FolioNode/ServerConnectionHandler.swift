@@ -194,6 +194,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// address has failed lately (`AbuseTracker`), so guessing keys costs time.
     private func refuseAuthentication(_ context: ChannelHandlerContext, reason: String, _ message: String, requestID: UInt32) {
         state = .closing
+        node.metrics.authFailures.increment()
+        node.metrics.errorSent(.unauthorized)
         let delay = node.abuse.authenticationFailed(address: address, loopback: loopback, reason: reason)
         let frame = Envelope(requestID, .error(code: .unauthorized, message: message))
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -273,10 +275,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         inFlight += 1
         let requestID = envelope.requestID
+        let (kind, started) = (envelope.message.kind, NIODeadline.now())
         // Futures complete on this channel's event loop, where the handler's state lives.
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         future.whenComplete { result in
             let (handler, context) = bound.value
+            handler.node.metrics.requestFinished(kind, nanoseconds: (NIODeadline.now() - started).nanoseconds)
             handler.complete(context: context, requestID: requestID, result: result)
         }
     }
@@ -290,6 +294,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case let .failure(error):
             let (code, message) = error.wireError
             if code == .internal { logger.error("request failed", metadata: ["error": "\(error)"]) }
+            node.metrics.errorSent(code)
             context.write(wrapOutboundOut(Envelope(requestID, .error(code: code, message: message))), promise: nil)
         }
         context.flush()
@@ -391,6 +396,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func fail(_ context: ChannelHandlerContext, _ code: ErrorCode, _ message: String, requestID: UInt32 = 0) {
         if case .closing = state { return }
         state = .closing
+        node.metrics.errorSent(code)
         context.writeLastAndClose(wrapOutboundOut(Envelope(requestID, .error(code: code, message: message))))
     }
 

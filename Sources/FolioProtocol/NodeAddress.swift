@@ -48,5 +48,14 @@ public struct NodeAddress: Sendable, Hashable, CustomStringConvertible {
         self.port = port
     }
 
+    /// True for "localhost" and literal loopback addresses (127.0.0.0/8, ::1); a name that
+    /// merely starts with "127." is not one.
+    public static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" { return true }
+        let v4 = host.hasPrefix("::ffff:") ? String(host.dropFirst(7)) : host
+        let octets = v4.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets.allSatisfy { UInt8($0) != nil } && octets[0] == "127"
+    }
+
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

@@ -17,6 +17,8 @@ package protocol PeerLinkHost: Sendable {
     func write<T: Sendable>(_ job: @escaping @Sendable (StoreWriter) throws -> T) async throws -> T
     /// Returns once a change after `since` commits locally, or `timeout` passes; the last sequence.
     func waitForLocalChange(since: UInt64, timeout: Duration) async -> UInt64
+    /// Bytes the link to `address` sent and received since its last report (for metrics).
+    func peerTraffic(address: String, sent: Int, received: Int)
 }
 
 /// Live replication with one configured peer (`folio serve --peer`): connect, catch up both
@@ -114,10 +116,22 @@ package final class PeerLink: Sendable {
             try await host.write { w in try w.applyBatch(from: peer, epoch: epoch, upTo: upTo, articles: articles) }
         }
         let status = LockedStatus(initial)
+        let counted = NIOLockedValueBox((sent: 0, received: 0))
+        let address = self.address
+        let reportTraffic: @Sendable () -> Void = {
+            let (sent, received) = (Int(client.bytesSent), Int(client.bytesReceived))
+            let (ds, dr) = counted.withLockedValue { c -> (Int, Int) in
+                defer { c = (sent, received) }
+                return (sent - c.sent, received - c.received)
+            }
+            host.peerTraffic(address: address, sent: ds, received: dr)
+        }
+        defer { reportTraffic() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 _ = try await replicator.pull(from: client, follow: true, afterBatch: { report in
                     succeeded()
+                    reportTraffic()
                     await self.progressed("pulled", report, status, pending: \.pendingIn)
                 })
             }
@@ -125,6 +139,7 @@ package final class PeerLink: Sendable {
                 while true {
                     let r = try await replicator.push(to: client)
                     succeeded()
+                    reportTraffic()
                     await self.progressed("pushed", r, status, pending: \.pendingOut)
                     _ = await host.waitForLocalChange(since: max(r.checkpoint, r.sourceLastSequence), timeout: .seconds(20))
                 }
