@@ -8,11 +8,11 @@ import NIOPosix
 
 /// `--tls-cert`, `--tls-key`, `--tls-ca`: certificate files of a site's own PKI.
 struct TLSOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("PEM certificate (chain, leaf first) to present over TLS.", valueName: "file"))
+    @Option(help: ArgumentHelp("PEM certificate (chain, leaf first) to present over TLS.", valueName: "file"), completion: .file())
     var tlsCert: String?
-    @Option(help: ArgumentHelp("PEM private key of --tls-cert.", valueName: "file"))
+    @Option(help: ArgumentHelp("PEM private key of --tls-cert.", valueName: "file"), completion: .file())
     var tlsKey: String?
-    @Option(help: ArgumentHelp("PEM certificate of the CA that issues the mesh's certificates: only peers it certified are accepted.", valueName: "file"))
+    @Option(help: ArgumentHelp("PEM certificate of the CA that issues the mesh's certificates: only peers it certified are accepted.", valueName: "file"), completion: .file())
     var tlsCa: String?
 
     var files: TLSFiles { TLSFiles(certificate: tlsCert, privateKey: tlsKey, ca: tlsCa) }
@@ -36,7 +36,7 @@ struct RemoteOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Run against the node at HOST:PORT instead of a local store.", valueName: "host:port"))
     var remote: String?
 
-    @Option(help: ArgumentHelp("The mesh's shared key (from `folio keygen`), for a node that requires it; the connection then runs over TLS.", valueName: "file"))
+    @Option(help: ArgumentHelp("The mesh's shared key (from `folio keygen`), for a node that requires it; the connection then runs over TLS.", valueName: "file"), completion: .file())
     var keyFile: String?
 
     @OptionGroup var tls: TLSOptions

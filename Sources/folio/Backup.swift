@@ -14,7 +14,7 @@ struct Backup: ParsableCommand {
             """)
 
     @OptionGroup var store: StoreOptions
-    @Argument(help: "Destination directory.") var dest: String
+    @Argument(help: "Destination directory.", completion: .directory) var dest: String
 
     func run() throws {
         let s = try store.open(readOnly: true)

@@ -20,7 +20,7 @@ struct Export: ParsableCommand {
             """)
 
     @OptionGroup var store: StoreOptions
-    @Option(help: ArgumentHelp("Write to this file instead of stdout (replaced atomically).", valueName: "file")) var out: String?
+    @Option(help: ArgumentHelp("Write to this file instead of stdout (replaced atomically).", valueName: "file"), completion: .file()) var out: String?
     @Flag(help: "Every sibling version, with its causal metadata.") var allVersions = false
 
     func run() throws {

@@ -17,7 +17,7 @@ struct Ping: AsyncParsableCommand {
             """)
 
     @Argument(help: ArgumentHelp("The node (HOST alone means port 7070).", valueName: "host:port")) var address: String
-    @Option(help: ArgumentHelp("The mesh's shared key (from `folio keygen`); the connection then runs over TLS.", valueName: "file"))
+    @Option(help: ArgumentHelp("The mesh's shared key (from `folio keygen`); the connection then runs over TLS.", valueName: "file"), completion: .file())
     var keyFile: String?
     @OptionGroup var tls: TLSOptions
     @Option(help: "Seconds to wait for the handshake and the answer.") var timeout: Double = 5

@@ -37,7 +37,7 @@ struct Put: AsyncParsableCommand {
     @Option(help: "Publication date, ISO-8601 (2024-04-17 or 2024-04-17T09:30:00Z).") var published: String?
     @Option(name: .customLong("tag"), help: "A tag (repeat for several); replaces the tags.") var tags: [String] = []
     @Flag(help: "Remove all tags.") var clearTags = false
-    @Option(help: ArgumentHelp("Read the body from a file, or - for stdin.", valueName: "file")) var bodyFile: String?
+    @Option(help: ArgumentHelp("Read the body from a file, or - for stdin.", valueName: "file"), completion: .file()) var bodyFile: String?
     @Option(help: "The causal context read with `folio get --json`.") var context: String?
 
     func validate() throws {

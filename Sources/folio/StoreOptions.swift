@@ -9,7 +9,8 @@ struct StoreOptions: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "The store's directory (default: $FOLIO_DATA, else $XDG_DATA_HOME/folio or ~/.local/share/folio).",
-            valueName: "dir"))
+            valueName: "dir"),
+        completion: .directory)
     var data: String?
 
     func validate() throws {

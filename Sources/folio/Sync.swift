@@ -24,7 +24,7 @@ struct Sync: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
     @Argument(help: ArgumentHelp("The node to sync with.", valueName: "host:port")) var address: String
-    @Option(help: ArgumentHelp("The mesh's shared key (from `folio keygen`); the connection then runs over TLS.", valueName: "file")) var keyFile: String?
+    @Option(help: ArgumentHelp("The mesh's shared key (from `folio keygen`); the connection then runs over TLS.", valueName: "file"), completion: .file()) var keyFile: String?
     @OptionGroup var tls: TLSOptions
     @Option(help: "Changes per batch.") var batchSize: UInt32 = 500
     @Option(help: "Most bytes of articles per batch (an article larger than this still syncs, alone).") var batchBytes = 4 << 20
