@@ -29,7 +29,6 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
     ],
     targets: [
         // Debian's liblmdb-dev (0.9.24), found through pkg-config.
@@ -38,6 +37,8 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
+        // zlib (zlib1g-dev), for reading gzip-compressed imports.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // A thin, safe Swift wrapper: environments, closure-scoped transactions, cursors.
         .target(name: "LMDB", dependencies: ["CLMDB"]),
         // Values, no storage: articles, dots, version vectors and sets, causal contexts, the JSON
@@ -52,7 +53,7 @@ let package = Package(
         // Reading files into a store: JSON Lines, scraped plain-text pages, line reading.
         .target(
             name: "FolioImport",
-            dependencies: ["FolioModel", "FolioStore", .product(name: "CompressNIO", package: "compress-nio"), .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["FolioModel", "FolioStore", "CZlib"]
         ),
         // Frames and messages of Folio's binary protocol (see Protocol/SPEC.md).
         .target(

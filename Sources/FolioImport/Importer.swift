@@ -16,6 +16,13 @@ public final class Importer {
         public var batchSize = 2000
         /// Body bytes per write transaction.
         public var batchBytes = 64 << 20
+        /// Files whose kind is told by their content, not their name (standard input's copy).
+        public var sniff: Set<String> = []
+        /// Names files are reported under instead of their path (standard input's copy: "stdin").
+        public var displayNames: [String: String] = [:]
+        /// Plain-text pages get their id from their path (relative to the directory named on
+        /// the command line, extension dropped, each part slugged) instead of source and title.
+        public var idFromPath = false
         public init() {}
     }
 
@@ -64,9 +71,29 @@ public final class Importer {
 
     enum FileKind { case jsonLines, jsonDocument, plainText }
 
+    /// How a file is read: its kind, and whether it is gzip-compressed.
+    struct Format: Equatable {
+        var kind: FileKind?
+        var gzip = false
+    }
+
     static let importableExtensions: [String: FileKind] = [
         "jsonl": .jsonLines, "ndjson": .jsonLines, "json": .jsonDocument, "txt": .plainText, "text": .plainText,
     ]
+
+    /// What `files` says of a file of another type.
+    static let importableTypes = "not an importable type (.jsonl, .ndjson, .json, .txt, .text, each optionally .gz)"
+
+    /// The format a file's name declares: `a.jsonl`, `a.jsonl.gz`, …; nil for any other name.
+    static func format(ofName name: String) -> Format? {
+        var ext = (name as NSString).pathExtension.lowercased()
+        var gzip = false
+        if ext == "gz" {
+            gzip = true
+            ext = ((name as NSString).deletingPathExtension as NSString).pathExtension.lowercased()
+        }
+        return importableExtensions[ext].map { Format(kind: $0, gzip: gzip) }
+    }
 
     let store: Store
     let options: Options
@@ -83,8 +110,9 @@ public final class Importer {
     /// names start with "." are ignored. Anything else that is not imported — a file of
     /// another type, a broken link, a socket or device, a loop — is listed in
     /// `report.skipped` with the reason; a directory or file that cannot be read is a rejection.
-    func files(_ paths: [String], report: inout Report) -> [(path: String, kind: FileKind?)] {
-        var out: [(String, FileKind?)] = []
+    func files(_ paths: [String], report: inout Report) -> [(path: String, format: Format, relative: String)] {
+        var out: [(String, Format, String)] = []
+        var root = ""
         var visited = Set<FileIdentity>()
         func walk(_ dir: String, identity: FileIdentity) {
             guard visited.insert(identity).inserted else {
@@ -108,10 +136,10 @@ public final class Importer {
                         walk(full, identity: id)
                     } else if !isRegular {
                         report.skipped.append(Skip(path: full, reason: "not a regular file"))
-                    } else if let kind = Importer.importableExtensions[(name as NSString).pathExtension.lowercased()] {
-                        out.append((full, kind))
+                    } else if let format = Importer.format(ofName: name) {
+                        out.append((full, format, String(String(full.dropFirst(root.count)).trimmingPrefix("/"))))
                     } else {
-                        report.skipped.append(Skip(path: full, reason: "not an importable type (.jsonl, .ndjson, .json, .txt, .text)"))
+                        report.skipped.append(Skip(path: full, reason: Importer.importableTypes))
                     }
                 }
             }
@@ -122,12 +150,18 @@ public final class Importer {
                 report.rejected.append(Rejection(file: path, line: 0, reason: why.description))
             case let .success((id, isDirectory, isRegular)):
                 if isDirectory {
+                    root = path
                     walk(path, identity: id)
                 } else if !isRegular {
                     // A pipe or a device would be read twice (sniffed, then imported) or for ever.
                     report.rejected.append(Rejection(file: path, line: 0, reason: "not a regular file (for standard input, give -)"))
+                } else if options.sniff.contains(path) {
+                    out.append((path, Format(kind: nil), options.displayNames[path] ?? "stdin"))
+                } else if let format = Importer.format(ofName: path) {
+                    out.append((path, format, (path as NSString).lastPathComponent))
                 } else {
-                    out.append((path, Importer.importableExtensions[(path as NSString).pathExtension.lowercased()]))
+                    // Named on the command line, yet of no known type: refused by name, never guessed.
+                    report.rejected.append(Rejection(file: path, line: 0, reason: Importer.importableTypes))
                 }
             }
         }
@@ -236,8 +270,8 @@ public final class Importer {
 
     /// Streams every record of `files` to `accept`, or its rejection to `reject`.
     private func read(
-        _ files: [(path: String, kind: FileKind?)], total: Int, progress: ((Progress) -> Void)?,
-        accept: (Item) throws -> Void, reject: (Rejection) -> Void
+        _ files: [(path: String, format: Format, relative: String)], total: Int, progress: ((Progress) -> Void)?,
+        accept: (Item) throws -> Void, reject rejectAsNamed: (Rejection) -> Void
     ) throws {
         var done = 0
         var records = 0
@@ -252,20 +286,37 @@ public final class Importer {
         }
         let limits = store.options.limits
         let maxLine = min(limits.maxBodyBytes, limits.maxArticleBytes) * 2 + (1 << 20)  // escapes can double a size
-        for (path, declaredKind) in files {
-            var kind = declaredKind
-            if kind == nil { kind = sniff(path) }
+        // Pages of this run by id: a second, different page that derives the same id (same
+        // source and title) becomes an article of its own instead of overwriting the first.
+        var pageIDs: [String: String] = [:]
+        for (path, format, relative) in files {
+            let name = options.displayNames[path] ?? path
+            func reject(_ r: Rejection) {
+                var r = r
+                r.file = name
+                rejectAsNamed(r)
+            }
+            var kind = format.kind
+            var format = format
+            if kind == nil {
+                // Content decides (standard input): gzip by its magic bytes, then the first character.
+                format.gzip = Importer.startsWithGzipMagic(path)
+                kind = sniff(path, gzip: format.gzip)
+            }
             switch kind {
             case .jsonLines?, nil:
-                let reader: LineReader
+                var lines: LineReader
                 do {
-                    reader = try LineReader(path: path, maxLineBytes: maxLine)
+                    lines = try LineReader(path: path, maxLineBytes: maxLine, gzip: format.gzip)
                 } catch {
                     reject(Rejection(file: path, line: 0, reason: "\(error)"))
                     continue
                 }
-                var lines = reader
-                defer { reader.close() }
+                defer {
+                    if let failure = lines.failure {
+                        reject(Rejection(file: path, line: lines.linesRead + 1, reason: "\(failure); the records before this line were read"))
+                    }
+                }
                 while let line = lines.next() {
                     switch line {
                     case let .tooLong(n, bytes):
@@ -292,12 +343,9 @@ public final class Importer {
                     reject(Rejection(file: path, line: 0, reason: "a JSON document of \(size) bytes is read whole; split it into JSON Lines (.jsonl) instead"))
                     continue
                 }
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    reject(Rejection(file: path, line: 0, reason: "cannot read the file"))
-                    continue
-                }
-                done += data.count
-                let bytes = [UInt8](data)
+                guard var bytes = readWhole(path, gzip: format.gzip, limit: 1 << 30, tooLarge: "a JSON document over 1 GiB is read whole; split it into JSON Lines (.jsonl) instead", reject: reject) else { continue }
+                done += Importer.fileSize(path) ?? bytes.count
+                if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
                 let value: JSONValue
                 do {
                     value = try JSONParser.parse(bytes)
@@ -321,18 +369,21 @@ public final class Importer {
                 tick(path, done)
             case .plainText?:
                 // One page is one article: a file larger than any article can be is refused unread.
-                if let size = Importer.fileSize(path), size > maxLine {
+                if !format.gzip, let size = Importer.fileSize(path), size > maxLine {
                     reject(Rejection(file: path, line: 0, reason: "is \(size) bytes, larger than an article may be (\(limits.maxArticleBytes) bytes)"))
                     continue
                 }
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    reject(Rejection(file: path, line: 0, reason: "cannot read the file"))
-                    continue
-                }
-                done += data.count
+                guard let data = readWhole(path, gzip: format.gzip, limit: maxLine, tooLarge: "is larger than an article may be (\(limits.maxArticleBytes) bytes)", reject: reject) else { continue }
+                done += Importer.fileSize(path) ?? data.count
                 records += 1
                 do {
-                    let article = try PlainTextArticle.parse([UInt8](data))
+                    var article = try PlainTextArticle.parse(data)
+                    if options.idFromPath {
+                        article.id = PlainTextArticle.pathID(relative)
+                    } else if let first = pageIDs[article.id], first != relative {
+                        article.id = PlainTextArticle.disambiguated(article.id, path: relative)
+                    }
+                    pageIDs[article.id] = pageIDs[article.id] ?? relative
                     do {
                         try article.validate(limits: limits)
                     } catch {
@@ -347,6 +398,25 @@ public final class Importer {
             }
         }
         tick("", done, force: true)
+    }
+
+    /// A whole file's bytes (decompressed), or nil after rejecting it.
+    private func readWhole(_ path: String, gzip: Bool, limit: Int, tooLarge: String, reject: (Rejection) -> Void) -> [UInt8]? {
+        let source: ByteSource
+        do {
+            source = try ByteSource(path: path, gzip: gzip)
+        } catch {
+            reject(Rejection(file: path, line: 0, reason: "\(error)"))
+            return nil
+        }
+        switch source.readAll(limit: limit) {
+        case let .success(bytes): return bytes
+        case .failure(.tooLarge):
+            reject(Rejection(file: path, line: 0, reason: tooLarge))
+        case let .failure(.unreadable(why)):
+            reject(Rejection(file: path, line: 0, reason: why))
+        }
+        return nil
     }
 
     /// A JSON record: an article, or a sibling version exported with `--all-versions`.
@@ -372,14 +442,21 @@ public final class Importer {
     }
 
     /// Guesses a file's kind from its first non-blank byte: `{` means JSON Lines.
-    private func sniff(_ path: String) -> FileKind? {
-        guard let h = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? h.close() }
-        let head = h.readData(ofLength: 4096)
+    private func sniff(_ path: String, gzip: Bool) -> FileKind? {
+        guard let source = try? ByteSource(path: path, gzip: gzip) else { return nil }
+        var head = [UInt8](repeating: 0, count: 4096)
+        let n = head.withUnsafeMutableBytes { source.read(into: $0) }
+        head.removeSubrange(n...)
         guard let first = head.first(where: { ![0x20, 0x09, 0x0A, 0x0D, 0xEF, 0xBB, 0xBF].contains($0) }) else { return .plainText }
         if first == UInt8(ascii: "{") { return .jsonLines }
         if first == UInt8(ascii: "[") { return .jsonDocument }
         return .plainText
+    }
+
+    static func startsWithGzipMagic(_ path: String) -> Bool {
+        guard let h = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? h.close() }
+        return [UInt8](h.readData(ofLength: 2)) == [0x1F, 0x8B]
     }
 
     private func lineAndColumn(_ bytes: [UInt8], _ offset: Int) -> (Int, Int) {

@@ -95,6 +95,25 @@ public enum PlainTextArticle {
         return (s.isEmpty ? "text" : s) + "/" + t
     }
 
+    /// The id of a page read with `--id-from path`: its path relative to the imported
+    /// directory, without the extension(s), each part slugged: "site/2024/Some Page.txt" →
+    /// "site/2024/some-page".
+    public static func pathID(_ relative: String) -> String {
+        var parts = relative.split(separator: "/").map(String.init)
+        if var last = parts.popLast() {
+            for ext in [".gz", ".txt", ".text"] where last.lowercased().hasSuffix(ext) { last = String(last.dropLast(ext.count)) }
+            parts.append(last)
+        }
+        let slugs = parts.map { slug($0, max: 120) }.filter { !$0.isEmpty }
+        return slugs.isEmpty ? "text/" + fnv1a(relative) : slugs.joined(separator: "/")
+    }
+
+    /// The id of a page whose source and title derive `id` already taken by another page of
+    /// the same import: suffixed with a hash of its path, stable from one import to the next.
+    public static func disambiguated(_ id: String, path: String) -> String {
+        id + "-" + fnv1a(path).prefix(8)
+    }
+
     static func slug(_ text: String, max: Int) -> String {
         var out = ""
         var pendingDash = false

@@ -10,9 +10,15 @@ struct Import: ParsableCommand {
         discussion: """
             Reads .jsonl/.ndjson (one article per line), .json (an object or an array) and \
             .txt (a scraped page: title on the first line, "SOURCE - " opening the first \
-            paragraph, page furniture such as "Top stories" dropped); directories are read \
-            recursively. A plain-text page gets an id derived from its source and title, so \
-            importing it again reports it unchanged.
+            paragraph, page furniture such as "Top stories" dropped), each also gzip-compressed \
+            (.jsonl.gz, .json.gz, …); directories are read recursively. A file of any other \
+            type named on the command line is refused by name (exit 4), never guessed.
+
+            A plain-text page gets an id derived from its source and title, so importing it \
+            again reports it unchanged; a second, different page of the same import with the \
+            same source and title gets that id suffixed with a hash of its path (it never \
+            overwrites the first). With --id-from path the id is the page's path instead, \
+            relative to the directory given (extension dropped, each part slugged).
 
             A bad record never stops the rest: each is reported as file:line: reason, and the \
             exit code is 4. With --strict, nothing is written unless every record is good. \
@@ -29,7 +35,9 @@ struct Import: ParsableCommand {
               folio import ~/scraped/
               folio import dump.jsonl more/*.txt --json
               folio import --strict archive.jsonl
+              folio import dump.jsonl.gz
               zcat dump.jsonl.gz | folio import -
+              folio import --id-from path ~/scraped/
             """)
 
     @OptionGroup var store: StoreOptions
@@ -38,6 +46,10 @@ struct Import: ParsableCommand {
     @Flag(help: "Write nothing if any record is rejected.") var strict = false
     @Flag(help: "Print the summary as JSON on stdout.") var json = false
     @Option(help: "Articles per write transaction.") var batchSize: Int = 2000
+    @Option(help: ArgumentHelp("Where a plain-text page's id comes from: title (its source and title) or path (its path under the directory given).", valueName: "title|path"))
+    var idFrom: IDSource = .title
+
+    enum IDSource: String, ExpressibleByArgument, CaseIterable { case title, path }
 
     func validate() throws {
         if paths.isEmpty { throw ValidationError("give at least one file or directory to import") }
@@ -63,10 +75,16 @@ struct Import: ParsableCommand {
             paths[i] = file
             stdinCopy = file
         }
+        if paths.filter({ $0 == "-" }).count > 0 { throw CLIFailure(code: .usage, message: "- (standard input) can be given once") }
         defer { if let stdinCopy { try? FileManager.default.removeItem(atPath: (stdinCopy as NSString).deletingLastPathComponent) } }
         var options = Importer.Options()
         options.strict = strict
         options.batchSize = batchSize
+        options.idFromPath = idFrom == .path
+        if let stdinCopy {
+            options.sniff = [stdinCopy]
+            options.displayNames = [stdinCopy: "stdin"]
+        }
         let bar = ProgressBar()
         let started = Date()
         let report: Importer.Report

@@ -19,7 +19,7 @@ struct Peers: ParsableCommand {
             """)
 
     @OptionGroup var store: StoreOptions
-    @Flag(help: "Machine-readable output (a JSON array).") var json = false
+    @Flag(help: "Machine-readable output (JSON Lines, one object per peer).") var json = false
 
     func run() throws {
         let s = try store.open(readOnly: true)
@@ -65,7 +65,7 @@ struct Peers: ParsableCommand {
             lines.append(["(folio sync)", c.node.hex, "-", "last sync \(time(c.updated))", "checkpoint \(c.sequence)"].joined(separator: "\t"))
         }
         if json {
-            Terminal.out(JSONValue.array(rows).serialized)
+            for row in rows { Terminal.out(row.serialized) }
         } else if lines.isEmpty {
             Terminal.err("no peers yet (start a node with `folio serve --peer HOST:PORT`, or run `folio sync`)")
         } else {

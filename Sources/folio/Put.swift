@@ -6,9 +6,9 @@ struct Put: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write an article: from JSON, or field by field.",
         discussion: """
-            From JSON: --json FILE (or - for stdin) holding one article object, a JSON array \
-            of them, or JSON Lines. All records are checked first; if any is invalid nothing \
-            is written.
+            From JSON: --file FILE (or - for stdin) holding one article object, a JSON array \
+            of them, or JSON Lines (a UTF-8 byte order mark is skipped). All records are \
+            checked first; if any is invalid nothing is written.
 
             Field by field: `folio put ID --title … --body-file …`. Fields you leave out keep \
             their current value when the article exists (an edit), or are empty.
@@ -18,19 +18,25 @@ struct Put: AsyncParsableCommand {
             saw, so two scripts that read the same version and both write leave two siblings, \
             never a silent loss.
 
+            Prints one line per article written: added, updated or unchanged, its id and the \
+            new version's dot; --json prints them as JSON Lines \
+            ({"id","outcome","version","siblings"}).
+
             Examples:
-              folio put --json article.json
-              cat articles.jsonl | folio put --json -
+              folio put --file article.json
+              cat articles.jsonl | folio put --file - --json
               folio put notes/1 --title "Field notes" --tag draft --body-file notes.txt
+              curl -s https://example.org/a.txt | folio put notes/2 --title "Fetched" --body-file -
               folio put notes/1 --title "Revised" --context "$(folio get notes/1 --json | jq -r .context)"
-              folio put --remote 127.0.0.1:7070 --json article.json
+              folio put --remote 127.0.0.1:7070 --file article.json
             """)
 
     @OptionGroup var store: StoreOptions
     @OptionGroup var remote: RemoteOptions
     @Argument(help: "The article id (field-by-field form).") var id: String?
-    @Option(name: .customLong("json"), help: ArgumentHelp("Read article(s) as JSON from a file, or - for stdin.", valueName: "file"))
+    @Option(name: .customLong("file"), help: ArgumentHelp("Read article(s) as JSON from a file, or - for stdin.", valueName: "file"), completion: .file())
     var jsonFile: String?
+    @Flag(help: "Machine-readable output (JSON Lines, one object per article written).") var json = false
     @Option(help: "Title.") var title: String?
     @Option(help: "Source (publication) name.") var source: String?
     @Option(help: "Canonical URL.") var url: String?
@@ -41,12 +47,21 @@ struct Put: AsyncParsableCommand {
     @Option(help: "The causal context read with `folio get --json`.") var context: String?
 
     func validate() throws {
+        let fields = title != nil || source != nil || url != nil || published != nil || !tags.isEmpty || clearTags || bodyFile != nil
         if (id == nil) == (jsonFile == nil) {
-            throw ValidationError("give either an article id (with --title, --body-file, …) or --json FILE")
+            throw ValidationError("give either an article id (with --title, --body-file, …) or --file FILE")
         }
-        if jsonFile != nil, title != nil || source != nil || url != nil || published != nil || !tags.isEmpty || bodyFile != nil {
-            throw ValidationError("--json cannot be combined with field options")
+        if jsonFile != nil, fields {
+            throw ValidationError("--file cannot be combined with field options")
         }
+        if let id, !fields {
+            // `put --json FILE` read input before --json meant output: refuse rather than write an empty article named FILE.
+            throw ValidationError("nothing to write to \"\(Terminal.shortened(id))\": give fields (--title, --body-file, …), or --file FILE for JSON input (--json only selects JSON output)")
+        }
+        if clearTags && !tags.isEmpty {
+            throw ValidationError("--tag and --clear-tags contradict each other: --tag already replaces the tags")
+        }
+
         if let id { try Check.articleID(id) }
         if jsonFile == "-" && bodyFile == "-" { throw ValidationError("only one input can come from stdin") }
     }
@@ -85,7 +100,14 @@ struct Put: AsyncParsableCommand {
         }
         for (id, o) in outcomes {
             let v = o.version!
-            Terminal.out("\(o.kind.rawValue)\t\(id)\t\(v.dot.node.hex):\(v.dot.counter)")
+            if json {
+                Terminal.out(JSONValue.object([
+                    ("id", .string(id)), ("outcome", .string(o.kind.rawValue)),
+                    ("version", .string("\(v.dot.node.hex):\(v.dot.counter)")), ("siblings", .number(String(o.siblings))),
+                ]).serialized)
+            } else {
+                Terminal.out("\(o.kind.rawValue)\t\(Terminal.safe(id))\t\(v.dot.node.hex):\(v.dot.counter)")
+            }
             if o.siblings > 1 {
                 Terminal.err("folio: \"\(id)\" now has \(o.siblings) sibling versions (the context did not cover a concurrent write)")
             }

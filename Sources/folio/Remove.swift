@@ -28,6 +28,7 @@ struct Remove: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("Article ids, or - to read ids from stdin (one per line).", valueName: "id")) var ids: [String] = []
     @Option(help: "Delete every live article whose id starts with this prefix.") var prefix: String?
     @Option(help: "The causal context read with `folio get --json` (with one id).") var context: String?
+    @Flag(help: "Machine-readable output: one JSON object per id ({\"id\",\"outcome\":\"deleted\"|\"not_found\",…}) on stdout.") var json = false
 
     func validate() throws {
         if ids.isEmpty && prefix == nil { throw ValidationError("give article ids, - for ids on stdin, or --prefix") }
@@ -69,13 +70,23 @@ struct Remove: AsyncParsableCommand {
         for (id, result) in results {
             switch result {
             case let .success(outcome):
+                if json {
+                    Terminal.out(JSONValue.object([
+                        ("id", .string(id)), ("outcome", .string("deleted")),
+                        ("version", .string("\(outcome.version!.dot.node.hex):\(outcome.version!.dot.counter)")),
+                        ("siblings", .number(String(outcome.siblings))),
+                    ]).serialized)
+                }
                 Terminal.err("deleted \(Terminal.safe(id)) (version \(outcome.version!.dot.node.hex):\(outcome.version!.dot.counter))")
                 if outcome.siblings > 1 {
                     Terminal.err("folio: \"\(Terminal.safe(id))\" keeps \(outcome.siblings) sibling versions (a concurrent edit survives)")
                 }
             case let .failure(error):
                 missing += 1
-                Terminal.err("folio: \(error)")
+                if json {
+                    Terminal.out(JSONValue.object([("id", .string(id)), ("outcome", .string("not_found")), ("error", .string("\(error)"))]).serialized)
+                }
+                Terminal.err("folio: \(Terminal.message("\(error)"))")
             }
         }
         if results.count > 1 || prefix != nil {

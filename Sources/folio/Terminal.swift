@@ -58,6 +58,25 @@ enum Terminal {
         return out
     }
 
+    /// `text` safe for a terminal and at most `limit` characters: a longer one keeps its start
+    /// and end around "…[N bytes]…", so an error about a 10 KB id stays one readable line.
+    static func shortened(_ text: String, limit: Int = 120) -> String {
+        let safe = safe(text)
+        guard safe.count > limit else { return safe }
+        let keep = max(8, (limit - 20) / 2)
+        return String(safe.prefix(keep)) + "…[\(text.utf8.count) bytes]…" + String(safe.suffix(keep))
+    }
+
+    /// A message for stderr: control characters escaped, and every run of more than 120
+    /// characters without a space (a huge id, a token) shortened.
+    static func message(_ text: String) -> String {
+        let safe = safe(text, keepingLines: true)
+        guard safe.count > 120 else { return safe }
+        return safe.split(separator: " ", omittingEmptySubsequences: false)
+            .map { $0.count > 120 ? shortened(String($0)) : String($0) }
+            .joined(separator: " ")
+    }
+
     private static func isControl(_ u: Unicode.Scalar) -> Bool {
         u.value < 0x20 || (0x7F...0x9F).contains(u.value) || u == "\u{2028}" || u == "\u{2029}"
     }
@@ -68,10 +87,10 @@ enum Terminal {
     static func exit(with error: Error) -> Never {
         switch error {
         case let e as CLIFailure:
-            if let m = e.message { err("folio: \(m)") }
+            if let m = e.message { err("folio: \(message(m))") }
             Foundation.exit(e.code.rawValue)
         case let f as Failure:
-            err("folio: \(f)")
+            err("folio: \(message("\(f)"))")
             Foundation.exit(Exit(f.kind).rawValue)
         default:
             let code = FolioCommand.exitCode(for: error)
@@ -80,7 +99,7 @@ enum Terminal {
                 if !message.isEmpty { out(message) }
                 Foundation.exit(0)
             }
-            if !message.isEmpty { err(message) }
+            if !message.isEmpty { err(Terminal.message(message)) }
             // ArgumentParser reports usage errors as EX_USAGE (64); Folio's convention is 2.
             Foundation.exit(code == .validationFailure ? Exit.usage.rawValue : Exit.failure.rawValue)
         }

@@ -40,12 +40,12 @@ enum Check {
     private static func format(_ d: Double) -> String { d == d.rounded() ? String(Int(d)) : String(d) }
 }
 
-/// The vector of a `--context` token read from article `id`; a bad token is refused like an
-/// invalid article (exit 4), naming why.
+/// The vector of a `--context` token read from article `id`; a bad token (damaged, from an
+/// older folio, read from another article) is a usage error (exit 2) naming why.
 func contextVector(_ token: String, article id: String) throws -> VersionVector {
     do {
         return try CausalContext.vector(from: token, article: id)
     } catch {
-        throw StoreError.invalidContext(error.reason)
+        throw CLIFailure(code: .usage, message: "--context: \(error.reason)")
     }
 }

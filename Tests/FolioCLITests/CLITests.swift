@@ -99,11 +99,11 @@ final class CLITests: XCTestCase {
     }
 
     func testPutJSONIsAllOrNothing() throws {
-        let bad = try folio("put", "--json", "-", stdin: #"{"id":"p1","title":"ok"}"# + "\n" + #"{"id":"p2","published":"soon"}"# + "\n")
+        let bad = try folio("put", "--file", "-", stdin: #"{"id":"p1","title":"ok"}"# + "\n" + #"{"id":"p2","published":"soon"}"# + "\n")
         XCTAssertEqual(bad.code, 4)
         XCTAssertTrue(bad.stderr.contains("stdin:2: field \"published\""), bad.stderr)
         XCTAssertEqual(try folio("get", "p1").code, 1, "nothing was written")
-        let good = try folio("put", "--json", "-", stdin: #"[{"id":"p1"},{"id":"p2","title":"two"}]"#)
+        let good = try folio("put", "--file", "-", stdin: #"[{"id":"p1"},{"id":"p2","title":"two"}]"#)
         XCTAssertEqual(good.code, 0, good.stderr)
         XCTAssertEqual(good.stdout.split(separator: "\n").count, 2)
     }
@@ -185,7 +185,7 @@ final class CLITests: XCTestCase {
     func testHumanOutputIsTerminalSafeAndResolvingWithoutAConflictWritesNothing() throws {
         let dir = temporaryDirectory(self)
         writeFile(dir + "/evil.json", #"{"id":"evil/1","title":"\u001b[31mred\u0007 bell","source":"S\u009b","body":"line one\nline\u001b[2J two"}"#)
-        XCTAssertEqual(try folio("put", "--json", dir + "/evil.json").code, 0)
+        XCTAssertEqual(try folio("put", "--file", dir + "/evil.json").code, 0)
         for args in [["get", "evil/1"], ["ls"]] {
             let r = try CLI.run(args + ["--data", data])
             XCTAssertEqual(r.code, 0, r.stderr)
