@@ -133,9 +133,25 @@ public final class Store: Sendable {
         return Store(path: path, options: options, env: env, dbs: dbs, nodeID: node, epoch: epoch)
     }
 
+    /// A missing store, and one this user may not use, told apart before LMDB is asked.
+    static func checkAccess(_ path: String, readOnly: Bool) throws {
+        var st = stat()
+        if stat(dataFile(path), &st) != 0 {
+            let e = errno
+            if e == EACCES { throw StoreError.permissionDenied(path: path, "cannot enter the store's directory") }
+            throw StoreError.noStore(path: path)
+        }
+        let dir = access(path, readOnly ? (R_OK | X_OK) : (R_OK | W_OK | X_OK)) == 0
+        let file = access(dataFile(path), readOnly ? R_OK : (R_OK | W_OK)) == 0
+        if !dir || !file {
+            // LMDB's lock file lives in the directory: even a reader needs to write there.
+            throw StoreError.permissionDenied(path: path, readOnly ? "cannot read the store at" : "cannot read and write the store at")
+        }
+    }
+
     /// Opens an existing store; refuses one written by a newer storage format.
     public static func open(at path: String, options: Options = Options()) throws -> Store {
-        guard FileManager.default.fileExists(atPath: dataFile(path)) else { throw StoreError.noStore(path: path) }
+        try checkAccess(path, readOnly: options.readOnly)
         let (env, dbs) = try environment(path, options)
         do {
             let (node, epoch) = try storeErrors {
@@ -287,11 +303,14 @@ public final class Store: Sendable {
         return out
     }
 
-    /// Visits every article with all its bodies, in id order, in one snapshot.
-    public func forEach(includeDeleted: Bool = true, _ body: (ArticleState) throws -> Void) throws {
+    /// Visits every article (whose id starts with `prefix`) with all its bodies, in id order,
+    /// in one snapshot.
+    public func forEach(prefix: String = "", includeDeleted: Bool = true, _ body: (ArticleState) throws -> Void) throws {
+        let start = Array(prefix.utf8)
         try storeErrors {
             try env.read { txn in
-                try txn.scan(dbs.articles) { k, v in
+                try txn.scan(dbs.articles, from: start.isEmpty ? nil : start) { k, v in
+                    guard k.starts(with: start) else { return false }
                     let rec = try RecordCodec.decodeArticle(v)
                     guard includeDeleted || rec.versions.isLive else { return true }
                     guard let id = String(validating: k, as: UTF8.self) else { throw CorruptRecord("an article key is not UTF-8") }

@@ -5,6 +5,8 @@ import LMDB
 public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// No Folio store exists at the path.
     case noStore(path: String)
+    /// The store (or its directory) is there, but this user may not read or write it.
+    case permissionDenied(path: String, String)
     /// `create` found a store already there.
     case alreadyExists(path: String)
     /// The store was written by a newer Folio; refusing to misread it.
@@ -39,6 +41,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case let .permissionDenied(path, what): return "permission denied: \(what) \(path) (check its owner and mode, and which user runs folio)"
         case let .noStore(path): return "no Folio store at \(path) (create one with `folio init --data \(path)`)"
         case let .alreadyExists(path): return "a Folio store already exists at \(path); refusing to overwrite it"
         case let .newerFormat(found, supported):
@@ -82,7 +85,7 @@ extension StoreError: Failure {
         case .notFound, .noSuchVersion: return .notFound
         case .dotClash: return .conflict
         case .invalidArticle, .invalidContext, .missingBody, .writeIDReused: return .invalidInput
-        case .noStore, .alreadyExists, .newerFormat, .notAFolioStore, .corrupt, .badDestination, .diskFull, .lmdb: return .internalFailure
+        case .noStore, .permissionDenied, .alreadyExists, .newerFormat, .notAFolioStore, .corrupt, .badDestination, .diskFull, .lmdb: return .internalFailure
         }
     }
 }

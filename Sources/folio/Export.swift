@@ -14,14 +14,42 @@ struct Export: ParsableCommand {
             conflicts exactly. The export is one consistent snapshot, taken while the store \
             stays in use.
 
+            --prefix exports only ids starting with it; --since TIME only articles written \
+            (any version, deletions included with --all-versions) at or after TIME, an \
+            ISO-8601 date or date-time (2026-11-01, 2026-11-01T09:30:00Z) — an incremental \
+            export to import elsewhere.
+
             Examples:
               folio export > archive.jsonl
               folio export --out backup.jsonl --all-versions
+              folio export --prefix world/ --since 2026-11-01 | gzip > world-november.jsonl.gz
             """)
 
     @OptionGroup var store: StoreOptions
     @Option(help: ArgumentHelp("Write to this file instead of stdout (replaced atomically).", valueName: "file"), completion: .file()) var out: String?
     @Flag(help: "Every sibling version, with its causal metadata.") var allVersions = false
+    @Option(help: "Only articles whose id starts with this.") var prefix: String = ""
+    @Option(help: ArgumentHelp("Only articles written at or after this time (ISO-8601 date or date-time, UTC unless an offset is given).", valueName: "time"))
+    var since: String?
+
+    func validate() throws {
+        if let since, Export.milliseconds(since) == nil {
+            throw ValidationError("--since must be an ISO-8601 date or date-time (2026-11-01 or 2026-11-01T09:30:00Z), not \"\(Terminal.shortened(since))\"")
+        }
+    }
+
+    /// `text` as Unix milliseconds: a date (midnight UTC) or a date-time with Z or an offset.
+    static func milliseconds(_ text: String) -> Int64? {
+        let f = ISO8601DateFormatter()
+        for options: ISO8601DateFormatter.Options in [
+            [.withFullDate], [.withInternetDateTime], [.withInternetDateTime, .withFractionalSeconds],
+        ] {
+            f.formatOptions = options
+            f.timeZone = TimeZone(identifier: "UTC")
+            if let d = f.date(from: text) { return Int64((d.timeIntervalSince1970 * 1000).rounded()) }
+        }
+        return nil
+    }
 
     func run() throws {
         let s = try store.open(readOnly: true)
@@ -50,7 +78,9 @@ struct Export: ParsableCommand {
             }
         }
         do {
-            try s.forEach(includeDeleted: allVersions) { state in
+            let since = self.since.flatMap(Export.milliseconds)
+            try s.forEach(prefix: prefix, includeDeleted: allVersions) { state in
+                if let since, state.versions.versions.map(\.timestamp).max() ?? .min < since { return }
                 if allVersions {
                     for v in state.versions.versions { emit(VersionJSON.exportLine(state, v)) }
                 } else if let a = state.article {

@@ -46,7 +46,7 @@ struct ServeConfigFile {
         do {
             root = try Yams.compose(yaml: text)
         } catch let e as YamlError {
-            throw Problem(description: Self.describe(e, path: path))
+            throw Problem(description: Self.describe(e, path: path, text: text))
         }
         guard let root else { return }  // an empty file (or only comments) sets nothing
         guard case let .mapping(mapping) = root else {
@@ -168,12 +168,17 @@ struct ServeConfigFile {
         }
     }
 
-    private static func describe(_ error: YamlError, path: String) -> String {
+    private static func describe(_ error: YamlError, path: String, text: String) -> String {
         switch error {
         case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
             return "\(path):\(mark.line): not valid YAML: \(problem) (column \(mark.column))"
         case let .duplicatedKeysInMapping(duplicates, _):
-            return "\(path): \"\(duplicates.joined(separator: "\", \""))\" is set twice"
+            // Yams names the keys, not their lines: find the second top-level occurrence.
+            let key = duplicates.first ?? ""
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let hits = lines.indices.filter { lines[$0].hasPrefix(key + ":") || lines[$0].hasPrefix("\"\(key)\":") }
+            let (first, second) = (hits.first.map { $0 + 1 } ?? 0, hits.dropFirst().first.map { $0 + 1 } ?? 0)
+            return "\(path):\(second): \"\(Terminal.safe(key))\" is set twice (first on line \(first))"
         default:
             return "\(path): not valid YAML: \(error)"
         }

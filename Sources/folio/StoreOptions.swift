@@ -36,11 +36,32 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
-/// Reads a whole file, or stdin for "-".
-func readInput(_ path: String) throws -> [UInt8] {
-    if path == "-" { return [UInt8](FileHandle.standardInput.readDataToEndOfFile()) }
-    guard let d = FileManager.default.contents(atPath: path) else {
-        throw CLIFailure(code: .failure, message: "cannot read \(path): no such file or not readable")
+/// Reads a whole file, or stdin for "-": regular files, pipes and process substitution
+/// (`<(…)`, /dev/fd/N) alike; refused past `limit` bytes. A file that cannot be read is a
+/// failure naming the system's reason ("Permission denied", "No such file or directory").
+func readInput(_ path: String, limit: Int = 1 << 30) throws -> [UInt8] {
+    let fd = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else {
+        throw CLIFailure(code: .failure, message: "cannot read \(path): \(String(cString: strerror(errno)))")
     }
-    return [UInt8](d)
+    defer { if fd != 0 { close(fd) } }
+    var st = stat()
+    if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+        throw CLIFailure(code: .failure, message: "cannot read \(path): it is a directory")
+    }
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw CLIFailure(code: .failure, message: "cannot read \(path == "-" ? "stdin" : path): \(String(cString: strerror(errno)))")
+        }
+        if n == 0 { break }
+        out.append(contentsOf: chunk[0..<n])
+        if out.count > limit {
+            throw CLIFailure(code: .rejected, message: "\(path == "-" ? "stdin" : path) is larger than \(formatBytes(limit)); nothing was read")
+        }
+    }
+    return out
 }

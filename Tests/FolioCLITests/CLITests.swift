@@ -91,7 +91,7 @@ final class CLITests: XCTestCase {
         let c2 = try XCTUnwrap(json(folio("get", "notes/1", "--json").stdout)["context"] as? String)
         XCTAssertEqual(try folio("put", "notes/1", "--title", "Final", "--context", c2).code, 0)
         XCTAssertEqual((try json(folio("get", "notes/1", "--json").stdout)["conflicts"] as? [Any])?.count, 0)
-        XCTAssertEqual(try folio("put", "notes/1", "--title", "x", "--context", "bogus").code, 4)
+        XCTAssertEqual(try folio("put", "notes/1", "--title", "x", "--context", "bogus").code, 2)  // a malformed flag value is a usage error
 
         XCTAssertEqual(try folio("rm", "notes/1").code, 0)
         XCTAssertEqual(try folio("get", "notes/1").code, 1)

@@ -45,13 +45,13 @@ final class HostileCLIInputTests: XCTestCase {
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(read.stdout.utf8)) as? [String: Any])
         let token = try XCTUnwrap(json["context"] as? String)
         let wrong = try CLI.run(["put", "--data", dir, "two", "--title", "claims what it never read", "--context", token])
-        XCTAssertEqual(wrong.code, 4, wrong.stderr)
+        XCTAssertEqual(wrong.code, 2, wrong.stderr)
         XCTAssertTrue(wrong.stderr.contains("read from another article"), wrong.stderr)
         let rm = try CLI.run(["rm", "--data", dir, "two", "--context", token])
-        XCTAssertEqual(rm.code, 4, rm.stderr)
+        XCTAssertEqual(rm.code, 2, rm.stderr)
         XCTAssertEqual(try CLI.run(["put", "--data", dir, "one", "--title", "edited", "--context", token]).code, 0)
         let old = try CLI.run(["put", "--data", dir, "one", "--title", "x", "--context", "c1.AAAAAAAAAAEAAAAAAAAAAQ"])
-        XCTAssertEqual(old.code, 4, old.stderr)
+        XCTAssertEqual(old.code, 2, old.stderr)
         XCTAssertTrue(old.stderr.contains("older folio"), old.stderr)
     }
 
