@@ -92,6 +92,20 @@ final class OperationsCLITests: XCTestCase {
         return nil
     }
 
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    func testTheShippedExampleConfigIsValid() throws {
+        let dir = temporaryDirectory(self)
+        writeFile(dir + "/mesh.key", try CLI.run(["keygen"]).stdout)
+        let example = try String(contentsOfFile: Self.root + "/tools/folio.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "/etc/folio/mesh.key", with: "mesh.key")
+            .replacingOccurrences(of: "/var/lib/folio", with: "store")
+        writeFile(dir + "/hub.yaml", example)
+        let check = try CLI.run(["serve", "--config", dir + "/hub.yaml", "--check"])
+        XCTAssertEqual(check.code, 0, check.stderr)
+        XCTAssertTrue(check.stdout.contains("admin-listen: 127.0.0.1:9070") && check.stdout.contains("peer: archive-c.example.org"), check.stdout)
+    }
+
     func testConfigFileFlagsOverrideItAndCheckNamesTheBadLine() throws {
         let dir = temporaryDirectory(self)
         writeFile(dir + "/mesh.key", try CLI.run(["keygen"]).stdout)
@@ -199,6 +213,14 @@ final class OperationsCLITests: XCTestCase {
         XCTAssertNotNil(sample(metrics, #"folio_peer_lag_changes{peer="\#(addressA)",direction="in"}"#), metrics)
         XCTAssertGreaterThan(sample(metrics, #"folio_peer_last_success_timestamp_seconds{peer="\#(addressA)"}"#) ?? 0, 1_700_000_000)
         XCTAssertTrue(metrics.contains("# TYPE folio_request_duration_seconds histogram"), metrics)
+        // Every metric README's "Running a hub" lists is exported (docs and node do not drift).
+        let readme = try String(contentsOfFile: Self.root + "/README.md", encoding: .utf8)
+        let section = String(readme[readme.range(of: "### Running a hub")!.lowerBound...]).components(separatedBy: "### What a node")[0]
+        let documented = Set(section.matches(of: /folio_[a-z_]+/).map { String($0.output) })
+        XCTAssertGreaterThan(documented.count, 15)
+        for name in documented {
+            XCTAssertTrue(metrics.contains("# TYPE \(name) "), "README lists \(name), the node does not export it")
+        }
 
         // The peer goes away: the gauge says so.
         XCTAssertEqual(nodeA.stop().0, 0)
