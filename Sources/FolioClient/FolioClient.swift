@@ -316,6 +316,20 @@ public final class FolioClient: Sendable {
         }
     }
 
+    /// Full-text search of the node's store (SPEC §6.3): the best `limit` hits, best first.
+    /// A node that does not offer search (no `search` feature in its HELLO) is reported as
+    /// `.unavailable` without asking it.
+    public func search(_ query: String, limit: UInt32 = 20) async throws(FolioClientError) -> [SearchHit] {
+        try await Self.typed {
+            guard serverHello.features.contains(.search) else {
+                throw FolioClientError.unsupported("the node at \(address) does not offer search (an older folio)")
+            }
+            let m = try await request(.search(query: query, limit: limit))
+            guard case let .searchResults(hits) = m else { throw unexpected(m, for: "SEARCH") }
+            return hits
+        }
+    }
+
     /// The node's change feed after `since`. With `waitMillis`, an empty answer is held until
     /// a change commits on the node (or the wait ends).
     public func changes(since: UInt64, limit: UInt32 = 1000, waitMillis: UInt32 = 0) async throws(FolioClientError) -> (changes: [Change], lastSequence: UInt64) {

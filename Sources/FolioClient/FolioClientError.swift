@@ -26,6 +26,8 @@ public enum FolioClientError: Failure, Equatable, Sendable, CustomStringConverti
     case invalidAddress(String)
     /// The node is shutting down: the request was not applied; another node may serve it.
     case shuttingDown(String)
+    /// The node does not offer what was asked (an older node without search, a store without an index).
+    case unsupported(String)
 
     init(code: ErrorCode, message: String) {
         switch code.kind {
@@ -38,7 +40,8 @@ public enum FolioClientError: Failure, Equatable, Sendable, CustomStringConverti
         case .protocolViolation: self = .protocolError("\(code): \(message)")
         case .shuttingDown: self = .shuttingDown(message)
         case .timeout: self = .timeout(message)
-        case .unavailable, .internalFailure: self = .server(code: code, message: message)
+        case .internalFailure: self = .server(code: code, message: message)
+        case .unavailable: self = .unsupported(message)
         }
     }
 
@@ -66,6 +69,7 @@ public enum FolioClientError: Failure, Equatable, Sendable, CustomStringConverti
         case .timeout: return .timeout
         case .invalidAddress: return .usage
         case .shuttingDown: return .shuttingDown
+        case .unsupported: return .unavailable
         }
     }
 
@@ -83,6 +87,7 @@ public enum FolioClientError: Failure, Equatable, Sendable, CustomStringConverti
         case let .timeout(m): return "timeout: \(m)"
         case let .invalidAddress(m): return "invalid address \(m)"
         case let .shuttingDown(m): return "the node is shutting down: \(m)"
+        case let .unsupported(m): return m
         }
     }
 }

@@ -78,7 +78,7 @@ final class NodeServices: PeerLinkHost {
         }
     }
 
-    var features: Hello.Features { configuration.keys.isEmpty ? [.sync] : [.sync, .authRequired] }
+    var features: Hello.Features { configuration.keys.isEmpty ? [.sync, .search] : [.sync, .search, .authRequired] }
 
     /// One read batcher per event loop (each used only on its loop).
     private let batchers = NIOLockedValueBox<[ObjectIdentifier: NIOLoopBound<ReadBatcher>]>([:])

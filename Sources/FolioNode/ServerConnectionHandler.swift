@@ -249,6 +249,26 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             }
         case .stats:
             future = node.read(on: loop) { .statistics(try $0.statistics()) }
+        case let .search(text, limit):
+            // Hits also stop where the answer would pass half the requester's frame (at least one).
+            let budget = Int(min(limits.outbound, node.configuration.maxFrame)) / 2
+            do {
+                let query = try SearchQuery(parsing: text)
+                future = node.read(on: loop) { store in
+                    let hits = try store.search(query, limit: Int(min(max(limit, 1), 1000)))
+                    var page: [SearchHit] = []
+                    var bytes = 4
+                    for h in hits {
+                        let size = 32 + h.id.utf8.count + h.title.utf8.count + h.source.utf8.count + h.published.utf8.count + h.snippet.utf8.count
+                        if !page.isEmpty && bytes + size > budget { break }
+                        page.append(h)
+                        bytes += size
+                    }
+                    return .searchResults(limit == 0 ? [] : page)
+                }
+            } catch {
+                future = loop.makeFailedFuture(error)
+            }
         case let .changes(since, limit, wait):
             future = node.changes(on: loop, since: since, limit: Int(min(limit, 10_000)), waitMillis: limit == 0 ? 0 : min(wait, 60_000))
         case .syncHello, .checkpointGet, .offer, .fetch:

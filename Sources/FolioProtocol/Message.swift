@@ -32,14 +32,17 @@ public enum Message: Sendable, Equatable {
     case checkpoint(UInt64)
     case want(ids: [String], have: [BodyHash])
     case applied(changed: UInt32, conflictsCreated: UInt32, checkpoint: UInt64)
+    /// Full-text search (SPEC §6.3): the query text (SearchQuery's syntax) and at most how many hits.
+    case search(query: String, limit: UInt32)
+    case searchResults([SearchHit])
     case error(code: ErrorCode, message: String)
 
     /// Type bytes (SPEC §6, table).
     public enum Kind: UInt8, Sendable, CaseIterable {
         case hello = 0x01, auth = 0x02, authOK = 0x03
-        case ping = 0x10, get = 0x11, put = 0x12, delete = 0x13, list = 0x14, stats = 0x15, changes = 0x16
+        case ping = 0x10, get = 0x11, put = 0x12, delete = 0x13, list = 0x14, stats = 0x15, changes = 0x16, search = 0x17
         case syncHello = 0x20, fetch = 0x21, checkpointGet = 0x22, offer = 0x23, apply = 0x24
-        case pong = 0x90, article = 0x91, written = 0x92, listed = 0x94, statistics = 0x95, changeBatch = 0x96
+        case pong = 0x90, article = 0x91, written = 0x92, listed = 0x94, statistics = 0x95, changeBatch = 0x96, searchResults = 0x97
         case syncState = 0xA0, fetched = 0xA1, checkpoint = 0xA2, want = 0xA3, applied = 0xA4
         case error = 0xFF
     }
@@ -72,6 +75,8 @@ public enum Message: Sendable, Equatable {
         case .checkpoint: return .checkpoint
         case .want: return .want
         case .applied: return .applied
+        case .search: return .search
+        case .searchResults: return .searchResults
         case .error: return .error
         }
     }
@@ -166,6 +171,19 @@ public enum Message: Sendable, Equatable {
             b.writeWire(UInt32(changes.count))
             for c in changes { b.writeChange(c) }
             b.writeWire(last)
+        case let .search(query, limit):
+            b.writeWireString(query)
+            b.writeWire(limit)
+        case let .searchResults(hits):
+            b.writeWire(UInt32(hits.count))
+            for h in hits {
+                b.writeWireString(h.id)
+                b.writeWire(h.score.bitPattern)
+                b.writeWireString(h.title)
+                b.writeWireString(h.source)
+                b.writeWireString(h.published)
+                b.writeWireString(h.snippet)
+            }
         case let .error(code, message):
             b.writeWire(code.rawValue)
             b.writeWireString(message)
@@ -260,6 +278,19 @@ public enum Message: Sendable, Equatable {
             let n = try payload.readWireCount("changes", minItemSize: 16)
             let changes = try (0..<n).map { _ in try payload.readChange() }
             m = .changeBatch(changes, lastSequence: try payload.readWire(UInt64.self, "last sequence"))
+        case .search:
+            let query = try payload.readWireString("query")
+            m = .search(query: query, limit: try payload.readWire(UInt32.self, "limit"))
+        case .searchResults:
+            let n = try payload.readWireCount("hits", minItemSize: 28)
+            m = .searchResults(try (0..<n).map { _ in
+                let id = try payload.readWireString("id")
+                let score = Double(bitPattern: try payload.readWire(UInt64.self, "score"))
+                guard score.isFinite, score >= 0 else { throw ProtocolViolation(.badFrame, "a search score must be a finite number ≥ 0") }
+                return SearchHit(
+                    id: id, score: score, title: try payload.readWireString("title"), source: try payload.readWireString("source"),
+                    published: try payload.readWireString("published"), snippet: try payload.readWireString("snippet"))
+            })
         case .error:
             let raw = try payload.readWire(UInt16.self, "error code")
             // An unknown code from a newer peer is still an error: report it as internal.

@@ -14,7 +14,7 @@ import LMDB
 ///     let state = try store.get("a1")
 public final class Store: Sendable {
     /// The storage format this build writes and the newest it reads.
-    public static let storageFormat: UInt32 = 1
+    public static let storageFormat: UInt32 = 2
 
     public struct Options: Sendable {
         /// Initial LMDB map size; it grows on demand.
@@ -42,6 +42,8 @@ public final class Store: Sendable {
         /// Remembered outcomes of identified writes; nil only in a read-only open of a store
         /// made before it existed.
         let writes: Database?
+        /// The full-text index (format 2); nil only in a read-only open of a format-1 store.
+        let search: SearchDatabases?
     }
 
     public let path: String
@@ -96,11 +98,24 @@ public final class Store: Sendable {
         } catch StoreError.lmdb(.notFound) where options.readOnly {
             writes = nil
         }
+        // Format 2's search index: created by a write-open (which builds it), absent is fine read-only.
+        var search: SearchDatabases?
+        do {
+            let d = try storeErrors {
+                try env.openDatabases([
+                    (SearchDatabases.names[0], flags), (SearchDatabases.names[1], flags),
+                    (SearchDatabases.names[2], flags.union([.dupSort, .dupFixed])),
+                ])
+            }
+            search = SearchDatabases(ids: d[0], docs: d[1], terms: d[2])
+        } catch StoreError.lmdb(.notFound) where options.readOnly {
+            search = nil
+        }
         return (
             env,
             Databases(
                 meta: opened[0], articles: opened[1], bodies: opened[2], bodyRefs: opened[3], changes: opened[4],
-                peers: opened[5], peerStatus: opened[6], writes: writes))
+                peers: opened[5], peerStatus: opened[6], writes: writes, search: search))
     }
 
     /// Creates a new store in `path` (made if missing) with a fresh node id and epoch.
@@ -124,9 +139,10 @@ public final class Store: Sendable {
                 try txn.put(dbs.meta, key: Meta.epoch, value: Array(epoch.text.utf8))
                 try txn.put(dbs.meta, key: Meta.created, value: UInt64(bitPattern: now).bigEndianBytes)
                 try txn.put(dbs.meta, key: Meta.seq, value: UInt64(0).bigEndianBytes)
-                for k in [Meta.live, Meta.tombstones, Meta.conflicts] {
+                for k in [Meta.live, Meta.tombstones, Meta.conflicts, Meta.searchDocs, Meta.searchLength, Meta.searchNext] {
                     try txn.put(dbs.meta, key: k, value: UInt64(0).bigEndianBytes)
                 }
+                try txn.put(dbs.meta, key: Meta.searchVersion, value: UInt64(SearchText.version).bigEndianBytes)
                 if let home = StoreHome.current(dataFile: dataFile(path)) { try txn.put(dbs.meta, key: Meta.home, value: home.encoded) }
             }
         }
@@ -169,6 +185,7 @@ public final class Store: Sendable {
             }
             if options.readOnly { return Store(path: path, options: options, env: env, dbs: dbs, nodeID: node, epoch: epoch) }
             let (finalNode, finalEpoch, change) = try settleIdentity(env: env, dbs: dbs, path: path, node: node, epoch: epoch)
+            try upgradeSearchIndex(env: env, dbs: dbs)
             return Store(path: path, options: options, env: env, dbs: dbs, nodeID: finalNode, epoch: finalEpoch, identityChange: change)
         } catch {
             env.close()
@@ -415,6 +432,12 @@ enum Meta {
     static let home = Array("home".utf8)
     static let previousNodes = Array("previous-nodes".utf8)
     static let clock = Array("clock".utf8)
+    static let searchDocs = Array("search.docs".utf8)
+    static let searchLength = Array("search.length".utf8)
+    static let searchNext = Array("search.next".utf8)
+    static let searchVersion = Array("search.version".utf8)
+    /// While the index is being built: the last article id indexed so far.
+    static let searchBuild = Array("search.build".utf8)
 
     static func u64(_ key: [UInt8], _ db: Database, _ txn: Transaction) throws -> UInt64 {
         try txn.withValue(db, key: key) { b -> UInt64 in

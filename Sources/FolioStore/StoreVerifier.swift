@@ -168,8 +168,61 @@ extension Store {
                     let recorded = try Meta.u64(key, dbs.meta, txn)
                     if recorded != actual { problem("meta: \(name) counter says \(recorded), records say \(actual)") }
                 }
+                try verifySearch(txn, problem)
             }
         }
         return report
+    }
+
+    /// The search index holds exactly the winning live version of every article: its document
+    /// record, one posting per term with the right frequency, and nothing else.
+    private func verifySearch(_ txn: Transaction, _ problem: (String) -> Void) throws {
+        guard let search = dbs.search, try txn.get(dbs.meta, key: Meta.searchBuild) == nil else { return }
+        var documents: UInt64 = 0
+        var length: UInt64 = 0
+        var postings = 0
+        try txn.scan(dbs.articles) { k, v in
+            guard let id = String(validating: k, as: UTF8.self), let rec = try? RecordCodec.decodeArticle(v) else { return true }
+            let indexed = try txn.withValue(search.ids, key: k) { $0.count == 4 ? UInt32(bigEndianBytes: $0) : nil }
+            guard let c = rec.versions.winner?.content else {
+                if indexed != nil { problem("search_ids[\(id)]: indexed, but the article is deleted") }
+                return true
+            }
+            guard let doc = indexed ?? nil else {
+                problem("search_ids[\(id)]: the live article is not in the search index")
+                return true
+            }
+            guard let body = try self.body(c.bodyHash, txn: txn) else { return true }  // reported with the bodies
+            let expected = IndexedDocument(content: c, body: body)
+            documents += 1
+            length += UInt64(expected.length)
+            postings += expected.frequencies.count
+            do {
+                guard let record = try txn.withValue(search.docs, key: doc.bigEndianBytes, IndexedDocument.decodeDoc) else {
+                    problem("search_docs[\(doc)]: missing (article \(id))")
+                    return true
+                }
+                if record.id != id || record.length != expected.length || record.published != expected.published {
+                    problem("search_docs[\(doc)]: says \(record.id), length \(record.length); the article \(id) has length \(expected.length)")
+                }
+            } catch {
+                problem("search_docs[\(doc)]: \(error)")
+            }
+            for (term, tf) in expected.frequencies where try !txn.contains(search.terms, key: Array(term.utf8), value: IndexedDocument.posting(doc, tf)) {
+                problem("search_terms[\(term)]: no posting for \(id) (frequency \(tf))")
+                break
+            }
+            return true
+        }
+        let ids = try txn.statistics(search.ids).entries
+        let docs = try txn.statistics(search.docs).entries
+        let terms = try txn.statistics(search.terms).entries
+        if ids != Int(documents) || docs != Int(documents) {
+            problem("search: \(ids) indexed ids and \(docs) document records for \(documents) live articles")
+        }
+        if terms != postings { problem("search_terms: \(terms) postings, the live articles explain \(postings)") }
+        if try Meta.u64(Meta.searchDocs, dbs.meta, txn) != documents || Meta.u64(Meta.searchLength, dbs.meta, txn) != length {
+            problem("meta: the search counters disagree with the index (\(documents) documents, total length \(length))")
+        }
     }
 }

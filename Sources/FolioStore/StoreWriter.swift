@@ -205,6 +205,11 @@ public final class StoreWriter {
     /// Stores the article's new version set under a new sequence number, moving its change
     /// feed entry, adjusting body reference counts and the counters.
     private func persist(id: String, old: RecordCodec.ArticleRecord?, new: VersionSet, bodies: [BodyHash: String]) throws -> UInt64 {
+        // The search index follows the winner: what it held is read before the old body can go.
+        let oldWinner = old?.versions.winner.flatMap { $0.isTombstone ? nil : $0 }
+        let newWinner = new.winner.flatMap { $0.isTombstone ? nil : $0 }
+        let reindex = dbs.search != nil && oldWinner?.dot != newWinner?.dot
+        let oldDocument = reindex ? try indexedDocument(oldWinner, id: id, bodies: [:]) : nil
         var delta: [BodyHash: Int] = [:]
         for case let c? in old?.versions.versions.map(\.content) ?? [] { delta[c.bodyHash, default: 0] -= 1 }
         for case let c? in new.versions.map(\.content) { delta[c.bodyHash, default: 0] += 1 }
@@ -220,8 +225,21 @@ public final class StoreWriter {
 
         if let o = old?.versions { count(o, sign: -1) }
         count(new, sign: 1)
+        if reindex, let search = dbs.search {
+            let newDocument = try indexedDocument(newWinner, id: id, bodies: bodies)
+            try SearchIndexWriter(txn: txn, dbs: search, meta: dbs.meta).update(id: id, old: oldDocument, new: newDocument)
+        }
         dirty = true
         return seq
+    }
+
+    /// What the search index holds for `winner` (a live version) of article `id`.
+    private func indexedDocument(_ winner: Version?, id: String, bodies: [BodyHash: String]) throws -> IndexedDocument? {
+        guard let c = winner?.content else { return nil }
+        guard let body = try bodies[c.bodyHash] ?? store.body(c.bodyHash, txn: txn) else {
+            throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing")
+        }
+        return IndexedDocument(content: c, body: body)
     }
 
     private func count(_ v: VersionSet, sign: Int64) {

@@ -87,6 +87,43 @@ public final class Transaction {
         return true
     }
 
+    /// Deletes one duplicate (`key`, `value`) of a `dupSort` database; returns false when it
+    /// was absent.
+    @inlinable @discardableResult
+    public func delete<K: ContiguousBytes, V: ContiguousBytes>(_ db: Database, key: K, value: V) throws -> Bool {
+        ensureValid()
+        precondition(!isReadOnly, "delete in a read-only transaction")
+        let rc: Int32 = key.withUnsafeBytes { kb in
+            value.withUnsafeBytes { vb in
+                var k = MDB_val(mv_size: kb.count, mv_data: UnsafeMutableRawPointer(mutating: kb.baseAddress))
+                var v = MDB_val(mv_size: vb.count, mv_data: UnsafeMutableRawPointer(mutating: vb.baseAddress))
+                return mdb_del(handle, db.dbi, &k, &v)
+            }
+        }
+        if rc == MDB_NOTFOUND { return false }
+        if rc == MDB_MAP_FULL { hitMapFull = true }
+        try check(rc, "mdb_del \(db.name)")
+        return true
+    }
+
+    /// True when the `dupSort` database holds exactly (`key`, `value`) (`MDB_GET_BOTH`).
+    public func contains<K: ContiguousBytes, V: ContiguousBytes>(_ db: Database, key: K, value: V) throws -> Bool {
+        ensureValid()
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(handle, db.dbi, &cursor), "mdb_cursor_open \(db.name)")
+        defer { mdb_cursor_close(cursor) }
+        let rc: Int32 = key.withUnsafeBytes { kb in
+            value.withUnsafeBytes { vb in
+                var k = MDB_val(mv_size: kb.count, mv_data: UnsafeMutableRawPointer(mutating: kb.baseAddress))
+                var v = MDB_val(mv_size: vb.count, mv_data: UnsafeMutableRawPointer(mutating: vb.baseAddress))
+                return mdb_cursor_get(cursor, &k, &v, MDB_GET_BOTH)
+            }
+        }
+        if rc == MDB_NOTFOUND { return false }
+        try check(rc, "mdb_cursor_get \(db.name)")
+        return true
+    }
+
     /// Removes every entry of `db` (the database itself stays).
     public func clear(_ db: Database) throws {
         ensureValid()

@@ -181,6 +181,16 @@ enum Backend {
         }
     }
 
+    func search(_ text: String, limit: Int) async throws -> [SearchHit] {
+        switch self {
+        case let .local(s):
+            let query = try SearchQuery(parsing: text)
+            return try await blocking { try s.search(query, limit: limit) }
+        case let .remote(c, _):
+            return try await c.search(text, limit: UInt32(limit))
+        }
+    }
+
     func statistics() async throws -> StoreStatistics {
         switch self {
         case let .local(s): return try await blocking { try s.statistics() }

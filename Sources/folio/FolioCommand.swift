@@ -24,12 +24,13 @@ struct FolioCommand: ParsableCommand {
               folio ls --data ./archive --limit 20
               folio get --data ./archive panarmenian-net/russia-confirms-start --json
               folio serve --data ./archive --listen 127.0.0.1:7070
+              folio search port strike --data ./archive
               folio ls --remote 127.0.0.1:7070
             """,
         version: FolioVersion.string,
         subcommands: [
             Init.self, Put.self, Get.self, Remove.self, List.self, Import.self, Export.self, Stats.self,
-            Conflicts.self, Resolve.self, Backup.self, Verify.self, Serve.self, Sync.self, Peers.self, Ping.self, Keygen.self,
+            Conflicts.self, Resolve.self, Search.self, Reindex.self, Backup.self, Verify.self, Serve.self, Sync.self, Peers.self, Ping.self, Keygen.self,
         ]
     )
 }

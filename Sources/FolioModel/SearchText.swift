@@ -1,0 +1,337 @@
+import Foundation
+
+/// How text becomes search terms (STORAGE.md "Search index"): the same rules index an article
+/// and read a query, so what is typed finds what was written.
+///
+/// - A word is a run of letters, digits and combining marks. It is folded: compatibility
+///   decomposition (full-width forms, ligatures), combining marks dropped (diacritics: "öffnet"
+///   → "offnet", "español" → "espanol"), lowercased, "ß" → "ss". At most 64 bytes are kept.
+/// - CJK text (Han, Hiragana, Katakana, Hangul) has no spaces between words: each run becomes
+///   its overlapping character bigrams ("東京で" → "東京", "京で"); a lone character is a term.
+/// - Everything else separates terms.
+///
+/// Changing these rules changes every index: `version` goes up, and a store whose index was
+/// built by another version rebuilds it at its next write-open.
+public enum SearchText {
+    public static let version: UInt32 = 1
+    static let maxTermBytes = 64
+
+    /// The terms of `text`, in order.
+    public static func terms(_ text: String) -> [String] {
+        var out: [String] = []
+        forEachTerm(text) { out.append($0) }
+        return out
+    }
+
+    /// Calls `body` with each term of `text`, in order.
+    public static func forEachTerm(_ text: String, _ body: (String) -> Void) {
+        var word = String.UnicodeScalarView()
+        var wordIsASCII = true
+        var cjk: [Unicode.Scalar] = []
+        func flushWord() {
+            guard !word.isEmpty else { return }
+            let folded = wordIsASCII ? asciiLowercased(word) : fold(String(word))
+            if !folded.isEmpty { body(capped(folded)) }
+            word = String.UnicodeScalarView()
+            wordIsASCII = true
+        }
+        func flushCJK() {
+            guard !cjk.isEmpty else { return }
+            if cjk.count == 1 {
+                body(String(String.UnicodeScalarView(cjk)))
+            } else {
+                for i in 0..<(cjk.count - 1) { body(String(String.UnicodeScalarView(cjk[i...i + 1]))) }
+            }
+            cjk.removeAll(keepingCapacity: true)
+        }
+        for u in text.unicodeScalars {
+            if u.isASCII {
+                let v = u.value
+                if (v >= 0x30 && v <= 0x39) || (v >= 0x41 && v <= 0x5A) || (v >= 0x61 && v <= 0x7A) {
+                    flushCJK()
+                    word.append(u)
+                } else {
+                    flushCJK()
+                    flushWord()
+                }
+            } else if isCJK(u) {
+                flushWord()
+                cjk.append(u)
+            } else if isWordPart(u, inWord: !word.isEmpty) {
+                flushCJK()
+                word.append(u)
+                wordIsASCII = false
+            } else {
+                flushCJK()
+                flushWord()
+            }
+        }
+        flushCJK()
+        flushWord()
+    }
+
+    /// One value folded as a whole (a source or a tag used as an exact filter): its terms
+    /// joined by single spaces, so "Nordic  Wire" and "nordic wire" are the same source.
+    public static func foldedValue(_ text: String) -> String {
+        terms(text).joined(separator: " ")
+    }
+
+    static func isCJK(_ u: Unicode.Scalar) -> Bool {
+        switch u.value {
+        case 0x3040...0x30FF, 0x31F0...0x31FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF,
+            0xAC00...0xD7AF, 0x1100...0x11FF, 0x3130...0x318F, 0xFF66...0xFF9F, 0x20000...0x2FFFF:
+            return true
+        default:
+            return false
+        }
+    }
+
+    static func isWordPart(_ u: Unicode.Scalar, inWord: Bool) -> Bool {
+        let p = u.properties
+        if p.isAlphabetic || p.numericType != nil { return true }
+        switch p.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: return inWord
+        default: return false
+        }
+    }
+
+    private static func asciiLowercased(_ word: String.UnicodeScalarView) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(word.count)
+        for u in word {
+            let b = UInt8(u.value)
+            bytes.append(b >= 0x41 && b <= 0x5A ? b + 32 : b)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Compatibility decomposition, marks dropped, lowercased, ß → ss.
+    static func fold(_ word: String) -> String {
+        var out = String.UnicodeScalarView()
+        for u in word.decomposedStringWithCompatibilityMapping.unicodeScalars {
+            switch u.properties.generalCategory {
+            case .nonspacingMark, .spacingMark, .enclosingMark: continue
+            default: break
+            }
+            if u == "ß" || u == "ẞ" {
+                out.append("s")
+                out.append("s")
+                continue
+            }
+            for l in u.properties.lowercaseMapping.unicodeScalars { out.append(l) }
+        }
+        return String(out)
+    }
+
+    private static func capped(_ term: String) -> String {
+        guard term.utf8.count > maxTermBytes else { return term }
+        var out = ""
+        for ch in term {
+            if out.utf8.count + ch.utf8.count > maxTermBytes { break }
+            out.append(ch)
+        }
+        return out
+    }
+}
+
+/// A parsed search query (README "Searching offline"):
+///
+/// - terms are ANDed: `port strike`;
+/// - `OR` between terms or phrases makes a group any of which may match: `strike OR walkout`;
+/// - `-term` (or `-"a phrase"`) excludes;
+/// - `"exact phrase"` matches those terms next to each other in that order;
+/// - `prefix*` matches every term starting with it;
+/// - `source:NAME`, `tag:TAG` (quoted for spaces: `source:"Nordic Wire"`), `since:DATE`,
+///   `until:DATE` (ISO-8601, on the published date), `id:PREFIX` filter.
+public struct SearchQuery: Sendable, Equatable {
+    /// One thing that may match: a term, a prefix or a phrase (its terms, in order).
+    public enum Atom: Sendable, Equatable {
+        case term(String)
+        case prefix(String)
+        case phrase([String])
+    }
+
+    /// Every group must match (each group: any of its atoms).
+    public var groups: [[Atom]] = []
+    /// No document matching any of these is returned.
+    public var excluded: [Atom] = []
+    /// Exact folded sources / tags; several of one kind: any of them.
+    public var sources: [String] = []
+    public var tags: [String] = []
+    /// Published on or after / on or before (ISO-8601 text compared as a date: `since:2026-11-20`
+    /// keeps "2026-11-20T14:05:00Z").
+    public var since: String?
+    public var until: String?
+    public var idPrefix: String?
+
+    public struct Invalid: Failure, Equatable, CustomStringConvertible {
+        public var reason: String
+        public var kind: FailureKind { .invalidInput }
+        public var description: String { "invalid query: \(reason)" }
+    }
+
+    public static let maxLength = 4096
+    public static let maxAtoms = 64
+
+    public init(parsing text: String) throws(Invalid) {
+        guard text.utf8.count <= Self.maxLength else { throw Invalid(reason: "longer than \(Self.maxLength) bytes") }
+        var pendingOr = false
+        var atoms = 0
+        let words = try Self.split(text)
+        for (index, w) in words.enumerated() {
+            if !w.quoted && w.text == "OR" {
+                guard !groups.isEmpty, index + 1 < words.count else { throw Invalid(reason: "OR needs something on both sides") }
+                pendingOr = true
+                continue
+            }
+            // What the word is: a filter, an excluded atom, or an atom.
+            var negated = false
+            var body = w.text
+            var quoted = w.quoted
+            var field: String?
+            if w.quoted {
+                switch w.prefix {
+                case "": break
+                case "-": negated = true
+                default:
+                    if let f = Self.fieldName(w.prefix) { field = f } else { body = w.prefix + w.text }
+                }
+            } else if let colon = body.firstIndex(of: ":"), let f = Self.fieldName(String(body[...colon])) {
+                field = f
+                body = String(body[body.index(after: colon)...])
+            } else if body.hasPrefix("-"), body.count > 1 {
+                negated = true
+                body.removeFirst()
+                if let colon = body.firstIndex(of: ":"), Self.fieldName(String(body[...colon])) != nil {
+                    throw Invalid(reason: "a filter (\(body[..<colon]):) cannot be excluded")
+                }
+            }
+            if let field {
+                guard !pendingOr else { throw Invalid(reason: "OR cannot join a filter (\(field):)") }
+                try addFilter(field, body)
+                continue
+            }
+            let atom: Atom
+            if !quoted, body.hasSuffix("*") {
+                let stem = SearchText.terms(String(body.dropLast()))
+                guard stem.count == 1 else {
+                    throw Invalid(reason: stem.isEmpty
+                        ? "\"\(body)\": a prefix needs at least one letter before *"
+                        : "\"\(body)\": a prefix is one word followed by *")
+                }
+                atom = .prefix(stem[0])
+            } else {
+                quoted = true
+                let terms = SearchText.terms(body)
+                guard !terms.isEmpty else {
+                    if pendingOr { throw Invalid(reason: "OR needs something on both sides") }
+                    continue
+                }
+                // "e-mail", "東京展": several terms typed as one word must be adjacent.
+                atom = terms.count == 1 ? .term(terms[0]) : .phrase(terms)
+            }
+            atoms += 1
+            guard atoms <= Self.maxAtoms else { throw Invalid(reason: "more than \(Self.maxAtoms) terms") }
+            if negated {
+                guard !pendingOr else { throw Invalid(reason: "OR cannot join an excluded term") }
+                excluded.append(atom)
+            } else if pendingOr {
+                groups[groups.count - 1].append(atom)
+            } else {
+                groups.append([atom])
+            }
+            pendingOr = false
+        }
+        if groups.isEmpty && sources.isEmpty && tags.isEmpty && since == nil && until == nil && idPrefix == nil {
+            throw Invalid(reason: excluded.isEmpty ? "nothing to search for" : "only excluded terms: add something to find")
+        }
+    }
+
+    private mutating func addFilter(_ field: String, _ value: String) throws(Invalid) {
+        switch field {
+        case "source", "tag":
+            let v = SearchText.foldedValue(value)
+            guard !v.isEmpty else { throw Invalid(reason: "\(field): needs a value") }
+            if field == "source" { sources.append(v) } else { tags.append(v) }
+        case "since", "until":
+            guard !value.isEmpty, ISO8601Check.problem(with: value) == nil else {
+                throw Invalid(reason: "\(field): needs an ISO-8601 date (2026-11-20), not \"\(value)\"")
+            }
+            if field == "since" { since = value } else { until = value }
+        case "id":
+            guard !value.isEmpty else { throw Invalid(reason: "id: needs a prefix") }
+            idPrefix = value
+        default:
+            throw Invalid(reason: "unknown field \"\(field):\" (fields: source:, tag:, since:, until:, id:)")
+        }
+    }
+
+    /// "source:" → "source" when it names a field (lowercase ASCII letters before a colon).
+    private static func fieldName(_ prefix: String) -> String? {
+        guard prefix.hasSuffix(":"), prefix.count > 1 else { return nil }
+        let name = prefix.dropLast()
+        guard name.allSatisfy({ $0.isASCII && $0.isLetter }) else { return nil }
+        return name.lowercased()
+    }
+
+    /// A word of the query: its text (quotes removed), whether it had quotes, and what stood
+    /// before its opening quote ("-" in `-"a phrase"`, "source:" in `source:"Nordic Wire"`).
+    private struct Word {
+        var text: String
+        var quoted: Bool
+        var prefix: String
+    }
+
+    private static func split(_ text: String) throws(Invalid) -> [Word] {
+        var out: [Word] = []
+        var current = ""
+        var prefix = ""
+        var quoted = false
+        var inQuotes = false
+        func flush() {
+            if !current.isEmpty || quoted { out.append(Word(text: current, quoted: quoted, prefix: prefix)) }
+            (current, prefix, quoted) = ("", "", false)
+        }
+        for ch in text {
+            if ch == "\"" {
+                if inQuotes {
+                    inQuotes = false
+                    flush()
+                } else {
+                    inQuotes = true
+                    quoted = true
+                    prefix = current
+                    current = ""
+                }
+            } else if !inQuotes && ch.isWhitespace {
+                flush()
+            } else {
+                current.append(ch)
+            }
+        }
+        if inQuotes { throw Invalid(reason: "a quote is not closed") }
+        flush()
+        return out
+    }
+}
+
+/// One search result.
+public struct SearchHit: Sendable, Equatable {
+    public var id: String
+    public var score: Double
+    public var title: String
+    public var source: String
+    public var published: String
+    /// A passage of the body (or the title) with the matched terms marked «like this».
+    public var snippet: String
+
+    public init(id: String, score: Double, title: String, source: String, published: String, snippet: String) {
+        self.id = id
+        self.score = score
+        self.title = title
+        self.source = source
+        self.published = published
+        self.snippet = snippet
+    }
+}
+

@@ -1,0 +1,92 @@
+import ArgumentParser
+import FolioModel
+import FolioStore
+
+struct Search: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Search the archive's text, offline.",
+        discussion: """
+            Finds articles whose title, body, source or tags hold the query's words, best \\
+            first (BM25; the title counts double). Case and diacritics do not matter \\
+            (stadtbibliothek finds Stadtbibliothek, espanol finds español); Chinese, Japanese \\
+            and Korean text is matched by character pairs.
+
+            Query syntax: words are ANDed; OR between words (or phrases) takes any of them; \\
+            -word excludes; "exact phrase"; prefix*; filters source:NAME, tag:TAG, \\
+            since:DATE, until:DATE (on the published date, ISO-8601) and id:PREFIX; quote a \\
+            filter value with spaces (source:"Nordic Wire").
+
+            Prints one line per hit — id, score, published, source, title, tab-separated — \\
+            then the snippet, indented, with matched words marked «like this». --json prints \\
+            one object per hit ({"id","score","title","source","published","snippet"}), best \\
+            first. Exit 1 when nothing matches.
+
+            Examples:
+              folio search port strike
+              folio search '"port strike" since:2026-11-18'
+              folio search 'strike OR walkout -rail source:"Nordic Wire"'
+              folio search 'teles*' --limit 5 --json
+              folio search 東京 --remote hub.example --key-file mesh.key
+            """)
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var remote: RemoteOptions
+    @Argument(help: ArgumentHelp("The query (several arguments are joined by spaces).", valueName: "query")) var words: [String]
+    @Option(help: "At most this many hits.") var limit = 20
+    @Flag(help: "Machine-readable output (JSON Lines, one hit per line).") var json = false
+
+    var text: String { words.joined(separator: " ") }
+
+    func validate() throws {
+        try Check.count(limit, "--limit", in: 1...1000)
+        if words.isEmpty { throw ValidationError("give a query, e.g. folio search port strike") }
+        do {
+            _ = try SearchQuery(parsing: text)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func run() async throws {
+        let backend = try await Backend.open(store, remote, readOnly: true)
+        let (text, limit) = (self.text, self.limit)
+        let hits = try await withBackend(backend) { try await $0.search(text, limit: limit) }
+        var out = ""
+        for h in hits {
+            if json {
+                out += JSONValue.object([
+                    ("id", .string(h.id)), ("score", .number(String(h.score))), ("title", .string(h.title)),
+                    ("source", .string(h.source)), ("published", .string(h.published)), ("snippet", .string(h.snippet)),
+                ]).serialized + "\n"
+            } else {
+                out += [h.id, String(format: "%.3f", h.score), h.published, h.source, h.title].map { Terminal.safe($0) }.joined(separator: "\t") + "\n"
+                out += "    " + Terminal.safe(h.snippet) + "\n"
+            }
+        }
+        if !out.isEmpty { Terminal.out(String(out.dropLast())) }
+        if hits.isEmpty { throw CLIFailure(code: .notFound, message: "no article matches \(text)") }
+    }
+}
+
+struct Reindex: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rebuild the full-text search index from the articles.",
+        discussion: """
+            The index is derived data, kept in the store and changed with every write; it is \\
+            never replicated. Rebuild it after `folio verify` reports it damaged. The store \\
+            stays usable meanwhile (searches see a growing index until it ends).
+
+            Examples:
+              folio reindex --data ./archive
+            """)
+
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        let s = try store.open()
+        defer { s.close() }
+        try s.reindex()
+        let status = try s.searchStatus()
+        Terminal.err("indexed \(status.documents) articles")
+    }
+}
