@@ -181,6 +181,18 @@ extension Store {
         var documents: UInt64 = 0
         var length: UInt64 = 0
         var postings = 0
+        // An order-independent checksum of every posting: extra or altered ones show even
+        // when the count happens to match.
+        var expectedSum: UInt64 = 0
+        func digest(_ key: some Collection<UInt8>, _ value: some Collection<UInt8>) -> UInt64 {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for b in key { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            h = (h ^ 0xFF) &* 0x100_0000_01b3
+            for b in value { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            h ^= h >> 33
+            h = h &* 0xff51_afd7_ed55_8ccd
+            return h ^ (h >> 33)
+        }
         try txn.scan(dbs.articles) { k, v in
             guard let id = String(validating: k, as: UTF8.self), let rec = try? RecordCodec.decodeArticle(v) else { return true }
             let indexed = try txn.withValue(search.ids, key: k) { $0.count == 4 ? UInt32(bigEndianBytes: $0) : nil }
@@ -197,6 +209,7 @@ extension Store {
             documents += 1
             length += UInt64(expected.length)
             postings += expected.frequencies.count
+            for (term, tf) in expected.frequencies { expectedSum &+= digest(term.utf8, IndexedDocument.posting(doc, tf)) }
             do {
                 guard let record = try txn.withValue(search.docs, key: doc.bigEndianBytes, IndexedDocument.decodeDoc) else {
                     problem("search_docs[\(doc)]: missing (article \(id))")
@@ -220,7 +233,16 @@ extension Store {
         if ids != Int(documents) || docs != Int(documents) {
             problem("search: \(ids) indexed ids and \(docs) document records for \(documents) live articles")
         }
-        if terms != postings { problem("search_terms: \(terms) postings, the live articles explain \(postings)") }
+        var actualSum: UInt64 = 0
+        try txn.scan(search.terms) { k, v in
+            actualSum &+= digest(k, v)
+            return true
+        }
+        if terms != postings {
+            problem("search_terms: \(terms) postings, the live articles explain \(postings)")
+        } else if actualSum != expectedSum {
+            problem("search_terms: the postings differ from what the live articles explain (same count, other content)")
+        }
         if try Meta.u64(Meta.searchDocs, dbs.meta, txn) != documents || Meta.u64(Meta.searchLength, dbs.meta, txn) != length {
             problem("meta: the search counters disagree with the index (\(documents) documents, total length \(length))")
         }

@@ -59,6 +59,7 @@ enum GoldenVectors {
             ("15-stats", "STATS, request id 7", 7, .stats),
             ("16-changes", "CHANGES since 10, limit 500, no wait, request id 8", 8, .changes(since: 10, limit: 500, waitMillis: 0)),
             ("16-changes-wait", "CHANGES since 12, limit 500, hold up to 20000 ms if empty, request id 9", 9, .changes(since: 12, limit: 500, waitMillis: 20000)),
+            ("17-search", "SEARCH \"port strike\" source:\"Nordic Wire\", at most 10 hits, request id 10", 10, .search(query: #""port strike" source:"Nordic Wire""#, limit: 10)),
             ("20-sync-hello", "SYNC_HELLO, request id 10", 10, .syncHello),
             ("21-fetch", "FETCH wire/1 and wire/2, the puller holds body SHA-256(\"Héllo\"), at most 4 MiB, request id 11", 11,
              .fetch(ids: ["wire/1", "wire/2"], have: [BodyHash(of: article.body)], maxBytes: 4 << 20)),
@@ -75,6 +76,10 @@ enum GoldenVectors {
             ("94-listed", "LISTED: one article (no bodies), more = false, answering request 6", 6,
              .listed([ArticleState(id: "wire/1", seq: 7, versions: VersionSet(versions: [liveVersion]), bodies: [:])], more: false)),
             ("95-statistics", "STATISTICS answering request 7", 7, .statistics(stats)),
+            ("97-search-results", "SEARCH_RESULTS: one hit, score 6.382 (f64 bits), answering request 10", 10,
+             .searchResults([SearchHit(
+                id: "wire/2026-11-20-port-strike", score: 6.382, title: "Port workers end three-day strike", source: "Nordic Wire",
+                published: "2026-11-20T14:05:00Z", snippet: "Dock workers at the country's largest «port» returned to work…")])),
             ("96-change-batch", "CHANGE_BATCH: one change (seq 11, two versions), last sequence 12, answering request 8", 8,
              .changeBatch([Change(seq: 11, id: "wire/1", versions: [VersionSummary(liveVersion), VersionSummary(tombstone)])], lastSequence: 12)),
             ("a0-sync-state", "SYNC_STATE: node A, its epoch, last sequence 12, answering request 10", 10,

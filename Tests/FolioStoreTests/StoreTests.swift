@@ -219,7 +219,7 @@ final class StoreTests: XCTestCase {
             env.close()
         }
         XCTAssertThrowsError(try Store.open(at: dir)) { error in
-            XCTAssertEqual(error as? StoreError, .newerFormat(found: 9, supported: 1))
+            XCTAssertEqual(error as? StoreError, .newerFormat(found: 9, supported: Store.storageFormat))
             XCTAssertTrue("\(error)".contains("upgrade folio"))
         }
     }

@@ -1,0 +1,209 @@
+import FolioModel
+import FolioTestSupport
+import Foundation
+import LMDB
+import XCTest
+
+@testable import FolioStore
+
+/// The full-text index: folding, every query form, consistency with writes, merges and
+/// deletes in the same transaction, reindex, verify, and the format-1 upgrade.
+final class SearchTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func samples() throws -> [Article] {
+        let text = try String(contentsOf: Self.root.appendingPathComponent("Samples/articles.jsonl"), encoding: .utf8)
+        return try text.split(separator: "\n").map { try Article(json: JSONParser.parse(Array($0.utf8))) }
+    }
+
+    func ids(_ s: Store, _ q: String, limit: Int = 50) throws -> [String] {
+        try s.search(SearchQuery(parsing: q), limit: limit).map(\.id)
+    }
+
+    func testFoldingRulesForTheArchivesLanguages() {
+        XCTAssertEqual(SearchText.terms("Stadtbibliothek öffnet SONNTAGS"), ["stadtbibliothek", "offnet", "sonntags"])
+        XCTAssertEqual(SearchText.terms("Straße, español, Ångström, naïve café"), ["strasse", "espanol", "angstrom", "naive", "cafe"])
+        XCTAssertEqual(SearchText.terms("ＦＵＬＬ　ｗｉｄｔｈ ﬁne"), ["full", "width", "fine"])
+        XCTAssertEqual(SearchText.terms("東京で古地図展"), ["東京", "京で", "で古", "古地", "地図", "図展"])
+        XCTAssertEqual(SearchText.terms("Tokyo東京2026年"), ["tokyo", "東京", "2026", "年"])
+        XCTAssertEqual(SearchText.terms("e-mail: don't!"), ["e", "mail", "don", "t"])
+        XCTAssertEqual(SearchText.terms(String(repeating: "a", count: 200)), [String(repeating: "a", count: 64)])
+        XCTAssertEqual(SearchText.terms(""), [])
+        XCTAssertEqual(SearchText.foldedValue("  Nordic   WIRE "), "nordic wire")
+    }
+
+    func testQueryParsingAndItsErrors() throws {
+        let q = try SearchQuery(parsing: #"port "night trains" strike OR walkout -rail tele* source:"Nordic Wire" tag:Labour since:2026-11-20 until:2026-11-30 id:wire/"#)
+        XCTAssertEqual(q.groups, [[.term("port")], [.phrase(["night", "trains"])], [.term("strike"), .term("walkout")], [.prefix("tele")]])
+        XCTAssertEqual(q.excluded, [.term("rail")])
+        XCTAssertEqual(q.sources, ["nordic wire"])
+        XCTAssertEqual(q.tags, ["labour"])
+        XCTAssertEqual(q.since, "2026-11-20")
+        XCTAssertEqual(q.until, "2026-11-30")
+        XCTAssertEqual(q.idPrefix, "wire/")
+        XCTAssertEqual(try SearchQuery(parsing: #"-"port strike" harbour"#).excluded, [.phrase(["port", "strike"])])
+        for bad in ["", "   ", "-port", "OR port", "port OR", "\"open", "*", "since:soon", "colour:red", "-source:x port", "a OR -b", String(repeating: "x ", count: 100)] {
+            XCTAssertThrowsError(try SearchQuery(parsing: bad), bad)
+        }
+        // Arbitrary input never traps: it parses or is refused.
+        var rng = SplitMix64(seed: 7)
+        let alphabet = Array("ab \"-*:OR()東é\t\u{0}")
+        for _ in 0..<2000 {
+            let text = String((0..<Int(rng.next() % 24)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })
+            _ = try? SearchQuery(parsing: text)
+        }
+    }
+
+    func testEveryQueryFormOnTheSamples() throws {
+        let s = try makeStore(self)
+        try s.write { w in for a in try samples() { try w.put(a) } }
+        XCTAssertEqual(try ids(s, "port strike"), ["wire/2026-11-20-port-strike"])
+        XCTAssertEqual(try ids(s, "stadtbibliothek offnet"), ["kultur/2026-11-22-bibliothek"])
+        XCTAssertEqual(try ids(s, "ÖFFNET"), ["kultur/2026-11-22-bibliothek"])
+        XCTAssertEqual(try ids(s, "telescopio"), ["world/2026-11-24-andes-telescope"])
+        XCTAssertEqual(try ids(s, "古地図"), ["world/2026-11-23-tokyo-exhibit"])
+        XCTAssertEqual(try ids(s, "東京"), ["world/2026-11-23-tokyo-exhibit"])
+        XCTAssertEqual(try ids(s, #""port workers""#), ["wire/2026-11-20-port-strike"])
+        XCTAssertEqual(try ids(s, #""workers port""#), [])
+        XCTAssertEqual(Set(try ids(s, "strike OR telescopio")), ["wire/2026-11-20-port-strike", "world/2026-11-24-andes-telescope"])
+        XCTAssertEqual(try ids(s, "teles*"), ["world/2026-11-24-andes-telescope"])
+        XCTAssertEqual(Set(try ids(s, #"source:"nordic wire""#)), ["wire/2026-11-20-port-strike", "wire/2026-11-21-rail-timetable"])
+        XCTAssertEqual(try ids(s, #"source:"Nordic Wire" -port"#), ["wire/2026-11-21-rail-timetable"])
+        XCTAssertEqual(try ids(s, "tag:shipping"), ["wire/2026-11-20-port-strike"])
+        XCTAssertEqual(try ids(s, "tag:labour port"), ["wire/2026-11-20-port-strike"])
+        XCTAssertEqual(try ids(s, "id:wire/ since:2026-11-21"), ["wire/2026-11-21-rail-timetable"])
+        XCTAssertEqual(try ids(s, "id:wire/ until:2026-11-20"), ["wire/2026-11-20-port-strike"])
+        XCTAssertEqual(try ids(s, "nothingmatchesthis"), [])
+        // Ranking: the title counts double, so an article about telescopes in its title wins.
+        let hits = try s.search(SearchQuery(parsing: "port"), limit: 5)
+        XCTAssertEqual(hits.first?.id, "wire/2026-11-20-port-strike")
+        XCTAssertTrue(hits.first!.snippet.contains("«port»"), hits.first!.snippet)
+        XCTAssertEqual(hits.first?.title, "Port workers end three-day strike")
+        XCTAssertEqual(try s.search(SearchQuery(parsing: "port"), limit: 0), [])
+    }
+
+    func testResultsFollowWritesDeletesAndMergesInTheSameTransaction() throws {
+        let s = try makeStore(self)
+        try s.write { w in try w.put(Article(id: "a", title: "Harbour strike", body: "The dockers walk out.")) }
+        XCTAssertEqual(try ids(s, "dockers"), ["a"])
+        // An edit replaces what the index holds: the old words stop matching.
+        try s.write { w in try w.put(Article(id: "a", title: "Harbour reopens", body: "Ships sail again.")) }
+        XCTAssertEqual(try ids(s, "dockers"), [])
+        XCTAssertEqual(try ids(s, "ships reopens"), ["a"])
+        // A transaction that fails leaves the index as it was.
+        XCTAssertThrowsError(try s.write { w -> Void in
+            try w.put(Article(id: "b", title: "Never written", body: "phantom"))
+            throw StoreError.corrupt("rolled back")
+        })
+        XCTAssertEqual(try ids(s, "phantom"), [])
+        // A savepoint that fails inside a committed transaction leaves nothing either.
+        try s.write { w in
+            _ = try? w.savepoint { w -> Void in
+                try w.put(Article(id: "c", title: "Savepoint ghost"))
+                throw StoreError.corrupt("undone")
+            }
+            try w.put(Article(id: "d", title: "Kept"))
+        }
+        XCTAssertEqual(try ids(s, "ghost"), [])
+        XCTAssertEqual(try ids(s, "kept"), ["d"])
+        // A delete removes it; a merge from a peer whose version wins brings its words.
+        try s.write { w in try w.delete("a") }
+        XCTAssertEqual(try ids(s, "ships"), [])
+        let peer = try makeStore(self)
+        try peer.write { w in try w.put(Article(id: "e", title: "From the peer", body: "Remote avalanche warning")) }
+        let state = try XCTUnwrap(try peer.get("e", bodies: .all))
+        let hash = try XCTUnwrap(state.versions.versions[0].content?.bodyHash)
+        try s.write { w in _ = try w.merge(id: "e", versions: state.versions.versions, bodies: [hash: state.bodies[hash]!]) }
+        XCTAssertEqual(try ids(s, "avalanche"), ["e"])
+        // Concurrent versions: the index follows the winner only.
+        try s.write { w in try w.put(Article(id: "e", title: "Local edit", body: "Local words"), context: VersionVector()) }
+        let state2 = try XCTUnwrap(try s.get("e", bodies: .winner))
+        XCTAssertTrue(state2.isInConflict)
+        let winnerWords = state2.article!.title == "Local edit" ? "local" : "avalanche"
+        let loserWords = winnerWords == "local" ? "avalanche" : "local"
+        XCTAssertEqual(try ids(s, winnerWords), ["e"])
+        XCTAssertEqual(try ids(s, loserWords), [])
+        XCTAssertEqual(try s.verify().problems, [])
+        XCTAssertEqual(try s.searchStatus().documents, 2)
+    }
+
+    func testVerifyFindsADamagedIndexAndReindexRepairsIt() throws {
+        let s = try makeStore(self)
+        try s.write { w in for a in try samples() { try w.put(a) } }
+        XCTAssertTrue(try s.verify().isClean)
+        let search = try XCTUnwrap(s.dbs.search)
+        // Damage: a posting lost, one added for a word the article does not hold, a document record removed.
+        try s.env.write { txn in
+            var first: ([UInt8], [UInt8])?
+            try txn.scan(search.terms, from: Array("port".utf8)) { k, v in
+                first = (Array(k), Array(v))
+                return false
+            }
+            try txn.delete(search.terms, key: first!.0, value: first!.1)
+            try txn.put(search.terms, key: Array("zzzinvented".utf8), value: IndexedDocument.posting(0, 1))
+        }
+        let report = try s.verify()
+        XCTAssertFalse(report.isClean)
+        XCTAssertTrue(report.problems.contains { $0.contains("no posting") }, "\(report.problems)")
+        XCTAssertTrue(report.problems.contains { $0.contains("postings differ from what the live articles explain") }, "\(report.problems)")
+        try s.env.write { txn in try txn.delete(search.docs, key: UInt32(1).bigEndianBytes) }
+        XCTAssertTrue(try s.verify().problems.contains { $0.contains("search_docs[1]: missing") })
+        try s.reindex()
+        XCTAssertEqual(try s.verify().problems, [])
+        XCTAssertEqual(try ids(s, "port strike"), ["wire/2026-11-20-port-strike"])
+    }
+
+    func testABuildOfManyBatchesIsResumableAndMatchesTheIncrementalIndex() throws {
+        let s = try makeStore(self, mapSize: 64 << 20)
+        var rng = SplitMix64(seed: 42)
+        let words = ["harbour", "strike", "glacier", "orchid", "ferry", "archive", "night", "train", "budget", "vote"]
+        try s.write { w in
+            for i in 0..<2500 {
+                let body = (0..<20).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: " ")
+                try w.put(Article(id: "n/\(i)", title: "Note \(i) \(words[i % words.count])", body: body))
+            }
+        }
+        let before = try s.search(SearchQuery(parsing: "harbour strike"), limit: 50)
+        // Interrupted build: a cursor halfway through, then the next write-open finishes it.
+        try s.reindex()
+        XCTAssertEqual(try s.search(SearchQuery(parsing: "harbour strike"), limit: 50), before)
+        try s.env.write { txn in try txn.put(s.dbs.meta, key: Meta.searchBuild, value: Array("n/1500".utf8)) }
+        XCTAssertThrowsError(try s.search(SearchQuery(parsing: "harbour"), limit: 5)) { XCTAssertTrue($0 is SearchUnavailable) }
+        let path = s.path
+        s.close()
+        let reopened = try Store.open(at: path)
+        defer { reopened.close() }
+        XCTAssertEqual(try reopened.search(SearchQuery(parsing: "harbour strike"), limit: 50), before)
+        XCTAssertEqual(try reopened.verify().problems, [])
+    }
+
+    func testAFormatOneStoreUpgradesInPlaceKeepingEverything() throws {
+        let dir = temporaryDirectory(self)
+        let fixture = Self.root.appendingPathComponent("Tests/FolioStoreTests/Fixtures/format1")
+        try FileManager.default.copyItem(atPath: fixture.appendingPathComponent("data.mdb").path, toPath: dir + "/data.mdb")
+        let expected = try String(contentsOf: fixture.appendingPathComponent("export-all-versions.jsonl"), encoding: .utf8)
+
+        // Read-only: readable as before, search explains itself.
+        var ro = Store.Options()
+        ro.readOnly = true
+        let old = try Store.open(at: dir, options: ro)
+        XCTAssertEqual(try old.statistics().liveArticles, 8)
+        XCTAssertThrowsError(try old.search(SearchQuery(parsing: "glacier"))) { XCTAssertTrue("\($0)".contains("storage format 1")) }
+        let checkpointsBefore = try old.checkpoints()
+        let changesBefore = try old.changes(since: 0, limit: 100)
+        old.close()
+
+        let s = try Store.open(at: dir)
+        defer { s.close() }
+        XCTAssertEqual(try s.statistics().storageFormat, 2)
+        var lines: [String] = []
+        try s.forEach(includeDeleted: true) { state in
+            for v in state.versions.versions { lines.append(VersionJSON.exportLine(state, v)) }
+        }
+        XCTAssertEqual(lines.joined(separator: "\n") + "\n", expected)
+        XCTAssertEqual(try s.checkpoints(), checkpointsBefore)
+        XCTAssertEqual(try s.changes(since: 0, limit: 100), changesBefore)
+        XCTAssertEqual(try ids(s, "glacier"), ["alpine-science-desk/glacier-survey-finds-faster-retreat-on-southern-slopes"])
+        XCTAssertEqual(try s.verify().problems, [])
+    }
+}
