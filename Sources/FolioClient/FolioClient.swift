@@ -316,7 +316,7 @@ public final class FolioClient: Sendable {
         }
     }
 
-    /// Full-text search of the node's store (SPEC §6.3): the best `limit` hits, best first.
+    /// Full-text search of the node's store (SPEC §6.2): the best `limit` hits, best first.
     /// A node that does not offer search (no `search` feature in its HELLO) is reported as
     /// `.unavailable` without asking it.
     public func search(_ query: String, limit: UInt32 = 20) async throws(FolioClientError) -> [SearchHit] {

@@ -17,7 +17,7 @@ public struct Hello: Sendable, Equatable {
         public static let authRequired = Features(rawValue: 1 << 0)
         /// The sender can replicate (pull/push) as a node.
         public static let sync = Features(rawValue: 1 << 1)
-        /// (Node) it answers SEARCH (SPEC §6.3); a node without it answers `unknownType`.
+        /// (Node) it answers SEARCH (SPEC §6.2); a node without it answers `unknownType`.
         public static let search = Features(rawValue: 1 << 2)
     }
 

@@ -32,7 +32,7 @@ public enum Message: Sendable, Equatable {
     case checkpoint(UInt64)
     case want(ids: [String], have: [BodyHash])
     case applied(changed: UInt32, conflictsCreated: UInt32, checkpoint: UInt64)
-    /// Full-text search (SPEC §6.3): the query text (SearchQuery's syntax) and at most how many hits.
+    /// Full-text search (SPEC §6.2): the query text (SearchQuery's syntax) and at most how many hits.
     case search(query: String, limit: UInt32)
     case searchResults([SearchHit])
     case error(code: ErrorCode, message: String)

@@ -11,8 +11,10 @@ extension Store {
         return try storeErrors {
             try env.read { txn in
                 let all = [dbs.meta, dbs.articles, dbs.bodies, dbs.bodyRefs, dbs.changes, dbs.peers, dbs.peerStatus] + (dbs.writes.map { [$0] } ?? [])
+                    + (dbs.search.map { [$0.ids, $0.docs, $0.terms] } ?? [])
+                let format = try txn.withValue(dbs.meta, key: Meta.format) { b in b.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } } ?? 0
                 return StoreStatistics(
-                    nodeID: nodeID, epoch: epoch, storageFormat: Store.storageFormat,
+                    nodeID: nodeID, epoch: epoch, storageFormat: format,
                     liveArticles: try Meta.u64(Meta.live, dbs.meta, txn),
                     tombstones: try Meta.u64(Meta.tombstones, dbs.meta, txn),
                     articlesInConflict: try Meta.u64(Meta.conflicts, dbs.meta, txn),
