@@ -42,8 +42,17 @@ public struct AdminServer: Service {
         router.get("health") { _, _ in
             AdminServer.text(.ok, "ok\n")
         }
+        router.head("health") { _, _ in
+            AdminServer.text(.ok, "")
+        }
         router.get("ready") { _, _ in
             node.isReady ? AdminServer.text(.ok, "ready\n") : AdminServer.text(.serviceUnavailable, "not ready\n")
+        }
+        router.head("ready") { _, _ in
+            AdminServer.text(node.isReady ? .ok : .serviceUnavailable, "")
+        }
+        router.head("metrics") { _, _ in
+            AdminServer.text(.ok, "")
         }
         router.get("metrics") { _, context in
             do {
@@ -60,6 +69,9 @@ public struct AdminServer: Service {
         adminLogger[metadataKey: "listener"] = "admin"
         app = Application(
             router: router,
+            // A connection that sends nothing for 30 s is closed (one that never finishes its
+            // request included): probes and scrapers open, ask, and go.
+            server: .http1(configuration: .init(idleTimeout: .seconds(30))),
             configuration: .init(address: .hostname(host, port: port), serverName: "folio"),
             onServerRunning: { channel in
                 if let a = channel.localAddress { onBound(a) }

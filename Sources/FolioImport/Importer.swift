@@ -107,7 +107,7 @@ public final class Importer {
     ///
     /// Symbolic links are followed, to files and to directories alike; a directory reached a
     /// second time (a link loop, or two links to one place) is not read again. Entries whose
-    /// names start with "." are ignored. Anything else that is not imported — a file of
+    /// names start with "." are skipped (and listed). Anything else that is not imported — a file of
     /// another type, a broken link, a socket or device, a loop — is listed in
     /// `report.skipped` with the reason; a directory or file that cannot be read is a rejection.
     func files(_ paths: [String], report: inout Report) -> [(path: String, format: Format, relative: String)] {
@@ -126,8 +126,12 @@ public final class Importer {
                 report.rejected.append(Rejection(file: dir, line: 0, reason: "cannot read the directory: \(Importer.errnoText(error))"))
                 return
             }
-            for name in names.sorted() where !name.hasPrefix(".") {
+            for name in names.sorted() {
                 let full = (dir as NSString).appendingPathComponent(name)
+                if name.hasPrefix(".") {
+                    report.skipped.append(Skip(path: full, reason: "hidden (its name starts with \".\"); name it on the command line to import it"))
+                    continue
+                }
                 switch FileIdentity.of(full) {
                 case let .failure(why):
                     report.skipped.append(Skip(path: full, reason: why.description))
@@ -276,8 +280,12 @@ public final class Importer {
         var done = 0
         var records = 0
         var lastReport = Date.distantPast
+        var calls = 0
         func tick(_ file: String, _ bytes: Int, force: Bool = false) {
             guard let progress else { return }
+            // Reading the clock per line would cost more than a blank line does.
+            calls &+= 1
+            guard force || calls & 1023 == 0 else { return }
             let now = Date()
             if force || now.timeIntervalSince(lastReport) > 0.1 {
                 lastReport = now
@@ -298,6 +306,10 @@ public final class Importer {
             }
             var kind = format.kind
             var format = format
+            if format.gzip && !Importer.startsWithGzipMagic(path) {
+                reject(Rejection(file: path, line: 0, reason: "named .gz but not gzip data"))
+                continue
+            }
             if kind == nil {
                 // Content decides (standard input): gzip by its magic bytes, then the first character.
                 format.gzip = Importer.startsWithGzipMagic(path)

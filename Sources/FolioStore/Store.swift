@@ -26,6 +26,9 @@ public final class Store: Sendable {
         public var noMetaSync = false
         /// How many identified writes (PUT/DELETE with a write id) are remembered for retries.
         public var rememberedWrites = 10_000
+        /// Keep the search index (default). Off only to measure what the index costs: writes
+        /// then skip it, and the store is marked so its next ordinary write-open rebuilds it.
+        public var maintainSearchIndex = true
         /// Milliseconds since 1970 recorded in new versions (tests pin it).
         public var clock: @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
         public init() {}
@@ -108,6 +111,11 @@ public final class Store: Sendable {
                 ])
             }
             search = SearchDatabases(ids: d[0], docs: d[1], terms: d[2])
+            if !options.maintainSearchIndex && !options.readOnly {
+                let meta = opened[0]
+                try storeErrors { try env.write { try $0.put(meta, key: Meta.searchVersion, value: UInt64(0).bigEndianBytes) } }
+                search = nil
+            }
         } catch StoreError.lmdb(.notFound) where options.readOnly {
             search = nil
         }
@@ -142,7 +150,7 @@ public final class Store: Sendable {
                 for k in [Meta.live, Meta.tombstones, Meta.conflicts, Meta.searchDocs, Meta.searchLength, Meta.searchNext] {
                     try txn.put(dbs.meta, key: k, value: UInt64(0).bigEndianBytes)
                 }
-                try txn.put(dbs.meta, key: Meta.searchVersion, value: UInt64(SearchText.version).bigEndianBytes)
+                try txn.put(dbs.meta, key: Meta.searchVersion, value: UInt64(options.maintainSearchIndex ? SearchText.version : 0).bigEndianBytes)
                 if let home = StoreHome.current(dataFile: dataFile(path)) { try txn.put(dbs.meta, key: Meta.home, value: home.encoded) }
             }
         }

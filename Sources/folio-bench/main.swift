@@ -7,6 +7,8 @@
 //                                  point reads of every id through the Folio library, and a
 //                                  plain LMDB read loop over the same keys in ANCHOR; prints
 //                                  reads/s for each and the ratio
+//   folio-bench search-corpus N DIR / index-cost JSONL DIR / search STORE QUERIES OUT [ROUNDS]
+//                                  tools/bench-search (see SearchBench.swift)
 //   folio-bench load ADDR get|put CONNECTIONS REQUESTS SIZE KEYS
 //                                  drives a node from CONNECTIONS clients; prints
 //                                  "op ops/s p50_ms p99_ms"
@@ -189,9 +191,15 @@ case "load" where args.count == 8:
     try await load(address: args[2], op: args[3], connections: Int(args[4])!, requests: Int(args[5])!, size: Int(args[6])!, keys: Int(args[7])!)
 case "generate" where args.count == 4:
     try generate(Int(args[2])!, args[3])
+case "search-corpus" where args.count == 4:
+    try searchCorpus(Int(args[2])!, args[3])
+case "index-cost" where args.count == 4:
+    try indexCost(args[2], args[3])
+case "search" where args.count >= 5:
+    try searchQueries(args[2], args[3], args[4], rounds: args.count > 5 ? Int(args[5])! : 5)
 case "reads" where args.count >= 5:
     try reads(store: args[2], anchor: args[3], idsFile: args[4], rounds: args.count > 5 ? Int(args[5])! : 3)
 default:
-    FileHandle.standardError.write(Data("usage: folio-bench generate N DIR | reads STORE ANCHOR IDS [ROUNDS] | load ADDR get|put CONNECTIONS REQUESTS SIZE KEYS\n".utf8))
+    FileHandle.standardError.write(Data("usage: folio-bench generate N DIR | search-corpus N DIR | index-cost JSONL DIR | search STORE QUERIES OUT [ROUNDS] | reads STORE ANCHOR IDS [ROUNDS] | load ADDR get|put CONNECTIONS REQUESTS SIZE KEYS\n".utf8))
     exit(2)
 }

@@ -29,7 +29,7 @@ struct Export: ParsableCommand {
     @Option(help: ArgumentHelp("Write to this file instead of stdout (replaced atomically).", valueName: "file"), completion: .file()) var out: String?
     @Flag(help: "Every sibling version, with its causal metadata.") var allVersions = false
     @Option(help: "Only articles whose id starts with this.") var prefix: String = ""
-    @Option(help: ArgumentHelp("Only articles written at or after this time (ISO-8601 date or date-time, UTC unless an offset is given).", valueName: "time"))
+    @Option(help: ArgumentHelp("Only articles written at or after this instant (ISO-8601 date, or date-time; UTC unless Z or an offset is given).", valueName: "time"))
     var since: String?
 
     func validate() throws {
@@ -38,17 +38,33 @@ struct Export: ParsableCommand {
         }
     }
 
-    /// `text` as Unix milliseconds: a date (midnight UTC) or a date-time with Z or an offset.
+    /// `text` as Unix milliseconds: a date (midnight UTC) or a date-time (UTC, or with Z or
+    /// an offset); nil for anything else, impossible dates (2026-02-30) and times included.
     static func milliseconds(_ text: String) -> Int64? {
-        let f = ISO8601DateFormatter()
-        for options: ISO8601DateFormatter.Options in [
-            [.withFullDate], [.withInternetDateTime], [.withInternetDateTime, .withFractionalSeconds],
-        ] {
-            f.formatOptions = options
-            f.timeZone = TimeZone(identifier: "UTC")
-            if let d = f.date(from: text) { return Int64((d.timeIntervalSince1970 * 1000).rounded()) }
+        let pattern = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?$/
+        guard let m = text.wholeMatch(of: pattern) else { return nil }
+        let (y, mo, d) = (Int(m.1)!, Int(m.2)!, Int(m.3)!)
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard (1...12).contains(mo), (1...days[mo - 1]).contains(d) else { return nil }
+        let h = m.4.map { Int($0)! } ?? 0, mi = m.5.map { Int($0)! } ?? 0, sec = m.6.map { Int($0)! } ?? 0
+        guard h <= 23, mi <= 59, sec <= 59 else { return nil }
+        var offset = 0
+        if let z = m.8, z != "Z" {
+            let oh = Int(z.dropFirst().prefix(2))!, om = Int(z.suffix(2))!
+            guard oh <= 14, om <= 59 else { return nil }
+            offset = (z.first == "-" ? -1 : 1) * (oh * 3600 + om * 60)
         }
-        return nil
+        // Days since 1970-01-01 (proleptic Gregorian), then the time of day, minus the offset.
+        let yy = mo <= 2 ? y - 1 : y
+        let era = (yy >= 0 ? yy : yy - 399) / 400
+        let yoe = yy - era * 400
+        let doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let epochDays = era * 146_097 + doe - 719_468
+        var ms = Int64(epochDays) * 86_400_000 + Int64(h * 3600 + mi * 60 + sec - offset) * 1000
+        if let frac = m.7 { ms += Int64(String(frac.prefix(3)).padding(toLength: 3, withPad: "0", startingAt: 0))! }
+        return ms
     }
 
     func run() throws {

@@ -107,6 +107,23 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "folio")
         logger.logLevel = level
+        do {
+            try await serve(settings, logger: logger)
+        } catch where json {
+            // With JSON logs, the reason the node stops is a JSON line too (journald, jq).
+            let (code, message): (Exit, String?) = {
+                switch error {
+                case let e as CLIFailure: return (e.code, e.message)
+                case let f as Failure: return (Exit(f.kind), "\(f)")
+                default: return (.failure, "\(error)")
+                }
+            }()
+            logger.critical("folio serve stopped: \(message ?? "failure")", metadata: ["exit_code": "\(code.rawValue)"])
+            throw CLIFailure(code: code, message: nil)
+        }
+    }
+
+    private func serve(_ settings: ServeSettings, logger: Logger) async throws {
         let listenAddress = try Check.address(settings.listen, "--listen", listening: true)
         var config = NodeConfiguration()
         config.host = listenAddress.host
@@ -168,7 +185,9 @@ struct Serve: AsyncParsableCommand {
             SystemdNotifier.fromEnvironment()?.send("STOPPING=1")
             await server.shutdown()
             s.close()
-            throw CLIFailure(code: .failure, message: "\(error)")
+            // The node's own listener is bound before this; what fails here is the admin listener.
+            let which = settings.adminListen.map { "the admin listener (--admin-listen \($0))" } ?? "the node"
+            throw CLIFailure(code: .failure, message: "\(which) failed: \(error)")
         }
         SystemdNotifier.fromEnvironment()?.send("STOPPING=1")
         s.close()
@@ -199,6 +218,33 @@ struct Serve: AsyncParsableCommand {
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: data, isDirectory: &isDir), !isDir.boolValue {
             throw CLIFailure(code: .usage, message: "\(s.origins["data"] ?? "--data") \(data) is not a directory")
+        }
+        // The store must be there and usable: serve never creates one.
+        do {
+            let opened = try await blocking {
+                var o = Store.Options()
+                o.readOnly = true
+                return try Store.open(at: data, options: o)
+            }
+            opened.close()
+        } catch {
+            throw CLIFailure(code: .usage, message: "\(s.origins["data"] ?? "--data") \(data): \(error)")
+        }
+        // Both addresses resolve, and they are not one and the same.
+        var bound: [(String, String, Int)] = [("listen", listen.host, listen.port)]
+        if let admin = s.adminListen {
+            let a = try AdminAddress(admin, s.origins["admin-listen"] ?? "--admin-listen")
+            bound.append(("admin-listen", a.host, a.port))
+        }
+        for (key, host, port) in bound {
+            do {
+                _ = try SocketAddress.makeAddressResolvingHost(host, port: port)
+            } catch {
+                throw CLIFailure(code: .usage, message: "\(s.origins[key] ?? "--\(key)") \(host): the name does not resolve (\(error))")
+            }
+        }
+        if bound.count == 2, bound[0].2 != 0, bound[0].2 == bound[1].2, bound[0].1 == bound[1].1 || ["0.0.0.0", "::"].contains(bound[0].1) || ["0.0.0.0", "::"].contains(bound[1].1) {
+            throw CLIFailure(code: .usage, message: "\(s.origins["admin-listen"] ?? "--admin-listen") uses port \(bound[1].2), which the node itself listens on")
         }
     }
 
@@ -254,6 +300,8 @@ struct ServeSettings {
     /// Where a setting came from, for later messages ("hub.yaml:4: listen" or "--listen").
     var origins: [String: String] = [:]
 
+    /// Most configured peers (each is a live link: a connection and two tasks).
+    static let maxPeers = 64
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     mutating func apply(_ f: ServeConfigFile) throws {
@@ -287,7 +335,13 @@ struct ServeSettings {
         if let v = try f.int("event-loop-threads") { try wrap { try Check.count(v, f.origin("event-loop-threads"), in: 1...64) }; eventLoopThreads = v }
         if let v = try f.bool("no-meta-sync") { noMetaSync = v }
         if let v = try f.peers() {
-            for e in v { try wrap { try Check.address(e.value, "\(f.path):\(e.line): peer") } }
+            var seen: [NodeAddress: Int] = [:]
+            for e in v {
+                let a = try wrap { try Check.address(e.value, "\(f.path):\(e.line): peer") }
+                if let first = seen[a] { throw P(description: "\(f.path):\(e.line): peer \(a) is listed twice (first on line \(first))") }
+                seen[a] = e.line
+            }
+            if v.count > Self.maxPeers { throw P(description: "\(f.origin("peer")) lists \(v.count) peers; a node links to at most \(Self.maxPeers)") }
             peers = v.map(\.value)
         }
         if let v = try f.string("log-level") {
@@ -301,6 +355,7 @@ struct ServeSettings {
         if let v = try f.string("admin-listen") {
             _ = try wrap { try AdminAddress(v, f.origin("admin-listen")) }
             adminListen = v
+            origins["admin-listen"] = f.origin("admin-listen")
         }
     }
 
@@ -322,7 +377,11 @@ struct ServeSettings {
         if let v = c.eventLoopThreads { try Check.count(v, "--event-loop-threads", in: 1...64); eventLoopThreads = v }
         if c.noMetaSync { noMetaSync = true }
         if !c.peer.isEmpty {
-            for p in c.peer { try Check.address(p, "--peer") }
+            var seen = Set<NodeAddress>()
+            for p in c.peer where !seen.insert(try Check.address(p, "--peer")).inserted {
+                throw ValidationError("--peer \(p) is given twice")
+            }
+            if c.peer.count > Self.maxPeers { throw ValidationError("--peer is given \(c.peer.count) times; a node links to at most \(Self.maxPeers)") }
             peers = c.peer
         }
         if let v = c.logLevel {
@@ -333,7 +392,7 @@ struct ServeSettings {
             guard ["text", "json"].contains(v) else { throw ValidationError("--log-format must be text or json, not \"\(v)\"") }
             logFormat = v
         }
-        if let v = c.adminListen { _ = try AdminAddress(v, "--admin-listen"); adminListen = v }
+        if let v = c.adminListen { _ = try AdminAddress(v, "--admin-listen"); adminListen = v; origins["admin-listen"] = "--admin-listen" }
     }
 
     /// What `--check` prints: one "key: value" line per setting, as a config file would say it.

@@ -36,7 +36,9 @@ struct ServeConfigFile {
         do {
             let bytes = try readInput(path)
             guard let t = String(validating: bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes, as: UTF8.self) else {
-                throw Problem(description: "\(path): not UTF-8 text")
+                let valid = bytes.indices.first { String(validating: bytes[..<$0], as: UTF8.self) == nil }.map { $0 - 1 } ?? 0
+                let line = bytes[..<max(0, valid)].filter { $0 == 0x0A }.count + 1
+                throw Problem(description: "\(path):\(line): not UTF-8 text")
             }
             text = t
         } catch let e as CLIFailure {
@@ -74,10 +76,19 @@ struct ServeConfigFile {
 
     func string(_ key: String) throws -> String? {
         guard let e = entries[key] else { return nil }
-        guard case .scalar = e.node, let s = e.node.string, !s.isEmpty else {
+        if Self.isNull(e.node) {
+            throw Problem(description: "\(origin(key)) has no value (empty, ~ or null): give one, or remove the line for the default")
+        }
+        guard case .scalar = e.node, let s = e.node.string else {
             throw Problem(description: "\(origin(key)) must be a single value, not \(Self.shape(e.node))")
         }
         return s
+    }
+
+    /// An empty value, `~` or `null` (YAML's null), unquoted.
+    static func isNull(_ node: Node) -> Bool {
+        guard case let .scalar(scalar) = node else { return false }
+        return scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)
     }
 
     /// A path, relative to the file's directory unless absolute.
@@ -117,14 +128,15 @@ struct ServeConfigFile {
     /// A list of values, each with its line; a single value is a list of one.
     func list(_ key: String) throws -> [(value: String, line: Int)]? {
         guard let e = entries[key] else { return nil }
+        if Self.isNull(e.node) { return [] }  // `peer: ~`: none
         switch e.node {
         case .scalar:
             return [(try string(key)!, e.line)]
         case let .sequence(items):
             return try items.map { item in
                 let line = item.mark?.line ?? e.line
-                guard case .scalar = item, let s = item.string, !s.isEmpty else {
-                    throw Problem(description: "\(path):\(line): each \(key) must be a single value, not \(Self.shape(item))")
+                guard case .scalar = item, let s = item.string, !Self.isNull(item) else {
+                    throw Problem(description: "\(path):\(line): each \(key) must be a single value, not \(Self.isNull(item) ? "empty" : Self.shape(item))")
                 }
                 return (s, line)
             }
@@ -136,12 +148,13 @@ struct ServeConfigFile {
     /// `peer`: a list of addresses, or of mappings with an `address`.
     func peers() throws -> [(value: String, line: Int)]? {
         guard let e = entries["peer"] else { return nil }
+        if Self.isNull(e.node) { return [] }
         guard case let .sequence(items) = e.node else { return try list("peer") }
         return try items.map { item in
             let line = item.mark?.line ?? e.line
             switch item {
             case .scalar:
-                guard let s = item.string, !s.isEmpty else { throw Problem(description: "\(path):\(line): a peer needs an address") }
+                guard let s = item.string, !Self.isNull(item) else { throw Problem(description: "\(path):\(line): a peer needs an address") }
                 return (s, line)
             case let .mapping(m):
                 var address: String?
@@ -172,6 +185,9 @@ struct ServeConfigFile {
         switch error {
         case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
             return "\(path):\(mark.line): not valid YAML: \(problem) (column \(mark.column))"
+        case let .reader(problem, offset, _, _):
+            let line = offset.map { o in text.utf8.prefix(o).filter { $0 == 0x0A }.count + 1 } ?? 1
+            return "\(path):\(line): not valid YAML: \(problem)"
         case let .duplicatedKeysInMapping(duplicates, _):
             // Yams names the keys, not their lines: find the second top-level occurrence.
             let key = duplicates.first ?? ""

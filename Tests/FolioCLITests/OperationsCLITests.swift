@@ -101,6 +101,7 @@ final class OperationsCLITests: XCTestCase {
             .replacingOccurrences(of: "/etc/folio/mesh.key", with: "mesh.key")
             .replacingOccurrences(of: "/var/lib/folio", with: "store")
         writeFile(dir + "/hub.yaml", example)
+        XCTAssertEqual(try CLI.run(["init", "--data", dir + "/store"]).code, 0)
         let check = try CLI.run(["serve", "--config", dir + "/hub.yaml", "--check"])
         XCTAssertEqual(check.code, 0, check.stderr)
         XCTAssertTrue(check.stdout.contains("admin-listen: 127.0.0.1:9070") && check.stdout.contains("peer: archive-c.example.org"), check.stdout)
@@ -109,6 +110,7 @@ final class OperationsCLITests: XCTestCase {
     func testConfigFileFlagsOverrideItAndCheckNamesTheBadLine() throws {
         let dir = temporaryDirectory(self)
         writeFile(dir + "/mesh.key", try CLI.run(["keygen"]).stdout)
+        XCTAssertEqual(try CLI.run(["init", "--data", dir + "/store"]).code, 0)
         writeFile(dir + "/hub.yaml", """
             # a hub
             data: store            # relative to this file
@@ -147,7 +149,6 @@ final class OperationsCLITests: XCTestCase {
 
         // It serves with the file's settings, a flag overriding one of them.
         let data = dir + "/store"
-        XCTAssertEqual(try CLI.run(["init", "--data", data]).code, 0)
         writeFile(dir + "/serve.yaml", "data: store\nlisten: 127.0.0.1:1\nlog-format: json\nlog-level: info\n")
         let node = try Node(self, ["serve", "--config", dir + "/serve.yaml", "--listen", "127.0.0.1:0"])
         let address = node.line()

@@ -175,3 +175,85 @@ final class RoughEdgeCLITests: XCTestCase {
         XCTAssertFalse(text.contains("no Folio store"), text)
     }
 }
+
+/// What the hostile review of the operations work found, pinned down.
+final class OperationsReviewTests: XCTestCase {
+    func testExportSinceComparesInstantsAndRefusesImpossibleTimes() throws {
+        let dir = temporaryDirectory(self)
+        let data = dir + "/store"
+        XCTAssertEqual(try CLI.run(["init", "--data", data]).code, 0)
+        XCTAssertEqual(try CLI.run(["put", "t/1", "--title", "now", "--data", data]).code, 0)
+        let f = ISO8601DateFormatter()
+        let hourAgo = f.string(from: Date().addingTimeInterval(-3600)), inAnHour = f.string(from: Date().addingTimeInterval(3600))
+        XCTAssertEqual(try CLI.run(["export", "--data", data, "--since", hourAgo]).stdout.split(separator: "\n").count, 1)
+        XCTAssertEqual(try CLI.run(["export", "--data", data, "--since", inAnHour]).stdout, "")
+        // The same instant an hour ahead, written with a +14:00 offset: still excluded.
+        f.timeZone = TimeZone(secondsFromGMT: 14 * 3600)
+        f.formatOptions = [.withInternetDateTime]
+        XCTAssertEqual(try CLI.run(["export", "--data", data, "--since", f.string(from: Date().addingTimeInterval(3600))]).stdout, "")
+        XCTAssertEqual(try CLI.run(["export", "--data", data, "--since", f.string(from: Date().addingTimeInterval(-3600))]).stdout.split(separator: "\n").count, 1)
+        for bad in ["2026-02-30", "2026-11-31", "2026-11-29T25:00:00Z", "2026-11-29T18:00:00+25:00", "2026-11-29T18:61Z"] {
+            XCTAssertEqual(try CLI.run(["export", "--data", data, "--since", bad]).code, 2, bad)
+        }
+    }
+
+    func testCheckRefusesWhatRealStartWouldAndFatalErrorsAreJSON() throws {
+        let dir = temporaryDirectory(self)
+        try FileManager.default.createDirectory(atPath: dir + "/empty", withIntermediateDirectories: true)
+        func check(_ yaml: String) throws -> CLIResult {
+            writeFile(dir + "/c.yaml", yaml)
+            return try CLI.run(["serve", "--config", dir + "/c.yaml", "--check"])
+        }
+        let empty = try check("data: empty\n")
+        XCTAssertEqual(empty.code, 2)
+        XCTAssertTrue(empty.stderr.contains("c.yaml:1: data") && empty.stderr.contains("no Folio store"), empty.stderr)
+        XCTAssertEqual(try CLI.run(["init", "--data", dir + "/store"]).code, 0)
+        let unresolvable = try check("data: store\nadmin-listen: notahost.invalid:9070\n")
+        XCTAssertEqual(unresolvable.code, 2)
+        XCTAssertTrue(unresolvable.stderr.contains("c.yaml:2: admin-listen") && unresolvable.stderr.contains("does not resolve"), unresolvable.stderr)
+        let samePort = try check("data: store\nlisten: 127.0.0.1:18011\nadmin-listen: 18011\n")
+        XCTAssertEqual(samePort.code, 2)
+        XCTAssertTrue(samePort.stderr.contains("which the node itself listens on"), samePort.stderr)
+        for (yaml, expected) in [("peer: ~\ndata: store\n", 0), ("data: ~\n", 2), ("data:\n", 2), ("data: store\npeer: [127.0.0.1:5, 127.0.0.1:5]\n", 2)] {
+            XCTAssertEqual(try check(yaml).code, Int32(expected), yaml)
+        }
+        XCTAssertTrue(try check("data: store\npeer:\n  - 127.0.0.1:5\n  - 127.0.0.1:05\n").stderr.contains("c.yaml:4: peer 127.0.0.1:5 is listed twice (first on line 3)"))
+        XCTAssertTrue(try check("data: store\nlisten: x\u{7}\n").stderr.contains("c.yaml:2: not valid YAML"))
+        writeFile(dir + "/c.yaml", "data: store\n")
+        FileHandle(forUpdatingAtPath: dir + "/c.yaml")!.seekToEndOfFile()
+        let bytes = Data("data: store\nlisten: a\u{FF}b\n".utf8).map { $0 == 0xC3 ? 0xFF : $0 }
+        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+        let notUTF8 = try CLI.run(["serve", "--config", dir + "/c.yaml", "--check"])
+        XCTAssertTrue(notUTF8.stderr.contains("c.yaml:2: not UTF-8"), notUTF8.stderr)
+
+        // Real start: a missing store, with JSON logs, is reported as one JSON line.
+        let missing = try CLI.run(["serve", "--data", dir + "/empty", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        XCTAssertEqual(missing.code, 3)
+        let lines = missing.stderr.split(separator: "\n")
+        XCTAssertFalse(lines.isEmpty)
+        for line in lines { XCTAssertNotNil(try? JSONSerialization.jsonObject(with: Data(line.utf8)), String(line)) }
+        XCTAssertTrue(missing.stderr.contains("no Folio store"), missing.stderr)
+
+        // init --if-missing: makes it once, then leaves it.
+        let first = try CLI.run(["init", "--data", dir + "/svc", "--if-missing"])
+        let second = try CLI.run(["init", "--data", dir + "/svc", "--if-missing"])
+        XCTAssertEqual([first.code, second.code], [0, 0])
+        XCTAssertTrue(second.stderr.contains("left as it is"), second.stderr)
+        XCTAssertEqual(try CLI.run(["init", "--data", dir + "/svc"]).code, 3)
+    }
+
+    func testImportListsHiddenEntriesAndRefusesAFakeGzip() throws {
+        let dir = temporaryDirectory(self)
+        let data = dir + "/store"
+        XCTAssertEqual(try CLI.run(["init", "--data", data]).code, 0)
+        writeFile(dir + "/in/.hidden.jsonl", #"{"id":"h/1"}"# + "\n")
+        writeFile(dir + "/in/seen.jsonl", #"{"id":"s/1"}"# + "\n")
+        let r = try CLI.run(["import", "--data", data, dir + "/in", "--json"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains(#""skipped":1"#) && r.stderr.contains(".hidden.jsonl") && r.stderr.contains("hidden"), r.stdout + r.stderr)
+        writeFile(dir + "/fake.jsonl.gz", #"{"id":"f/1"}"# + "\n")
+        let fake = try CLI.run(["import", "--data", data, dir + "/fake.jsonl.gz"])
+        XCTAssertEqual(fake.code, 4)
+        XCTAssertTrue(fake.stderr.contains("not gzip data"), fake.stderr)
+    }
+}

@@ -43,7 +43,8 @@ final class ImporterTests: XCTestCase {
             dir + "/sub/bad.jsonl:3: invalid JSON at column 20: unterminated string (truncated record?)",
             dir + "/sub/empty.txt:1: the file is empty",
         ])
-        XCTAssertEqual(r.skipped.map(\.path), [dir + "/notes.md"])
+        XCTAssertEqual(r.skipped.map(\.path), [dir + "/.hidden", dir + "/notes.md"])
+        XCTAssertTrue(r.skipped[0].reason.contains("hidden"))
         XCTAssertEqual(Set(try s.list().map(\.id)), ["g1", "g2", "b1", "wire/a-page"])
     }
 

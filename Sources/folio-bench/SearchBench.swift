@@ -1,0 +1,136 @@
+// tools/bench-search's driver: a corpus with a realistic vocabulary, the index's cost on
+// import, and query latency through the library. SQLite FTS5 runs the same in Python.
+import FolioImport
+import FolioModel
+import FolioStore
+import Foundation
+
+/// A pseudo-language: a 40 000-word vocabulary drawn Zipf-like (word i with weight 1/(i+10)),
+/// so a few words are everywhere and most are rare, as in news text.
+struct Corpus {
+    var vocabulary: [String]
+    var cumulative: [Double]
+
+    init(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        let syllables = ["ka", "lo", "ri", "ten", "mar", "sa", "vel", "do", "ni", "port", "gra", "su", "bel", "on", "tri", "ze", "wu", "han", "es", "pol", "qui", "ra", "mo", "lin"]
+        var words = Set<String>()
+        var vocabulary: [String] = []
+        while vocabulary.count < 40_000 {
+            let n = 1 + Int(rng.next() % 4)
+            let w = (0..<n).map { _ in syllables[Int(rng.next() % UInt64(syllables.count))] }.joined()
+            if words.insert(w).inserted { vocabulary.append(w) }
+        }
+        self.vocabulary = vocabulary
+        var total = 0.0
+        cumulative = vocabulary.indices.map { i in
+            total += 1 / Double(i + 10)
+            return total
+        }
+    }
+
+    func word(_ rng: inout SplitMix64) -> String {
+        let x = Double(rng.next() % 1_000_000_000) / 1_000_000_000 * cumulative.last!
+        var lo = 0, hi = cumulative.count - 1
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if cumulative[mid] < x { lo = mid + 1 } else { hi = mid }
+        }
+        return vocabulary[lo]
+    }
+}
+
+/// Writes DIR/articles.jsonl (N articles, ~3 KB bodies) and DIR/queries.tsv: 50 queries of each
+/// kind, as "kind\tfolio query\tFTS5 MATCH expression".
+func searchCorpus(_ n: Int, _ dir: String) throws {
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let corpus = Corpus(seed: 7)
+    var rng = SplitMix64(seed: 20261129)
+    _ = FileManager.default.createFile(atPath: dir + "/articles.jsonl", contents: nil)
+    let out = FileHandle(forWritingAtPath: dir + "/articles.jsonl")!
+    var buffer = ""
+    var bigrams: [String] = []
+    for i in 0..<n {
+        var body = ""
+        while body.utf8.count < 2900 {
+            let sentence = (0..<(6 + Int(rng.next() % 12))).map { _ in corpus.word(&rng) }
+            if bigrams.count < 2000, rng.next() % 50 == 0 { bigrams.append(sentence[0] + " " + sentence[1]) }
+            body += sentence.joined(separator: " ") + ". "
+        }
+        let a = Article(
+            id: String(format: "news/%07d", i), title: (0..<(5 + Int(rng.next() % 5))).map { _ in corpus.word(&rng) }.joined(separator: " "),
+            source: "source\(rng.next() % 50)", url: "", published: String(format: "2026-%02d-%02d", 1 + Int(rng.next() % 12), 1 + Int(rng.next() % 28)),
+            body: body, tags: ["tag\(rng.next() % 200)", "tag\(rng.next() % 200)"])
+        buffer += a.jsonLine + "\n"
+        if buffer.utf8.count > 1 << 20 {
+            out.write(Data(buffer.utf8))
+            buffer = ""
+        }
+    }
+    out.write(Data(buffer.utf8))
+    try out.close()
+    // Queries over mid-frequency words (ranks 200…5000): neither everywhere nor absent.
+    var q = ""
+    func mid() -> String { corpus.vocabulary[200 + Int(rng.next() % 4800)] }
+    for _ in 0..<50 { let w = mid(); q += "term\t\(w)\t\(w)\n" }
+    for _ in 0..<50 { let (a, b) = (corpus.vocabulary[50 + Int(rng.next() % 500)], corpus.vocabulary[50 + Int(rng.next() % 500)]); q += "two\t\(a) \(b)\t\(a) \(b)\n" }
+    for i in 0..<50 { let p = bigrams[(i * 37) % max(1, bigrams.count)]; q += "phrase\t\"\(p)\"\t\"\(p)\"\n" }
+    for _ in 0..<50 { let w = mid(); let p = String(w.prefix(max(3, w.count - 2))); q += "prefix\t\(p)*\t\(p)*\n" }
+    for _ in 0..<50 { let w = mid(); let s = "source\(rng.next() % 50)"; q += "filtered\t\(w) source:\(s)\t\(w) AND source:\(s)\n" }
+    try q.write(toFile: dir + "/queries.tsv", atomically: true, encoding: .utf8)
+}
+
+func timeSeconds(_ body: () throws -> Void) rethrows -> Double {
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+}
+
+/// Imports FILE into DIR/with-index and DIR/without-index, then rebuilds the index of the
+/// first alone (what FTS5's insert does). Prints "import_with import_without reindex index_bytes".
+func indexCost(_ file: String, _ dir: String) throws {
+    var times: [Double] = []
+    for (name, index) in [("without-index", false), ("with-index", true)] {
+        var o = Store.Options()
+        o.maintainSearchIndex = index
+        o.mapSize = 1 << 30
+        let s = try Store.create(at: dir + "/" + name, options: o)
+        times.append(try timeSeconds { _ = try Importer(store: s).run(paths: [file]) })
+        s.close()
+    }
+    var o = Store.Options()
+    o.mapSize = 1 << 30
+    let s = try Store.open(at: dir + "/with-index", options: o)
+    defer { s.close() }
+    let reindex = try timeSeconds { try s.reindex() }
+    let st = try s.statistics()
+    let bytes = st.databases.filter { $0.name.hasPrefix("search_") }.reduce(0) { $0 + $1.statistics.pages * st.pageSize }
+    print(String(format: "%.3f %.3f %.3f %d", times[1], times[0], reindex, bytes))
+}
+
+/// Runs every query of QUERIES (limit 10) ROUNDS times; writes "kind p50_ms p99_ms" lines to
+/// stdout and each query's top-10 ids to OUT ("kind\tquery\tid,id,…").
+func searchQueries(_ storePath: String, _ queriesFile: String, _ outFile: String, rounds: Int) throws {
+    var o = Store.Options()
+    o.readOnly = true
+    let s = try Store.open(at: storePath, options: o)
+    defer { s.close() }
+    let lines = try String(contentsOfFile: queriesFile, encoding: .utf8).split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+    var byKind: [String: [Double]] = [:]
+    var top = ""
+    for line in lines {
+        let (kind, text) = (line[0], line[1])
+        let query = try SearchQuery(parsing: text)
+        var hits: [SearchHit] = []
+        for _ in 0..<rounds {
+            let t = try timeSeconds { hits = try s.search(query, limit: 10) }
+            byKind[kind, default: []].append(t * 1000)
+        }
+        top += "\(kind)\t\(text)\t\(hits.map(\.id).joined(separator: ","))\n"
+    }
+    try top.write(toFile: outFile, atomically: true, encoding: .utf8)
+    for kind in ["term", "two", "phrase", "prefix", "filtered"] {
+        let t = (byKind[kind] ?? [0]).sorted()
+        print(String(format: "%@ %.3f %.3f", kind, t[t.count / 2], t[min(t.count - 1, t.count * 99 / 100)]))
+    }
+}
