@@ -25,45 +25,93 @@ public enum SearchText {
 
     /// Calls `body` with each term of `text`, in order.
     public static func forEachTerm(_ text: String, _ body: (String) -> Void) {
-        var word = String.UnicodeScalarView()
+        forEachTerm(text) { term, _ in body(term) }
+    }
+
+    /// Calls `body` with each term of `text` and the UTF-8 byte range of the text it came
+    /// from (a word, or a CJK pair), in order.
+    public static func forEachTerm(_ text: String, _ body: (String, Range<Int>) -> Void) {
+        var word: [UInt8] = []
         var wordIsASCII = true
-        var cjk: [Unicode.Scalar] = []
+        var wordStart = 0
+        var cjk: [(Unicode.Scalar, Int, Int)] = []
+        var offset = 0
         func flushWord() {
             guard !word.isEmpty else { return }
-            let folded = wordIsASCII ? asciiLowercased(word) : fold(String(word))
-            if !folded.isEmpty { body(capped(folded)) }
-            word = String.UnicodeScalarView()
+            let range = wordStart..<offset
+            if wordIsASCII {
+                // Lowercased as it was read; a term of ≤ 15 bytes is a small string (no allocation).
+                body(String(decoding: word.prefix(maxTermBytes), as: UTF8.self), range)
+            } else {
+                let folded = fold(String(decoding: word, as: UTF8.self))
+                if !folded.isEmpty { body(capped(folded), range) }
+            }
+            word.removeAll(keepingCapacity: true)
             wordIsASCII = true
         }
         func flushCJK() {
             guard !cjk.isEmpty else { return }
             if cjk.count == 1 {
-                body(String(String.UnicodeScalarView(cjk)))
+                body(String(Character(cjk[0].0)), cjk[0].1..<cjk[0].2)
             } else {
-                for i in 0..<(cjk.count - 1) { body(String(String.UnicodeScalarView(cjk[i...i + 1]))) }
+                for i in 0..<(cjk.count - 1) {
+                    var pair = String.UnicodeScalarView()
+                    pair.append(cjk[i].0)
+                    pair.append(cjk[i + 1].0)
+                    body(String(pair), cjk[i].1..<cjk[i + 1].2)
+                }
             }
             cjk.removeAll(keepingCapacity: true)
         }
-        for u in text.unicodeScalars {
-            if u.isASCII {
-                let v = u.value
-                if (v >= 0x30 && v <= 0x39) || (v >= 0x41 && v <= 0x5A) || (v >= 0x61 && v <= 0x7A) {
-                    flushCJK()
-                    word.append(u)
+        var scalar: [UInt8] = []
+        let bytes = text.utf8
+        var i = bytes.startIndex
+        while i != bytes.endIndex {
+            let byte = bytes[i]
+            let start = offset
+            if byte < 0x80 {
+                i = bytes.index(after: i)
+                offset += 1
+                let letter = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A)
+                if letter {
+                    if !cjk.isEmpty { flushCJK() }
+                    if word.isEmpty { wordStart = start }
+                    word.append(byte >= 0x41 && byte <= 0x5A ? byte + 32 : byte)
                 } else {
+                    offset -= 1
                     flushCJK()
                     flushWord()
+                    offset += 1
                 }
-            } else if isCJK(u) {
+                continue
+            }
+            // A multi-byte scalar (the string is valid UTF-8: a lead byte, then continuations).
+            scalar.removeAll(keepingCapacity: true)
+            scalar.append(byte)
+            i = bytes.index(after: i)
+            while i != bytes.endIndex, bytes[i] & 0xC0 == 0x80 {
+                scalar.append(bytes[i])
+                i = bytes.index(after: i)
+            }
+            offset += scalar.count
+            guard let u = String(decoding: scalar, as: UTF8.self).unicodeScalars.first else { continue }
+            if isCJK(u) {
+                let end = offset
+                offset = start
                 flushWord()
-                cjk.append(u)
+                offset = end
+                cjk.append((u, start, end))
             } else if isWordPart(u, inWord: !word.isEmpty) {
-                flushCJK()
-                word.append(u)
+                if !cjk.isEmpty { flushCJK() }
+                if word.isEmpty { wordStart = start }
+                word += scalar
                 wordIsASCII = false
             } else {
+                let end = offset
+                offset = start
                 flushCJK()
                 flushWord()
+                offset = end
             }
         }
         flushCJK()

@@ -48,6 +48,7 @@ extension Store {
                 try env.write { txn -> Bool in
                     guard let cursor = try txn.get(dbs.meta, key: Meta.searchBuild) else { return true }
                     let index = SearchIndexWriter(txn: txn, dbs: search, meta: dbs.meta)
+                    var journal = PostingJournal()
                     var pending: [(String, RecordCodec.ArticleRecord)] = []
                     var last: [UInt8]?
                     try txn.scan(dbs.articles, from: cursor.isEmpty ? nil : cursor) { k, v in
@@ -63,8 +64,9 @@ extension Store {
                         if try txn.get(search.ids, key: Array(id.utf8)) != nil { continue }
                         let body = try c.bodyHash.withKeyBytes { key in try txn.withValue(dbs.bodies, key: key) { try RecordCodec.decodeBody($0) } }
                         guard let body else { throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing") }
-                        try index.update(id: id, old: nil, new: IndexedDocument(content: c, body: body))
+                        try index.update(id: id, old: nil, new: IndexedDocument(content: c, body: body), journal: &journal)
                     }
+                    try journal.apply(txn, search.terms)
                     if let last, pending.count == searchBuildBatch {
                         try txn.put(dbs.meta, key: Meta.searchBuild, value: last)
                         return false
@@ -100,7 +102,7 @@ extension Store {
 
     /// The articles matching `query`, best first (BM25 over title — weighted ×2 — body,
     /// source and tags), at most `limit`; with a snippet of each. One read snapshot.
-    public func search(_ query: SearchQuery, limit: Int = 20) throws -> [SearchHit] {
+    public func search(_ query: SearchQuery, limit: Int = 20, snippets: Bool = true) throws -> [SearchHit] {
         guard let search = dbs.search else {
             throw SearchUnavailable(reason: "this store has no search index yet (storage format 1): open it once for writing (any write, or `folio reindex`) to build it")
         }
@@ -110,9 +112,76 @@ extension Store {
                 if try txn.get(dbs.meta, key: Meta.searchBuild) != nil {
                     throw SearchUnavailable(reason: "the search index is being built; try again when the store has been opened for writing to the end of the build")
                 }
-                return try SearchExecution(store: self, txn: txn, search: search, query: query).run(limit: limit)
+                return try SearchExecution(store: self, txn: txn, search: search, query: query).run(limit: limit, snippets: snippets)
             }
         }
+    }
+}
+
+/// Documents with a score each, sorted by document number.
+struct ScoredDocs {
+    var docs: [UInt32] = []
+    var scores: [Double] = []
+
+    var isEmpty: Bool { docs.isEmpty }
+
+    /// Both: the documents in each, scores added.
+    func intersect(_ o: ScoredDocs) -> ScoredDocs {
+        var out = ScoredDocs()
+        var (i, j) = (0, 0)
+        while i < docs.count && j < o.docs.count {
+            if docs[i] == o.docs[j] {
+                out.docs.append(docs[i])
+                out.scores.append(scores[i] + o.scores[j])
+                i += 1
+                j += 1
+            } else if docs[i] < o.docs[j] {
+                i += 1
+            } else {
+                j += 1
+            }
+        }
+        return out
+    }
+
+    /// Either: every document of both, scores added where both hold it.
+    func union(_ o: ScoredDocs) -> ScoredDocs {
+        var out = ScoredDocs()
+        out.docs.reserveCapacity(docs.count + o.docs.count)
+        out.scores.reserveCapacity(docs.count + o.docs.count)
+        var (i, j) = (0, 0)
+        while i < docs.count || j < o.docs.count {
+            if j == o.docs.count || (i < docs.count && docs[i] < o.docs[j]) {
+                out.docs.append(docs[i])
+                out.scores.append(scores[i])
+                i += 1
+            } else if i == docs.count || o.docs[j] < docs[i] {
+                out.docs.append(o.docs[j])
+                out.scores.append(o.scores[j])
+                j += 1
+            } else {
+                out.docs.append(docs[i])
+                out.scores.append(scores[i] + o.scores[j])
+                i += 1
+                j += 1
+            }
+        }
+        return out
+    }
+
+    /// Only the documents `keep` (sorted) holds, or (`excluding`) only those it does not.
+    func filter(_ keep: [UInt32], excluding: Bool = false) -> ScoredDocs {
+        var out = ScoredDocs()
+        var j = 0
+        for (i, d) in docs.enumerated() {
+            while j < keep.count && keep[j] < d { j += 1 }
+            let held = j < keep.count && keep[j] == d
+            if held != excluding {
+                out.docs.append(d)
+                out.scores.append(scores[i])
+            }
+        }
+        return out
     }
 }
 
@@ -139,136 +208,147 @@ struct SearchExecution {
         averageLength = n == 0 ? 1 : max(1, Double(total) / Double(n))
     }
 
-    /// Postings of a term or a prefix: documents ascending, each with the weighted frequency
-    /// summed over the matching terms (a prefix can match several in one document).
-    private func postings(_ term: String, prefix: Bool) throws -> [(doc: UInt32, tf: Int)] {
+    /// The postings of a term, or of every term with a prefix (merged per document), scored
+    /// by BM25 from the postings alone.
+    private func scored(_ term: String, prefix: Bool) throws -> ScoredDocs {
         let key = Array(term.utf8)
-        var out: [(doc: UInt32, tf: Int)] = []
-        var sawOtherTerm = false
+        var docs: [UInt32] = []
+        var tfs: [UInt16] = []
+        var lengths: [UInt16] = []
+        var sorted = true
         try txn.scan(search.terms, from: key) { k, v in
             guard prefix ? k.starts(with: key) : k.elementsEqual(key) else { return false }
             if prefix, k.first == 1 { return true }
-            guard v.count == 6 else { throw CorruptRecord("a search posting is \(v.count) bytes, expected 6") }
-            let doc = UInt32(bigEndianBytes: UnsafeRawBufferPointer(rebasing: v[0..<4]))
-            let tf = Int(v[4]) << 8 | Int(v[5])
-            if prefix, let lastDoc = out.last?.doc, lastDoc >= doc { sawOtherTerm = true }
-            out.append((doc, tf))
+            guard v.count == IndexedDocument.postingSize else { throw CorruptRecord("a search posting is \(v.count) bytes, expected 8") }
+            let doc = UInt32(v[0]) << 24 | UInt32(v[1]) << 16 | UInt32(v[2]) << 8 | UInt32(v[3])
+            if let last = docs.last, last >= doc { sorted = false }
+            docs.append(doc)
+            tfs.append(UInt16(v[4]) << 8 | UInt16(v[5]))
+            lengths.append(UInt16(v[6]) << 8 | UInt16(v[7]))
             return true
         }
-        if sawOtherTerm {
-            // Several terms: merge by document.
-            var merged: [UInt32: Int] = [:]
-            for p in out { merged[p.doc, default: 0] += p.tf }
-            out = merged.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        }
-        return out
-    }
-
-    /// One matched atom's part of a document's score: its terms' idf and frequency there.
-    typealias Part = [(idf: Double, tf: Int)]
-
-    private func idf(_ df: Int) -> Double {
-        log(1 + (documentCount - Double(df) + 0.5) / (Double(df) + 0.5))
-    }
-
-    /// The documents an atom matches (candidates for a phrase: all its terms present; the
-    /// adjacency is checked on the text later), with their score parts.
-    private func evaluate(_ atom: SearchQuery.Atom) throws -> [UInt32: Part] {
-        switch atom {
-        case let .term(t):
-            let p = try postings(t, prefix: false)
-            let w = idf(p.count)
-            return Dictionary(p.map { ($0.doc, [(w, $0.tf)]) }, uniquingKeysWith: { a, _ in a })
-        case let .prefix(t):
-            let p = try postings(t, prefix: true)
-            let w = idf(p.count)
-            return Dictionary(p.map { ($0.doc, [(w, $0.tf)]) }, uniquingKeysWith: { a, _ in a })
-        case let .phrase(terms):
-            var result: [UInt32: Part]?
-            for t in terms {
-                let p = try postings(t, prefix: false)
-                let w = idf(p.count)
-                var next: [UInt32: Part] = [:]
-                if let current = result {
-                    for (doc, tf) in p { if let part = current[doc] { next[doc] = part + [(w, tf)] } }
-                } else {
-                    for (doc, tf) in p { next[doc] = [(w, tf)] }
-                }
-                result = next
-                if next.isEmpty { break }
-            }
-            return result ?? [:]
-        }
-    }
-
-    /// Documents holding any of the exact filter values.
-    private func filter(_ prefix: String, _ values: [String]) throws -> Set<UInt32> {
-        var out = Set<UInt32>()
-        for v in values { for p in try postings(prefix + v, prefix: false) { out.insert(p.doc) } }
-        return out
-    }
-
-    func run(limit: Int) throws -> [SearchHit] {
-        // Candidates and score parts: every group must match (any atom of it).
-        var candidates: [UInt32: Part]?
-        for group in query.groups {
-            var union: [UInt32: Part] = [:]
-            for atom in group {
-                for (doc, part) in try evaluate(atom) { union[doc, default: []] += part }
-            }
-            if let c = candidates {
-                var next: [UInt32: Part] = [:]
-                for (doc, part) in union { if let p = c[doc] { next[doc] = p + part } }
-                candidates = next
+        var order = Array(docs.indices)
+        if !sorted { order.sort { docs[$0] < docs[$1] } }
+        // Merge a prefix's terms per document (frequencies add up).
+        var mergedDocs: [UInt32] = []
+        var mergedTF: [Double] = []
+        var mergedLength: [Double] = []
+        mergedDocs.reserveCapacity(order.count)
+        for i in order {
+            if mergedDocs.last == docs[i] {
+                mergedTF[mergedTF.count - 1] += Double(tfs[i])
             } else {
-                candidates = union
+                mergedDocs.append(docs[i])
+                mergedTF.append(Double(tfs[i]))
+                mergedLength.append(Double(lengths[i]))
             }
+        }
+        let df = Double(mergedDocs.count)
+        let idf = log(1 + (documentCount - df + 0.5) / (df + 0.5))
+        let k1 = Self.k1, b = Self.b, avg = averageLength
+        var scores = [Double](repeating: 0, count: mergedDocs.count)
+        for i in mergedDocs.indices {
+            let tf = mergedTF[i]
+            scores[i] = idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * mergedLength[i] / avg))
+        }
+        return ScoredDocs(docs: mergedDocs, scores: scores)
+    }
+
+    /// An atom's documents (for a phrase: those holding all its terms; adjacency is checked
+    /// on the text later).
+    private func evaluate(_ atom: SearchQuery.Atom) throws -> ScoredDocs {
+        switch atom {
+        case let .term(t): return try scored(t, prefix: false)
+        case let .prefix(t): return try scored(t, prefix: true)
+        case let .phrase(terms):
+            var result: ScoredDocs?
+            for t in terms {
+                let next = try scored(t, prefix: false)
+                result = result.map { $0.intersect(next) } ?? next
+                if result!.isEmpty { break }
+            }
+            return result ?? ScoredDocs()
+        }
+    }
+
+    /// Documents holding any of the exact filter values, sorted.
+    private func filterDocs(_ prefix: String, _ values: [String]) throws -> [UInt32] {
+        var all = ScoredDocs()
+        for v in values { all = all.union(try scored(prefix + v, prefix: false)) }
+        return all.docs
+    }
+
+    func run(limit: Int, snippets: Bool = true) throws -> [SearchHit] {
+        var candidates: ScoredDocs?
+        for group in query.groups {
+            var any = ScoredDocs()
+            for atom in group { any = any.union(try evaluate(atom)) }
+            candidates = candidates.map { $0.intersect(any) } ?? any
             if candidates!.isEmpty { return [] }
         }
-        var sets: [Set<UInt32>] = []
-        if !query.sources.isEmpty { sets.append(try filter(IndexedDocument.sourcePrefix, query.sources)) }
-        if !query.tags.isEmpty { sets.append(try filter(IndexedDocument.tagPrefix, query.tags)) }
-        var docs: [UInt32: Part]
+        var filters: [[UInt32]] = []
+        if !query.sources.isEmpty { filters.append(try filterDocs(IndexedDocument.sourcePrefix, query.sources)) }
+        if !query.tags.isEmpty { filters.append(try filterDocs(IndexedDocument.tagPrefix, query.tags)) }
+        var docs: ScoredDocs
         if let candidates {
             docs = candidates
-            for s in sets { docs = docs.filter { s.contains($0.key) } }
-        } else if let first = sets.first {
-            var keep = first
-            for s in sets.dropFirst() { keep.formIntersection(s) }
-            docs = Dictionary(keep.map { ($0, []) }, uniquingKeysWith: { a, _ in a })
+        } else if let first = filters.first {
+            docs = ScoredDocs(docs: first, scores: [Double](repeating: 0, count: first.count))
         } else {
             // Only date or id filters: every document is a candidate.
-            docs = [:]
+            docs = ScoredDocs()
             try txn.scan(search.docs) { k, _ in
-                docs[UInt32(bigEndianBytes: k)] = []
+                docs.docs.append(UInt32(bigEndianBytes: k))
+                docs.scores.append(0)
                 return true
             }
         }
-        var excluded = Set<UInt32>()
+        for f in filters { docs = docs.filter(f) }
+        var excludedPhrases: [[String]] = []
         for atom in query.excluded {
-            for (doc, _) in try evaluate(atom) where docs[doc] != nil {
-                if case let .phrase(terms) = atom, try !containsPhrase(doc, terms) { continue }
-                excluded.insert(doc)
+            if case let .phrase(terms) = atom {
+                excludedPhrases.append(terms)
+            } else {
+                docs = docs.filter(try evaluate(atom).docs, excluding: true)
             }
         }
-        let phrases = query.groups.flatMap { $0 }.compactMap { a -> [String]? in
-            if case let .phrase(t) = a { return t }
-            return nil
-        }
-        var scored: [(doc: UInt32, score: Double, record: IndexedDocument.DocRecord)] = []
-        for (doc, part) in docs where !excluded.contains(doc) {
-            guard let record = try txn.withValue(search.docs, key: doc.bigEndianBytes, IndexedDocument.decodeDoc) else {
-                throw StoreError.corrupt("the search index names document \(doc), which it does not hold: run `folio reindex`")
+        let phraseGroups = query.groups.filter { g in g.allSatisfy { if case .phrase = $0 { return true } else { return false } } }
+        let needsRecord = query.idPrefix != nil || query.since != nil || query.until != nil
+        let lazy = needsRecord || !phraseGroups.isEmpty || !excludedPhrases.isEmpty
+
+        // Candidates best first (ties: by id, so every replica orders them alike).
+        var order = Array(docs.docs.indices)
+        order.sort { docs.scores[$0] != docs.scores[$1] ? docs.scores[$0] > docs.scores[$1] : docs.docs[$0] < docs.docs[$1] }
+        var hits: [(score: Double, record: IndexedDocument.DocRecord)] = []
+        var position = 0
+        while position < order.count {
+            // One run of equal scores at a time, ordered by id.
+            let score = docs.scores[order[position]]
+            var end = position
+            while end < order.count && docs.scores[order[end]] == score { end += 1 }
+            var run: [IndexedDocument.DocRecord] = []
+            for i in order[position..<end] {
+                let doc = docs.docs[i]
+                guard let record = try txn.withValue(search.docs, key: doc.bigEndianBytes, IndexedDocument.decodeDoc) else {
+                    throw StoreError.corrupt("the search index names document \(doc), which it does not hold: run `folio reindex`")
+                }
+                if lazy {
+                    if let p = query.idPrefix, !record.id.hasPrefix(p) { continue }
+                    if let since = query.since, record.published.isEmpty || !Self.onOrAfter(record.published, since) { continue }
+                    if let until = query.until, record.published.isEmpty || !Self.onOrBefore(record.published, until) { continue }
+                    if !phraseGroups.isEmpty || !excludedPhrases.isEmpty {
+                        let fields = try self.fields(of: record.id)
+                        if try !phraseGroups.allSatisfy({ g in g.contains { if case let .phrase(t) = $0 { return Self.holds(t, in: fields) } else { return true } } }) { continue }
+                        if excludedPhrases.contains(where: { Self.holds($0, in: fields) }) { continue }
+                    }
+                }
+                run.append(record)
             }
-            if let p = query.idPrefix, !record.id.hasPrefix(p) { continue }
-            if let since = query.since, record.published.isEmpty || !Self.onOrAfter(record.published, since) { continue }
-            if let until = query.until, record.published.isEmpty || !Self.onOrBefore(record.published, until) { continue }
-            if !phrases.isEmpty, try !phrasesHold(doc, query.groups) { continue }
-            let norm = Self.k1 * (1 - Self.b + Self.b * Double(record.length) / averageLength)
-            let score = part.reduce(0.0) { s, p in s + p.idf * Double(p.tf) * (Self.k1 + 1) / (Double(p.tf) + norm) }
-            scored.append((doc, score, record))
+            run.sort { $0.id < $1.id }
+            for r in run where hits.count < limit { hits.append((score, r)) }
+            if hits.count >= limit { break }
+            position = end
         }
-        scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.record.id < $1.record.id }
         let terms = Set(query.groups.flatMap { $0 }.flatMap { a -> [String] in
             switch a {
             case let .term(t): return [t]
@@ -280,46 +360,29 @@ struct SearchExecution {
             if case let .prefix(p) = a { return p }
             return nil
         }
-        return try scored.prefix(limit).map { hit in
+        return try hits.map { hit in
             guard let rec = try store.record(hit.record.id, txn: txn), let w = rec.versions.winner, let c = w.content else {
                 throw StoreError.corrupt("the search index holds \"\(hit.record.id)\", which is not a live article: run `folio reindex`")
             }
-            let body = try store.body(c.bodyHash, txn: txn) ?? ""
+            let snippet = snippets ? Snippet.make(body: try store.body(c.bodyHash, txn: txn) ?? "", title: c.title, terms: terms, prefixes: prefixes) : ""
             return SearchHit(
                 id: hit.record.id, score: (hit.score * 1000).rounded() / 1000, title: c.title, source: c.source,
-                published: c.published, snippet: Snippet.make(body: body, title: c.title, terms: terms, prefixes: prefixes))
+                published: c.published, snippet: snippet)
         }
     }
 
-    /// Every group that consists of phrases only must have one that holds; a group mixing
-    /// phrases and terms matched through a term already counts.
-    private func phrasesHold(_ doc: UInt32, _ groups: [[SearchQuery.Atom]]) throws -> Bool {
-        for group in groups {
-            var anyHolds = false
-            for atom in group {
-                switch atom {
-                case let .phrase(terms): anyHolds = try containsPhrase(doc, terms)
-                default: anyHolds = true
-                }
-                if anyHolds { break }
-            }
-            if !anyHolds { return false }
-        }
-        return true
-    }
-
-    /// True when `terms` stand next to each other, in order, in one field of the document.
-    private func containsPhrase(_ doc: UInt32, _ terms: [String]) throws -> Bool {
-        guard let record = try txn.withValue(search.docs, key: doc.bigEndianBytes, IndexedDocument.decodeDoc),
-            let rec = try store.record(record.id, txn: txn), let c = rec.versions.winner?.content
-        else { return false }
+    /// The terms of each field of an article's winner (title, body, source, tags).
+    private func fields(of id: String) throws -> [[String]] {
+        guard let rec = try store.record(id, txn: txn), let c = rec.versions.winner?.content else { return [] }
         let body = try store.body(c.bodyHash, txn: txn) ?? ""
-        for field in [c.title, body, c.source] + c.tags {
-            let words = SearchText.terms(field)
-            if words.count >= terms.count {
-                for i in 0...(words.count - terms.count) where words[i] == terms[0] {
-                    if Array(words[i..<i + terms.count]) == terms { return true }
-                }
+        return ([c.title, body, c.source] + c.tags).map(SearchText.terms)
+    }
+
+    /// True when `terms` stand next to each other, in order, in one of the fields.
+    static func holds(_ terms: [String], in fields: [[String]]) -> Bool {
+        for words in fields where words.count >= terms.count {
+            for i in 0...(words.count - terms.count) where words[i] == terms[0] {
+                if words[i..<i + terms.count].elementsEqual(terms) { return true }
             }
         }
         return false
@@ -342,43 +405,61 @@ struct SearchExecution {
 enum Snippet {
     static let words = 24
 
-    /// The window of the body with the most matching words (else the title), matched words
-    /// marked «like this», cut at word boundaries with "…".
+    /// The window of `words` whitespace-separated words of the body holding the most matched
+    /// terms (else the title), matched words marked «like this», cut with "…".
     static func make(body: String, title: String, terms: Set<String>, prefixes: [String]) -> String {
-        func matches(_ word: Substring) -> Bool {
-            SearchText.terms(String(word)).contains { t in terms.contains(t) || prefixes.contains { t.hasPrefix($0) } }
-        }
-        let flat = body.split(whereSeparator: { $0.isWhitespace })
-        let marks = flat.map(matches)
-        if !marks.contains(true) {
-            // Matched in the title (or only by a filter): the title, else the body's start.
-            let t = title.split(whereSeparator: { $0.isWhitespace })
-            let tm = t.map(matches)
-            if tm.contains(true) || flat.isEmpty { return mark(t, tm, from: 0, to: t.count) }
-            return mark(flat, marks, from: 0, to: words)
-        }
-        var best = 0
-        var bestCount = -1
-        var count = 0
-        for i in 0..<flat.count {
-            if marks[i] { count += 1 }
-            if i >= words, marks[i - words] { count -= 1 }
-            let start = max(0, i - words + 1)
-            if count > bestCount {
-                bestCount = count
-                best = start
-            }
-        }
-        // Start a little before the first match of the window, so it has some context.
-        if let first = (best..<min(flat.count, best + words)).first(where: { marks[$0] }) { best = max(0, min(best, first - 4)) }
-        return mark(flat, marks, from: best, to: min(flat.count, best + words))
+        if let s = window(body, terms: terms, prefixes: prefixes, requireMatch: true) { return s }
+        if let s = window(title, terms: terms, prefixes: prefixes, requireMatch: true) { return s }
+        return window(body.isEmpty ? title : body, terms: terms, prefixes: prefixes, requireMatch: false) ?? ""
     }
 
-    private static func mark(_ words: [Substring], _ marks: [Bool], from: Int, to: Int) -> String {
-        let end = min(to, words.count)
-        guard from < end else { return "" }
-        var parts: [String] = []
-        for i in from..<end { parts.append(marks[i] ? "«\(words[i])»" : String(words[i])) }
-        return (from > 0 ? "…" : "") + parts.joined(separator: " ") + (end < words.count ? "…" : "")
+    private static func window(_ text: String, terms: Set<String>, prefixes: [String], requireMatch: Bool) -> String? {
+        let bytes = Array(text.utf8)
+        // Words: byte ranges between ASCII whitespace.
+        var starts: [Int] = []
+        var ends: [Int] = []
+        var i = 0
+        while i < bytes.count {
+            while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x09 || bytes[i] == 0x0D { i += 1 }
+            guard i < bytes.count else { break }
+            starts.append(i)
+            while i < bytes.count, !(bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x09 || bytes[i] == 0x0D) { i += 1 }
+            ends.append(i)
+        }
+        guard !starts.isEmpty else { return nil }
+        var marked = [Bool](repeating: false, count: starts.count)
+        var any = false
+        var w = 0
+        SearchText.forEachTerm(text) { term, range in
+            guard terms.contains(term) || prefixes.contains(where: { term.hasPrefix($0) }) else { return }
+            while w < starts.count && ends[w] <= range.lowerBound { w += 1 }
+            var k = w
+            while k < starts.count && starts[k] < range.upperBound {
+                marked[k] = true
+                k += 1
+            }
+            any = true
+        }
+        if requireMatch && !any { return nil }
+        // The densest window of `words` words, started a few words before its first match.
+        var best = 0, bestCount = -1, count = 0
+        for j in 0..<marked.count {
+            if marked[j] { count += 1 }
+            if j >= words, marked[j - words] { count -= 1 }
+            if count > bestCount {
+                bestCount = count
+                best = max(0, j - words + 1)
+            }
+        }
+        if let first = (best..<min(marked.count, best + words)).first(where: { marked[$0] }) { best = max(0, min(best, first - 4)) }
+        let end = min(marked.count, best + words)
+        var out = best > 0 ? "…" : ""
+        for j in best..<end {
+            if j > best { out += " " }
+            let word = String(decoding: bytes[starts[j]..<ends[j]], as: UTF8.self)
+            out += marked[j] ? "«" + word + "»" : word
+        }
+        if end < marked.count { out += "…" }
+        return out
     }
 }

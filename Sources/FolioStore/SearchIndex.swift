@@ -8,8 +8,9 @@ import LMDB
 ///
 /// - `search_ids`: article id → u32 document number;
 /// - `search_docs`: u32 document number → u32 length (weighted terms), str id, str published;
-/// - `search_terms` (`MDB_DUPSORT | MDB_DUPFIXED`): term → 6-byte postings, u32 document
-///   number then u16 weighted term frequency, sorted by document.
+/// - `search_terms` (`MDB_DUPSORT | MDB_DUPFIXED`): term → 8-byte postings: u32 document
+///   number, u16 weighted term frequency, u16 document length (both saturating), sorted by
+///   document — a term's postings alone score it (BM25 needs nothing else per document).
 struct SearchDatabases: Sendable {
     let ids: Database
     let docs: Database
@@ -46,10 +47,14 @@ struct IndexedDocument: Equatable {
         length += weight
     }
 
-    static func posting(_ doc: UInt32, _ tf: Int) -> [UInt8] {
-        let f = UInt16(clamping: tf)
-        return [UInt8(doc >> 24), UInt8(doc >> 16 & 0xFF), UInt8(doc >> 8 & 0xFF), UInt8(doc & 0xFF), UInt8(f >> 8), UInt8(f & 0xFF)]
+    static let postingSize = 8
+
+    /// A posting as one integer: document << 32 | frequency << 16 | length.
+    static func posting(_ doc: UInt32, _ tf: Int, _ length: Int) -> UInt64 {
+        UInt64(doc) << 32 | UInt64(UInt16(clamping: tf)) << 16 | UInt64(UInt16(clamping: length))
     }
+
+    static func postingBytes(_ p: UInt64) -> [UInt8] { p.bigEndianBytes }
 
     static func encodeDoc(length: Int, id: String, published: String) -> [UInt8] {
         var out = UInt32(clamping: length).bigEndianBytes
@@ -84,14 +89,106 @@ extension UInt32 {
     var bigEndianBytes: [UInt8] { [UInt8(self >> 24), UInt8(self >> 16 & 0xFF), UInt8(self >> 8 & 0xFF), UInt8(self & 0xFF)] }
 }
 
-/// Keeps the index of one write transaction.
+/// The posting changes of one write transaction, applied when it ends (`apply`), sorted by
+/// term: consecutive keys touch the same B-tree pages, and a term's new postings go in with
+/// one `MDB_MULTIPLE` put. A savepoint that fails truncates the journal to where it began.
+struct PostingJournal {
+    private(set) var terms: [String] = []
+    private(set) var ops: [UInt64] = []
+    /// Bit 0 of an op's entry in `adds`: true to add the posting, false to remove it.
+    private(set) var adds: [Bool] = []
+
+    var count: Int { ops.count }
+    var isEmpty: Bool { ops.isEmpty }
+
+    mutating func add(_ term: String, _ posting: UInt64) {
+        terms.append(term)
+        ops.append(posting)
+        adds.append(true)
+    }
+
+    mutating func remove(_ term: String, _ posting: UInt64) {
+        terms.append(term)
+        ops.append(posting)
+        adds.append(false)
+    }
+
+    mutating func truncate(to n: Int) {
+        guard n < ops.count else { return }
+        terms.removeSubrange(n...)
+        ops.removeSubrange(n...)
+        adds.removeSubrange(n...)
+    }
+
+    /// Writes every change, in order per term, then empties the journal.
+    mutating func apply(_ txn: Transaction, _ db: Database) throws {
+        guard !ops.isEmpty else { return }
+        // Terms get small numbers (one hash lookup per change); a counting sort groups the
+        // changes by term, keeping their order; only the distinct terms are sorted as text.
+        var numbers: [String: Int32] = [:]
+        numbers.reserveCapacity(ops.count / 16)
+        var distinct: [String] = []
+        var termOf = [Int32](repeating: 0, count: ops.count)
+        for i in ops.indices {
+            let t = terms[i]
+            if let n = numbers[t] {
+                termOf[i] = n
+            } else {
+                let n = Int32(distinct.count)
+                numbers[t] = n
+                distinct.append(t)
+                termOf[i] = n
+            }
+        }
+        var starts = [Int](repeating: 0, count: distinct.count + 1)
+        for t in termOf { starts[Int(t) + 1] += 1 }
+        for i in 0..<distinct.count { starts[i + 1] += starts[i] }
+        // The changes themselves are copied into term order (reading them in order, writing
+        // scattered), so the loop below reads them sequentially.
+        var next = starts
+        var groupedOps = [UInt64](repeating: 0, count: ops.count)
+        var groupedAdds = [Bool](repeating: false, count: ops.count)
+        for i in ops.indices {
+            let t = Int(termOf[i])
+            groupedOps[next[t]] = ops[i]
+            groupedAdds[next[t]] = adds[i]
+            next[t] += 1
+        }
+        var batch: [UInt8] = []
+        // Byte order, as LMDB sorts keys (Swift's String order is Unicode-aware and slower).
+        let keys = distinct.map { Array($0.utf8) }
+        for t in distinct.indices.sorted(by: { keys[$0].lexicographicallyPrecedes(keys[$1]) }) {
+            let key = keys[t]
+            batch.removeAll(keepingCapacity: true)
+            for op in starts[t]..<starts[t + 1] {
+                let p = groupedOps[op]
+                if groupedAdds[op] {
+                    for shift in stride(from: 56, through: 0, by: -8) { batch.append(UInt8(truncatingIfNeeded: p >> UInt64(shift))) }
+                } else {
+                    if !batch.isEmpty {
+                        try txn.putMultiple(db, key: key, values: batch, elementSize: IndexedDocument.postingSize)
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                    try txn.delete(db, key: key, value: p.bigEndianBytes)
+                }
+            }
+            if !batch.isEmpty { try txn.putMultiple(db, key: key, values: batch, elementSize: IndexedDocument.postingSize) }
+        }
+        terms.removeAll(keepingCapacity: true)
+        ops.removeAll(keepingCapacity: true)
+        adds.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Keeps the index of one write transaction: document numbers and records at once, postings
+/// through the journal.
 struct SearchIndexWriter {
     let txn: Transaction
     let dbs: SearchDatabases
     let meta: Database
 
     /// Makes the index hold `new` (nil: not live) for article `id`, which it held as `old`.
-    func update(id: String, old: IndexedDocument?, new: IndexedDocument?) throws {
+    func update(id: String, old: IndexedDocument?, new: IndexedDocument?, journal: inout PostingJournal) throws {
         let idKey = Array(id.utf8)
         var docs = Int64(try Meta.u64(Meta.searchDocs, meta, txn))
         var total = Int64(try Meta.u64(Meta.searchLength, meta, txn))
@@ -100,11 +197,8 @@ struct SearchIndexWriter {
             return UInt32(bigEndianBytes: b)
         }
         if let doc = existing {
-            // What the index holds for it: `old` when given, else what its record says it is.
             if let old {
-                for (term, tf) in old.frequencies {
-                    try txn.delete(dbs.terms, key: Array(term.utf8), value: IndexedDocument.posting(doc, tf))
-                }
+                for (term, tf) in old.frequencies { journal.remove(term, IndexedDocument.posting(doc, tf, old.length)) }
                 total -= Int64(old.length)
             }
             if new == nil {
@@ -125,9 +219,7 @@ struct SearchIndexWriter {
                 try txn.put(dbs.ids, key: idKey, value: doc.bigEndianBytes)
                 docs += 1
             }
-            for (term, tf) in new.frequencies {
-                try txn.put(dbs.terms, key: Array(term.utf8), value: IndexedDocument.posting(doc, tf))
-            }
+            for (term, tf) in new.frequencies { journal.add(term, IndexedDocument.posting(doc, tf, new.length)) }
             try txn.put(dbs.docs, key: doc.bigEndianBytes, value: IndexedDocument.encodeDoc(length: new.length, id: id, published: new.published))
             total += Int64(new.length)
         }

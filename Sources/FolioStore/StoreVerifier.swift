@@ -209,7 +209,9 @@ extension Store {
             documents += 1
             length += UInt64(expected.length)
             postings += expected.frequencies.count
-            for (term, tf) in expected.frequencies { expectedSum &+= digest(term.utf8, IndexedDocument.posting(doc, tf)) }
+            for (term, tf) in expected.frequencies {
+                expectedSum &+= digest(term.utf8, IndexedDocument.postingBytes(IndexedDocument.posting(doc, tf, expected.length)))
+            }
             do {
                 guard let record = try txn.withValue(search.docs, key: doc.bigEndianBytes, IndexedDocument.decodeDoc) else {
                     problem("search_docs[\(doc)]: missing (article \(id))")
@@ -221,7 +223,7 @@ extension Store {
             } catch {
                 problem("search_docs[\(doc)]: \(error)")
             }
-            for (term, tf) in expected.frequencies where try !txn.contains(search.terms, key: Array(term.utf8), value: IndexedDocument.posting(doc, tf)) {
+            for (term, tf) in expected.frequencies where try !txn.contains(search.terms, key: Array(term.utf8), value: IndexedDocument.postingBytes(IndexedDocument.posting(doc, tf, expected.length))) {
                 problem("search_terms[\(term)]: no posting for \(id) (frequency \(tf))")
                 break
             }

@@ -21,6 +21,8 @@ public final class StoreWriter {
     /// Bodies whose last reference went away in this transaction; deleted at commit unless a
     /// later write in the same transaction refers to them again.
     private var orphanedBodies = Set<BodyHash>()
+    /// Search postings changed by this transaction, written at its end.
+    private var postings = PostingJournal()
 
     init(store: Store, txn: Transaction) throws {
         self.store = store
@@ -59,6 +61,7 @@ public final class StoreWriter {
     /// are as before, while the enclosing transaction goes on and may commit.
     public func savepoint<T>(_ body: (StoreWriter) throws -> T) throws -> T {
         let saved = (seq, live, tombstones, conflicts, clock, dirty, orphanedBodies)
+        let journaled = postings.count
         let parent = txn
         do {
             return try storeErrors {
@@ -70,6 +73,7 @@ public final class StoreWriter {
             }
         } catch {
             (seq, live, tombstones, conflicts, clock, dirty, orphanedBodies) = saved
+            postings.truncate(to: journaled)
             throw error
         }
     }
@@ -227,7 +231,7 @@ public final class StoreWriter {
         count(new, sign: 1)
         if reindex, let search = dbs.search {
             let newDocument = try indexedDocument(newWinner, id: id, bodies: bodies)
-            try SearchIndexWriter(txn: txn, dbs: search, meta: dbs.meta).update(id: id, old: oldDocument, new: newDocument)
+            try SearchIndexWriter(txn: txn, dbs: search, meta: dbs.meta).update(id: id, old: oldDocument, new: newDocument, journal: &postings)
         }
         dirty = true
         return seq
@@ -268,6 +272,7 @@ public final class StoreWriter {
     }
 
     func finish() throws {
+        if let search = dbs.search { try postings.apply(txn, search.terms) }
         for hash in orphanedBodies where try txn.withValue(dbs.bodyRefs, key: hash.bytes, { _ in true }) == nil {
             try txn.delete(dbs.bodies, key: hash.bytes)
         }

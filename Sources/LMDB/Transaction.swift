@@ -87,6 +87,44 @@ public final class Transaction {
         return true
     }
 
+    /// Stores many fixed-size duplicates of `key` in one call (`MDB_MULTIPLE`, a `dupFixed`
+    /// database only): `values` holds them back to back, `elementSize` bytes each. Duplicates
+    /// already stored are left as they are.
+    public func putMultiple<K: ContiguousBytes>(_ db: Database, key: K, values: [UInt8], elementSize: Int) throws {
+        ensureValid()
+        precondition(!isReadOnly, "put in a read-only transaction")
+        precondition(elementSize > 0 && values.count % elementSize == 0, "putMultiple: values are not whole elements")
+        guard !values.isEmpty else { return }
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(handle, db.dbi, &cursor), "mdb_cursor_open \(db.name)")
+        defer { mdb_cursor_close(cursor) }
+        var done = 0
+        let count = values.count / elementSize
+        while done < count {
+            let rc: Int32 = key.withUnsafeBytes { kb in
+                values.withUnsafeBytes { vb in
+                    var k = MDB_val(mv_size: kb.count, mv_data: UnsafeMutableRawPointer(mutating: kb.baseAddress))
+                    var data = [
+                        MDB_val(mv_size: elementSize, mv_data: UnsafeMutableRawPointer(mutating: vb.baseAddress! + done * elementSize)),
+                        MDB_val(mv_size: count - done, mv_data: nil),
+                    ]
+                    var rc = mdb_cursor_put(cursor, &k, &data, UInt32(MDB_MULTIPLE))
+                    if rc == MDB_SUCCESS && data[1].mv_size > 0 {
+                        done += data[1].mv_size
+                    } else if rc == MDB_SUCCESS || rc == MDB_KEYEXIST {
+                        // Nothing taken (an element already there): store that one plainly, go on.
+                        var one = MDB_val(mv_size: elementSize, mv_data: UnsafeMutableRawPointer(mutating: vb.baseAddress! + done * elementSize))
+                        rc = mdb_put(handle, db.dbi, &k, &one, 0)
+                        if rc == MDB_SUCCESS || rc == MDB_KEYEXIST { rc = MDB_SUCCESS; done += 1 }
+                    }
+                    return rc
+                }
+            }
+            if rc == MDB_MAP_FULL { hitMapFull = true }
+            try check(rc, "mdb_cursor_put (multiple) \(db.name)")
+        }
+    }
+
     /// Deletes one duplicate (`key`, `value`) of a `dupSort` database; returns false when it
     /// was absent.
     @inlinable @discardableResult

@@ -117,6 +117,7 @@ func searchQueries(_ storePath: String, _ queriesFile: String, _ outFile: String
     defer { s.close() }
     let lines = try String(contentsOfFile: queriesFile, encoding: .utf8).split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
     var byKind: [String: [Double]] = [:]
+    var bare: [String: [Double]] = [:]
     var top = ""
     for line in lines {
         let (kind, text) = (line[0], line[1])
@@ -125,12 +126,15 @@ func searchQueries(_ storePath: String, _ queriesFile: String, _ outFile: String
         for _ in 0..<rounds {
             let t = try timeSeconds { hits = try s.search(query, limit: 10) }
             byKind[kind, default: []].append(t * 1000)
+            let u = try timeSeconds { _ = try s.search(query, limit: 10, snippets: false) }
+            bare[kind, default: []].append(u * 1000)
         }
         top += "\(kind)\t\(text)\t\(hits.map(\.id).joined(separator: ","))\n"
     }
     try top.write(toFile: outFile, atomically: true, encoding: .utf8)
     for kind in ["term", "two", "phrase", "prefix", "filtered"] {
         let t = (byKind[kind] ?? [0]).sorted()
-        print(String(format: "%@ %.3f %.3f", kind, t[t.count / 2], t[min(t.count - 1, t.count * 99 / 100)]))
+        let u = (bare[kind] ?? [0]).sorted()
+        print(String(format: "%@ %.3f %.3f %.3f %.3f", kind, t[t.count / 2], t[min(t.count - 1, t.count * 99 / 100)], u[u.count / 2], u[min(u.count - 1, u.count * 99 / 100)]))
     }
 }
