@@ -210,6 +210,13 @@ extension ByteBuffer {
         }
     }
 
+    /// A u64 size or count that must fit Int64 (decoded exactly, so it re-encodes as it came).
+    mutating func readWireSize(_ what: String) throws -> Int {
+        let v = try readWire(UInt64.self, what)
+        guard v <= UInt64(Int64.max) else { throw ProtocolViolation(.badFrame, "\(what) \(v) is above 2^63 − 1") }
+        return Int(v)
+    }
+
     mutating func readStatistics() throws -> StoreStatistics {
         let node = NodeID(try readWire(UInt64.self, "node id"))
         let epoch = Epoch(try readWireString("epoch"))
@@ -220,7 +227,7 @@ extension ByteBuffer {
         let last = try readWire(UInt64.self, "last sequence")
         var n: [Int] = []
         for name in ["file size", "map size", "map used", "page size", "readers", "max readers"] {
-            n.append(Int(clamping: try readWire(UInt64.self, name)))
+            n.append(try readWireSize(name))
         }
         let lmdb = try readWireString("lmdb version")
         let count = try readWireCount("databases", minItemSize: 52)
@@ -229,7 +236,7 @@ extension ByteBuffer {
             let name = try readWireString("database name")
             var v: [Int] = []
             for f in ["page size", "depth", "branch pages", "leaf pages", "overflow pages", "entries"] {
-                v.append(Int(clamping: try readWire(UInt64.self, f)))
+                v.append(try readWireSize(f))
             }
             dbs.append((name, StoreStatistics.Database(pageSize: v[0], depth: v[1], branchPages: v[2], leafPages: v[3], overflowPages: v[4], entries: v[5])))
         }
