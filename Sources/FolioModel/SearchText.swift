@@ -14,7 +14,7 @@ import Foundation
 /// built by another version rebuilds it at its next write-open.
 public enum SearchText {
     public static let version: UInt32 = 1
-    static let maxTermBytes = 64
+    public static let maxTermBytes = 64
 
     /// The terms of `text`, in order.
     public static func terms(_ text: String) -> [String] {
