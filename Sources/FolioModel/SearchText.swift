@@ -13,7 +13,20 @@ import Foundation
 /// Changing these rules changes every index: `version` goes up, and a store whose index was
 /// built by another version rebuilds it at its next write-open.
 public enum SearchText {
-    public static let version: UInt32 = 1
+    public static let version: UInt32 = 2
+
+    /// The rules' version with a fingerprint of the Unicode tables this build folds with
+    /// (they come with the toolchain): an index made under other tables is rebuilt, never
+    /// silently mixed with new terms.
+    public static let fingerprint: UInt64 = {
+        let probe = "Straße İSTANBUL ΣΊΣΥΦΟΣ ﬁ ＦＵＬＬ Ångström naïve 東京で Ꙗ ǅ ᾧ ϴ ꥠꥡ 𝔘𝔫𝔦 ١٢٣ ௫ Ⅻ"
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in terms(probe).joined(separator: "|").utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return UInt64(version) << 32 | (h & 0xFFFF_FFFF)
+    }()
+
+    /// Longest filter value (a folded source or tag) kept, so a filter term is a valid LMDB key.
+    public static let maxFilterBytes = 400
     public static let maxTermBytes = 64
 
     /// The terms of `text`, in order.
@@ -121,7 +134,7 @@ public enum SearchText {
     /// One value folded as a whole (a source or a tag used as an exact filter): its terms
     /// joined by single spaces, so "Nordic  Wire" and "nordic wire" are the same source.
     public static func foldedValue(_ text: String) -> String {
-        terms(text).joined(separator: " ")
+        cut(terms(text).joined(separator: " "), to: maxFilterBytes)
     }
 
     static func isCJK(_ u: Unicode.Scalar) -> Bool {
@@ -153,32 +166,45 @@ public enum SearchText {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Compatibility decomposition, marks dropped, lowercased, ß → ss.
+    /// Lowercased, then compatibility decomposition with the marks dropped (so "İ" → "i"),
+    /// ß → ss, final ς → σ.
     static func fold(_ word: String) -> String {
         var out = String.UnicodeScalarView()
-        for u in word.decomposedStringWithCompatibilityMapping.unicodeScalars {
+        for u in word.lowercased().decomposedStringWithCompatibilityMapping.unicodeScalars {
             switch u.properties.generalCategory {
             case .nonspacingMark, .spacingMark, .enclosingMark: continue
             default: break
             }
-            if u == "ß" || u == "ẞ" {
+            switch u {
+            case "ß", "ẞ":
                 out.append("s")
                 out.append("s")
-                continue
+            case "ς":
+                out.append("σ")
+            default:
+                // Decomposition can bring back capitals (full-width, ligature forms).
+                for l in u.properties.lowercaseMapping.unicodeScalars { out.append(l) }
             }
-            for l in u.properties.lowercaseMapping.unicodeScalars { out.append(l) }
         }
         return String(out)
     }
 
-    private static func capped(_ term: String) -> String {
-        guard term.utf8.count > maxTermBytes else { return term }
-        var out = ""
-        for ch in term {
-            if out.utf8.count + ch.utf8.count > maxTermBytes { break }
-            out.append(ch)
+    private static func capped(_ term: String) -> String { cut(term, to: maxTermBytes) }
+
+    /// `text` cut to at most `limit` UTF-8 bytes at a scalar boundary (a grapheme may be
+    /// longer than the limit: cutting by characters could leave nothing); never empty when
+    /// `text` is not.
+    public static func cut(_ text: String, to limit: Int) -> String {
+        guard text.utf8.count > limit else { return text }
+        var out = String.UnicodeScalarView()
+        var bytes = 0
+        for u in text.unicodeScalars {
+            let n = String(u).utf8.count
+            if bytes + n > limit { break }
+            out.append(u)
+            bytes += n
         }
-        return out
+        return String(out)
     }
 }
 
@@ -219,6 +245,7 @@ public struct SearchQuery: Sendable, Equatable {
     }
 
     public static let maxLength = 4096
+    /// Most words in a query, each word of a phrase counted.
     public static let maxAtoms = 64
 
     public init(parsing text: String) throws(Invalid) {
@@ -267,6 +294,7 @@ public struct SearchQuery: Sendable, Equatable {
                         ? "\"\(body)\": a prefix needs at least one letter before *"
                         : "\"\(body)\": a prefix is one word followed by *")
                 }
+                guard stem[0].count >= 2 else { throw Invalid(reason: "\"\(body)\": a prefix needs at least two letters before *") }
                 atom = .prefix(stem[0])
             } else {
                 quoted = true
@@ -278,8 +306,8 @@ public struct SearchQuery: Sendable, Equatable {
                 // "e-mail", "東京展": several terms typed as one word must be adjacent.
                 atom = terms.count == 1 ? .term(terms[0]) : .phrase(terms)
             }
-            atoms += 1
-            guard atoms <= Self.maxAtoms else { throw Invalid(reason: "more than \(Self.maxAtoms) terms") }
+            if case let .phrase(t) = atom { atoms += t.count } else { atoms += 1 }
+            guard atoms <= Self.maxAtoms else { throw Invalid(reason: "more than \(Self.maxAtoms) words") }
             if negated {
                 guard !pendingOr else { throw Invalid(reason: "OR cannot join an excluded term") }
                 excluded.append(atom)

@@ -254,7 +254,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             let budget = Int(min(limits.outbound, node.configuration.maxFrame)) / 2
             do {
                 let query = try SearchQuery(parsing: text)
-                future = node.read(on: loop) { store in
+                future = limit == 0 ? loop.makeSucceededFuture(.searchResults([])) : node.read(on: loop) { store in
                     let hits = try store.search(query, limit: Int(min(max(limit, 1), 1000)))
                     var page: [SearchHit] = []
                     var bytes = 4
@@ -264,7 +264,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                         page.append(h)
                         bytes += size
                     }
-                    return .searchResults(limit == 0 ? [] : page)
+                    return .searchResults(page)
                 }
             } catch {
                 future = loop.makeFailedFuture(error)

@@ -19,8 +19,8 @@ extension Store {
                 return (f, v, try txn.get(dbs.meta, key: Meta.searchBuild) != nil)
             }
         }
-        if format >= storageFormat && version == UInt64(SearchText.version) && !building { return }
-        if version != UInt64(SearchText.version) || format < storageFormat {
+        if format >= storageFormat && version == SearchText.fingerprint && !building { return }
+        if version != SearchText.fingerprint || format < storageFormat {
             try storeErrors {
                 try env.write { txn in
                     try clearSearch(txn, search, dbs.meta)
@@ -36,7 +36,7 @@ extension Store {
         try txn.clear(search.docs)
         try txn.clear(search.terms)
         for k in [Meta.searchDocs, Meta.searchLength, Meta.searchNext] { try txn.put(meta, key: k, value: UInt64(0).bigEndianBytes) }
-        try txn.put(meta, key: Meta.searchVersion, value: UInt64(SearchText.version).bigEndianBytes)
+        try txn.put(meta, key: Meta.searchVersion, value: SearchText.fingerprint.bigEndianBytes)
         try txn.put(meta, key: Meta.searchBuild, value: [UInt8]())
     }
 
@@ -80,8 +80,8 @@ extension Store {
     }
 
     /// Rebuilds the search index from the articles (`folio reindex`): derived data, so nothing
-    /// else changes. Batched like the build at an upgrade; searches see the old index until
-    /// the first batch commits, then a growing one until the last.
+    /// else changes. Batched like the build at an upgrade; searches are refused ("being
+    /// built") from the first batch until the last commits.
     public func reindex() throws {
         guard let search = dbs.search, !options.readOnly else {
             throw SearchUnavailable(reason: "the store is open read-only: reindex needs write access")
@@ -111,6 +111,9 @@ extension Store {
             try env.read { txn in
                 if try txn.get(dbs.meta, key: Meta.searchBuild) != nil {
                     throw SearchUnavailable(reason: "the search index is being built; try again when the store has been opened for writing to the end of the build")
+                }
+                if try Meta.u64(Meta.searchVersion, dbs.meta, txn) != SearchText.fingerprint {
+                    throw SearchUnavailable(reason: "the search index was built under other term rules (another folio or Unicode version): open the store once for writing (or `folio reindex`) to rebuild it")
                 }
                 return try SearchExecution(store: self, txn: txn, search: search, query: query).run(limit: limit, snippets: snippets)
             }
@@ -185,8 +188,24 @@ struct ScoredDocs {
     }
 }
 
+/// A query that would cost the node more than one search may: refused, not run to the end.
+public struct SearchTooBroad: Failure, Equatable, CustomStringConvertible {
+    public var reason: String
+    public var kind: FailureKind { .busy }
+    public var description: String { "the query is too broad: \(reason); narrow it (more words, a longer prefix, a filter)" }
+}
+
 /// One search in one read transaction.
-struct SearchExecution {
+final class SearchExecution {
+    /// Work limits of one search (SPEC §6.2): postings read, terms a prefix expands to,
+    /// articles read to check phrases or dates.
+    static let maxPostings = 20_000_000
+    static let maxPrefixTerms = 5_000
+    static let maxChecked = 20_000
+
+    private var postingsRead = 0
+    private var checked = 0
+    private var cache: [String: ScoredDocs] = [:]
     let store: Store
     let txn: Transaction
     let search: SearchDatabases
@@ -196,6 +215,16 @@ struct SearchExecution {
 
     static let k1 = 1.2
     static let b = 0.75
+
+    private func spend(postings n: Int) throws {
+        postingsRead += n
+        if postingsRead > Self.maxPostings { throw SearchTooBroad(reason: "its words are in too many articles") }
+    }
+
+    private func spendCheck() throws {
+        checked += 1
+        if checked > Self.maxChecked { throw SearchTooBroad(reason: "more than \(Self.maxChecked) articles would have to be read to check its phrases or dates") }
+    }
 
     init(store: Store, txn: Transaction, search: SearchDatabases, query: SearchQuery) throws {
         self.store = store
@@ -211,7 +240,17 @@ struct SearchExecution {
     /// The postings of a term, or of every term with a prefix (merged per document), scored
     /// by BM25 from the postings alone.
     private func scored(_ term: String, prefix: Bool) throws -> ScoredDocs {
+        let cacheKey = (prefix ? "*" : "=") + term
+        if let hit = cache[cacheKey] { return hit }
+        let result = try scoredUncached(term, prefix: prefix)
+        cache[cacheKey] = result
+        return result
+    }
+
+    private func scoredUncached(_ term: String, prefix: Bool) throws -> ScoredDocs {
         let key = Array(term.utf8)
+        var termsSeen = 0
+        var lastKey: [UInt8] = []
         var docs: [UInt32] = []
         var tfs: [UInt16] = []
         var lengths: [UInt16] = []
@@ -220,6 +259,12 @@ struct SearchExecution {
             guard prefix ? k.starts(with: key) : k.elementsEqual(key) else { return false }
             if prefix, k.first == 1 { return true }
             guard v.count == IndexedDocument.postingSize else { throw CorruptRecord("a search posting is \(v.count) bytes, expected 8") }
+            if prefix, !k.elementsEqual(lastKey) {
+                lastKey = Array(k)
+                termsSeen += 1
+                if termsSeen > Self.maxPrefixTerms { throw SearchTooBroad(reason: "\"\(term)*\" matches more than \(Self.maxPrefixTerms) terms") }
+            }
+            if docs.count & 0xFFFF == 0xFFFF { try self.spend(postings: 0x10000) }
             let doc = UInt32(v[0]) << 24 | UInt32(v[1]) << 16 | UInt32(v[2]) << 8 | UInt32(v[3])
             if let last = docs.last, last >= doc { sorted = false }
             docs.append(doc)
@@ -279,10 +324,19 @@ struct SearchExecution {
     }
 
     func run(limit: Int, snippets: Bool = true) throws -> [SearchHit] {
+        // Groups whose atoms include a phrase keep each atom's documents: a document satisfies
+        // such a group through a plain atom holding it, or a phrase that holds on its text.
+        var checkedGroups: [[(atom: SearchQuery.Atom, docs: [UInt32])]] = []
         var candidates: ScoredDocs?
         for group in query.groups {
             var any = ScoredDocs()
-            for atom in group { any = any.union(try evaluate(atom)) }
+            var atoms: [(atom: SearchQuery.Atom, docs: [UInt32])] = []
+            for atom in group {
+                let r = try evaluate(atom)
+                any = any.union(r)
+                atoms.append((atom, r.docs))
+            }
+            if group.contains(where: { if case .phrase = $0 { return true } else { return false } }) { checkedGroups.append(atoms) }
             candidates = candidates.map { $0.intersect(any) } ?? any
             if candidates!.isEmpty { return [] }
         }
@@ -290,64 +344,100 @@ struct SearchExecution {
         if !query.sources.isEmpty { filters.append(try filterDocs(IndexedDocument.sourcePrefix, query.sources)) }
         if !query.tags.isEmpty { filters.append(try filterDocs(IndexedDocument.tagPrefix, query.tags)) }
         var docs: ScoredDocs
+        var everyDocument = false
         if let candidates {
             docs = candidates
         } else if let first = filters.first {
             docs = ScoredDocs(docs: first, scores: [Double](repeating: 0, count: first.count))
         } else {
-            // Only date or id filters: every document is a candidate.
+            // Only date or id filters: every document is a candidate (walked in id order below).
             docs = ScoredDocs()
-            try txn.scan(search.docs) { k, _ in
-                docs.docs.append(UInt32(bigEndianBytes: k))
-                docs.scores.append(0)
-                return true
-            }
+            everyDocument = true
         }
         for f in filters { docs = docs.filter(f) }
         var excludedPhrases: [[String]] = []
         for atom in query.excluded {
             if case let .phrase(terms) = atom {
                 excludedPhrases.append(terms)
-            } else {
+            } else if !everyDocument {
                 docs = docs.filter(try evaluate(atom).docs, excluding: true)
             }
         }
-        let phraseGroups = query.groups.filter { g in g.allSatisfy { if case .phrase = $0 { return true } else { return false } } }
-        let needsRecord = query.idPrefix != nil || query.since != nil || query.until != nil
-        let lazy = needsRecord || !phraseGroups.isEmpty || !excludedPhrases.isEmpty
+        // Walking every document, plain excluded terms are checked per document instead.
+        let excludedTermDocs: [[UInt32]] = everyDocument
+            ? try query.excluded.compactMap { a in if case .phrase = a { return nil } else { return try evaluate(a).docs } }
+            : []
 
-        // Candidates best first (ties: by id, so every replica orders them alike).
-        var order = Array(docs.docs.indices)
-        order.sort { docs.scores[$0] != docs.scores[$1] ? docs.scores[$0] > docs.scores[$1] : docs.docs[$0] < docs.docs[$1] }
-        var hits: [(score: Double, record: IndexedDocument.DocRecord)] = []
-        var position = 0
-        while position < order.count {
-            // One run of equal scores at a time, ordered by id.
-            let score = docs.scores[order[position]]
-            var end = position
-            while end < order.count && docs.scores[order[end]] == score { end += 1 }
-            var run: [IndexedDocument.DocRecord] = []
-            for i in order[position..<end] {
-                let doc = docs.docs[i]
-                guard let record = try txn.withValue(search.docs, key: doc.bigEndianBytes, IndexedDocument.decodeDoc) else {
-                    throw StoreError.corrupt("the search index names document \(doc), which it does not hold: run `folio reindex`")
+        // Scores as sent (3 decimals), so the order is the one the client sees: by score, then id.
+        for i in docs.scores.indices { docs.scores[i] = (docs.scores[i] * 1000).rounded() / 1000 }
+
+        /// The lazy checks, on one document: id, dates, phrases (mixed groups, exclusions).
+        func passes(_ doc: UInt32, _ record: IndexedDocument.DocRecord) throws -> Bool {
+            if let p = query.idPrefix, !record.id.hasPrefix(p) { return false }
+            if let since = query.since, record.published.isEmpty || !Self.onOrAfter(record.published, since) { return false }
+            if let until = query.until, record.published.isEmpty || !Self.onOrBefore(record.published, until) { return false }
+            for d in excludedTermDocs where Self.contains(d, doc) { return false }
+            var needText = !excludedPhrases.isEmpty
+            for group in checkedGroups where !group.contains(where: { a in
+                if case .phrase = a.atom { return false }
+                return Self.contains(a.docs, doc)
+            }) { needText = true }
+            guard needText else { return true }
+            try spendCheck()
+            let fields = try self.fields(of: record.id).map(PhraseField.init)
+            for group in checkedGroups {
+                let ok = group.contains { a in
+                    if case let .phrase(t) = a.atom { return Self.contains(a.docs, doc) && Self.holds(t, in: fields) }
+                    return Self.contains(a.docs, doc)
                 }
-                if lazy {
-                    if let p = query.idPrefix, !record.id.hasPrefix(p) { continue }
-                    if let since = query.since, record.published.isEmpty || !Self.onOrAfter(record.published, since) { continue }
-                    if let until = query.until, record.published.isEmpty || !Self.onOrBefore(record.published, until) { continue }
-                    if !phraseGroups.isEmpty || !excludedPhrases.isEmpty {
-                        let fields = try self.fields(of: record.id).map(PhraseField.init)
-                        if !phraseGroups.allSatisfy({ g in g.contains { if case let .phrase(t) = $0 { return Self.holds(t, in: fields) } else { return true } } }) { continue }
-                        if excludedPhrases.contains(where: { Self.holds($0, in: fields) }) { continue }
-                    }
-                }
-                run.append(record)
+                if !ok { return false }
             }
-            run.sort { $0.id < $1.id }
-            for r in run where hits.count < limit { hits.append((score, r)) }
-            if hits.count >= limit { break }
-            position = end
+            return !excludedPhrases.contains { Self.holds($0, in: fields) }
+        }
+
+        var hits: [(score: Double, record: IndexedDocument.DocRecord)] = []
+        if everyDocument {
+            // Every document scores 0: walk them in id order (from the id prefix) until `limit` pass.
+            var startKey = Array((query.idPrefix ?? "").utf8)
+            if startKey.isEmpty { startKey = [] }
+            var failure: Error?
+            try txn.scan(search.ids, from: startKey.isEmpty ? nil : startKey) { k, v in
+                if let p = query.idPrefix, !k.starts(with: Array(p.utf8)) { return false }
+                guard v.count == 4 else { return true }
+                let doc = UInt32(bigEndianBytes: v)
+                do {
+                    guard let record = try txn.withValue(search.docs, key: doc.bigEndianBytes, IndexedDocument.decodeDoc) else { return true }
+                    if try passes(doc, record) { hits.append((0, record)) }
+                } catch {
+                    failure = error
+                    return false
+                }
+                return hits.count < limit
+            }
+            if let failure { throw failure }
+        } else {
+            var order = Array(docs.docs.indices)
+            order.sort { docs.scores[$0] != docs.scores[$1] ? docs.scores[$0] > docs.scores[$1] : docs.docs[$0] < docs.docs[$1] }
+            var position = 0
+            while position < order.count && hits.count < limit {
+                // One run of equal scores at a time, in id order.
+                let score = docs.scores[order[position]]
+                var end = position
+                while end < order.count && docs.scores[order[end]] == score { end += 1 }
+                var run: [(UInt32, IndexedDocument.DocRecord)] = []
+                for i in order[position..<end] {
+                    let doc = docs.docs[i]
+                    guard let record = try txn.withValue(search.docs, key: doc.bigEndianBytes, IndexedDocument.decodeDoc) else {
+                        throw StoreError.corrupt("the search index names document \(doc), which it does not hold: run `folio reindex`")
+                    }
+                    run.append((doc, record))
+                }
+                run.sort { $0.1.id < $1.1.id }
+                for (doc, record) in run where hits.count < limit {
+                    if try passes(doc, record) { hits.append((score, record)) }
+                }
+                position = end
+            }
         }
         let terms = Set(query.groups.flatMap { $0 }.flatMap { a -> [String] in
             switch a {
@@ -365,10 +455,18 @@ struct SearchExecution {
                 throw StoreError.corrupt("the search index holds \"\(hit.record.id)\", which is not a live article: run `folio reindex`")
             }
             let snippet = snippets ? Snippet.make(body: try store.body(c.bodyHash, txn: txn) ?? "", title: c.title, terms: terms, prefixes: prefixes) : ""
-            return SearchHit(
-                id: hit.record.id, score: (hit.score * 1000).rounded() / 1000, title: c.title, source: c.source,
-                published: c.published, snippet: snippet)
+            return SearchHit(id: hit.record.id, score: hit.score, title: c.title, source: c.source, published: c.published, snippet: snippet)
         }
+    }
+
+    /// Binary search in sorted document numbers.
+    static func contains(_ docs: [UInt32], _ doc: UInt32) -> Bool {
+        var lo = 0, hi = docs.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if docs[mid] < doc { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < docs.count && docs[lo] == doc
     }
 
     /// The fields of an article's winner (title, body, source, tags).
@@ -419,30 +517,36 @@ struct PhraseField {
     }
 
     /// Words of ASCII `text` (letters and digits, compared lowercased, cut at 64 bytes as terms
-    /// are) checked against `phrase` as they go by.
+    /// are) checked against `phrase` at every word where its first term stands.
     static func scan(_ text: [UInt8], _ phrase: [[UInt8]]) -> Bool {
         @inline(__always) func isWord(_ b: UInt8) -> Bool { (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) }
         @inline(__always) func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b + 32 : b }
-        func equals(_ start: Int, _ end: Int, _ term: [UInt8]) -> Bool {
-            let n = min(end - start, SearchText.maxTermBytes)
-            guard n == term.count else { return false }
-            for k in 0..<n where lower(text[start + k]) != term[k] { return false }
-            return true
-        }
-        var matched = 0
+        var starts: [Int] = []
+        var ends: [Int] = []
         var i = 0
         while i < text.count {
             while i < text.count, !isWord(text[i]) { i += 1 }
             let start = i
             while i < text.count, isWord(text[i]) { i += 1 }
-            guard i > start else { break }
-            if equals(start, i, phrase[matched]) {
-                matched += 1
-                if matched == phrase.count { return true }
-            } else {
-                matched = equals(start, i, phrase[0]) ? 1 : 0
-                if matched == phrase.count { return true }
+            if i > start {
+                starts.append(start)
+                ends.append(i)
             }
+        }
+        func equals(_ w: Int, _ term: [UInt8]) -> Bool {
+            let n = min(ends[w] - starts[w], SearchText.maxTermBytes)
+            guard n == term.count else { return false }
+            for k in 0..<n where lower(text[starts[w] + k]) != term[k] { return false }
+            return true
+        }
+        guard starts.count >= phrase.count else { return false }
+        for w in 0...(starts.count - phrase.count) where equals(w, phrase[0]) {
+            var all = true
+            for j in 1..<phrase.count where !equals(w + j, phrase[j]) {
+                all = false
+                break
+            }
+            if all { return true }
         }
         return false
     }
@@ -454,7 +558,17 @@ enum Snippet {
 
     /// The window of `words` whitespace-separated words of the body holding the most matched
     /// terms (else the title), matched words marked «like this», cut with "…".
+    /// Bytes of the body looked at (a match further in shows the title), and most bytes of a snippet.
+    static let scannedBytes = 64 << 10
+    static let maxBytes = 400
+
     static func make(body: String, title: String, terms: Set<String>, prefixes: [String]) -> String {
+        let text = make(SearchText.cut(body, to: scannedBytes), title, terms, prefixes)
+        guard text.utf8.count > maxBytes else { return text }
+        return SearchText.cut(text, to: maxBytes - 3) + "…"
+    }
+
+    private static func make(_ body: String, _ title: String, _ terms: Set<String>, _ prefixes: [String]) -> String {
         if let s = window(body, terms: terms, prefixes: prefixes, requireMatch: true) { return s }
         if let s = window(title, terms: terms, prefixes: prefixes, requireMatch: true) { return s }
         return window(body.isEmpty ? title : body, terms: terms, prefixes: prefixes, requireMatch: false) ?? ""

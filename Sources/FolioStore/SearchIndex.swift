@@ -197,7 +197,11 @@ struct SearchIndexWriter {
             return UInt32(bigEndianBytes: b)
         }
         if let doc = existing {
-            if let old {
+            guard let old else {
+                // The index holds a document the articles do not explain: never make it worse.
+                throw StoreError.corrupt("the search index holds \"\(id)\" though its previous version was not live: run `folio reindex`")
+            }
+            do {
                 for (term, tf) in old.frequencies { journal.remove(term, IndexedDocument.posting(doc, tf, old.length)) }
                 total -= Int64(old.length)
             }

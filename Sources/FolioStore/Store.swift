@@ -150,7 +150,7 @@ public final class Store: Sendable {
                 for k in [Meta.live, Meta.tombstones, Meta.conflicts, Meta.searchDocs, Meta.searchLength, Meta.searchNext] {
                     try txn.put(dbs.meta, key: k, value: UInt64(0).bigEndianBytes)
                 }
-                try txn.put(dbs.meta, key: Meta.searchVersion, value: UInt64(options.maintainSearchIndex ? SearchText.version : 0).bigEndianBytes)
+                try txn.put(dbs.meta, key: Meta.searchVersion, value: (options.maintainSearchIndex ? SearchText.fingerprint : 0).bigEndianBytes)
                 if let home = StoreHome.current(dataFile: dataFile(path)) { try txn.put(dbs.meta, key: Meta.home, value: home.encoded) }
             }
         }

@@ -207,3 +207,64 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(try s.verify().problems, [])
     }
 }
+
+/// What the review of the search code found, pinned down.
+final class SearchReviewTests: XCTestCase {
+    func ids(_ s: Store, _ q: String) throws -> [String] {
+        try s.search(SearchQuery(parsing: q), limit: 50).map(\.id)
+    }
+
+    func testTextThatMakesLongGraphemesOrLongFilterValuesIsStillWritable() throws {
+        // 22 Hangul Jamo Extended-A letters form one grapheme of 66 bytes: never an empty term.
+        let jamo = String(repeating: "\u{A960}", count: 22)
+        XCTAssertFalse(SearchText.terms(jamo).contains(""))
+        XCTAssertFalse(SearchText.terms(jamo).isEmpty)
+        let s = try makeStore(self)
+        let longSource = String(repeating: "x ", count: 300)
+        try s.write { w in
+            try w.put(Article(id: "j", title: jamo, body: String(repeating: "\u{0D4E}", count: 40)))
+            try w.put(Article(id: "l", title: "Long source", source: longSource, tags: [String(repeating: "tag ", count: 200)]))
+        }
+        XCTAssertEqual(try ids(s, "long source:\"\(longSource)\""), ["l"])
+        XCTAssertEqual(try s.verify().problems, [])
+        XCTAssertThrowsError(try SearchQuery(parsing: "\(jamo.prefix(1))*"))  // a one-letter prefix
+    }
+
+    func testOverlappingPhrasesMixedGroupsAndExclusions() throws {
+        let s = try makeStore(self)
+        try s.write { w in
+            try w.put(Article(id: "a", title: "Songs", body: "new york new york new jersey"))
+            try w.put(Article(id: "b", title: "Musical", body: "bye bye bye birdie"))
+            try w.put(Article(id: "c", title: "Harbour", body: "a strike at the port"))
+            try w.put(Article(id: "d", title: "Dock", body: "the port strike ended"))
+        }
+        XCTAssertEqual(try ids(s, #""new york new jersey""#), ["a"])
+        XCTAssertEqual(try ids(s, #""bye bye birdie""#), ["b"])
+        XCTAssertEqual(try ids(s, #"songs OR musical -"bye bye birdie""#), ["a"])
+        // A phrase in a mixed OR group must hold; the plain word alone is enough.
+        XCTAssertEqual(try ids(s, #""port strike" OR walkout"#), ["d"])
+        XCTAssertEqual(Set(try ids(s, #""port strike" OR harbour"#)), ["c", "d"])
+    }
+
+    func testFoldingLowercasesBeforeDroppingMarks() {
+        XCTAssertEqual(SearchText.terms("İSTANBUL"), ["istanbul"])
+        XCTAssertEqual(SearchText.terms("ΣΊΣΥΦΟΣ σίσυφος"), SearchText.terms("σισυφοσ σισυφοσ"))
+    }
+
+    func testBroadQueriesAreRefusedOrBoundedAndOrderFollowsTheSentScore() throws {
+        let s = try makeStore(self, mapSize: 64 << 20)
+        try s.write { w in
+            for i in 0..<300 { try w.put(Article(id: String(format: "n/%03d", i), title: "note", published: "2026-11-20", body: "same words here")) }
+        }
+        // Filters only: the first `limit` in id order, without reading every article.
+        let hits = try s.search(SearchQuery(parsing: "since:2026-11-01"), limit: 3)
+        XCTAssertEqual(hits.map(\.id), ["n/000", "n/001", "n/002"])
+        XCTAssertEqual(try s.search(SearchQuery(parsing: "id:n/29 since:2026-01-01"), limit: 50).map(\.id), (290..<300).map { String(format: "n/%03d", $0) })
+        // Equal scores: by id.
+        XCTAssertEqual(try s.search(SearchQuery(parsing: "same"), limit: 4).map(\.id), ["n/000", "n/001", "n/002", "n/003"])
+        // Phrase words count toward the limit.
+        XCTAssertThrowsError(try SearchQuery(parsing: "\"" + String(repeating: "the ", count: 65) + "\""))
+        // A phrase whose words are everywhere but never adjacent: checks are bounded.
+        XCTAssertEqual(try ids(s, #""here same""#), [])
+    }
+}
