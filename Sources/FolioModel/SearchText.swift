@@ -13,7 +13,7 @@ import Foundation
 /// Changing these rules changes every index: `version` goes up, and a store whose index was
 /// built by another version rebuilds it at its next write-open.
 public enum SearchText {
-    public static let version: UInt32 = 2
+    public static let version: UInt32 = 3
 
     /// The rules' version with a fingerprint of the Unicode tables this build folds with
     /// (they come with the toolchain): an index made under other tables is rebuilt, never

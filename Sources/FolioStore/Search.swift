@@ -125,6 +125,34 @@ extension Store {
 struct ScoredDocs {
     var docs: [UInt32] = []
     var scores: [Double] = []
+    /// Position masks per document (a term's postings, or the chain of a phrase so far);
+    /// empty after set operations, which do not keep them.
+    var masks: [UInt32] = []
+
+    /// A phrase continued by the next word `o`: documents of both where some position of this
+    /// chain, plus one, is a position of `o` (mod 32) — a necessary condition for adjacency.
+    func followedBy(_ o: ScoredDocs) -> ScoredDocs {
+        var out = ScoredDocs()
+        var (i, j) = (0, 0)
+        while i < docs.count && j < o.docs.count {
+            if docs[i] == o.docs[j] {
+                let shifted = masks[i] << 1 | masks[i] >> 31
+                let m = shifted & o.masks[j]
+                if m != 0 {
+                    out.docs.append(docs[i])
+                    out.scores.append(scores[i] + o.scores[j])
+                    out.masks.append(m)
+                }
+                i += 1
+                j += 1
+            } else if docs[i] < o.docs[j] {
+                i += 1
+            } else {
+                j += 1
+            }
+        }
+        return out
+    }
 
     var isEmpty: Bool { docs.isEmpty }
 
@@ -254,11 +282,12 @@ final class SearchExecution {
         var docs: [UInt32] = []
         var tfs: [UInt16] = []
         var lengths: [UInt16] = []
+        var masks: [UInt32] = []
         var sorted = true
         try txn.scan(search.terms, from: key) { k, v in
             guard prefix ? k.starts(with: key) : k.elementsEqual(key) else { return false }
             if prefix, k.first == 1 { return true }
-            guard v.count == IndexedDocument.postingSize else { throw CorruptRecord("a search posting is \(v.count) bytes, expected 8") }
+            guard v.count == IndexedDocument.postingSize else { throw CorruptRecord("a search posting is \(v.count) bytes, expected \(IndexedDocument.postingSize)") }
             if prefix, !k.elementsEqual(lastKey) {
                 lastKey = Array(k)
                 termsSeen += 1
@@ -270,6 +299,7 @@ final class SearchExecution {
             docs.append(doc)
             tfs.append(UInt16(v[4]) << 8 | UInt16(v[5]))
             lengths.append(UInt16(v[6]) << 8 | UInt16(v[7]))
+            masks.append(UInt32(v[8]) << 24 | UInt32(v[9]) << 16 | UInt32(v[10]) << 8 | UInt32(v[11]))
             return true
         }
         var order = Array(docs.indices)
@@ -278,14 +308,17 @@ final class SearchExecution {
         var mergedDocs: [UInt32] = []
         var mergedTF: [Double] = []
         var mergedLength: [Double] = []
+        var mergedMasks: [UInt32] = []
         mergedDocs.reserveCapacity(order.count)
         for i in order {
             if mergedDocs.last == docs[i] {
                 mergedTF[mergedTF.count - 1] += Double(tfs[i])
+                mergedMasks[mergedMasks.count - 1] |= masks[i]
             } else {
                 mergedDocs.append(docs[i])
                 mergedTF.append(Double(tfs[i]))
                 mergedLength.append(Double(lengths[i]))
+                mergedMasks.append(masks[i])
             }
         }
         let df = Double(mergedDocs.count)
@@ -296,7 +329,7 @@ final class SearchExecution {
             let tf = mergedTF[i]
             scores[i] = idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * mergedLength[i] / avg))
         }
-        return ScoredDocs(docs: mergedDocs, scores: scores)
+        return ScoredDocs(docs: mergedDocs, scores: scores, masks: mergedMasks)
     }
 
     /// An atom's documents (for a phrase: those holding all its terms; adjacency is checked
@@ -306,13 +339,15 @@ final class SearchExecution {
         case let .term(t): return try scored(t, prefix: false)
         case let .prefix(t): return try scored(t, prefix: true)
         case let .phrase(terms):
+            // Each word must follow the previous one in the position masks; the text is
+            // checked later only for documents that pass this.
             var result: ScoredDocs?
             for t in terms {
                 let next = try scored(t, prefix: false)
-                result = result.map { $0.intersect(next) } ?? next
+                result = result.map { $0.followedBy(next) } ?? next
                 if result!.isEmpty { break }
             }
-            return result ?? ScoredDocs()
+            return ScoredDocs(docs: result?.docs ?? [], scores: result?.scores ?? [])
         }
     }
 

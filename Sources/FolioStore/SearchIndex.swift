@@ -8,9 +8,10 @@ import LMDB
 ///
 /// - `search_ids`: article id → u32 document number;
 /// - `search_docs`: u32 document number → u32 length (weighted terms), str id, str published;
-/// - `search_terms` (`MDB_DUPSORT | MDB_DUPFIXED`): term → 8-byte postings: u32 document
-///   number, u16 weighted term frequency, u16 document length (both saturating), sorted by
-///   document — a term's postings alone score it (BM25 needs nothing else per document).
+/// - `search_terms` (`MDB_DUPSORT | MDB_DUPFIXED`): term → 12-byte postings: u32 document
+///   number, u16 weighted term frequency, u16 document length (both saturating), u32 position
+///   mask (bit p mod 32 set for each position p of the term), sorted by document — a term's
+///   postings alone score it, and two masks tell most non-adjacent pairs from adjacent ones.
 struct SearchDatabases: Sendable {
     let ids: Database
     let docs: Database
@@ -21,10 +22,19 @@ struct SearchDatabases: Sendable {
 
 /// The terms of one article as the index holds them.
 struct IndexedDocument: Equatable {
-    /// Weighted term frequencies: a title occurrence counts `titleWeight`, any other one 1.
-    var frequencies: [String: Int] = [:]
+    struct TermStats: Equatable {
+        /// Weighted frequency: a title occurrence counts `titleWeight`, any other one 1.
+        var tf = 0
+        /// Bit (position mod 32) for each position of the term in the document.
+        var mask: UInt32 = 0
+    }
+
+    var frequencies: [String: TermStats] = [:]
     var length = 0
     var published = ""
+    /// Positions run through title, body, source and tags in that order, with a gap of 2
+    /// between fields (so the last word of one field is not next to the first of the next).
+    private var position = 0
 
     static let titleWeight = 2
     /// Filter terms (an exact source or tag) start with this byte, which no text term holds.
@@ -34,27 +44,39 @@ struct IndexedDocument: Equatable {
     init(content c: VersionContent, body: String) {
         published = c.published
         SearchText.forEachTerm(c.title) { add($0, Self.titleWeight) }
+        position += 2
         SearchText.forEachTerm(body) { add($0, 1) }
+        position += 2
         SearchText.forEachTerm(c.source) { add($0, 1) }
-        for t in c.tags { SearchText.forEachTerm(t) { add($0, 1) } }
+        for t in c.tags {
+            position += 2
+            SearchText.forEachTerm(t) { add($0, 1) }
+        }
         let source = SearchText.foldedValue(c.source)
-        if !source.isEmpty { frequencies[Self.sourcePrefix + source, default: 0] = 1 }
-        for t in Set(c.tags.map(SearchText.foldedValue)) where !t.isEmpty { frequencies[Self.tagPrefix + t] = 1 }
+        if !source.isEmpty { frequencies[Self.sourcePrefix + source] = TermStats(tf: 1, mask: 0) }
+        for t in Set(c.tags.map(SearchText.foldedValue)) where !t.isEmpty { frequencies[Self.tagPrefix + t] = TermStats(tf: 1, mask: 0) }
     }
 
     private mutating func add(_ term: String, _ weight: Int) {
-        frequencies[term, default: 0] += weight
+        let bit = UInt32(1) << UInt32(position & 31)
+        frequencies[term, default: TermStats()].tf += weight
+        frequencies[term]!.mask |= bit
         length += weight
+        position += 1
     }
 
-    static let postingSize = 8
+    static let postingSize = 12
 
-    /// A posting as one integer: document << 32 | frequency << 16 | length.
-    static func posting(_ doc: UInt32, _ tf: Int, _ length: Int) -> UInt64 {
-        UInt64(doc) << 32 | UInt64(UInt16(clamping: tf)) << 16 | UInt64(UInt16(clamping: length))
+    /// A posting: document << 32 | frequency << 16 | length, and the position mask.
+    struct Posting: Equatable {
+        var head: UInt64
+        var mask: UInt32
+        var bytes: [UInt8] { head.bigEndianBytes + mask.bigEndianBytes }
     }
 
-    static func postingBytes(_ p: UInt64) -> [UInt8] { p.bigEndianBytes }
+    static func posting(_ doc: UInt32, _ stats: TermStats, _ length: Int) -> Posting {
+        Posting(head: UInt64(doc) << 32 | UInt64(UInt16(clamping: stats.tf)) << 16 | UInt64(UInt16(clamping: length)), mask: stats.mask)
+    }
 
     static func encodeDoc(length: Int, id: String, published: String) -> [UInt8] {
         var out = UInt32(clamping: length).bigEndianBytes
@@ -95,21 +117,24 @@ extension UInt32 {
 struct PostingJournal {
     private(set) var terms: [String] = []
     private(set) var ops: [UInt64] = []
+    private(set) var masks: [UInt32] = []
     /// Bit 0 of an op's entry in `adds`: true to add the posting, false to remove it.
     private(set) var adds: [Bool] = []
 
     var count: Int { ops.count }
     var isEmpty: Bool { ops.isEmpty }
 
-    mutating func add(_ term: String, _ posting: UInt64) {
+    mutating func add(_ term: String, _ posting: IndexedDocument.Posting) {
         terms.append(term)
-        ops.append(posting)
+        ops.append(posting.head)
+        masks.append(posting.mask)
         adds.append(true)
     }
 
-    mutating func remove(_ term: String, _ posting: UInt64) {
+    mutating func remove(_ term: String, _ posting: IndexedDocument.Posting) {
         terms.append(term)
-        ops.append(posting)
+        ops.append(posting.head)
+        masks.append(posting.mask)
         adds.append(false)
     }
 
@@ -117,6 +142,7 @@ struct PostingJournal {
         guard n < ops.count else { return }
         terms.removeSubrange(n...)
         ops.removeSubrange(n...)
+        masks.removeSubrange(n...)
         adds.removeSubrange(n...)
     }
 
@@ -147,10 +173,12 @@ struct PostingJournal {
         // scattered), so the loop below reads them sequentially.
         var next = starts
         var groupedOps = [UInt64](repeating: 0, count: ops.count)
+        var groupedMasks = [UInt32](repeating: 0, count: ops.count)
         var groupedAdds = [Bool](repeating: false, count: ops.count)
         for i in ops.indices {
             let t = Int(termOf[i])
             groupedOps[next[t]] = ops[i]
+            groupedMasks[next[t]] = masks[i]
             groupedAdds[next[t]] = adds[i]
             next[t] += 1
         }
@@ -162,20 +190,23 @@ struct PostingJournal {
             batch.removeAll(keepingCapacity: true)
             for op in starts[t]..<starts[t + 1] {
                 let p = groupedOps[op]
+                let m = groupedMasks[op]
                 if groupedAdds[op] {
                     for shift in stride(from: 56, through: 0, by: -8) { batch.append(UInt8(truncatingIfNeeded: p >> UInt64(shift))) }
+                    for shift in stride(from: 24, through: 0, by: -8) { batch.append(UInt8(truncatingIfNeeded: m >> UInt32(shift))) }
                 } else {
                     if !batch.isEmpty {
                         try txn.putMultiple(db, key: key, values: batch, elementSize: IndexedDocument.postingSize)
                         batch.removeAll(keepingCapacity: true)
                     }
-                    try txn.delete(db, key: key, value: p.bigEndianBytes)
+                    try txn.delete(db, key: key, value: IndexedDocument.Posting(head: p, mask: m).bytes)
                 }
             }
             if !batch.isEmpty { try txn.putMultiple(db, key: key, values: batch, elementSize: IndexedDocument.postingSize) }
         }
         terms.removeAll(keepingCapacity: true)
         ops.removeAll(keepingCapacity: true)
+        masks.removeAll(keepingCapacity: true)
         adds.removeAll(keepingCapacity: true)
     }
 }
@@ -202,7 +233,7 @@ struct SearchIndexWriter {
                 throw StoreError.corrupt("the search index holds \"\(id)\" though its previous version was not live: run `folio reindex`")
             }
             do {
-                for (term, tf) in old.frequencies { journal.remove(term, IndexedDocument.posting(doc, tf, old.length)) }
+                for (term, stats) in old.frequencies { journal.remove(term, IndexedDocument.posting(doc, stats, old.length)) }
                 total -= Int64(old.length)
             }
             if new == nil {
@@ -223,7 +254,7 @@ struct SearchIndexWriter {
                 try txn.put(dbs.ids, key: idKey, value: doc.bigEndianBytes)
                 docs += 1
             }
-            for (term, tf) in new.frequencies { journal.add(term, IndexedDocument.posting(doc, tf, new.length)) }
+            for (term, stats) in new.frequencies { journal.add(term, IndexedDocument.posting(doc, stats, new.length)) }
             try txn.put(dbs.docs, key: doc.bigEndianBytes, value: IndexedDocument.encodeDoc(length: new.length, id: id, published: new.published))
             total += Int64(new.length)
         }

@@ -212,8 +212,8 @@ extension Store {
             documents += 1
             length += UInt64(expected.length)
             postings += expected.frequencies.count
-            for (term, tf) in expected.frequencies {
-                expectedSum &+= digest(term.utf8, IndexedDocument.postingBytes(IndexedDocument.posting(doc, tf, expected.length)))
+            for (term, stats) in expected.frequencies {
+                expectedSum &+= digest(term.utf8, IndexedDocument.posting(doc, stats, expected.length).bytes)
             }
             do {
                 guard let record = try txn.withValue(search.docs, key: doc.bigEndianBytes, IndexedDocument.decodeDoc) else {
@@ -226,8 +226,8 @@ extension Store {
             } catch {
                 problem("search_docs[\(doc)]: \(error)")
             }
-            for (term, tf) in expected.frequencies where try !txn.contains(search.terms, key: Array(term.utf8), value: IndexedDocument.postingBytes(IndexedDocument.posting(doc, tf, expected.length))) {
-                problem("search_terms[\(term)]: no posting for \(id) (frequency \(tf))")
+            for (term, stats) in expected.frequencies where try !txn.contains(search.terms, key: Array(term.utf8), value: IndexedDocument.posting(doc, stats, expected.length).bytes) {
+                problem("search_terms[\(term)]: no posting for \(id) (frequency \(stats.tf))")
                 break
             }
             return true

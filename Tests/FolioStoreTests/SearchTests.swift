@@ -140,7 +140,7 @@ final class SearchTests: XCTestCase {
                 return false
             }
             try txn.delete(search.terms, key: first!.0, value: first!.1)
-            try txn.put(search.terms, key: Array("zzzinvented".utf8), value: IndexedDocument.postingBytes(IndexedDocument.posting(0, 1, 10)))
+            try txn.put(search.terms, key: Array("zzzinvented".utf8), value: IndexedDocument.posting(0, .init(tf: 1, mask: 1), 10).bytes)
         }
         let report = try s.verify()
         XCTAssertFalse(report.isClean)
