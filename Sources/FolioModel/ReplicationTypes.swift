@@ -92,6 +92,10 @@ public struct ApplyOutcome: Sendable, Equatable {
     public var conflictsCreated: Int
     /// The checkpoint recorded for the source.
     public var checkpoint: UInt64
+    /// Local only (never on the wire): articles this batch changed into exactly the versions
+    /// the source sent, by id, with the sequence number their change got here. The source
+    /// holds them as they are, so pushing them back to it would only cost an OFFER.
+    public var heldBySource: [String: UInt64] = [:]
 
     public init(changed: Int, conflictsCreated: Int, checkpoint: UInt64) {
         self.changed = changed

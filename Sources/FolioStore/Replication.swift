@@ -116,6 +116,7 @@ extension StoreWriter {
     public func applyBatch(from node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState]) throws -> ApplyOutcome {
         var changed = 0
         var created = 0
+        var heldBySource: [String: UInt64] = [:]
         for a in articles {
             let wasConflict = (try store.record(a.id, txn: txn)?.versions.isInConflict) ?? false
             var bodies: [BodyHash: String] = [:]
@@ -124,13 +125,21 @@ extension StoreWriter {
             if o.changed {
                 changed += 1
                 if !wasConflict && o.siblings > 1 { created += 1 }
+                // Now exactly what the source sent: nothing here the source lacks.
+                if let after = try store.record(a.id, txn: txn),
+                    after.versions.versions.map(\.dot) == a.versions.versions.map(\.dot)
+                {
+                    heldBySource[a.id] = after.seq
+                }
             }
         }
         let key = Store.checkpointKey(node, epoch)
         let current = try storeErrors { try txn.withValue(store.dbs.peers, key: key) { try RecordCodec.decodeCheckpoint($0).sequence } } ?? 0
         let next = max(current, upTo)
         try txn.put(store.dbs.peers, key: key, value: RecordCodec.encodeCheckpoint(sequence: next, updated: store.options.clock()))
-        return ApplyOutcome(changed: changed, conflictsCreated: created, checkpoint: next)
+        var outcome = ApplyOutcome(changed: changed, conflictsCreated: created, checkpoint: next)
+        outcome.heldBySource = heldBySource
+        return outcome
     }
 
     /// Records a peer's status (by address) for `folio peers`.

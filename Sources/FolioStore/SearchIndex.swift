@@ -27,6 +27,11 @@ struct IndexedDocument: Equatable {
         var tf = 0
         /// Bit (position mod 32) for each position of the term in the document.
         var mask: UInt32 = 0
+
+        mutating func add(_ weight: Int, _ bit: UInt32) {
+            tf += weight
+            mask |= bit
+        }
     }
 
     var frequencies: [String: TermStats] = [:]
@@ -58,9 +63,8 @@ struct IndexedDocument: Equatable {
     }
 
     private mutating func add(_ term: String, _ weight: Int) {
-        let bit = UInt32(1) << UInt32(position & 31)
-        frequencies[term, default: TermStats()].tf += weight
-        frequencies[term]!.mask |= bit
+        // One hash lookup per term: the dictionary's modify accessor.
+        frequencies[term, default: TermStats()].add(weight, UInt32(1) << UInt32(position & 31))
         length += weight
         position += 1
     }

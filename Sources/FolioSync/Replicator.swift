@@ -2,6 +2,7 @@ import FolioModel
 import FolioStore
 import FolioClient
 import FolioProtocol
+import NIOConcurrencyHelpers
 import NIOPosix
 
 /// Limits of one sync batch.
@@ -28,6 +29,8 @@ public struct SyncDirectionReport: Sendable, Equatable {
     public var checkpoint: UInt64 = 0
     /// The source's last sequence when last seen (for pending estimates).
     public var sourceLastSequence: UInt64 = 0
+    /// Changes offered to the peer (a push); changes the peer was known to hold are not.
+    public var changesOffered = 0
     /// Articles that could not be transferred (too large for one frame), in feed order.
     public var untransferable: [OversizedArticle] = []
     /// While an article was skipped, the checkpoint stays just before its change, so a later
@@ -56,6 +59,11 @@ public struct Replicator: Sendable {
     public let store: Store
     public let options: SyncOptions
     let applyLocally: LocalApply
+    /// Articles a pull of this replicator changed into exactly what its source sent, with
+    /// their sequence numbers here: a push to that same source skips them while unchanged
+    /// since (a fresh pull is not offered back). Bounded; shared by a link's pull and push.
+    private let pulled = NIOLockedValueBox<[String: UInt64]>([:])
+    static let maxRemembered = 1_000_000
 
     /// `applyLocally` commits a batch into `store` (a node routes it through its writer thread).
     public init(store: Store, options: SyncOptions = SyncOptions(), applyLocally: LocalApply? = nil) {
@@ -147,7 +155,13 @@ public struct Replicator: Sendable {
                 let have = try await read { try $0.heldBodies(needs.have) }
                 return try await peer.fetch(ids, have: have, maxBytes: UInt32(clamping: options.batchBytes))
             } apply: { upTo, articles in
-                try await applyLocally(source.node, source.epoch, upTo, articles)
+                let o = try await applyLocally(source.node, source.epoch, upTo, articles)
+                if !o.heldBySource.isEmpty {
+                    pulled.withLockedValue { p in
+                        if p.count < Replicator.maxRemembered { p.merge(o.heldBySource) { _, new in new } }
+                    }
+                }
+                return o
             }
             since = changes.last!.seq
             progress?(SyncProgress(direction: "pull", done: since, total: max(last, since)))
@@ -165,12 +179,31 @@ public struct Replicator: Sendable {
         let last = try await read { try $0.lastSequence() }
         report.sourceLastSequence = last
         let maxArticleBytes = Int(peer.maxFrame) - FrameDecoder.frameOverhead
+        // Changes skipped as held by the peer still move its checkpoint: with the next APPLY,
+        // or one of their own at the end.
+        var skippedUpTo: UInt64?
         while true {
             try Task.checkCancellation()
             let (from, limit) = (since, Int(options.batchCount))
-            let changes = try await read { try $0.changes(since: from, limit: limit) }
-            if changes.isEmpty { break }
-            report.changesExamined += changes.count
+            let batch = try await read { try $0.changes(since: from, limit: limit) }
+            if batch.isEmpty { break }
+            report.changesExamined += batch.count
+            let changes = pulled.withLockedValue { p -> [Change] in
+                batch.filter { c in
+                    guard let seq = p[c.id] else { return true }
+                    if seq == c.seq { p[c.id] = nil; return false }
+                    if seq < c.seq { p[c.id] = nil }  // changed here since: offer it
+                    return true
+                }
+            }
+            if changes.isEmpty {
+                skippedUpTo = batch.last!.seq
+                since = batch.last!.seq
+                progress?(SyncProgress(direction: "push", done: since, total: max(last, since)))
+                continue
+            }
+            skippedUpTo = nil
+            report.changesOffered += changes.count
             let want = try await peer.offer(changes)
             let have = Set(want.have)
             let batchBytes = options.batchBytes
@@ -179,8 +212,12 @@ public struct Replicator: Sendable {
             } apply: { upTo, articles in
                 try await peer.apply(node: store.nodeID, epoch: store.epoch, upTo: upTo, articles: articles)
             }
-            since = changes.last!.seq
+            if batch.last!.seq > changes.last!.seq { skippedUpTo = batch.last!.seq }
+            since = batch.last!.seq
             progress?(SyncProgress(direction: "push", done: since, total: max(last, since)))
+        }
+        if let upTo = skippedUpTo, report.heldCheckpoint == nil {
+            report.checkpoint = try await peer.apply(node: store.nodeID, epoch: store.epoch, upTo: upTo, articles: []).checkpoint
         }
         return report
     }

@@ -14,12 +14,15 @@ struct Sync: AsyncParsableCommand {
             that the node lacks, over one connection. Only what changed since the last sync \
             travels, and only bodies the other side does not hold. Each batch commits together \
             with its checkpoint, so an interrupted sync resumes where it stopped. Concurrent \
-            edits become conflicts on both sides (see `folio conflicts`).
+            edits become conflicts on both sides (see `folio conflicts`). What a pull just \
+            brought is not offered back by the push that follows. --pull-only and --push-only \
+            sync one way.
 
             Examples:
               folio sync 10.0.0.5:7070 --key-file mesh.key
               folio sync archive.example.org --tls-ca ca.pem --tls-cert laptop.pem --tls-key laptop.key
               folio sync 127.0.0.1:7070 --data ./laptop --json
+              folio sync hub.example --key-file mesh.key --pull-only
             """)
 
     @OptionGroup var store: StoreOptions
@@ -29,11 +32,14 @@ struct Sync: AsyncParsableCommand {
     @Option(help: "Changes per batch.") var batchSize: UInt32 = 500
     @Option(help: "Most bytes of articles per batch (an article larger than this still syncs, alone).") var batchBytes = 4 << 20
     @Flag(help: "Print the summary as JSON on stdout.") var json = false
+    @Flag(help: "Only receive what the node has (no push).") var pullOnly = false
+    @Flag(help: "Only send what this store has (no pull).") var pushOnly = false
 
     func validate() throws {
         try Check.address(address, "the node address")
         try Check.count(batchSize, "--batch-size", in: 1...10_000)
         try Check.count(batchBytes, "--batch-bytes", in: 1024...(16 << 20))
+        if pullOnly && pushOnly { throw ValidationError("--pull-only and --push-only contradict each other: without either, sync goes both ways") }
     }
 
     func run() async throws {
@@ -68,8 +74,8 @@ struct Sync: AsyncParsableCommand {
         let pulled: SyncDirectionReport
         let pushed: SyncDirectionReport
         do {
-            pulled = try await replicator.pull(from: client, progress: progress)
-            pushed = try await replicator.push(to: client, progress: progress)
+            pulled = pushOnly ? SyncDirectionReport() : try await replicator.pull(from: client, progress: progress)
+            pushed = pullOnly ? SyncDirectionReport() : try await replicator.push(to: client, progress: progress)
         } catch {
             bar.clear()
             try? await client.close()
@@ -96,6 +102,8 @@ struct Sync: AsyncParsableCommand {
                 ("conflicts_created_there", .number(String(pushed.conflictsCreated))),
                 ("bytes_in", .number(String(received))), ("bytes_out", .number(String(sent))),
                 ("pull_checkpoint", .number(String(pulled.checkpoint))), ("push_checkpoint", .number(String(pushed.checkpoint))),
+                ("pushed_changes_examined", .number(String(pushed.changesExamined))), ("pushed_changes_offered", .number(String(pushed.changesOffered))),
+                ("directions", .string(pullOnly ? "pull" : pushOnly ? "push" : "both")),
                 ("untransferable", .array((pulled.untransferable + pushed.untransferable).map {
                     .object([("id", .string($0.id)), ("bytes", .number(String($0.bytes)))])
                 })),

@@ -63,3 +63,48 @@ final class SyncCLITests: XCTestCase {
         XCTAssertTrue(peers.stdout.contains("checkpoint 4000"), peers.stdout)
     }
 }
+
+/// Leaner syncs: what a pull brought is not offered back; one-way syncs.
+final class LeanSyncCLITests: XCTestCase {
+    func testAFreshPullIsNotOfferedBackAndOneWaySyncsGoOneWay() throws {
+        let dir = temporaryDirectory(self)
+        let (a, b) = (dir + "/a", dir + "/b")
+        for d in [a, b] { XCTAssertEqual(try CLI.run(["init", "--data", d]).code, 0) }
+        var lines = ""
+        for i in 0..<1200 { lines += #"{"id":"n/\#(i)","title":"t\#(i)"}"# + "\n" }
+        writeFile(dir + "/in.jsonl", lines)
+        XCTAssertEqual(try CLI.run(["import", dir + "/in.jsonl", "--data", a]).code, 0)
+        let (node, address, _) = try startServe(self, a)
+
+        func sync(_ extra: [String] = []) throws -> [String: Any] {
+            let r = try CLI.run(["sync", address, "--data", b, "--json"] + extra)
+            XCTAssertEqual(r.code, 0, r.stderr)
+            return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        }
+        let first = try sync()
+        XCTAssertEqual(first["received"] as? Int, 1200)
+        XCTAssertEqual(first["pushed_changes_offered"] as? Int, 0, "\(first)")
+        XCTAssertEqual(first["sent"] as? Int, 0)
+        // A write here is offered (alone); the peer's checkpoint moved past the pulled ones.
+        XCTAssertEqual(try CLI.run(["put", "mine/1", "--title", "from b", "--data", b]).code, 0)
+        let second = try sync()
+        XCTAssertEqual(second["pushed_changes_offered"] as? Int, 1, "\(second)")
+        XCTAssertEqual(second["sent"] as? Int, 1)
+        XCTAssertEqual(try CLI.run(["get", "mine/1", "--remote", address]).code, 0)
+
+        // One way only.
+        XCTAssertEqual(try CLI.run(["put", "mine/2", "--title", "later", "--data", b]).code, 0)
+        XCTAssertEqual(try CLI.run(["put", "theirs/1", "--title", "on a", "--remote", address]).code, 0)
+        let pull = try sync(["--pull-only"])
+        XCTAssertEqual(pull["received"] as? Int, 1)
+        XCTAssertEqual(pull["sent"] as? Int, 0)
+        XCTAssertEqual(try CLI.run(["get", "mine/2", "--remote", address]).code, 1)
+        let push = try sync(["--push-only"])
+        XCTAssertEqual(push["sent"] as? Int, 1)
+        XCTAssertEqual(try CLI.run(["get", "mine/2", "--remote", address]).code, 0)
+        XCTAssertEqual(try CLI.run(["sync", address, "--data", b, "--pull-only", "--push-only"]).code, 2)
+        node.terminate()
+        node.waitUntilExit()
+        for d in [a, b] { XCTAssertEqual(try CLI.run(["verify", "--data", d]).code, 0) }
+    }
+}
