@@ -48,6 +48,8 @@ struct IndexedDocument: Equatable {
 
     init(content c: VersionContent, body: String) {
         published = c.published
+        // About one distinct term per 12 bytes of text: no rehashing while it fills.
+        frequencies.reserveCapacity(min(8192, (c.title.utf8.count + body.utf8.count) / 12 + 16))
         SearchText.forEachTerm(c.title) { add($0, Self.titleWeight) }
         position += 2
         SearchText.forEachTerm(body) { add($0, 1) }
