@@ -5,7 +5,7 @@ import LMDB
 extension Store {
     /// Articles indexed per write transaction while the index is built (a store of a million
     /// articles is indexed in many transactions, resumable: `meta/search.build` is the cursor).
-    static let searchBuildBatch = 1000
+    static let searchBuildBatch = 5000
 
     /// At a write-open: a format-1 store gains the search index (format 2); an index built by
     /// another tokenizer version, or whose build was interrupted, is (re)built. Batched and

@@ -153,7 +153,7 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(try ids(s, "port strike"), ["wire/2026-11-20-port-strike"])
     }
 
-    func testABuildOfManyBatchesIsResumableAndMatchesTheIncrementalIndex() throws {
+    func testAnInterruptedBuildResumesAndMatchesTheIncrementalIndex() throws {
         let s = try makeStore(self, mapSize: 64 << 20)
         var rng = SplitMix64(seed: 42)
         let words = ["harbour", "strike", "glacier", "orchid", "ferry", "archive", "night", "train", "budget", "vote"]
