@@ -13,7 +13,7 @@ public final class Importer {
         /// Abort, writing nothing, if any record is rejected.
         public var strict = false
         /// Articles per write transaction.
-        public var batchSize = 2000
+        public var batchSize = 5000
         /// Body bytes per write transaction.
         public var batchBytes = 64 << 20
         /// Files whose kind is told by their content, not their name (standard input's copy).
