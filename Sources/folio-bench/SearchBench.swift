@@ -105,7 +105,28 @@ func indexCost(_ file: String, _ dir: String) throws {
     let reindex = try timeSeconds { try s.reindex() }
     let st = try s.statistics()
     let bytes = st.databases.filter { $0.name.hasPrefix("search_") }.reduce(0) { $0 + $1.statistics.pages * st.pageSize }
-    print(String(format: "%.3f %.3f %.3f %d", times[1], times[0], reindex, bytes))
+    // The sync path: what a peer sends is merged (its versions, with their dots). An export of
+    // every version imported into fresh stores goes through the same merge.
+    let versions = dir + "/all-versions.jsonl"
+    _ = FileManager.default.createFile(atPath: versions, contents: nil)
+    let out = FileHandle(forWritingAtPath: versions)!
+    var buffer = ""
+    try s.forEach(includeDeleted: true) { state in
+        for v in state.versions.versions { buffer += VersionJSON.exportLine(state, v) + "\n" }
+        if buffer.utf8.count > 1 << 20 { out.write(Data(buffer.utf8)); buffer = "" }
+    }
+    out.write(Data(buffer.utf8))
+    try out.close()
+    var merges: [Double] = []
+    for (name, index) in [("merge-without", false), ("merge-with", true)] {
+        var mo = Store.Options()
+        mo.maintainSearchIndex = index
+        mo.mapSize = 1 << 30
+        let m = try Store.create(at: dir + "/" + name, options: mo)
+        merges.append(try timeSeconds { _ = try Importer(store: m).run(paths: [versions]) })
+        m.close()
+    }
+    print(String(format: "%.3f %.3f %.3f %d %.3f %.3f", times[1], times[0], reindex, bytes, merges[1], merges[0]))
 }
 
 /// Runs every query of QUERIES (limit 10) ROUNDS times; writes "kind p50_ms p99_ms" lines to
