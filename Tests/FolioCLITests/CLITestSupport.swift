@@ -84,9 +84,14 @@ func writeFile(_ path: String, _ text: String) {
 /// Starts `folio serve` on port 0 (stopped when the test ends) and returns the process, the
 /// address it printed as stdout's first line, and its stderr.
 func startServe(_ test: XCTestCase, _ data: String, _ extra: [String] = []) throws -> (Process, String, Pipe) {
+    try startServeOn(test, data, listen: "127.0.0.1:0", extra)
+}
+
+/// `startServe` on a given address (a restart on the port a node had).
+func startServeOn(_ test: XCTestCase, _ data: String, listen: String, _ extra: [String] = []) throws -> (Process, String, Pipe) {
     let p = Process()
     p.executableURL = CLI.binary
-    p.arguments = ["serve", "--data", data, "--listen", "127.0.0.1:0"] + extra
+    p.arguments = ["serve", "--data", data, "--listen", listen] + extra
     let out = Pipe()
     let err = Pipe()
     p.standardOutput = out

@@ -108,3 +108,79 @@ final class LeanSyncCLITests: XCTestCase {
         for d in [a, b] { XCTAssertEqual(try CLI.run(["verify", "--data", d]).code, 0) }
     }
 }
+
+/// `folio changes`: the feed, and following it live on a node and locally.
+final class ChangesCLITests: XCTestCase {
+    func testTheFeedAndFollowingItLive() throws {
+        let dir = temporaryDirectory(self)
+        let data = dir + "/store"
+        XCTAssertEqual(try CLI.run(["init", "--data", data]).code, 0)
+        XCTAssertEqual(try CLI.run(["import", CLI.samples, "--data", data]).code, 0)
+        XCTAssertEqual(try CLI.run(["rm", "wire/2026-11-20-port-strike", "--data", data]).code, 0)
+        let all = try CLI.run(["changes", "--data", data])
+        XCTAssertEqual(all.code, 0, all.stderr)
+        let lines = all.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 9)
+        XCTAssertTrue(lines.last!.hasPrefix("10\twire/2026-11-20-port-strike\tdeleted\t"), all.stdout)
+        XCTAssertEqual(try CLI.run(["changes", "--data", data, "--since", "9"]).stdout.split(separator: "\n").count, 1)
+
+        let (node, address, _) = try startServe(self, data)
+        for target in [["--remote", address], ["--data", data]] {
+            let stats = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(try CLI.run(["stats", "--json", "--remote", address]).stdout.utf8)) as? [String: Any])
+            let since = try XCTUnwrap(stats["last_seq"] as? Int)
+            let follow = Process()
+            follow.executableURL = CLI.binary
+            follow.arguments = ["changes", "--follow", "--json", "--since", String(since)] + target
+            let out = Pipe()
+            follow.standardOutput = out
+            follow.standardError = FileHandle.nullDevice
+            try follow.run()
+            defer { if follow.isRunning { follow.terminate(); follow.waitUntilExit() } }
+            Thread.sleep(forTimeInterval: 0.5)
+            let id = "live/\(target[0].dropFirst(2))"
+            let wrote = Date()
+            XCTAssertEqual(try CLI.run(["put", id, "--title", "now", "--remote", address]).code, 0)
+            var text = ""
+            while !text.contains("\n"), Date().timeIntervalSince(wrote) < 5 {
+                text += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+            }
+            XCTAssertLessThan(Date().timeIntervalSince(wrote), 1.5, "printed within about a second of the put")
+            let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.split(separator: "\n")[0].utf8)) as? [String: Any])
+            XCTAssertEqual(object["id"] as? String, id)
+            XCTAssertEqual(object["deleted"] as? Bool, false)
+        }
+        node.terminate()
+        node.waitUntilExit()
+    }
+
+    func testFollowingANodeSurvivesItsRestart() throws {
+        let dir = temporaryDirectory(self)
+        let data = dir + "/store"
+        XCTAssertEqual(try CLI.run(["init", "--data", data]).code, 0)
+        let (first, address, _) = try startServe(self, data)
+        let follow = Process()
+        follow.executableURL = CLI.binary
+        follow.arguments = ["changes", "--follow", "--remote", address]
+        let out = Pipe()
+        follow.standardOutput = out
+        follow.standardError = FileHandle.nullDevice
+        try follow.run()
+        defer { if follow.isRunning { follow.terminate(); follow.waitUntilExit() } }
+        Thread.sleep(forTimeInterval: 0.3)
+        first.terminate()
+        first.waitUntilExit()
+        // The same port again; the follower reconnects and resumes after what it printed.
+        let port = String(address.split(separator: ":").last!)
+        let (second, again, _) = try startServeOn(self, data, listen: "127.0.0.1:\(port)")
+        XCTAssertEqual(again, address)
+        XCTAssertEqual(try CLI.run(["put", "after/restart", "--title", "t", "--remote", address]).code, 0)
+        var text = ""
+        let deadline = Date().addingTimeInterval(15)
+        while !text.contains("after/restart"), Date() < deadline {
+            text += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        XCTAssertTrue(text.contains("1\tafter/restart\tlive\t"), text)
+        second.terminate()
+        second.waitUntilExit()
+    }
+}
