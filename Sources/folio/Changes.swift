@@ -30,51 +30,22 @@ struct Changes: AsyncParsableCommand {
     @Flag(help: "Machine-readable output (JSON Lines).") var json = false
 
     func run() async throws {
-        var last = since
-        var backend: Backend? = try await Backend.open(store, remote, readOnly: true)
-        var failures = 0
-        while true {
-            do {
-                guard let b = backend else {
-                    backend = try await Backend.open(store, remote, readOnly: true)
-                    Terminal.err("folio: reconnected to \(remote.remote ?? "?"); resuming after \(last)")
-                    continue
-                }
-                let (batch, end) = try await Changes.read(b, since: last, wait: follow)
-                failures = 0
-                for c in batch { print(c) }
-                if let l = batch.last?.seq { last = l }
-                if batch.isEmpty && last >= end {
-                    guard follow else { break }
-                    if case .local = b { try await Task.sleep(for: .milliseconds(250)) }
-                }
-            } catch where follow && remote.remote != nil && Changes.isConnectionLoss(error) {
-                // A cut: reconnect with a growing pause (up to 10 s), resuming after `last`.
-                await backend?.close()
-                backend = nil
-                failures += 1
-                Terminal.err("folio: connection lost (\(Terminal.describe(error))); retrying")
-                try await Task.sleep(for: .milliseconds(min(10_000, 250 << min(failures, 6))))
+        // The library's feeds do the work: a node's (long-held CHANGES, reconnecting after a
+        // cut) or the local store's (polled).
+        if let address = remote.remote {
+            if store.data != nil { throw ValidationError("--data and --remote cannot be combined") }
+            if !follow {
+                // Fail at once, with the usual message, when the node cannot be reached.
+                let probe = try await FolioClient.connect(to: address, options: remote.clientOptions())
+                try? await probe.close()
             }
-        }
-        await backend?.close()
-    }
-
-    static func isConnectionLoss(_ error: Error) -> Bool {
-        guard let e = error as? FolioClientError else { return false }
-        switch e {
-        case .closed, .timeout, .shuttingDown, .busy: return true
-        default: return false
-        }
-    }
-
-    /// A page of changes after `since` (a node holds an empty answer up to 20 s when following).
-    static func read(_ backend: Backend, since: UInt64, wait: Bool) async throws -> ([Change], UInt64) {
-        switch backend {
-        case let .local(s):
-            return try await blocking { (try s.changes(since: since, limit: 1000), try s.lastSequence()) }
-        case let .remote(c, _):
-            return try await c.changes(since: since, limit: 1000, waitMillis: wait ? 20_000 : 0)
+            for try await c in FolioClient.changes(at: address, options: try remote.clientOptions(), since: since, follow: follow) { print(c) }
+        } else {
+            if remote.keyFile != nil || !remote.tls.files.isEmpty { throw ValidationError("--key-file and --tls-* go with --remote") }
+            let options = store
+            let s = try await blocking { try options.open(readOnly: true) }
+            defer { s.close() }
+            for try await c in s.changeFeed(since: since, follow: follow, interval: .milliseconds(250)) { print(c) }
         }
     }
 

@@ -1,0 +1,127 @@
+import FolioModel
+import FolioProtocol
+
+extension FolioClient {
+    /// A node's change feed after `since`, as an `AsyncSequence` (SPEC §6, CHANGES). With
+    /// `follow` it never ends: each empty answer is held by the node until something commits
+    /// there, and a cut connection is replaced by a new one (after 0.25 s, doubling up to
+    /// 10 s), resuming after the last change delivered. Without `follow` it ends once caught up.
+    /// Cancelling the consuming task ends it (and closes its connection).
+    public static func changes(
+        at address: String, options: Options = Options(), since: UInt64 = 0, follow: Bool = true
+    ) -> ChangeFeed {
+        ChangeFeed(address: address, options: options, since: since, follow: follow)
+    }
+
+    /// Every article whose id starts with `prefix` (winner bodies not included), in id order,
+    /// fetched a page at a time over this connection as the sequence is consumed.
+    public func articles(prefix: String = "", pageSize: UInt32 = 500, includeDeleted: Bool = false) -> ArticlePages {
+        ArticlePages(client: self, query: ListQuery(prefix: prefix, limit: max(1, min(pageSize, ListQuery.maxLimit)), includeDeleted: includeDeleted))
+    }
+}
+
+/// See `FolioClient.changes(at:options:since:follow:)`.
+public struct ChangeFeed: AsyncSequence, Sendable {
+    public typealias Element = Change
+    let address: String
+    let options: FolioClient.Options
+    let since: UInt64
+    let follow: Bool
+
+    public func makeAsyncIterator() -> Iterator { Iterator(self) }
+
+    public final class Iterator: AsyncIteratorProtocol {
+        private let feed: ChangeFeed
+        private var client: FolioClient?
+        private var since: UInt64
+        private var buffer: [Change] = []
+        private var index = 0
+        private var failures = 0
+        private var done = false
+
+        init(_ feed: ChangeFeed) {
+            self.feed = feed
+            since = feed.since
+        }
+
+        deinit { client?.closeNow() }
+
+        public func next() async throws -> Change? {
+            while !done {
+                if index < buffer.count {
+                    defer { index += 1 }
+                    since = buffer[index].seq
+                    return buffer[index]
+                }
+                if Task.isCancelled { return finish() }
+                do {
+                    let c: FolioClient
+                    if let client { c = client } else { c = try await FolioClient.connect(to: feed.address, options: feed.options); client = c }
+                    let (batch, last) = try await c.changes(since: since, limit: 1000, waitMillis: feed.follow ? 20_000 : 0)
+                    failures = 0
+                    (buffer, index) = (batch, 0)
+                    if batch.isEmpty && !feed.follow && since >= last { return finish() }
+                } catch {
+                    // (A `catch … where` here crashes the Swift 6.3 compiler.)
+                    guard feed.follow && Self.reconnectable(error) else {
+                        _ = finish()
+                        throw error
+                    }
+                    client?.closeNow()
+                    client = nil
+                    failures += 1
+                    do {
+                        try await Task.sleep(for: .milliseconds(Swift.min(10_000, 250 << Swift.min(failures - 1, 6))))
+                    } catch {
+                        return finish()
+                    }
+                }
+            }
+            return nil
+        }
+
+        private func finish() -> Change? {
+            done = true
+            client?.closeNow()
+            client = nil
+            return nil
+        }
+
+        static func reconnectable(_ error: Error) -> Bool {
+            guard let e = error as? FolioClientError else { return false }
+            switch e {
+            case .closed, .timeout, .shuttingDown, .busy: return true
+            default: return false
+            }
+        }
+    }
+}
+
+/// See `FolioClient.articles(prefix:pageSize:includeDeleted:)`.
+public struct ArticlePages: AsyncSequence, Sendable {
+    public typealias Element = ArticleState
+    let client: FolioClient
+    let query: ListQuery
+
+    public func makeAsyncIterator() -> Iterator { Iterator(client: client, query: query) }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        let client: FolioClient
+        var query: ListQuery
+        var page: [ArticleState] = []
+        var index = 0
+        var more = true
+
+        public mutating func next() async throws -> ArticleState? {
+            if index == page.count {
+                guard more else { return nil }
+                let r = try await client.list(query)
+                (page, index, more) = (r.articles, 0, r.more)
+                guard let last = page.last else { return nil }
+                query.after = last.id
+            }
+            defer { index += 1 }
+            return page[index]
+        }
+    }
+}
