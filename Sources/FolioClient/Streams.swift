@@ -38,6 +38,8 @@ public struct ChangeFeed: AsyncSequence, Sendable {
         private var index = 0
         private var failures = 0
         private var done = false
+        /// The store the feed reads (node, epoch): sequence numbers mean something only there.
+        private var source: (NodeID, Epoch)?
 
         init(_ feed: ChangeFeed) {
             self.feed = feed
@@ -56,7 +58,21 @@ public struct ChangeFeed: AsyncSequence, Sendable {
                 if Task.isCancelled { return finish() }
                 do {
                     let c: FolioClient
-                    if let client { c = client } else { c = try await FolioClient.connect(to: feed.address, options: feed.options); client = c }
+                    if let client {
+                        c = client
+                    } else {
+                        c = try await FolioClient.connect(to: feed.address, options: feed.options)
+                        client = c
+                        // Another store behind the address (restored from a backup, recreated):
+                        // its sequence numbers are another count; resuming would skip changes.
+                        let state = try await c.syncState()
+                        if let source, source != (state.node, state.epoch) {
+                            _ = finish()
+                            throw FolioClientError.conflict(
+                                "the node at \(feed.address) now serves another store (node \(state.node.hex), epoch \(state.epoch.text)); its changes are numbered anew: read the feed again from 0")
+                        }
+                        source = (state.node, state.epoch)
+                    }
                     let (batch, last) = try await c.changes(since: since, limit: 1000, waitMillis: feed.follow ? 20_000 : 0)
                     failures = 0
                     (buffer, index) = (batch, 0)

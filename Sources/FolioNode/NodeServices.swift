@@ -13,6 +13,9 @@ final class NodeServices: PeerLinkHost {
     let store: Store
     let writer: GroupCommitWriter
     let readPool: NIOThreadPool
+    /// Searches run on their own thread: however long one takes, GET, LIST, sync and the
+    /// other reads keep their threads (searches queue behind each other instead).
+    let searchPool: NIOThreadPool
     let configuration: NodeConfiguration
     let logger: Logger
     let software = "folio/0.1.0"
@@ -41,6 +44,8 @@ final class NodeServices: PeerLinkHost {
         partialFrames = PartialFrameBudget(limit: configuration.partialFrameBudget)
         readPool = NIOThreadPool(numberOfThreads: max(1, min(configuration.readThreads, 64)))
         readPool.start()
+        searchPool = NIOThreadPool(numberOfThreads: 1)
+        searchPool.start()
         let notifier = ChangeNotifier(store: store, loop: loops.next(), pool: readPool)
         self.notifier = notifier
         writer = GroupCommitWriter(
@@ -82,6 +87,16 @@ final class NodeServices: PeerLinkHost {
 
     /// One read batcher per event loop (each used only on its loop).
     private let batchers = NIOLockedValueBox<[ObjectIdentifier: NIOLoopBound<ReadBatcher>]>([:])
+
+    /// Runs a search on the search thread, unless `channel` has closed by the time its turn
+    /// comes (work for a client that left is dropped, not done).
+    func search(on eventLoop: EventLoop, channel: Channel, _ body: @escaping @Sendable (Store) throws -> Message) -> EventLoopFuture<Message> {
+        let store = self.store
+        return searchPool.runIfActive(eventLoop: eventLoop) {
+            guard channel.isActive else { throw ProtocolViolation(.busy, "the connection closed before its search ran") }
+            return try body(store)
+        }
+    }
 
     /// Runs a store read on the read pool, batched with the other reads of this loop turn;
     /// the future completes on `eventLoop`.
@@ -143,6 +158,7 @@ final class NodeServices: PeerLinkHost {
         await notifier.stop()
         await writer.shutdown()
         try? await readPool.shutdownGracefully()
+        try? await searchPool.shutdownGracefully()
     }
 }
 

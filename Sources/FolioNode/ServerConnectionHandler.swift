@@ -39,6 +39,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var peerHello: Hello?
     private var peerSkew: Int64?
     private var inFlight = 0
+    /// Searches of this connection queued or running: at most `maxSearches` (SPEC §6.2).
+    private var searches = 0
+    static let maxSearches = 2
     /// Requests decoded while `maxInFlightPerConnection` were running or the peer was not
     /// reading its answers; started as those drain.
     private var waiting: [Envelope] = []
@@ -254,7 +257,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             let budget = Int(min(limits.outbound, node.configuration.maxFrame)) / 2
             do {
                 let query = try SearchQuery(parsing: text)
-                future = limit == 0 ? loop.makeSucceededFuture(.searchResults([])) : node.read(on: loop) { store in
+                if limit > 0 && searches >= Self.maxSearches {
+                    throw ProtocolViolation(.busy, "at most \(Self.maxSearches) searches of one connection run at a time; wait for an answer")
+                }
+                if limit > 0 {
+                    searches += 1
+                }
+                let bound = NIOLoopBound(self, eventLoop: loop)
+                future = limit == 0 ? loop.makeSucceededFuture(.searchResults([])) : node.search(on: loop, channel: context.channel) { store in
                     let hits = try store.search(query, limit: Int(min(max(limit, 1), 1000)))
                     var page: [SearchHit] = []
                     var bytes = 4
@@ -265,7 +275,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                         bytes += size
                     }
                     return .searchResults(page)
-                }
+                }.always { _ in bound.value.searches -= 1 }
             } catch {
                 future = loop.makeFailedFuture(error)
             }

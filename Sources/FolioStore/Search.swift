@@ -227,9 +227,9 @@ public struct SearchTooBroad: Failure, Equatable, CustomStringConvertible {
 final class SearchExecution {
     /// Work limits of one search (SPEC §6.2): postings read, terms a prefix expands to,
     /// articles read to check phrases or dates.
-    static let maxPostings = 20_000_000
+    static let maxPostings = 5_000_000
     static let maxPrefixTerms = 5_000
-    static let maxChecked = 20_000
+    static let maxChecked = 5_000
 
     private var postingsRead = 0
     private var checked = 0

@@ -355,7 +355,7 @@ public final class Store: Sendable {
     /// sequence order. Costs O(changes returned), whatever the store's size.
     public func changes(since: UInt64, limit: Int = 1000) throws -> [Change] {
         var out: [Change] = []
-        guard limit > 0 else { return out }
+        guard limit > 0, since < UInt64.max else { return out }  // nothing comes after 2^64 − 1
         try storeErrors {
             try env.read { txn in
                 try txn.scan(dbs.changes, from: (since &+ 1).bigEndianBytes) { k, v in

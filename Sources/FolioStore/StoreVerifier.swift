@@ -177,10 +177,17 @@ extension Store {
     /// The search index holds exactly the winning live version of every article: its document
     /// record, one posting per term with the right frequency, and nothing else.
     private func verifySearch(_ txn: Transaction, _ problem: (String) -> Void) throws {
-        // An index being built, or built under other term rules, is rebuilt at the next write-open: not checked.
-        guard let search = dbs.search, try txn.get(dbs.meta, key: Meta.searchBuild) == nil,
-            try Meta.u64(Meta.searchVersion, dbs.meta, txn) == SearchText.fingerprint
-        else { return }
+        guard let search = dbs.search else { return }
+        // An unfinished build (running, or interrupted) or an index made under other term
+        // rules cannot be checked; it is reported, since searches are refused meanwhile.
+        if try txn.get(dbs.meta, key: Meta.searchBuild) != nil {
+            problem("search: the index is incomplete (a build is running or was interrupted); `folio reindex` or any write-open finishes it, searches are refused until then")
+            return
+        }
+        if try Meta.u64(Meta.searchVersion, dbs.meta, txn) != SearchText.fingerprint {
+            problem("search: the index was built under other term rules; `folio reindex` or any write-open rebuilds it")
+            return
+        }
         var documents: UInt64 = 0
         var length: UInt64 = 0
         var postings = 0

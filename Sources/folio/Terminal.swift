@@ -3,6 +3,9 @@ import FolioModel
 import FolioStore
 import FolioClient
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Process exit codes (README "CLI conventions"): 0 ok, 1 not found/conflict, 2 usage,
 /// 3 failure, 4 some input rejected.
@@ -33,11 +36,28 @@ struct CLIFailure: Error {
 /// stdout/stderr helpers and the mapping from errors to exit codes.
 enum Terminal {
     static func out(_ s: String) {
-        FileHandle.standardOutput.write(Data((s + "\n").utf8))
+        // A reader that went away (`| head`) ends the command quietly, as SIGPIPE would (NIO
+        // ignores SIGPIPE process-wide, so the write fails with EPIPE instead).
+        if !write(1, s + "\n") { Foundation.exit(0) }
     }
 
     static func err(_ s: String) {
-        FileHandle.standardError.write(Data((s + "\n").utf8))
+        _ = write(2, s + "\n")
+    }
+
+    /// Writes all of `text` to `fd`; false when the reader is gone (EPIPE) or the write failed.
+    private static func write(_ fd: Int32, _ text: String) -> Bool {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            offset += n
+        }
+        return true
     }
 
     static var stderrIsTerminal: Bool { isatty(2) == 1 }

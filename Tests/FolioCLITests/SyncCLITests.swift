@@ -183,4 +183,31 @@ final class ChangesCLITests: XCTestCase {
         second.terminate()
         second.waitUntilExit()
     }
+
+    func testAClosedPipeEndsTheFeedQuietlyAndTheLastSequenceHasNothingAfterIt() throws {
+        let dir = temporaryDirectory(self)
+        let data = dir + "/store"
+        XCTAssertEqual(try CLI.run(["init", "--data", data]).code, 0)
+        XCTAssertEqual(try CLI.run(["import", CLI.samples, "--data", data]).code, 0)
+        XCTAssertEqual(try CLI.run(["changes", "--data", data, "--since", "18446744073709551615"]).stdout, "")
+        let (node, address, _) = try startServe(self, data)
+        let follow = Process()
+        follow.executableURL = CLI.binary
+        follow.arguments = ["changes", "--follow", "--remote", address]
+        let out = Pipe()
+        follow.standardOutput = out
+        follow.standardError = FileHandle.nullDevice
+        try follow.run()
+        _ = out.fileHandleForReading.availableData
+        try out.fileHandleForReading.close()  // the reader goes away, as `| head -c 10` does
+        XCTAssertEqual(try CLI.run(["put", "more/1", "--title", "t", "--remote", address]).code, 0)
+        XCTAssertEqual(try CLI.run(["put", "more/2", "--title", "t", "--remote", address]).code, 0)
+        let deadline = Date().addingTimeInterval(10)
+        while follow.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        XCTAssertFalse(follow.isRunning)
+        XCTAssertEqual(follow.terminationStatus, 0)
+        XCTAssertEqual(follow.terminationReason, .exit)
+        node.terminate()
+        node.waitUntilExit()
+    }
 }

@@ -72,4 +72,30 @@ final class StreamTests: XCTestCase {
         for try await c in store.changeFeed(follow: false) { all.append(c.id) }
         XCTAssertEqual(all, ["a", "b"])
     }
+
+    func testAFeedRefusesToResumeOnAnotherStoreBehindTheAddress() async throws {
+        let dirs = (0..<2).map { _ in NSTemporaryDirectory() + "folio-stream-\(UUID().uuidString)" }
+        defer { for d in dirs { try? FileManager.default.removeItem(atPath: d) } }
+        let first = try Store.create(at: dirs[0]), second = try Store.create(at: dirs[1])
+        defer { first.close(); second.close() }
+        try first.write { w in _ = try w.put(Article(id: "a", title: "x")) }
+        var config = NodeConfiguration()
+        config.port = 0
+        var server = FolioServer(store: first, configuration: config)
+        let port = try await server.start().port!
+        var feed = FolioClient.changes(at: "127.0.0.1:\(port)").makeAsyncIterator()
+        let a = try await feed.next()
+        XCTAssertEqual(a?.id, "a")
+        await server.shutdown()
+        config.port = port
+        server = FolioServer(store: second, configuration: config)
+        _ = try await server.start()
+        do {
+            _ = try await feed.next()
+            XCTFail("resumed on another store")
+        } catch let e as FolioClientError {
+            XCTAssertTrue("\(e)".contains("another store"), "\(e)")
+        }
+        await server.shutdown()
+    }
 }

@@ -169,6 +169,7 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(try s.search(SearchQuery(parsing: "harbour strike"), limit: 50), before)
         try s.env.write { txn in try txn.put(s.dbs.meta, key: Meta.searchBuild, value: Array("n/1500".utf8)) }
         XCTAssertThrowsError(try s.search(SearchQuery(parsing: "harbour"), limit: 5)) { XCTAssertTrue($0 is SearchUnavailable) }
+        XCTAssertTrue(try s.verify().problems.contains { $0.contains("the index is incomplete") })
         let path = s.path
         s.close()
         let reopened = try Store.open(at: path)
