@@ -129,20 +129,12 @@ struct ScoredDocs {
     /// empty after set operations, which do not keep them.
     var masks: [UInt32] = []
 
-    /// A phrase continued by the next word `o`: documents of both where some position of this
-    /// chain, plus one, is a position of `o` (mod 32) — a necessary condition for adjacency.
-    func followedBy(_ o: ScoredDocs) -> ScoredDocs {
-        var out = ScoredDocs()
+    /// Calls `body` with the positions, here and in `o`, of each document both hold, in order.
+    private func forEachCommon(_ o: ScoredDocs, _ body: (Int, Int) -> Void) {
         var (i, j) = (0, 0)
         while i < docs.count && j < o.docs.count {
             if docs[i] == o.docs[j] {
-                let shifted = masks[i] << 1 | masks[i] >> 31
-                let m = shifted & o.masks[j]
-                if m != 0 {
-                    out.docs.append(docs[i])
-                    out.scores.append(scores[i] + o.scores[j])
-                    out.masks.append(m)
-                }
+                body(i, j)
                 i += 1
                 j += 1
             } else if docs[i] < o.docs[j] {
@@ -150,6 +142,19 @@ struct ScoredDocs {
             } else {
                 j += 1
             }
+        }
+    }
+
+    /// A phrase continued by the next word `o`: documents of both where some position of this
+    /// chain, plus one, is a position of `o` (mod 32) — a necessary condition for adjacency.
+    func followedBy(_ o: ScoredDocs) -> ScoredDocs {
+        var out = ScoredDocs()
+        forEachCommon(o) { i, j in
+            let m = (masks[i] << 1 | masks[i] >> 31) & o.masks[j]
+            guard m != 0 else { return }
+            out.docs.append(docs[i])
+            out.scores.append(scores[i] + o.scores[j])
+            out.masks.append(m)
         }
         return out
     }
@@ -159,18 +164,9 @@ struct ScoredDocs {
     /// Both: the documents in each, scores added.
     func intersect(_ o: ScoredDocs) -> ScoredDocs {
         var out = ScoredDocs()
-        var (i, j) = (0, 0)
-        while i < docs.count && j < o.docs.count {
-            if docs[i] == o.docs[j] {
-                out.docs.append(docs[i])
-                out.scores.append(scores[i] + o.scores[j])
-                i += 1
-                j += 1
-            } else if docs[i] < o.docs[j] {
-                i += 1
-            } else {
-                j += 1
-            }
+        forEachCommon(o) { i, j in
+            out.docs.append(docs[i])
+            out.scores.append(scores[i] + o.scores[j])
         }
         return out
     }

@@ -144,7 +144,7 @@ final class ChangesCLITests: XCTestCase {
             while !text.contains("\n"), Date().timeIntervalSince(wrote) < 5 {
                 text += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
             }
-            XCTAssertLessThan(Date().timeIntervalSince(wrote), 1.5, "printed within about a second of the put")
+            XCTAssertLessThan(Date().timeIntervalSince(wrote), 2, "printed within about a second of the put (2 s: CI machines are busy)")
             let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.split(separator: "\n")[0].utf8)) as? [String: Any])
             XCTAssertEqual(object["id"] as? String, id)
             XCTAssertEqual(object["deleted"] as? Bool, false)
