@@ -240,14 +240,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 let limit = Int(min(q.limit, ListQuery.maxLimit))
                 if limit == 0 { return .listed([], more: try !store.list(prefix: q.prefix, after: q.after, source: q.source, limit: 1, includeDeleted: q.includeDeleted).isEmpty) }
                 let items = try store.list(prefix: q.prefix, after: q.after, source: q.source, limit: limit + 1, includeDeleted: q.includeDeleted)
-                var page: [ArticleState] = []
-                var bytes = 0
-                for item in items.prefix(limit) {
-                    let size = item.encodedSize
-                    if !page.isEmpty && bytes + size > budget { break }
-                    page.append(item)
-                    bytes += size
-                }
+                let page = Self.page(items.prefix(limit), budget: budget, size: \.encodedSize)
                 return .listed(page, more: items.count > page.count)
             }
         case .stats:
@@ -257,25 +250,21 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             let budget = Int(min(limits.outbound, node.configuration.maxFrame)) / 2
             do {
                 let query = try SearchQuery(parsing: text)
-                if limit > 0 && searches >= Self.maxSearches {
-                    throw ProtocolViolation(.busy, "at most \(Self.maxSearches) searches of one connection run at a time; wait for an answer")
-                }
-                if limit > 0 {
-                    searches += 1
-                }
-                let bound = NIOLoopBound(self, eventLoop: loop)
-                future = limit == 0 ? loop.makeSucceededFuture(.searchResults([])) : node.search(on: loop, channel: context.channel) { store in
-                    let hits = try store.search(query, limit: Int(min(max(limit, 1), 1000)))
-                    var page: [SearchHit] = []
-                    var bytes = 4
-                    for h in hits {
-                        let size = 32 + h.id.utf8.count + h.title.utf8.count + h.source.utf8.count + h.published.utf8.count + h.snippet.utf8.count
-                        if !page.isEmpty && bytes + size > budget { break }
-                        page.append(h)
-                        bytes += size
+                if limit == 0 {
+                    future = loop.makeSucceededFuture(.searchResults([]))
+                } else {
+                    guard searches < Self.maxSearches else {
+                        throw ProtocolViolation(.busy, "at most \(Self.maxSearches) searches of one connection run at a time; wait for an answer")
                     }
-                    return .searchResults(page)
-                }.always { _ in bound.value.searches -= 1 }
+                    searches += 1
+                    let bound = NIOLoopBound(self, eventLoop: loop)
+                    future = node.search(on: loop, channel: context.channel) { store in
+                        let hits = try store.search(query, limit: Int(min(limit, 1000)))
+                        return .searchResults(Self.page(hits[...], budget: budget) {
+                            32 + $0.id.utf8.count + $0.title.utf8.count + $0.source.utf8.count + $0.published.utf8.count + $0.snippet.utf8.count
+                        })
+                    }.always { _ in bound.value.searches -= 1 }
+                }
             } catch {
                 future = loop.makeFailedFuture(error)
             }
@@ -428,6 +417,20 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         state = .closing
         node.metrics.errorSent(code)
         context.writeLastAndClose(wrapOutboundOut(Envelope(requestID, .error(code: code, message: message))))
+    }
+
+    /// The first items whose encodings fit `budget` bytes together (always at least one), so
+    /// an answer stays within half the requester's frame.
+    static func page<T>(_ items: ArraySlice<T>, budget: Int, size: (T) -> Int) -> [T] {
+        var out: [T] = []
+        var bytes = 0
+        for item in items {
+            let n = size(item)
+            if !out.isEmpty && bytes + n > budget { break }
+            out.append(item)
+            bytes += n
+        }
+        return out
     }
 
     static func isValidID(_ id: String) -> Bool { (try? Article.validateID(id)) != nil }

@@ -32,18 +32,13 @@ struct Changes: AsyncParsableCommand {
     func run() async throws {
         // The library's feeds do the work: a node's (long-held CHANGES, reconnecting after a
         // cut) or the local store's (polled).
-        if let address = remote.remote {
-            if store.data != nil { throw ValidationError("--data and --remote cannot be combined") }
-            if !follow {
-                // Fail at once, with the usual message, when the node cannot be reached.
-                let probe = try await FolioClient.connect(to: address, options: remote.clientOptions())
-                try? await probe.close()
-            }
+        // Opening the backend checks the options and fails at once, with the usual message,
+        // when the node cannot be reached; the feed then dials its own connection.
+        switch try await Backend.open(store, remote, readOnly: true) {
+        case let .remote(probe, address):
+            try? await probe.close()
             for try await c in FolioClient.changes(at: address, options: try remote.clientOptions(), since: since, follow: follow) { print(c) }
-        } else {
-            if remote.keyFile != nil || !remote.tls.files.isEmpty { throw ValidationError("--key-file and --tls-* go with --remote") }
-            let options = store
-            let s = try await blocking { try options.open(readOnly: true) }
+        case let .local(s):
             defer { s.close() }
             for try await c in s.changeFeed(since: since, follow: follow, interval: .milliseconds(250)) { print(c) }
         }

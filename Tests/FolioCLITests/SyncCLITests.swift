@@ -111,6 +111,18 @@ final class LeanSyncCLITests: XCTestCase {
 
 /// `folio changes`: the feed, and following it live on a node and locally.
 final class ChangesCLITests: XCTestCase {
+    /// `folio changes --follow ARGS` running, its stdout readable.
+    func startFollower(_ args: [String]) throws -> (Process, Pipe) {
+        let follow = Process()
+        follow.executableURL = CLI.binary
+        follow.arguments = ["changes", "--follow"] + args
+        let out = Pipe()
+        follow.standardOutput = out
+        follow.standardError = FileHandle.nullDevice
+        try follow.run()
+        return (follow, out)
+    }
+
     func testTheFeedAndFollowingItLive() throws {
         let dir = temporaryDirectory(self)
         let data = dir + "/store"
@@ -128,13 +140,7 @@ final class ChangesCLITests: XCTestCase {
         for target in [["--remote", address], ["--data", data]] {
             let stats = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(try CLI.run(["stats", "--json", "--remote", address]).stdout.utf8)) as? [String: Any])
             let since = try XCTUnwrap(stats["last_seq"] as? Int)
-            let follow = Process()
-            follow.executableURL = CLI.binary
-            follow.arguments = ["changes", "--follow", "--json", "--since", String(since)] + target
-            let out = Pipe()
-            follow.standardOutput = out
-            follow.standardError = FileHandle.nullDevice
-            try follow.run()
+            let (follow, out) = try startFollower(["--json", "--since", String(since)] + target)
             defer { if follow.isRunning { follow.terminate(); follow.waitUntilExit() } }
             Thread.sleep(forTimeInterval: 0.5)
             let id = "live/\(target[0].dropFirst(2))"
@@ -158,13 +164,7 @@ final class ChangesCLITests: XCTestCase {
         let data = dir + "/store"
         XCTAssertEqual(try CLI.run(["init", "--data", data]).code, 0)
         let (first, address, _) = try startServe(self, data)
-        let follow = Process()
-        follow.executableURL = CLI.binary
-        follow.arguments = ["changes", "--follow", "--remote", address]
-        let out = Pipe()
-        follow.standardOutput = out
-        follow.standardError = FileHandle.nullDevice
-        try follow.run()
+        let (follow, out) = try startFollower(["--remote", address])
         defer { if follow.isRunning { follow.terminate(); follow.waitUntilExit() } }
         Thread.sleep(forTimeInterval: 0.3)
         first.terminate()
@@ -191,13 +191,8 @@ final class ChangesCLITests: XCTestCase {
         XCTAssertEqual(try CLI.run(["import", CLI.samples, "--data", data]).code, 0)
         XCTAssertEqual(try CLI.run(["changes", "--data", data, "--since", "18446744073709551615"]).stdout, "")
         let (node, address, _) = try startServe(self, data)
-        let follow = Process()
-        follow.executableURL = CLI.binary
-        follow.arguments = ["changes", "--follow", "--remote", address]
-        let out = Pipe()
-        follow.standardOutput = out
-        follow.standardError = FileHandle.nullDevice
-        try follow.run()
+        let (follow, out) = try startFollower(["--remote", address])
+        defer { if follow.isRunning { follow.terminate(); follow.waitUntilExit() } }
         _ = out.fileHandleForReading.availableData
         try out.fileHandleForReading.close()  // the reader goes away, as `| head -c 10` does
         XCTAssertEqual(try CLI.run(["put", "more/1", "--title", "t", "--remote", address]).code, 0)
