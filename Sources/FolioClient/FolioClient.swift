@@ -340,6 +340,35 @@ public final class FolioClient: Sendable {
         }
     }
 
+    /// The node's change feed after `since`, only articles matching `filter` (SPEC §8.4).
+    /// `scanned`: every change up to it is in the answer or does not match. A node without
+    /// the `filter` feature is reported as `.unsupported` without asking it.
+    public func changes(
+        since: UInt64, limit: UInt32 = 1000, waitMillis: UInt32 = 0, filter: ReplicationFilter
+    ) async throws(FolioClientError) -> (changes: [Change], scanned: UInt64, lastSequence: UInt64) {
+        try await Self.typed {
+            guard serverHello.features.contains(.filter) else {
+                throw FolioClientError.unsupported("the node at \(address) does not offer filtered replication (an older folio)")
+            }
+            let m = try await request(.filteredChanges(since: since, limit: limit, waitMillis: waitMillis, filter: filter))
+            guard case let .filteredChangeBatch(c, scanned, last) = m else { throw unexpected(m, for: "FILTERED_CHANGES") }
+            return (c, scanned, last)
+        }
+    }
+
+    /// One page of the node's articles in conflict, in id order after `after` (bodies not
+    /// included); `more` says another page follows.
+    public func conflicts(after: String = "", limit: UInt32 = 1000) async throws(FolioClientError) -> (articles: [ArticleState], more: Bool) {
+        try await Self.typed {
+            guard serverHello.features.contains(.conflicts) else {
+                throw FolioClientError.unsupported("the node at \(address) does not list conflicts (an older folio)")
+            }
+            let m = try await request(.conflicts(after: after, limit: limit))
+            guard case let .conflicted(items, more) = m else { throw unexpected(m, for: "CONFLICTS") }
+            return (items, more)
+        }
+    }
+
     // MARK: Replication (see Protocol/SPEC.md §8)
 
     /// The node's identity and feed position.

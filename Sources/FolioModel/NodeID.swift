@@ -60,4 +60,24 @@ public struct Epoch: Hashable, Sendable, Comparable, CustomStringConvertible, Ex
     public var description: String { text }
 
     public static func < (a: Epoch, b: Epoch) -> Bool { a.text < b.text }
+
+    /// The checkpoint scope of a filtered replication of this epoch's feed: `epoch/filter`
+    /// (SPEC §8.4); the epoch itself for no filter.
+    public func scoped(by filter: ReplicationFilter) -> Epoch {
+        filter.isEmpty ? self : Epoch(text + "/" + filter.text)
+    }
+
+    /// The epoch and filter of a checkpoint scope. Throws when the epoch part is not 1–64
+    /// printable ASCII characters or the filter part is not a canonical, non-empty filter.
+    public func scope() throws(ReplicationFilter.Invalid) -> (epoch: Epoch, filter: ReplicationFilter) {
+        let bytes = Array(text.utf8)
+        let cut = bytes.firstIndex(of: UInt8(ascii: "/")) ?? bytes.count
+        guard (1...64).contains(cut), bytes[..<cut].allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            throw ReplicationFilter.Invalid(reason: "an epoch is 1–64 printable ASCII characters")
+        }
+        guard cut < bytes.count else { return (self, .all) }
+        let filter = try ReplicationFilter(canonical: String(decoding: bytes[(cut + 1)...], as: UTF8.self))
+        guard !filter.isEmpty else { throw ReplicationFilter.Invalid(reason: "an empty filter is written as no filter") }
+        return (Epoch(String(decoding: bytes[..<cut], as: UTF8.self)), filter)
+    }
 }

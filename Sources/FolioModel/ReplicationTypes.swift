@@ -35,6 +35,9 @@ public struct PeerStatus: Sendable, Equatable {
     /// The peer's clock minus ours at the last handshake (ms); beyond `Clocks.maxSkew` either
     /// way its versions win or lose conflicts by that much (SPEC §5.1).
     public var clockSkew: Int64?
+    /// The link's pull and push filters, canonical text ("" for none, SPEC §8.4).
+    public var filter = ""
+    public var pushFilter = ""
     public var updated: Int64
 
     public init(address: String, node: NodeID? = nil, connected: Bool = false, lastSuccess: Int64? = nil, lastError: String? = nil, pendingIn: UInt64? = nil, pendingOut: UInt64? = nil, updated: Int64 = 0) {

@@ -248,7 +248,8 @@ public final class FolioServer: Service, Sendable {
                 await withGracefulShutdownHandler {
                     await withDiscardingTaskGroup { group in
                         for address in configuration.peers {
-                            group.addTask { await PeerLink(address: address, host: node).run() }
+                            let f = configuration.peerFilters[address] ?? PeerFilters()
+                            group.addTask { await PeerLink(address: address, filter: f.pull, pushFilter: f.push, host: node).run() }
                         }
                         try? await listener.closeFuture.get()
                         group.cancelAll()

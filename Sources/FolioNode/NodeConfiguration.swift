@@ -1,3 +1,4 @@
+import FolioModel
 import CoreMetrics
 import FolioProtocol
 import FolioTransport
@@ -64,6 +65,9 @@ public struct NodeConfiguration: Sendable {
     public var logger = Logger(label: "folio.node")
     /// Peers to replicate with continuously ("host:port"), both ways.
     public var peers: [String] = []
+    /// Filters of the links in `peers`, by address (SPEC §8.4): what each takes from its peer
+    /// and what it sends. A peer not listed takes and sends everything.
+    public var peerFilters: [String: PeerFilters] = [:]
     /// Where the node's metrics go (swift-metrics); by default the process-wide factory,
     /// which does nothing until `MetricsSystem.bootstrap` (the admin listener gives its own).
     public var metrics: any MetricsFactory = MetricsSystem.factory
@@ -75,4 +79,14 @@ func isLoopback(_ host: String) -> Bool { NodeAddress.isLoopback(host) }
 
 func isLoopback(_ address: SocketAddress) -> Bool {
     address.ipAddress.map(isLoopback) ?? false
+}
+
+/// What one peer link replicates (SPEC §8.4).
+public struct PeerFilters: Sendable, Equatable {
+    public var pull: ReplicationFilter
+    public var push: ReplicationFilter
+    public init(pull: ReplicationFilter = .all, push: ReplicationFilter = .all) {
+        self.pull = pull
+        self.push = push
+    }
 }

@@ -142,7 +142,7 @@ extension Message.Kind {
     /// Types a client or peer sends as requests (those a node times).
     var isRequest: Bool {
         switch self {
-        case .ping, .get, .put, .delete, .list, .stats, .changes, .search, .syncHello, .fetch, .checkpointGet, .offer, .apply: return true
+        case .ping, .get, .put, .delete, .list, .stats, .changes, .search, .syncHello, .fetch, .checkpointGet, .offer, .apply, .filteredChanges, .conflicts: return true
         default: return false
         }
     }

@@ -83,7 +83,38 @@ final class NodeServices: PeerLinkHost {
         }
     }
 
-    var features: Hello.Features { configuration.keys.isEmpty ? [.sync, .search] : [.sync, .search, .authRequired] }
+    /// FILTERED_CHANGES: like CHANGES, but a wait goes on while commits bring nothing that
+    /// matches (each wake re-scans from where the last scan ended), until the wait ends.
+    func filteredChanges(on loop: EventLoop, since: UInt64, limit: Int, waitMillis: UInt32, filter: ReplicationFilter) -> EventLoopFuture<Message> {
+        let deadline = NIODeadline.now() + .milliseconds(Int64(waitMillis))
+        @Sendable func attempt(from: UInt64) -> EventLoopFuture<Message> {
+            let read: @Sendable (Store) throws -> Message = { store in
+                let last = try store.lastSequence()
+                let (changes, scanned) = try store.changes(since: from, limit: limit, filter: filter)
+                return .filteredChangeBatch(changes, scanned: max(scanned, since), lastSequence: last)
+            }
+            return self.read(on: loop, read).flatMap { answer in
+                guard case let .filteredChangeBatch(changes, scanned, _) = answer, changes.isEmpty, limit > 0,
+                    case let remaining = deadline - .now(), remaining > .zero
+                else { return loop.makeSucceededFuture(answer) }
+                let promise = loop.makePromise(of: Message.self)
+                let done = NIOLockedValueBox(false)
+                let finish: @Sendable (EventLoopFuture<Message>) -> Void = { f in
+                    guard done.withLockedValue({ d in defer { d = true }; return !d }) else { return }
+                    promise.completeWith(f)
+                }
+                let id = self.notifier.register(since: scanned) { _ in finish(attempt(from: scanned)) }
+                loop.scheduleTask(in: remaining) {
+                    self.notifier.cancel(id)
+                    finish(loop.makeSucceededFuture(answer))
+                }
+                return promise.futureResult
+            }
+        }
+        return attempt(from: since)
+    }
+
+    var features: Hello.Features { configuration.keys.isEmpty ? [.sync, .search, .filter, .conflicts] : [.sync, .search, .filter, .conflicts, .authRequired] }
 
     /// One read batcher per event loop (each used only on its loop).
     private let batchers = NIOLockedValueBox<[ObjectIdentifier: NIOLoopBound<ReadBatcher>]>([:])

@@ -270,6 +270,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             }
         case let .changes(since, limit, wait):
             future = node.changes(on: loop, since: since, limit: Int(min(limit, 10_000)), waitMillis: limit == 0 ? 0 : min(wait, 60_000))
+        case let .filteredChanges(since, limit, wait, filter):
+            future = node.filteredChanges(on: loop, since: since, limit: Int(min(limit, 10_000)), waitMillis: limit == 0 ? 0 : min(wait, 60_000), filter: filter)
+        case let .conflicts(after, limit):
+            let budget = Int(min(limits.outbound, node.configuration.maxFrame)) / 2
+            future = node.read(on: loop) { store in
+                let limit = Int(min(limit, ListQuery.maxLimit))
+                let items = try store.conflicts(after: after, limit: limit + 1)
+                let page = Self.page(items.prefix(limit), budget: budget, size: \.encodedSize)
+                return .conflicted(page, more: items.count > page.count)
+            }
         case .syncHello, .checkpointGet, .offer, .fetch:
             let budget = SyncResponder.FrameBudget(
                 answerBytes: Int(node.configuration.maxFrame / 2), maxArticleBytes: Int(limits.outbound) - FrameDecoder.frameOverhead)

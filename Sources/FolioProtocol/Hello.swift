@@ -19,6 +19,11 @@ public struct Hello: Sendable, Equatable {
         public static let sync = Features(rawValue: 1 << 1)
         /// (Node) it answers SEARCH (SPEC §6.2); a node without it answers `unknownType`.
         public static let search = Features(rawValue: 1 << 2)
+        /// (Node) it answers FILTERED_CHANGES and keeps a pusher's checkpoints per filter
+        /// (`epoch/filter` scopes in CHECKPOINT_GET and APPLY, SPEC §8.4).
+        public static let filter = Features(rawValue: 1 << 3)
+        /// (Node) it answers CONFLICTS (SPEC §6).
+        public static let conflicts = Features(rawValue: 1 << 4)
     }
 
     public var versions: [UInt16]

@@ -35,14 +35,23 @@ public enum Message: Sendable, Equatable {
     /// Full-text search (SPEC §6.2): the query text (SearchQuery's syntax) and at most how many hits.
     case search(query: String, limit: UInt32)
     case searchResults([SearchHit])
+    /// The change feed after `since`, only the articles matching `filter` (SPEC §8.4).
+    case filteredChanges(since: UInt64, limit: UInt32, waitMillis: UInt32, filter: ReplicationFilter)
+    /// `scanned`: every change up to it either is in the batch or does not match.
+    case filteredChangeBatch([Change], scanned: UInt64, lastSequence: UInt64)
+    /// Articles in conflict (more than one sibling), in id order, after `after` ("" = from the start).
+    case conflicts(after: String, limit: UInt32)
+    case conflicted([ArticleState], more: Bool)
     case error(code: ErrorCode, message: String)
 
     /// Type bytes (SPEC §6, table).
     public enum Kind: UInt8, Sendable, CaseIterable {
         case hello = 0x01, auth = 0x02, authOK = 0x03
         case ping = 0x10, get = 0x11, put = 0x12, delete = 0x13, list = 0x14, stats = 0x15, changes = 0x16, search = 0x17
+        case filteredChanges = 0x18, conflicts = 0x19
         case syncHello = 0x20, fetch = 0x21, checkpointGet = 0x22, offer = 0x23, apply = 0x24
         case pong = 0x90, article = 0x91, written = 0x92, listed = 0x94, statistics = 0x95, changeBatch = 0x96, searchResults = 0x97
+        case filteredChangeBatch = 0x98, conflicted = 0x99
         case syncState = 0xA0, fetched = 0xA1, checkpoint = 0xA2, want = 0xA3, applied = 0xA4
         case error = 0xFF
     }
@@ -77,6 +86,10 @@ public enum Message: Sendable, Equatable {
         case .applied: return .applied
         case .search: return .search
         case .searchResults: return .searchResults
+        case .filteredChanges: return .filteredChanges
+        case .filteredChangeBatch: return .filteredChangeBatch
+        case .conflicts: return .conflicts
+        case .conflicted: return .conflicted
         case .error: return .error
         }
     }
@@ -184,6 +197,23 @@ public enum Message: Sendable, Equatable {
                 b.writeWireString(h.published)
                 b.writeWireString(h.snippet)
             }
+        case let .filteredChanges(since, limit, wait, filter):
+            b.writeWire(since)
+            b.writeWire(limit)
+            b.writeWire(wait)
+            b.writeWireString(filter.text)
+        case let .filteredChangeBatch(changes, scanned, last):
+            b.writeWire(UInt32(changes.count))
+            for c in changes { b.writeChange(c) }
+            b.writeWire(scanned)
+            b.writeWire(last)
+        case let .conflicts(after, limit):
+            b.writeWireString(after)
+            b.writeWire(limit)
+        case let .conflicted(items, more):
+            b.writeWire(UInt32(items.count))
+            for s in items { b.writeState(s) }
+            b.writeWireBool(more)
         case let .error(code, message):
             b.writeWire(code.rawValue)
             b.writeWireString(message)
@@ -291,6 +321,26 @@ public enum Message: Sendable, Equatable {
                     id: id, score: score, title: try payload.readWireString("title"), source: try payload.readWireString("source"),
                     published: try payload.readWireString("published"), snippet: try payload.readWireString("snippet"))
             })
+        case .filteredChanges:
+            let since = try payload.readWire(UInt64.self, "since")
+            let limit = try payload.readWire(UInt32.self, "limit")
+            let wait = try payload.readWire(UInt32.self, "wait")
+            let text = try payload.readWireString("filter")
+            let filter: ReplicationFilter
+            do { filter = try ReplicationFilter(canonical: text) } catch { throw ProtocolViolation(.badFrame, "bad filter: \(error.reason)") }
+            m = .filteredChanges(since: since, limit: limit, waitMillis: wait, filter: filter)
+        case .filteredChangeBatch:
+            let n = try payload.readWireCount("changes", minItemSize: 16)
+            let changes = try (0..<n).map { _ in try payload.readChange() }
+            let scanned = try payload.readWire(UInt64.self, "scanned")
+            m = .filteredChangeBatch(changes, scanned: scanned, lastSequence: try payload.readWire(UInt64.self, "last sequence"))
+        case .conflicts:
+            let after = try payload.readWireString("after")
+            m = .conflicts(after: after, limit: try payload.readWire(UInt32.self, "limit"))
+        case .conflicted:
+            let n = try payload.readWireCount("articles", minItemSize: 46)
+            let items = try (0..<n).map { _ in try payload.readState() }
+            m = .conflicted(items, more: try payload.readWireBool("more flag"))
         case .error:
             let raw = try payload.readWire(UInt16.self, "error code")
             // An unknown code from a newer peer is still an error: report it as internal.

@@ -98,6 +98,7 @@ extension PeerStatus {
             ("last_success_ms", num(lastSuccess)), ("last_error", lastError.map { .string($0) } ?? .null),
             ("pending_in", num(pendingIn)), ("pending_out", num(pendingOut)),
             ("untransferable", .array(untransferable.map { .string($0) })), ("clock_skew_ms", num(clockSkew)),
+            ("filter", .string(filter)), ("push_filter", .string(pushFilter)),
             ("updated_ms", num(updated)),
         ])
     }
@@ -120,5 +121,7 @@ extension PeerStatus {
             untransferable = items.compactMap { if case let .string(s) = $0 { return s } else { return nil } }
         }
         clockSkew = int("clock_skew_ms")
+        if case let .string(f)? = json["filter"] { filter = f }
+        if case let .string(f)? = json["push_filter"] { pushFilter = f }
     }
 }

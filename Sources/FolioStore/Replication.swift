@@ -16,6 +16,47 @@ extension Store {
         }
     }
 
+    /// Where a filtered pull from `node`/`epoch` starts: its own checkpoint, or the unfiltered
+    /// one when that is further (an unfiltered pull took everything a filter can select).
+    public func checkpoint(node: NodeID, epoch: Epoch, filter: ReplicationFilter) throws -> UInt64 {
+        let plain = try checkpoint(node: node, epoch: epoch)
+        guard !filter.isEmpty else { return plain }
+        return max(plain, try checkpoint(node: node, epoch: epoch.scoped(by: filter)))
+    }
+
+    /// The change feed after `since`, keeping only the articles `filter` matches (SPEC §8.4):
+    /// at most `limit` changes, examining at most `maxScan` feed entries. `scanned` is the
+    /// sequence up to which every change either is returned or does not match (the store's
+    /// last sequence when the scan reached the end).
+    public func changes(since: UInt64, limit: Int, filter: ReplicationFilter, maxScan: Int = 100_000) throws -> (changes: [Change], scanned: UInt64) {
+        var out: [Change] = []
+        var scanned = since
+        guard limit > 0, since < UInt64.max else { return (out, since) }
+        try storeErrors {
+            try env.read { txn in
+                var examined = 0
+                var reachedEnd = true
+                try txn.scan(dbs.changes, from: (since &+ 1).bigEndianBytes) { k, v in
+                    let seq = UInt64(bigEndianBytes: k)
+                    guard let id = String(validating: v, as: UTF8.self) else { throw CorruptRecord("change \(seq) names a non-UTF-8 id") }
+                    guard let rec = try self.record(id, txn: txn) else { throw StoreError.corrupt("change \(seq) names missing article \"\(id)\"") }
+                    examined += 1
+                    scanned = seq
+                    if filter.matches(id: id, versions: rec.versions) {
+                        out.append(Change(seq: seq, id: id, versions: rec.versions.versions.map(VersionSummary.init)))
+                    }
+                    if out.count >= limit || examined >= maxScan {
+                        reachedEnd = false
+                        return false
+                    }
+                    return true
+                }
+                if reachedEnd { scanned = max(scanned, try Meta.u64(Meta.seq, dbs.meta, txn)) }
+            }
+        }
+        return (out, scanned)
+    }
+
     /// Every checkpoint this store holds, one per (source node, epoch).
     public func checkpoints() throws -> [Checkpoint] {
         var out: [Checkpoint] = []

@@ -328,6 +328,25 @@ public final class Store: Sendable {
         return out
     }
 
+    /// Articles in conflict (more than one sibling version, deleted or not), in id order,
+    /// strictly after `after` ("" = from the start), without bodies.
+    public func conflicts(after: String = "", limit: Int = .max) throws -> [ArticleState] {
+        var out: [ArticleState] = []
+        guard limit > 0 else { return out }
+        try storeErrors {
+            try env.read { txn in
+                try txn.scan(dbs.articles, from: after.isEmpty ? nil : Array(after.utf8) + [0]) { k, v in
+                    let rec = try RecordCodec.decodeArticle(v)
+                    guard rec.versions.isInConflict else { return true }
+                    guard let id = String(validating: k, as: UTF8.self) else { throw CorruptRecord("an article key is not UTF-8") }
+                    out.append(ArticleState(id: id, seq: rec.seq, versions: rec.versions, bodies: [:]))
+                    return out.count < limit
+                }
+            }
+        }
+        return out
+    }
+
     /// Visits every article (whose id starts with `prefix`) with all its bodies, in id order,
     /// in one snapshot.
     public func forEach(prefix: String = "", includeDeleted: Bool = true, _ body: (ArticleState) throws -> Void) throws {

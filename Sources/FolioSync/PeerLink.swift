@@ -27,11 +27,16 @@ package protocol PeerLinkHost: Sendable {
 /// exponential backoff. Its state is recorded in the store for `folio peers`.
 package final class PeerLink: Sendable {
     package let address: String
+    /// What the link takes from the peer and what it sends (SPEC §8.4; empty: everything).
+    package let filter: ReplicationFilter
+    package let pushFilter: ReplicationFilter
     private let host: any PeerLinkHost
     private let logger: Logger
 
-    package init(address: String, host: any PeerLinkHost) {
+    package init(address: String, filter: ReplicationFilter = .all, pushFilter: ReplicationFilter = .all, host: any PeerLinkHost) {
         self.address = address
+        self.filter = filter
+        self.pushFilter = pushFilter
         self.host = host
         var l = host.logger
         l[metadataKey: "peer"] = "\(address)"
@@ -57,6 +62,7 @@ package final class PeerLink: Sendable {
     package func run() async {
         let failures = NIOLockedValueBox(0)
         var status = await recordedStatus() ?? PeerStatus(address: address)
+        (status.filter, status.pushFilter) = (filter.text, pushFilter.text)
         while !Task.isCancelled {
             var options = host.peerClientOptions
             options.nodeID = store.nodeID
@@ -98,6 +104,7 @@ package final class PeerLink: Sendable {
                 }
                 let delay = PeerLink.retryDelay(attempt: attempt)
                 status = await recordedStatus() ?? status
+                (status.filter, status.pushFilter) = (filter.text, pushFilter.text)
                 status.connected = false
                 status.lastError = "\(error)"
                 await record(status)
@@ -129,7 +136,7 @@ package final class PeerLink: Sendable {
         defer { reportTraffic() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                _ = try await replicator.pull(from: client, follow: true, afterBatch: { report in
+                _ = try await replicator.pull(from: client, filter: self.filter, follow: true, afterBatch: { report in
                     succeeded()
                     reportTraffic()
                     await self.progressed("pulled", report, status, pending: \.pendingIn)
@@ -137,7 +144,7 @@ package final class PeerLink: Sendable {
             }
             group.addTask {
                 while true {
-                    let r = try await replicator.push(to: client)
+                    let r = try await replicator.push(to: client, filter: self.pushFilter)
                     succeeded()
                     reportTraffic()
                     await self.progressed("pushed", r, status, pending: \.pendingOut)

@@ -82,8 +82,8 @@ public struct Replicator: Sendable {
 
     /// The checkpoint to commit with a chunk: the sequence just before the first change whose
     /// article is still to come (or the batch's end when none is).
-    static func upTo(_ changes: [Change], pending: Set<String>, since: UInt64) -> UInt64 {
-        guard let first = changes.firstIndex(where: { pending.contains($0.id) }) else { return changes.last?.seq ?? since }
+    static func upTo(_ changes: [Change], pending: Set<String>, since: UInt64, end: UInt64? = nil) -> UInt64 {
+        guard let first = changes.firstIndex(where: { pending.contains($0.id) }) else { return end ?? changes.last?.seq ?? since }
         return first == 0 ? since : changes[first - 1].seq
     }
 
@@ -91,15 +91,17 @@ public struct Replicator: Sendable {
     /// ids asked for, in order — and commits each chunk with the checkpoint it completes. A
     /// batch with nothing wanted still advances the checkpoint to its end. An article too
     /// large to send is skipped and recorded; the checkpoint then stays below its change.
+    /// `end` is where the batch ends in the source's feed (past its last change when a filter
+    /// left out the changes after it).
     private func transfer(
-        _ changes: [Change], since: UInt64, wanted: [String], into report: inout SyncDirectionReport,
+        _ changes: [Change], since: UInt64, end: UInt64, wanted: [String], into report: inout SyncDirectionReport,
         fetch: ([String]) async throws -> FetchResult,
         apply: (_ upTo: UInt64, _ articles: [ArticleState]) async throws -> ApplyOutcome
     ) async throws {
         func held(_ upTo: UInt64) -> UInt64 { min(upTo, report.heldCheckpoint ?? .max) }
         var pending = wanted
         if pending.isEmpty {
-            report.checkpoint = try await apply(held(changes.last!.seq), []).checkpoint
+            report.checkpoint = try await apply(held(end), []).checkpoint
             return
         }
         while !pending.isEmpty {
@@ -113,12 +115,12 @@ public struct Replicator: Sendable {
             // Ids the source no longer holds are skipped; if it holds none of the rest, the
             // batch is done.
             let answered = Set(chunk.articles.map(\.id)).union(chunk.oversized.map(\.id))
-            guard let end = pending.lastIndex(where: answered.contains) else {
-                report.checkpoint = try await apply(held(changes.last!.seq), []).checkpoint
+            guard let last = pending.lastIndex(where: answered.contains) else {
+                report.checkpoint = try await apply(held(end), []).checkpoint
                 return
             }
-            pending.removeFirst(end + 1)
-            let upTo = held(Replicator.upTo(changes, pending: Set(pending), since: since))
+            pending.removeFirst(last + 1)
+            let upTo = held(Replicator.upTo(changes, pending: Set(pending), since: since, end: end))
             let o = try await apply(upTo, chunk.articles)
             report.articlesSent += chunk.articles.count
             report.articlesChanged += o.changed
@@ -127,69 +129,114 @@ public struct Replicator: Sendable {
         }
     }
 
+    /// One batch of a feed: its changes, where it ends in the feed, the feed's last sequence.
+    private typealias Batch = (changes: [Change], end: UInt64, last: UInt64)
+
+    static func unsupportedFilter() -> FolioClientError {
+        .unsupported("the peer does not offer filtered replication (an older folio); sync without a filter")
+    }
+
     /// Pulls from `peer` until caught up (or, with `follow`, forever: each empty answer is held
-    /// by the source until it commits something new).
+    /// by the source until it commits something new). With a `filter`, only matching articles
+    /// come (the source applies it), under a checkpoint of their own (SPEC §8.4).
     public func pull(
-        from peer: SyncPeer, follow: Bool = false, waitMillis: UInt32 = 20_000,
+        from peer: SyncPeer, filter: ReplicationFilter = .all, follow: Bool = false, waitMillis: UInt32 = 20_000,
         progress: (@Sendable (SyncProgress) -> Void)? = nil, afterBatch: (@Sendable (SyncDirectionReport) async -> Void)? = nil
     ) async throws -> SyncDirectionReport {
+        guard filter.isEmpty || peer.filters else { throw Self.unsupportedFilter() }
         let source = try await peer.syncState()
+        let scope = source.epoch.scoped(by: filter)
         var report = SyncDirectionReport()
-        var since = try await read { try $0.checkpoint(node: source.node, epoch: source.epoch) }
+        var since = try await read { try $0.checkpoint(node: source.node, epoch: source.epoch, filter: filter) }
         report.checkpoint = since
         report.sourceLastSequence = source.lastSequence
         var caughtUp = false
+        let apply: @Sendable (UInt64, [ArticleState]) async throws -> ApplyOutcome = { [pulled, applyLocally] upTo, articles in
+            let o = try await applyLocally(source.node, scope, upTo, articles)
+            if !o.heldBySource.isEmpty {
+                pulled.withLockedValue { p in
+                    if p.count < Replicator.maxRemembered { p.merge(o.heldBySource) { _, new in new } }
+                }
+            }
+            return o
+        }
         while true {
             try Task.checkCancellation()
-            let (changes, last) = try await peer.changes(since: since, limit: options.batchCount, waitMillis: follow && caughtUp ? waitMillis : 0)
-            report.sourceLastSequence = last
-            if changes.isEmpty {
+            let (from, wait) = (since, follow && caughtUp ? waitMillis : 0)
+            let batch: Batch
+            if filter.isEmpty {
+                let (c, last) = try await peer.changes(since: from, limit: options.batchCount, waitMillis: wait)
+                batch = (c, c.last?.seq ?? from, last)
+            } else {
+                let (c, scanned, last) = try await peer.changes(since: from, limit: options.batchCount, waitMillis: wait, filter: filter)
+                batch = (c, max(scanned, from), last)
+            }
+            report.sourceLastSequence = batch.last
+            if batch.changes.isEmpty {
+                // A filtered scan that passed only changes outside the filter still moves the
+                // checkpoint, so the next pull does not scan them again.
+                if batch.end > since {
+                    report.checkpoint = try await apply(min(batch.end, report.heldCheckpoint ?? .max), []).checkpoint
+                    since = batch.end
+                }
+                if batch.end < batch.last { continue }
                 caughtUp = true
                 if follow { continue }
                 break
             }
-            report.changesExamined += changes.count
+            report.changesExamined += batch.changes.count
+            let changes = batch.changes
             let needs = try await read { try $0.needs(changes) }
-            try await transfer(changes, since: since, wanted: needs.ids, into: &report) { ids in
+            try await transfer(changes, since: since, end: batch.end, wanted: needs.ids, into: &report) { ids in
                 // Re-check the bodies we hold: an earlier chunk may have released one.
                 let have = try await read { try $0.heldBodies(needs.have) }
                 return try await peer.fetch(ids, have: have, maxBytes: UInt32(clamping: options.batchBytes))
             } apply: { upTo, articles in
-                let o = try await applyLocally(source.node, source.epoch, upTo, articles)
-                if !o.heldBySource.isEmpty {
-                    pulled.withLockedValue { p in
-                        if p.count < Replicator.maxRemembered { p.merge(o.heldBySource) { _, new in new } }
-                    }
-                }
-                return o
+                try await apply(upTo, articles)
             }
-            since = changes.last!.seq
-            progress?(SyncProgress(direction: "pull", done: since, total: max(last, since)))
+            since = batch.end
+            progress?(SyncProgress(direction: "pull", done: since, total: max(batch.last, since)))
             await afterBatch?(report)
-            if !follow && since >= last { break }
+            if !follow && since >= batch.last { break }
         }
         return report
     }
 
-    /// Pushes this store's changes that `peer` has not yet received.
-    public func push(to peer: SyncPeer, progress: (@Sendable (SyncProgress) -> Void)? = nil) async throws -> SyncDirectionReport {
+    /// Pushes this store's changes that `peer` has not yet received; with a `filter`, only
+    /// the matching ones, under a checkpoint of their own on the peer (SPEC §8.4).
+    public func push(to peer: SyncPeer, filter: ReplicationFilter = .all, progress: (@Sendable (SyncProgress) -> Void)? = nil) async throws -> SyncDirectionReport {
+        guard filter.isEmpty || peer.filters else { throw Self.unsupportedFilter() }
+        let scope = store.epoch.scoped(by: filter)
         var report = SyncDirectionReport()
-        var since = try await peer.checkpoint(node: store.nodeID, epoch: store.epoch)
+        var since = try await peer.checkpoint(node: store.nodeID, epoch: scope)
+        if !filter.isEmpty { since = max(since, try await peer.checkpoint(node: store.nodeID, epoch: store.epoch)) }
         report.checkpoint = since
         let last = try await read { try $0.lastSequence() }
         report.sourceLastSequence = last
         let maxArticleBytes = Int(peer.maxFrame) - FrameDecoder.frameOverhead
-        // Changes skipped as held by the peer still move its checkpoint: with the next APPLY,
-        // or one of their own at the end.
+        // Changes skipped as held by the peer (or left out by the filter) still move its
+        // checkpoint: with the next APPLY, or one of their own at the end.
         var skippedUpTo: UInt64?
         while true {
             try Task.checkCancellation()
             let (from, limit) = (since, Int(options.batchCount))
-            let batch = try await read { try $0.changes(since: from, limit: limit) }
-            if batch.isEmpty { break }
-            report.changesExamined += batch.count
+            let batch: Batch = try await read { store in
+                if filter.isEmpty {
+                    let c = try store.changes(since: from, limit: limit)
+                    return (c, c.last?.seq ?? from, last)
+                }
+                let (c, scanned) = try store.changes(since: from, limit: limit, filter: filter)
+                return (c, max(scanned, from), last)
+            }
+            if batch.changes.isEmpty {
+                guard batch.end > since else { break }
+                skippedUpTo = batch.end
+                since = batch.end
+                continue
+            }
+            report.changesExamined += batch.changes.count
             let changes = pulled.withLockedValue { p -> [Change] in
-                batch.filter { c in
+                batch.changes.filter { c in
                     guard let seq = p[c.id] else { return true }
                     if seq == c.seq { p[c.id] = nil; return false }
                     if seq < c.seq { p[c.id] = nil }  // changed here since: offer it
@@ -197,8 +244,8 @@ public struct Replicator: Sendable {
                 }
             }
             if changes.isEmpty {
-                skippedUpTo = batch.last!.seq
-                since = batch.last!.seq
+                skippedUpTo = batch.end
+                since = batch.end
                 progress?(SyncProgress(direction: "push", done: since, total: max(last, since)))
                 continue
             }
@@ -207,17 +254,16 @@ public struct Replicator: Sendable {
             let want = try await peer.offer(changes)
             let have = Set(want.have)
             let batchBytes = options.batchBytes
-            try await transfer(changes, since: since, wanted: want.ids, into: &report) { ids in
+            try await transfer(changes, since: since, end: batch.end, wanted: want.ids, into: &report) { ids in
                 try await read { try $0.fetch(ids, have: have, maxBytes: batchBytes, maxArticleBytes: maxArticleBytes) }
             } apply: { upTo, articles in
-                try await peer.apply(node: store.nodeID, epoch: store.epoch, upTo: upTo, articles: articles)
+                try await peer.apply(node: store.nodeID, epoch: scope, upTo: upTo, articles: articles)
             }
-            if batch.last!.seq > changes.last!.seq { skippedUpTo = batch.last!.seq }
-            since = batch.last!.seq
+            since = batch.end
             progress?(SyncProgress(direction: "push", done: since, total: max(last, since)))
         }
         if let upTo = skippedUpTo, report.heldCheckpoint == nil {
-            report.checkpoint = try await peer.apply(node: store.nodeID, epoch: store.epoch, upTo: upTo, articles: []).checkpoint
+            report.checkpoint = try await peer.apply(node: store.nodeID, epoch: scope, upTo: upTo, articles: []).checkpoint
         }
         return report
     }

@@ -10,6 +10,9 @@ public protocol SyncPeer: Sendable {
     var maxFrame: UInt32 { get }
     func syncState() async throws -> (node: NodeID, epoch: Epoch, lastSequence: UInt64)
     func changes(since: UInt64, limit: UInt32, waitMillis: UInt32) async throws -> (changes: [Change], lastSequence: UInt64)
+    /// Whether the peer answers filtered feeds and keeps checkpoints per filter (SPEC §8.4).
+    var filters: Bool { get }
+    func changes(since: UInt64, limit: UInt32, waitMillis: UInt32, filter: ReplicationFilter) async throws -> (changes: [Change], scanned: UInt64, lastSequence: UInt64)
     /// A prefix of `ids` (in order; ids the peer does not hold are left out), and the articles
     /// of that prefix too large to send at all.
     func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> FetchResult
@@ -20,6 +23,7 @@ public protocol SyncPeer: Sendable {
 
 extension FolioClient: SyncPeer {
     public var maxFrame: UInt32 { serverHello.maxFrame }
+    public var filters: Bool { serverHello.features.contains(.filter) }
 }
 
 /// An embedded store as a sync peer: the same algorithm, no network (tests, local mirrors).
@@ -36,6 +40,17 @@ public struct LocalPeer: SyncPeer {
     public func changes(since: UInt64, limit: UInt32, waitMillis: UInt32) async throws -> (changes: [Change], lastSequence: UInt64) {
         let store = self.store
         return try await offPool { (try store.changes(since: since, limit: Int(limit)), try store.lastSequence()) }
+    }
+
+    public var filters: Bool { true }
+
+    public func changes(since: UInt64, limit: UInt32, waitMillis: UInt32, filter: ReplicationFilter) async throws -> (changes: [Change], scanned: UInt64, lastSequence: UInt64) {
+        let store = self.store
+        return try await offPool {
+            let last = try store.lastSequence()
+            let (c, scanned) = try store.changes(since: since, limit: Int(limit), filter: filter)
+            return (c, scanned, last)
+        }
     }
 
     public func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> FetchResult {

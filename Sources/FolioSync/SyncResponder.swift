@@ -26,6 +26,7 @@ package enum SyncResponder {
         case .checkpointGet(.none, _):
             throw nodeZero
         case let .checkpointGet(peer, epoch):
+            try checkScope(epoch)
             return .checkpoint(try store.checkpoint(node: peer, epoch: epoch))
         case let .offer(changes):
             let needs = try store.needs(changes)
@@ -50,8 +51,18 @@ package enum SyncResponder {
     /// Merges a pushed batch and advances the pusher's checkpoint, in the writer's transaction.
     package static func apply(node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState], writer w: StoreWriter) throws -> (Message, ApplyOutcome) {
         guard node != .none else { throw nodeZero }
+        try checkScope(epoch)
         let o = try w.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles)
         return (.applied(changed: UInt32(o.changed), conflictsCreated: UInt32(o.conflictsCreated), checkpoint: o.checkpoint), o)
+    }
+
+    /// A pusher's checkpoint scope: its epoch, or `epoch/filter` (SPEC §8.4).
+    static func checkScope(_ epoch: Epoch) throws {
+        do {
+            _ = try epoch.scope()
+        } catch {
+            throw StoreError.invalidArticle(id: "", InvalidArticle(field: "epoch", reason: error.reason))
+        }
     }
 
     static let nodeZero = StoreError.invalidArticle(id: "", InvalidArticle(field: "node", reason: "node id 0 names no store (SPEC §5)"))

@@ -11,7 +11,8 @@ struct Peers: ParsableCommand {
             it is connected, the last successful sync, the checkpoint held for it, estimated \
             changes pending each way (≈: counted in feed sequence numbers, an upper bound), \
             and the last error. Sources synced with `folio sync` appear by node id with their \
-            checkpoint. Reads the store, so it works while the node runs.
+            checkpoint. A filtered link or sync (--filter) shows its filter and the checkpoint \
+            kept for that filter. Reads the store, so it works while the node runs.
 
             Examples:
               folio peers
@@ -26,16 +27,22 @@ struct Peers: ParsableCommand {
         defer { s.close() }
         let statuses = try s.peerStatuses()
         let checkpoints = try s.checkpoints()
-        // The most recent checkpoint per source node.
-        var latest: [NodeID: Checkpoint] = [:]
-        for c in checkpoints where (latest[c.node]?.updated ?? .min) <= c.updated { latest[c.node] = c }
+        // The most recent checkpoint per source node and filter (a filtered pull keeps its own,
+        // under the scope "epoch/filter", SPEC §8.4).
+        struct Key: Hashable { var node: NodeID; var filter: String }
+        func filterText(_ c: Checkpoint) -> String { (try? c.epoch.scope().filter.text) ?? "" }
+        var latest: [Key: Checkpoint] = [:]
+        for c in checkpoints {
+            let k = Key(node: c.node, filter: filterText(c))
+            if (latest[k]?.updated ?? .min) <= c.updated { latest[k] = c }
+        }
         var rows: [JSONValue] = []
         var lines: [String] = []
         func time(_ ms: Int64?) -> String { ms.map { VersionJSON.isoTime($0) } ?? "never" }
-        var shown = Set<NodeID>()
+        var shown = Set<Key>()
         for p in statuses.sorted(by: { $0.address < $1.address }) {
-            let cp = p.node.flatMap { latest[$0] }
-            if let n = p.node { shown.insert(n) }
+            let cp = p.node.flatMap { latest[Key(node: $0, filter: p.filter)] }
+            if let n = p.node { shown.insert(Key(node: n, filter: p.filter)) }
             rows.append(.object([
                 ("address", .string(p.address)), ("node", p.node.map { .string($0.hex) } ?? .null),
                 ("connected", .bool(p.connected)), ("last_success", p.lastSuccess.map { .string(time($0)) } ?? .null),
@@ -45,24 +52,30 @@ struct Peers: ParsableCommand {
                 ("last_error", p.lastError.map { .string($0) } ?? .null),
                 ("untransferable", .array(p.untransferable.map { .string($0) })),
                 ("clock_skew_ms", p.clockSkew.map { .number(String($0)) } ?? .null),
-                ("clock_skewed", .bool(p.clockSkew.map(Clocks.isSkewed) ?? false)), ("updated", .string(time(p.updated))),
+                ("clock_skewed", .bool(p.clockSkew.map(Clocks.isSkewed) ?? false)),
+                ("filter", .string(p.filter)), ("push_filter", .string(p.pushFilter)), ("updated", .string(time(p.updated))),
             ]))
             lines.append([
                 p.address, p.node?.hex ?? "?", p.connected ? "connected" : "disconnected", "last sync \(time(p.lastSuccess))",
                 "checkpoint \(cp.map { String($0.sequence) } ?? "-")",
                 "pending ≈\(p.pendingIn.map(String.init) ?? "?") in / ≈\(p.pendingOut.map(String.init) ?? "?") out",
-            ].joined(separator: "\t") + (p.lastError.map { "\terror: \($0)" } ?? "")
+            ].joined(separator: "\t")
+                + (p.filter.isEmpty ? "" : "\tfilter \(p.filter)") + (p.pushFilter.isEmpty ? "" : "\tpush-filter \(p.pushFilter)")
+                + (p.lastError.map { "\terror: \($0)" } ?? "")
                 + (p.untransferable.isEmpty ? "" : "\tuntransferable (too large for a frame): " + p.untransferable.joined(separator: ", "))
                 + (p.clockSkew.flatMap { Clocks.isSkewed($0) ? "\tCLOCK \(Clocks.describe(skew: $0)) ours (its versions win or lose conflicts by that much)" : nil } ?? ""))
         }
-        for c in latest.values.sorted(by: { $0.node < $1.node }) where !shown.contains(c.node) {
+        for (k, c) in latest.sorted(by: { ($0.key.node, $0.key.filter) < ($1.key.node, $1.key.filter) }) where !shown.contains(k) {
             rows.append(.object([
                 ("address", .null), ("node", .string(c.node.hex)), ("connected", .bool(false)),
                 ("last_success", .string(time(c.updated))), ("checkpoint", .number(String(c.sequence))),
                 ("pending_in_estimate", .null), ("pending_out_estimate", .null), ("last_error", .null), ("untransferable", .array([])),
-                ("clock_skew_ms", .null), ("clock_skewed", .bool(false)), ("updated", .string(time(c.updated))),
+                ("clock_skew_ms", .null), ("clock_skewed", .bool(false)), ("filter", .string(k.filter)), ("push_filter", .string("")),
+                ("updated", .string(time(c.updated))),
             ]))
-            lines.append(["(folio sync)", c.node.hex, "-", "last sync \(time(c.updated))", "checkpoint \(c.sequence)"].joined(separator: "\t"))
+            lines.append(
+                ["(folio sync)", c.node.hex, "-", "last sync \(time(c.updated))", "checkpoint \(c.sequence)"].joined(separator: "\t")
+                    + (k.filter.isEmpty ? "" : "\tfilter \(k.filter)"))
         }
         if json {
             for row in rows { Terminal.out(row.serialized) }

@@ -67,6 +67,10 @@ struct Serve: AsyncParsableCommand {
     var noMetaSync = false
     @Option(help: ArgumentHelp("A peer to replicate with continuously, both ways (repeatable).", valueName: "host:port"))
     var peer: [String] = []
+    @Option(help: ArgumentHelp("What the --peer links take: prefix=, source=, tag=, since=, until= (repeatable; same key ORs, different keys AND).", valueName: "key=value"))
+    var filter: [String] = []
+    @Option(help: ArgumentHelp("What the --peer links send (same clauses as --filter; default: everything).", valueName: "key=value"))
+    var pushFilter: [String] = []
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error (default: info).", valueName: "level")) var logLevel: String?
     @Option(help: ArgumentHelp("Log format: text, or json (one JSON object per line) (default: text).", valueName: "format")) var logFormat: String?
     @Option(help: ArgumentHelp("Serve /health, /ready and /metrics over HTTP here: HOST:PORT, or PORT on 127.0.0.1 (default: off).", valueName: "host:port"))
@@ -139,6 +143,7 @@ struct Serve: AsyncParsableCommand {
         config.heartbeatInterval = .milliseconds(max(50, Int64(settings.idleTimeout * 1000 / 4)))
         config.logger = logger
         config.peers = settings.peers
+        config.peerFilters = settings.peerFilters
         config.keys = try settings.keyFiles.map(readKey)
         let registry = PrometheusCollectorRegistry()
         if settings.adminListen != nil { config.metrics = AdminServer.metricsFactory(registry: registry) }
@@ -294,6 +299,7 @@ struct ServeSettings {
     var eventLoopThreads = System.coreCount
     var noMetaSync = false
     var peers: [String] = []
+    var peerFilters: [String: PeerFilters] = [:]
     var logLevel = "info"
     var logFormat = "text"
     var adminListen: String?
@@ -343,6 +349,14 @@ struct ServeSettings {
             }
             if v.count > Self.maxPeers { throw P(description: "\(f.origin("peer")) lists \(v.count) peers; a node links to at most \(Self.maxPeers)") }
             peers = v.map(\.value)
+            peerFilters = [:]
+            for e in v where !(e.filter.isEmpty && e.pushFilter.isEmpty) {
+                do {
+                    peerFilters[e.value] = PeerFilters(pull: try ReplicationFilter(expressions: e.filter), push: try ReplicationFilter(expressions: e.pushFilter))
+                } catch {
+                    throw P(description: "\(f.path):\(e.line): peer \(e.value): bad filter: \(error.reason)")
+                }
+            }
         }
         if let v = try f.string("log-level") {
             guard Self.logLevels.contains(v) else { throw P(description: "\(f.origin("log-level")) must be one of \(Self.logLevels.joined(separator: ", ")), not \"\(Terminal.safe(v))\"") }
@@ -383,6 +397,17 @@ struct ServeSettings {
             }
             if c.peer.count > Self.maxPeers { throw ValidationError("--peer is given \(c.peer.count) times; a node links to at most \(Self.maxPeers)") }
             peers = c.peer
+            peerFilters = [:]
+        }
+        if !c.filter.isEmpty || !c.pushFilter.isEmpty {
+            guard !c.peer.isEmpty else { throw ValidationError("--filter and --push-filter apply to the --peer links given with them; give --peer too (or put filter: under a peer in --config)") }
+            let f: PeerFilters
+            do {
+                f = PeerFilters(pull: try ReplicationFilter(expressions: c.filter), push: try ReplicationFilter(expressions: c.pushFilter))
+            } catch {
+                throw ValidationError("bad filter: \(error.reason)")
+            }
+            for p in c.peer { peerFilters[p] = f }
         }
         if let v = c.logLevel {
             guard Self.logLevels.contains(v) else { throw ValidationError("--log-level must be one of \(Self.logLevels.joined(separator: ", ")), not \"\(v)\"") }
@@ -405,7 +430,10 @@ struct ServeSettings {
         if let c = tls.certificate { out.append("tls-cert: \(c)") }
         if let k = tls.privateKey { out.append("tls-key: \(k)") }
         if let c = tls.ca { out.append("tls-ca: \(c)") }
-        out += peers.map { "peer: \($0)" }
+        out += peers.map { p in
+            guard let f = peerFilters[p] else { return "peer: \(p)" }
+            return "peer: \(p) (filter: \(f.pull.isEmpty ? "none" : f.pull.text); push-filter: \(f.push.isEmpty ? "none" : f.push.text))"
+        }
         out += [
             "max-connections: \(maxConnections)", "idle-timeout: \(idleTimeout)", "handshake-timeout: \(handshakeTimeout)",
             "max-pending-handshakes: \(maxPendingHandshakes)", "max-connections-per-address: \(maxConnectionsPerAddress)",

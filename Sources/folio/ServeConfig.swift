@@ -146,26 +146,46 @@ struct ServeConfigFile {
     }
 
     /// `peer`: a list of addresses, or of mappings with an `address`.
-    func peers() throws -> [(value: String, line: Int)]? {
+    func peers() throws -> [(value: String, line: Int, filter: [String], pushFilter: [String])]? {
         guard let e = entries["peer"] else { return nil }
         if Self.isNull(e.node) { return [] }
-        guard case let .sequence(items) = e.node else { return try list("peer") }
+        guard case let .sequence(items) = e.node else { return (try list("peer") ?? []).map { ($0.value, $0.line, [], []) } }
         return try items.map { item in
             let line = item.mark?.line ?? e.line
             switch item {
             case .scalar:
                 guard let s = item.string, !Self.isNull(item) else { throw Problem(description: "\(path):\(line): a peer needs an address") }
-                return (s, line)
+                return (s, line, [], [])
             case let .mapping(m):
                 var address: String?
+                var filters: [String: [String]] = [:]
                 for (k, v) in m {
-                    guard k.string == "address" else {
-                        throw Problem(description: "\(path):\(k.mark?.line ?? line): unknown peer setting \"\(Terminal.safe(k.string ?? "?"))\"; a peer has: address")
+                    let at = k.mark?.line ?? line
+                    switch k.string {
+                    case "address":
+                        address = v.string
+                    case "filter", "push-filter":
+                        let key = k.string!
+                        switch v {
+                        case .scalar:
+                            guard let s = v.string, !Self.isNull(v) else { throw Problem(description: "\(path):\(at): \(key) needs a clause (key=value)") }
+                            filters[key] = [s]
+                        case let .sequence(list):
+                            filters[key] = try list.map { c in
+                                guard case .scalar = c, let s = c.string, !Self.isNull(c) else {
+                                    throw Problem(description: "\(path):\(c.mark?.line ?? at): each \(key) clause is a value key=value")
+                                }
+                                return s
+                            }
+                        default:
+                            throw Problem(description: "\(path):\(at): \(key) is a clause or a list of clauses (key=value)")
+                        }
+                    default:
+                        throw Problem(description: "\(path):\(at): unknown peer setting \"\(Terminal.safe(k.string ?? "?"))\"; a peer has: address, filter, push-filter")
                     }
-                    address = v.string
                 }
                 guard let address, !address.isEmpty else { throw Problem(description: "\(path):\(line): a peer needs an address") }
-                return (address, line)
+                return (address, line, filters["filter"] ?? [], filters["push-filter"] ?? [])
             default:
                 throw Problem(description: "\(path):\(line): a peer is an address (host:port) or a mapping with one, not \(Self.shape(item))")
             }

@@ -18,11 +18,20 @@ struct Sync: AsyncParsableCommand {
             brought is not offered back by the push that follows. --pull-only and --push-only \
             sync one way.
 
+            --filter takes only matching articles from the node: prefix=ID-PREFIX, \
+            source=NAME, tag=TAG, since=DATE, until=DATE (published date); repeat it — the \
+            same key ORs, different keys AND. The node applies it, so nothing else crosses the \
+            wire. Each filter keeps its own checkpoint: widening it later brings the older \
+            articles that now match; narrowing it deletes nothing here. The push still sends \
+            everything this store holds unless --push-filter limits it too.
+
             Examples:
               folio sync 10.0.0.5:7070 --key-file mesh.key
               folio sync archive.example.org --tls-ca ca.pem --tls-cert laptop.pem --tls-key laptop.key
               folio sync 127.0.0.1:7070 --data ./laptop --json
               folio sync hub.example --key-file mesh.key --pull-only
+              folio sync hub.example --key-file mesh.key --filter prefix=wire/ --filter tag=port
+              folio sync hub.example --key-file mesh.key --filter source=Reuters --push-filter prefix=notes/
             """)
 
     @OptionGroup var store: StoreOptions
@@ -34,12 +43,27 @@ struct Sync: AsyncParsableCommand {
     @Flag(help: "Print the summary as JSON on stdout.") var json = false
     @Flag(help: "Only receive what the node has (no push).") var pullOnly = false
     @Flag(help: "Only send what this store has (no pull).") var pushOnly = false
+    @Option(help: ArgumentHelp("Take only matching articles: prefix=, source=, tag=, since=, until= (repeatable).", valueName: "key=value"))
+    var filter: [String] = []
+    @Option(help: ArgumentHelp("Send only matching articles (same clauses as --filter; default: everything).", valueName: "key=value"))
+    var pushFilter: [String] = []
 
     func validate() throws {
         try Check.address(address, "the node address")
         try Check.count(batchSize, "--batch-size", in: 1...10_000)
         try Check.count(batchBytes, "--batch-bytes", in: 1024...(16 << 20))
         if pullOnly && pushOnly { throw ValidationError("--pull-only and --push-only contradict each other: without either, sync goes both ways") }
+        _ = try filters()
+        if pushOnly && !filter.isEmpty { throw ValidationError("--filter selects what a pull takes; with --push-only use --push-filter") }
+        if pullOnly && !pushFilter.isEmpty { throw ValidationError("--push-filter selects what a push sends; with --pull-only use --filter") }
+    }
+
+    func filters() throws -> (pull: ReplicationFilter, push: ReplicationFilter) {
+        do {
+            return (try ReplicationFilter(expressions: filter), try ReplicationFilter(expressions: pushFilter))
+        } catch {
+            throw ValidationError("bad filter: \(error.reason)")
+        }
     }
 
     func run() async throws {
@@ -66,6 +90,11 @@ struct Sync: AsyncParsableCommand {
         so.batchCount = batchSize
         so.batchBytes = batchBytes
         let replicator = Replicator(store: local, options: so)
+        let (pullFilter, pushFilter) = try filters()
+        if !(pullFilter.isEmpty && pushFilter.isEmpty) && !client.serverHello.features.contains(.filter) {
+            try? await client.close()
+            throw CLIFailure(code: .failure, message: "the node at \(address) does not offer filtered replication (an older folio); sync without --filter/--push-filter")
+        }
         let bar = ProgressBar()
         let started = Date()
         let progress: @Sendable (SyncProgress) -> Void = { p in
@@ -74,8 +103,8 @@ struct Sync: AsyncParsableCommand {
         let pulled: SyncDirectionReport
         let pushed: SyncDirectionReport
         do {
-            pulled = pushOnly ? SyncDirectionReport() : try await replicator.pull(from: client, progress: progress)
-            pushed = pullOnly ? SyncDirectionReport() : try await replicator.push(to: client, progress: progress)
+            pulled = pushOnly ? SyncDirectionReport() : try await replicator.pull(from: client, filter: pullFilter, progress: progress)
+            pushed = pullOnly ? SyncDirectionReport() : try await replicator.push(to: client, filter: pushFilter, progress: progress)
         } catch {
             bar.clear()
             try? await client.close()
@@ -104,6 +133,7 @@ struct Sync: AsyncParsableCommand {
                 ("pull_checkpoint", .number(String(pulled.checkpoint))), ("push_checkpoint", .number(String(pushed.checkpoint))),
                 ("pushed_changes_examined", .number(String(pushed.changesExamined))), ("pushed_changes_offered", .number(String(pushed.changesOffered))),
                 ("directions", .string(pullOnly ? "pull" : pushOnly ? "push" : "both")),
+                ("filter", .string(pullFilter.text)), ("push_filter", .string(pushFilter.text)),
                 ("untransferable", .array((pulled.untransferable + pushed.untransferable).map {
                     .object([("id", .string($0.id)), ("bytes", .number(String($0.bytes)))])
                 })),

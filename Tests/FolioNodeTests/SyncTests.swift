@@ -192,6 +192,10 @@ final class SyncTests: XCTestCase {
             try await inner.changes(since: since, limit: limit, waitMillis: waitMillis)
         }
         var maxFrame: UInt32 { inner.maxFrame }
+        var filters: Bool { inner.filters }
+        func changes(since: UInt64, limit: UInt32, waitMillis: UInt32, filter: ReplicationFilter) async throws -> (changes: [Change], scanned: UInt64, lastSequence: UInt64) {
+            try await inner.changes(since: since, limit: limit, waitMillis: waitMillis, filter: filter)
+        }
         func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> FetchResult {
             counter.n += 1
             if counter.n > fetches { throw Cut() }
