@@ -95,13 +95,38 @@ public final class Importer {
         return importableExtensions[ext].map { Format(kind: $0, gzip: gzip) }
     }
 
-    let store: Store
+    let store: Store?
     let options: Options
 
     public init(store: Store, options: Options = Options()) {
         self.store = store
+        self.limits = store.options.limits
         self.options = options
+        self.sink = nil
     }
+
+    /// What an article batch did where it was written.
+    public struct Counts: Sendable {
+        public var added = 0, updated = 0, unchanged = 0
+        public init(added: Int = 0, updated: Int = 0, unchanged: Int = 0) {
+            self.added = added
+            self.updated = updated
+            self.unchanged = unchanged
+        }
+    }
+
+    /// An importer that hands each batch of articles to `sink` instead of a local store (a
+    /// node, through its protocol). Version records (`export --all-versions`) are rejected:
+    /// they restore exact versions, which only a store's merge can do.
+    public init(limits: ArticleLimits = .default, options: Options = Options(), sink: @escaping ([Article]) throws -> Counts) {
+        self.store = nil
+        self.limits = limits
+        self.options = options
+        self.sink = sink
+    }
+
+    let limits: ArticleLimits
+    let sink: (([Article]) throws -> Counts)?
 
     /// Expands `paths` into files (directories recursively, in name order).
     ///
@@ -230,7 +255,16 @@ public final class Importer {
         var batchBytes = 0
         func flush() throws {
             guard !batch.isEmpty else { return }
-            let counts = try store.write { w -> (Int, Int, Int, Int) in
+            if let sink {
+                let c = try sink(batch.compactMap { if case let .article(a) = $0 { a } else { nil } })
+                report.added += c.added
+                report.updated += c.updated
+                report.unchanged += c.unchanged
+                batch.removeAll(keepingCapacity: true)
+                batchBytes = 0
+                return
+            }
+            let counts = try store!.write { w -> (Int, Int, Int, Int) in
                 var added = 0, updated = 0, unchanged = 0, restored = 0
                 for item in batch {
                     switch item {
@@ -292,7 +326,7 @@ public final class Importer {
                 progress(Progress(bytesDone: bytes, bytesTotal: total, records: records, file: file))
             }
         }
-        let limits = store.options.limits
+        let limits = self.limits
         let maxLine = min(limits.maxBodyBytes, limits.maxArticleBytes) * 2 + (1 << 20)  // escapes can double a size
         // Pages of this run by id: a second, different page that derives the same id (same
         // source and title) becomes an article of its own instead of overwriting the first.
@@ -435,6 +469,11 @@ public final class Importer {
     private func item(from json: JSONValue, limits: ArticleLimits) throws -> Item {
         guard case var .object(fields) = json, let vi = fields.firstIndex(where: { $0.key == VersionJSON.versionKey }) else {
             return .article(try Article(json: json, limits: limits))
+        }
+        guard sink == nil else {
+            throw InvalidArticle(
+                field: VersionJSON.versionKey,
+                reason: "a version record (from export --all-versions) restores only into a local store: import it there, then `folio sync`")
         }
         let meta = try VersionJSON.parseVersion(fields[vi].value)
         fields.remove(at: vi)

@@ -191,6 +191,60 @@ enum Backend {
         }
     }
 
+    /// Every article in conflict, in id order (no bodies).
+    func conflicts() async throws -> [ArticleState] {
+        switch self {
+        case let .local(s):
+            return try await blocking { try s.conflicts() }
+        case let .remote(c, _):
+            var out: [ArticleState] = []
+            var after = ""
+            while true {
+                let page = try await c.conflicts(after: after, limit: 1000)
+                out += page.articles
+                guard page.more, let last = page.articles.last else { return out }
+                after = last.id
+            }
+        }
+    }
+
+    /// Settles a conflict with sibling number `keep` (1-based, as `folio get --all` numbers
+    /// them) or with `replacement`. Throws `CLIFailure(.notFound)` when the article is not in
+    /// conflict. Remotely the write carries the context it read: a sibling written meanwhile
+    /// survives as a new conflict, never silently.
+    func resolve(_ id: String, keep: Int?, replacement: Article?) async throws -> WriteOutcome {
+        @Sendable func notInConflict() -> CLIFailure {
+            CLIFailure(code: .notFound, message: "\"\(Terminal.safe(id))\" is not in conflict (it has one version); nothing written")
+        }
+        switch self {
+        case let .local(s):
+            return try await blocking {
+                try s.write { w -> WriteOutcome in
+                    guard let state = try w.get(id, bodies: .none) else { throw StoreError.notFound(id: id) }
+                    // Nothing to settle: say so and write nothing (a resolution is a new version).
+                    guard state.versions.isInConflict else { throw notInConflict() }
+                    if let replacement { return try w.resolve(id, with: replacement) }
+                    let vs = state.versions.versions
+                    guard keep! <= vs.count else { throw StoreError.noSuchVersion(id: id, "\(keep!) (it has \(vs.count))") }
+                    return try w.resolve(id, keeping: vs[keep! - 1].dot)
+                }
+            }
+        case let .remote(c, _):
+            guard let state = try await get(id, allBodies: true) else { throw StoreError.notFound(id: id) }
+            guard state.versions.isInConflict else { throw notInConflict() }
+            if let replacement {
+                guard replacement.id == id else {
+                    throw StoreError.invalidArticle(id: replacement.id, InvalidArticle(field: "id", reason: "must be \"\(id)\", the article being resolved"))
+                }
+                return try await c.put(replacement, context: state.context)
+            }
+            let vs = state.versions.versions
+            guard keep! <= vs.count else { throw StoreError.noSuchVersion(id: id, "\(keep!) (it has \(vs.count))") }
+            if let article = state.article(vs[keep! - 1]) { return try await c.put(article, context: state.context) }
+            return try await c.delete(id, context: state.context)
+        }
+    }
+
     func statistics() async throws -> StoreStatistics {
         switch self {
         case let .local(s): return try await blocking { try s.statistics() }

@@ -2,26 +2,27 @@ import ArgumentParser
 import FolioModel
 import FolioStore
 
-struct Conflicts: ParsableCommand {
+struct Conflicts: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List articles that have concurrent sibling versions.",
         discussion: """
             Each line: id, number of versions, the winning title. Inspect one with \
             `folio get ID --all` and settle it with `folio resolve`. Exits 1 when there are \
-            conflicts, 0 when there are none.
+            conflicts, 0 when there are none. --remote lists a node's conflicts.
 
             Examples:
               folio conflicts
               folio conflicts --json | jq -r .id
+              folio conflicts --remote hub.example --key-file mesh.key
             """)
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var remote: RemoteOptions
     @Flag(help: "Machine-readable output (JSON Lines).") var json = false
 
-    func run() throws {
-        let s = try store.open(readOnly: true)
-        defer { s.close() }
-        let found = try s.list(includeDeleted: true).filter(\.isInConflict)
+    func run() async throws {
+        let backend = try await Backend.open(store, remote, readOnly: true)
+        let found = try await withBackend(backend) { try await $0.conflicts() }
         for state in found {
             if json {
                 Terminal.out(JSONValue.object([

@@ -1,9 +1,11 @@
 import ArgumentParser
 import FolioModel
 import FolioStore
+import FolioClient
+import FolioProtocol
 import Foundation
 
-struct Export: ParsableCommand {
+struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write every article as JSON Lines.",
         discussion: """
@@ -19,13 +21,18 @@ struct Export: ParsableCommand {
             ISO-8601 date or date-time (2026-11-01, 2026-11-01T09:30:00Z) — an incremental \
             export to import elsewhere.
 
+            --remote exports a node's articles over the protocol, page by page (each page is \
+            consistent; the whole export is not one snapshot while the node takes writes).
+
             Examples:
               folio export > archive.jsonl
               folio export --out backup.jsonl --all-versions
               folio export --prefix world/ --since 2026-11-01 | gzip > world-november.jsonl.gz
+              folio export --remote hub.example --key-file mesh.key --out hub.jsonl
             """)
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var remote: RemoteOptions
     @Option(help: ArgumentHelp("Write to this file instead of stdout (replaced atomically).", valueName: "file"), completion: .file()) var out: String?
     @Flag(help: "Every sibling version, with its causal metadata.") var allVersions = false
     @Option(help: "Only articles whose id starts with this.") var prefix: String = ""
@@ -67,9 +74,8 @@ struct Export: ParsableCommand {
         return ms
     }
 
-    func run() throws {
-        let s = try store.open(readOnly: true)
-        defer { s.close() }
+    func run() async throws {
+        let backend = try await Backend.open(store, remote, readOnly: true)
         let handle: FileHandle
         var tempPath: String?
         if let out {
@@ -93,14 +99,23 @@ struct Export: ParsableCommand {
                 buffer.removeAll(keepingCapacity: true)
             }
         }
+        let (since, prefix, allVersions) = (self.since.flatMap(Export.milliseconds), self.prefix, self.allVersions)
+        let visit: (ArticleState) -> Void = { state in
+            if let since, state.versions.versions.map(\.timestamp).max() ?? .min < since { return }
+            if allVersions {
+                for v in state.versions.versions { emit(VersionJSON.exportLine(state, v)) }
+            } else if let a = state.article {
+                emit(a.jsonLine)
+            }
+        }
+        var tooLarge: [OversizedArticle] = []
         do {
-            let since = self.since.flatMap(Export.milliseconds)
-            try s.forEach(prefix: prefix, includeDeleted: allVersions) { state in
-                if let since, state.versions.versions.map(\.timestamp).max() ?? .min < since { return }
-                if allVersions {
-                    for v in state.versions.versions { emit(VersionJSON.exportLine(state, v)) }
-                } else if let a = state.article {
-                    emit(a.jsonLine)
+            try await withBackend(backend) { backend in
+                switch backend {
+                case let .local(s):
+                    try s.forEach(prefix: prefix, includeDeleted: allVersions, visit)
+                case let .remote(c, _):
+                    tooLarge = try await Export.remoteArticles(c, prefix: prefix, includeDeleted: allVersions, since: since, visit)
                 }
             }
             handle.write(Data(buffer))
@@ -116,5 +131,31 @@ struct Export: ParsableCommand {
             }
         }
         Terminal.err("exported \(count) \(allVersions ? "versions" : "articles")" + (out.map { " to \($0)" } ?? ""))
+        for o in tooLarge { Terminal.err("folio: article \(o) not exported: too large for one frame of this client") }
+        if !tooLarge.isEmpty { throw CLIFailure(code: .rejected, message: "\(tooLarge.count) article(s) could not be exported; everything else is") }
+    }
+
+    /// A node's articles in id order, with their bodies: LIST pages of ids (metadata only),
+    /// then FETCH for the articles that pass `since`, as much as fits an answer at a time.
+    static func remoteArticles(
+        _ c: FolioClient, prefix: String, includeDeleted: Bool, since: Int64?, _ visit: (ArticleState) -> Void
+    ) async throws -> [OversizedArticle] {
+        var after: String?
+        var oversized: [OversizedArticle] = []
+        while true {
+            let page = try await c.list(ListQuery(prefix: prefix, after: after, source: nil, limit: ListQuery.maxLimit, includeDeleted: includeDeleted))
+            var ids = page.articles.filter { s in since.map { s.versions.versions.map(\.timestamp).max() ?? .min >= $0 } ?? true }.map(\.id)
+            while !ids.isEmpty {
+                let r = try await c.fetch(ids, have: [], maxBytes: 4 << 20)
+                oversized += r.oversized
+                let answered = Set(r.articles.map(\.id)).union(r.oversized.map(\.id))
+                // Deleted meanwhile (or purged): skip; then go on after the last answered id.
+                guard let last = ids.lastIndex(where: answered.contains) else { break }
+                for a in r.articles where includeDeleted || a.versions.isLive { visit(a) }
+                ids.removeFirst(last + 1)
+            }
+            guard page.more, let last = page.articles.last else { return oversized }
+            after = last.id
+        }
     }
 }

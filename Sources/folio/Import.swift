@@ -3,8 +3,11 @@ import FolioImport
 import FolioModel
 import FolioStore
 import Foundation
+import FolioClient
+import NIOCore
+import NIOPosix
 
-struct Import: ParsableCommand {
+struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Import articles from JSON Lines files, plain-text pages and directories.",
         discussion: """
@@ -24,6 +27,11 @@ struct Import: ParsableCommand {
             exit code is 4. With --strict, nothing is written unless every record is good. \
             Records written by `folio export --all-versions` restore their versions exactly.
 
+            --remote imports into a node over the protocol: each article is read there first \
+            and written only when it differs (a re-import reports it unchanged), up to 32 \
+            requests in flight; version records (export --all-versions) are refused there — \
+            restore them into a local store and `folio sync`.
+
             Symbolic links are followed (a loop is reported, not followed twice); entries \
             that are not imported are listed as skipped with the reason. `-` reads standard \
             input (JSON Lines, a JSON document or a page, recognised by its content); pipes \
@@ -38,9 +46,11 @@ struct Import: ParsableCommand {
               folio import dump.jsonl.gz
               zcat dump.jsonl.gz | folio import -
               folio import --id-from path ~/scraped/
+              folio import dump.jsonl --remote hub.example --key-file mesh.key
             """)
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var remote: RemoteOptions
     @Argument(help: ArgumentHelp("Files or directories to import; - for standard input.", valueName: "path"), completion: .file())
     var paths: [String]
     @Flag(help: "Write nothing if any record is rejected.") var strict = false
@@ -56,9 +66,11 @@ struct Import: ParsableCommand {
         try Check.count(batchSize, "--batch-size", in: 1...1_000_000)
     }
 
-    func run() throws {
-        let s = try store.open()
-        defer { s.close() }
+    func run() async throws {
+        if remote.remote == nil, remote.keyFile != nil || !remote.tls.files.isEmpty {
+            throw ValidationError("--key-file and --tls-* go with --remote (or `folio serve`)")
+        }
+        if remote.remote != nil, store.data != nil { throw ValidationError("--data and --remote cannot be combined") }
         // Standard input is copied to a file first: the importer reads a file twice (its
         // kind is sniffed from its start), which a pipe cannot do.
         var paths = paths
@@ -88,11 +100,25 @@ struct Import: ParsableCommand {
         let bar = ProgressBar()
         let started = Date()
         let report: Importer.Report
+        let progress: @Sendable (Importer.Progress) -> Void = { p in
+            bar.draw(done: p.bytesDone, total: p.bytesTotal, detail: "\(p.records) records  \(formatBytes(p.bytesDone))")
+        }
         do {
-            report = try Importer(store: s, options: options).run(paths: paths) { p in
-                bar.draw(done: p.bytesDone, total: p.bytesTotal, detail: "\(p.records) records  \(formatBytes(p.bytesDone))")
+            if let address = remote.remote {
+                let client = try await FolioClient.connect(to: address, options: remote.clientOptions())
+                do {
+                    report = try await Import.remote(paths: paths, options: options, client: client, progress: progress)
+                    try? await client.close()
+                } catch {
+                    try? await client.close()
+                    throw error
+                }
+            } else {
+                let s = try store.open()
+                defer { s.close() }
+                report = try Importer(store: s, options: options).run(paths: paths, progress: progress)
             }
-        } catch {
+        } catch let error as Importer.Failure {
             bar.clear()
             summarize(error.report, seconds: Date().timeIntervalSince(started), failure: error.error, stdin: stdinCopy)
             throw CLIFailure(
@@ -106,6 +132,97 @@ struct Import: ParsableCommand {
             throw CLIFailure(code: .rejected, message: "--strict: \(report.rejected.count) record(s) rejected, nothing was written")
         }
         if !report.rejected.isEmpty { throw CLIFailure(code: .rejected, message: nil) }
+    }
+
+    /// Imports into a node: the importer reads on a thread of the blocking pool and hands each
+    /// batch over; the batch's articles are written by up to 32 requests in flight (one id's
+    /// records in order), and the importer goes on once the batch is acknowledged.
+    static func remote(
+        paths: [String], options: Importer.Options, client: FolioClient, progress: @escaping @Sendable (Importer.Progress) -> Void
+    ) async throws -> Importer.Report {
+        typealias Handoff = (batch: [Article], reply: EventLoopPromise<Importer.Counts>)
+        let (stream, handoff) = AsyncStream.makeStream(of: Handoff.self)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        return try await withThrowingTaskGroup(of: Importer.Report?.self) { group in
+            group.addTask {
+                try await blocking {
+                    defer { handoff.finish() }
+                    let importer = Importer(options: options) { batch in
+                        let reply = loop.makePromise(of: Importer.Counts.self)
+                        handoff.yield((batch, reply))
+                        // A thread of the blocking pool, never an event loop or the cooperative pool.
+                        return try reply.futureResult.wait()
+                    }
+                    return try importer.run(paths: paths, progress: progress)
+                }
+            }
+            group.addTask {
+                for await (batch, reply) in stream {
+                    do {
+                        reply.succeed(try await Import.write(batch, to: client))
+                    } catch {
+                        reply.fail(error)
+                    }
+                }
+                return nil
+            }
+            var report: Importer.Report?
+            for try await r in group { if let r { report = r } }
+            return report!
+        }
+    }
+
+    /// Writes one batch to a node: each article is read first and written only when it
+    /// differs from the node's single version, with the context read (it supersedes what the
+    /// node held, like a local import).
+    static func write(_ batch: [Article], to client: FolioClient) async throws -> Importer.Counts {
+        var byID: [String: [Article]] = [:]
+        var order: [String] = []
+        for a in batch {
+            if byID[a.id] == nil { order.append(a.id) }
+            byID[a.id, default: []].append(a)
+        }
+        var counts = Importer.Counts()
+        try await withThrowingTaskGroup(of: [WriteOutcome.Kind].self) { group in
+            var running = 0
+            func tally(_ kinds: [WriteOutcome.Kind]) {
+                for k in kinds {
+                    switch k {
+                    case .added: counts.added += 1
+                    case .updated: counts.updated += 1
+                    default: counts.unchanged += 1
+                    }
+                }
+            }
+            for id in order {
+                if running >= 32, let done = try await group.next() {
+                    tally(done)
+                    running -= 1
+                }
+                let articles = byID[id]!
+                group.addTask {
+                    var kinds: [WriteOutcome.Kind] = []
+                    for a in articles { kinds.append(try await Import.putIfChanged(a, client)) }
+                    return kinds
+                }
+                running += 1
+            }
+            for try await done in group { tally(done) }
+        }
+        return counts
+    }
+
+    static func putIfChanged(_ a: Article, _ client: FolioClient) async throws -> WriteOutcome.Kind {
+        let held: ArticleState?
+        do {
+            held = try await client.get(a.id)
+        } catch FolioClientError.notFound {
+            held = nil
+        }
+        if let held, held.versions.versions.count == 1, let article = held.article, article.jsonLine == a.jsonLine {
+            return .unchanged
+        }
+        return try await client.put(a, context: held?.context).kind
     }
 
     /// Prints rejections and skips, then the summary (JSON on stdout with --json, a line on stderr).

@@ -1,8 +1,9 @@
 import ArgumentParser
 import FolioModel
 import FolioStore
+import FolioClient
 
-struct Resolve: ParsableCommand {
+struct Resolve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Settle a conflict with a version that supersedes every sibling.",
         discussion: """
@@ -10,15 +11,19 @@ struct Resolve: ParsableCommand {
             for stdin) writes new content, one JSON article object (for instance a hand \
             merge). The resolution is a normal write: it syncs, and clears the conflict on \
             every replica it reaches. An article that is not in conflict is left alone (exit 1).
-            --json prints {"id","version","superseded"} on stdout.
+            --json prints {"id","version","superseded"} on stdout. With --remote it settles \
+            a conflict on a node (a hub, from a laptop): the write carries the versions it \
+            read, so a sibling written on the node meanwhile stays a conflict.
 
             Examples:
               folio get text/some-article --all
               folio resolve text/some-article --keep 2
               folio resolve text/some-article --file merged.json --json
+              folio resolve wire/port-strike --keep 1 --remote hub.example --key-file mesh.key
             """)
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var remote: RemoteOptions
     @Argument(help: "The article id.") var id: String
     @Option(help: "Keep sibling number N (from `folio get --all`).") var keep: Int?
     @Option(name: .customLong("file"), help: ArgumentHelp("New content as one JSON article object (- for stdin).", valueName: "file"), completion: .file())
@@ -31,29 +36,16 @@ struct Resolve: ParsableCommand {
         try Check.articleID(id)
     }
 
-    func run() throws {
+    func run() async throws {
         var replacement: Article?
         if let jsonFile {
             let articles = try parseJSONArticles(readInput(jsonFile), name: jsonFile == "-" ? "stdin" : jsonFile)
             guard articles.count == 1 else { throw CLIFailure(code: .usage, message: "--file must hold exactly one article (it holds \(articles.count))") }
             replacement = articles[0]
         }
-        let s = try store.open()
-        defer { s.close() }
-        let id = self.id
-        let outcome = try s.write { w -> WriteOutcome in
-            guard let state = try w.get(id, bodies: .none) else { throw StoreError.notFound(id: id) }
-            // Nothing to settle: say so and write nothing (a resolution is a new version).
-            guard state.versions.isInConflict else {
-                throw CLIFailure(code: .notFound, message: "\"\(Terminal.safe(id))\" is not in conflict (it has one version); nothing written")
-            }
-            if let replacement { return try w.resolve(id, with: replacement) }
-            let vs = state.versions.versions
-            guard keep! <= vs.count else {
-                throw StoreError.noSuchVersion(id: id, "\(keep!) (it has \(vs.count))")
-            }
-            return try w.resolve(id, keeping: vs[keep! - 1].dot)
-        }
+        let (id, keep, chosen) = (self.id, self.keep, replacement)
+        let backend = try await Backend.open(store, remote, readOnly: false)
+        let outcome = try await withBackend(backend) { try await $0.resolve(id, keep: keep, replacement: chosen) }
         let v = outcome.version!
         if json {
             Terminal.out(JSONValue.object([
