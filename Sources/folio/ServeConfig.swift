@@ -1,3 +1,4 @@
+import FolioModel
 import ArgumentParser
 import Foundation
 import Yams
@@ -179,6 +180,11 @@ struct ServeConfigFile {
                             }
                         default:
                             throw Problem(description: "\(path):\(at): \(key) is a clause or a list of clauses (key=value)")
+                        }
+                        do {
+                            _ = try ReplicationFilter(expressions: filters[key]!)
+                        } catch {
+                            throw Problem(description: "\(path):\(at): \(key): \((error as? ReplicationFilter.Invalid)?.reason ?? "\(error)")")
                         }
                     default:
                         throw Problem(description: "\(path):\(at): unknown peer setting \"\(Terminal.safe(k.string ?? "?"))\"; a peer has: address, filter, push-filter")

@@ -1,0 +1,206 @@
+import Foundation
+import XCTest
+
+/// Filtered syncs, remote administration of a hub, and a change followed across a mesh, all
+/// through the `folio` binary against real nodes.
+final class ReplicationCLITests: XCTestCase {
+    func json(_ r: CLIResult) throws -> [String: Any] {
+        try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout + r.stderr)
+    }
+
+    func lines(_ r: CLIResult) -> [String] { r.stdout.split(separator: "\n").map(String.init) }
+
+    func testFilteredSyncFlagsAndPeersShowTheFilter() throws {
+        let dir = temporaryDirectory(self)
+        let (hub, laptop) = (dir + "/hub", dir + "/laptop")
+        for d in [hub, laptop] { XCTAssertEqual(try CLI.run(["init", "--data", d]).code, 0) }
+        var text = ""
+        for i in 0..<20 { text += #"{"id":"wire/\#(i)","title":"w","source":"Reuters"}"# + "\n" }
+        for i in 0..<20 { text += #"{"id":"desk/\#(i)","title":"d","source":"AP","tags":["\#(i % 2 == 0 ? "port" : "x")"]}"# + "\n" }
+        writeFile(dir + "/in.jsonl", text)
+        XCTAssertEqual(try CLI.run(["import", dir + "/in.jsonl", "--data", hub]).code, 0)
+        XCTAssertEqual(try CLI.run(["put", "notes/1", "--title", "mine", "--data", laptop]).code, 0)
+        let (node, address, _) = try startServe(self, hub)
+
+        let first = try json(try CLI.run(["sync", address, "--data", laptop, "--json", "--filter", "prefix=desk/", "--filter", "tag=port"]))
+        XCTAssertEqual(first["received"] as? Int, 10)
+        XCTAssertEqual(first["sent"] as? Int, 1)
+        XCTAssertEqual(first["filter"] as? String, "prefix=desk/&tag=port")
+        let held = lines(try CLI.run(["ls", "--data", laptop]))
+        XCTAssertEqual(held.count, 11, "\(held)")
+        // Widened: every desk/ article.
+        let wider = try json(try CLI.run(["sync", address, "--data", laptop, "--json", "--filter", "prefix=desk/"]))
+        XCTAssertEqual(wider["received"] as? Int, 10)
+        let peers = try CLI.run(["peers", "--data", laptop])
+        XCTAssertTrue(peers.stdout.contains("filter prefix=desk/&tag=port"), peers.stdout)
+        XCTAssertTrue(peers.stdout.contains("filter prefix=desk/\n") || peers.stdout.hasSuffix("filter prefix=desk/"), peers.stdout)
+        let peersJSON = try CLI.run(["peers", "--data", laptop, "--json"])
+        XCTAssertTrue(peersJSON.stdout.contains(#""filter":"prefix=desk/""#), peersJSON.stdout)
+
+        // A push filter: only notes/ goes.
+        XCTAssertEqual(try CLI.run(["put", "private/1", "--title", "p", "--data", laptop]).code, 0)
+        XCTAssertEqual(try CLI.run(["put", "notes/2", "--title", "n", "--data", laptop]).code, 0)
+        let push = try json(try CLI.run(["sync", address, "--data", laptop, "--json", "--push-only", "--push-filter", "prefix=notes/"]))
+        XCTAssertEqual(push["sent"] as? Int, 1)
+        XCTAssertEqual(try CLI.run(["get", "private/1", "--remote", address]).code, 1)
+
+        // Bad filters are usage errors, before anything is touched.
+        for bad in [["--filter", "color=red"], ["--filter", "since=yesterday"], ["--filter", "prefix"], ["--push-only", "--filter", "prefix=a"]] {
+            let r = try CLI.run(["sync", address, "--data", laptop] + bad)
+            XCTAssertEqual(r.code, 2, "\(bad): \(r.stderr)")
+        }
+        XCTAssertEqual(try CLI.run(["serve", "--data", laptop, "--filter", "prefix=a", "--check"]).code, 2)
+        node.terminate()
+        node.waitUntilExit()
+    }
+
+    /// `serve --peer … --filter …` and `peer: {address, filter}` in a config file.
+    func testServeTakesPeerFiltersFromFlagsAndConfig() throws {
+        let dir = temporaryDirectory(self)
+        let (hub, edge) = (dir + "/hub", dir + "/edge")
+        for d in [hub, edge] { XCTAssertEqual(try CLI.run(["init", "--data", d]).code, 0) }
+        XCTAssertEqual(try CLI.run(["put", "wire/1", "--title", "w", "--data", hub]).code, 0)
+        XCTAssertEqual(try CLI.run(["put", "desk/1", "--title", "d", "--data", hub]).code, 0)
+        let (hubNode, hubAddress, _) = try startServe(self, hub)
+        writeFile(dir + "/edge.yaml", """
+            data: \(edge)
+            listen: 127.0.0.1:0
+            peer:
+              - address: \(hubAddress)
+                filter: [prefix=wire/]
+                push-filter: prefix=out/
+            """)
+        let check = try CLI.run(["serve", "--config", dir + "/edge.yaml", "--check"])
+        XCTAssertEqual(check.code, 0, check.stderr)
+        XCTAssertTrue(check.stdout.contains("filter: prefix=wire/; push-filter: prefix=out/"), check.stdout)
+        writeFile(dir + "/bad.yaml", "peer:\n  - address: \(hubAddress)\n    filter: [colour=red]\n")
+        let bad = try CLI.run(["serve", "--config", dir + "/bad.yaml", "--check", "--data", edge])
+        XCTAssertEqual(bad.code, 2)
+        XCTAssertTrue(bad.stderr.contains("bad.yaml:3"), bad.stderr)
+
+        let p = Process()
+        p.executableURL = CLI.binary
+        p.arguments = ["serve", "--config", dir + "/edge.yaml"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { p.terminate(); p.waitUntilExit() } }
+        let deadline = Date().addingTimeInterval(15)
+        var peers = ""
+        while Date() < deadline {
+            peers = try CLI.run(["peers", "--data", edge]).stdout
+            if peers.contains("connected\t") && peers.contains("pending ≈0 in") { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        XCTAssertTrue(peers.contains("filter prefix=wire/"), peers)
+        XCTAssertTrue(peers.contains("push-filter prefix=out/"), peers)
+        p.terminate()
+        p.waitUntilExit()
+        XCTAssertEqual(lines(try CLI.run(["ls", "--data", edge])).map { $0.split(separator: "\t").first.map(String.init) ?? "" }, ["wire/1"])
+        hubNode.terminate()
+        hubNode.waitUntilExit()
+    }
+
+    /// A hub administered from a laptop: its conflicts listed and settled, exported and
+    /// imported into, all with --remote.
+    func testAHubsConflictIsResolvedFromALaptop() throws {
+        let dir = temporaryDirectory(self)
+        let (hub, laptop) = (dir + "/hub", dir + "/laptop")
+        for d in [hub, laptop] { XCTAssertEqual(try CLI.run(["init", "--data", d]).code, 0) }
+        let (node, address, _) = try startServe(self, hub)
+        XCTAssertEqual(try CLI.run(["put", "wire/1", "--title", "first", "--remote", address]).code, 0)
+        XCTAssertEqual(try CLI.run(["sync", address, "--data", laptop]).code, 0)
+        // Concurrent edits, then a sync: the hub holds a conflict.
+        XCTAssertEqual(try CLI.run(["put", "wire/1", "--title", "laptop's", "--data", laptop]).code, 0)
+        XCTAssertEqual(try CLI.run(["put", "wire/1", "--title", "hub's", "--remote", address]).code, 0)
+        XCTAssertEqual(try CLI.run(["sync", address, "--data", laptop, "--push-only"]).code, 0)
+
+        let conflicts = try CLI.run(["conflicts", "--remote", address, "--json"])
+        XCTAssertEqual(conflicts.code, 1)
+        XCTAssertTrue(conflicts.stdout.contains(#""id":"wire/1""#), conflicts.stdout)
+        // Which sibling is the laptop's? The one titled so, in `get --all` order.
+        let all = try CLI.run(["get", "wire/1", "--all", "--json", "--remote", address])
+        // Version 1 is the winner, the others follow in the order of "conflicts".
+        let shown = try json(all)
+        let winnerTitle = (shown["article"] as? [String: Any])?["title"] as? String
+        let others = try XCTUnwrap(shown["conflicts"] as? [[String: Any]], all.stdout)
+        let keep = winnerTitle == "laptop's" ? 1 : try XCTUnwrap(others.firstIndex { (($0["article"] as? [String: Any])?["title"] as? String) == "laptop's" }) + 2
+        let resolved = try CLI.run(["resolve", "wire/1", "--keep", "\(keep)", "--remote", address, "--json"])
+        XCTAssertEqual(resolved.code, 0, resolved.stderr)
+        XCTAssertEqual(try json(resolved)["superseded"] as? Int, 2)
+        XCTAssertEqual(try CLI.run(["conflicts", "--remote", address]).code, 0)
+        XCTAssertEqual(try CLI.run(["resolve", "wire/1", "--keep", "1", "--remote", address]).code, 1)
+        let after = try json(try CLI.run(["get", "wire/1", "--json", "--remote", address]))
+        XCTAssertEqual((after["article"] as? [String: Any])?["title"] as? String, "laptop's")
+        // The resolution syncs back and clears the laptop's conflict too.
+        XCTAssertEqual(try CLI.run(["sync", address, "--data", laptop]).code, 0)
+        XCTAssertEqual(try CLI.run(["conflicts", "--data", laptop]).code, 0)
+
+        // Import into and export from the hub; a re-import changes nothing.
+        var text = ""
+        for i in 0..<300 { text += #"{"id":"bulk/\#(i)","title":"b\#(i)","body":"x\#(i)","lang":{"a":[1,2]}}"# + "\n" }
+        writeFile(dir + "/bulk.jsonl", text)
+        let imported = try json(try CLI.run(["import", dir + "/bulk.jsonl", "--remote", address, "--json"]))
+        XCTAssertEqual(imported["added"] as? Int, 300)
+        let again = try json(try CLI.run(["import", dir + "/bulk.jsonl", "--remote", address, "--json"]))
+        XCTAssertEqual(again["unchanged"] as? Int, 300, "\(again)")
+        let exported = try CLI.run(["export", "--remote", address, "--prefix", "bulk/"])
+        XCTAssertEqual(exported.code, 0)
+        XCTAssertEqual(lines(exported).count, 300)
+        XCTAssertEqual(exported.stdout, try CLI.run(["export", "--data", hub, "--prefix", "bulk/"]).stdout)
+        let versions2 = try CLI.run(["export", "--remote", address, "--all-versions"])
+        XCTAssertEqual(versions2.stdout, try CLI.run(["export", "--data", hub, "--all-versions"]).stdout)
+        // Version records cannot be restored over the wire: refused by line, exit 4.
+        writeFile(dir + "/versions.jsonl", versions2.stdout)
+        let refused = try CLI.run(["import", dir + "/versions.jsonl", "--remote", address])
+        XCTAssertEqual(refused.code, 4)
+        XCTAssertTrue(refused.stderr.contains("versions.jsonl:1:"), refused.stderr)
+        node.terminate()
+        node.waitUntilExit()
+    }
+
+    /// `folio changes --follow` on one node prints a put made on another node of the mesh
+    /// within a second.
+    func testAChangeOnAnotherNodeOfTheMeshIsFollowedWithinASecond() throws {
+        let dir = temporaryDirectory(self)
+        let (a, b) = (dir + "/a", dir + "/b")
+        for d in [a, b] { XCTAssertEqual(try CLI.run(["init", "--data", d]).code, 0) }
+        let (nodeA, addressA, _) = try startServe(self, a)
+        let (nodeB, addressB, _) = try startServe(self, b, ["--peer", addressA])
+        // The link is up once a write on A reaches B.
+        XCTAssertEqual(try CLI.run(["put", "warmup", "--title", "w", "--remote", addressA]).code, 0)
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline, try CLI.run(["get", "warmup", "--remote", addressB]).code != 0 { Thread.sleep(forTimeInterval: 0.05) }
+        let follow = Process()
+        follow.executableURL = CLI.binary
+        follow.arguments = ["changes", "--follow", "--json", "--remote", addressB, "--since", "0"]
+        let out = Pipe()
+        follow.standardOutput = out
+        follow.standardError = FileHandle.nullDevice
+        try follow.run()
+        defer { if follow.isRunning { follow.terminate(); follow.waitUntilExit() } }
+        let box = LockedText()
+        out.fileHandleForReading.readabilityHandler = { h in box.append(h.availableData) }
+        // Wait for the follower to show what B holds already.
+        while Date() < deadline, !box.text.contains("warmup") { Thread.sleep(forTimeInterval: 0.02) }
+        let put = Date()
+        XCTAssertEqual(try CLI.run(["put", "live/1", "--title", "from A", "--remote", addressA]).code, 0)
+        while Date().timeIntervalSince(put) < 5, !box.text.contains("live/1") { Thread.sleep(forTimeInterval: 0.01) }
+        let latency = Date().timeIntervalSince(put)
+        XCTAssertTrue(box.text.contains("live/1"), box.text)
+        XCTAssertLessThan(latency, 1.0, "a put on A reached B's follower after \(latency) s")
+        out.fileHandleForReading.readabilityHandler = nil
+        for n in [nodeB, nodeA] {
+            n.terminate()
+            n.waitUntilExit()
+        }
+    }
+}
+
+/// Output collected from a pipe's readability handler, read from the test's thread.
+final class LockedText: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func append(_ d: Data) { lock.lock(); data.append(d); lock.unlock() }
+    var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
+}
