@@ -99,6 +99,10 @@ public struct MergeOutcome: Sendable, Equatable {
     public var result: VersionSet.MergeResult
     public var siblings: Int
     public var seq: UInt64
+    /// Not merged: an article this store does not hold, every version older than what its
+    /// tombstone collection removed and written by nodes it removed versions of — perhaps a
+    /// deleted article coming back from a stale replica (SPEC §5.2).
+    public var refusedAsStale = false
 
     package init(result: VersionSet.MergeResult, siblings: Int, seq: UInt64) {
         self.result = result

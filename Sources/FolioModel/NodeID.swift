@@ -12,11 +12,17 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
         rawValue = v
     }
 
-    /// A fresh random id (never zero, which is reserved as "no node").
+    /// A fresh random id (never zero, reserved as "no node", nor 2^64 − 1, the purge marker).
     public static func random() -> NodeID {
         var g = SystemRandomNumberGenerator()
-        return NodeID(UInt64.random(in: 1...UInt64.max, using: &g))
+        return NodeID(UInt64.random(in: 1...(UInt64.max - 1), using: &g))
     }
+
+    /// 2^64 − 1: no replica has it. A tombstone whose context holds an entry for it is a
+    /// **purge** (SPEC §5.2): it removes every version it covers everywhere, and a store may
+    /// forget it (keeping only a digest of the id and its vector) as soon as every peer it
+    /// knows has it, without waiting for the tombstone horizon.
+    public static let purgeMarker = NodeID(UInt64.max)
 
     public var hex: String {
         let s = String(rawValue, radix: 16)

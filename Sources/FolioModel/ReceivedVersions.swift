@@ -71,6 +71,7 @@ extension Dot {
     /// Node id 0 is never used; counters run from 1 to `maxCounter`.
     public func validate() throws(InvalidArticle) {
         guard node.rawValue != 0 else { throw InvalidArticle(field: "versions", reason: "dot \(self) uses node id 0, which no replica has") }
+        guard node != .purgeMarker else { throw InvalidArticle(field: "versions", reason: "dot \(self) uses node id 2^64−1, the purge marker, which no replica has") }
         guard (1...Dot.maxCounter).contains(counter) else {
             throw InvalidArticle(field: "versions", reason: "dot \(self) has a counter outside 1…2^62")
         }

@@ -99,6 +99,9 @@ public struct ApplyOutcome: Sendable, Equatable {
     /// the source sent, by id, with the sequence number their change got here. The source
     /// holds them as they are, so pushing them back to it would only cost an OFFER.
     public var heldBySource: [String: UInt64] = [:]
+    /// Local only: articles not merged because they may be deleted articles coming back from
+    /// a stale replica (this store collected tombstones older than every version sent, SPEC §5.2).
+    public var refusedAsStale: [String] = []
 
     public init(changed: Int, conflictsCreated: Int, checkpoint: UInt64) {
         self.changed = changed

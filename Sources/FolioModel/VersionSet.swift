@@ -117,6 +117,12 @@ public struct VersionSet: Sendable, Equatable {
         return versions.enumerated().filter { $0.offset != w }.map(\.element)
     }
 
+    /// Every version is a tombstone: nothing of the article remains but its deletion.
+    public var isOnlyTombstones: Bool { !versions.isEmpty && versions.allSatisfy(\.isTombstone) }
+
+    /// Deleted by a purge: only tombstones, one of them carrying the purge marker.
+    public var isPurged: Bool { isOnlyTombstones && versions.contains { $0.context[.purgeMarker] > 0 } }
+
     /// Live when the winner is not a tombstone.
     public var isLive: Bool { winner.map { !$0.isTombstone } ?? false }
     public var isInConflict: Bool { versions.count > 1 }

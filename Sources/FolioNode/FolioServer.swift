@@ -247,6 +247,7 @@ public final class FolioServer: Service, Sendable {
             await withTaskCancellationHandler {
                 await withGracefulShutdownHandler {
                     await withDiscardingTaskGroup { group in
+                        group.addTask { await node.collectTombstonesPeriodically() }
                         for address in configuration.peers {
                             let f = configuration.peerFilters[address] ?? PeerFilters()
                             group.addTask { await PeerLink(address: address, filter: f.pull, pushFilter: f.push, host: node).run() }

@@ -68,6 +68,11 @@ public struct NodeConfiguration: Sendable {
     /// Filters of the links in `peers`, by address (SPEC §8.4): what each takes from its peer
     /// and what it sends. A peer not listed takes and sends everything.
     public var peerFilters: [String: PeerFilters] = [:]
+    /// How old a tombstone must be before it may be collected (once every known peer holds
+    /// it; purges need only that), SPEC §5.2. `folio serve --tombstone-horizon`.
+    public var tombstoneHorizon: Duration = .seconds(30 * 86_400)
+    /// How often the node looks for collectable tombstones (and once, a minute after start).
+    public var tombstoneCollectionInterval: Duration = .seconds(3600)
     /// Where the node's metrics go (swift-metrics); by default the process-wide factory,
     /// which does nothing until `MetricsSystem.bootstrap` (the admin listener gives its own).
     public var metrics: any MetricsFactory = MetricsSystem.factory

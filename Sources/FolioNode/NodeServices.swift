@@ -114,6 +114,58 @@ final class NodeServices: PeerLinkHost {
         return attempt(from: since)
     }
 
+    /// How far each replicating peer is known to hold our feed, as recorded (a write only
+    /// when it moves).
+    private let acknowledged = NIOLockedValueBox<[NodeID: UInt64]>([:])
+
+    /// Records, through the writer, that `peer` holds our feed through `seq`.
+    func acknowledge(peer: NodeID, through seq: UInt64, on loop: EventLoop) {
+        let moved = acknowledged.withLockedValue { a -> Bool in
+            guard seq > a[peer] ?? 0 else { return false }
+            a[peer] = seq
+            return true
+        }
+        guard moved else { return }
+        let logger = configuration.logger
+        writer.submit(on: loop) { w in try w.recordAck(peer: peer, seq: seq) }.whenFailure { error in
+            logger.warning("could not record a peer's acknowledgement", metadata: ["node": "\(peer)", "error": "\(error)"])
+        }
+    }
+
+    /// Collects tombstones every `tombstoneCollectionInterval` (the first time after a
+    /// minute, or the interval when shorter), in batches through the writer, until cancelled.
+    func collectTombstonesPeriodically() async {
+        let interval = configuration.tombstoneCollectionInterval
+        var wait = min(interval, .seconds(60))
+        let horizon = configuration.tombstoneHorizon
+        let ms = horizon.components.seconds &* 1000 &+ horizon.components.attoseconds / 1_000_000_000_000_000
+        while true {
+            do {
+                try await Task.sleep(for: wait)
+            } catch {
+                return
+            }
+            wait = interval
+            var after: UInt64 = 0
+            var total = CollectionResult()
+            do {
+                while !Task.isCancelled {
+                    let from = after
+                    let r = try await write { w in try w.collectTombstones(horizon: ms, after: from, limit: 5000) }
+                    total.collected += r.collected
+                    total.purges += r.purges
+                    guard let next = r.resumeAfter else { break }
+                    after = next
+                }
+                if total.collected > 0 {
+                    configuration.logger.info("collected tombstones", metadata: ["collected": "\(total.collected)", "purges": "\(total.purges)"])
+                }
+            } catch {
+                configuration.logger.warning("tombstone collection failed; trying again later", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
     var features: Hello.Features { configuration.keys.isEmpty ? [.sync, .search, .filter, .conflicts] : [.sync, .search, .filter, .conflicts, .authRequired] }
 
     /// One read batcher per event loop (each used only on its loop).

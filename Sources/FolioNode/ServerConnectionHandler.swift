@@ -208,6 +208,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// A replicating peer asking for our changes after `since` holds everything up to it
+    /// (SPEC §5.2): what lets tombstones be collected.
+    private func acknowledge(_ since: UInt64, on loop: EventLoop) {
+        guard let peer = peerHello?.nodeID, peer != .none, since > 0 else { return }
+        node.acknowledge(peer: peer, through: since, on: loop)
+    }
+
     private func handle(context: ChannelHandlerContext, _ envelope: Envelope) {
         let loop = context.eventLoop
         let future: EventLoopFuture<Message>
@@ -269,8 +276,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 future = loop.makeFailedFuture(error)
             }
         case let .changes(since, limit, wait):
+            acknowledge(since, on: loop)
             future = node.changes(on: loop, since: since, limit: Int(min(limit, 10_000)), waitMillis: limit == 0 ? 0 : min(wait, 60_000))
         case let .filteredChanges(since, limit, wait, filter):
+            acknowledge(since, on: loop)
             future = node.filteredChanges(on: loop, since: since, limit: Int(min(limit, 10_000)), waitMillis: limit == 0 ? 0 : min(wait, 60_000), filter: filter)
         case let .conflicts(after, limit):
             let budget = Int(min(limits.outbound, node.configuration.maxFrame)) / 2
@@ -296,6 +305,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 let (answer, o) = try SyncResponder.apply(node: peer, epoch: epoch, upTo: upTo, articles: articles, writer: w)
                 if o.changed > 0 {
                     logger.debug("applied pushed changes", metadata: ["from": "\(peer)", "changed": "\(o.changed)", "checkpoint": "\(o.checkpoint)"])
+                }
+                if !o.refusedAsStale.isEmpty {
+                    logger.warning(
+                        "refused pushed articles that may be deleted ones coming back: this store collected tombstones newer than every version sent (SPEC §5.2); re-import them on the sender if they are wanted",
+                        metadata: ["from": "\(peer)", "count": "\(o.refusedAsStale.count)", "ids": "\(o.refusedAsStale.prefix(10).joined(separator: ", "))"])
                 }
                 return answer
             }

@@ -158,11 +158,13 @@ extension StoreWriter {
         var changed = 0
         var created = 0
         var heldBySource: [String: UInt64] = [:]
+        var refused: [String] = []
         for a in articles {
             let wasConflict = (try store.record(a.id, txn: txn)?.versions.isInConflict) ?? false
             var bodies: [BodyHash: String] = [:]
             for case let c? in a.versions.versions.map(\.content) { if let b = a.bodies[c.bodyHash] { bodies[c.bodyHash] = b } }
             let o = try merge(id: a.id, versions: a.versions.versions, bodies: bodies)
+            if o.refusedAsStale { refused.append(a.id) }
             if o.changed {
                 changed += 1
                 if !wasConflict && o.siblings > 1 { created += 1 }
@@ -180,6 +182,7 @@ extension StoreWriter {
         try txn.put(store.dbs.peers, key: key, value: RecordCodec.encodeCheckpoint(sequence: next, updated: store.options.clock()))
         var outcome = ApplyOutcome(changed: changed, conflictsCreated: created, checkpoint: next)
         outcome.heldBySource = heldBySource
+        outcome.refusedAsStale = refused
         return outcome
     }
 

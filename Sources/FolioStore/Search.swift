@@ -19,12 +19,14 @@ extension Store {
                 return (f, v, try txn.get(dbs.meta, key: Meta.searchBuild) != nil)
             }
         }
-        if format >= storageFormat && version == SearchText.fingerprint && !building { return }
-        if version != SearchText.fingerprint || format < storageFormat {
+        if format >= searchIndexFormat && version == SearchText.fingerprint && !building { return }
+        if version != SearchText.fingerprint || format < searchIndexFormat {
             try storeErrors {
                 try env.write { txn in
                     try clearSearch(txn, search, dbs.meta)
-                    try txn.put(dbs.meta, key: Meta.format, value: withUnsafeBytes(of: storageFormat.bigEndian) { Array($0) })
+                    if format < searchIndexFormat {
+                        try txn.put(dbs.meta, key: Meta.format, value: withUnsafeBytes(of: searchIndexFormat.bigEndian) { Array($0) })
+                    }
                 }
             }
         }

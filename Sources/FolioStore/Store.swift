@@ -14,7 +14,10 @@ import LMDB
 ///     let state = try store.get("a1")
 public final class Store: Sendable {
     /// The storage format this build writes and the newest it reads.
-    public static let storageFormat: UInt32 = 2
+    public static let storageFormat: UInt32 = 3
+    /// The format that brought the search index (a store below it builds the index at its
+    /// first write-open).
+    static let searchIndexFormat: UInt32 = 2
 
     public struct Options: Sendable {
         /// Initial LMDB map size; it grows on demand.
@@ -47,6 +50,11 @@ public final class Store: Sendable {
         let writes: Database?
         /// The full-text index (format 2); nil only in a read-only open of a format-1 store.
         let search: SearchDatabases?
+        /// Per peer, how far it is known to hold this store's feed (format 3); nil only in a
+        /// read-only open of an older store.
+        let acks: Database?
+        /// Digests of purged article ids with what their purge covered (format 3).
+        let purged: Database?
     }
 
     public let path: String
@@ -119,11 +127,20 @@ public final class Store: Sendable {
         } catch StoreError.lmdb(.notFound) where options.readOnly {
             search = nil
         }
+        // Format 3's tombstone collection records: created by a write-open, absent is fine read-only.
+        var acks: Database?
+        var purged: Database?
+        do {
+            let d = try storeErrors { try env.openDatabases([("acks", flags), ("purged", flags)]) }
+            (acks, purged) = (d[0], d[1])
+        } catch StoreError.lmdb(.notFound) where options.readOnly {
+            (acks, purged) = (nil, nil)
+        }
         return (
             env,
             Databases(
                 meta: opened[0], articles: opened[1], bodies: opened[2], bodyRefs: opened[3], changes: opened[4],
-                peers: opened[5], peerStatus: opened[6], writes: writes, search: search))
+                peers: opened[5], peerStatus: opened[6], writes: writes, search: search, acks: acks, purged: purged))
     }
 
     /// Creates a new store in `path` (made if missing) with a fresh node id and epoch.
@@ -194,6 +211,7 @@ public final class Store: Sendable {
             if options.readOnly { return Store(path: path, options: options, env: env, dbs: dbs, nodeID: node, epoch: epoch) }
             let (finalNode, finalEpoch, change) = try settleIdentity(env: env, dbs: dbs, path: path, node: node, epoch: epoch)
             try upgradeSearchIndex(env: env, dbs: dbs)
+            try upgradeFormat(env: env, dbs: dbs)
             return Store(path: path, options: options, env: env, dbs: dbs, nodeID: finalNode, epoch: finalEpoch, identityChange: change)
         } catch {
             env.close()
@@ -224,6 +242,20 @@ public final class Store: Sendable {
                 try txn.put(dbs.meta, key: Meta.epoch, value: Array(newEpoch.text.utf8))
                 let change = IdentityChange(previousNode: node, newNode: newNode, reason: here.difference(from: recorded))
                 return (newNode, newEpoch, change)
+            }
+        }
+    }
+
+    /// Format 2 → 3 (a write-open, after the search index is in place): the tombstone
+    /// collection databases are created by the open; only the recorded format changes, so an
+    /// older binary, which would neither honour purges nor refuse collected articles coming
+    /// back, refuses the store from then on.
+    private static func upgradeFormat(env: Environment, dbs: Databases) throws {
+        try storeErrors {
+            try env.write { txn in
+                let f = try txn.withValue(dbs.meta, key: Meta.format) { b in b.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } } ?? 0
+                guard f < storageFormat else { return }
+                try txn.put(dbs.meta, key: Meta.format, value: withUnsafeBytes(of: storageFormat.bigEndian) { Array($0) })
             }
         }
     }
@@ -465,6 +497,13 @@ enum Meta {
     static let searchVersion = Array("search.version".utf8)
     /// While the index is being built: the last article id indexed so far.
     static let searchBuild = Array("search.build".utf8)
+    /// The newest timestamp of a tombstone collected here (absent: none yet).
+    static let tombstoneCutoff = Array("tombstones.cutoff".utf8)
+    /// Node ids that wrote versions deleted by a collected tombstone (u64 each, sorted).
+    static let tombstoneWriters = Array("tombstones.writers".utf8)
+    static let tombstonesCollected = Array("tombstones.collected".utf8)
+    static let purgesCollected = Array("tombstones.purges".utf8)
+    static let staleRefused = Array("tombstones.refused".utf8)
 
     static func u64(_ key: [UInt8], _ db: Database, _ txn: Transaction) throws -> UInt64 {
         try txn.withValue(db, key: key) { b -> UInt64 in

@@ -23,6 +23,10 @@ public final class StoreWriter {
     private var orphanedBodies = Set<BodyHash>()
     /// Search postings changed by this transaction, written at its end.
     private var postings = PostingJournal()
+    /// Version sets refused as possibly collected (counted in `meta/tombstones.refused`).
+    var staleRefused: UInt64 = 0
+    /// What tombstone collection left here, read once per transaction when first needed.
+    lazy var collected: CollectedTombstones? = try? CollectedTombstones.read(txn, store.dbs.meta)
 
     init(store: Store, txn: Transaction) throws {
         self.store = store
@@ -60,7 +64,7 @@ public final class StoreWriter {
     /// GRDB's savepoints): when it throws, nothing it wrote remains and the writer's counters
     /// are as before, while the enclosing transaction goes on and may commit.
     public func savepoint<T>(_ body: (StoreWriter) throws -> T) throws -> T {
-        let saved = (seq, live, tombstones, conflicts, clock, dirty, orphanedBodies)
+        let saved = (seq, live, tombstones, conflicts, clock, dirty, orphanedBodies, staleRefused)
         let journaled = postings.count
         let parent = txn
         do {
@@ -72,7 +76,7 @@ public final class StoreWriter {
                 }
             }
         } catch {
-            (seq, live, tombstones, conflicts, clock, dirty, orphanedBodies) = saved
+            (seq, live, tombstones, conflicts, clock, dirty, orphanedBodies, staleRefused) = saved
             postings.truncate(to: journaled)
             throw error
         }
@@ -125,6 +129,11 @@ public final class StoreWriter {
     public func delete(_ id: String, context: VersionVector? = nil) throws -> WriteOutcome {
         try Store.checkID(id)
         try checkContext(context)
+        if let context, context[.purgeMarker] > 0 {
+            // A purge over the wire (SPEC §5.2): also of a deleted article, not of a purged one.
+            guard let old = try store.record(id, txn: txn), !old.versions.isPurged else { throw StoreError.notFound(id: id) }
+            return try writeTombstone(id, old: old, context: context)
+        }
         guard let old = try store.record(id, txn: txn), old.versions.isLive else { throw StoreError.notFound(id: id) }
         var versions = old.versions
         let result = versions.write(nil, context: context, node: store.nodeID, timestamp: nextTimestamp(after: old.versions))
@@ -157,6 +166,15 @@ public final class StoreWriter {
         return try put(article)
     }
 
+    /// A tombstone with `context` (covering what it supersedes) as the article's new version.
+    func writeTombstone(_ id: String, old: RecordCodec.ArticleRecord, context: VersionVector) throws -> WriteOutcome {
+        var versions = old.versions
+        let result = versions.write(nil, context: context, node: store.nodeID, timestamp: nextTimestamp(after: old.versions))
+        let newSeq = try persist(id: id, old: old, new: versions, bodies: [:])
+        return WriteOutcome(
+            kind: .deleted, version: result.written, superseded: result.superseded.count, siblings: versions.versions.count, seq: newSeq)
+    }
+
     private func deleteAll(_ id: String, state: ArticleState) throws -> WriteOutcome {
         let old = RecordCodec.ArticleRecord(seq: state.seq, versions: state.versions)
         var versions = state.versions
@@ -178,6 +196,22 @@ public final class StoreWriter {
             throw StoreError.invalidArticle(id: id, error)
         }
         let old = try store.record(id, txn: txn)
+        var remote = remote
+        if old == nil {
+            // An article this store does not hold may be one it purged or collected (SPEC §5.2).
+            switch try admission(id: id, remote) {
+            case .admit: break
+            case let .purged(kept):
+                guard !kept.isEmpty else { return MergeOutcome(result: .unchanged, siblings: 0, seq: 0) }
+                remote = kept
+            case .stale:
+                staleRefused += 1
+                dirty = true
+                var o = MergeOutcome(result: .unchanged, siblings: 0, seq: 0)
+                o.refusedAsStale = true
+                return o
+            }
+        }
         var versions = old?.versions ?? VersionSet()
         for r in remote {
             if let held = versions.versions.first(where: { $0.dot == r.dot }), held != r {
@@ -237,6 +271,15 @@ public final class StoreWriter {
         return seq
     }
 
+    /// Removes a collected tombstone: the article's record and its change feed entry (it has
+    /// no body and no search document), adjusting the counters.
+    func forget(id: String, record: RecordCodec.ArticleRecord) throws {
+        try txn.delete(dbs.articles, key: Array(id.utf8))
+        try txn.delete(dbs.changes, key: record.seq.bigEndianBytes)
+        count(record.versions, sign: -1)
+        dirty = true
+    }
+
     /// What the search index holds for `winner` (a live version) of article `id`.
     private func indexedDocument(_ winner: Version?, id: String, bodies: [BodyHash: String]) throws -> IndexedDocument? {
         guard let c = winner?.content else { return nil }
@@ -282,5 +325,9 @@ public final class StoreWriter {
         try txn.put(dbs.meta, key: Meta.tombstones, value: UInt64(max(0, tombstones)).bigEndianBytes)
         try txn.put(dbs.meta, key: Meta.conflicts, value: UInt64(max(0, conflicts)).bigEndianBytes)
         try txn.put(dbs.meta, key: Meta.clock, value: UInt64(bitPattern: clock).bigEndianBytes)
+        if staleRefused > 0 {
+            let before = try Meta.u64(Meta.staleRefused, dbs.meta, txn)
+            try txn.put(dbs.meta, key: Meta.staleRefused, value: (before &+ staleRefused).bigEndianBytes)
+        }
     }
 }

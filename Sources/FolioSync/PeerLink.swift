@@ -121,6 +121,8 @@ package final class PeerLink: Sendable {
         // Pulled batches commit through the node's write path, like every other write.
         let replicator = Replicator(store: store) { peer, epoch, upTo, articles in
             try await host.write { w in try w.applyBatch(from: peer, epoch: epoch, upTo: upTo, articles: articles) }
+        } acknowledge: { peer, seq in
+            try await host.write { w in try w.recordAck(peer: peer, seq: seq) }
         }
         let status = LockedStatus(initial)
         let counted = NIOLockedValueBox((sent: 0, received: 0))

@@ -36,6 +36,11 @@ public struct SyncDirectionReport: Sendable, Equatable {
     /// While an article was skipped, the checkpoint stays just before its change, so a later
     /// sync (after the article shrinks, or with a peer that takes larger frames) retries it.
     public var heldCheckpoint: UInt64?
+    /// Articles the receiving side refused as possibly deleted ones coming back (SPEC §5.2).
+    /// Known for pulls (the refusal is ours); a node refusing a push only logs it.
+    public var refusedAsStale: [String] = []
+    /// Where the direction started.
+    public var checkpointAtStart: UInt64 = 0
     public init() {}
 }
 
@@ -55,10 +60,13 @@ public struct SyncProgress: Sendable {
 /// same with roles swapped, driven from this side with OFFER and APPLY.
 public struct Replicator: Sendable {
     public typealias LocalApply = @Sendable (NodeID, Epoch, UInt64, [ArticleState]) async throws -> ApplyOutcome
+    /// Records locally that a peer holds this store's feed through a sequence.
+    public typealias LocalAck = @Sendable (NodeID, UInt64) async throws -> Void
 
     public let store: Store
     public let options: SyncOptions
     let applyLocally: LocalApply
+    let acknowledge: LocalAck
     /// Articles a pull of this replicator changed into exactly what its source sent, with
     /// their sequence numbers here: a push to that same source skips them while unchanged
     /// since (a fresh pull is not offered back). Bounded; shared by a link's pull and push.
@@ -66,9 +74,12 @@ public struct Replicator: Sendable {
     static let maxRemembered = 1_000_000
 
     /// `applyLocally` commits a batch into `store` (a node routes it through its writer thread).
-    public init(store: Store, options: SyncOptions = SyncOptions(), applyLocally: LocalApply? = nil) {
+    public init(store: Store, options: SyncOptions = SyncOptions(), applyLocally: LocalApply? = nil, acknowledge: LocalAck? = nil) {
         self.store = store
         self.options = options
+        self.acknowledge = acknowledge ?? { node, seq in
+            try await offPool { try store.write { try $0.recordAck(peer: node, seq: seq) } }
+        }
         self.applyLocally = applyLocally ?? { node, epoch, upTo, articles in
             try await offPool { try store.write { try $0.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles) } }
         }
@@ -123,6 +134,7 @@ public struct Replicator: Sendable {
             let upTo = held(Replicator.upTo(changes, pending: Set(pending), since: since, end: end))
             let o = try await apply(upTo, chunk.articles)
             report.articlesSent += chunk.articles.count
+            report.refusedAsStale += o.refusedAsStale
             report.articlesChanged += o.changed
             report.conflictsCreated += o.conflictsCreated
             report.checkpoint = o.checkpoint
@@ -149,6 +161,7 @@ public struct Replicator: Sendable {
         var report = SyncDirectionReport()
         var since = try await read { try $0.checkpoint(node: source.node, epoch: source.epoch, filter: filter) }
         report.checkpoint = since
+        report.checkpointAtStart = since
         report.sourceLastSequence = source.lastSequence
         var caughtUp = false
         let apply: @Sendable (UInt64, [ArticleState]) async throws -> ApplyOutcome = { [pulled, applyLocally] upTo, articles in
@@ -179,7 +192,9 @@ public struct Replicator: Sendable {
                     report.checkpoint = try await apply(min(batch.end, report.heldCheckpoint ?? .max), []).checkpoint
                     since = batch.end
                 }
-                if batch.end < batch.last { continue }
+                // (An unfiltered empty batch is the end: the feed may end before `last` where
+                // collected tombstones left holes.)
+                if !filter.isEmpty && batch.end < batch.last { continue }
                 caughtUp = true
                 if follow { continue }
                 break
@@ -198,6 +213,15 @@ public struct Replicator: Sendable {
             progress?(SyncProgress(direction: "pull", done: since, total: max(batch.last, since)))
             await afterBatch?(report)
             if !follow && since >= batch.last { break }
+        }
+        // Tell the source where this pull ended (an empty read after it): that is what lets it
+        // collect the tombstones it just sent (SPEC §5.2).
+        if since > report.checkpointAtStart {
+            if filter.isEmpty {
+                _ = try await peer.changes(since: since, limit: 0, waitMillis: 0)
+            } else {
+                _ = try await peer.changes(since: since, limit: 0, waitMillis: 0, filter: filter)
+            }
         }
         return report
     }
@@ -264,6 +288,11 @@ public struct Replicator: Sendable {
         }
         if let upTo = skippedUpTo, report.heldCheckpoint == nil {
             report.checkpoint = try await peer.apply(node: store.nodeID, epoch: scope, upTo: upTo, articles: []).checkpoint
+        }
+        // The peer holds our feed through its checkpoint: what lets tombstones be collected
+        // here (SPEC §5.2). Recorded only when it moved, so a no-op push writes nothing.
+        if report.checkpoint > 0, report.checkpoint > (try await read { try $0.acknowledgements()[peer.peerNode] } ?? 0) {
+            try await acknowledge(peer.peerNode, report.checkpoint)
         }
         return report
     }

@@ -163,6 +163,38 @@ enum Backend {
         }
     }
 
+    /// Purges each id (SPEC §5.2); an absent or already purged one fails alone. Locally in one
+    /// transaction; remotely a DELETE whose context is what was read plus the purge marker.
+    func purge(_ ids: [String]) async throws -> [(String, Result<WriteOutcome, Error>)] {
+        switch self {
+        case let .local(s):
+            return try await blocking {
+                try s.write { w in
+                    try ids.map { id -> (String, Result<WriteOutcome, Error>) in
+                        do {
+                            return (id, .success(try w.savepoint { try $0.purge(id) }))
+                        } catch let e as StoreError where e.kind == .notFound {
+                            return (id, .failure(e))
+                        }
+                    }
+                }
+            }
+        case let .remote(c, _):
+            var out: [(String, Result<WriteOutcome, Error>)] = []
+            for id in ids {
+                do {
+                    let state = try await c.get(id, allVersions: false)
+                    var context = state.context
+                    context.advance(.purgeMarker, to: 1)
+                    out.append((id, .success(try await c.delete(id, context: context))))
+                } catch FolioClientError.notFound(let why) {
+                    out.append((id, .failure(FolioClientError.notFound(why))))
+                }
+            }
+            return out
+        }
+    }
+
     func list(prefix: String, after: String?, source: String?, limit: Int, includeDeleted: Bool) async throws -> [ArticleState] {
         switch self {
         case let .local(s):

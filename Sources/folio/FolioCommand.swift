@@ -29,8 +29,8 @@ struct FolioCommand: ParsableCommand {
             """,
         version: FolioVersion.string,
         subcommands: [
-            Init.self, Put.self, Get.self, Remove.self, List.self, Import.self, Export.self, Stats.self,
-            Conflicts.self, Resolve.self, Changes.self, Search.self, Reindex.self, Backup.self, Verify.self, Serve.self, Sync.self, Peers.self, Ping.self, Keygen.self,
+            Init.self, Put.self, Get.self, Remove.self, Purge.self, List.self, Import.self, Export.self, Stats.self,
+            Conflicts.self, Resolve.self, Changes.self, Search.self, Reindex.self, Backup.self, Verify.self, Collect.self, Serve.self, Sync.self, Peers.self, Ping.self, Keygen.self,
         ]
     )
 }

@@ -14,15 +14,35 @@ struct Peers: ParsableCommand {
             checkpoint. A filtered link or sync (--filter) shows its filter and the checkpoint \
             kept for that filter. Reads the store, so it works while the node runs.
 
+            --forget NODE drops what this store keeps for a peer that will not come back \
+            (its checkpoints, status and acknowledgement): until then it holds back tombstone \
+            collection (`folio gc`). If it does come back it syncs from the start.
+
             Examples:
               folio peers
               folio peers --json | jq '.[] | select(.connected == false)'
+              folio peers --forget 3b1d197749d3d4f7
             """)
 
     @OptionGroup var store: StoreOptions
     @Flag(help: "Machine-readable output (JSON Lines, one object per peer).") var json = false
+    @Option(help: ArgumentHelp("Forget a peer that is gone for good (its node id, 16 hex digits).", valueName: "node"))
+    var forget: String?
+
+    func validate() throws {
+        if let forget, NodeID(hex: forget) == nil || forget.count != 16 {
+            throw ValidationError("--forget takes a node id of 16 hex digits (see `folio peers`), not \"\(Terminal.shortened(forget))\"")
+        }
+    }
 
     func run() throws {
+        if let forget, let node = NodeID(hex: forget) {
+            let s = try store.open()
+            defer { s.close() }
+            guard try s.forgetPeer(node) else { throw CLIFailure(code: .notFound, message: "this store keeps nothing for node \(node.hex)") }
+            Terminal.err("forgot node \(node.hex): its checkpoints, status and acknowledgement")
+            return
+        }
         let s = try store.open(readOnly: true)
         defer { s.close() }
         let statuses = try s.peerStatuses()

@@ -71,6 +71,8 @@ struct Serve: AsyncParsableCommand {
     var filter: [String] = []
     @Option(help: ArgumentHelp("What the --peer links send (same clauses as --filter; default: everything).", valueName: "key=value"))
     var pushFilter: [String] = []
+    @Option(help: ArgumentHelp("Collect tombstones older than this once every known peer holds them (N followed by s, m, h or d; default 30d).", valueName: "duration"))
+    var tombstoneHorizon: String?
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error (default: info).", valueName: "level")) var logLevel: String?
     @Option(help: ArgumentHelp("Log format: text, or json (one JSON object per line) (default: text).", valueName: "format")) var logFormat: String?
     @Option(help: ArgumentHelp("Serve /health, /ready and /metrics over HTTP here: HOST:PORT, or PORT on 127.0.0.1 (default: off).", valueName: "host:port"))
@@ -144,6 +146,7 @@ struct Serve: AsyncParsableCommand {
         config.logger = logger
         config.peers = settings.peers
         config.peerFilters = settings.peerFilters
+        config.tombstoneHorizon = .milliseconds(settings.tombstoneHorizon)
         config.keys = try settings.keyFiles.map(readKey)
         let registry = PrometheusCollectorRegistry()
         if settings.adminListen != nil { config.metrics = AdminServer.metricsFactory(registry: registry) }
@@ -300,6 +303,8 @@ struct ServeSettings {
     var noMetaSync = false
     var peers: [String] = []
     var peerFilters: [String: PeerFilters] = [:]
+    /// Milliseconds.
+    var tombstoneHorizon: Int64 = 30 * 86_400_000
     var logLevel = "info"
     var logFormat = "text"
     var adminListen: String?
@@ -358,6 +363,7 @@ struct ServeSettings {
                 }
             }
         }
+        if let v = try f.string("tombstone-horizon") { tombstoneHorizon = try wrap { try Check.duration(v, f.origin("tombstone-horizon")) } }
         if let v = try f.string("log-level") {
             guard Self.logLevels.contains(v) else { throw P(description: "\(f.origin("log-level")) must be one of \(Self.logLevels.joined(separator: ", ")), not \"\(Terminal.safe(v))\"") }
             logLevel = v
@@ -409,6 +415,7 @@ struct ServeSettings {
             }
             for p in c.peer { peerFilters[p] = f }
         }
+        if let v = c.tombstoneHorizon { tombstoneHorizon = try Check.duration(v, "--tombstone-horizon") }
         if let v = c.logLevel {
             guard Self.logLevels.contains(v) else { throw ValidationError("--log-level must be one of \(Self.logLevels.joined(separator: ", ")), not \"\(v)\"") }
             logLevel = v
@@ -438,6 +445,7 @@ struct ServeSettings {
             "max-connections: \(maxConnections)", "idle-timeout: \(idleTimeout)", "handshake-timeout: \(handshakeTimeout)",
             "max-pending-handshakes: \(maxPendingHandshakes)", "max-connections-per-address: \(maxConnectionsPerAddress)",
             "read-threads: \(readThreads)", "event-loop-threads: \(eventLoopThreads)", "no-meta-sync: \(noMetaSync)",
+            "tombstone-horizon: \(tombstoneHorizon / 1000)s",
             "log-level: \(logLevel)", "log-format: \(logFormat)", "admin-listen: \(adminListen ?? "off")",
         ]
         return out

@@ -6,7 +6,9 @@ struct Stats: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the store's identity, counts, size and LMDB statistics.",
         discussion: """
-            Safe to run while another process writes the store.
+            Safe to run while another process writes the store. For a local store it also \
+            shows tombstones held, how many are collectable now with --tombstone-horizon \
+            (see `folio gc`), and what collection has done.
 
             Examples:
               folio stats
@@ -16,11 +18,17 @@ struct Stats: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
     @OptionGroup var remote: RemoteOptions
+    @OptionGroup var horizon: HorizonOptions
     @Flag(help: "Machine-readable output.") var json = false
 
     func run() async throws {
         let backend = try await Backend.open(store, remote, readOnly: true)
-        let st = try await withBackend(backend) { try await $0.statistics() }
+        let horizonMS = horizon.milliseconds
+        let (st, tombs) = try await withBackend(backend) { b -> (StoreStatistics, TombstoneReport?) in
+            let st = try await b.statistics()
+            guard case let .local(s) = b else { return (st, nil) }
+            return (st, try await blocking { try s.tombstones(horizon: horizonMS) })
+        }
         let location = backend.location
         if json {
             let dbs: [(key: String, value: JSONValue)] = st.databases.map { db in
@@ -39,6 +47,7 @@ struct Stats: AsyncParsableCommand {
                 ("map_size", .number(String(st.mapSize))), ("map_used", .number(String(st.mapUsed))),
                 ("page_size", .number(String(st.pageSize))), ("readers", .number(String(st.readersInUse))),
                 ("max_readers", .number(String(st.maxReaders))), ("lmdb", .string(st.lmdbVersion)),
+                ("tombstone_collection", tombs.map(TombstoneJSON.report) ?? .null),
                 ("databases", .object(dbs)),
             ])
             Terminal.out(v.serialized)
@@ -55,6 +64,7 @@ struct Stats: AsyncParsableCommand {
             "map:         \(formatBytes(st.mapUsed)) used of \(formatBytes(st.mapSize)) (\(String(format: "%.1f", pct))%)",
             "readers:     \(st.readersInUse) of \(st.maxReaders)",
             "lmdb:        \(st.lmdbVersion), page size \(st.pageSize)",
+        ] + (tombs.map(TombstoneJSON.lines) ?? []) + [
             "",
             "database     entries   depth  branch    leaf  overflow",
         ]

@@ -37,6 +37,17 @@ enum Check {
         guard range.contains(value) else { throw ValidationError("\(flag) must be from \(range.lowerBound) to \(range.upperBound), not \(value)") }
     }
 
+    /// A duration written N followed by s, m, h or d ("30d", "12h", "0s"), in milliseconds.
+    static func duration(_ text: String, _ flag: String) throws -> Int64 {
+        guard let unit = text.last, let n = Int64(text.dropLast()), n >= 0,
+            let scale: Int64 = ["s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000][unit],
+            case let (ms, overflow) = n.multipliedReportingOverflow(by: scale), !overflow, ms <= 100 * 365 * 86_400_000
+        else {
+            throw ValidationError("\(flag) must be a whole number followed by s, m, h or d (30d, 12h), at most 100 years, not \"\(Terminal.shortened(text))\"")
+        }
+        return ms
+    }
+
     private static func format(_ d: Double) -> String { d == d.rounded() ? String(Int(d)) : String(d) }
 }
 

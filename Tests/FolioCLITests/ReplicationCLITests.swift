@@ -120,11 +120,17 @@ final class ReplicationCLITests: XCTestCase {
         XCTAssertTrue(conflicts.stdout.contains(#""id":"wire/1""#), conflicts.stdout)
         // Which sibling is the laptop's? The one titled so, in `get --all` order.
         let all = try CLI.run(["get", "wire/1", "--all", "--json", "--remote", address])
-        // Version 1 is the winner, the others follow in the order of "conflicts".
+        // `--keep N` numbers versions as `get --all` does: in dot order (node, then counter).
         let shown = try json(all)
-        let winnerTitle = (shown["article"] as? [String: Any])?["title"] as? String
-        let others = try XCTUnwrap(shown["conflicts"] as? [[String: Any]], all.stdout)
-        let keep = winnerTitle == "laptop's" ? 1 : try XCTUnwrap(others.firstIndex { (($0["article"] as? [String: Any])?["title"] as? String) == "laptop's" }) + 2
+        var versions: [(node: String, counter: Int, title: String)] = []
+        func add(_ version: Any?, _ article: Any?) {
+            let v = version as? [String: Any] ?? [:]
+            versions.append((v["node"] as? String ?? "", v["counter"] as? Int ?? 0, (article as? [String: Any])?["title"] as? String ?? ""))
+        }
+        add(shown["version"], shown["article"])
+        for c in shown["conflicts"] as? [[String: Any]] ?? [] { add(c["version"], c["article"]) }
+        versions.sort { ($0.node, $0.counter) < ($1.node, $1.counter) }
+        let keep = try XCTUnwrap(versions.firstIndex { $0.title == "laptop's" }, all.stdout) + 1
         let resolved = try CLI.run(["resolve", "wire/1", "--keep", "\(keep)", "--remote", address, "--json"])
         XCTAssertEqual(resolved.code, 0, resolved.stderr)
         XCTAssertEqual(try json(resolved)["superseded"] as? Int, 2)

@@ -193,6 +193,7 @@ final class SyncTests: XCTestCase {
         }
         var maxFrame: UInt32 { inner.maxFrame }
         var filters: Bool { inner.filters }
+        var peerNode: NodeID { inner.peerNode }
         func changes(since: UInt64, limit: UInt32, waitMillis: UInt32, filter: ReplicationFilter) async throws -> (changes: [Change], scanned: UInt64, lastSequence: UInt64) {
             try await inner.changes(since: since, limit: limit, waitMillis: waitMillis, filter: filter)
         }

@@ -196,7 +196,7 @@ final class SearchTests: XCTestCase {
 
         let s = try Store.open(at: dir)
         defer { s.close() }
-        XCTAssertEqual(try s.statistics().storageFormat, 2)
+        XCTAssertEqual(try s.statistics().storageFormat, 3)
         var lines: [String] = []
         try s.forEach(includeDeleted: true) { state in
             for v in state.versions.versions { lines.append(VersionJSON.exportLine(state, v)) }
@@ -267,5 +267,45 @@ final class SearchReviewTests: XCTestCase {
         XCTAssertThrowsError(try SearchQuery(parsing: "\"" + String(repeating: "the ", count: 65) + "\""))
         // A phrase whose words are everywhere but never adjacent: checks are bounded.
         XCTAssertEqual(try ids(s, #""here same""#), [])
+    }
+}
+
+/// Format 2 (search index, before tombstone collection) → 3.
+final class FormatThreeUpgradeTests: XCTestCase {
+    func testAFormatTwoStoreUpgradesInPlaceKeepingEverything() throws {
+        let dir = temporaryDirectory(self)
+        let fixture = SearchTests.root.appendingPathComponent("Tests/FolioStoreTests/Fixtures/format2")
+        try FileManager.default.copyItem(atPath: fixture.appendingPathComponent("data.mdb").path, toPath: dir + "/data.mdb")
+        let expected = try String(contentsOf: fixture.appendingPathComponent("export-all-versions.jsonl"), encoding: .utf8)
+
+        var ro = Store.Options()
+        ro.readOnly = true
+        let old = try Store.open(at: dir, options: ro)
+        XCTAssertEqual(try old.statistics().storageFormat, 2)
+        XCTAssertEqual(try old.tombstones(horizon: 0).held, 1)
+        let checkpointsBefore = try old.checkpoints()
+        XCTAssertEqual(checkpointsBefore.count, 1)
+        let changesBefore = try old.changes(since: 0, limit: 100)
+        let hitsBefore = try old.search(SearchQuery(parsing: "slopes"), limit: 10)
+        old.close()
+
+        let s = try Store.open(at: dir)
+        defer { s.close() }
+        XCTAssertEqual(try s.statistics().storageFormat, 3)
+        var lines: [String] = []
+        try s.forEach(includeDeleted: true) { state in
+            for v in state.versions.versions { lines.append(VersionJSON.exportLine(state, v)) }
+        }
+        XCTAssertEqual(lines.joined(separator: "\n") + "\n", expected)
+        XCTAssertEqual(try s.checkpoints(), checkpointsBefore)
+        XCTAssertEqual(try s.changes(since: 0, limit: 100), changesBefore)
+        XCTAssertEqual(try s.search(SearchQuery(parsing: "slopes"), limit: 10), hitsBefore)
+        XCTAssertFalse(hitsBefore.isEmpty)
+        XCTAssertEqual(try s.verify().problems, [])
+        // The new databases work: the source it synced from is a known peer, not yet acknowledged.
+        XCTAssertEqual(Set(try s.acknowledgements().values), [0])
+        XCTAssertEqual(try s.tombstones(horizon: 0).collectable, 0)
+        try s.write { try $0.purge("alpine-science-desk/glacier-survey-finds-faster-retreat-on-southern-slopes") }
+        XCTAssertEqual(try s.tombstones(horizon: 0).purges, 1)
     }
 }

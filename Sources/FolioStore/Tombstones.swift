@@ -1,0 +1,341 @@
+import FolioModel
+import LMDB
+
+/// Tombstone collection and purges (STORAGE.md "Tombstones", SPEC §5.2).
+///
+/// A tombstone is collected — its article record and change feed entry removed — once every
+/// peer this store knows holds this store's feed past it (`acks`), and either it is older than
+/// the horizon or it is a purge. A collected purge leaves a digest of the id with the vector
+/// it covered (`purged`), so none of those versions is ever merged again; a collected
+/// tombstone leaves only the newest time and the writers collection removed, so a version set
+/// of an article this store does not hold, every version that old and by those writers, is
+/// refused as a possible zombie instead of resurrecting the article.
+
+/// What collection has removed so far, from `meta` (nil: nothing yet).
+struct CollectedTombstones {
+    /// The newest timestamp of a collected (non-purge) tombstone.
+    var cutoff: Int64
+    /// Nodes whose versions collected tombstones covered; nil when too many to list (any node).
+    var writers: Set<NodeID>?
+
+    static let maxWriters = 4096
+
+    static func read(_ txn: Transaction, _ meta: Database) throws -> CollectedTombstones? {
+        guard let cutoff = try txn.withValue(meta, key: Meta.tombstoneCutoff, { b -> Int64 in
+            guard b.count == 8 else { throw CorruptRecord("meta tombstones.cutoff is \(b.count) bytes, expected 8") }
+            return Int64(bitPattern: UInt64(bigEndianBytes: b))
+        }) else { return nil }
+        let writers = try txn.withValue(meta, key: Meta.tombstoneWriters) { b -> Set<NodeID>? in
+            guard b.count % 8 == 0 else { throw CorruptRecord("meta tombstones.writers is \(b.count) bytes, not a multiple of 8") }
+            if b.isEmpty { return nil }  // "any node"
+            return Set(stride(from: 0, to: b.count, by: 8).map { NodeID(UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: b[$0..<($0 + 8)]))) })
+        } ?? nil
+        return CollectedTombstones(cutoff: cutoff, writers: writers)
+    }
+
+    func write(_ txn: Transaction, _ meta: Database) throws {
+        try txn.put(meta, key: Meta.tombstoneCutoff, value: UInt64(bitPattern: cutoff).bigEndianBytes)
+        var bytes: [UInt8] = []
+        for n in (writers ?? []).sorted() { bytes += n.rawValue.bigEndianBytes }
+        try txn.put(meta, key: Meta.tombstoneWriters, value: bytes)
+    }
+}
+
+/// Whether a version set of an article this store does not hold may be merged.
+enum Admission {
+    case admit
+    /// The article was purged here: only the versions its purge did not cover remain.
+    case purged(kept: [Version])
+    /// Refused as a possible zombie (see `CollectedTombstones`).
+    case stale
+}
+
+/// What `Store.tombstones(horizon:)` found.
+public struct TombstoneReport: Sendable, Equatable {
+    /// Articles whose versions are all tombstones.
+    public var held = 0
+    /// Of those, collectable now (horizon passed or a purge, and every known peer has them).
+    public var collectable = 0
+    /// Of the held ones, purges.
+    public var purges = 0
+    /// Collectable but for a peer that has not acknowledged them yet (node → its ack).
+    public var heldBackBy: [NodeID: UInt64] = [:]
+    /// Collected so far (tombstones and purges).
+    public var collected: UInt64 = 0
+    public var purgesCollected: UInt64 = 0
+    /// Version sets refused as possibly collected articles coming back.
+    public var refusedAsStale: UInt64 = 0
+    /// The newest collected tombstone's time (nil: none collected).
+    public var cutoff: Int64?
+    public init() {}
+}
+
+/// One pass of collection.
+public struct CollectionResult: Sendable, Equatable {
+    public var collected = 0
+    public var purges = 0
+    /// Where the next pass resumes (a sequence of this store's feed); nil when done.
+    public var resumeAfter: UInt64?
+    public init() {}
+}
+
+extension Store {
+    static func ackKey(_ node: NodeID) -> [UInt8] { node.rawValue.bigEndianBytes }
+
+    static func purgeKey(_ id: String) -> [UInt8] { BodyHash(of: id).bytes }
+
+    /// Every peer this store knows, with how far each is known to hold this store's feed (0:
+    /// not known to hold any of it): peers it acknowledged, sources it pulled from, pushers
+    /// it received from, and configured peers — never itself.
+    func knownPeers(_ txn: Transaction) throws -> [NodeID: UInt64] {
+        var out: [NodeID: UInt64] = [:]
+        if let acks = dbs.acks {
+            try txn.scan(acks) { k, v in
+                guard k.count == 8, v.count == 17, v.first == 1 else { throw CorruptRecord("malformed ack record") }
+                out[NodeID(UInt64(bigEndianBytes: k))] = UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: v[1..<9]))
+                return true
+            }
+        }
+        try txn.scan(dbs.peers) { k, _ in
+            let (node, _) = try RecordCodec.decodeCheckpointKey(k)
+            if out[node] == nil { out[node] = 0 }
+            return true
+        }
+        try txn.scan(dbs.peerStatus) { _, v in
+            if v.first == 1, let json = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: v.dropFirst())),
+                let s = PeerStatus(recordJSON: json), let n = s.node, out[n] == nil
+            {
+                out[n] = 0
+            }
+            return true
+        }
+        out[nodeID] = nil
+        out[.none] = nil
+        if let previous = try txn.get(dbs.meta, key: Meta.previousNodes) {
+            for i in stride(from: 0, to: previous.count - 7, by: 8) {
+                out[NodeID(previous[i..<(i + 8)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })] = nil
+            }
+        }
+        return out
+    }
+
+    /// Every known peer and how far it is known to hold this store's feed.
+    public func acknowledgements() throws -> [NodeID: UInt64] {
+        try storeErrors { try env.read { try knownPeers($0) } }
+    }
+
+    /// Tombstones held, collectable with `horizon` (ms) at `now`, and what collection did.
+    public func tombstones(horizon: Int64, now: Int64? = nil) throws -> TombstoneReport {
+        let now = now ?? options.clock()
+        var r = TombstoneReport()
+        try storeErrors {
+            try env.read { txn in
+                let peers = try knownPeers(txn)
+                let floor = peers.values.min() ?? .max
+                let cutoffTime = now.subtractingReportingOverflow(horizon).partialValue
+                try txn.scan(dbs.changes) { k, v in
+                    let seq = UInt64(bigEndianBytes: k)
+                    guard let id = String(validating: v, as: UTF8.self), let rec = try record(id, txn: txn) else { return true }
+                    guard rec.versions.isOnlyTombstones else { return true }
+                    r.held += 1
+                    let purge = rec.versions.isPurged
+                    if purge { r.purges += 1 }
+                    guard purge || (rec.versions.versions.map(\.timestamp).max() ?? .max) <= cutoffTime else { return true }
+                    if seq <= floor {
+                        r.collectable += 1
+                    } else {
+                        for (n, a) in peers where a < seq { r.heldBackBy[n] = a }
+                    }
+                    return true
+                }
+                r.collected = try Meta.u64(Meta.tombstonesCollected, dbs.meta, txn)
+                r.purgesCollected = try Meta.u64(Meta.purgesCollected, dbs.meta, txn)
+                r.refusedAsStale = try Meta.u64(Meta.staleRefused, dbs.meta, txn)
+                r.cutoff = try CollectedTombstones.read(txn, dbs.meta)?.cutoff
+            }
+        }
+        return r
+    }
+
+    /// Collects every collectable tombstone (see `StoreWriter.collectTombstones`), a batch
+    /// per transaction. For a store no node serves; a node runs the batches in its writer.
+    @discardableResult
+    public func collectTombstones(horizon: Int64, batch: Int = 5000) throws -> CollectionResult {
+        var total = CollectionResult()
+        var after: UInt64 = 0
+        while true {
+            let from = after
+            let r = try write { try $0.collectTombstones(horizon: horizon, after: from, limit: batch) }
+            total.collected += r.collected
+            total.purges += r.purges
+            guard let next = r.resumeAfter else { return total }
+            after = next
+        }
+    }
+
+    /// Forgets a peer that will not come back: its acknowledgement, the checkpoints kept for
+    /// it and its status. Until then it holds back tombstone collection. Returns whether
+    /// anything was held for it.
+    public func forgetPeer(_ node: NodeID) throws -> Bool {
+        try write { w in try w.forgetPeer(node) }
+    }
+}
+
+extension StoreWriter {
+    /// Records that `peer` holds this store's feed through `seq` (an APPLIED to our push, or
+    /// its pull asking for changes after `seq`). Never decreases; capped at our last
+    /// sequence; ignored for ourselves and node 0.
+    public func recordAck(peer: NodeID, seq: UInt64) throws {
+        guard let acks = store.dbs.acks, peer != .none, peer != store.nodeID, peer != .purgeMarker else { return }
+        let key = Store.ackKey(peer)
+        let current = try txn.withValue(acks, key: key) { v -> UInt64 in
+            guard v.count == 17, v.first == 1 else { throw CorruptRecord("malformed ack record") }
+            return UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: v[1..<9]))
+        }
+        let next = min(seq, self.seq)
+        guard current.map({ next > $0 }) ?? true else { return }
+        try txn.put(acks, key: key, value: [1] + next.bigEndianBytes + UInt64(bitPattern: store.options.clock()).bigEndianBytes)
+    }
+
+    /// Deletes `id` everywhere (SPEC §5.2): a tombstone covering every version held —
+    /// siblings and concurrent deletions included — carrying the purge marker. It replicates
+    /// like any write; every replica drops the versions it covers, and forgets the article
+    /// (but for a digest of its id) once every peer it knows has the purge. Throws `notFound`
+    /// when the article is absent or already purged.
+    @discardableResult
+    public func purge(_ id: String) throws -> WriteOutcome {
+        try Store.checkID(id)
+        guard let old = try store.record(id, txn: txn), !old.versions.isPurged else { throw StoreError.notFound(id: id) }
+        var context = old.versions.clock
+        context.advance(.purgeMarker, to: 1)
+        return try writeTombstone(id, old: old, context: context)
+    }
+
+    /// Removes the tombstones after `after` in this store's feed that every known peer holds
+    /// and that are purges or older than `horizon` (ms), at most `limit` of them. Resumable:
+    /// the result says where the next pass starts.
+    public func collectTombstones(horizon: Int64, after: UInt64 = 0, limit: Int = 5000) throws -> CollectionResult {
+        let dbs = store.dbs
+        var result = CollectionResult()
+        let floor = try store.knownPeers(txn).values.min() ?? .max
+        let cutoffTime = store.options.clock().subtractingReportingOverflow(horizon).partialValue
+        var chosen: [(String, RecordCodec.ArticleRecord)] = []
+        var last = after
+        var more = false
+        try txn.scan(dbs.changes, from: (after &+ 1).bigEndianBytes) { k, v in
+            let seq = UInt64(bigEndianBytes: k)
+            guard seq <= floor else { return false }
+            if chosen.count >= limit {
+                more = true
+                return false
+            }
+            last = seq
+            guard let id = String(validating: v, as: UTF8.self) else { throw CorruptRecord("change \(seq) names a non-UTF-8 id") }
+            guard let rec = try store.record(id, txn: txn) else { throw StoreError.corrupt("change \(seq) names missing article \"\(id)\"") }
+            guard rec.versions.isOnlyTombstones else { return true }
+            if rec.versions.isPurged || (rec.versions.versions.map(\.timestamp).max() ?? .max) <= cutoffTime {
+                chosen.append((id, rec))
+            }
+            return true
+        }
+        guard !chosen.isEmpty else {
+            result.resumeAfter = more ? last : nil
+            return result
+        }
+        var state = collected ?? CollectedTombstones(cutoff: .min, writers: [])
+        var tombstonesSeen = false
+        for (id, rec) in chosen {
+            if rec.versions.isPurged {
+                guard let purged = dbs.purged else { continue }
+                // What the purge covered: every dot and context of the set, marker included.
+                let covered = rec.versions.clock
+                try txn.put(purged, key: Store.purgeKey(id), value: RecordCodec.encodePurge(covered, at: store.options.clock()))
+                result.purges += 1
+            } else {
+                tombstonesSeen = true
+                state.cutoff = max(state.cutoff, rec.versions.versions.map(\.timestamp).max() ?? .min)
+                if var w = state.writers {
+                    for v in rec.versions.versions {
+                        w.insert(v.dot.node)
+                        for e in v.context.entries where e.node != .purgeMarker { w.insert(e.node) }
+                    }
+                    state.writers = w.count > CollectedTombstones.maxWriters ? nil : w
+                }
+            }
+            try forget(id: id, record: rec)
+            result.collected += 1
+        }
+        if tombstonesSeen {
+            try state.write(txn, dbs.meta)
+            collected = state
+        }
+        try txn.put(dbs.meta, key: Meta.tombstonesCollected, value: (try Meta.u64(Meta.tombstonesCollected, dbs.meta, txn) &+ UInt64(result.collected)).bigEndianBytes)
+        try txn.put(dbs.meta, key: Meta.purgesCollected, value: (try Meta.u64(Meta.purgesCollected, dbs.meta, txn) &+ UInt64(result.purges)).bigEndianBytes)
+        result.resumeAfter = more ? last : nil
+        return result
+    }
+
+    /// Whether a received version set of an article this store does not hold may be merged.
+    func admission(id: String, _ remote: [Version]) throws -> Admission {
+        if let purged = store.dbs.purged,
+            let covered = try txn.withValue(purged, key: Store.purgeKey(id), { try RecordCodec.decodePurge($0).covered })
+        {
+            return .purged(kept: remote.filter { !covered.covers($0.dot) })
+        }
+        guard let c = collected, remote.contains(where: { !$0.isTombstone }) else { return .admit }
+        let old = remote.allSatisfy { $0.timestamp <= c.cutoff }
+        let byWriters = c.writers.map { w in remote.allSatisfy { w.contains($0.dot.node) } } ?? true
+        return old && byWriters ? .stale : .admit
+    }
+
+    func forgetPeer(_ node: NodeID) throws -> Bool {
+        let dbs = store.dbs
+        var found = false
+        if let acks = dbs.acks, try txn.withValue(acks, key: Store.ackKey(node), { _ in true }) != nil {
+            try txn.delete(acks, key: Store.ackKey(node))
+            found = true
+        }
+        var keys: [[UInt8]] = []
+        try txn.scan(dbs.peers, from: node.rawValue.bigEndianBytes) { k, _ in
+            guard k.starts(with: node.rawValue.bigEndianBytes) else { return false }
+            keys.append(Array(k))
+            return true
+        }
+        var statuses: [[UInt8]] = []
+        try txn.scan(dbs.peerStatus) { k, v in
+            if v.first == 1, let json = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: v.dropFirst())),
+                PeerStatus(recordJSON: json)?.node == node
+            {
+                statuses.append(Array(k))
+            }
+            return true
+        }
+        for k in keys { try txn.delete(dbs.peers, key: k) }
+        for k in statuses { try txn.delete(dbs.peerStatus, key: k) }
+        return found || !keys.isEmpty || !statuses.isEmpty
+    }
+}
+
+extension RecordCodec {
+    /// `purged` value: u8 format = 1, i64 when collected (ms), u32 n, n × (u64 node, u64 counter).
+    static func encodePurge(_ covered: VersionVector, at time: Int64) -> [UInt8] {
+        var out: [UInt8] = [1] + UInt64(bitPattern: time).bigEndianBytes + withUnsafeBytes(of: UInt32(covered.entries.count).bigEndian) { Array($0) }
+        for e in covered.entries { out += e.node.rawValue.bigEndianBytes + e.counter.bigEndianBytes }
+        return out
+    }
+
+    static func decodePurge(_ b: UnsafeRawBufferPointer) throws(CorruptRecord) -> (covered: VersionVector, time: Int64) {
+        guard b.count >= 13, b[0] == 1 else { throw CorruptRecord("malformed purge record") }
+        let time = Int64(bitPattern: UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: b[1..<9])))
+        let n = b[9..<13].reduce(0) { $0 << 8 | Int($1) }
+        guard b.count == 13 + n * 16 else { throw CorruptRecord("malformed purge record") }
+        var v = VersionVector()
+        for i in 0..<n {
+            let o = 13 + i * 16
+            v.advance(
+                NodeID(UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: b[o..<(o + 8)]))),
+                to: UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: b[(o + 8)..<(o + 16)])))
+        }
+        return (v, time)
+    }
+}

@@ -1,0 +1,248 @@
+import FolioModel
+import FolioStore
+import FolioClient
+import FolioNode
+import FolioProtocol
+import FolioSync
+import Foundation
+import NIOConcurrencyHelpers
+import XCTest
+
+/// Purges and tombstone collection (SPEC §5.2): what is gone stays gone.
+final class TombstoneTests: XCTestCase {
+    /// A settable wall clock shared by the stores of a test.
+    final class Wall: Sendable {
+        let ms = NIOLockedValueBox<Int64>(1_800_000_000_000)
+        var now: Int64 { ms.withLockedValue { $0 } }
+        func advance(days: Int64) { ms.withLockedValue { $0 += days * 86_400_000 } }
+    }
+
+    func store(_ wall: Wall? = nil) throws -> Store {
+        let dir = NSTemporaryDirectory() + "folio-tomb-\(UUID().uuidString)"
+        var o = Store.Options()
+        if let wall { o.clock = { wall.now } }
+        let s = try Store.create(at: dir, options: o)
+        addTeardownBlock {
+            s.close()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        return s
+    }
+
+    /// `a` pulls from and pushes to `b`.
+    func sync(_ a: Store, _ b: Store) async throws -> (pulled: SyncDirectionReport, pushed: SyncDirectionReport) {
+        let r = Replicator(store: a)
+        return (try await r.pull(from: LocalPeer(b, pulledBy: a.nodeID)), try await r.push(to: LocalPeer(b)))
+    }
+
+    let day: Int64 = 86_400_000
+
+    func testAPurgeRemovesEveryVersionEverywhereAndAStaleReplicaCannotBringItBack() async throws {
+        let (a, b, c) = (try store(), try store(), try store())
+        try a.write { try $0.put(Article(id: "x", title: "secret", body: "the body to remove")) }
+        _ = try await sync(b, a)
+        _ = try await sync(c, a)
+        // A conflict: b's concurrent edit reaches a. The purge covers both siblings.
+        try b.write { try $0.put(Article(id: "x", title: "b's edit", body: "b's body"), context: VersionVector()) }
+        _ = try await sync(b, a)
+        XCTAssertEqual(try a.get("x")?.versions.versions.count, 2)
+        let bodyHash = BodyHash(of: "the body to remove")
+        try a.write { try $0.purge("x") }
+        XCTAssertEqual(try a.get("x")?.versions.isPurged, true)
+        XCTAssertFalse(try a.hasBody(bodyHash))
+        _ = try await sync(b, a)
+        XCTAssertEqual(try b.get("x")?.versions.isPurged, true)
+        XCTAssertFalse(try b.hasBody(bodyHash))
+        XCTAssertFalse(try b.hasBody(BodyHash(of: "b's body")))
+        // c still holds the old version: pushing it changes nothing, pulling purges it.
+        XCTAssertEqual(try c.get("x")?.article?.title, "secret")
+        let pushed = try await Replicator(store: c).push(to: LocalPeer(a))
+        XCTAssertEqual(pushed.articlesChanged, 0)
+        XCTAssertEqual(try a.get("x")?.versions.isPurged, true)
+        _ = try await sync(c, a)
+        XCTAssertEqual(try c.get("x")?.versions.isPurged, true)
+        // A version written without seeing the purge survives beside it: a conflict, shown.
+        try c.write { try $0.put(Article(id: "x", title: "rewritten on c"), context: VersionVector()) }
+        _ = try await sync(c, a)
+        let x = try XCTUnwrap(a.get("x"))
+        XCTAssertEqual(x.versions.versions.count, 2)
+        XCTAssertEqual(x.article?.title, "rewritten on c")
+        XCTAssertEqual(try a.verify().problems, [])
+    }
+
+    func testACollectedPurgeLeavesADigestThatRefusesItsVersionsForEver() async throws {
+        let (a, b, stale) = (try store(), try store(), try store())
+        try a.write { try $0.put(Article(id: "wire/retracted", title: "gone", body: "body")) }
+        try a.write { try $0.put(Article(id: "wire/kept", title: "kept")) }
+        _ = try await sync(stale, a)  // stale takes a copy, then is never heard of again by a…
+        XCTAssertTrue(try a.forgetPeer(stale.nodeID))  // …a forgets it
+        _ = try await sync(b, a)
+        try a.write { try $0.purge("wire/retracted") }
+        // Not collectable while b (known) has not got the purge.
+        let held = try a.tombstones(horizon: 30 * day)
+        XCTAssertEqual(held.purges, 1)
+        XCTAssertEqual(held.collectable, 0)
+        XCTAssertEqual(held.heldBackBy[b.nodeID], try a.acknowledgements()[b.nodeID])
+        XCTAssertEqual(try a.collectTombstones(horizon: 30 * day).collected, 0)
+        _ = try await sync(b, a)  // b pulls the purge: a learns b holds its feed (b's push acks)
+        // A purge needs no horizon: collected at once, a digest kept.
+        let r = try a.collectTombstones(horizon: 30 * day)
+        XCTAssertEqual(r.collected, 1)
+        XCTAssertEqual(r.purges, 1)
+        XCTAssertNil(try a.get("wire/retracted"))
+        XCTAssertFalse(try a.changes(since: 0).contains { $0.id == "wire/retracted" })
+        // The stale replica comes back: its old copy is not merged.
+        let back = try await sync(stale, a)
+        XCTAssertEqual(back.pushed.articlesChanged, 0)
+        XCTAssertNil(try a.get("wire/retracted"))
+        // A version written where the purge never arrived is new, not purged: it survives.
+        try stale.write { try $0.put(Article(id: "wire/retracted", title: "rewritten offline")) }
+        _ = try await sync(stale, a)
+        XCTAssertEqual(try a.get("wire/retracted")?.article?.title, "rewritten offline")
+        XCTAssertEqual(try a.get("wire/retracted")?.versions.versions.count, 1)
+        XCTAssertEqual(try a.verify().problems, [])
+    }
+
+    func testACollectedTombstoneIsRefusedFromAStaleReplicaAfterTheHorizon() async throws {
+        let wall = Wall()
+        let (a, b, stale, stale2) = (try store(wall), try store(wall), try store(wall), try store(wall))
+        try a.write { try $0.put(Article(id: "x", title: "deleted later")) }
+        try stale.write { try $0.put(Article(id: "stale/own", title: "written on the stale replica")) }
+        _ = try await sync(stale, a)
+        _ = try await sync(stale2, a)
+        _ = try await sync(b, a)
+        // Two replicas go quiet for good; a forgets them.
+        XCTAssertTrue(try a.forgetPeer(stale.nodeID))
+        XCTAssertTrue(try a.forgetPeer(stale2.nodeID))
+        try a.write { try $0.delete("x") }
+        _ = try await sync(b, a)
+        // Too young for the 30-day horizon…
+        XCTAssertEqual(try a.collectTombstones(horizon: 30 * day).collected, 0)
+        XCTAssertEqual(try a.tombstones(horizon: 30 * day).collectable, 0)
+        // …until 31 days have passed.
+        wall.advance(days: 31)
+        XCTAssertEqual(try a.tombstones(horizon: 30 * day).collectable, 1)
+        XCTAssertEqual(try a.collectTombstones(horizon: 30 * day).collected, 1)
+        XCTAssertNil(try a.get("x"))
+        XCTAssertEqual(try a.statistics().storageFormat, 3)
+
+        // Back after the horizon, both still hold x: neither a pull from one nor a push from
+        // the other brings it back.
+        let pulled = try await Replicator(store: a).pull(from: LocalPeer(stale, pulledBy: a.nodeID))
+        XCTAssertEqual(pulled.refusedAsStale, ["x"])
+        XCTAssertNil(try a.get("x"))
+        let pushed = try await Replicator(store: stale2).push(to: LocalPeer(a))
+        XCTAssertEqual(pushed.articlesChanged, 0)
+        XCTAssertNil(try a.get("x"))
+        XCTAssertEqual(try a.tombstones(horizon: 30 * day).refusedAsStale, 2)
+        // Its own old article (a writer whose versions no collected tombstone covered) and
+        // anything new still arrive.
+        XCTAssertNotNil(try a.get("stale/own"))
+        try stale.write { try $0.put(Article(id: "stale/new", title: "fresh")) }
+        _ = try await Replicator(store: stale).push(to: LocalPeer(a))
+        XCTAssertEqual(try a.get("stale/new")?.article?.title, "fresh")
+        // An edit of x made now on a stale replica is a fresh version: shown, not lost.
+        try stale2.write { try $0.put(Article(id: "x", title: "edited after the horizon")) }
+        _ = try await Replicator(store: stale2).push(to: LocalPeer(a))
+        XCTAssertEqual(try a.get("x")?.article?.title, "edited after the horizon")
+        XCTAssertEqual(try a.verify().problems, [])
+    }
+
+    func testAKnownPeerHoldsCollectionBackUntilItSyncsOrIsForgotten() async throws {
+        let wall = Wall()
+        let (a, b, c) = (try store(wall), try store(wall), try store(wall))
+        for i in 0..<5 { try a.write { try $0.put(Article(id: "n/\(i)", title: "t")) } }
+        _ = try await sync(b, a)
+        _ = try await sync(c, a)
+        try a.write { w in for i in 0..<5 { try w.delete("n/\(i)") } }
+        wall.advance(days: 40)
+        _ = try await sync(b, a)
+        let report = try a.tombstones(horizon: 30 * day)
+        XCTAssertEqual(report.held, 5)
+        XCTAssertEqual(report.collectable, 0)
+        XCTAssertEqual(Set(report.heldBackBy.keys), [c.nodeID])
+        // A push acknowledges too: c syncs (pull, then push — a's feed through its end).
+        _ = try await sync(c, a)
+        XCTAssertEqual(try a.tombstones(horizon: 30 * day).collectable, 5)
+        // Collection resumes across batches.
+        var total = 0
+        var after: UInt64 = 0
+        while true {
+            let from = after
+            let r = try a.write { try $0.collectTombstones(horizon: 30 * day, after: from, limit: 2) }
+            total += r.collected
+            guard let next = r.resumeAfter else { break }
+            after = next
+        }
+        XCTAssertEqual(total, 5)
+        XCTAssertEqual(try a.statistics().tombstones, 0)
+        // Forgetting: a peer that never syncs again stops holding collection.
+        try a.write { try $0.put(Article(id: "late", title: "t")) }
+        _ = try await sync(b, a)
+        try a.write { try $0.delete("late") }
+        wall.advance(days: 40)
+        XCTAssertEqual(try a.tombstones(horizon: 30 * day).collectable, 0)
+        XCTAssertTrue(try a.forgetPeer(b.nodeID))
+        XCTAssertTrue(try a.forgetPeer(c.nodeID))
+        XCTAssertFalse(try a.forgetPeer(c.nodeID))
+        XCTAssertEqual(try a.collectTombstones(horizon: 30 * day).collected, 1)
+        XCTAssertEqual(try a.verify().problems, [])
+    }
+
+    /// A node records how far replicating peers hold its feed, and collects by itself.
+    func testANodeRecordsAcknowledgementsAndCollectsOnItsOwn() async throws {
+        let hub = try await TestNode(self) {
+            $0.tombstoneHorizon = .zero
+            $0.tombstoneCollectionInterval = .milliseconds(200)
+        }
+        for i in 0..<3 { try hub.store.write { try $0.put(Article(id: "h/\(i)", title: "t")) } }
+        let laptop = try store()
+        var options = FolioClient.Options()
+        options.nodeID = laptop.nodeID
+        let client = try await FolioClient.connect(to: hub.address, options: options)
+        _ = try await Replicator(store: laptop).pull(from: client)
+        try hub.store.write { try $0.delete("h/1") }
+        try hub.store.write { try $0.purge("h/2") }
+        // The laptop pulls the deletions: its CHANGES after them acknowledge them.
+        _ = try await Replicator(store: laptop).pull(from: client)
+        XCTAssertEqual(try laptop.get("h/1")?.isDeleted, true)
+        let last = try hub.store.lastSequence()
+        var acked: UInt64 = 0
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            acked = try hub.store.acknowledgements()[laptop.nodeID] ?? 0
+            if acked == last, try hub.store.get("h/1") == nil, try hub.store.get("h/2") == nil { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        XCTAssertEqual(acked, last)
+        XCTAssertNil(try hub.store.get("h/1"))
+        XCTAssertNil(try hub.store.get("h/2"))
+        XCTAssertNotNil(try hub.store.get("h/0"))
+        // A plain client (node id 0) following the feed acknowledges nothing.
+        let plain = try await hub.client()
+        _ = try await plain.changes(since: 2)
+        XCTAssertNil(try hub.store.acknowledgements()[.none])
+        try await plain.close()
+        try await client.close()
+        await hub.stop()
+    }
+
+    func testPurgeMarkerRulesForReceivedVersions() throws {
+        // No replica writes as the marker: a dot of it is refused.
+        let bad = Version(dot: Dot(node: .purgeMarker, counter: 1), context: VersionVector(), timestamp: 1, content: nil)
+        XCTAssertThrowsError(try VersionSet.validate(received: [bad], bodies: [:], limits: .default))
+        XCTAssertNotEqual(NodeID.random(), .purgeMarker)
+        let s = try store()
+        try s.write { try $0.put(Article(id: "p", title: "t")) }
+        try s.write { try $0.purge("p") }
+        XCTAssertThrowsError(try s.write { try $0.purge("p") }) { XCTAssertEqual(($0 as? StoreError)?.kind, .notFound) }
+        XCTAssertThrowsError(try s.write { try $0.purge("absent") }) { XCTAssertEqual(($0 as? StoreError)?.kind, .notFound) }
+        // A deleted article can be purged; a DELETE carrying the marker is a purge.
+        try s.write { try $0.put(Article(id: "d", title: "t")) }
+        try s.write { try $0.delete("d") }
+        var ctx = try XCTUnwrap(s.get("d")).context
+        ctx.advance(.purgeMarker, to: 1)
+        try s.write { try $0.delete("d", context: ctx) }
+        XCTAssertEqual(try s.get("d")?.versions.isPurged, true)
+    }
+}
