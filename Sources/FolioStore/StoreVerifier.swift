@@ -86,6 +86,28 @@ extension Store {
                     }
                     return true
                 }
+                if let acks = dbs.acks {
+                    try txn.scan(acks) { k, v in
+                        if k.count != 8 || v.count != 17 || v.first != 1 {
+                            problem("acks: malformed record for key \(Array(k.prefix(8)))")
+                        } else if UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: v[1..<9])) > lastSeq {
+                            problem("acks: node \(NodeID(UInt64(bigEndianBytes: k)).hex) acknowledges past the last sequence \(lastSeq)")
+                        }
+                        return true
+                    }
+                }
+                if let purged = dbs.purged {
+                    try txn.scan(purged) { k, v in
+                        do {
+                            guard k.count == 32 else { throw CorruptRecord("key is \(k.count) bytes, expected 32") }
+                            let covered = try RecordCodec.decodePurge(v).covered
+                            guard covered[.purgeMarker] > 0 else { throw CorruptRecord("the vector lacks the purge marker") }
+                        } catch {
+                            problem("purged[\(Array(k.prefix(4)))…]: \(error)")
+                        }
+                        return true
+                    }
+                }
                 if let writes = dbs.writes {
                     // Remembered writes (SPEC §4.5): each decodes, and its order entry points back at it.
                     var byOrder: [UInt64: [UInt8]] = [:]

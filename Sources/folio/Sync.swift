@@ -134,6 +134,7 @@ struct Sync: AsyncParsableCommand {
                 ("pushed_changes_examined", .number(String(pushed.changesExamined))), ("pushed_changes_offered", .number(String(pushed.changesOffered))),
                 ("directions", .string(pullOnly ? "pull" : pushOnly ? "push" : "both")),
                 ("filter", .string(pullFilter.text)), ("push_filter", .string(pushFilter.text)),
+                ("refused_as_stale", .array(pulled.refusedAsStale.map { .string($0) })),
                 ("untransferable", .array((pulled.untransferable + pushed.untransferable).map {
                     .object([("id", .string($0.id)), ("bytes", .number(String($0.bytes)))])
                 })),
@@ -150,7 +151,14 @@ struct Sync: AsyncParsableCommand {
                 + "\(formatBytes(Int(received))) in / \(formatBytes(Int(sent))) out, "
                 + String(format: "%.2fs", seconds))
         if conflicts > 0 { Terminal.err("see `folio conflicts` to review them") }
+        for id in pulled.refusedAsStale.prefix(20) {
+            Terminal.err("folio: refused \"\(Terminal.safe(id))\": this store collected tombstones newer than every version of it (a deleted article coming back?); to keep it, re-import it on the node (SPEC §5.2)")
+        }
+        if pulled.refusedAsStale.count > 20 { Terminal.err("folio: … and \(pulled.refusedAsStale.count - 20) more refused the same way") }
         let skipped = pulled.untransferable.count + pushed.untransferable.count
         if skipped > 0 { throw CLIFailure(code: .rejected, message: "\(skipped) article(s) could not be transferred; everything else is in sync") }
+        if !pulled.refusedAsStale.isEmpty {
+            throw CLIFailure(code: .rejected, message: "\(pulled.refusedAsStale.count) article(s) refused as stale; everything else is in sync")
+        }
     }
 }

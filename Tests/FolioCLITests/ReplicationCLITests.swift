@@ -165,6 +165,68 @@ final class ReplicationCLITests: XCTestCase {
         node.waitUntilExit()
     }
 
+    /// `folio purge` (local and --remote), `folio gc`, tombstones in `folio stats`, and
+    /// `folio peers --forget`.
+    func testPurgeCollectAndForgetFromTheCommandLine() throws {
+        let dir = temporaryDirectory(self)
+        let (hub, laptop) = (dir + "/hub", dir + "/laptop")
+        for d in [hub, laptop] { XCTAssertEqual(try CLI.run(["init", "--data", d]).code, 0) }
+        for id in ["a", "b", "c", "d"] { XCTAssertEqual(try CLI.run(["put", id, "--title", id, "--data", hub]).code, 0) }
+        let (node, address, _) = try startServe(self, hub, ["--tombstone-horizon", "0s"])
+        XCTAssertEqual(try CLI.run(["sync", address, "--data", laptop]).code, 0)
+
+        let purged = try CLI.run(["purge", "a", "missing", "--remote", address, "--json"])
+        XCTAssertEqual(purged.code, 1, purged.stderr)
+        XCTAssertTrue(purged.stdout.contains(#""id":"a","outcome":"purged""#), purged.stdout)
+        XCTAssertTrue(purged.stdout.contains(#""id":"missing","outcome":"not_found""#), purged.stdout)
+        XCTAssertEqual(try CLI.run(["purge", "a", "--remote", address]).code, 1, "already purged")
+        XCTAssertEqual(try CLI.run(["rm", "b", "--remote", address]).code, 0)
+        XCTAssertEqual(try CLI.run(["purge", "b", "--remote", address]).code, 0, "a deleted article can be purged")
+        node.terminate()
+        node.waitUntilExit()
+
+        // The laptop has not acknowledged: nothing collectable on the hub yet.
+        let held = try json(try CLI.run(["gc", "--data", hub, "--dry-run", "--json", "--tombstone-horizon", "0s"]))
+        XCTAssertEqual(held["held"] as? Int, 2)
+        XCTAssertEqual(held["purges_held"] as? Int, 2)
+        XCTAssertEqual(held["collectable"] as? Int, 0)
+        let laptopNode = try XCTUnwrap(try json(try CLI.run(["stats", "--data", laptop, "--json"]))["node"] as? String)
+        XCTAssertNotNil((held["held_back_by"] as? [String: Any])?[laptopNode], "\(held)")
+        let stats = try CLI.run(["stats", "--data", hub])
+        XCTAssertTrue(stats.stdout.contains("tombstones:  2 held (2 purges), 0 collectable now"), stats.stdout)
+
+        // The laptop syncs: it drops a and b, and acknowledges; the node then collects them.
+        let (node2, address2, _) = try startServe(self, hub, ["--tombstone-horizon", "0s"])
+        XCTAssertEqual(try CLI.run(["sync", address2, "--data", laptop]).code, 0)
+        XCTAssertEqual(try CLI.run(["get", "a", "--data", laptop]).code, 1)
+        XCTAssertEqual(try CLI.run(["ls", "--data", laptop]).stdout.split(separator: "\n").count, 2, "c and d are left")
+        node2.terminate()
+        node2.waitUntilExit()
+        let collected = try json(try CLI.run(["gc", "--data", hub, "--json", "--tombstone-horizon", "0s"]))
+        XCTAssertEqual(collected["collected"] as? Int, 2)
+        XCTAssertEqual(collected["purges"] as? Int, 2)
+        XCTAssertEqual(try CLI.run(["get", "a", "--data", hub]).code, 1)
+        XCTAssertEqual(try CLI.run(["verify", "--data", hub]).code, 0)
+
+        // The laptop collects the purges the hub acknowledged (its push after the pull moved the
+        // hub's checkpoint past them); its own new deletion waits for the hub, or for the hub
+        // to be forgotten.
+        XCTAssertEqual(try CLI.run(["rm", "c", "--data", laptop]).code, 0)
+        XCTAssertEqual(try json(try CLI.run(["gc", "--data", laptop, "--json", "--tombstone-horizon", "0s"]))["collected"] as? Int, 2)
+        XCTAssertEqual(try json(try CLI.run(["gc", "--data", laptop, "--json", "--tombstone-horizon", "0s"]))["collected"] as? Int, 0)
+        let hubNode = try XCTUnwrap(try json(try CLI.run(["stats", "--data", hub, "--json"]))["node"] as? String)
+        XCTAssertEqual(try CLI.run(["peers", "--data", laptop, "--forget", hubNode]).code, 0)
+        XCTAssertEqual(try CLI.run(["peers", "--data", laptop, "--forget", hubNode]).code, 1)
+        XCTAssertEqual(try CLI.run(["peers", "--data", laptop, "--forget", "xyz"]).code, 2)
+        XCTAssertEqual(try json(try CLI.run(["gc", "--data", laptop, "--json", "--tombstone-horizon", "0s"]))["collected"] as? Int, 1)
+        XCTAssertEqual(try json(try CLI.run(["gc", "--data", laptop, "--json"]))["collected"] as? Int, 0)
+        for bad in ["30", "d", "-1d", "1y", "99999999999d"] {
+            XCTAssertEqual(try CLI.run(["gc", "--data", laptop, "--tombstone-horizon", bad]).code, 2, bad)
+        }
+        XCTAssertEqual(try CLI.run(["purge", "--data", laptop]).code, 2)
+        XCTAssertEqual(try CLI.run(["verify", "--data", laptop]).code, 0)
+    }
+
     /// `folio changes --follow` on one node prints a put made on another node of the mesh
     /// within a second.
     func testAChangeOnAnotherNodeOfTheMeshIsFollowedWithinASecond() throws {
