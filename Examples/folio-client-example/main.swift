@@ -1,5 +1,6 @@
 // A small program using FolioClient: put an article into a running node, read it back, edit it
-// with the context it read, and list what is there.
+// with the context it read, list what is there, follow the node's change feed while writing,
+// and settle a conflict.
 //
 //   folio serve --data /tmp/example --listen 127.0.0.1:7070 &
 //   swift run folio-client-example 127.0.0.1:7070 [KEY_FILE]
@@ -31,8 +32,51 @@ do {
 
     let page = try await client.list(ListQuery(prefix: "example/"))
     for a in page.articles { print("  \(a.id)\t\(a.winner?.content?.title ?? "(deleted)")") }
+
+    // Follow the node's changes under example/ while making and settling a conflict.
+    try await followAndSettle(client, address: args[1], key: key, staleContext: state.context, since: second.seq)
     try await client.close()
 } catch {
     print("error: \(error)")
     exit(1)
+}
+
+/// Prints the node's changes after `since` (matching `filter`, with the articles) until
+/// `stopAfter` have come.
+nonisolated func printChanges(at address: String, options: FolioClient.Options, since: UInt64, filter: ReplicationFilter, stopAfter: Int) async throws {
+    var seen = 0
+    for try await change in FolioClient.changes(at: address, options: options, since: since, filter: filter, includeBodies: true) {
+        let siblings = change.article?.versions.versions.count ?? 0
+        print("feed: #\(change.seq) \(change.id) — \(change.article?.article?.title ?? "(deleted)"), \(siblings) version(s)")
+        seen += 1
+        if seen == stopAfter { return }
+    }
+}
+
+/// Subscribes to the node's changes under example/ (with the articles' bodies) while making a
+/// conflict — a second write with the stale context read before the edit does not replace the
+/// edit, it becomes a sibling — and settling it.
+nonisolated func followAndSettle(_ client: FolioClient, address: String, key: SharedKey?, staleContext: VersionVector, since start: UInt64) async throws {
+    let options = FolioClient.Options(key: key)
+    let filter = try ReplicationFilter(expressions: ["prefix=example/"])
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask {
+            // The conflicting write, then the resolution.
+            try await printChanges(at: address, options: options, since: start, filter: filter, stopAfter: 2)
+        }
+        let conflicting = try await client.put(
+            Article(id: "example/hello", title: "Hello, concurrently", source: "Example", body: "Written without seeing the edit."),
+            context: staleContext)
+        print("stale-context write: \(conflicting.siblings) siblings — a conflict, shown, nothing lost")
+
+        // Settle it: read every sibling, keep the edited one, write it with the context that
+        // covers them all.
+        let all = try await client.get("example/hello", allVersions: true)
+        for (i, v) in all.versions.versions.enumerated() { print("  sibling \(i + 1): \(all.article(v)?.title ?? "(deleted)")") }
+        let keep = all.versions.versions.compactMap { all.article($0) }.first { $0.title.hasSuffix("(edited)") }!
+        let resolved = try await client.put(keep, context: all.context)
+        print("resolved: \(resolved.superseded) sibling(s) superseded, \(resolved.siblings) left")
+        try await group.next()
+        group.cancelAll()
+    }
 }

@@ -7,10 +7,15 @@ extension FolioClient {
     /// there, and a cut connection is replaced by a new one (after 0.25 s, doubling up to
     /// 10 s), resuming after the last change delivered. Without `follow` it ends once caught up.
     /// Cancelling the consuming task ends it (and closes its connection).
+    ///
+    /// With a `filter` only matching articles come (FILTERED_CHANGES, SPEC §8.4; deletions
+    /// always pass). With `includeBodies` each change comes with the article as the node holds
+    /// it when read (FETCH: every version, the live ones' bodies).
     public static func changes(
-        at address: String, options: Options = Options(), since: UInt64 = 0, follow: Bool = true
+        at address: String, options: Options = Options(), since: UInt64 = 0, filter: ReplicationFilter = .all,
+        includeBodies: Bool = false, follow: Bool = true
     ) -> ChangeFeed {
-        ChangeFeed(address: address, options: options, since: since, follow: follow)
+        ChangeFeed(address: address, options: options, since: since, filter: filter, includeBodies: includeBodies, follow: follow)
     }
 
     /// Every article whose id starts with `prefix` (winner bodies not included), in id order,
@@ -20,12 +25,14 @@ extension FolioClient {
     }
 }
 
-/// See `FolioClient.changes(at:options:since:follow:)`.
+/// See `FolioClient.changes(at:options:since:filter:includeBodies:follow:)`.
 public struct ChangeFeed: AsyncSequence, Sendable {
-    public typealias Element = Change
+    public typealias Element = FeedChange
     let address: String
     let options: FolioClient.Options
     let since: UInt64
+    let filter: ReplicationFilter
+    let includeBodies: Bool
     let follow: Bool
 
     public func makeAsyncIterator() -> Iterator { Iterator(self) }
@@ -34,7 +41,7 @@ public struct ChangeFeed: AsyncSequence, Sendable {
         private let feed: ChangeFeed
         private var client: FolioClient?
         private var since: UInt64
-        private var buffer: [Change] = []
+        private var buffer: [FeedChange] = []
         private var index = 0
         private var failures = 0
         private var done = false
@@ -48,7 +55,7 @@ public struct ChangeFeed: AsyncSequence, Sendable {
 
         deinit { client?.closeNow() }
 
-        public func next() async throws -> Change? {
+        public func next() async throws -> FeedChange? {
             while !done {
                 if index < buffer.count {
                     defer { index += 1 }
@@ -73,10 +80,22 @@ public struct ChangeFeed: AsyncSequence, Sendable {
                         }
                         source = (state.node, state.epoch)
                     }
-                    let (batch, last) = try await c.changes(since: since, limit: 1000, waitMillis: feed.follow ? 20_000 : 0)
+                    let wait: UInt32 = feed.follow ? 20_000 : 0
+                    let batch: [Change]
+                    if feed.filter.isEmpty {
+                        let (b, last) = try await c.changes(since: since, limit: 1000, waitMillis: wait)
+                        batch = b
+                        if b.isEmpty && !feed.follow { return finish() }
+                    } else {
+                        let (b, scanned, last) = try await c.changes(since: since, limit: 1000, waitMillis: wait, filter: feed.filter)
+                        batch = b
+                        // Nothing matched up to `scanned`: go on from there.
+                        if b.isEmpty { since = Swift.max(since, scanned) }
+                        if b.isEmpty && !feed.follow && since >= last { return finish() }
+                    }
+                    let articles = feed.includeBodies ? try await Self.articles(batch.map(\.id), c) : [:]
                     failures = 0
-                    (buffer, index) = (batch, 0)
-                    if batch.isEmpty && !feed.follow && since >= last { return finish() }
+                    (buffer, index) = (batch.map { FeedChange($0, article: articles[$0.id]) }, 0)
                 } catch {
                     // (A `catch … where` here crashes the Swift 6.3 compiler.)
                     guard feed.follow && Self.reconnectable(error) else {
@@ -96,7 +115,21 @@ public struct ChangeFeed: AsyncSequence, Sendable {
             return nil
         }
 
-        private func finish() -> Change? {
+        /// The articles `ids` with every version and the live ones' bodies, by FETCH.
+        static func articles(_ ids: [String], _ c: FolioClient) async throws -> [String: ArticleState] {
+            var out: [String: ArticleState] = [:]
+            var pending = ids[...]
+            while !pending.isEmpty {
+                let r = try await c.fetch(Array(pending), have: [], maxBytes: 4 << 20)
+                for a in r.articles { out[a.id] = a }
+                let answered = Set(r.articles.map(\.id)).union(r.oversized.map(\.id))
+                guard let last = pending.lastIndex(where: answered.contains) else { break }
+                pending = pending[(last + 1)...]
+            }
+            return out
+        }
+
+        private func finish() -> FeedChange? {
             done = true
             client?.closeNow()
             client = nil

@@ -66,6 +66,22 @@ public struct Change: Sendable, Equatable {
     }
 }
 
+/// One entry of a change feed as an application reads it (`FolioClient.changes`,
+/// `Store.changeFeed`): the change, and with `includeBodies` the article as held when read —
+/// every version, with the bodies of its live ones (nil when not asked for, or when the
+/// article is gone or too large for one frame by then).
+public struct FeedChange: Sendable, Equatable {
+    public var change: Change
+    public var article: ArticleState?
+    public init(_ change: Change, article: ArticleState? = nil) {
+        self.change = change
+        self.article = article
+    }
+    public var seq: UInt64 { change.seq }
+    public var id: String { change.id }
+    public var versions: [VersionSummary] { change.versions }
+}
+
 /// What a write did.
 public struct WriteOutcome: Sendable, Equatable {
     public enum Kind: String, Sendable {

@@ -7,16 +7,23 @@ extension Store {
     /// for new commits every `interval` (made by this process or another one on the same
     /// store). Reads run on a Dispatch queue, never on the cooperative pool. Cancelling the
     /// consuming task ends it.
-    public func changeFeed(since: UInt64 = 0, follow: Bool = true, interval: Duration = .milliseconds(100)) -> StoreChangeFeed {
-        StoreChangeFeed(store: self, since: since, follow: follow, interval: interval)
+    /// With a `filter`, only matching articles (SPEC §8.4); with `includeBodies`, each change
+    /// comes with the article as held when read.
+    public func changeFeed(
+        since: UInt64 = 0, filter: ReplicationFilter = .all, includeBodies: Bool = false, follow: Bool = true,
+        interval: Duration = .milliseconds(100)
+    ) -> StoreChangeFeed {
+        StoreChangeFeed(store: self, since: since, filter: filter, includeBodies: includeBodies, follow: follow, interval: interval)
     }
 }
 
-/// See `Store.changeFeed(since:follow:interval:)`.
+/// See `Store.changeFeed(since:filter:includeBodies:follow:interval:)`.
 public struct StoreChangeFeed: AsyncSequence, Sendable {
-    public typealias Element = Change
+    public typealias Element = FeedChange
     let store: Store
     let since: UInt64
+    let filter: ReplicationFilter
+    let includeBodies: Bool
     let follow: Bool
     let interval: Duration
 
@@ -25,10 +32,10 @@ public struct StoreChangeFeed: AsyncSequence, Sendable {
     public struct Iterator: AsyncIteratorProtocol {
         let feed: StoreChangeFeed
         var since: UInt64
-        var buffer: [Change] = []
+        var buffer: [FeedChange] = []
         var index = 0
 
-        public mutating func next() async throws -> Change? {
+        public mutating func next() async throws -> FeedChange? {
             while true {
                 if index < buffer.count {
                     defer { index += 1 }
@@ -36,10 +43,17 @@ public struct StoreChangeFeed: AsyncSequence, Sendable {
                     return buffer[index]
                 }
                 if Task.isCancelled { return nil }
-                let (store, from) = (feed.store, since)
-                buffer = try await withCheckedThrowingContinuation { (c: CheckedContinuation<[Change], Error>) in
-                    DispatchQueue.global().async { c.resume(with: Result { try store.changes(since: from, limit: 1000) }) }
+                let (store, from, filter, bodies) = (feed.store, since, feed.filter, feed.includeBodies)
+                let (batch, scanned) = try await withCheckedThrowingContinuation { (c: CheckedContinuation<([FeedChange], UInt64), Error>) in
+                    DispatchQueue.global().async {
+                        c.resume(with: Result {
+                            let (changes, scanned) = try store.changes(since: from, limit: 1000, filter: filter)
+                            return (try changes.map { FeedChange($0, article: bodies ? try store.get($0.id, bodies: .all) : nil) }, scanned)
+                        })
+                    }
                 }
+                buffer = batch
+                if batch.isEmpty { since = Swift.max(since, scanned) }
                 index = 0
                 if buffer.isEmpty {
                     guard feed.follow else { return nil }

@@ -227,6 +227,29 @@ final class ReplicationCLITests: XCTestCase {
         XCTAssertEqual(try CLI.run(["verify", "--data", laptop]).code, 0)
     }
 
+    /// The example program subscribes to a node's changes and settles a conflict.
+    func testTheExampleProgramFollowsChangesAndSettlesAConflict() throws {
+        let dir = temporaryDirectory(self)
+        XCTAssertEqual(try CLI.run(["init", "--data", dir + "/n"]).code, 0)
+        let (node, address, _) = try startServe(self, dir + "/n")
+        let p = Process()
+        p.executableURL = CLI.binary.deletingLastPathComponent().appendingPathComponent("folio-client-example")
+        p.arguments = [address]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, text)
+        XCTAssertTrue(text.contains("stale-context write: 2 siblings"), text)
+        XCTAssertTrue(text.contains("resolved: 2 sibling(s) superseded, 1 left"), text)
+        XCTAssertEqual(text.components(separatedBy: "feed: #").count - 1, 2, text)
+        XCTAssertTrue(text.contains("feed: #4 example/hello — Hello from FolioClient (edited), 1 version(s)"), text)
+        XCTAssertEqual(try CLI.run(["conflicts", "--remote", address]).code, 0)
+        node.terminate()
+        node.waitUntilExit()
+    }
+
     /// `folio changes --follow` on one node prints a put made on another node of the mesh
     /// within a second.
     func testAChangeOnAnotherNodeOfTheMeshIsFollowedWithinASecond() throws {

@@ -165,6 +165,29 @@ final class FilteredSyncTests: XCTestCase {
         await hub.stop()
     }
 
+    /// Change streams take a filter and can carry the articles, from a node and from a store.
+    func testChangeStreamsTakeAFilterAndCarryArticles() async throws {
+        let hub = try await TestNode(self)
+        try seedHub(hub.store)
+        try hub.store.write { try $0.delete("desk/0") }
+        let f = try filter("prefix=desk/", "tag=port")
+        var remote: [FeedChange] = []
+        for try await c in FolioClient.changes(at: hub.address, filter: f, includeBodies: true, follow: false) { remote.append(c) }
+        var local: [FeedChange] = []
+        for try await c in hub.store.changeFeed(filter: f, includeBodies: true, follow: false) { local.append(c) }
+        XCTAssertEqual(remote.map(\.id), local.map(\.id))
+        // desk/5, 10, 15 carry the tag; desk/0 is deleted (a deletion always passes).
+        XCTAssertEqual(remote.map(\.id), ["desk/5", "desk/10", "desk/15", "desk/0"])
+        XCTAssertEqual(remote.first?.article?.article?.title, "d5")
+        XCTAssertEqual(remote.last?.article?.isDeleted, true)
+        XCTAssertEqual(remote.map(\.article), local.map(\.article))
+        var plain: [FeedChange] = []
+        for try await c in FolioClient.changes(at: hub.address, follow: false) { plain.append(c) }
+        XCTAssertEqual(plain.count, 60)
+        XCTAssertNil(plain.first?.article)
+        await hub.stop()
+    }
+
     /// Filters from outside are checked: a hostile canonical text or scope is refused without
     /// harm to the connection or the store.
     func testMalformedFiltersAndScopesAreRefused() async throws {
