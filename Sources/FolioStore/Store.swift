@@ -55,6 +55,9 @@ public final class Store: Sendable {
         let acks: Database?
         /// Digests of purged article ids with what their purge covered (format 3).
         let purged: Database?
+        /// The articles whose versions are all tombstones, by their change's sequence (format 3):
+        /// what collection and `folio stats` read instead of the whole feed.
+        let tombstones: Database?
     }
 
     public let path: String
@@ -130,17 +133,18 @@ public final class Store: Sendable {
         // Format 3's tombstone collection records: created by a write-open, absent is fine read-only.
         var acks: Database?
         var purged: Database?
+        var tombstones: Database?
         do {
-            let d = try storeErrors { try env.openDatabases([("acks", flags), ("purged", flags)]) }
-            (acks, purged) = (d[0], d[1])
+            let d = try storeErrors { try env.openDatabases([("acks", flags), ("purged", flags), ("tombstones", flags)]) }
+            (acks, purged, tombstones) = (d[0], d[1], d[2])
         } catch StoreError.lmdb(.notFound) where options.readOnly {
-            (acks, purged) = (nil, nil)
+            (acks, purged, tombstones) = (nil, nil, nil)
         }
         return (
             env,
             Databases(
                 meta: opened[0], articles: opened[1], bodies: opened[2], bodyRefs: opened[3], changes: opened[4],
-                peers: opened[5], peerStatus: opened[6], writes: writes, search: search, acks: acks, purged: purged))
+                peers: opened[5], peerStatus: opened[6], writes: writes, search: search, acks: acks, purged: purged, tombstones: tombstones))
     }
 
     /// Creates a new store in `path` (made if missing) with a fresh node id and epoch.
@@ -247,14 +251,23 @@ public final class Store: Sendable {
     }
 
     /// Format 2 → 3 (a write-open, after the search index is in place): the tombstone
-    /// collection databases are created by the open; only the recorded format changes, so an
-    /// older binary, which would neither honour purges nor refuse collected articles coming
-    /// back, refuses the store from then on.
+    /// collection databases are created by the open; the articles whose versions are all
+    /// tombstones are listed in `tombstones`, and the recorded format changes, in one
+    /// transaction — so an older binary, which would neither honour purges nor refuse
+    /// collected articles coming back, refuses the store from then on.
     private static func upgradeFormat(env: Environment, dbs: Databases) throws {
+        guard let tombstones = dbs.tombstones else { return }
         try storeErrors {
             try env.write { txn in
                 let f = try txn.withValue(dbs.meta, key: Meta.format) { b in b.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } } ?? 0
                 guard f < storageFormat else { return }
+                var found: [(UInt64, [UInt8])] = []
+                try txn.scan(dbs.articles) { k, v in
+                    let rec = try RecordCodec.decodeArticle(v)
+                    if rec.versions.isOnlyTombstones { found.append((rec.seq, Array(k))) }
+                    return true
+                }
+                for (seq, id) in found { try txn.put(tombstones, key: seq.bigEndianBytes, value: id) }
                 try txn.put(dbs.meta, key: Meta.format, value: withUnsafeBytes(of: storageFormat.bigEndian) { Array($0) })
             }
         }

@@ -36,6 +36,7 @@ extension Store {
                 var expectedRefs: [BodyHash: UInt64] = [:]
                 var live: UInt64 = 0
                 var tombs: UInt64 = 0
+                var onlyTombstones = 0
                 var conflicted: UInt64 = 0
                 try txn.scan(dbs.articles) { k, v in
                     report.articles += 1
@@ -74,6 +75,7 @@ extension Store {
                     if let other = articleSeqs[rec.seq] { problem("articles[\(id)]: sequence \(rec.seq) also used by \"\(other)\"") }
                     articleSeqs[rec.seq] = id
                     if rec.versions.isLive { live += 1 } else { tombs += 1 }
+                    if rec.versions.isOnlyTombstones { onlyTombstones += 1 }
                     if rec.versions.isInConflict { conflicted += 1 }
                     return true
                 }
@@ -85,6 +87,21 @@ extension Store {
                         problem("peers: checkpoint \(Array(k.prefix(8))): \(error)")
                     }
                     return true
+                }
+                if let tombstones = dbs.tombstones {
+                    // The tombstone list names exactly the articles whose versions are all
+                    // tombstones, at their change's sequence.
+                    var listed = 0
+                    try txn.scan(tombstones) { k, v in
+                        listed += 1
+                        let id = String(decoding: v, as: UTF8.self)
+                        guard k.count == 8, let rec = try? self.record(id, txn: txn), rec.seq == UInt64(bigEndianBytes: k), rec.versions.isOnlyTombstones else {
+                            problem("tombstones[\(k.count == 8 ? UInt64(bigEndianBytes: k) : 0)]: does not name a tombstone at that sequence (\"\(id)\")")
+                            return true
+                        }
+                        return true
+                    }
+                    if listed != onlyTombstones { problem("tombstones: \(listed) listed, \(onlyTombstones) articles hold only tombstones") }
                 }
                 if let acks = dbs.acks {
                     try txn.scan(acks) { k, v in

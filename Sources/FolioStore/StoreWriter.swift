@@ -259,6 +259,10 @@ public final class StoreWriter {
         let idKey = Array(id.utf8)
         if let old { try txn.delete(dbs.changes, key: old.seq.bigEndianBytes) }
         try txn.put(dbs.changes, key: seq.bigEndianBytes, value: idKey, flags: .append)
+        if let tombstones = dbs.tombstones {
+            if let old, old.versions.isOnlyTombstones { try txn.delete(tombstones, key: old.seq.bigEndianBytes) }
+            if new.isOnlyTombstones { try txn.put(tombstones, key: seq.bigEndianBytes, value: idKey, flags: .append) }
+        }
         try txn.put(dbs.articles, key: idKey, value: RecordCodec.encode(.init(seq: seq, versions: new)))
 
         if let o = old?.versions { count(o, sign: -1) }
@@ -276,6 +280,7 @@ public final class StoreWriter {
     func forget(id: String, record: RecordCodec.ArticleRecord) throws {
         try txn.delete(dbs.articles, key: Array(id.utf8))
         try txn.delete(dbs.changes, key: record.seq.bigEndianBytes)
+        if let tombstones = dbs.tombstones { try txn.delete(tombstones, key: record.seq.bigEndianBytes) }
         count(record.versions, sign: -1)
         dirty = true
     }

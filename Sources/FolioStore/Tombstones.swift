@@ -133,7 +133,8 @@ extension Store {
                 let peers = try knownPeers(txn)
                 let floor = peers.values.min() ?? .max
                 let cutoffTime = now.subtractingReportingOverflow(horizon).partialValue
-                try txn.scan(dbs.changes) { k, v in
+                // The tombstone list (format 3), or the whole feed of an older store read as it is.
+                try txn.scan(dbs.tombstones ?? dbs.changes) { k, v in
                     let seq = UInt64(bigEndianBytes: k)
                     guard let id = String(validating: v, as: UTF8.self), let rec = try record(id, txn: txn) else { return true }
                     guard rec.versions.isOnlyTombstones else { return true }
@@ -219,10 +220,11 @@ extension StoreWriter {
         var result = CollectionResult()
         let floor = try store.knownPeers(txn).values.min() ?? .max
         let cutoffTime = store.options.clock().subtractingReportingOverflow(horizon).partialValue
+        guard let tombstones = dbs.tombstones else { return result }
         var chosen: [(String, RecordCodec.ArticleRecord)] = []
         var last = after
         var more = false
-        try txn.scan(dbs.changes, from: (after &+ 1).bigEndianBytes) { k, v in
+        try txn.scan(tombstones, from: (after &+ 1).bigEndianBytes) { k, v in
             let seq = UInt64(bigEndianBytes: k)
             guard seq <= floor else { return false }
             if chosen.count >= limit {
@@ -231,8 +233,9 @@ extension StoreWriter {
             }
             last = seq
             guard let id = String(validating: v, as: UTF8.self) else { throw CorruptRecord("change \(seq) names a non-UTF-8 id") }
-            guard let rec = try store.record(id, txn: txn) else { throw StoreError.corrupt("change \(seq) names missing article \"\(id)\"") }
-            guard rec.versions.isOnlyTombstones else { return true }
+            guard let rec = try store.record(id, txn: txn), rec.seq == seq, rec.versions.isOnlyTombstones else {
+                throw StoreError.corrupt("tombstones[\(seq)] names \"\(id)\", which is not a tombstone at that sequence")
+            }
             if rec.versions.isPurged || (rec.versions.versions.map(\.timestamp).max() ?? .max) <= cutoffTime {
                 chosen.append((id, rec))
             }

@@ -157,6 +157,10 @@ public struct Replicator: Sendable {
     ) async throws -> SyncDirectionReport {
         guard filter.isEmpty || peer.filters else { throw Self.unsupportedFilter() }
         let source = try await peer.syncState()
+        // The epoch names our checkpoint: from outside, it must be one (not a scope, not 10 KB).
+        guard source.node != .none, source.node != .purgeMarker, (try? source.epoch.scope())?.filter.isEmpty == true else {
+            throw FolioClientError.protocolError("the peer's SYNC_STATE names node \(source.node.hex) with an invalid epoch (1–64 printable ASCII characters, no /)")
+        }
         let scope = source.epoch.scoped(by: filter)
         var report = SyncDirectionReport()
         var since = try await read { try $0.checkpoint(node: source.node, epoch: source.epoch, filter: filter) }

@@ -309,3 +309,35 @@ final class FormatThreeUpgradeTests: XCTestCase {
         XCTAssertEqual(try s.tombstones(horizon: 0).purges, 1)
     }
 }
+
+/// The records of format 3 that `verify` checks.
+final class TombstoneRecordTests: XCTestCase {
+    func testVerifyFindsADamagedTombstoneListAcksAndPurgeRecords() throws {
+        let s = try makeStore(self)
+        try s.write { w in for i in 0..<4 { try w.put(Article(id: "t/\(i)", title: "t")) } }
+        try s.write { w in
+            try w.delete("t/0")
+            try w.purge("t/1")
+        }
+        XCTAssertEqual(try s.verify().problems, [])
+        let tombstones = try XCTUnwrap(s.dbs.tombstones)
+        let seq0 = try XCTUnwrap(s.get("t/0")).seq
+        try s.env.write { txn in try txn.delete(tombstones, key: seq0.bigEndianBytes) }
+        XCTAssertTrue(try s.verify().problems.contains { $0.contains("tombstones: 1 listed, 2 articles hold only tombstones") })
+        try s.env.write { txn in try txn.put(tombstones, key: seq0.bigEndianBytes, value: Array("t/2".utf8)) }
+        XCTAssertTrue(try s.verify().problems.contains { $0.contains("does not name a tombstone at that sequence") })
+        try s.env.write { txn in try txn.put(tombstones, key: seq0.bigEndianBytes, value: Array("t/0".utf8)) }
+        XCTAssertEqual(try s.verify().problems, [])
+        let acks = try XCTUnwrap(s.dbs.acks)
+        try s.env.write { txn in try txn.put(acks, key: NodeID(9).rawValue.bigEndianBytes, value: [1] + UInt64(999).bigEndianBytes + UInt64(0).bigEndianBytes) }
+        XCTAssertTrue(try s.verify().problems.contains { $0.contains("acknowledges past the last sequence") })
+        try s.env.write { txn in try txn.put(acks, key: NodeID(9).rawValue.bigEndianBytes, value: [2]) }
+        XCTAssertTrue(try s.verify().problems.contains { $0.contains("acks: malformed") })
+        try s.env.write { txn in try txn.delete(acks, key: NodeID(9).rawValue.bigEndianBytes) }
+        XCTAssertEqual(try s.collectTombstones(horizon: 0).purges, 1)
+        XCTAssertEqual(try s.verify().problems, [])
+        let purged = try XCTUnwrap(s.dbs.purged)
+        try s.env.write { txn in try txn.put(purged, key: Store.purgeKey("t/1"), value: RecordCodec.encodePurge([NodeID(5): 1], at: 0)) }
+        XCTAssertTrue(try s.verify().problems.contains { $0.contains("lacks the purge marker") })
+    }
+}
