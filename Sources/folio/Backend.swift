@@ -136,17 +136,7 @@ enum Backend {
     func delete(_ ids: [String], context: VersionVector?) async throws -> [(String, Result<WriteOutcome, Error>)] {
         switch self {
         case let .local(s):
-            return try await blocking {
-                try s.write { w in
-                    try ids.map { id -> (String, Result<WriteOutcome, Error>) in
-                        do {
-                            return (id, .success(try w.savepoint { try $0.delete(id, context: context) }))
-                        } catch let e as StoreError where e.kind == .notFound || e.kind == .invalidInput {
-                            return (id, .failure(e))  // this id only; a store failure aborts them all
-                        }
-                    }
-                }
-            }
+            return try await Backend.eachInOneTransaction(s, ids) { w, id in try w.delete(id, context: context) }
         case let .remote(c, _):
             var out: [(String, Result<WriteOutcome, Error>)] = []
             for id in ids {
@@ -163,22 +153,30 @@ enum Backend {
         }
     }
 
+    /// Runs `write` for each id in one transaction, each in a savepoint: an id that is absent
+    /// (or refused as input) fails alone while the others go on; a store failure aborts them all.
+    private static func eachInOneTransaction(
+        _ s: Store, _ ids: [String], _ write: @escaping @Sendable (StoreWriter, String) throws -> WriteOutcome
+    ) async throws -> [(String, Result<WriteOutcome, Error>)] {
+        try await blocking {
+            try s.write { w in
+                try ids.map { id -> (String, Result<WriteOutcome, Error>) in
+                    do {
+                        return (id, .success(try w.savepoint { try write($0, id) }))
+                    } catch let e as StoreError where e.kind == .notFound || e.kind == .invalidInput {
+                        return (id, .failure(e))
+                    }
+                }
+            }
+        }
+    }
+
     /// Purges each id (SPEC §5.2); an absent or already purged one fails alone. Locally in one
     /// transaction; remotely a DELETE whose context is what was read plus the purge marker.
     func purge(_ ids: [String]) async throws -> [(String, Result<WriteOutcome, Error>)] {
         switch self {
         case let .local(s):
-            return try await blocking {
-                try s.write { w in
-                    try ids.map { id -> (String, Result<WriteOutcome, Error>) in
-                        do {
-                            return (id, .success(try w.savepoint { try $0.purge(id) }))
-                        } catch let e as StoreError where e.kind == .notFound {
-                            return (id, .failure(e))
-                        }
-                    }
-                }
-            }
+            return try await Backend.eachInOneTransaction(s, ids) { w, id in try w.purge(id) }
         case let .remote(c, _):
             var out: [(String, Result<WriteOutcome, Error>)] = []
             for id in ids {

@@ -197,11 +197,7 @@ final class SearchTests: XCTestCase {
         let s = try Store.open(at: dir)
         defer { s.close() }
         XCTAssertEqual(try s.statistics().storageFormat, 3)
-        var lines: [String] = []
-        try s.forEach(includeDeleted: true) { state in
-            for v in state.versions.versions { lines.append(VersionJSON.exportLine(state, v)) }
-        }
-        XCTAssertEqual(lines.joined(separator: "\n") + "\n", expected)
+        XCTAssertEqual(try exportAllVersions(s), expected)
         XCTAssertEqual(try s.checkpoints(), checkpointsBefore)
         XCTAssertEqual(try s.changes(since: 0, limit: 100), changesBefore)
         XCTAssertEqual(try ids(s, "glacier"), ["alpine-science-desk/glacier-survey-finds-faster-retreat-on-southern-slopes"])
@@ -292,11 +288,7 @@ final class FormatThreeUpgradeTests: XCTestCase {
         let s = try Store.open(at: dir)
         defer { s.close() }
         XCTAssertEqual(try s.statistics().storageFormat, 3)
-        var lines: [String] = []
-        try s.forEach(includeDeleted: true) { state in
-            for v in state.versions.versions { lines.append(VersionJSON.exportLine(state, v)) }
-        }
-        XCTAssertEqual(lines.joined(separator: "\n") + "\n", expected)
+        XCTAssertEqual(try exportAllVersions(s), expected)
         XCTAssertEqual(try s.checkpoints(), checkpointsBefore)
         XCTAssertEqual(try s.changes(since: 0, limit: 100), changesBefore)
         XCTAssertEqual(try s.search(SearchQuery(parsing: "slopes"), limit: 10), hitsBefore)
@@ -340,4 +332,13 @@ final class TombstoneRecordTests: XCTestCase {
         try s.env.write { txn in try txn.put(purged, key: Store.purgeKey("t/1"), value: RecordCodec.encodePurge([NodeID(5): 1], at: 0)) }
         XCTAssertTrue(try s.verify().problems.contains { $0.contains("lacks the purge marker") })
     }
+}
+
+/// What `folio export --all-versions` writes for `s`.
+func exportAllVersions(_ s: Store) throws -> String {
+    var lines: [String] = []
+    try s.forEach(includeDeleted: true) { state in
+        for v in state.versions.versions { lines.append(VersionJSON.exportLine(state, v)) }
+    }
+    return lines.joined(separator: "\n") + "\n"
 }
