@@ -45,6 +45,9 @@ public final class Importer {
         public var rejected: [Rejection] = []
         /// Entries of directories that were not imported, with the reason.
         public var skipped: [Skip] = []
+        /// Version records not restored because of what this store collected (SPEC §5.2):
+        /// article id and why. They count as rejected for the exit code.
+        public var notRestored: [Skip] = []
         /// True when strict mode found rejections and wrote nothing.
         public var aborted = false
         public var written: Int { added + updated + restored }
@@ -264,7 +267,9 @@ public final class Importer {
                 batchBytes = 0
                 return
             }
+            var refused: [Skip] = []
             let counts = try store!.write { w -> (Int, Int, Int, Int) in
+                refused = []
                 var added = 0, updated = 0, unchanged = 0, restored = 0
                 for item in batch {
                     switch item {
@@ -275,9 +280,15 @@ public final class Importer {
                         default: unchanged += 1
                         }
                     case let .versions(id, vs, bodies):
-                        if case let .changed(added, _) = try w.merge(id: id, versions: vs, bodies: bodies).result {
+                        let o = try w.merge(id: id, versions: vs, bodies: bodies)
+                        if o.refusedAsStale {
+                            refused.append(Skip(path: id, reason: "not restored: this store deleted the article and collected its tombstone after these versions were written (SPEC §5.2); to keep it, import it as a new article (without \"_folio\")"))
+                        } else if o.droppedAsPurged {
+                            refused.append(Skip(path: id, reason: "not restored: versions a purge covered (SPEC §5.2)"))
+                        }
+                        if case let .changed(added, _) = o.result {
                             restored += added.count
-                        } else {
+                        } else if !o.refusedAsStale && !o.droppedAsPurged {
                             unchanged += 1
                         }
                     }
@@ -288,6 +299,7 @@ public final class Importer {
             report.updated += counts.1
             report.unchanged += counts.2
             report.restored += counts.3
+            report.notRestored += refused
             batch.removeAll(keepingCapacity: true)
             batchBytes = 0
         }

@@ -119,6 +119,8 @@ public struct MergeOutcome: Sendable, Equatable {
     /// tombstone collection removed and written by nodes it removed versions of — perhaps a
     /// deleted article coming back from a stale replica (SPEC §5.2).
     public var refusedAsStale = false
+    /// Versions of the set were dropped: a purge this store collected covered them.
+    public var droppedAsPurged = false
 
     package init(result: VersionSet.MergeResult, siblings: Int, seq: UInt64) {
         self.result = result

@@ -4,9 +4,10 @@
 /// Clauses of the same key OR, different keys AND. The sending side applies the filter, so
 /// articles outside it never cross the wire. It selects; it is not access control.
 ///
-/// An article matches when its id matches a `prefix` clause (or there is none) and either it
-/// has no live version — a deletion always passes, so a replica learns that what it took is
-/// gone — or some live version matches every content key (source, tag and date, exactly as
+/// An article matches when it has no live version — a deletion always passes, whatever the
+/// clauses, so a replica learns that what it took (perhaps under another filter) is gone — or
+/// its id matches a `prefix` clause (or there is none) and some live version matches every
+/// content key (source, tag and date, exactly as
 /// written; dates compare the `published` text as `folio search`'s since:/until: do, and an
 /// article without a published date matches no date clause).
 ///
@@ -26,6 +27,12 @@ public struct ReplicationFilter: Sendable, Hashable, CustomStringConvertible {
         public init(_ key: Key, _ value: String) {
             self.key = key
             self.value = value
+        }
+        // Byte-for-byte, not canonical equivalence: "é" and "e\u{301}" are two clauses.
+        public static func == (a: Clause, b: Clause) -> Bool { a.key == b.key && a.value.utf8.elementsEqual(b.value.utf8) }
+        public func hash(into h: inout Hasher) {
+            h.combine(key)
+            for b in value.utf8 { h.combine(b) }
         }
         public static func < (a: Clause, b: Clause) -> Bool {
             a.key != b.key ? a.key < b.key : Array(a.value.utf8).lexicographicallyPrecedes(Array(b.value.utf8))
@@ -60,10 +67,15 @@ public struct ReplicationFilter: Sendable, Hashable, CustomStringConvertible {
                     throw Invalid(reason: "\(c.key.rawValue)= contains a control character")
                 }
             case .since, .until:
-                guard !c.value.isEmpty, ISO8601Check.problem(with: c.value) == nil else {
-                    throw Invalid(reason: "\(c.key.rawValue)= needs an ISO-8601 date or date-time (2026-11-20), not \"\(c.value)\"")
+                guard !c.value.isEmpty, !c.value.contains(" "), ISO8601Check.problem(with: c.value) == nil else {
+                    throw Invalid(reason: "\(c.key.rawValue)= needs an ISO-8601 date or date-time (2026-11-20, 2026-11-20T09:30), not \"\(c.value)\"")
                 }
             }
+        }
+        let sinces = sorted.filter { $0.key == .since }.map(\.value)
+        let untils = sorted.filter { $0.key == .until }.map(\.value)
+        if !sinces.isEmpty, !untils.isEmpty, sinces.allSatisfy({ s in untils.allSatisfy { u in !Self.onOrBefore(s, u) } }) {
+            throw Invalid(reason: "since=\(sinces.min()!) is after until=\(untils.max()!): nothing would match")
         }
         self.clauses = sorted
         let bytes = text.utf8.count
@@ -126,22 +138,36 @@ public struct ReplicationFilter: Sendable, Hashable, CustomStringConvertible {
 
     func values(_ key: Key) -> [String] { clauses.filter { $0.key == key }.map(\.value) }
 
+    /// Which deletions pass a filter: every one (what a source sends a filtered puller), or
+    /// those under its `prefix` clauses (what a filtered push sends: the ids of deleted
+    /// articles outside it stay home).
+    public enum Deletions: Sendable { case always, withinPrefix }
+
     /// Whether the article `id` with these versions passes (see the type's description).
-    public func matches(id: String, versions: VersionSet) -> Bool {
+    public func matches(id: String, versions: VersionSet, deletions: Deletions = .always) -> Bool {
         guard !isEmpty else { return true }
-        let prefixes = values(.prefix)
-        if !prefixes.isEmpty, !prefixes.contains(where: { id.utf8.starts(with: $0.utf8) }) { return false }
+        // A deletion always passes a pull's filter: a replica that took the article under
+        // another filter learns it is gone (so its acknowledgement can be trusted).
         let live = versions.versions.compactMap(\.content)
+        if live.isEmpty && deletions == .always { return true }
+        let prefixes = values(.prefix)
+        if !prefixes.isEmpty, !prefixes.contains(where: { Self.starts(id, with: $0) }) { return false }
         if live.isEmpty { return true }
         let (sources, tags, since, until) = (values(.source), values(.tag), values(.since), values(.until))
         if sources.isEmpty && tags.isEmpty && since.isEmpty && until.isEmpty { return true }
         return live.contains { c in
-            (sources.isEmpty || sources.contains(c.source))
-                && (tags.isEmpty || tags.contains(where: c.tags.contains))
+            (sources.isEmpty || sources.contains { Self.same($0, c.source) })
+                && (tags.isEmpty || tags.contains { t in c.tags.contains { Self.same(t, $0) } })
                 && (since.isEmpty || (!c.published.isEmpty && since.contains { Self.onOrAfter(c.published, $0) }))
                 && (until.isEmpty || (!c.published.isEmpty && until.contains { Self.onOrBefore(c.published, $0) }))
         }
     }
+
+    /// Byte-for-byte equality (Swift's `==` on strings is canonical equivalence; filters
+    /// compare bytes, SPEC §8.4).
+    static func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+
+    static func starts(_ s: String, with prefix: String) -> Bool { s.utf8.starts(with: prefix.utf8) }
 
     /// `published` on or after `bound`, comparing as much of both texts as both have (a date
     /// against a date-time compares the dates).

@@ -47,13 +47,15 @@ public struct VersionSet: Sendable, Equatable {
     /// With a `context`, the write supersedes exactly the siblings that context covers; any
     /// sibling the writer had not seen stays, so a stale context yields a sibling and never a
     /// silent loss. With no context, the write supersedes everything held now.
+    /// `counterAtLeast` raises the new dot's counter (an article written anew after its
+    /// tombstone was collected must not reuse a counter of its earlier life, SPEC §5.2).
     public mutating func write(
-        _ content: VersionContent?, context: VersionVector?, node: NodeID, timestamp: Int64
+        _ content: VersionContent?, context: VersionVector?, node: NodeID, timestamp: Int64, counterAtLeast: UInt64 = 0
     ) -> WriteResult {
         let known = clock
         let ctx = context ?? known
         // The new dot lies outside every history seen so far, including the given context.
-        let counter = max(known[node], ctx[node]) + 1
+        let counter = max(known[node] + 1, ctx[node] + 1, min(counterAtLeast, Dot.maxCounter))
         let version = Version(dot: Dot(node: node, counter: counter), context: ctx, timestamp: timestamp, content: content)
         var superseded: [Version] = []
         versions.removeAll { v in

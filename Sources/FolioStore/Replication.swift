@@ -28,7 +28,11 @@ extension Store {
     /// at most `limit` changes, examining at most `maxScan` feed entries. `scanned` is the
     /// sequence up to which every change either is returned or does not match (the store's
     /// last sequence when the scan reached the end).
-    public func changes(since: UInt64, limit: Int, filter: ReplicationFilter, maxScan: Int = 100_000) throws -> (changes: [Change], scanned: UInt64) {
+    /// `deletions` says which deletions pass (`.always` for what a puller asked for,
+    /// `.withinPrefix` for what a filtered push sends).
+    public func changes(
+        since: UInt64, limit: Int, filter: ReplicationFilter, deletions: ReplicationFilter.Deletions = .always, maxScan: Int = 100_000
+    ) throws -> (changes: [Change], scanned: UInt64) {
         var out: [Change] = []
         var scanned = since
         guard limit > 0, since < UInt64.max else { return (out, since) }
@@ -42,7 +46,7 @@ extension Store {
                     guard let rec = try self.record(id, txn: txn) else { throw StoreError.corrupt("change \(seq) names missing article \"\(id)\"") }
                     examined += 1
                     scanned = seq
-                    if filter.matches(id: id, versions: rec.versions) {
+                    if filter.matches(id: id, versions: rec.versions, deletions: deletions) {
                         out.append(Change(seq: seq, id: id, versions: rec.versions.versions.map(VersionSummary.init)))
                     }
                     if out.count >= limit || examined >= maxScan {
@@ -92,13 +96,18 @@ extension Store {
 
     /// For a batch of a source's changes: the articles this store lacks a version of, and the
     /// bodies of those versions it already holds. One snapshot; cost O(batch).
-    public func needs(_ changes: [Change]) throws -> SyncNeeds {
+    ///
+    /// With `skipUnheldDeletions` (a filtered pull), a deletion of an article this store does
+    /// not hold is not asked for: it never had the article.
+    public func needs(_ changes: [Change], skipUnheldDeletions: Bool = false) throws -> SyncNeeds {
         var needs = SyncNeeds(ids: [], have: [])
         try storeErrors {
             try env.read { txn in
                 var seen = Set<String>()
                 for c in changes where !seen.contains(c.id) {
-                    let held = try record(c.id, txn: txn)?.versions.versions ?? []
+                    let rec = try record(c.id, txn: txn)
+                    if skipUnheldDeletions, rec == nil, c.versions.allSatisfy(\.isTombstone) { continue }
+                    let held = rec?.versions.versions ?? []
                     // Only a dot held exactly is known: a held context that covers a dot does
                     // not prove its writer saw that version's whole history (SPEC §8.1).
                     let lacking = c.versions.filter { s in !held.contains { $0.dot == s.dot } }

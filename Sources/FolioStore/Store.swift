@@ -58,6 +58,8 @@ public final class Store: Sendable {
         /// The articles whose versions are all tombstones, by their change's sequence (format 3):
         /// what collection and `folio stats` read instead of the whole feed.
         let tombstones: Database?
+        /// Digests of collected tombstones' ids with when they were deleted (format 3).
+        let collected: Database?
     }
 
     public let path: String
@@ -134,17 +136,18 @@ public final class Store: Sendable {
         var acks: Database?
         var purged: Database?
         var tombstones: Database?
+        var collected: Database?
         do {
-            let d = try storeErrors { try env.openDatabases([("acks", flags), ("purged", flags), ("tombstones", flags)]) }
-            (acks, purged, tombstones) = (d[0], d[1], d[2])
+            let d = try storeErrors { try env.openDatabases([("acks", flags), ("purged", flags), ("tombstones", flags), ("collected", flags)]) }
+            (acks, purged, tombstones, collected) = (d[0], d[1], d[2], d[3])
         } catch StoreError.lmdb(.notFound) where options.readOnly {
-            (acks, purged, tombstones) = (nil, nil, nil)
+            (acks, purged, tombstones, collected) = (nil, nil, nil, nil)
         }
         return (
             env,
             Databases(
                 meta: opened[0], articles: opened[1], bodies: opened[2], bodyRefs: opened[3], changes: opened[4],
-                peers: opened[5], peerStatus: opened[6], writes: writes, search: search, acks: acks, purged: purged, tombstones: tombstones))
+                peers: opened[5], peerStatus: opened[6], writes: writes, search: search, acks: acks, purged: purged, tombstones: tombstones, collected: collected))
     }
 
     /// Creates a new store in `path` (made if missing) with a fresh node id and epoch.
@@ -510,10 +513,6 @@ enum Meta {
     static let searchVersion = Array("search.version".utf8)
     /// While the index is being built: the last article id indexed so far.
     static let searchBuild = Array("search.build".utf8)
-    /// The newest timestamp of a tombstone collected here (absent: none yet).
-    static let tombstoneCutoff = Array("tombstones.cutoff".utf8)
-    /// Node ids that wrote versions deleted by a collected tombstone (u64 each, sorted).
-    static let tombstoneWriters = Array("tombstones.writers".utf8)
     static let tombstonesCollected = Array("tombstones.collected".utf8)
     static let purgesCollected = Array("tombstones.purges".utf8)
     static let staleRefused = Array("tombstones.refused".utf8)

@@ -23,10 +23,8 @@ public final class StoreWriter {
     private var orphanedBodies = Set<BodyHash>()
     /// Search postings changed by this transaction, written at its end.
     private var postings = PostingJournal()
-    /// Version sets refused as possibly collected (counted in `meta/tombstones.refused`).
+    /// Version sets refused as collected articles coming back (counted in `meta/tombstones.refused`).
     var staleRefused: UInt64 = 0
-    /// What tombstone collection left here, read once per transaction when first needed.
-    lazy var collected: CollectedTombstones? = try? CollectedTombstones.read(txn, store.dbs.meta)
 
     init(store: Store, txn: Transaction) throws {
         self.store = store
@@ -116,7 +114,16 @@ public final class StoreWriter {
         }
         var versions = old?.versions ?? VersionSet()
         let wasLive = old?.versions.isLive ?? false
-        let result = versions.write(content, context: context, node: store.nodeID, timestamp: nextTimestamp(after: old?.versions))
+        let timestamp = nextTimestamp(after: old?.versions)
+        var context = context
+        var floor: UInt64 = 0
+        if old == nil {
+            // Written anew after a collected purge or tombstone: not to be taken for the old one.
+            let r = try recreation(of: article.id, timestamp: timestamp)
+            if let c = r.context { context = (context ?? VersionVector()).merged(with: c) }
+            floor = r.counterAtLeast
+        }
+        let result = versions.write(content, context: context, node: store.nodeID, timestamp: timestamp, counterAtLeast: floor)
         let newSeq = try persist(id: article.id, old: old, new: versions, bodies: [hash: article.body])
         return WriteOutcome(
             kind: wasLive ? .updated : .added, version: result.written, superseded: result.superseded.count,
@@ -134,7 +141,11 @@ public final class StoreWriter {
             guard let old = try store.record(id, txn: txn), !old.versions.isPurged else { throw StoreError.notFound(id: id) }
             return try writeTombstone(id, old: old, context: context)
         }
-        guard let old = try store.record(id, txn: txn), old.versions.isLive else { throw StoreError.notFound(id: id) }
+        // A deleted article is not deleted again, unless a reader settles a conflict between
+        // deletions (several versions, a context that read them).
+        guard let old = try store.record(id, txn: txn), old.versions.isLive || (context != nil && old.versions.isInConflict) else {
+            throw StoreError.notFound(id: id)
+        }
         var versions = old.versions
         let result = versions.write(nil, context: context, node: store.nodeID, timestamp: nextTimestamp(after: old.versions))
         let newSeq = try persist(id: id, old: old, new: versions, bodies: [:])
@@ -197,12 +208,18 @@ public final class StoreWriter {
         }
         let old = try store.record(id, txn: txn)
         var remote = remote
+        var dropped = false
         if old == nil {
             // An article this store does not hold may be one it purged or collected (SPEC §5.2).
             switch try admission(id: id, remote) {
             case .admit: break
             case let .purged(kept):
-                guard !kept.isEmpty else { return MergeOutcome(result: .unchanged, siblings: 0, seq: 0) }
+                dropped = kept.count < remote.count
+                guard !kept.isEmpty else {
+                    var o = MergeOutcome(result: .unchanged, siblings: 0, seq: 0)
+                    o.droppedAsPurged = dropped
+                    return o
+                }
                 remote = kept
             case .stale:
                 staleRefused += 1
@@ -222,10 +239,14 @@ public final class StoreWriter {
         let now = store.options.clock()
         for r in remote { adopt(r.timestamp, now: now) }
         guard case .changed = result else {
-            return MergeOutcome(result: result, siblings: versions.versions.count, seq: old?.seq ?? 0)
+            var o = MergeOutcome(result: result, siblings: versions.versions.count, seq: old?.seq ?? 0)
+            o.droppedAsPurged = dropped
+            return o
         }
         let newSeq = try persist(id: id, old: old, new: versions, bodies: bodies)
-        return MergeOutcome(result: result, siblings: versions.versions.count, seq: newSeq)
+        var o = MergeOutcome(result: result, siblings: versions.versions.count, seq: newSeq)
+        o.droppedAsPurged = dropped
+        return o
     }
 
     /// A reader's context may claim only what a version set could hold (node ids ≠ 0,

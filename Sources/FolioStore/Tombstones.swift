@@ -7,39 +7,9 @@ import LMDB
 /// peer this store knows holds this store's feed past it (`acks`), and either it is older than
 /// the horizon or it is a purge. A collected purge leaves a digest of the id with the vector
 /// it covered (`purged`), so none of those versions is ever merged again; a collected
-/// tombstone leaves only the newest time and the writers collection removed, so a version set
-/// of an article this store does not hold, every version that old and by those writers, is
-/// refused as a possible zombie instead of resurrecting the article.
-
-/// What collection has removed so far, from `meta` (nil: nothing yet).
-struct CollectedTombstones {
-    /// The newest timestamp of a collected (non-purge) tombstone.
-    var cutoff: Int64
-    /// Nodes whose versions collected tombstones covered; nil when too many to list (any node).
-    var writers: Set<NodeID>?
-
-    static let maxWriters = 4096
-
-    static func read(_ txn: Transaction, _ meta: Database) throws -> CollectedTombstones? {
-        guard let cutoff = try txn.withValue(meta, key: Meta.tombstoneCutoff, { b -> Int64 in
-            guard b.count == 8 else { throw CorruptRecord("meta tombstones.cutoff is \(b.count) bytes, expected 8") }
-            return Int64(bitPattern: UInt64(bigEndianBytes: b))
-        }) else { return nil }
-        let writers = try txn.withValue(meta, key: Meta.tombstoneWriters) { b -> Set<NodeID>? in
-            guard b.count % 8 == 0 else { throw CorruptRecord("meta tombstones.writers is \(b.count) bytes, not a multiple of 8") }
-            if b.isEmpty { return nil }  // "any node"
-            return Set(stride(from: 0, to: b.count, by: 8).map { NodeID(UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: b[$0..<($0 + 8)]))) })
-        } ?? nil
-        return CollectedTombstones(cutoff: cutoff, writers: writers)
-    }
-
-    func write(_ txn: Transaction, _ meta: Database) throws {
-        try txn.put(meta, key: Meta.tombstoneCutoff, value: UInt64(bitPattern: cutoff).bigEndianBytes)
-        var bytes: [UInt8] = []
-        for n in (writers ?? []).sorted() { bytes += n.rawValue.bigEndianBytes }
-        try txn.put(meta, key: Meta.tombstoneWriters, value: bytes)
-    }
-}
+/// tombstone leaves a 16-byte digest of the id with the tombstone's time (`collected`), so a
+/// version set of that article, every version older than its deletion, is refused as a zombie
+/// instead of resurrecting the article.
 
 /// Whether a version set of an article this store does not hold may be merged.
 enum Admission {
@@ -63,10 +33,8 @@ public struct TombstoneReport: Sendable, Equatable {
     /// Collected so far (tombstones and purges).
     public var collected: UInt64 = 0
     public var purgesCollected: UInt64 = 0
-    /// Version sets refused as possibly collected articles coming back.
+    /// Version sets refused as collected articles coming back.
     public var refusedAsStale: UInt64 = 0
-    /// The newest collected tombstone's time (nil: none collected).
-    public var cutoff: Int64?
     public init() {}
 }
 
@@ -83,6 +51,9 @@ extension Store {
     static func ackKey(_ node: NodeID) -> [UInt8] { node.rawValue.bigEndianBytes }
 
     static func purgeKey(_ id: String) -> [UInt8] { BodyHash(of: id).bytes }
+
+    /// `collected` key: the first 16 bytes of the id's SHA-256.
+    static func collectedKey(_ id: String) -> [UInt8] { Array(BodyHash(of: id).bytes.prefix(16)) }
 
     /// Every peer this store knows, with how far each is known to hold this store's feed (0:
     /// not known to hold any of it): peers it acknowledged, sources it pulled from, pushers
@@ -152,7 +123,6 @@ extension Store {
                 r.collected = try Meta.u64(Meta.tombstonesCollected, dbs.meta, txn)
                 r.purgesCollected = try Meta.u64(Meta.purgesCollected, dbs.meta, txn)
                 r.refusedAsStale = try Meta.u64(Meta.staleRefused, dbs.meta, txn)
-                r.cutoff = try CollectedTombstones.read(txn, dbs.meta)?.cutoff
             }
         }
         return r
@@ -245,32 +215,21 @@ extension StoreWriter {
             result.resumeAfter = more ? last : nil
             return result
         }
-        var state = collected ?? CollectedTombstones(cutoff: .min, writers: [])
-        var tombstonesSeen = false
         for (id, rec) in chosen {
             if rec.versions.isPurged {
                 guard let purged = dbs.purged else { continue }
                 // What the purge covered: every dot and context of the set, marker included.
-                let covered = rec.versions.clock
-                try txn.put(purged, key: Store.purgeKey(id), value: RecordCodec.encodePurge(covered, at: store.options.clock()))
+                try txn.put(purged, key: Store.purgeKey(id), value: RecordCodec.encodePurge(rec.versions.clock, at: store.options.clock()))
                 result.purges += 1
-            } else {
-                tombstonesSeen = true
-                state.cutoff = max(state.cutoff, rec.versions.versions.map(\.timestamp).max() ?? .min)
-                if var w = state.writers {
-                    for v in rec.versions.versions {
-                        w.insert(v.dot.node)
-                        for e in v.context.entries where e.node != .purgeMarker { w.insert(e.node) }
-                    }
-                    state.writers = w.count > CollectedTombstones.maxWriters ? nil : w
-                }
+            } else if let collected = dbs.collected {
+                // When it was deleted: every version older than that is of the deleted article.
+                let newest = rec.versions.versions.map(\.timestamp).max() ?? .min
+                let key = Store.collectedKey(id)
+                let before = try txn.withValue(collected, key: key) { try RecordCodec.decodeCollected($0) } ?? .min
+                try txn.put(collected, key: key, value: RecordCodec.encodeCollected(max(before, newest)))
             }
             try forget(id: id, record: rec)
             result.collected += 1
-        }
-        if tombstonesSeen {
-            try state.write(txn, dbs.meta)
-            collected = state
         }
         try txn.put(dbs.meta, key: Meta.tombstonesCollected, value: (try Meta.u64(Meta.tombstonesCollected, dbs.meta, txn) &+ UInt64(result.collected)).bigEndianBytes)
         try txn.put(dbs.meta, key: Meta.purgesCollected, value: (try Meta.u64(Meta.purgesCollected, dbs.meta, txn) &+ UInt64(result.purges)).bigEndianBytes)
@@ -285,10 +244,28 @@ extension StoreWriter {
         {
             return .purged(kept: remote.filter { !covered.covers($0.dot) })
         }
-        guard let c = collected, remote.contains(where: { !$0.isTombstone }) else { return .admit }
-        let old = remote.allSatisfy { $0.timestamp <= c.cutoff }
-        let byWriters = c.writers.map { w in remote.allSatisfy { w.contains($0.dot.node) } } ?? true
-        return old && byWriters ? .stale : .admit
+        guard let collected = store.dbs.collected, remote.contains(where: { !$0.isTombstone }),
+            let deleted = try txn.withValue(collected, key: Store.collectedKey(id), { try RecordCodec.decodeCollected($0) })
+        else { return .admit }
+        // Every version older than the deletion: the deleted article itself, coming back.
+        return remote.allSatisfy { $0.timestamp <= deleted } ? .stale : .admit
+    }
+
+    /// What a new local write of article `id`, which this store does not hold, must build on
+    /// so that it is not taken for what was deleted before (SPEC §5.2): the vector a
+    /// collected purge covered (the write then supersedes the purge wherever it is still
+    /// held), and for a collected tombstone a first counter above any the article can have
+    /// had (its dots were counted from 1; the new one starts at the write's timestamp).
+    func recreation(of id: String, timestamp: Int64) throws -> (context: VersionVector?, counterAtLeast: UInt64) {
+        if let purged = store.dbs.purged,
+            let covered = try txn.withValue(purged, key: Store.purgeKey(id), { try RecordCodec.decodePurge($0).covered })
+        {
+            return (covered, 0)
+        }
+        if let collected = store.dbs.collected, try txn.withValue(collected, key: Store.collectedKey(id), { _ in true }) != nil {
+            return (nil, UInt64(clamping: max(timestamp, 1)))
+        }
+        return (nil, 0)
     }
 
     func forgetPeer(_ node: NodeID) throws -> Bool {
@@ -320,6 +297,14 @@ extension StoreWriter {
 }
 
 extension RecordCodec {
+    /// `collected` value: u8 format = 1, i64 the newest timestamp of the collected tombstone.
+    static func encodeCollected(_ t: Int64) -> [UInt8] { [1] + UInt64(bitPattern: t).bigEndianBytes }
+
+    static func decodeCollected(_ b: UnsafeRawBufferPointer) throws(CorruptRecord) -> Int64 {
+        guard b.count == 9, b[0] == 1 else { throw CorruptRecord("malformed collected-tombstone record") }
+        return Int64(bitPattern: UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: b[1..<9])))
+    }
+
     /// `purged` value: u8 format = 1, i64 when collected (ms), u32 n, n × (u64 node, u64 counter).
     static func encodePurge(_ covered: VersionVector, at time: Int64) -> [UInt8] {
         var out: [UInt8] = [1] + UInt64(bitPattern: time).bigEndianBytes + withUnsafeBytes(of: UInt32(covered.entries.count).bigEndian) { Array($0) }

@@ -205,7 +205,8 @@ public struct Replicator: Sendable {
             }
             report.changesExamined += batch.changes.count
             let changes = batch.changes
-            let needs = try await read { try $0.needs(changes) }
+            let skipUnheld = !filter.isEmpty
+            let needs = try await read { try $0.needs(changes, skipUnheldDeletions: skipUnheld) }
             try await transfer(changes, since: since, end: batch.end, wanted: needs.ids, into: &report) { ids in
                 // Re-check the bodies we hold: an earlier chunk may have released one.
                 let have = try await read { try $0.heldBodies(needs.have) }
@@ -253,7 +254,7 @@ public struct Replicator: Sendable {
                     let c = try store.changes(since: from, limit: limit)
                     return (c, c.last?.seq ?? from, last)
                 }
-                let (c, scanned) = try store.changes(since: from, limit: limit, filter: filter)
+                let (c, scanned) = try store.changes(since: from, limit: limit, filter: filter, deletions: .withinPrefix)
                 return (c, max(scanned, from), last)
             }
             if batch.changes.isEmpty {
@@ -295,7 +296,8 @@ public struct Replicator: Sendable {
         }
         // The peer holds our feed through its checkpoint: what lets tombstones be collected
         // here (SPEC §5.2). Recorded only when it moved, so a no-op push writes nothing.
-        if report.checkpoint > 0, report.checkpoint > (try await read { try $0.acknowledgements()[peer.peerNode] } ?? 0) {
+        // A filtered push does not: deletions outside its prefixes stayed here.
+        if filter.isEmpty, report.checkpoint > 0, report.checkpoint > (try await read { try $0.acknowledgements()[peer.peerNode] } ?? 0) {
             try await acknowledge(peer.peerNode, report.checkpoint)
         }
         return report

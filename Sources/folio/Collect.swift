@@ -26,11 +26,12 @@ struct Collect: ParsableCommand {
             Purges (`folio purge`) need only the first. A running node does this itself every \
             hour (`folio serve --tombstone-horizon`).
 
-            After a collection, an article this store does not hold that comes from a replica \
-            with only versions older than the newest collected tombstone, by writers whose \
-            versions were collected, is refused as a deletion coming back (SPEC §5.2): a \
-            replica offline longer than the horizon must re-import what it wants to keep. A \
-            peer that will never come back holds collection up: `folio peers --forget NODE`.
+            A collected article leaves a 16-byte digest of its id with the time it was deleted: \
+            a replica that was away longer than the horizon and sends its versions back, all \
+            older than the deletion, is refused (SPEC §5.2), while a version written after \
+            the deletion — anywhere — is taken. A purge leaves a digest that refuses exactly \
+            the versions it covered. A peer that will never come back holds collection up: \
+            `folio peers --forget NODE`.
 
             --dry-run only reports (like `folio stats`). --json prints {"collected","purges"} \
             (with --dry-run the report's fields).
@@ -72,12 +73,12 @@ struct Collect: ParsableCommand {
 /// How tombstone reports print.
 enum TombstoneJSON {
     static func report(_ r: TombstoneReport) -> JSONValue {
-        .object([
-            ("held", .number(String(r.held))), ("collectable", .number(String(r.collectable))), ("purges_held", .number(String(r.purges))),
-            ("collected", .number(String(r.collected))), ("purges_collected", .number(String(r.purgesCollected))),
-            ("refused_as_stale", .number(String(r.refusedAsStale))),
-            ("collected_through", r.cutoff.map { .string(VersionJSON.isoTime($0)) } ?? .null),
-            ("held_back_by", .object(r.heldBackBy.sorted { $0.key < $1.key }.map { ($0.key.hex, .number(String($0.value))) })),
+        func n<T: BinaryInteger>(_ v: T) -> JSONValue { .number(String(v)) }
+        let heldBack: [(key: String, value: JSONValue)] = r.heldBackBy.sorted { $0.key < $1.key }.map { ($0.key.hex, n($0.value)) }
+        return .object([
+            ("held", n(r.held)), ("collectable", n(r.collectable)), ("purges_held", n(r.purges)),
+            ("collected", n(r.collected)), ("purges_collected", n(r.purgesCollected)),
+            ("refused_as_stale", n(r.refusedAsStale)), ("held_back_by", .object(heldBack)),
         ])
     }
 
@@ -85,7 +86,7 @@ enum TombstoneJSON {
         var out = [
             "tombstones:  \(r.held) held (\(r.purges) purges), \(r.collectable) collectable now; \(r.collected) collected so far (\(r.purgesCollected) purges)"
         ]
-        if let c = r.cutoff { out.append("collected:   every tombstone collected was written by \(VersionJSON.isoTime(c)); older articles coming back are refused (\(r.refusedAsStale) so far)") }
+        if r.refusedAsStale > 0 { out.append("refused:     \(r.refusedAsStale) version set(s) of collected articles coming back from stale replicas") }
         if !r.heldBackBy.isEmpty {
             out.append("held back:   " + r.heldBackBy.sorted { $0.key < $1.key }.map { "\($0.key.hex) holds our feed through \($0.value)" }.joined(separator: ", "))
         }

@@ -131,7 +131,7 @@ struct Import: AsyncParsableCommand {
         if report.aborted {
             throw CLIFailure(code: .rejected, message: "--strict: \(report.rejected.count) record(s) rejected, nothing was written")
         }
-        if !report.rejected.isEmpty { throw CLIFailure(code: .rejected, message: nil) }
+        if !report.rejected.isEmpty || !report.notRestored.isEmpty { throw CLIFailure(code: .rejected, message: nil) }
     }
 
     /// Imports into a node: the importer reads on a thread of the blocking pool and hands each
@@ -233,6 +233,7 @@ struct Import: AsyncParsableCommand {
         }
         for r in report.rejected { Terminal.err("\(r)") }
         for k in report.skipped { Terminal.err("\(k)") }
+        for k in report.notRestored { Terminal.err("\"\(Terminal.safe(k.path))\": \(k.reason)") }
         if json {
             var fields: [(key: String, value: JSONValue)] = [
                 ("files", .number(String(report.files))), ("added", .number(String(report.added))),
@@ -245,6 +246,7 @@ struct Import: AsyncParsableCommand {
                     .object([("file", .string($0.file)), ("line", .number(String($0.line))), ("reason", .string($0.reason))])
                 })),
                 ("skips", .array(report.skipped.map { .object([("path", .string($0.path)), ("reason", .string($0.reason))]) })),
+                ("not_restored", .array(report.notRestored.map { .object([("id", .string($0.path)), ("reason", .string($0.reason))]) })),
             ]
             if failure == nil { fields.removeAll { $0.key == "error" } }
             Terminal.out(JSONValue.object(fields).serialized)
@@ -252,6 +254,7 @@ struct Import: AsyncParsableCommand {
         var line = "\(report.files) files: \(report.added) added, \(report.updated) updated, \(report.unchanged) unchanged"
         if report.restored > 0 { line += ", \(report.restored) versions restored" }
         line += ", \(report.rejected.count) rejected"
+        if !report.notRestored.isEmpty { line += ", \(report.notRestored.count) not restored" }
         if !report.skipped.isEmpty { line += ", \(report.skipped.count) entries skipped" }
         line += String(format: " in %.2fs", seconds)
         if failure != nil { line += " (stopped by a store failure)" }

@@ -30,7 +30,7 @@ struct Peers: ParsableCommand {
     var forget: String?
 
     func validate() throws {
-        if let forget, NodeID(hex: forget) == nil || forget.count != 16 {
+        if let forget, NodeID(hex: forget) == nil || forget.utf8.count != 16 || !forget.allSatisfy(\.isHexDigit) {
             throw ValidationError("--forget takes a node id of 16 hex digits (see `folio peers`), not \"\(Terminal.shortened(forget))\"")
         }
     }

@@ -40,7 +40,8 @@ struct Purge: AsyncParsableCommand {
 
     func run() async throws {
         let backend = try await Backend.open(store, remote, readOnly: false)
-        let ids = self.ids
+        var seen = Set<[UInt8]>()
+        let ids = self.ids.filter { seen.insert(Array($0.utf8)).inserted }  // once each (bytewise), in the order given
         let results = try await withBackend(backend) { try await $0.purge(ids) }
         var missing = 0
         for (id, result) in results {

@@ -164,6 +164,7 @@ struct ServeConfigFile {
                     let at = k.mark?.line ?? line
                     switch k.string {
                     case "address":
+                        guard !Self.isNull(v), case .scalar = v else { throw Problem(description: "\(path):\(at): a peer's address is host:port, not \(Self.isNull(v) ? "null" : Self.shape(v))") }
                         address = v.string
                     case "filter", "push-filter":
                         let key = k.string!
@@ -173,8 +174,14 @@ struct ServeConfigFile {
                             filters[key] = [s]
                         case let .sequence(list):
                             filters[key] = try list.map { c in
+                                let cl = c.mark?.line ?? at
                                 guard case .scalar = c, let s = c.string, !Self.isNull(c) else {
-                                    throw Problem(description: "\(path):\(c.mark?.line ?? at): each \(key) clause is a value key=value")
+                                    throw Problem(description: "\(path):\(cl): each \(key) clause is a value key=value")
+                                }
+                                do {
+                                    _ = try ReplicationFilter(expressions: [s])
+                                } catch {
+                                    throw Problem(description: "\(path):\(cl): \(key): \((error as? ReplicationFilter.Invalid)?.reason ?? "\(error)")")
                                 }
                                 return s
                             }
@@ -218,7 +225,13 @@ struct ServeConfigFile {
             // Yams names the keys, not their lines: find the second top-level occurrence.
             let key = duplicates.first ?? ""
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-            let hits = lines.indices.filter { lines[$0].hasPrefix(key + ":") || lines[$0].hasPrefix("\"\(key)\":") }
+            // (Also inside a list item's mapping: indented, after "- ".)
+            func opens(_ line: Substring) -> Bool {
+                var l = line.drop { $0 == " " }
+                if l.hasPrefix("- ") { l = l.dropFirst(2).drop { $0 == " " } }
+                return l.hasPrefix(key + ":") || l.hasPrefix("\"\(key)\":")
+            }
+            let hits = lines.indices.filter { opens(lines[$0]) }
             let (first, second) = (hits.first.map { $0 + 1 } ?? 0, hits.dropFirst().first.map { $0 + 1 } ?? 0)
             return "\(path):\(second): \"\(Terminal.safe(key))\" is set twice (first on line \(first))"
         default:

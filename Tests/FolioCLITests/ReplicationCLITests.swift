@@ -250,6 +250,37 @@ final class ReplicationCLITests: XCTestCase {
         node.waitUntilExit()
     }
 
+    /// Review findings: restoring versions of a collected article is reported (exit 4), and
+    /// peer mappings in a config file name the right lines.
+    func testRestoringCollectedVersionsIsReportedAndPeerMappingsNameTheirLines() throws {
+        let dir = temporaryDirectory(self)
+        let store = dir + "/s"
+        XCTAssertEqual(try CLI.run(["init", "--data", store]).code, 0)
+        XCTAssertEqual(try CLI.run(["put", "gone", "--title", "old", "--data", store]).code, 0)
+        let old = try CLI.run(["export", "--all-versions", "--data", store]).stdout
+        writeFile(dir + "/old.jsonl", old)
+        XCTAssertEqual(try CLI.run(["rm", "gone", "--data", store]).code, 0)
+        XCTAssertEqual(try json(try CLI.run(["gc", "--data", store, "--json", "--tombstone-horizon", "0s"]))["collected"] as? Int, 1)
+        let restore = try CLI.run(["import", dir + "/old.jsonl", "--data", store, "--json"])
+        XCTAssertEqual(restore.code, 4, restore.stderr)
+        XCTAssertTrue(restore.stderr.contains("\"gone\": not restored"), restore.stderr)
+        XCTAssertTrue(restore.stdout.contains(#""not_restored":[{"id":"gone""#), restore.stdout)
+        XCTAssertEqual(try CLI.run(["get", "gone", "--data", store]).code, 1)
+
+        writeFile(dir + "/null.yaml", "peer:\n  - address: ~\n")
+        let null = try CLI.run(["serve", "--config", dir + "/null.yaml", "--check", "--data", store])
+        XCTAssertEqual(null.code, 2)
+        XCTAssertTrue(null.stderr.contains("null.yaml:2:"), null.stderr)
+        writeFile(dir + "/dup.yaml", "peer:\n  - address: 127.0.0.1:7999\n    filter: prefix=a/\n    filter: prefix=b/\n")
+        let dup = try CLI.run(["serve", "--config", dir + "/dup.yaml", "--check", "--data", store])
+        XCTAssertEqual(dup.code, 2)
+        XCTAssertTrue(dup.stderr.contains("dup.yaml:4: \"filter\" is set twice (first on line 3)"), dup.stderr)
+        writeFile(dir + "/clause.yaml", "peer:\n  - address: 127.0.0.1:7999\n    filter:\n      - prefix=a/\n      - bogus=1\n")
+        let clause = try CLI.run(["serve", "--config", dir + "/clause.yaml", "--check", "--data", store])
+        XCTAssertEqual(clause.code, 2)
+        XCTAssertTrue(clause.stderr.contains("clause.yaml:5:"), clause.stderr)
+    }
+
     /// `folio changes --follow` on one node prints a put made on another node of the mesh
     /// within a second.
     func testAChangeOnAnotherNodeOfTheMeshIsFollowedWithinASecond() throws {

@@ -217,6 +217,26 @@ final class FilteredSyncTests: XCTestCase {
         await node.stop()
     }
 
+    /// Review findings: clauses compare bytes, not canonical equivalence; date bounds need a
+    /// T and must leave something to match.
+    func testClausesAreBytesAndDateBoundsAreChecked() throws {
+        let nfc = "caf\u{E9}", nfd = "cafe\u{301}"
+        let f = try ReplicationFilter(expressions: ["prefix=\(nfc)", "prefix=\(nfd)"])
+        XCTAssertEqual(f.clauses.count, 2)
+        XCTAssertEqual(try ReplicationFilter(expressions: ["prefix=\(nfd)", "prefix=\(nfc)"]), f)
+        let g = try ReplicationFilter(expressions: ["source=\(nfc)"])
+        let version = { (source: String) in
+            VersionSet(versions: [Version(dot: Dot(node: NodeID(1), counter: 1), context: VersionVector(), timestamp: 1,
+                content: VersionContent(title: "t", source: source, url: "", published: "", tags: [], extra: [], bodyHash: BodyHash(of: ""), bodyLength: 0))])
+        }
+        XCTAssertTrue(g.matches(id: "a", versions: version(nfc)))
+        XCTAssertFalse(g.matches(id: "a", versions: version(nfd)))
+        XCTAssertThrowsError(try ReplicationFilter(expressions: ["since=2026-01-01 10:00"]))
+        XCTAssertNoThrow(try ReplicationFilter(expressions: ["since=2026-01-01T10:00"]))
+        XCTAssertThrowsError(try ReplicationFilter(expressions: ["since=2026-12-01", "until=2026-01-01"]))
+        XCTAssertNoThrow(try ReplicationFilter(expressions: ["since=2026-12-01", "until=2026-01-01", "until=2027-01-01"]))
+    }
+
     /// Arbitrary clauses: the canonical text parses back to the same filter, and any text
     /// that parses is canonical.
     func testCanonicalTextRoundTripsForArbitraryClauses() throws {

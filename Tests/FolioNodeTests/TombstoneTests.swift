@@ -227,6 +227,100 @@ final class TombstoneTests: XCTestCase {
         await hub.stop()
     }
 
+    /// Review finding: an article written anew after its tombstone or purge was collected
+    /// must replicate, not be taken for the deleted one (its first dot is above the old life's).
+    func testAnArticleWrittenAnewAfterCollectionReplicates() async throws {
+        let (a, b) = (try store(), try store())
+        for id in ["x", "story"] { try a.write { try $0.put(Article(id: id, title: "first life")) } }
+        _ = try await sync(b, a)
+        _ = try await sync(a, b)
+        try a.write { try $0.delete("x") }
+        try a.write { try $0.purge("story") }
+        _ = try await sync(b, a)
+        _ = try await sync(a, b)
+        // a collects both (b has them); b keeps its tombstone of x (not collected there yet).
+        XCTAssertEqual(try a.collectTombstones(horizon: 0).collected, 2)
+        XCTAssertNil(try a.get("x"))
+        try a.write { try $0.put(Article(id: "x", title: "second life")) }
+        try a.write { try $0.put(Article(id: "story", title: "corrected")) }
+        XCTAssertGreaterThan(try XCTUnwrap(a.get("x")?.versions.versions.first?.dot.counter), 1_000_000)
+        _ = try await sync(a, b)
+        XCTAssertEqual(try b.get("x")?.article?.title, "second life")
+        XCTAssertEqual(try b.get("story")?.article?.title, "corrected")
+        XCTAssertEqual(try b.get("story")?.versions.versions.count, 1, "the corrected story supersedes the purge")
+        // And the other way: b collects too, then a third life written on b reaches a.
+        _ = try await sync(b, a)
+        XCTAssertEqual(try a.get("x")?.article?.title, "second life")
+        try b.write { try $0.delete("x") }
+        _ = try await sync(a, b)
+        _ = try await sync(b, a)
+        XCTAssertGreaterThan(try b.collectTombstones(horizon: 0).collected, 0)
+        try b.write { try $0.put(Article(id: "x", title: "third life")) }
+        _ = try await sync(a, b)
+        XCTAssertEqual(try a.get("x")?.article?.title, "third life")
+        XCTAssertEqual(try a.verify().problems, [])
+        XCTAssertEqual(try b.verify().problems, [])
+    }
+
+    /// Review finding: after a collection, widening a filter still brings old articles that
+    /// were never deleted (the guard is per article, not per time).
+    func testWideningAFilterAfterACollectionBringsOldArticles() async throws {
+        let (hub, laptop) = (try store(), try store())
+        try hub.write { w in
+            try w.put(Article(id: "notes/n1", title: "old note"))
+            try w.put(Article(id: "wire/w1", title: "w1"))
+            try w.put(Article(id: "wire/w2", title: "w2"))
+        }
+        let f = try ReplicationFilter(expressions: ["prefix=wire/"])
+        let r = Replicator(store: laptop)
+        _ = try await r.pull(from: LocalPeer(hub, pulledBy: laptop.nodeID), filter: f)
+        try hub.write { try $0.delete("wire/w2") }
+        _ = try await r.pull(from: LocalPeer(hub, pulledBy: laptop.nodeID), filter: f)
+        _ = try await r.push(to: LocalPeer(hub))
+        XCTAssertEqual(try laptop.collectTombstones(horizon: 0).collected, 1)
+        let wider = try await r.pull(from: LocalPeer(hub, pulledBy: laptop.nodeID), filter: try ReplicationFilter(expressions: ["prefix=wire/", "prefix=notes/"]))
+        XCTAssertEqual(wider.refusedAsStale, [])
+        XCTAssertEqual(try laptop.get("notes/n1")?.article?.title, "old note")
+        XCTAssertNil(try laptop.get("wire/w2"))
+    }
+
+    /// Review finding: a replica that took an article under a wider filter and then narrowed
+    /// it still learns of its deletion (deletions pass every pull filter), so acknowledging a
+    /// filtered pull is safe.
+    func testADeletionReachesAReplicaThatNarrowedItsFilter() async throws {
+        let (hub, laptop) = (try store(), try store())
+        try hub.write { w in
+            try w.put(Article(id: "notes/n1", title: "n"))
+            try w.put(Article(id: "wire/w1", title: "w"))
+            try w.put(Article(id: "other/o1", title: "o"))
+        }
+        let r = Replicator(store: laptop)
+        _ = try await r.pull(from: LocalPeer(hub, pulledBy: laptop.nodeID), filter: try ReplicationFilter(expressions: ["prefix=notes/", "prefix=wire/"]))
+        try hub.write { try $0.purge("notes/n1") }
+        try hub.write { try $0.delete("other/o1") }
+        let narrowed = try await r.pull(from: LocalPeer(hub, pulledBy: laptop.nodeID), filter: try ReplicationFilter(expressions: ["prefix=wire/"]))
+        XCTAssertEqual(try laptop.get("notes/n1")?.versions.isPurged, true)
+        // A deletion of an article the laptop never held is not fetched.
+        XCTAssertNil(try laptop.get("other/o1"))
+        XCTAssertEqual(narrowed.articlesSent, 1)
+        XCTAssertEqual(try hub.acknowledgements()[laptop.nodeID], try hub.lastSequence())
+    }
+
+    /// Review finding: a conflict made only of deletions can be settled by a reader's context.
+    func testAConflictOfDeletionsIsSettledWithAContext() async throws {
+        let (a, b) = (try store(), try store())
+        try a.write { try $0.put(Article(id: "k", title: "t")) }
+        _ = try await sync(b, a)
+        try a.write { try $0.delete("k") }
+        try b.write { try $0.delete("k") }
+        _ = try await sync(b, a)
+        let state = try XCTUnwrap(a.get("k"))
+        XCTAssertEqual(state.versions.versions.count, 2)
+        XCTAssertThrowsError(try a.write { try $0.delete("k") })  // no context: already deleted
+        try a.write { try $0.delete("k", context: state.context) }
+        XCTAssertEqual(try a.get("k")?.versions.versions.count, 1)
+    }
+
     func testPurgeMarkerRulesForReceivedVersions() throws {
         // No replica writes as the marker: a dot of it is refused.
         let bad = Version(dot: Dot(node: .purgeMarker, counter: 1), context: VersionVector(), timestamp: 1, content: nil)
