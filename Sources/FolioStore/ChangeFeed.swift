@@ -3,9 +3,9 @@ import FolioModel
 
 extension Store {
     /// This store's change feed after `since` as an `AsyncSequence`: each changed article
-    /// once, at its latest change, in sequence order. With `follow` it never ends: it looks
-    /// for new commits every `interval` (made by this process or another one on the same
-    /// store). Reads run on a Dispatch queue, never on the cooperative pool. Cancelling the
+    /// once, at its latest change, in sequence order. With `follow` it never ends: a commit of
+    /// this process wakes it at once, and it looks every `interval` for commits of other
+    /// processes on the same store. Reads run on a Dispatch queue, never on the cooperative pool. Cancelling the
     /// consuming task ends it.
     /// With a `filter`, only matching articles (SPEC §8.4); with `includeBodies`, each change
     /// comes with the article as held when read.
@@ -44,6 +44,7 @@ public struct StoreChangeFeed: AsyncSequence, Sendable {
                 }
                 if Task.isCancelled { return nil }
                 let (store, from, filter, bodies) = (feed.store, since, feed.filter, feed.includeBodies)
+                let seen = store.commits.current
                 let (batch, scanned) = try await withCheckedThrowingContinuation { (c: CheckedContinuation<([FeedChange], UInt64), Error>) in
                     DispatchQueue.global().async {
                         c.resume(with: Result {
@@ -57,7 +58,8 @@ public struct StoreChangeFeed: AsyncSequence, Sendable {
                 index = 0
                 if buffer.isEmpty {
                     guard feed.follow else { return nil }
-                    do { try await Task.sleep(for: feed.interval) } catch { return nil }
+                    await store.commits.wait(after: seen, timeout: feed.interval)
+                    if Task.isCancelled { return nil }
                 }
             }
         }

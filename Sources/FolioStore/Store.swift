@@ -71,6 +71,8 @@ public final class Store: Sendable {
     public let identityChange: IdentityChange?
     let env: Environment
     let dbs: Databases
+    /// Fired after each commit of `write` (change feeds of this process wake on it).
+    let commits = CommitSignal()
 
     static let databaseNames = ["meta", "articles", "bodies", "bodyrefs", "changes", "peers", "peerstatus"]
 
@@ -451,12 +453,14 @@ public final class Store: Sendable {
     public func write<T>(_ body: (StoreWriter) throws -> T) throws -> T {
         do {
             return try storeErrors {
-                try env.write { txn in
+                let result = try env.write { txn in
                     let w = try StoreWriter(store: self, txn: txn)
                     let result = try body(w)
                     try w.finish()
                     return result
                 }
+                commits.fire()
+                return result
             }
         } catch let StoreError.lmdb(e) {
             throw classify(e)
