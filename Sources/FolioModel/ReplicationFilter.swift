@@ -172,14 +172,20 @@ public struct ReplicationFilter: Sendable, Hashable, CustomStringConvertible {
     /// `published` on or after `bound`, comparing as much of both texts as both have (a date
     /// against a date-time compares the dates).
     static func onOrAfter(_ published: String, _ bound: String) -> Bool {
-        let n = min(published.utf8.count, bound.utf8.count)
-        return !Array(published.utf8.prefix(n)).lexicographicallyPrecedes(Array(bound.utf8.prefix(n)))
+        let (p, b) = (comparable(published), comparable(bound))
+        let n = min(p.count, b.count)
+        return !p.prefix(n).lexicographicallyPrecedes(b.prefix(n))
     }
 
     static func onOrBefore(_ published: String, _ bound: String) -> Bool {
-        let n = min(published.utf8.count, bound.utf8.count)
-        return !Array(bound.utf8.prefix(n)).lexicographicallyPrecedes(Array(published.utf8.prefix(n)))
+        let (p, b) = (comparable(published), comparable(bound))
+        let n = min(p.count, b.count)
+        return !b.prefix(n).lexicographicallyPrecedes(p.prefix(n))
     }
+
+    /// A date-time's bytes with the space form of the separator read as "T" (`published`
+    /// may be written either way).
+    package static func comparable(_ s: String) -> [UInt8] { s.utf8.map { $0 == 0x20 ? 0x54 : $0 } }
 
     static func isUnreserved(_ b: UInt8) -> Bool {
         switch b {

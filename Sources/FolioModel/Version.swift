@@ -21,6 +21,11 @@ public struct Version: Sendable, Equatable {
 
     public var isTombstone: Bool { content == nil }
 
+    /// A purge (SPEC §5.2): a tombstone whose context's purge-marker entry equals its own
+    /// timestamp. Versions written over a purge inherit the entry with an older value, so a
+    /// later plain deletion is not a purge.
+    public var isPurge: Bool { isTombstone && timestamp > 0 && context[.purgeMarker] == UInt64(timestamp) }
+
     /// The version vector of this version's history (its context joined with its dot),
     /// as Dynamo writes it: `[(Sx,2),(Sy,1)]`.
     public var vector: VersionVector {

@@ -47,15 +47,13 @@ public struct VersionSet: Sendable, Equatable {
     /// With a `context`, the write supersedes exactly the siblings that context covers; any
     /// sibling the writer had not seen stays, so a stale context yields a sibling and never a
     /// silent loss. With no context, the write supersedes everything held now.
-    /// `counterAtLeast` raises the new dot's counter (an article written anew after its
-    /// tombstone was collected must not reuse a counter of its earlier life, SPEC §5.2).
     public mutating func write(
-        _ content: VersionContent?, context: VersionVector?, node: NodeID, timestamp: Int64, counterAtLeast: UInt64 = 0
+        _ content: VersionContent?, context: VersionVector?, node: NodeID, timestamp: Int64
     ) -> WriteResult {
         let known = clock
         let ctx = context ?? known
         // The new dot lies outside every history seen so far, including the given context.
-        let counter = max(known[node] + 1, ctx[node] + 1, min(counterAtLeast, Dot.maxCounter))
+        let counter = max(known[node], ctx[node]) + 1
         let version = Version(dot: Dot(node: node, counter: counter), context: ctx, timestamp: timestamp, content: content)
         var superseded: [Version] = []
         versions.removeAll { v in
@@ -122,8 +120,8 @@ public struct VersionSet: Sendable, Equatable {
     /// Every version is a tombstone: nothing of the article remains but its deletion.
     public var isOnlyTombstones: Bool { !versions.isEmpty && versions.allSatisfy(\.isTombstone) }
 
-    /// Deleted by a purge: only tombstones, one of them carrying the purge marker.
-    public var isPurged: Bool { isOnlyTombstones && versions.contains { $0.context[.purgeMarker] > 0 } }
+    /// Deleted by a purge: only tombstones, one of them a purge (`Version.isPurge`).
+    public var isPurged: Bool { isOnlyTombstones && versions.contains(where: \.isPurge) }
 
     /// Live when the winner is not a tombstone.
     public var isLive: Bool { winner.map { !$0.isTombstone } ?? false }

@@ -96,18 +96,13 @@ extension Store {
 
     /// For a batch of a source's changes: the articles this store lacks a version of, and the
     /// bodies of those versions it already holds. One snapshot; cost O(batch).
-    ///
-    /// With `skipUnheldDeletions` (a filtered pull), a deletion of an article this store does
-    /// not hold is not asked for: it never had the article.
-    public func needs(_ changes: [Change], skipUnheldDeletions: Bool = false) throws -> SyncNeeds {
+    public func needs(_ changes: [Change]) throws -> SyncNeeds {
         var needs = SyncNeeds(ids: [], have: [])
         try storeErrors {
             try env.read { txn in
                 var seen = Set<String>()
                 for c in changes where !seen.contains(c.id) {
-                    let rec = try record(c.id, txn: txn)
-                    if skipUnheldDeletions, rec == nil, c.versions.allSatisfy(\.isTombstone) { continue }
-                    let held = rec?.versions.versions ?? []
+                    let held = try record(c.id, txn: txn)?.versions.versions ?? []
                     // Only a dot held exactly is known: a held context that covers a dot does
                     // not prove its writer saw that version's whole history (SPEC §8.1).
                     let lacking = c.versions.filter { s in !held.contains { $0.dot == s.dot } }

@@ -517,13 +517,15 @@ final class SearchExecution {
     /// ISO-8601 texts compared by their date (and time when both have one): "2026-11-20T14:05Z"
     /// is on or after "2026-11-20".
     static func onOrAfter(_ published: String, _ bound: String) -> Bool {
-        let n = min(published.count, bound.count)
-        return published.prefix(n) >= bound.prefix(n)
+        let (p, b) = (ReplicationFilter.comparable(published), ReplicationFilter.comparable(bound))
+        let n = min(p.count, b.count)
+        return !p.prefix(n).lexicographicallyPrecedes(b.prefix(n))
     }
 
     static func onOrBefore(_ published: String, _ bound: String) -> Bool {
-        let n = min(published.count, bound.count)
-        return published.prefix(n) <= bound.prefix(n)
+        let (p, b) = (ReplicationFilter.comparable(published), ReplicationFilter.comparable(bound))
+        let n = min(p.count, b.count)
+        return !b.prefix(n).lexicographicallyPrecedes(p.prefix(n))
     }
 }
 

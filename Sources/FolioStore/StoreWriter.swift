@@ -25,6 +25,12 @@ public final class StoreWriter {
     private var postings = PostingJournal()
     /// Version sets refused as collected articles coming back (counted in `meta/tombstones.refused`).
     var staleRefused: UInt64 = 0
+    /// Whether this store has collected anything (so merges look up what it covered); read
+    /// once per transaction.
+    lazy var hasCollected: Bool = {
+        for case let db? in [store.dbs.purged, store.dbs.collected] where ((try? txn.statistics(db).entries) ?? 1) > 0 { return true }
+        return false
+    }()
 
     init(store: Store, txn: Transaction) throws {
         self.store = store
@@ -116,14 +122,12 @@ public final class StoreWriter {
         let wasLive = old?.versions.isLive ?? false
         let timestamp = nextTimestamp(after: old?.versions)
         var context = context
-        var floor: UInt64 = 0
-        if old == nil {
-            // Written anew after a collected purge or tombstone: not to be taken for the old one.
-            let r = try recreation(of: article.id, timestamp: timestamp)
-            if let c = r.context { context = (context ?? VersionVector()).merged(with: c) }
-            floor = r.counterAtLeast
+        if old == nil, let covered = try collectedHistory(of: article.id) {
+            // Written anew after a collected purge or tombstone: it supersedes what was deleted
+            // (wherever that is still held) and takes no dot of the old life (SPEC §5.2).
+            context = (context ?? VersionVector()).merged(with: covered)
         }
-        let result = versions.write(content, context: context, node: store.nodeID, timestamp: timestamp, counterAtLeast: floor)
+        let result = versions.write(content, context: context, node: store.nodeID, timestamp: timestamp)
         let newSeq = try persist(id: article.id, old: old, new: versions, bodies: [hash: article.body])
         return WriteOutcome(
             kind: wasLive ? .updated : .added, version: result.written, superseded: result.superseded.count,
@@ -139,7 +143,7 @@ public final class StoreWriter {
         if let context, context[.purgeMarker] > 0 {
             // A purge over the wire (SPEC §5.2): also of a deleted article, not of a purged one.
             guard let old = try store.record(id, txn: txn), !old.versions.isPurged else { throw StoreError.notFound(id: id) }
-            return try writeTombstone(id, old: old, context: context)
+            return try writePurge(id, old: old, read: context)
         }
         // A deleted article is not deleted again, unless a reader settles a conflict between
         // deletions (several versions, a context that read them).
@@ -177,10 +181,25 @@ public final class StoreWriter {
         return try put(article)
     }
 
+    /// A purge of the article held as `old` (SPEC §5.2): a tombstone superseding what the
+    /// reader's context `read` saw (every version held, without one), whose context's
+    /// purge-marker entry is its timestamp — later than any marker it inherits.
+    func writePurge(_ id: String, old: RecordCodec.ArticleRecord, read: VersionVector?) throws -> WriteOutcome {
+        let base = read ?? old.versions.clock
+        let inherited = max(base[.purgeMarker], old.versions.clock[.purgeMarker])
+        var timestamp = nextTimestamp(after: old.versions)
+        if inherited >= UInt64(max(0, timestamp)) { timestamp = Int64(clamping: inherited + 1) }
+        guard UInt64(timestamp) <= Dot.maxCounter else { throw StoreError.invalidContext("the purge's time is beyond what a context can hold") }
+        adopt(timestamp, now: store.options.clock())
+        var context = VersionVector(base.entries.filter { $0.node != .purgeMarker }.map { ($0.node, $0.counter) })
+        context.advance(.purgeMarker, to: UInt64(timestamp))
+        return try writeTombstone(id, old: old, context: context, timestamp: timestamp)
+    }
+
     /// A tombstone with `context` (covering what it supersedes) as the article's new version.
-    func writeTombstone(_ id: String, old: RecordCodec.ArticleRecord, context: VersionVector) throws -> WriteOutcome {
+    func writeTombstone(_ id: String, old: RecordCodec.ArticleRecord, context: VersionVector, timestamp: Int64? = nil) throws -> WriteOutcome {
         var versions = old.versions
-        let result = versions.write(nil, context: context, node: store.nodeID, timestamp: nextTimestamp(after: old.versions))
+        let result = versions.write(nil, context: context, node: store.nodeID, timestamp: timestamp ?? nextTimestamp(after: old.versions))
         let newSeq = try persist(id: id, old: old, new: versions, bodies: [:])
         return WriteOutcome(
             kind: .deleted, version: result.written, superseded: result.superseded.count, siblings: versions.versions.count, seq: newSeq)
@@ -209,26 +228,29 @@ public final class StoreWriter {
         let old = try store.record(id, txn: txn)
         var remote = remote
         var dropped = false
-        if old == nil {
-            // An article this store does not hold may be one it purged or collected (SPEC §5.2).
-            switch try admission(id: id, remote) {
-            case .admit: break
-            case let .purged(kept):
-                dropped = kept.count < remote.count
-                guard !kept.isEmpty else {
-                    var o = MergeOutcome(result: .unchanged, siblings: 0, seq: 0)
-                    o.droppedAsPurged = dropped
-                    return o
+        var refused = false
+        // Versions a collected purge or tombstone covered never come back (SPEC §5.2).
+        if let (covered, purge) = try collectedRecord(of: id) {
+            let kept = remote.filter { !covered.covers($0.dot) }
+            if kept.count < remote.count {
+                if purge {
+                    dropped = true
+                } else if remote.contains(where: { covered.covers($0.dot) && !$0.isTombstone }) {
+                    // The deleted article's own versions, coming back from a stale replica.
+                    refused = true
+                    staleRefused += 1
+                    dirty = true
                 }
                 remote = kept
-            case .stale:
-                staleRefused += 1
-                dirty = true
-                var o = MergeOutcome(result: .unchanged, siblings: 0, seq: 0)
-                o.refusedAsStale = true
-                return o
             }
         }
+        func outcome(_ result: VersionSet.MergeResult, siblings: Int, seq: UInt64) -> MergeOutcome {
+            var o = MergeOutcome(result: result, siblings: siblings, seq: seq)
+            o.droppedAsPurged = dropped
+            o.refusedAsStale = refused
+            return o
+        }
+        if remote.isEmpty { return outcome(.unchanged, siblings: old?.versions.versions.count ?? 0, seq: old?.seq ?? 0) }
         var versions = old?.versions ?? VersionSet()
         for r in remote {
             if let held = versions.versions.first(where: { $0.dot == r.dot }), held != r {
@@ -238,15 +260,9 @@ public final class StoreWriter {
         let result = versions.merge(remote)
         let now = store.options.clock()
         for r in remote { adopt(r.timestamp, now: now) }
-        guard case .changed = result else {
-            var o = MergeOutcome(result: result, siblings: versions.versions.count, seq: old?.seq ?? 0)
-            o.droppedAsPurged = dropped
-            return o
-        }
+        guard case .changed = result else { return outcome(result, siblings: versions.versions.count, seq: old?.seq ?? 0) }
         let newSeq = try persist(id: id, old: old, new: versions, bodies: bodies)
-        var o = MergeOutcome(result: result, siblings: versions.versions.count, seq: newSeq)
-        o.droppedAsPurged = dropped
-        return o
+        return outcome(result, siblings: versions.versions.count, seq: newSeq)
     }
 
     /// A reader's context may claim only what a version set could hold (node ids ≠ 0,

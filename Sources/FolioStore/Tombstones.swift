@@ -7,18 +7,9 @@ import LMDB
 /// peer this store knows holds this store's feed past it (`acks`), and either it is older than
 /// the horizon or it is a purge. A collected purge leaves a digest of the id with the vector
 /// it covered (`purged`), so none of those versions is ever merged again; a collected
-/// tombstone leaves a 16-byte digest of the id with the tombstone's time (`collected`), so a
-/// version set of that article, every version older than its deletion, is refused as a zombie
-/// instead of resurrecting the article.
-
-/// Whether a version set of an article this store does not hold may be merged.
-enum Admission {
-    case admit
-    /// The article was purged here: only the versions its purge did not cover remain.
-    case purged(kept: [Version])
-    /// Refused as a possible zombie (see `CollectedTombstones`).
-    case stale
-}
+/// tombstone leaves a 16-byte digest of the id with the vector it covered (`collected`), so
+/// the deleted versions are refused as zombies instead of resurrecting the article, while a
+/// concurrent edit the deletion never saw is still merged.
 
 /// What `Store.tombstones(horizon:)` found.
 public struct TombstoneReport: Sendable, Equatable {
@@ -177,9 +168,7 @@ extension StoreWriter {
     public func purge(_ id: String) throws -> WriteOutcome {
         try Store.checkID(id)
         guard let old = try store.record(id, txn: txn), !old.versions.isPurged else { throw StoreError.notFound(id: id) }
-        var context = old.versions.clock
-        context.advance(.purgeMarker, to: 1)
-        return try writeTombstone(id, old: old, context: context)
+        return try writePurge(id, old: old, read: nil)
     }
 
     /// Removes the tombstones after `after` in this store's feed that every known peer holds
@@ -222,14 +211,14 @@ extension StoreWriter {
                 try txn.put(purged, key: Store.purgeKey(id), value: RecordCodec.encodePurge(rec.versions.clock, at: store.options.clock()))
                 result.purges += 1
             } else if let collected = dbs.collected {
-                // When it was deleted: every version older than that is of the deleted article.
-                let newest = rec.versions.versions.map(\.timestamp).max() ?? .min
+                // What the deletion covered (joined with an earlier life's, if collected before).
                 let key = Store.collectedKey(id)
-                let before = try txn.withValue(collected, key: key) { try RecordCodec.decodeCollected($0) } ?? .min
-                try txn.put(collected, key: key, value: RecordCodec.encodeCollected(max(before, newest)))
+                let before = try txn.withValue(collected, key: key) { try RecordCodec.decodePurge($0).covered } ?? VersionVector()
+                try txn.put(collected, key: key, value: RecordCodec.encodePurge(before.merged(with: rec.versions.clock), at: store.options.clock()))
             }
             try forget(id: id, record: rec)
             result.collected += 1
+            hasCollected = true
         }
         try txn.put(dbs.meta, key: Meta.tombstonesCollected, value: (try Meta.u64(Meta.tombstonesCollected, dbs.meta, txn) &+ UInt64(result.collected)).bigEndianBytes)
         try txn.put(dbs.meta, key: Meta.purgesCollected, value: (try Meta.u64(Meta.purgesCollected, dbs.meta, txn) &+ UInt64(result.purges)).bigEndianBytes)
@@ -237,35 +226,27 @@ extension StoreWriter {
         return result
     }
 
-    /// Whether a received version set of an article this store does not hold may be merged.
-    func admission(id: String, _ remote: [Version]) throws -> Admission {
+    /// What a collected purge (`purge` true) or tombstone of article `id` covered, if any.
+    func collectedRecord(of id: String) throws -> (covered: VersionVector, purge: Bool)? {
+        guard hasCollected else { return nil }
         if let purged = store.dbs.purged,
             let covered = try txn.withValue(purged, key: Store.purgeKey(id), { try RecordCodec.decodePurge($0).covered })
         {
-            return .purged(kept: remote.filter { !covered.covers($0.dot) })
+            return (covered, true)
         }
-        guard let collected = store.dbs.collected, remote.contains(where: { !$0.isTombstone }),
-            let deleted = try txn.withValue(collected, key: Store.collectedKey(id), { try RecordCodec.decodeCollected($0) })
-        else { return .admit }
-        // Every version older than the deletion: the deleted article itself, coming back.
-        return remote.allSatisfy { $0.timestamp <= deleted } ? .stale : .admit
+        if let collected = store.dbs.collected,
+            let covered = try txn.withValue(collected, key: Store.collectedKey(id), { try RecordCodec.decodePurge($0).covered })
+        {
+            return (covered, false)
+        }
+        return nil
     }
 
     /// What a new local write of article `id`, which this store does not hold, must build on
-    /// so that it is not taken for what was deleted before (SPEC §5.2): the vector a
-    /// collected purge covered (the write then supersedes the purge wherever it is still
-    /// held), and for a collected tombstone a first counter above any the article can have
-    /// had (its dots were counted from 1; the new one starts at the write's timestamp).
-    func recreation(of id: String, timestamp: Int64) throws -> (context: VersionVector?, counterAtLeast: UInt64) {
-        if let purged = store.dbs.purged,
-            let covered = try txn.withValue(purged, key: Store.purgeKey(id), { try RecordCodec.decodePurge($0).covered })
-        {
-            return (covered, 0)
-        }
-        if let collected = store.dbs.collected, try txn.withValue(collected, key: Store.collectedKey(id), { _ in true }) != nil {
-            return (nil, UInt64(clamping: max(timestamp, 1)))
-        }
-        return (nil, 0)
+    /// so that it is not taken for what was deleted before (SPEC §5.2): the vector its
+    /// collected purge or tombstone covered.
+    func collectedHistory(of id: String) throws -> VersionVector? {
+        try collectedRecord(of: id)?.covered
     }
 
     func forgetPeer(_ node: NodeID) throws -> Bool {
@@ -297,15 +278,8 @@ extension StoreWriter {
 }
 
 extension RecordCodec {
-    /// `collected` value: u8 format = 1, i64 the newest timestamp of the collected tombstone.
-    static func encodeCollected(_ t: Int64) -> [UInt8] { [1] + UInt64(bitPattern: t).bigEndianBytes }
-
-    static func decodeCollected(_ b: UnsafeRawBufferPointer) throws(CorruptRecord) -> Int64 {
-        guard b.count == 9, b[0] == 1 else { throw CorruptRecord("malformed collected-tombstone record") }
-        return Int64(bitPattern: UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: b[1..<9])))
-    }
-
-    /// `purged` value: u8 format = 1, i64 when collected (ms), u32 n, n × (u64 node, u64 counter).
+    /// `purged` and `collected` value: u8 format = 1, i64 when collected (ms), u32 n, n × (u64
+    /// node, u64 counter): the vector the collected purge or tombstone covered.
     static func encodePurge(_ covered: VersionVector, at time: Int64) -> [UInt8] {
         var out: [UInt8] = [1] + UInt64(bitPattern: time).bigEndianBytes + withUnsafeBytes(of: UInt32(covered.entries.count).bigEndian) { Array($0) }
         for e in covered.entries { out += e.node.rawValue.bigEndianBytes + e.counter.bigEndianBytes }

@@ -205,8 +205,7 @@ public struct Replicator: Sendable {
             }
             report.changesExamined += batch.changes.count
             let changes = batch.changes
-            let skipUnheld = !filter.isEmpty
-            let needs = try await read { try $0.needs(changes, skipUnheldDeletions: skipUnheld) }
+            let needs = try await read { try $0.needs(changes) }
             try await transfer(changes, since: since, end: batch.end, wanted: needs.ids, into: &report) { ids in
                 // Re-check the bodies we hold: an earlier chunk may have released one.
                 let have = try await read { try $0.heldBodies(needs.have) }

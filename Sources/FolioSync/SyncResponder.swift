@@ -26,6 +26,7 @@ package enum SyncResponder {
         case .checkpointGet(.none, _):
             throw nodeZero
         case let .checkpointGet(peer, epoch):
+            try checkPusher(peer, own: store.nodeID)
             try checkScope(epoch)
             return .checkpoint(try store.checkpoint(node: peer, epoch: epoch))
         case let .offer(changes):
@@ -51,6 +52,7 @@ package enum SyncResponder {
     /// Merges a pushed batch and advances the pusher's checkpoint, in the writer's transaction.
     package static func apply(node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState], writer w: StoreWriter) throws -> (Message, ApplyOutcome) {
         guard node != .none else { throw nodeZero }
+        try checkPusher(node, own: w.nodeID)
         try checkScope(epoch)
         let o = try w.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles)
         return (.applied(changed: UInt32(o.changed), conflictsCreated: UInt32(o.conflictsCreated), checkpoint: o.checkpoint), o)
@@ -62,6 +64,14 @@ package enum SyncResponder {
             _ = try epoch.scope()
         } catch {
             throw StoreError.invalidArticle(id: "", InvalidArticle(field: "epoch", reason: error.reason))
+        }
+    }
+
+    /// A pusher names a replica: not the purge marker, not this very node.
+    static func checkPusher(_ node: NodeID, own: NodeID) throws {
+        if node == .purgeMarker || node == own {
+            throw StoreError.invalidArticle(
+                id: "", InvalidArticle(field: "node", reason: node == .purgeMarker ? "node id 2^64−1 is the purge marker, no replica's" : "that is this node's own id"))
         }
     }
 

@@ -26,11 +26,10 @@ struct Collect: ParsableCommand {
             Purges (`folio purge`) need only the first. A running node does this itself every \
             hour (`folio serve --tombstone-horizon`).
 
-            A collected article leaves a 16-byte digest of its id with the time it was deleted: \
-            a replica that was away longer than the horizon and sends its versions back, all \
-            older than the deletion, is refused (SPEC §5.2), while a version written after \
-            the deletion — anywhere — is taken. A purge leaves a digest that refuses exactly \
-            the versions it covered. A peer that will never come back holds collection up: \
+            A collected article leaves a digest of its id with what its deletion covered: a \
+            replica that was away longer than the horizon and sends those versions back is \
+            refused (SPEC §5.2), while an edit the deletion never saw, or a version written \
+            after it, is taken. A purge's digest works the same way. A peer that will never come back holds collection up: \
             `folio peers --forget NODE`.
 
             --dry-run only reports (like `folio stats`). --json prints {"collected","purges"} \

@@ -208,6 +208,13 @@ final class FilteredSyncTests: XCTestCase {
                 XCTFail("scope \(scope) accepted")
             } catch FolioClientError.invalidArticle {}
         }
+        // A pusher is a replica: not the purge marker, not the node itself.
+        for bad in [NodeID.purgeMarker, node.store.nodeID] {
+            do {
+                _ = try await client.apply(node: bad, epoch: Epoch("e"), upTo: 1, articles: [])
+                XCTFail("APPLY as \(bad) accepted")
+            } catch FolioClientError.invalidArticle {}
+        }
         XCTAssertEqual(try node.store.checkpoints().count, 0)
         // The connection still works.
         _ = try await client.apply(node: NodeID(7), epoch: Epoch("e/tag=a"), upTo: 5, articles: [])
@@ -235,6 +242,11 @@ final class FilteredSyncTests: XCTestCase {
         XCTAssertNoThrow(try ReplicationFilter(expressions: ["since=2026-01-01T10:00"]))
         XCTAssertThrowsError(try ReplicationFilter(expressions: ["since=2026-12-01", "until=2026-01-01"]))
         XCTAssertNoThrow(try ReplicationFilter(expressions: ["since=2026-12-01", "until=2026-01-01", "until=2027-01-01"]))
+        // `published` may separate date and time with a space; bounds compare it as a T.
+        let dated = VersionSet(versions: [Version(dot: Dot(node: NodeID(1), counter: 1), context: VersionVector(), timestamp: 1,
+            content: VersionContent(title: "t", source: "", url: "", published: "2026-01-05 10:00:00", tags: [], extra: [], bodyHash: BodyHash(of: ""), bodyLength: 0))])
+        XCTAssertTrue(try ReplicationFilter(expressions: ["since=2026-01-05T00:00"]).matches(id: "a", versions: dated))
+        XCTAssertFalse(try ReplicationFilter(expressions: ["until=2026-01-05T09:00"]).matches(id: "a", versions: dated))
     }
 
     /// Arbitrary clauses: the canonical text parses back to the same filter, and any text

@@ -243,9 +243,12 @@ final class TombstoneTests: XCTestCase {
         XCTAssertNil(try a.get("x"))
         try a.write { try $0.put(Article(id: "x", title: "second life")) }
         try a.write { try $0.put(Article(id: "story", title: "corrected")) }
-        XCTAssertGreaterThan(try XCTUnwrap(a.get("x")?.versions.versions.first?.dot.counter), 1_000_000)
+        // The new life's context covers the deletion: where the tombstone is still held, it
+        // is superseded (no conflict with it), and no dot of the old life is reused.
+        XCTAssertTrue(try XCTUnwrap(a.get("x")?.versions.versions.first).context[a.nodeID] >= 2)
         _ = try await sync(a, b)
         XCTAssertEqual(try b.get("x")?.article?.title, "second life")
+        XCTAssertEqual(try b.get("x")?.versions.versions.count, 1)
         XCTAssertEqual(try b.get("story")?.article?.title, "corrected")
         XCTAssertEqual(try b.get("story")?.versions.versions.count, 1, "the corrected story supersedes the purge")
         // And the other way: b collects too, then a third life written on b reaches a.
@@ -300,9 +303,10 @@ final class TombstoneTests: XCTestCase {
         try hub.write { try $0.delete("other/o1") }
         let narrowed = try await r.pull(from: LocalPeer(hub, pulledBy: laptop.nodeID), filter: try ReplicationFilter(expressions: ["prefix=wire/"]))
         XCTAssertEqual(try laptop.get("notes/n1")?.versions.isPurged, true)
-        // A deletion of an article the laptop never held is not fetched.
-        XCTAssertNil(try laptop.get("other/o1"))
-        XCTAssertEqual(narrowed.articlesSent, 1)
+        // A deletion of an article the laptop never held comes too: were the article to reach
+        // it later from another replica, the tombstone supersedes it.
+        XCTAssertEqual(try laptop.get("other/o1")?.isDeleted, true)
+        XCTAssertEqual(narrowed.articlesSent, 2)
         XCTAssertEqual(try hub.acknowledgements()[laptop.nodeID], try hub.lastSequence())
     }
 
@@ -319,6 +323,51 @@ final class TombstoneTests: XCTestCase {
         XCTAssertThrowsError(try a.write { try $0.delete("k") })  // no context: already deleted
         try a.write { try $0.delete("k", context: state.context) }
         XCTAssertEqual(try a.get("k")?.versions.versions.count, 1)
+    }
+
+    /// Second review: an edit concurrent with a deletion survives the deletion's collection
+    /// (the record keeps what the deletion covered, not a time); after a re-creation, the old
+    /// life's versions do not come back as siblings; a plain deletion after a purge and a
+    /// re-creation is not a purge.
+    func testCollectionKeepsWhatTheDeletionNeverSaw() async throws {
+        let wall = Wall()
+        let (a, b) = (try store(wall), try store(wall))
+        try a.write { try $0.put(Article(id: "x", title: "first")) }
+        _ = try await sync(b, a)
+        try b.write { try $0.put(Article(id: "x", title: "b's concurrent edit")) }  // b has not seen…
+        try a.write { try $0.delete("x") }  // …a's deletion, made a moment later
+        _ = try await Replicator(store: b).pull(from: LocalPeer(a, pulledBy: b.nodeID))
+        wall.advance(days: 1)
+        XCTAssertEqual(try a.collectTombstones(horizon: 0).collected, 1)
+        let pushed = try await Replicator(store: b).push(to: LocalPeer(a))
+        XCTAssertEqual(pushed.articlesChanged, 1)
+        XCTAssertEqual(try a.get("x")?.article?.title, "b's concurrent edit")
+        XCTAssertEqual(try a.tombstones(horizon: 0).refusedAsStale, 0)
+
+        // Re-created on a after a collection; a stale copy of the first life is dropped.
+        let (c, stale) = (try store(wall), try store(wall))
+        try c.write { try $0.put(Article(id: "y", title: "old life")) }
+        _ = try await sync(stale, c)
+        XCTAssertTrue(try c.forgetPeer(stale.nodeID))
+        try c.write { try $0.delete("y") }
+        wall.advance(days: 1)
+        XCTAssertEqual(try c.collectTombstones(horizon: 0).collected, 1)
+        try c.write { try $0.put(Article(id: "y", title: "new life")) }
+        let back = try await Replicator(store: stale).push(to: LocalPeer(c))
+        XCTAssertEqual(back.articlesChanged, 0)
+        XCTAssertEqual(try c.get("y")?.versions.versions.count, 1)
+        XCTAssertEqual(try c.get("y")?.article?.title, "new life")
+
+        // purge, put, rm: the rm is a deletion, not a purge (the horizon applies to it).
+        try c.write { try $0.put(Article(id: "z", title: "t")) }
+        try c.write { try $0.purge("z") }
+        try c.write { try $0.put(Article(id: "z", title: "again")) }
+        try c.write { try $0.delete("z") }
+        XCTAssertEqual(try c.get("z")?.versions.isPurged, false)
+        XCTAssertEqual(try c.tombstones(horizon: 30 * day).purges, 0)
+        try c.write { try $0.purge("z") }
+        XCTAssertEqual(try c.get("z")?.versions.isPurged, true)
+        XCTAssertEqual(try c.verify().problems, [])
     }
 
     func testPurgeMarkerRulesForReceivedVersions() throws {
