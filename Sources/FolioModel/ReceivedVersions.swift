@@ -30,6 +30,10 @@ extension VersionSet {
                 throw bad("the context of \(v.dot): \(error.reason)")
             }
             if v.context.covers(v.dot) { throw bad("the context of \(v.dot) covers its own dot") }
+            // A marker entry is an earlier purge's time (or this purge's own): never later.
+            if v.context[.purgeMarker] > UInt64(max(0, v.timestamp)) {
+                throw bad("the context of \(v.dot) names a purge later than the version itself")
+            }
             if let c = v.content {
                 guard c.bodyLength >= 0, c.bodyLength <= limits.maxBodyBytes else {
                     throw bad("\(v.dot) has a body of \(c.bodyLength) bytes, over the \(limits.maxBodyBytes)-byte cap")

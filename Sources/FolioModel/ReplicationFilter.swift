@@ -57,6 +57,11 @@ public struct ReplicationFilter: Sendable, Hashable, CustomStringConvertible {
 
     /// A filter of `clauses` (any order, duplicates allowed), each validated.
     public init(_ clauses: [Clause]) throws(Invalid) {
+        // A date-time bound may separate date and time with a space, as `published` may: it
+        // is written with a T (one filter, one name).
+        let clauses = clauses.map { c in
+            c.key == .since || c.key == .until ? Clause(c.key, String(c.value.map { $0 == " " ? "T" : $0 })) : c
+        }
         let sorted = Array(Set(clauses)).sorted()
         guard sorted.count <= Self.maxClauses else { throw Invalid(reason: "a filter has at most \(Self.maxClauses) clauses, not \(sorted.count)") }
         for c in sorted {
@@ -67,7 +72,7 @@ public struct ReplicationFilter: Sendable, Hashable, CustomStringConvertible {
                     throw Invalid(reason: "\(c.key.rawValue)= contains a control character")
                 }
             case .since, .until:
-                guard !c.value.isEmpty, !c.value.contains(" "), ISO8601Check.problem(with: c.value) == nil else {
+                guard !c.value.isEmpty, ISO8601Check.problem(with: c.value) == nil else {
                     throw Invalid(reason: "\(c.key.rawValue)= needs an ISO-8601 date or date-time (2026-11-20, 2026-11-20T09:30), not \"\(c.value)\"")
                 }
             }

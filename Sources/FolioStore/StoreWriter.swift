@@ -109,6 +109,9 @@ public final class StoreWriter {
         article.extra = article.extra.map { f in (try? JSONParser.parse(f.json)).map { ExtraField(name: f.name, value: $0) } ?? f }
         try checkContext(context)
         let old = try store.record(article.id, txn: txn)
+        if let context, context[.purgeMarker] > (old?.versions.clock[.purgeMarker] ?? 0) {
+            throw StoreError.invalidContext("it names a purge of \"\(article.id)\" that this store does not hold")
+        }
         let hash = BodyHash(of: article.body)
         let content = VersionContent(
             title: article.title, source: article.source, url: article.url, published: article.published,
@@ -121,12 +124,7 @@ public final class StoreWriter {
         var versions = old?.versions ?? VersionSet()
         let wasLive = old?.versions.isLive ?? false
         let timestamp = nextTimestamp(after: old?.versions)
-        var context = context
-        if old == nil, let covered = try collectedHistory(of: article.id) {
-            // Written anew after a collected purge or tombstone: it supersedes what was deleted
-            // (wherever that is still held) and takes no dot of the old life (SPEC §5.2).
-            context = (context ?? VersionVector()).merged(with: covered)
-        }
+        let context = try withCollectedHistory(article.id, context, held: old?.versions)
         let result = versions.write(content, context: context, node: store.nodeID, timestamp: timestamp)
         let newSeq = try persist(id: article.id, old: old, new: versions, bodies: [hash: article.body])
         return WriteOutcome(
@@ -151,7 +149,8 @@ public final class StoreWriter {
             throw StoreError.notFound(id: id)
         }
         var versions = old.versions
-        let result = versions.write(nil, context: context, node: store.nodeID, timestamp: nextTimestamp(after: old.versions))
+        let ctx = try withCollectedHistory(id, context, held: old.versions)
+        let result = versions.write(nil, context: ctx, node: store.nodeID, timestamp: nextTimestamp(after: old.versions))
         let newSeq = try persist(id: id, old: old, new: versions, bodies: [:])
         return WriteOutcome(
             kind: .deleted, version: result.written, superseded: result.superseded.count,
@@ -185,7 +184,7 @@ public final class StoreWriter {
     /// reader's context `read` saw (every version held, without one), whose context's
     /// purge-marker entry is its timestamp — later than any marker it inherits.
     func writePurge(_ id: String, old: RecordCodec.ArticleRecord, read: VersionVector?) throws -> WriteOutcome {
-        let base = read ?? old.versions.clock
+        let base = try withCollectedHistory(id, read, held: old.versions) ?? old.versions.clock
         let inherited = max(base[.purgeMarker], old.versions.clock[.purgeMarker])
         var timestamp = nextTimestamp(after: old.versions)
         if inherited >= UInt64(max(0, timestamp)) { timestamp = Int64(clamping: inherited + 1) }
@@ -208,7 +207,8 @@ public final class StoreWriter {
     private func deleteAll(_ id: String, state: ArticleState) throws -> WriteOutcome {
         let old = RecordCodec.ArticleRecord(seq: state.seq, versions: state.versions)
         var versions = state.versions
-        let result = versions.write(nil, context: nil, node: store.nodeID, timestamp: nextTimestamp(after: state.versions))
+        let ctx = try withCollectedHistory(id, nil, held: state.versions)
+        let result = versions.write(nil, context: ctx, node: store.nodeID, timestamp: nextTimestamp(after: state.versions))
         let newSeq = try persist(id: id, old: old, new: versions, bodies: [:])
         return WriteOutcome(kind: .deleted, version: result.written, superseded: result.superseded.count, siblings: 1, seq: newSeq)
     }
@@ -230,12 +230,12 @@ public final class StoreWriter {
         var dropped = false
         var refused = false
         // Versions a collected purge or tombstone covered never come back (SPEC §5.2).
-        if let (covered, purge) = try collectedRecord(of: id) {
-            let kept = remote.filter { !covered.covers($0.dot) }
+        if let record = try collectedRecord(of: id) {
+            let (purged, tombstone) = (record.purged ?? VersionVector(), record.tombstone ?? VersionVector())
+            let kept = remote.filter { !purged.covers($0.dot) && !tombstone.covers($0.dot) }
             if kept.count < remote.count {
-                if purge {
-                    dropped = true
-                } else if remote.contains(where: { covered.covers($0.dot) && !$0.isTombstone }) {
+                if remote.contains(where: { purged.covers($0.dot) && !tombstone.covers($0.dot) }) { dropped = true }
+                if remote.contains(where: { tombstone.covers($0.dot) && !$0.isTombstone }) {
                     // The deleted article's own versions, coming back from a stale replica.
                     refused = true
                     staleRefused += 1
@@ -263,6 +263,15 @@ public final class StoreWriter {
         guard case .changed = result else { return outcome(result, siblings: versions.versions.count, seq: old?.seq ?? 0) }
         let newSeq = try persist(id: id, old: old, new: versions, bodies: bodies)
         return outcome(result, siblings: versions.versions.count, seq: newSeq)
+    }
+
+    /// The context of a local write of `id`: after a collected purge or tombstone of it, the
+    /// reader's context (or, without one, everything held) joined with what was collected, so
+    /// the write supersedes the deletion wherever it is still held and takes no dot of the
+    /// article's earlier life — held again or not (SPEC §5.2).
+    func withCollectedHistory(_ id: String, _ context: VersionVector?, held: VersionSet?) throws -> VersionVector? {
+        guard let covered = try collectedHistory(of: id) else { return context }
+        return (context ?? held?.clock ?? VersionVector()).merged(with: covered)
     }
 
     /// A reader's context may claim only what a version set could hold (node ids ≠ 0,

@@ -226,27 +226,23 @@ extension StoreWriter {
         return result
     }
 
-    /// What a collected purge (`purge` true) or tombstone of article `id` covered, if any.
-    func collectedRecord(of id: String) throws -> (covered: VersionVector, purge: Bool)? {
+    /// What collected purges and tombstones of article `id` covered, if any: each kind's
+    /// vector (an id may have both, from different lives).
+    func collectedRecord(of id: String) throws -> (purged: VersionVector?, tombstone: VersionVector?)? {
         guard hasCollected else { return nil }
-        if let purged = store.dbs.purged,
-            let covered = try txn.withValue(purged, key: Store.purgeKey(id), { try RecordCodec.decodePurge($0).covered })
-        {
-            return (covered, true)
+        let purged = try store.dbs.purged.flatMap { db in
+            try txn.withValue(db, key: Store.purgeKey(id)) { try RecordCodec.decodePurge($0).covered }
         }
-        if let collected = store.dbs.collected,
-            let covered = try txn.withValue(collected, key: Store.collectedKey(id), { try RecordCodec.decodePurge($0).covered })
-        {
-            return (covered, false)
+        let tombstone = try store.dbs.collected.flatMap { db in
+            try txn.withValue(db, key: Store.collectedKey(id)) { try RecordCodec.decodePurge($0).covered }
         }
-        return nil
+        return purged == nil && tombstone == nil ? nil : (purged, tombstone)
     }
 
-    /// What a new local write of article `id`, which this store does not hold, must build on
-    /// so that it is not taken for what was deleted before (SPEC §5.2): the vector its
-    /// collected purge or tombstone covered.
+    /// Everything collected purges and tombstones of `id` covered (nil: nothing collected).
     func collectedHistory(of id: String) throws -> VersionVector? {
-        try collectedRecord(of: id)?.covered
+        guard let r = try collectedRecord(of: id) else { return nil }
+        return (r.purged ?? VersionVector()).merged(with: r.tombstone ?? VersionVector())
     }
 
     func forgetPeer(_ node: NodeID) throws -> Bool {

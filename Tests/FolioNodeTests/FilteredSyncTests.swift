@@ -238,7 +238,8 @@ final class FilteredSyncTests: XCTestCase {
         }
         XCTAssertTrue(g.matches(id: "a", versions: version(nfc)))
         XCTAssertFalse(g.matches(id: "a", versions: version(nfd)))
-        XCTAssertThrowsError(try ReplicationFilter(expressions: ["since=2026-01-01 10:00"]))
+        XCTAssertEqual(try ReplicationFilter(expressions: ["since=2026-01-01 10:00"]).text, "since=2026-01-01T10:00")
+        XCTAssertThrowsError(try ReplicationFilter(canonical: "since=2026-01-01%2010:00"))
         XCTAssertNoThrow(try ReplicationFilter(expressions: ["since=2026-01-01T10:00"]))
         XCTAssertThrowsError(try ReplicationFilter(expressions: ["since=2026-12-01", "until=2026-01-01"]))
         XCTAssertNoThrow(try ReplicationFilter(expressions: ["since=2026-12-01", "until=2026-01-01", "until=2027-01-01"]))

@@ -370,6 +370,62 @@ final class TombstoneTests: XCTestCase {
         XCTAssertEqual(try c.verify().problems, [])
     }
 
+    /// Third review: a store holding the article again (through a concurrent edit) still
+    /// writes above what its collected deletion covered; a later tombstone record is not
+    /// hidden by an earlier purge record of the same id; marker entries are checked.
+    func testWritesAboveCollectedHistoryWhetherHeldOrNot() async throws {
+        let wall = Wall()
+        let (a, b) = (try store(wall), try store(wall))
+        try a.write { try $0.put(Article(id: "x", title: "first")) }
+        _ = try await sync(b, a)
+        try b.write { try $0.put(Article(id: "x", title: "B-edit")) }
+        try a.write { try $0.delete("x") }
+        _ = try await Replicator(store: b).pull(from: LocalPeer(a, pulledBy: b.nodeID))
+        wall.advance(days: 1)
+        XCTAssertEqual(try a.collectTombstones(horizon: 0).collected, 1)
+        _ = try await Replicator(store: b).push(to: LocalPeer(a))
+        XCTAssertEqual(try a.get("x")?.article?.title, "B-edit")
+        try a.write { try $0.put(Article(id: "x", title: "A-edit-after")) }
+        let written = try XCTUnwrap(a.get("x")?.versions.versions.first { $0.dot.node == a.nodeID })
+        XCTAssertGreaterThan(written.dot.counter, 2, "the collected tombstone was (a, 2)")
+        _ = try await sync(b, a)
+        XCTAssertEqual(try b.get("x")?.article?.title, "A-edit-after")
+        XCTAssertEqual(try b.get("x")?.versions.versions.count, 1)
+        XCTAssertEqual(try a.verify().problems, [])
+        XCTAssertEqual(try b.verify().problems, [])
+
+        // purge → re-create → (stale copy taken) → rm → collect: the stale copy is refused.
+        let (c, stale) = (try store(wall), try store(wall))
+        try c.write { try $0.put(Article(id: "y", title: "t1")) }
+        try c.write { try $0.purge("y") }
+        wall.advance(days: 1)
+        XCTAssertEqual(try c.collectTombstones(horizon: 0).purges, 1)
+        try c.write { try $0.put(Article(id: "y", title: "t2")) }
+        _ = try await Replicator(store: stale).pull(from: LocalPeer(c))  // c does not learn of it
+        try c.write { try $0.delete("y") }
+        wall.advance(days: 1)
+        XCTAssertEqual(try c.collectTombstones(horizon: 0).collected, 1)
+        let back = try await Replicator(store: stale).push(to: LocalPeer(c))
+        XCTAssertEqual(back.articlesChanged, 0)
+        XCTAssertNil(try c.get("y"))
+        try c.write { try $0.put(Article(id: "y", title: "t3")) }
+        let t3 = try XCTUnwrap(c.get("y")?.versions.versions.first)
+        let staleDot = try XCTUnwrap(stale.get("y")?.versions.versions.first).dot
+        XCTAssertTrue(t3.context.covers(staleDot), "\(t3) does not cover \(staleDot)")
+        XCTAssertEqual(try c.verify().problems, [])
+
+        // A context may not claim a purge the article does not have; a received version may
+        // not carry a marker later than itself.
+        try c.write { try $0.put(Article(id: "m", title: "t")) }
+        XCTAssertThrowsError(try c.write { try $0.put(Article(id: "m", title: "t2"), context: [NodeID.purgeMarker: Dot.maxCounter]) }) {
+            XCTAssertEqual(($0 as? StoreError)?.kind, .invalidInput)
+        }
+        let hostile = Version(dot: Dot(node: NodeID(3), counter: 1), context: [NodeID.purgeMarker: Dot.maxCounter], timestamp: 5, content: nil)
+        XCTAssertThrowsError(try VersionSet.validate(received: [hostile], bodies: [:]))
+        try c.write { try $0.purge("m") }
+        XCTAssertEqual(try c.get("m")?.versions.isPurged, true)
+    }
+
     func testPurgeMarkerRulesForReceivedVersions() throws {
         // No replica writes as the marker: a dot of it is refused.
         let bad = Version(dot: Dot(node: .purgeMarker, counter: 1), context: VersionVector(), timestamp: 1, content: nil)
