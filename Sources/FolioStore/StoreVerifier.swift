@@ -76,10 +76,13 @@ extension Store {
                     articleSeqs[rec.seq] = id
                     if rec.versions.isLive { live += 1 } else { tombs += 1 }
                     if rec.versions.isOnlyTombstones { onlyTombstones += 1 }
+                    for v in vs where v.context[.purgeMarker] > UInt64(max(0, v.timestamp)) {
+                        problem("articles[\(id)]: version \(v.dot) names a purge later than itself")
+                    }
                     // No version held may be one a collected deletion covered (SPEC §5.2).
                     for (db, key) in [(dbs.purged, Store.purgeKey(id)), (dbs.collected, Store.collectedKey(id))] {
                         guard let db, let covered = try? txn.withValue(db, key: key, { try RecordCodec.decodePurge($0).covered }) else { continue }
-                        for v in rec.versions.versions where covered.covers(v.dot) {
+                        for v in rec.versions.versions where covered.covers(v.dot) && !v.isTombstone {
                             problem("articles[\(id)]: version \(v.dot) is one a collected deletion covered")
                         }
                     }

@@ -123,8 +123,8 @@ public final class StoreWriter {
         }
         var versions = old?.versions ?? VersionSet()
         let wasLive = old?.versions.isLive ?? false
-        let timestamp = nextTimestamp(after: old?.versions)
         let context = try withCollectedHistory(article.id, context, held: old?.versions)
+        let timestamp = try laterThanPurges(nextTimestamp(after: old?.versions), context ?? old?.versions.clock)
         let result = versions.write(content, context: context, node: store.nodeID, timestamp: timestamp)
         let newSeq = try persist(id: article.id, old: old, new: versions, bodies: [hash: article.body])
         return WriteOutcome(
@@ -150,7 +150,8 @@ public final class StoreWriter {
         }
         var versions = old.versions
         let ctx = try withCollectedHistory(id, context, held: old.versions)
-        let result = versions.write(nil, context: ctx, node: store.nodeID, timestamp: nextTimestamp(after: old.versions))
+        let timestamp = try laterThanPurges(nextTimestamp(after: old.versions), ctx ?? old.versions.clock)
+        let result = versions.write(nil, context: ctx, node: store.nodeID, timestamp: timestamp)
         let newSeq = try persist(id: id, old: old, new: versions, bodies: [:])
         return WriteOutcome(
             kind: .deleted, version: result.written, superseded: result.superseded.count,
@@ -208,7 +209,8 @@ public final class StoreWriter {
         let old = RecordCodec.ArticleRecord(seq: state.seq, versions: state.versions)
         var versions = state.versions
         let ctx = try withCollectedHistory(id, nil, held: state.versions)
-        let result = versions.write(nil, context: ctx, node: store.nodeID, timestamp: nextTimestamp(after: state.versions))
+        let timestamp = try laterThanPurges(nextTimestamp(after: state.versions), ctx ?? state.versions.clock)
+        let result = versions.write(nil, context: ctx, node: store.nodeID, timestamp: timestamp)
         let newSeq = try persist(id: id, old: old, new: versions, bodies: [:])
         return WriteOutcome(kind: .deleted, version: result.written, superseded: result.superseded.count, siblings: 1, seq: newSeq)
     }
@@ -232,10 +234,13 @@ public final class StoreWriter {
         // Versions a collected purge or tombstone covered never come back (SPEC §5.2).
         if let record = try collectedRecord(of: id) {
             let (purged, tombstone) = (record.purged ?? VersionVector(), record.tombstone ?? VersionVector())
-            let kept = remote.filter { !purged.covers($0.dot) && !tombstone.covers($0.dot) }
+            // Only live versions are dropped: a covered deletion merges as usual (it changes
+            // nothing where the article is gone, and keeps a conflict with an edit the
+            // deletion never saw identical on every replica).
+            let kept = remote.filter { $0.isTombstone || (!purged.covers($0.dot) && !tombstone.covers($0.dot)) }
             if kept.count < remote.count {
-                if remote.contains(where: { purged.covers($0.dot) && !tombstone.covers($0.dot) }) { dropped = true }
-                if remote.contains(where: { tombstone.covers($0.dot) && !$0.isTombstone }) {
+                if remote.contains(where: { !$0.isTombstone && purged.covers($0.dot) && !tombstone.covers($0.dot) }) { dropped = true }
+                if remote.contains(where: { !$0.isTombstone && tombstone.covers($0.dot) }) {
                     // The deleted article's own versions, coming back from a stale replica.
                     refused = true
                     staleRefused += 1
@@ -263,6 +268,18 @@ public final class StoreWriter {
         guard case .changed = result else { return outcome(result, siblings: versions.versions.count, seq: old?.seq ?? 0) }
         let newSeq = try persist(id: id, old: old, new: versions, bodies: bodies)
         return outcome(result, siblings: versions.versions.count, seq: newSeq)
+    }
+
+    /// `timestamp`, raised above the purge-marker entry `context` carries (an earlier purge's
+    /// time, perhaps from a clock running ahead): a version is never older than a purge it
+    /// inherits (SPEC §5.2, "Marker entries are checked").
+    func laterThanPurges(_ timestamp: Int64, _ context: VersionVector?) throws -> Int64 {
+        let marker = context?[.purgeMarker] ?? 0
+        guard marker >= UInt64(max(0, timestamp)) else { return timestamp }
+        guard marker < Dot.maxCounter else { throw StoreError.invalidContext("it names a purge beyond what a timestamp can follow") }
+        let raised = Int64(marker + 1)
+        adopt(raised, now: store.options.clock())
+        return raised
     }
 
     /// The context of a local write of `id`: after a collected purge or tombstone of it, the

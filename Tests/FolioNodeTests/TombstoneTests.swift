@@ -284,7 +284,9 @@ final class TombstoneTests: XCTestCase {
         let wider = try await r.pull(from: LocalPeer(hub, pulledBy: laptop.nodeID), filter: try ReplicationFilter(expressions: ["prefix=wire/", "prefix=notes/"]))
         XCTAssertEqual(wider.refusedAsStale, [])
         XCTAssertEqual(try laptop.get("notes/n1")?.article?.title, "old note")
-        XCTAssertNil(try laptop.get("wire/w2"))
+        // The wider scope brings w2's deletion again: held as a tombstone (collected again
+        // later), never live.
+        XCTAssertEqual(try laptop.get("wire/w2")?.isDeleted ?? true, true)
     }
 
     /// Review finding: a replica that took an article under a wider filter and then narrowed
@@ -424,6 +426,48 @@ final class TombstoneTests: XCTestCase {
         XCTAssertThrowsError(try VersionSet.validate(received: [hostile], bodies: [:]))
         try c.write { try $0.purge("m") }
         XCTAssertEqual(try c.get("m")?.versions.isPurged, true)
+    }
+
+    /// Fourth review: a write over a collected purge made by a clock running ahead is timed
+    /// after that purge (peers accept it); a purge collected early does not leave replicas
+    /// disagreeing about a concurrent edit's conflict.
+    func testWritesAfterAFastPurgeAndEarlyCollectionConverge() async throws {
+        let fast = Wall()
+        fast.advance(days: 1)  // the purger's clock runs a day ahead
+        let wall = Wall()
+        let (purger, a) = (try store(fast), try store(wall))
+        try purger.write { try $0.put(Article(id: "x", title: "v1")) }
+        try purger.write { try $0.purge("x") }
+        _ = try await sync(a, purger)
+        _ = try await sync(a, purger)
+        XCTAssertEqual(try a.collectTombstones(horizon: 0).purges, 1)
+        try a.write { try $0.put(Article(id: "x", title: "again")) }
+        let again = try XCTUnwrap(a.get("x")?.versions.versions.first)
+        XCTAssertGreaterThan(UInt64(again.timestamp), again.context[.purgeMarker])
+        let pushed = try await Replicator(store: a).push(to: LocalPeer(purger))
+        XCTAssertEqual(pushed.articlesChanged, 1)
+        XCTAssertEqual(try purger.get("x")?.article?.title, "again")
+        XCTAssertEqual(try a.verify().problems, [])
+
+        // B purges while C edits concurrently; A collects the purge before C's edit reaches it.
+        let (hub, c, early) = (try store(wall), try store(wall), try store(wall))
+        try hub.write { try $0.put(Article(id: "y", title: "v1")) }
+        _ = try await sync(c, hub)
+        _ = try await sync(early, hub)
+        try c.write { try $0.put(Article(id: "y", title: "edit by C")) }
+        try hub.write { try $0.purge("y") }
+        _ = try await sync(early, hub)
+        _ = try await sync(early, hub)
+        XCTAssertEqual(try early.collectTombstones(horizon: 0).purges, 1)
+        for _ in 0..<2 {
+            _ = try await sync(c, hub)
+            _ = try await sync(early, hub)
+        }
+        let shapes = try [hub, c, early].map { s in try XCTUnwrap(s.get("y")).versions.versions.map(\.dot) }
+        XCTAssertEqual(shapes[0], shapes[1])
+        XCTAssertEqual(shapes[0], shapes[2], "every replica holds the edit and the purge, as a conflict")
+        XCTAssertEqual(try early.get("y")?.article?.title, "edit by C")
+        for s in [hub, c, early] { XCTAssertEqual(try s.verify().problems, []) }
     }
 
     func testPurgeMarkerRulesForReceivedVersions() throws {
