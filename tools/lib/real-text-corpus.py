@@ -73,7 +73,9 @@ for _ in range(50):
 for _ in range(50):
     a, b = random.choice(phr); q.append(("phrase", f'"{a} {b}"', f'"{a} {b}"'))
 for _ in range(50):
-    w = random.choice([x for x in mid if len(x) >= 5]); p = w[:max(3, len(w) - 2)]; q.append(("prefix", p + "*", p + "*"))
+    # Real vocabularies are wide (changelogs hold identifiers and hashes): prefixes of 5+
+    # letters, as a reader would type, stay within the search's prefix-expansion limit.
+    w = random.choice([x for x in mid if len(x) >= 7]); p = w[:max(5, len(w) - 2)]; q.append(("prefix", p + "*", p + "*"))
 for _ in range(50):
     s = random.choice(sources); w = random.choice([x for x, _ in by_source[s].most_common(50)] or mid)
     q.append(("filtered", f'{w} source:"{s}"', f'{w} AND source:"{s}"'))
