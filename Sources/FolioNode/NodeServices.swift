@@ -115,12 +115,15 @@ final class NodeServices: PeerLinkHost {
     }
 
     /// How far each replicating peer is known to hold our feed, as recorded (a write only
-    /// when it moves).
+    /// when it moves); at most `maxAcknowledgedPeers` peers per run of the node.
+    static let maxAcknowledgedPeers = 4096
     private let acknowledged = NIOLockedValueBox<[NodeID: UInt64]>([:])
 
     /// Records, through the writer, that `peer` holds our feed through `seq`.
     func acknowledge(peer: NodeID, through seq: UInt64, on loop: EventLoop) {
         let moved = acknowledged.withLockedValue { a -> Bool in
+            // Bounded: peers claiming ever new node ids do not grow it (or the store) for ever.
+            guard a[peer] != nil || a.count < Self.maxAcknowledgedPeers else { return false }
             guard seq > a[peer] ?? 0 else { return false }
             a[peer] = seq
             return true
