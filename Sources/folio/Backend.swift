@@ -178,15 +178,23 @@ enum Backend {
         case let .local(s):
             return try await Backend.eachInOneTransaction(s, ids) { w, id in try w.purge(id) }
         case let .remote(c, _):
+            // Each id's outcome is reported, also when the node fails part-way: the ids after
+            // the failure are reported as not attempted.
             var out: [(String, Result<WriteOutcome, Error>)] = []
+            var stop: FolioClientError?
             for id in ids {
+                if let stop {
+                    out.append((id, .failure(FolioClientError.closed("not attempted: \(stop.description)"))))
+                    continue
+                }
                 do {
                     let state = try await c.get(id, allVersions: false)
                     var context = state.context
                     context.advance(.purgeMarker, to: 1)
                     out.append((id, .success(try await c.delete(id, context: context))))
-                } catch FolioClientError.notFound(let why) {
-                    out.append((id, .failure(FolioClientError.notFound(why))))
+                } catch {
+                    out.append((id, .failure(error)))
+                    if error.kind != .notFound { stop = error }
                 }
             }
             return out

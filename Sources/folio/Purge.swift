@@ -43,7 +43,7 @@ struct Purge: AsyncParsableCommand {
         var seen = Set<[UInt8]>()
         let ids = self.ids.filter { seen.insert(Array($0.utf8)).inserted }  // once each (bytewise), in the order given
         let results = try await withBackend(backend) { try await $0.purge(ids) }
-        var missing = 0
+        var (missing, failed) = (0, 0)
         for (id, result) in results {
             switch result {
             case let .success(outcome):
@@ -56,12 +56,20 @@ struct Purge: AsyncParsableCommand {
                 }
                 Terminal.err("purged \(Terminal.safe(id)): \(outcome.superseded) version(s) superseded"
                     + (outcome.siblings > 1 ? "; \(outcome.siblings - 1) concurrent version(s) remain (see `folio get --all`)" : ""))
-            case .failure:
-                missing += 1
-                if json { Terminal.out(JSONValue.object([("id", .string(id)), ("outcome", .string("not_found"))]).serialized) }
-                Terminal.err("folio: \"\(Terminal.safe(id))\" not found (absent or already purged)")
+            case let .failure(error):
+                let notFound = (error as? FolioClientError)?.kind == .notFound || (error as? StoreError)?.kind == .notFound
+                if notFound { missing += 1 } else { failed += 1 }
+                if json {
+                    Terminal.out(JSONValue.object([
+                        ("id", .string(id)), ("outcome", .string(notFound ? "not_found" : "failed")),
+                    ] + (notFound ? [] : [("error", JSONValue.string(Terminal.describe(error)))])).serialized)
+                }
+                Terminal.err(notFound
+                    ? "folio: \"\(Terminal.safe(id))\" not found (absent or already purged)"
+                    : "folio: \"\(Terminal.safe(id))\" not purged: \(Terminal.describe(error))")
             }
         }
+        if failed > 0 { throw CLIFailure(code: .failure, message: "\(failed) purge(s) failed; the others are reported above") }
         if missing > 0 { throw CLIFailure(code: .notFound, message: nil) }
     }
 }
