@@ -50,6 +50,16 @@ final class ReplicationCLITests: XCTestCase {
             XCTAssertEqual(r.code, 2, "\(bad): \(r.stderr)")
         }
         XCTAssertEqual(try CLI.run(["serve", "--data", laptop, "--filter", "prefix=a", "--check"]).code, 2)
+        // The change feed, filtered and with the articles.
+        let feed = try CLI.run(["changes", "--data", hub, "--json", "--filter", "prefix=desk/", "--filter", "tag=port", "--include-bodies"])
+        XCTAssertEqual(feed.code, 0, feed.stderr)
+        let entries = lines(feed)
+        XCTAssertEqual(entries.count, 10, feed.stdout)
+        XCTAssertTrue(entries.allSatisfy { $0.contains(#""article":{"id":"desk/"#) && $0.contains(#""siblings":1"#) }, feed.stdout)
+        XCTAssertEqual(try CLI.run(["changes", "--data", hub, "--include-bodies"]).code, 2)
+        XCTAssertEqual(try CLI.run(["changes", "--data", hub, "--filter", "colour=red"]).code, 2)
+        let remoteFeed = try CLI.run(["changes", "--remote", address, "--json", "--filter", "prefix=desk/", "--filter", "tag=port"])
+        XCTAssertEqual(lines(remoteFeed).count, 10, remoteFeed.stdout + remoteFeed.stderr)
         node.terminate()
         node.waitUntilExit()
     }
