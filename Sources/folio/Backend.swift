@@ -138,18 +138,7 @@ enum Backend {
         case let .local(s):
             return try await Backend.eachInOneTransaction(s, ids) { w, id in try w.delete(id, context: context) }
         case let .remote(c, _):
-            var out: [(String, Result<WriteOutcome, Error>)] = []
-            for id in ids {
-                let result: Result<WriteOutcome, FolioClientError>
-                do {
-                    result = .success(try await c.delete(id, context: context))
-                } catch {
-                    result = .failure(error)
-                }
-                if case let .failure(e) = result, e.kind != .notFound, e.kind != .invalidInput { throw e }
-                out.append((id, result.mapError { $0 as Error }))
-            }
-            return out
+            return await Backend.eachRemote(ids) { id in try await c.delete(id, context: context) }
         }
     }
 
@@ -171,6 +160,30 @@ enum Backend {
         }
     }
 
+    /// Runs `write` for each id against a node, reporting each outcome: an id the node does
+    /// not hold (or refuses as input) fails alone; after any other failure (the node went
+    /// away) the remaining ids are reported as not attempted.
+    private static func eachRemote(
+        _ ids: [String], _ write: (String) async throws -> WriteOutcome
+    ) async -> [(String, Result<WriteOutcome, Error>)] {
+        var out: [(String, Result<WriteOutcome, Error>)] = []
+        var stop: FolioClientError?
+        for id in ids {
+            if let stop {
+                out.append((id, .failure(FolioClientError.closed("not attempted: \(stop.description)"))))
+                continue
+            }
+            do {
+                out.append((id, .success(try await write(id))))
+            } catch {
+                let e = (error as? FolioClientError) ?? .closed("\(error)")
+                out.append((id, .failure(e)))
+                if e.kind != .notFound && e.kind != .invalidInput { stop = e }
+            }
+        }
+        return out
+    }
+
     /// Purges each id (SPEC §5.2); an absent or already purged one fails alone. Locally in one
     /// transaction; remotely a DELETE whose context is what was read plus the purge marker.
     func purge(_ ids: [String]) async throws -> [(String, Result<WriteOutcome, Error>)] {
@@ -178,26 +191,12 @@ enum Backend {
         case let .local(s):
             return try await Backend.eachInOneTransaction(s, ids) { w, id in try w.purge(id) }
         case let .remote(c, _):
-            // Each id's outcome is reported, also when the node fails part-way: the ids after
-            // the failure are reported as not attempted.
-            var out: [(String, Result<WriteOutcome, Error>)] = []
-            var stop: FolioClientError?
-            for id in ids {
-                if let stop {
-                    out.append((id, .failure(FolioClientError.closed("not attempted: \(stop.description)"))))
-                    continue
-                }
-                do {
-                    let state = try await c.get(id, allVersions: false)
-                    var context = state.context
-                    context.advance(.purgeMarker, to: 1)
-                    out.append((id, .success(try await c.delete(id, context: context))))
-                } catch {
-                    out.append((id, .failure(error)))
-                    if error.kind != .notFound { stop = error }
-                }
+            return await Backend.eachRemote(ids) { id in
+                let state = try await c.get(id, allVersions: false)
+                var context = state.context
+                context.advance(.purgeMarker, to: 1)
+                return try await c.delete(id, context: context)
             }
-            return out
         }
     }
 

@@ -57,7 +57,8 @@ struct Purge: AsyncParsableCommand {
                 Terminal.err("purged \(Terminal.safe(id)): \(outcome.superseded) version(s) superseded"
                     + (outcome.siblings > 1 ? "; \(outcome.siblings - 1) concurrent version(s) remain (see `folio get --all`)" : ""))
             case let .failure(error):
-                let notFound = (error as? FolioClientError)?.kind == .notFound || (error as? StoreError)?.kind == .notFound
+                let kind = (error as? FolioClientError)?.kind ?? (error as? StoreError)?.kind
+                let notFound = kind == .notFound || kind == .invalidInput
                 if notFound { missing += 1 } else { failed += 1 }
                 if json {
                     Terminal.out(JSONValue.object([

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FolioModel
 import FolioStore
+import FolioClient
 import Foundation
 
 struct Remove: AsyncParsableCommand {
@@ -66,7 +67,7 @@ struct Remove: AsyncParsableCommand {
             }
             return try await backend.delete(targets, context: ctx)
         }
-        var missing = 0
+        var (missing, failed) = (0, 0)
         for (id, result) in results {
             switch result {
             case let .success(outcome):
@@ -82,13 +83,18 @@ struct Remove: AsyncParsableCommand {
                     Terminal.err("folio: \"\(Terminal.safe(id))\" keeps \(outcome.siblings) sibling versions (a concurrent edit survives)")
                 }
             case let .failure(error):
-                missing += 1
+                // Absent, already deleted or refused as input: this id only. Anything else (the
+                // node went away): failed, and the ids after it were not attempted.
+                let kind = (error as? FolioClientError)?.kind ?? (error as? StoreError)?.kind
+                let alone = kind == .notFound || kind == .invalidInput
+                if alone { missing += 1 } else { failed += 1 }
                 if json {
-                    Terminal.out(JSONValue.object([("id", .string(id)), ("outcome", .string("not_found")), ("error", .string("\(error)"))]).serialized)
+                    Terminal.out(JSONValue.object([("id", .string(id)), ("outcome", .string(alone ? "not_found" : "failed")), ("error", .string("\(error)"))]).serialized)
                 }
                 Terminal.err("folio: \(Terminal.message("\(error)"))")
             }
         }
+        if failed > 0 { throw CLIFailure(code: .failure, message: "\(failed) deletion(s) failed; the others are reported above") }
         if results.count > 1 || prefix != nil {
             Terminal.err("deleted \(results.count - missing) of \(results.count)")
         }
