@@ -170,7 +170,7 @@ enum Backend {
         var stop: FolioClientError?
         for id in ids {
             if let stop {
-                out.append((id, .failure(FolioClientError.closed("not attempted: \(stop.description)"))))
+                out.append((id, .failure(FolioClientError.closed("not attempted after \"\(stop.description)\""))))
                 continue
             }
             do {

@@ -291,6 +291,35 @@ final class ReplicationCLITests: XCTestCase {
         XCTAssertTrue(clause.stderr.contains("clause.yaml:5:"), clause.stderr)
     }
 
+    /// A node that goes away part-way through `rm --remote` or `purge --remote`: each id is
+    /// reported (not found, failed, not attempted) and the command exits 3.
+    func testRemoteDeletionsReportEveryIdWhenTheNodeFailsPartWay() throws {
+        guard let python = CLI.tool("python3") else { throw XCTSkip("python3 not installed") }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/node-that-fails.py").path
+        for command in ["rm", "purge"] {
+            let node = Process()
+            node.executableURL = URL(fileURLWithPath: python)
+            node.arguments = [script]
+            let out = Pipe()
+            node.standardOutput = out
+            try node.run()
+            defer { node.terminate(); node.waitUntilExit() }
+            var line = Data()
+            while !line.contains(0x0A) {
+                let d = out.fileHandleForReading.availableData
+                if d.isEmpty { break }
+                line.append(d)
+            }
+            let address = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let r = try CLI.run([command, "a", "b", "c", "--remote", address, "--json"])
+            XCTAssertEqual(r.code, 3, "\(command): \(r.stdout) \(r.stderr)")
+            let outcomes = lines(r).map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            XCTAssertEqual(outcomes.map { $0?["id"] as? String }, ["a", "b", "c"], r.stdout)
+            XCTAssertEqual(outcomes.map { $0?["outcome"] as? String }, ["not_found", "failed", "failed"], r.stdout)
+            XCTAssertTrue(r.stderr.contains("not attempted"), r.stderr)
+        }
+    }
+
     /// `folio changes --follow` on one node prints a put made on another node of the mesh
     /// within a second.
     func testAChangeOnAnotherNodeOfTheMeshIsFollowedWithinASecond() throws {
