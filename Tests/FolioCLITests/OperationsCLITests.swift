@@ -105,6 +105,8 @@ final class OperationsCLITests: XCTestCase {
         let check = try CLI.run(["serve", "--config", dir + "/hub.yaml", "--check"])
         XCTAssertEqual(check.code, 0, check.stderr)
         XCTAssertTrue(check.stdout.contains("admin-listen: 127.0.0.1:9070") && check.stdout.contains("peer: archive-c.example.org"), check.stdout)
+        XCTAssertTrue(check.stdout.contains("peer: archive-c.example.org (filter: prefix=desk/&prefix=wire/; push-filter: none)"), check.stdout)
+        XCTAssertTrue(check.stdout.contains("tombstone-horizon: 2592000s"), check.stdout)
     }
 
     func testConfigFileFlagsOverrideItAndCheckNamesTheBadLine() throws {
