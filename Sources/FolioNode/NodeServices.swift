@@ -68,19 +68,30 @@ final class NodeServices: PeerLinkHost {
             guard waitMillis > 0, case let .changeBatch(changes, _) = first, changes.isEmpty else {
                 return loop.makeSucceededFuture(first)
             }
-            let promise = loop.makePromise(of: Message.self)
-            let done = NIOLockedValueBox(false)
-            let finish: @Sendable (EventLoopFuture<Message>) -> Void = { f in
-                guard done.withLockedValue({ d in defer { d = true }; return !d }) else { return }
-                promise.completeWith(f)
+            return self.hold(on: loop, after: since, until: .now() + .milliseconds(Int64(waitMillis)), orElse: first) {
+                self.read(on: loop, read)
             }
-            let id = self.notifier.register(since: since) { _ in finish(self.read(on: loop, read)) }
-            loop.scheduleTask(in: .milliseconds(Int64(waitMillis))) {
-                self.notifier.cancel(id)
-                finish(loop.makeSucceededFuture(first))
-            }
-            return promise.futureResult
         }
+    }
+
+    /// Holds a feed request: answers `next()` once a change after `since` commits, or
+    /// `answer` when `deadline` comes first.
+    private func hold(
+        on loop: EventLoop, after since: UInt64, until deadline: NIODeadline, orElse answer: Message,
+        _ next: @escaping @Sendable () -> EventLoopFuture<Message>
+    ) -> EventLoopFuture<Message> {
+        let promise = loop.makePromise(of: Message.self)
+        let done = NIOLockedValueBox(false)
+        let finish: @Sendable (EventLoopFuture<Message>) -> Void = { f in
+            guard done.withLockedValue({ d in defer { d = true }; return !d }) else { return }
+            promise.completeWith(f)
+        }
+        let id = notifier.register(since: since) { _ in finish(next()) }
+        loop.scheduleTask(deadline: deadline) {
+            self.notifier.cancel(id)
+            finish(loop.makeSucceededFuture(answer))
+        }
+        return promise.futureResult
     }
 
     /// FILTERED_CHANGES: like CHANGES, but a wait goes on while commits bring nothing that
@@ -94,21 +105,10 @@ final class NodeServices: PeerLinkHost {
                 return .filteredChangeBatch(changes, scanned: max(scanned, since), lastSequence: last)
             }
             return self.read(on: loop, read).flatMap { answer in
-                guard case let .filteredChangeBatch(changes, scanned, _) = answer, changes.isEmpty, limit > 0,
-                    case let remaining = deadline - .now(), remaining > .zero
-                else { return loop.makeSucceededFuture(answer) }
-                let promise = loop.makePromise(of: Message.self)
-                let done = NIOLockedValueBox(false)
-                let finish: @Sendable (EventLoopFuture<Message>) -> Void = { f in
-                    guard done.withLockedValue({ d in defer { d = true }; return !d }) else { return }
-                    promise.completeWith(f)
+                guard case let .filteredChangeBatch(changes, scanned, _) = answer, changes.isEmpty, limit > 0, deadline > .now() else {
+                    return loop.makeSucceededFuture(answer)
                 }
-                let id = self.notifier.register(since: scanned) { _ in finish(attempt(from: scanned)) }
-                loop.scheduleTask(in: remaining) {
-                    self.notifier.cancel(id)
-                    finish(loop.makeSucceededFuture(answer))
-                }
-                return promise.futureResult
+                return self.hold(on: loop, after: scanned, until: deadline, orElse: answer) { attempt(from: scanned) }
             }
         }
         return attempt(from: since)

@@ -89,6 +89,16 @@ enum RecordCodec {
 
 // MARK: Peer statuses (`peerstatus`)
 
+extension RecordCodec {
+    /// A `peerstatus` value: `u8 format = 1` and the status as compact JSON.
+    static func decodePeerStatus(_ v: UnsafeRawBufferPointer) throws(CorruptRecord) -> PeerStatus {
+        guard v.first == 1, let json = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: v.dropFirst())),
+            let s = PeerStatus(recordJSON: json)
+        else { throw CorruptRecord("malformed peer status record") }
+        return s
+    }
+}
+
 extension PeerStatus {
     /// The `peerstatus` value after its format byte: a compact JSON object (STORAGE.md).
     var recordJSON: JSONValue {

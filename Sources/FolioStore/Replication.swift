@@ -83,10 +83,7 @@ extension Store {
         try storeErrors {
             try env.read { txn in
                 try txn.scan(dbs.peerStatus) { _, v in
-                    guard v.first == 1, let json = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: v.dropFirst())),
-                        let s = PeerStatus(recordJSON: json)
-                    else { throw CorruptRecord("malformed peer status record") }
-                    out.append(s)
+                    out.append(try RecordCodec.decodePeerStatus(v))
                     return true
                 }
             }

@@ -115,9 +115,11 @@ extension Store {
                 }
                 if let acks = dbs.acks {
                     try txn.scan(acks) { k, v in
-                        if k.count != 8 || v.count != 17 || v.first != 1 {
+                        guard k.count == 8, let seq = try? Store.decodeAck(v) else {
                             problem("acks: malformed record for key \(Array(k.prefix(8)))")
-                        } else if UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: v[1..<9])) > lastSeq {
+                            return true
+                        }
+                        if seq > lastSeq {
                             problem("acks: node \(NodeID(UInt64(bigEndianBytes: k)).hex) acknowledges past the last sequence \(lastSeq)")
                         }
                         return true

@@ -53,8 +53,8 @@ extension Store {
         var out: [NodeID: UInt64] = [:]
         if let acks = dbs.acks {
             try txn.scan(acks) { k, v in
-                guard k.count == 8, v.count == 17, v.first == 1 else { throw CorruptRecord("malformed ack record") }
-                out[NodeID(UInt64(bigEndianBytes: k))] = UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: v[1..<9]))
+                guard k.count == 8 else { throw CorruptRecord("malformed ack record") }
+                out[NodeID(UInt64(bigEndianBytes: k))] = try Store.decodeAck(v)
                 return true
             }
         }
@@ -64,11 +64,7 @@ extension Store {
             return true
         }
         try txn.scan(dbs.peerStatus) { _, v in
-            if v.first == 1, let json = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: v.dropFirst())),
-                let s = PeerStatus(recordJSON: json), let n = s.node, out[n] == nil
-            {
-                out[n] = 0
-            }
+            if let n = try RecordCodec.decodePeerStatus(v).node, out[n] == nil { out[n] = 0 }
             return true
         }
         out[nodeID] = nil
@@ -79,6 +75,19 @@ extension Store {
             }
         }
         return out
+    }
+
+    /// How far `node` is known to hold this store's feed (0: not known to hold any of it).
+    public func acknowledgement(of node: NodeID) throws -> UInt64 {
+        guard let acks = dbs.acks else { return 0 }
+        return try storeErrors {
+            try env.read { txn in try txn.withValue(acks, key: Store.ackKey(node)) { try Store.decodeAck($0) } ?? 0 }
+        }
+    }
+
+    static func decodeAck(_ v: UnsafeRawBufferPointer) throws(CorruptRecord) -> UInt64 {
+        guard v.count == 17, v.first == 1 else { throw CorruptRecord("malformed ack record") }
+        return UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: v[1..<9]))
     }
 
     /// Every known peer and how far it is known to hold this store's feed.
@@ -150,10 +159,7 @@ extension StoreWriter {
     public func recordAck(peer: NodeID, seq: UInt64) throws {
         guard let acks = store.dbs.acks, peer != .none, peer != store.nodeID, peer != .purgeMarker else { return }
         let key = Store.ackKey(peer)
-        let current = try txn.withValue(acks, key: key) { v -> UInt64 in
-            guard v.count == 17, v.first == 1 else { throw CorruptRecord("malformed ack record") }
-            return UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: v[1..<9]))
-        }
+        let current = try txn.withValue(acks, key: key) { try Store.decodeAck($0) }
         let next = min(seq, self.seq)
         guard current.map({ next > $0 }) ?? true else { return }
         try txn.put(acks, key: key, value: [1] + next.bigEndianBytes + UInt64(bitPattern: store.options.clock()).bigEndianBytes)
@@ -260,11 +266,7 @@ extension StoreWriter {
         }
         var statuses: [[UInt8]] = []
         try txn.scan(dbs.peerStatus) { k, v in
-            if v.first == 1, let json = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: v.dropFirst())),
-                PeerStatus(recordJSON: json)?.node == node
-            {
-                statuses.append(Array(k))
-            }
+            if try RecordCodec.decodePeerStatus(v).node == node { statuses.append(Array(k)) }
             return true
         }
         for k in keys { try txn.delete(dbs.peers, key: k) }

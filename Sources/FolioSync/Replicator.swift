@@ -296,7 +296,7 @@ public struct Replicator: Sendable {
         // The peer holds our feed through its checkpoint: what lets tombstones be collected
         // here (SPEC §5.2). Recorded only when it moved, so a no-op push writes nothing.
         // A filtered push does not: deletions outside its prefixes stayed here.
-        if filter.isEmpty, report.checkpoint > 0, report.checkpoint > (try await read { try $0.acknowledgements()[peer.peerNode] } ?? 0) {
+        if filter.isEmpty, report.checkpoint > 0, report.checkpoint > (try await read { try $0.acknowledgement(of: peer.peerNode) }) {
             try await acknowledge(peer.peerNode, report.checkpoint)
         }
         return report
