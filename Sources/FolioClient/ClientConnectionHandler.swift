@@ -46,6 +46,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private func established(_ h: Hello) {
         state = .ready
         limits.inbound = maxFrame
+        limits.acceptsDeflated = hello.features.contains(.deflate)
         handshake.succeed(h)
     }
 
@@ -195,6 +196,7 @@ extension Message {
         switch self {
         case let .put(article, _, _): return article.encodedSize
         case let .apply(_, _, _, articles): return articles.reduce(0) { $0 + $1.encodedSize }
+        case let .deflated(d): return Int(d.inflatedLength)
         default: return nil
         }
     }

@@ -35,7 +35,36 @@ public final class FolioClient: Sendable {
         public var nodeID: NodeID = .none
         /// Our clock (ms since 1970), announced in HELLO and compared with the node's.
         public var clock: @Sendable () -> Int64 = { Hello.wallClock() }
+        /// Whether large frames travel deflated (SPEC §2.1).
+        public var compression: Compression = .auto
         public init(key: SharedKey? = nil) { self.key = key }
+    }
+
+    /// When article data travels deflated (SPEC §2.1). Deflate costs CPU on both ends and
+    /// saves bytes: worth it over any real network link, not to a node on this machine.
+    public enum Compression: String, Sendable, CaseIterable {
+        /// Deflated unless the node's address is a loopback one (localhost, 127.0.0.0/8, ::1).
+        case auto
+        /// Deflated whenever the node speaks it.
+        case always
+        /// Never (the HELLO does not announce `deflate`).
+        case never
+
+        func applies(to host: String) -> Bool {
+            switch self {
+            case .always: return true
+            case .never: return false
+            case .auto:
+                let h = host.lowercased()
+                return !(h == "localhost" || h.hasSuffix(".localhost") || h.hasPrefix("127.") || h == "::1" || h == "0:0:0:0:0:0:0:1")
+            }
+        }
+    }
+
+    /// Whether this client asked the node for deflated frames (its HELLO announced `deflate`)
+    /// and the node accepts them: then it also deflates what it sends that is large (APPLY).
+    public var deflates: Bool {
+        state.withLockedValue { $0.connection.deflates }
     }
 
     /// One TCP (or TLS) connection and its handler; replaced when a write is retried.
@@ -44,6 +73,7 @@ public final class FolioClient: Sendable {
         let handler: NIOLoopBound<ClientConnectionHandler>
         let hello: Hello
         let clockSkew: Int64?
+        let deflates: Bool
     }
 
     private struct State: Sendable {
@@ -106,7 +136,8 @@ public final class FolioClient: Sendable {
         // (Promises only once nothing can throw before they are completed.)
         let loop = group.next()
         let handshake = loop.makePromise(of: Hello.self)
-        let hello = Hello(nodeID: opts.nodeID, software: "folio-client/0.1.0", features: [], nonce: Hello.freshNonce(), maxFrame: opts.maxFrame, clock: opts.clock())
+        let features: Hello.Features = opts.compression.applies(to: target.host) ? [.deflate] : []
+        let hello = Hello(nodeID: opts.nodeID, software: "folio-client/0.1.0", features: features, nonce: Hello.freshNonce(), maxFrame: opts.maxFrame, clock: opts.clock())
         let boundHandler = loop.makePromise(of: NIOLoopBound<ClientConnectionHandler>.self)
         let channel: Channel
         do {
@@ -143,7 +174,8 @@ public final class FolioClient: Sendable {
             timer.cancel()
             let handler = try await boundHandler.futureResult.get()
             let skew = serverHello.clock == 0 ? nil : Clocks.skew(theirs: serverHello.clock, ours: opts.clock())
-            return Connection(channel: channel, handler: handler, hello: serverHello, clockSkew: skew)
+            let deflates = features.contains(.deflate) && serverHello.features.contains(.deflate)
+            return Connection(channel: channel, handler: handler, hello: serverHello, clockSkew: skew, deflates: deflates)
         } catch {
             timer.cancel()
             try? await channel.close()
@@ -439,7 +471,13 @@ public final class FolioClient: Sendable {
     /// Sends articles the node asked for and the feed position they complete.
     public func apply(node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState]) async throws(FolioClientError) -> ApplyOutcome {
         try await Self.typed {
-            let m = try await request(.apply(node: node, epoch: epoch, upTo: upTo, articles: articles))
+            var message = Message.apply(node: node, epoch: epoch, upTo: upTo, articles: articles)
+            if deflates, message.largePayloadSize ?? 0 >= DeflatedMessage.minimumLength {
+                // Compressed on a pool thread, not on the connection's event loop.
+                let plain = message
+                message = try await NIOThreadPool.singleton.runIfActive { DeflatedMessage.compressing(plain).map(Message.deflated) ?? plain }
+            }
+            let m = try await request(message)
             guard case let .applied(changed, created, cp) = m else { throw unexpected(m, for: "APPLY") }
             return ApplyOutcome(changed: Int(changed), conflictsCreated: Int(created), checkpoint: cp)
         }

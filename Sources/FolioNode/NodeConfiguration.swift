@@ -2,6 +2,7 @@ import FolioModel
 import CoreMetrics
 import FolioProtocol
 import FolioTransport
+import FolioClient
 import Logging
 import NIOCore
 
@@ -72,6 +73,10 @@ public struct NodeConfiguration: Sendable {
     /// it; purges need only that), SPEC §5.2. `folio serve --tombstone-horizon`.
     public var tombstoneHorizon: Duration = .seconds(30 * 86_400)
     /// How often the node looks for collectable tombstones (and once, a minute after start).
+    /// Deflated frames (SPEC §2.1): `never` leaves `deflate` out of the node's HELLO (clients
+    /// and peers then send and receive plain frames); `auto` and `always` announce it and
+    /// decide the node's own peer links (auto: not on loopback).
+    public var compression: FolioClient.Compression = .auto
     public var tombstoneCollectionInterval: Duration = .seconds(3600)
     /// Where the node's metrics go (swift-metrics); by default the process-wide factory,
     /// which does nothing until `MetricsSystem.bootstrap` (the admin listener gives its own).

@@ -169,7 +169,11 @@ final class NodeServices: PeerLinkHost {
         }
     }
 
-    var features: Hello.Features { configuration.keys.isEmpty ? [.sync, .search, .filter, .conflicts] : [.sync, .search, .filter, .conflicts, .authRequired] }
+    var features: Hello.Features {
+        var all: Hello.Features = [.sync, .search, .filter, .conflicts, .deflate]
+        if configuration.compression == .never { all.remove(.deflate) }
+        return configuration.keys.isEmpty ? all : all.union(.authRequired)
+    }
 
     /// One read batcher per event loop (each used only on its loop).
     private let batchers = NIOLockedValueBox<[ObjectIdentifier: NIOLoopBound<ReadBatcher>]>([:])
@@ -225,6 +229,7 @@ final class NodeServices: PeerLinkHost {
         options.tls = configuration.tls
         options.clock = store.options.clock
         options.maxFrame = configuration.maxFrame
+        options.compression = configuration.compression
         return options
     }
 

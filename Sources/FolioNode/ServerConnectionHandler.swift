@@ -100,6 +100,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         state = .ready
         handshakeDeadline?.cancel()
         limits.inbound = node.configuration.maxFrame
+        limits.acceptsDeflated = node.features.contains(.deflate)
         node.admission.established(context.channel)
         noteClockSkew()
     }
@@ -224,9 +225,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case let .get(id, _) where !Self.isValidID(id), let .delete(id, _, _) where !Self.isValidID(id):
             future = loop.makeFailedFuture(Self.invalidID(id))
         case let .get(id, all):
+            let deflate = peerAsksForDeflate
             future = node.read(on: loop) { store in
                 guard let s = try store.get(id, bodies: all ? .all : .winner) else { throw StoreError.notFound(id: id) }
-                return .article(s)
+                return Self.deflatedIf(deflate, .article(s))
             }
         case let .put(article, ctx, writeID):
             // With a write id, a retry gets the remembered outcome instead of a second version (SPEC §4.5).
@@ -292,12 +294,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case .syncHello, .checkpointGet, .offer, .fetch:
             let budget = SyncResponder.FrameBudget(
                 answerBytes: Int(node.configuration.maxFrame / 2), maxArticleBytes: Int(limits.outbound) - FrameDecoder.frameOverhead)
-            let request = envelope.message
+            let (request, deflate) = (envelope.message, peerAsksForDeflate)
             future = node.read(on: loop) { store in
                 guard let answer = try SyncResponder.answer(request, store: store, budget: budget) else {
                     throw ProtocolViolation(.badFrame, "unexpected \(request.kind)")
                 }
-                return answer
+                // Compressed here, on the read's thread, not on the event loop.
+                return Self.deflatedIf(deflate, answer)
             }
         case let .apply(peer, epoch, upTo, articles):
             let logger = self.logger
@@ -455,6 +458,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             bytes += n
         }
         return out
+    }
+
+    /// Whether the peer's HELLO asked for large answers deflated (SPEC §2.1).
+    /// The peer's max frame when it asked for large answers deflated, else nil.
+    private var peerAsksForDeflate: UInt32? { peerHello?.features.contains(.deflate) == true ? limits.outbound : nil }
+
+    /// `answer` deflated when the peer asked for it, deflate shrinks it, and it would have fit
+    /// the peer's max frame plain (one that would not is answered `tooLarge` either way).
+    static func deflatedIf(_ peerMaxFrame: UInt32?, _ answer: Message) -> Message {
+        guard let peerMaxFrame, let d = DeflatedMessage.compressing(answer), UInt64(d.inflatedLength) + 5 <= peerMaxFrame else { return answer }
+        return .deflated(d)
     }
 
     static func isValidID(_ id: String) -> Bool { (try? Article.validateID(id)) != nil }

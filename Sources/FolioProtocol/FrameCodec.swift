@@ -92,7 +92,13 @@ public struct FrameDecoder: ByteToMessageDecoder {
         let requestID = buffer.readInteger(endianness: .big, as: UInt32.self)!
         var payload = buffer.readSlice(length: Int(length) - 5)!
         do {
-            let message = try Message.decode(type: type, payload: &payload)
+            var message = try Message.decode(type: type, payload: &payload)
+            if case let .deflated(d) = message {
+                guard limits.acceptsDeflated else {
+                    throw ProtocolViolation(.badFrame, "a DEFLATED frame, but this side did not announce the deflate feature (or the handshake is not complete)")
+                }
+                message = try d.inflated(limit: maxFrame)
+            }
             expectingHello = false
             return Envelope(requestID, message)
         } catch var v as ProtocolViolation {
@@ -116,6 +122,9 @@ public final class FrameLimits {
     public var admitPartial: ((UInt32) -> Bool)?
     /// Called when a frame admitted by `admitPartial` has arrived whole.
     public var partialDone: (() -> Void)?
+    /// Whether DEFLATED frames are accepted: set when the handshake completes, if this side's
+    /// HELLO announced `deflate` (SPEC §2.1).
+    public var acceptsDeflated = false
 
     public init(inbound: UInt32, outbound: UInt32 = FrameDecoder.defaultMaxFrame) {
         self.inbound = inbound

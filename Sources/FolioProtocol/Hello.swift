@@ -24,6 +24,8 @@ public struct Hello: Sendable, Equatable {
         public static let filter = Features(rawValue: 1 << 3)
         /// (Node) it answers CONFLICTS (SPEC §6).
         public static let conflicts = Features(rawValue: 1 << 4)
+        /// The sender accepts DEFLATED frames and asks for its large answers that way (SPEC §2.1).
+        public static let deflate = Features(rawValue: 1 << 5)
     }
 
     public var versions: [UInt16]

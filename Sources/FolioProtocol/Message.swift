@@ -43,10 +43,12 @@ public enum Message: Sendable, Equatable {
     case conflicts(after: String, limit: UInt32)
     case conflicted([ArticleState], more: Bool)
     case error(code: ErrorCode, message: String)
+    /// Another message, deflated (SPEC §2.1); only between peers that announced `deflate`.
+    case deflated(DeflatedMessage)
 
     /// Type bytes (SPEC §6, table).
     public enum Kind: UInt8, Sendable, CaseIterable {
-        case hello = 0x01, auth = 0x02, authOK = 0x03
+        case hello = 0x01, auth = 0x02, authOK = 0x03, deflated = 0x04
         case ping = 0x10, get = 0x11, put = 0x12, delete = 0x13, list = 0x14, stats = 0x15, changes = 0x16, search = 0x17
         case filteredChanges = 0x18, conflicts = 0x19
         case syncHello = 0x20, fetch = 0x21, checkpointGet = 0x22, offer = 0x23, apply = 0x24
@@ -91,6 +93,7 @@ public enum Message: Sendable, Equatable {
         case .conflicts: return .conflicts
         case .conflicted: return .conflicted
         case .error: return .error
+        case .deflated: return .deflated
         }
     }
 
@@ -217,6 +220,10 @@ public enum Message: Sendable, Equatable {
         case let .error(code, message):
             b.writeWire(code.rawValue)
             b.writeWireString(message)
+        case let .deflated(d):
+            b.writeWire(d.innerType)
+            b.writeWire(d.inflatedLength)
+            b.writeImmutableBuffer(d.data)
         }
     }
 
@@ -341,6 +348,10 @@ public enum Message: Sendable, Equatable {
             let n = try payload.readWireCount("articles", minItemSize: 46)
             let items = try (0..<n).map { _ in try payload.readState() }
             m = .conflicted(items, more: try payload.readWireBool("more flag"))
+        case .deflated:
+            let inner = try payload.readWire(UInt8.self, "inner type")
+            let length = try payload.readWire(UInt32.self, "inflated length")
+            m = .deflated(DeflatedMessage(innerType: inner, inflatedLength: length, data: payload.readSlice(length: payload.readableBytes)!))
         case .error:
             let raw = try payload.readWire(UInt16.self, "error code")
             // An unknown code from a newer peer is still an error: report it as internal.

@@ -99,20 +99,21 @@ public struct Replicator: Sendable {
     }
 
     /// Moves the wanted articles of one feed batch in chunks — `fetch` answers a prefix of the
-    /// ids asked for, in order — and commits each chunk with the checkpoint it completes. A
-    /// batch with nothing wanted still advances the checkpoint to its end. An article too
-    /// large to send is skipped and recorded; the checkpoint then stays below its change.
-    /// `end` is where the batch ends in the source's feed (past its last change when a filter
-    /// left out the changes after it).
+    /// ids asked for, in order — and hands each chunk to `commit` with the checkpoint it
+    /// completes (`commit` applies it, or queues it behind the chunk before). A batch with
+    /// nothing wanted still advances the checkpoint to its end. An article too large to send
+    /// is skipped and recorded; the checkpoint then stays below its change. `end` is where the
+    /// batch ends in the source's feed (past its last change when a filter left out the
+    /// changes after it).
     private func transfer(
         _ changes: [Change], since: UInt64, end: UInt64, wanted: [String], into report: inout SyncDirectionReport,
         fetch: ([String]) async throws -> FetchResult,
-        apply: (_ upTo: UInt64, _ articles: [ArticleState]) async throws -> ApplyOutcome
+        commit: (_ report: inout SyncDirectionReport, _ upTo: UInt64, _ articles: [ArticleState]) async throws -> Void
     ) async throws {
-        func held(_ upTo: UInt64) -> UInt64 { min(upTo, report.heldCheckpoint ?? .max) }
+        func held(_ upTo: UInt64, _ report: SyncDirectionReport) -> UInt64 { min(upTo, report.heldCheckpoint ?? .max) }
         var pending = wanted
         if pending.isEmpty {
-            report.checkpoint = try await apply(held(end), []).checkpoint
+            try await commit(&report, held(end, report), [])
             return
         }
         while !pending.isEmpty {
@@ -127,19 +128,30 @@ public struct Replicator: Sendable {
             // batch is done.
             let answered = Set(chunk.articles.map(\.id)).union(chunk.oversized.map(\.id))
             guard let last = pending.lastIndex(where: answered.contains) else {
-                report.checkpoint = try await apply(held(end), []).checkpoint
+                try await commit(&report, held(end, report), [])
                 return
             }
             pending.removeFirst(last + 1)
-            let upTo = held(Replicator.upTo(changes, pending: Set(pending), since: since, end: end))
-            let o = try await apply(upTo, chunk.articles)
+            let upTo = held(Replicator.upTo(changes, pending: Set(pending), since: since, end: end), report)
             report.articlesSent += chunk.articles.count
-            report.refusedAsStale += o.refusedAsStale
-            report.articlesChanged += o.changed
-            report.conflictsCreated += o.conflictsCreated
-            report.checkpoint = o.checkpoint
+            try await commit(&report, upTo, chunk.articles)
         }
     }
+
+    /// Adds what committing a chunk did to `report`.
+    private static func fold(_ o: ApplyOutcome, into report: inout SyncDirectionReport) {
+        report.refusedAsStale += o.refusedAsStale
+        report.articlesChanged += o.changed
+        report.conflictsCreated += o.conflictsCreated
+        report.checkpoint = o.checkpoint
+    }
+
+    /// A pull's chunks commit one at a time and in feed order, each with its checkpoint, while
+    /// the next chunk is already being fetched: the link and the local disk work at once.
+    /// Chunks are fetched saying which bodies are held *before* the chunk ahead commits; if that
+    /// one released a body the next relies on, the next chunk's commit fails with
+    /// `missingBody`, and the pull starts over from the committed checkpoint (which has moved).
+    private struct BodyRace: Error {}
 
     /// One batch of a feed: its changes, where it ends in the feed, the feed's last sequence.
     private typealias Batch = (changes: [Change], end: UInt64, last: UInt64)
@@ -167,7 +179,6 @@ public struct Replicator: Sendable {
         report.checkpoint = since
         report.checkpointAtStart = since
         report.sourceLastSequence = source.lastSequence
-        var caughtUp = false
         let apply: @Sendable (UInt64, [ArticleState]) async throws -> ApplyOutcome = { [pulled, applyLocally] upTo, articles in
             let o = try await applyLocally(source.node, scope, upTo, articles)
             if !o.heldBySource.isEmpty {
@@ -178,45 +189,14 @@ public struct Replicator: Sendable {
             return o
         }
         while true {
-            try Task.checkCancellation()
-            let (from, wait) = (since, follow && caughtUp ? waitMillis : 0)
-            let batch: Batch
-            if filter.isEmpty {
-                let (c, last) = try await peer.changes(since: from, limit: options.batchCount, waitMillis: wait)
-                batch = (c, c.last?.seq ?? from, last)
-            } else {
-                let (c, scanned, last) = try await peer.changes(since: from, limit: options.batchCount, waitMillis: wait, filter: filter)
-                batch = (c, max(scanned, from), last)
-            }
-            report.sourceLastSequence = batch.last
-            if batch.changes.isEmpty {
-                // A filtered scan that passed only changes outside the filter still moves the
-                // checkpoint, so the next pull does not scan them again.
-                if batch.end > since {
-                    report.checkpoint = try await apply(min(batch.end, report.heldCheckpoint ?? .max), []).checkpoint
-                    since = batch.end
-                }
-                // (An unfiltered empty batch is the end: the feed may end before `last` where
-                // collected tombstones left holes.)
-                if !filter.isEmpty && batch.end < batch.last { continue }
-                caughtUp = true
-                if follow { continue }
+            do {
+                since = try await pullBatches(
+                    from: peer, filter: filter, since: since, follow: follow, waitMillis: waitMillis, report: &report,
+                    apply: apply, progress: progress, afterBatch: afterBatch)
                 break
+            } catch is BodyRace {
+                since = report.checkpoint
             }
-            report.changesExamined += batch.changes.count
-            let changes = batch.changes
-            let needs = try await read { try $0.needs(changes) }
-            try await transfer(changes, since: since, end: batch.end, wanted: needs.ids, into: &report) { ids in
-                // Re-check the bodies we hold: an earlier chunk may have released one.
-                let have = try await read { try $0.heldBodies(needs.have) }
-                return try await peer.fetch(ids, have: have, maxBytes: UInt32(clamping: options.batchBytes))
-            } apply: { upTo, articles in
-                try await apply(upTo, articles)
-            }
-            since = batch.end
-            progress?(SyncProgress(direction: "pull", done: since, total: max(batch.last, since)))
-            await afterBatch?(report)
-            if !follow && since >= batch.last { break }
         }
         // Tell the source where this pull ended (an empty read after it): that is what lets it
         // collect the tombstones it just sent (SPEC §5.2).
@@ -228,6 +208,83 @@ public struct Replicator: Sendable {
             }
         }
         return report
+    }
+
+    /// Reads the source's feed from `since` and commits what this store lacks, chunk by chunk;
+    /// returns where it stopped in the feed.
+    private func pullBatches(
+        from peer: SyncPeer, filter: ReplicationFilter, since start: UInt64, follow: Bool, waitMillis: UInt32,
+        report: inout SyncDirectionReport, apply: @escaping @Sendable (UInt64, [ArticleState]) async throws -> ApplyOutcome,
+        progress: (@Sendable (SyncProgress) -> Void)?, afterBatch: (@Sendable (SyncDirectionReport) async -> Void)?
+    ) async throws -> UInt64 {
+        try await withThrowingTaskGroup(of: ApplyOutcome.self) { group in
+            var since = start
+            var committing = false
+            /// Waits for the chunk being committed, if any, and adds its outcome.
+            func join(_ report: inout SyncDirectionReport) async throws {
+                guard committing else { return }
+                committing = false
+                do {
+                    Self.fold(try await group.next()!, into: &report)
+                } catch StoreError.missingBody {
+                    throw BodyRace()
+                }
+            }
+            /// Queues a chunk behind the one being committed.
+            func commit(_ report: inout SyncDirectionReport, _ upTo: UInt64, _ articles: [ArticleState]) async throws {
+                try await join(&report)
+                group.addTask { try await apply(upTo, articles) }
+                committing = true
+            }
+            var caughtUp = false
+            while true {
+                try Task.checkCancellation()
+                let (from, wait) = (since, follow && caughtUp ? waitMillis : 0)
+                if wait > 0 { try await join(&report) }
+                let batch: Batch
+                if filter.isEmpty {
+                    let (c, last) = try await peer.changes(since: from, limit: options.batchCount, waitMillis: wait)
+                    batch = (c, c.last?.seq ?? from, last)
+                } else {
+                    let (c, scanned, last) = try await peer.changes(since: from, limit: options.batchCount, waitMillis: wait, filter: filter)
+                    batch = (c, max(scanned, from), last)
+                }
+                report.sourceLastSequence = batch.last
+                if batch.changes.isEmpty {
+                    // A filtered scan that passed only changes outside the filter still moves the
+                    // checkpoint, so the next pull does not scan them again.
+                    if batch.end > since {
+                        try await commit(&report, min(batch.end, report.heldCheckpoint ?? .max), [])
+                        since = batch.end
+                    }
+                    // (An unfiltered empty batch is the end: the feed may end before `last` where
+                    // collected tombstones left holes.)
+                    if !filter.isEmpty && batch.end < batch.last { continue }
+                    caughtUp = true
+                    if follow { continue }
+                    break
+                }
+                report.changesExamined += batch.changes.count
+                let changes = batch.changes
+                let needs = try await read { try $0.needs(changes) }
+                try await transfer(changes, since: since, end: batch.end, wanted: needs.ids, into: &report) { ids in
+                    // Re-check the bodies we hold: an earlier chunk may have released one.
+                    let have = try await read { try $0.heldBodies(needs.have) }
+                    return try await peer.fetch(ids, have: have, maxBytes: UInt32(clamping: options.batchBytes))
+                } commit: { report, upTo, articles in
+                    try await commit(&report, upTo, articles)
+                }
+                since = batch.end
+                progress?(SyncProgress(direction: "pull", done: since, total: max(batch.last, since)))
+                if let afterBatch {
+                    try await join(&report)
+                    await afterBatch(report)
+                }
+                if !follow && since >= batch.last { break }
+            }
+            try await join(&report)
+            return since
+        }
     }
 
     /// Pushes this store's changes that `peer` has not yet received; with a `filter`, only
@@ -284,8 +341,8 @@ public struct Replicator: Sendable {
             let batchBytes = options.batchBytes
             try await transfer(changes, since: since, end: batch.end, wanted: want.ids, into: &report) { ids in
                 try await read { try $0.fetch(ids, have: have, maxBytes: batchBytes, maxArticleBytes: maxArticleBytes) }
-            } apply: { upTo, articles in
-                try await peer.apply(node: store.nodeID, epoch: scope, upTo: upTo, articles: articles)
+            } commit: { report, upTo, articles in
+                Self.fold(try await peer.apply(node: store.nodeID, epoch: scope, upTo: upTo, articles: articles), into: &report)
             }
             since = batch.end
             progress?(SyncProgress(direction: "push", done: since, total: max(last, since)))

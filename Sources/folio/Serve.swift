@@ -2,6 +2,7 @@ import ArgumentParser
 import CoreMetrics
 import FolioAdmin
 import FolioModel
+import FolioClient
 import FolioStore
 import FolioNode
 import FolioProtocol
@@ -73,6 +74,8 @@ struct Serve: AsyncParsableCommand {
     var pushFilter: [String] = []
     @Option(help: ArgumentHelp("Collect tombstones older than this once every known peer holds them (N followed by s, m, h or d; default 30d).", valueName: "duration"))
     var tombstoneHorizon: String?
+    @Option(help: ArgumentHelp("Deflate article data on the wire: auto (asked for by clients and used on --peer links except loopback ones), always (peer links too), never (not announced: clients and peers send and get plain frames).", valueName: "when"))
+    var compress: String?
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error (default: info).", valueName: "level")) var logLevel: String?
     @Option(help: ArgumentHelp("Log format: text, or json (one JSON object per line) (default: text).", valueName: "format")) var logFormat: String?
     @Option(help: ArgumentHelp("Serve /health, /ready and /metrics over HTTP here: HOST:PORT, or PORT on 127.0.0.1 (default: off).", valueName: "host:port"))
@@ -147,6 +150,7 @@ struct Serve: AsyncParsableCommand {
         config.peers = settings.peers
         config.peerFilters = settings.peerFilters
         config.tombstoneHorizon = .milliseconds(settings.tombstoneHorizon)
+        config.compression = settings.compress
         config.keys = try settings.keyFiles.map(readKey)
         let registry = PrometheusCollectorRegistry()
         if settings.adminListen != nil { config.metrics = AdminServer.metricsFactory(registry: registry) }
@@ -305,6 +309,7 @@ struct ServeSettings {
     var peerFilters: [String: PeerFilters] = [:]
     /// Milliseconds.
     var tombstoneHorizon: Int64 = 30 * 86_400_000
+    var compress = FolioClient.Compression.auto
     var logLevel = "info"
     var logFormat = "text"
     var adminListen: String?
@@ -364,6 +369,10 @@ struct ServeSettings {
             }
         }
         if let v = try f.string("tombstone-horizon") { tombstoneHorizon = try wrap { try Check.duration(v, f.origin("tombstone-horizon")) } }
+        if let v = try f.string("compress") {
+            guard let c = FolioClient.Compression(rawValue: v) else { throw P(description: "\(f.origin("compress")) must be auto, always or never, not \"\(Terminal.safe(v))\"") }
+            compress = c
+        }
         if let v = try f.string("log-level") {
             guard Self.logLevels.contains(v) else { throw P(description: "\(f.origin("log-level")) must be one of \(Self.logLevels.joined(separator: ", ")), not \"\(Terminal.safe(v))\"") }
             logLevel = v
@@ -416,6 +425,10 @@ struct ServeSettings {
             for p in c.peer { peerFilters[p] = f }
         }
         if let v = c.tombstoneHorizon { tombstoneHorizon = try Check.duration(v, "--tombstone-horizon") }
+        if let v = c.compress {
+            guard let m = FolioClient.Compression(rawValue: v) else { throw ValidationError("--compress must be auto, always or never, not \"\(Terminal.safe(v))\"") }
+            compress = m
+        }
         if let v = c.logLevel {
             guard Self.logLevels.contains(v) else { throw ValidationError("--log-level must be one of \(Self.logLevels.joined(separator: ", ")), not \"\(v)\"") }
             logLevel = v
@@ -445,7 +458,7 @@ struct ServeSettings {
             "max-connections: \(maxConnections)", "idle-timeout: \(idleTimeout)", "handshake-timeout: \(handshakeTimeout)",
             "max-pending-handshakes: \(maxPendingHandshakes)", "max-connections-per-address: \(maxConnectionsPerAddress)",
             "read-threads: \(readThreads)", "event-loop-threads: \(eventLoopThreads)", "no-meta-sync: \(noMetaSync)",
-            "tombstone-horizon: \(tombstoneHorizon / 1000)s",
+            "tombstone-horizon: \(tombstoneHorizon / 1000)s", "compress: \(compress.rawValue)",
             "log-level: \(logLevel)", "log-format: \(logFormat)", "admin-listen: \(adminListen ?? "off")",
         ]
         return out

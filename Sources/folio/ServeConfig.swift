@@ -23,7 +23,7 @@ struct ServeConfigFile {
     static let keys: [String] = [
         "data", "listen", "key-file", "tls-cert", "tls-key", "tls-ca", "peer", "max-connections", "idle-timeout",
         "handshake-timeout", "max-pending-handshakes", "max-connections-per-address", "read-threads",
-        "event-loop-threads", "no-meta-sync", "tombstone-horizon", "log-level", "log-format", "admin-listen",
+        "event-loop-threads", "no-meta-sync", "tombstone-horizon", "compress", "log-level", "log-format", "admin-listen",
     ]
 
     /// A problem of the file: a usage error naming the file and line.

@@ -36,6 +36,9 @@ enum GoldenVectors {
             databases: [("articles", StoreStatistics.Database(pageSize: 4096, depth: 1, branchPages: 0, leafPages: 1, overflowPages: 0, entries: 10))])
     }
 
+    /// What 05-deflated-fetched carries.
+    static var deflatedInner: Message { .fetched([state]) }
+
     /// (file name, what it shows, request id, message)
     static var all: [(String, String, UInt32, Message)] {
         [
@@ -47,6 +50,8 @@ enum GoldenVectors {
              .auth(proof: try! SharedKey(bytes: Array(0..<32)).clientProof(clientNonce: Array(0..<32), serverNonce: Array(32..<64), binding: Array(64..<96)))),
             ("04-auth-ok", "AUTH_OK: the node's proof for the same key, nonces and certificate hash", 0,
              .authOK(proof: try! SharedKey(bytes: Array(0..<32)).serverProof(clientNonce: Array(0..<32), serverNonce: Array(32..<64), binding: Array(64..<96)))),
+            ("05-deflated-fetched", "DEFLATED: the FETCHED of a1-fetched, here with the live body, its payload deflated (raw deflate, zlib level 1), answering request 11", 11,
+             .deflated(try! DeflatedMessage(deflating: deflatedInner))),
             ("10-ping", "PING, request id 1, token 42", 1, .ping(42)),
             ("11-get", "GET wire/1, winner only, request id 2", 2, .get(id: "wire/1", allVersions: false)),
             ("12-put", "PUT an article with no context, request id 3", 3, .put(article, context: nil)),
