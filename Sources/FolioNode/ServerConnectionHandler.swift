@@ -462,7 +462,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     /// Whether the peer's HELLO asked for large answers deflated (SPEC §2.1).
     /// The peer's max frame when it asked for large answers deflated, else nil.
-    private var peerAsksForDeflate: UInt32? { peerHello?.features.contains(.deflate) == true ? limits.outbound : nil }
+    /// (Only when this node speaks deflate itself: one run with `--compress never` acts as an
+    /// older node that does not.)
+    private var peerAsksForDeflate: UInt32? {
+        limits.acceptsDeflated && peerHello?.features.contains(.deflate) == true ? limits.outbound : nil
+    }
 
     /// `answer` deflated when the peer asked for it, deflate shrinks it, and it would have fit
     /// the peer's max frame plain (one that would not is answered `tooLarge` either way).

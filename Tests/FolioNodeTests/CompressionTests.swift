@@ -1,0 +1,151 @@
+import FolioClient
+import FolioModel
+import FolioNode
+import FolioProtocol
+import FolioStore
+import FolioSync
+import Foundation
+import XCTest
+
+/// Deflated frames between real nodes and clients over loopback TCP (SPEC §2.1), and the
+/// pipelined pull's recovery from a body released by the chunk ahead.
+final class CompressionTests: XCTestCase {
+    func tempStore() throws -> Store {
+        let dir = NSTemporaryDirectory() + "folio-deflate-\(UUID().uuidString)"
+        let s = try Store.create(at: dir)
+        addTeardownBlock {
+            s.close()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        return s
+    }
+
+    /// Prose-like articles: words drawn from a small vocabulary, as news text repeats itself.
+    func fill(_ s: Store, prefix: String, count: Int) throws {
+        let words = "the port strike council harbour ferry minister union wage deal talks container night trains timetable winter city".split(separator: " ")
+        var rng = SeededRandom(seed: UInt64(prefix.utf8.reduce(7) { $0 &* 31 &+ Int($1) }.magnitude))
+        try s.write { w in
+            for i in 0..<count {
+                let body = (0..<450).map { _ in String(words[Int.random(in: 0..<words.count, using: &rng)]) }.joined(separator: " ")
+                try w.put(Article(id: "\(prefix)/\(i)", title: "Report \(i)", source: "Nordic Wire", body: body, tags: ["port"]))
+            }
+        }
+    }
+
+    func export(_ s: Store) throws -> [String] {
+        var out: [String] = []
+        try s.forEach { out.append($0.id + ($0.article($0.winner!)?.jsonLine ?? "")) }
+        return out
+    }
+
+    func connect(_ node: TestNode, _ store: Store, _ compression: FolioClient.Compression) async throws -> FolioClient {
+        var o = FolioClient.Options()
+        o.nodeID = store.nodeID
+        o.compression = compression
+        return try await FolioClient.connect(to: node.address, options: o)
+    }
+
+    func testDeflateIsNegotiatedAndCutsTheBytesOfPullsAndPushes() async throws {
+        let node = try await TestNode(self)
+        defer { Task { await node.stop() } }
+        try fill(node.store, prefix: "hub", count: 150)
+        var bytes: [FolioClient.Compression: (pulled: UInt64, pushed: UInt64)] = [:]
+        var exports: [[String]] = []
+        for mode in [FolioClient.Compression.never, .always] {
+            let laptop = try tempStore()
+            try fill(laptop, prefix: "laptop-\(mode)", count: 150)
+            let client = try await connect(node, laptop, mode)
+            XCTAssertEqual(client.deflates, mode == .always)
+            let r = Replicator(store: laptop)
+            let before = client.bytesReceived
+            let pulled = try await r.pull(from: client)
+            let received = client.bytesReceived - before
+            let sentBefore = client.bytesSent
+            let pushed = try await r.push(to: client)
+            let sent = client.bytesSent - sentBefore
+            try await client.close()
+            XCTAssertEqual(pulled.articlesChanged, mode == .never ? 150 : 300, "the hub's, and the first laptop's once pushed")
+            XCTAssertEqual(pushed.articlesChanged, 150)
+            bytes[mode] = (received, sent)
+            exports.append(try export(laptop).filter { $0.hasPrefix("hub/") })
+            XCTAssertTrue(try laptop.verify().isClean)
+        }
+        XCTAssertEqual(exports[0], exports[1], "the same articles arrive either way")
+        XCTAssertEqual(exports[0].count, 150)
+        let plain = bytes[.never]!, deflated = bytes[.always]!
+        XCTAssertLessThan(deflated.pulled, plain.pulled, "a deflated pull of twice the articles moves fewer bytes (\(deflated.pulled) vs \(plain.pulled))")
+        XCTAssertLessThan(deflated.pushed * 2, plain.pushed, "a deflated push too (\(deflated.pushed) vs \(plain.pushed))")
+        XCTAssertTrue(try node.store.verify().isClean)
+        XCTAssertEqual(try node.store.statistics().liveArticles, 450, "both laptops' pushes arrived whole")
+    }
+
+    /// A node that does not speak deflate (as an older one, or one run with --compress never)
+    /// gets and sends plain frames, even to a client that asks for deflate always.
+    func testAPeerThatDoesNotSpeakDeflateGetsPlainFrames() async throws {
+        let node = try await TestNode(self) { $0.compression = .never }
+        defer { Task { await node.stop() } }
+        let probe = try await connect(node, try tempStore(), .never)
+        XCTAssertFalse(probe.serverHello.features.contains(.deflate))
+        try await probe.close()
+        try fill(node.store, prefix: "hub", count: 60)
+        let laptop = try tempStore()
+        try fill(laptop, prefix: "laptop", count: 60)
+        let client = try await connect(node, laptop, .always)
+        XCTAssertFalse(client.serverHello.features.contains(.deflate))
+        XCTAssertFalse(client.deflates)
+        let r = Replicator(store: laptop)
+        _ = try await r.pull(from: client)
+        _ = try await r.push(to: client)
+        let (received, sent) = (client.bytesReceived, client.bytesSent)
+        try await client.close()
+        XCTAssertGreaterThan(received, 60 * 2000, "article bodies came plain")
+        XCTAssertGreaterThan(sent, 60 * 2000, "and went plain")
+        XCTAssertEqual(try node.store.statistics().liveArticles, 120)
+        XCTAssertEqual(try laptop.statistics().liveArticles, 120)
+        // A plain client of a deflating node gets plain answers: it did not ask.
+        let other = try await TestNode(self)
+        defer { Task { await other.stop() } }
+        try fill(other.store, prefix: "o", count: 20)
+        let plainClient = try await connect(other, try tempStore(), .never)
+        let article = try await plainClient.get("o/3")
+        XCTAssertEqual(article.id, "o/3")
+        XCTAssertGreaterThan(plainClient.bytesReceived, 2000, "the body came plain")
+        try await plainClient.close()
+    }
+
+    /// A pull fetches the next chunk saying which bodies it holds before the chunk ahead
+    /// commits; when that chunk released one of them, the next chunk cannot commit, and the
+    /// pull carries on from the committed checkpoint instead of failing.
+    func testAPipelinedPullRecoversWhenTheChunkAheadReleasedABody() async throws {
+        let source = try tempStore()
+        let puller = try tempStore()
+        let shared = String(repeating: "shared body ", count: 50)
+        try source.write { try $0.put(Article(id: "a", title: "first", body: shared)) }
+        _ = try await Replicator(store: puller).pull(from: LocalPeer(source))
+        // At the source: a's body changes, then b takes a's old body.
+        try source.write { w in
+            try w.put(Article(id: "a", title: "second", body: "new body"), context: try source.get("a")!.context)
+            try w.put(Article(id: "b", title: "b", body: shared))
+        }
+        var so = SyncOptions()
+        so.batchCount = 1  // a and b in separate batches
+        // Commits that take a while: b's fetch (holding the shared body, so it is left out)
+        // goes out before a's commit releases that body.
+        let r = Replicator(store: puller, options: so, applyLocally: { node, epoch, upTo, articles in
+            try await Task.sleep(for: .milliseconds(300))
+            return try await offPoolForTests { try puller.write { try $0.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles) } }
+        })
+        let report = try await r.pull(from: LocalPeer(source))
+        XCTAssertEqual(try puller.get("b")?.article?.body, shared)
+        XCTAssertEqual(try puller.get("a")?.article?.title, "second")
+        XCTAssertEqual(report.checkpoint, try source.lastSequence())
+        XCTAssertTrue(try puller.verify().isClean)
+    }
+}
+
+/// Runs a store job off the cooperative pool, as the replicator's own default does.
+func offPoolForTests<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { c in
+        DispatchQueue.global().async { c.resume(with: Result { try body() }) }
+    }
+}
