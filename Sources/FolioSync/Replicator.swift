@@ -107,7 +107,7 @@ public struct Replicator: Sendable {
     /// changes after it).
     private func transfer(
         _ changes: [Change], since: UInt64, end: UInt64, wanted: [String], into report: inout SyncDirectionReport,
-        fetch: ([String]) async throws -> FetchResult,
+        fetch: (_ report: inout SyncDirectionReport, _ ids: [String]) async throws -> FetchResult,
         commit: (_ report: inout SyncDirectionReport, _ upTo: UInt64, _ articles: [ArticleState]) async throws -> Void
     ) async throws {
         func held(_ upTo: UInt64, _ report: SyncDirectionReport) -> UInt64 { min(upTo, report.heldCheckpoint ?? .max) }
@@ -117,7 +117,7 @@ public struct Replicator: Sendable {
             return
         }
         while !pending.isEmpty {
-            let chunk = try await fetch(pending)
+            let chunk = try await fetch(&report, pending)
             for o in chunk.oversized {
                 report.untransferable.append(o)
                 if let change = changes.first(where: { $0.id == o.id }) {
@@ -210,44 +210,125 @@ public struct Replicator: Sendable {
         return report
     }
 
+    /// What a pull's child tasks finish: a committed chunk, a batch of the feed read ahead
+    /// (with what this store lacks of it), or the first chunk of such a batch, fetched.
+    private enum Step: Sendable {
+        case committed(ApplyOutcome)
+        case read(Batch, SyncNeeds)
+        case fetched(end: UInt64, FetchResult)
+    }
+
     /// Reads the source's feed from `since` and commits what this store lacks, chunk by chunk;
     /// returns where it stopped in the feed.
+    ///
+    /// Three kinds of work overlap, as child tasks of one group: the feed is read up to two
+    /// batches ahead; each batch read ahead has its first chunk fetched at once (so the next
+    /// FETCH is already on the wire while the current one arrives, and the link does not idle a
+    /// round trip between them); chunks commit one at a time, in feed order, each with its
+    /// checkpoint, while the next is fetched.
     private func pullBatches(
         from peer: SyncPeer, filter: ReplicationFilter, since start: UInt64, follow: Bool, waitMillis: UInt32,
         report: inout SyncDirectionReport, apply: @escaping @Sendable (UInt64, [ArticleState]) async throws -> ApplyOutcome,
         progress: (@Sendable (SyncProgress) -> Void)?, afterBatch: (@Sendable (SyncDirectionReport) async -> Void)?
     ) async throws -> UInt64 {
-        try await withThrowingTaskGroup(of: ApplyOutcome.self) { group in
+        let (batchCount, fetchBytes) = (options.batchCount, UInt32(clamping: options.batchBytes))
+        @Sendable func readBatch(from: UInt64, wait: UInt32) async throws -> Batch {
+            if filter.isEmpty {
+                let (c, last) = try await peer.changes(since: from, limit: batchCount, waitMillis: wait)
+                return (c, c.last?.seq ?? from, last)
+            }
+            let (c, scanned, last) = try await peer.changes(since: from, limit: batchCount, waitMillis: wait, filter: filter)
+            return (c, max(scanned, from), last)
+        }
+        @Sendable func lacking(_ changes: [Change]) async throws -> SyncNeeds {
+            changes.isEmpty ? SyncNeeds(ids: [], have: []) : try await read { try $0.needs(changes) }
+        }
+        @Sendable func fetch(_ ids: [String], have: [BodyHash]) async throws -> FetchResult {
+            // Re-check the bodies we hold: an earlier chunk may have released one.
+            let held = try await read { try $0.heldBodies(have) }
+            return try await peer.fetch(ids, have: held, maxBytes: fetchBytes)
+        }
+        /// Whether reading may go on after `batch` without waiting for anything new.
+        func continues(_ batch: Batch) -> Bool {
+            batch.end < batch.last && (!batch.changes.isEmpty || !filter.isEmpty)
+        }
+        return try await withThrowingTaskGroup(of: Step.self) { group in
             var since = start
             var committing = false
-            /// Waits for the chunk being committed, if any, and adds its outcome.
-            func join(_ report: inout SyncDirectionReport) async throws {
-                guard committing else { return }
-                committing = false
+            var readAhead: [(Batch, SyncNeeds)] = []  // in feed order, not yet transferred
+            var reading = false
+            var nextRead: UInt64?  // where the next read-ahead starts
+            var firstChunks: [UInt64: FetchResult] = [:]  // by batch end
+            var fetching = Set<UInt64>()
+
+            func startReading() {
+                guard let from = nextRead, !reading, readAhead.count < 2 else { return }
+                nextRead = nil
+                reading = true
+                group.addTask {
+                    let batch = try await readBatch(from: from, wait: 0)
+                    return .read(batch, try await lacking(batch.changes))
+                }
+            }
+            func startFetching(_ batch: Batch, _ needs: SyncNeeds) {
+                guard !needs.ids.isEmpty else { return }
+                fetching.insert(batch.end)
+                group.addTask { .fetched(end: batch.end, try await fetch(needs.ids, have: needs.have)) }
+            }
+            /// Waits for the next child task to finish and takes in what it did.
+            func step(_ report: inout SyncDirectionReport) async throws {
+                let done: Step
                 do {
-                    Self.fold(try await group.next()!, into: &report)
+                    done = try await group.next()!
                 } catch StoreError.missingBody {
                     throw BodyRace()
                 }
+                switch done {
+                case let .committed(o):
+                    committing = false
+                    Self.fold(o, into: &report)
+                case let .read(batch, needs):
+                    reading = false
+                    readAhead.append((batch, needs))
+                    startFetching(batch, needs)
+                    if continues(batch) { nextRead = batch.end }
+                    startReading()
+                case let .fetched(end, chunk):
+                    fetching.remove(end)
+                    firstChunks[end] = chunk
+                }
+            }
+            /// Waits for the chunk being committed, if any.
+            func join(_ report: inout SyncDirectionReport) async throws {
+                while committing { try await step(&report) }
             }
             /// Queues a chunk behind the one being committed.
             func commit(_ report: inout SyncDirectionReport, _ upTo: UInt64, _ articles: [ArticleState]) async throws {
                 try await join(&report)
-                group.addTask { try await apply(upTo, articles) }
+                group.addTask { .committed(try await apply(upTo, articles)) }
                 committing = true
             }
+
             var caughtUp = false
             while true {
                 try Task.checkCancellation()
-                let (from, wait) = (since, follow && caughtUp ? waitMillis : 0)
-                if wait > 0 { try await join(&report) }
                 let batch: Batch
-                if filter.isEmpty {
-                    let (c, last) = try await peer.changes(since: from, limit: options.batchCount, waitMillis: wait)
-                    batch = (c, c.last?.seq ?? from, last)
+                let needs: SyncNeeds
+                if readAhead.isEmpty && !reading {
+                    // Nothing read ahead (the start, or the feed's end last time): read here,
+                    // holding the request when following a feed that was caught up.
+                    let wait = follow && caughtUp ? waitMillis : 0
+                    if wait > 0 { try await join(&report) }
+                    batch = try await readBatch(from: since, wait: wait)
+                    needs = try await lacking(batch.changes)
+                    if continues(batch) {
+                        nextRead = batch.end
+                        startReading()
+                    }
                 } else {
-                    let (c, scanned, last) = try await peer.changes(since: from, limit: options.batchCount, waitMillis: wait, filter: filter)
-                    batch = (c, max(scanned, from), last)
+                    while readAhead.isEmpty { try await step(&report) }
+                    (batch, needs) = readAhead.removeFirst()
+                    startReading()
                 }
                 report.sourceLastSequence = batch.last
                 if batch.changes.isEmpty {
@@ -265,12 +346,15 @@ public struct Replicator: Sendable {
                     break
                 }
                 report.changesExamined += batch.changes.count
-                let changes = batch.changes
-                let needs = try await read { try $0.needs(changes) }
-                try await transfer(changes, since: since, end: batch.end, wanted: needs.ids, into: &report) { ids in
-                    // Re-check the bodies we hold: an earlier chunk may have released one.
-                    let have = try await read { try $0.heldBodies(needs.have) }
-                    return try await peer.fetch(ids, have: have, maxBytes: UInt32(clamping: options.batchBytes))
+                var first = true
+                try await transfer(batch.changes, since: since, end: batch.end, wanted: needs.ids, into: &report) { report, ids in
+                    if first, firstChunks[batch.end] != nil || fetching.contains(batch.end) {
+                        first = false
+                        while firstChunks[batch.end] == nil { try await step(&report) }
+                        return firstChunks.removeValue(forKey: batch.end)!
+                    }
+                    first = false
+                    return try await fetch(ids, have: needs.have)
                 } commit: { report, upTo, articles in
                     try await commit(&report, upTo, articles)
                 }
@@ -339,7 +423,7 @@ public struct Replicator: Sendable {
             let want = try await peer.offer(changes)
             let have = Set(want.have)
             let batchBytes = options.batchBytes
-            try await transfer(changes, since: since, end: batch.end, wanted: want.ids, into: &report) { ids in
+            try await transfer(changes, since: since, end: batch.end, wanted: want.ids, into: &report) { _, ids in
                 try await read { try $0.fetch(ids, have: have, maxBytes: batchBytes, maxArticleBytes: maxArticleBytes) }
             } commit: { report, upTo, articles in
                 Self.fold(try await peer.apply(node: store.nodeID, epoch: scope, upTo: upTo, articles: articles), into: &report)

@@ -51,7 +51,21 @@ for p in files:
         words.update(toks)
         pairs.update(zip(toks, toks[1:]))
         by_source.setdefault(source, Counter()).update(set(toks))
-    for para in re.split(r"\n\s*\n", text):
+    def pieces(text):
+        # Paragraphs; one longer than 6 000 characters (a file without blank lines) is cut
+        # at line ends, and a longer line at 3 000 characters, so articles stay article-sized.
+        for para in re.split(r"\n\s*\n", text):
+            if len(para) <= 6000:
+                yield para; continue
+            piece = ""
+            for line in para.splitlines():
+                while len(line) > 3000:
+                    yield line[:3000]; line = line[3000:]
+                piece += line + "\n"
+                if len(piece) >= 3000:
+                    yield piece; piece = ""
+            if piece: yield piece
+    for para in pieces(text):
         chunk += para + "\n\n"
         if len(chunk) >= 3000:
             flush(chunk); chunk = ""
