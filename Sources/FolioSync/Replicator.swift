@@ -67,10 +67,13 @@ public struct Replicator: Sendable {
     public let options: SyncOptions
     let applyLocally: LocalApply
     let acknowledge: LocalAck
-    /// Articles a pull of this replicator changed into exactly what its source sent, with
-    /// their sequence numbers here: a push to that same source skips them while unchanged
-    /// since (a fresh pull is not offered back). Bounded; shared by a link's pull and push.
-    private let pulled = NIOLockedValueBox<[String: UInt64]>([:])
+    /// The sequence numbers here of articles a pull of this replicator changed into exactly
+    /// what its source sent: a push to that same source skips them while unchanged since (a
+    /// fresh pull is not offered back). A sequence names one article's one change, so an
+    /// article changed since has another and is offered. Sequences alone, not ids: 8 bytes an
+    /// article, so a pull of a million articles remembers them in ~20 MB. Bounded; shared by
+    /// a link's pull and push.
+    private let pulled = NIOLockedValueBox<Set<UInt64>>([])
     static let maxRemembered = 1_000_000
 
     /// `applyLocally` commits a batch into `store` (a node routes it through its writer thread).
@@ -183,7 +186,7 @@ public struct Replicator: Sendable {
             let o = try await applyLocally(source.node, scope, upTo, articles)
             if !o.heldBySource.isEmpty {
                 pulled.withLockedValue { p in
-                    if p.count < Replicator.maxRemembered { p.merge(o.heldBySource) { _, new in new } }
+                    if p.count < Replicator.maxRemembered { p.formUnion(o.heldBySource.values) }
                 }
             }
             return o
@@ -405,12 +408,7 @@ public struct Replicator: Sendable {
             }
             report.changesExamined += batch.changes.count
             let changes = pulled.withLockedValue { p -> [Change] in
-                batch.changes.filter { c in
-                    guard let seq = p[c.id] else { return true }
-                    if seq == c.seq { p[c.id] = nil; return false }
-                    if seq < c.seq { p[c.id] = nil }  // changed here since: offer it
-                    return true
-                }
+                batch.changes.filter { c in p.remove(c.seq) == nil }
             }
             if changes.isEmpty {
                 skippedUpTo = batch.end

@@ -185,8 +185,28 @@ func load(address: String, op: String, connections: Int, requests: Int, size: In
     for c in clients { try? await c.close() }
 }
 
+/// Point reads of `count` ids drawn at random from `idsFile`, through the library: reads/s.
+func storeReads(store path: String, idsFile: String, count: Int) throws {
+    let ids = try String(contentsOfFile: idsFile, encoding: .utf8).split(separator: "\n").map(String.init)
+    var o = Store.Options()
+    o.readOnly = true
+    let store = try Store.open(at: path, options: o)
+    var rng = Generator(seed: 7)
+    let picks = (0..<count).map { _ in ids[Int.random(in: 0..<ids.count, using: &rng)] }
+    var bytes = 0
+    let secs = try seconds {
+        for id in picks {
+            guard let a = try store.get(id)?.article else { fatalError("missing \(id)") }
+            bytes &+= a.body.utf8.count
+        }
+    }
+    print(String(format: "%.0f", Double(count) / secs))
+}
+
 let args = CommandLine.arguments
 switch args.dropFirst().first {
+case "store-reads" where args.count == 5:
+    try storeReads(store: args[2], idsFile: args[3], count: Int(args[4])!)
 case "load" where args.count == 8:
     try await load(address: args[2], op: args[3], connections: Int(args[4])!, requests: Int(args[5])!, size: Int(args[6])!, keys: Int(args[7])!)
 case "generate" where args.count == 4:
@@ -200,6 +220,6 @@ case "search" where args.count >= 5:
 case "reads" where args.count >= 5:
     try reads(store: args[2], anchor: args[3], idsFile: args[4], rounds: args.count > 5 ? Int(args[5])! : 3)
 default:
-    FileHandle.standardError.write(Data("usage: folio-bench generate N DIR | search-corpus N DIR | index-cost JSONL DIR | search STORE QUERIES OUT [ROUNDS] | reads STORE ANCHOR IDS [ROUNDS] | load ADDR get|put CONNECTIONS REQUESTS SIZE KEYS\n".utf8))
+    FileHandle.standardError.write(Data("usage: folio-bench generate N DIR | search-corpus N DIR | index-cost JSONL DIR | search STORE QUERIES OUT [ROUNDS] | reads STORE ANCHOR IDS [ROUNDS] | store-reads STORE IDS COUNT | load ADDR get|put CONNECTIONS REQUESTS SIZE KEYS\n".utf8))
     exit(2)
 }

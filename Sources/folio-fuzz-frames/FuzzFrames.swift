@@ -9,11 +9,14 @@ import Foundation
 import FuzzDriver
 import NIOCore
 
-/// Feeds `bytes` to a fresh decoder, once as a first frame and once after a HELLO, in two
-/// differently split chunks, and re-encodes whatever decodes.
+/// Feeds `bytes` to a fresh decoder, once as a first frame and once after a HELLO (then
+/// accepting DEFLATED frames, SPEC §2.1, which it inflates), in two differently split chunks,
+/// and re-encodes whatever decodes.
 func exercise(_ bytes: UnsafeRawBufferPointer) {
     for afterHello in [false, true] {
-        var decoder = FrameDecoder(maxFrame: 1 << 20)
+        let limits = FrameLimits(inbound: 1 << 20)
+        limits.acceptsDeflated = afterHello
+        var decoder = FrameDecoder(limits: limits)
         if afterHello {
             var hello = Envelope(0, .hello(Hello(nodeID: .none, software: "fuzz", features: [], nonce: Array(repeating: 0, count: 32), maxFrame: 1 << 20))).encoded()
             _ = try? decoder.decodeOne(&hello)

@@ -159,7 +159,7 @@ struct Sync: AsyncParsableCommand {
         Terminal.err(
             "synced with \(peer.hex) at \(address): received \(pulled.articlesChanged), sent \(pushed.articlesChanged), "
                 + "new conflicts: \(pulled.conflictsCreated) here, \(pushed.conflictsCreated) on the node, "
-                + "\(formatBytes(Int(received))) in / \(formatBytes(Int(sent))) out, "
+                + "\(formatBytes(Int(received))) in / \(formatBytes(Int(sent))) out\(deflated ? " (deflated)" : ""), "
                 + String(format: "%.2fs", seconds))
         if conflicts > 0 { Terminal.err("see `folio conflicts` to review them") }
         for id in pulled.refusedAsStale.prefix(20) {

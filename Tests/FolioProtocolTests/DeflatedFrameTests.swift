@@ -96,17 +96,25 @@ final class DeflatedFrameTests: XCTestCase {
         XCTAssertThrowsError(try fresh.decodeOne(&b)) { XCTAssertEqual(($0 as? ProtocolViolation)?.code, .badMagic) }
     }
 
-    func testItNeverInflatesPastTheMaxFrame() throws {
-        // 1 MiB of zeros deflates to about a kilobyte: a bomb against a 64 KiB max frame.
+    func testItNeverInflatesPastTheMaxFrameNorMoreThanThirtyTwoFold() throws {
+        // 1 MiB of zeros deflates to about a kilobyte: a decompression bomb.
         let inner = Message.error(code: .internal, message: String(repeating: "\0", count: 1 << 20))
         let bomb = try DeflatedMessage(deflating: inner)
         XCTAssertLessThan(bomb.data.readableBytes, 8192)
-        XCTAssertEqual(violation(Envelope(1, .deflated(bomb)).encoded(), maxFrame: 1 << 16)?.code, .tooLarge)
-        // The same stream declaring a small length is caught when it inflates to more.
-        let lying = frame(inner: 0xFF, length: 100, data: Array(bomb.data.readableBytesView))
-        let v = violation(lying)
+        let v = violation(Envelope(1, .deflated(bomb)).encoded())
         XCTAssertEqual(v?.code, .badFrame)
-        XCTAssertTrue(v?.message.contains("more than the 100 bytes") == true, v?.message ?? "")
+        XCTAssertTrue(v?.message.contains("more than 32×") == true, v?.message ?? "")
+        XCTAssertNil(DeflatedMessage.compressing(inner), "a sender sends what deflates that well plain")
+        // Within the ratio but over the max frame: refused before inflating.
+        let big = frame(inner: 0xA1, length: 100_000, data: (0..<4000).map { UInt8(truncatingIfNeeded: $0 &* 7919) })
+        XCTAssertEqual(violation(big, maxFrame: 1 << 16)?.code, .tooLarge)
+        // A stream declaring a small length is caught when it inflates to more.
+        var zeros = ByteBuffer(bytes: [UInt8](repeating: 0, count: 5000))
+        let z = Array(try zeros.compress(with: .deflate()).readableBytesView)
+        let lying = frame(inner: 0xFF, length: 100, data: z)
+        let l = violation(lying)
+        XCTAssertEqual(l?.code, .badFrame)
+        XCTAssertTrue(l?.message.contains("more than the 100 bytes") == true, l?.message ?? "")
     }
 
     func testMalformedDeflatedFramesAreRefusedPrecisely() throws {
@@ -120,7 +128,7 @@ final class DeflatedFrameTests: XCTestCase {
             ("declares less than it holds", frame(inner: 0xA1, length: n - 1, data: data), "inflates to"),
             ("bytes after the stream", frame(inner: 0xA1, length: n, data: data + [1, 2, 3]), "follow the deflate stream"),
             ("truncated stream", frame(inner: 0xA1, length: n, data: Array(data.prefix(data.count / 2))), "inflates to"),
-            ("garbage", frame(inner: 0xA1, length: n, data: [0xFF, 0xFF, 0xFF, 0xFF]), "not a complete raw deflate stream"),
+            ("garbage", frame(inner: 0xA1, length: n, data: [UInt8](repeating: 0xFF, count: 400)), "not a complete raw deflate stream"),
             ("HELLO inside", frame(inner: 0x01, length: n, data: data), "may not carry type 0x1"),
             ("DEFLATED inside", frame(inner: 0x04, length: n, data: data), "may not carry type 0x4"),
             ("unknown inner type", frame(inner: 0x7E, length: n, data: data), "unknown message type"),
