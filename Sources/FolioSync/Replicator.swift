@@ -389,9 +389,10 @@ public struct Replicator: Sendable {
         // Changes skipped as held by the peer (or left out by the filter) still move its
         // checkpoint: with the next APPLY, or one of their own at the end.
         var skippedUpTo: UInt64?
-        while true {
-            try Task.checkCancellation()
-            let (from, limit) = (since, Int(options.batchCount))
+        let (limit, batchBytes, pulled) = (Int(options.batchCount), options.batchBytes, self.pulled)
+        /// A batch of this store's feed from `from`, the changes of it to offer (a fresh pull's
+        /// are not), and the peer's answer to offering them.
+        @Sendable func prepare(from: UInt64) async throws -> (batch: Batch, changes: [Change], want: SyncNeeds?) {
             let batch: Batch = try await read { store in
                 if filter.isEmpty {
                     let c = try store.changes(since: from, limit: limit)
@@ -400,6 +401,17 @@ public struct Replicator: Sendable {
                 let (c, scanned) = try store.changes(since: from, limit: limit, filter: filter, deletions: .withinPrefix)
                 return (c, max(scanned, from), last)
             }
+            let changes = pulled.withLockedValue { p in batch.changes.filter { c in p.remove(c.seq) == nil } }
+            return (batch, changes, changes.isEmpty ? nil : try await peer.offer(changes))
+        }
+        // The next batch, offered while this one's APPLYs were on the wire: the link does not
+        // wait for an OFFER round trip between two batches.
+        var prefetched: (batch: Batch, changes: [Change], want: SyncNeeds?)?
+        while true {
+            try Task.checkCancellation()
+            let pipelined = prefetched != nil
+            let (batch, changes, offered) = if let p = prefetched { p } else { try await prepare(from: since) }
+            prefetched = nil
             if batch.changes.isEmpty {
                 guard batch.end > since else { break }
                 skippedUpTo = batch.end
@@ -407,10 +419,7 @@ public struct Replicator: Sendable {
                 continue
             }
             report.changesExamined += batch.changes.count
-            let changes = pulled.withLockedValue { p -> [Change] in
-                batch.changes.filter { c in p.remove(c.seq) == nil }
-            }
-            if changes.isEmpty {
+            guard let offered else {
                 skippedUpTo = batch.end
                 since = batch.end
                 progress?(SyncProgress(direction: "push", done: since, total: max(last, since)))
@@ -418,15 +427,28 @@ public struct Replicator: Sendable {
             }
             skippedUpTo = nil
             report.changesOffered += changes.count
-            let want = try await peer.offer(changes)
-            let have = Set(want.have)
-            let batchBytes = options.batchBytes
-            try await transfer(changes, since: since, end: batch.end, wanted: want.ids, into: &report) { _, ids in
-                try await read { try $0.fetch(ids, have: have, maxBytes: batchBytes, maxArticleBytes: maxArticleBytes) }
-            } commit: { report, upTo, articles in
-                Self.fold(try await peer.apply(node: store.nodeID, epoch: scope, upTo: upTo, articles: articles), into: &report)
+            async let next = batch.end < last ? prepare(from: batch.end) : nil
+            func send(_ changes: [Change], from since: UInt64, _ want: SyncNeeds) async throws {
+                let have = Set(want.have)
+                try await transfer(changes, since: since, end: batch.end, wanted: want.ids, into: &report) { _, ids in
+                    try await read { try $0.fetch(ids, have: have, maxBytes: batchBytes, maxArticleBytes: maxArticleBytes) }
+                } commit: { report, upTo, articles in
+                    Self.fold(try await peer.apply(node: store.nodeID, epoch: scope, upTo: upTo, articles: articles), into: &report)
+                }
+            }
+            do {
+                try await send(changes, from: since, offered)
+            } catch where pipelined && !(error is CancellationError) {
+                // This batch was offered while the APPLY before it was committing; that commit
+                // may have released on the peer a body the answer named as held, and the peer
+                // then refuses the chunk. Offer what is left of the batch again and send it
+                // (a second failure is a real one).
+                let rest = changes.filter { $0.seq > report.checkpoint }
+                let from = max(since, report.checkpoint)
+                try await send(rest, from: from, rest.isEmpty ? SyncNeeds(ids: [], have: []) : try await peer.offer(rest))
             }
             since = batch.end
+            prefetched = try await next
             progress?(SyncProgress(direction: "push", done: since, total: max(last, since)))
         }
         if let upTo = skippedUpTo, report.heldCheckpoint == nil {

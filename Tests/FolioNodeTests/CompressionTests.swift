@@ -143,6 +143,52 @@ final class CompressionTests: XCTestCase {
     }
 }
 
+/// A peer whose APPLYs take a while to commit, so the push's next OFFER is answered before.
+struct SlowApplyingPeer: SyncPeer {
+    let inner: LocalPeer
+    var peerNode: NodeID { inner.peerNode }
+    var maxFrame: UInt32 { inner.maxFrame }
+    var filters: Bool { inner.filters }
+    func syncState() async throws -> (node: NodeID, epoch: Epoch, lastSequence: UInt64) { try await inner.syncState() }
+    func changes(since: UInt64, limit: UInt32, waitMillis: UInt32) async throws -> (changes: [Change], lastSequence: UInt64) {
+        try await inner.changes(since: since, limit: limit, waitMillis: waitMillis)
+    }
+    func changes(since: UInt64, limit: UInt32, waitMillis: UInt32, filter: ReplicationFilter) async throws -> (changes: [Change], scanned: UInt64, lastSequence: UInt64) {
+        try await inner.changes(since: since, limit: limit, waitMillis: waitMillis, filter: filter)
+    }
+    func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> FetchResult { try await inner.fetch(ids, have: have, maxBytes: maxBytes) }
+    func checkpoint(node: NodeID, epoch: Epoch) async throws -> UInt64 { try await inner.checkpoint(node: node, epoch: epoch) }
+    func offer(_ changes: [Change]) async throws -> SyncNeeds { try await inner.offer(changes) }
+    func apply(node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState]) async throws -> ApplyOutcome {
+        try await Task.sleep(for: .milliseconds(300))
+        return try await inner.apply(node: node, epoch: epoch, upTo: upTo, articles: articles)
+    }
+}
+
+extension CompressionTests {
+    /// The push offers the next batch while the APPLY before it commits: when that commit
+    /// released on the peer a body the answer named as held, the batch is offered again and
+    /// sent whole instead of failing the push.
+    func testAPipelinedPushRecoversWhenTheApplyAheadReleasedABody() async throws {
+        let laptop = try tempStore()
+        let hub = try tempStore()
+        let shared = String(repeating: "shared body ", count: 50)
+        try laptop.write { try $0.put(Article(id: "a", title: "first", body: shared)) }
+        _ = try await Replicator(store: laptop).push(to: LocalPeer(hub))
+        try laptop.write { w in
+            try w.put(Article(id: "a", title: "second", body: "new body"), context: try laptop.get("a")!.context)
+            try w.put(Article(id: "b", title: "b", body: shared))
+        }
+        var so = SyncOptions()
+        so.batchCount = 1
+        let report = try await Replicator(store: laptop, options: so).push(to: SlowApplyingPeer(inner: LocalPeer(hub)))
+        XCTAssertEqual(try hub.get("b")?.article?.body, shared)
+        XCTAssertEqual(try hub.get("a")?.article?.title, "second")
+        XCTAssertEqual(report.checkpoint, try laptop.lastSequence())
+        XCTAssertTrue(try hub.verify().isClean)
+    }
+}
+
 /// Runs a store job off the cooperative pool, as the replicator's own default does.
 func offPoolForTests<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { c in
