@@ -8,7 +8,7 @@ import NIOPosix
 /// Limits of one sync batch.
 public struct SyncOptions: Sendable {
     /// Changes read from a feed per round trip.
-    public var batchCount: UInt32 = 500
+    public var batchCount: UInt32 = 1000
     /// Bytes of articles (bodies included) per FETCH or APPLY; an article larger than this
     /// still travels, alone.
     public var batchBytes = 4 << 20

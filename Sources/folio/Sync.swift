@@ -44,7 +44,7 @@ struct Sync: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The node to sync with.", valueName: "host:port")) var address: String
     @Option(help: ArgumentHelp("The mesh's shared key (from `folio keygen`); the connection then runs over TLS.", valueName: "file"), completion: .file()) var keyFile: String?
     @OptionGroup var tls: TLSOptions
-    @Option(help: "Changes per batch.") var batchSize: UInt32 = 500
+    @Option(help: "Changes per batch.") var batchSize: UInt32 = 1000
     @Option(help: "Most bytes of articles per batch (an article larger than this still syncs, alone).") var batchBytes = 4 << 20
     @Flag(help: "Print the summary as JSON on stdout.") var json = false
     @Flag(help: "Only receive what the node has (no push).") var pullOnly = false
