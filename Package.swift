@@ -38,7 +38,7 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
-        // zlib (zlib1g-dev), for reading gzip-compressed imports.
+        // zlib (zlib1g-dev), for reading gzip-compressed imports and checking deflated frames.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // A thin, safe Swift wrapper: environments, closure-scoped transactions, cursors.
         .target(name: "LMDB", dependencies: ["CLMDB"]),
@@ -64,6 +64,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CompressNIO", package: "compress-nio"),
+                "CZlib",
             ]
         ),
         // How a connection is secured: TLS 1.3 contexts, a node's ephemeral certificate, the

@@ -1,3 +1,4 @@
+import CZlib
 import CompressNIO
 import NIOCore
 
@@ -66,23 +67,53 @@ public struct DeflatedMessage: Sendable, Equatable {
         guard Self.expansionAllowed(inflated: inflatedLength, compressed: data.readableBytes) else {
             throw ProtocolViolation(.badFrame, "a DEFLATED frame of \(data.readableBytes) bytes declares \(inflatedLength) inflated bytes, more than \(Self.maxExpansion)× + 1024 (send such a message plain)")
         }
-        var input = data
+        var out = try Self.inflateWhole(data, length: Int(inflatedLength))
+        return try Message.decode(type: innerType, payload: &out)
+    }
+
+    /// Inflates `data`, which must be exactly one complete raw deflate stream (its final block
+    /// included, nothing after it) of exactly `length` bytes. zlib directly: CompressNIO's
+    /// one-shot inflate does not say whether the stream reached its end.
+    static func inflateWhole(_ data: ByteBuffer, length: Int) throws -> ByteBuffer {
+        var stream = z_stream()
+        guard inflateInit2_(&stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw ProtocolViolation(.internal, "zlib could not start inflating")
+        }
+        defer { inflateEnd(&stream) }
         // One byte of room beyond the declared length, so a stream that inflates to more is
         // caught as more, not mistaken for an exact fit.
-        var out = ByteBufferAllocator().buffer(capacity: Int(inflatedLength) + 1)
-        do {
-            try input.decompress(to: &out, with: Self.algorithm)
-        } catch let e as CompressNIOError where e == .bufferOverflow {
-            throw ProtocolViolation(.badFrame, "a DEFLATED frame inflates to more than the \(inflatedLength) bytes it declares")
-        } catch {
-            throw ProtocolViolation(.badFrame, "a DEFLATED frame's data is not a complete raw deflate stream (\(error))")
+        var out = ByteBufferAllocator().buffer(capacity: length + 1)
+        let (status, used, written) = data.withUnsafeReadableBytes { input -> (Int32, Int, Int) in
+            out.withUnsafeMutableWritableBytes { output -> (Int32, Int, Int) in
+                let empty: UInt8 = 0
+                return withUnsafePointer(to: empty) { placeholder -> (Int32, Int, Int) in
+                    stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self) ?? placeholder)
+                    stream.avail_in = UInt32(input.count)
+                    stream.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                    stream.avail_out = UInt32(length + 1)
+                    let status = inflate(&stream, Z_FINISH)
+                    return (status, input.count - Int(stream.avail_in), length + 1 - Int(stream.avail_out))
+                }
+            }
         }
-        guard out.readableBytes == Int(inflatedLength) else {
-            throw ProtocolViolation(.badFrame, "a DEFLATED frame inflates to \(out.readableBytes) bytes, not the \(inflatedLength) it declares")
+        out.moveWriterIndex(forwardBy: written)
+        guard written <= length else {
+            throw ProtocolViolation(.badFrame, "a DEFLATED frame inflates to more than the \(length) bytes it declares")
         }
-        guard input.readableBytes == 0 else {
-            throw ProtocolViolation(.badFrame, "\(input.readableBytes) bytes follow the deflate stream of a DEFLATED frame")
+        switch status {
+        case Z_STREAM_END:
+            guard written == length else {
+                throw ProtocolViolation(.badFrame, "a DEFLATED frame inflates to \(written) bytes, not the \(length) it declares")
+            }
+            guard used == data.readableBytes else {
+                throw ProtocolViolation(.badFrame, "\(data.readableBytes - used) bytes follow the deflate stream of a DEFLATED frame")
+            }
+            return out
+        case Z_BUF_ERROR, Z_OK:
+            // Input ran out before the stream's final block.
+            throw ProtocolViolation(.badFrame, "a DEFLATED frame's data is not a complete raw deflate stream (it ends before its final block, after \(written) bytes)")
+        default:
+            throw ProtocolViolation(.badFrame, "a DEFLATED frame's data is not a complete raw deflate stream (zlib: \(stream.msg.map { String(cString: $0) } ?? String(cString: zError(status))))")
         }
-        return try Message.decode(type: innerType, payload: &out)
     }
 }

@@ -58,6 +58,21 @@ final class DeflatedFrameTests: XCTestCase {
         return Array(try b.compress(with: .deflate()).readableBytesView)
     }
 
+    /// `bytes` deflated and flushed (every byte out) but never finished: no final block.
+    func syncFlushed(_ bytes: [UInt8]) throws -> [UInt8] {
+        let c = try ZlibCompressor(algorithm: .deflate)
+        var input = ByteBuffer(bytes: bytes)
+        var out = ByteBufferAllocator().buffer(capacity: bytes.count * 2 + 1024)
+        try c.deflate(from: &input, to: &out, flush: .sync)
+        return Array(out.readableBytesView)
+    }
+
+    /// `bytes` with a zlib header and trailer around the deflate stream.
+    func zlibWrapped(_ bytes: [UInt8]) throws -> [UInt8] {
+        var b = ByteBuffer(bytes: bytes)
+        return Array(try b.compress(with: .zlib()).readableBytesView)
+    }
+
     func payload(_ m: Message) -> [UInt8] {
         var b = ByteBuffer()
         m.encodePayload(into: &b)
@@ -127,8 +142,10 @@ final class DeflatedFrameTests: XCTestCase {
             ("declares more than it holds", frame(inner: 0xA1, length: n + 1, data: data), "inflates to"),
             ("declares less than it holds", frame(inner: 0xA1, length: n - 1, data: data), "inflates to"),
             ("bytes after the stream", frame(inner: 0xA1, length: n, data: data + [1, 2, 3]), "follow the deflate stream"),
-            ("truncated stream", frame(inner: 0xA1, length: n, data: Array(data.prefix(data.count / 2))), "inflates to"),
+            ("truncated stream", frame(inner: 0xA1, length: n, data: Array(data.prefix(data.count / 2))), "ends before its final block"),
             ("garbage", frame(inner: 0xA1, length: n, data: [UInt8](repeating: 0xFF, count: 400)), "not a complete raw deflate stream"),
+            ("a stream without its final block", frame(inner: 0xA1, length: n, data: try syncFlushed(p)), "ends before its final block"),
+            ("a zlib header", frame(inner: 0xA1, length: n, data: try zlibWrapped(p)), "not a complete raw deflate stream"),
             ("HELLO inside", frame(inner: 0x01, length: n, data: data), "may not carry type 0x1"),
             ("DEFLATED inside", frame(inner: 0x04, length: n, data: data), "may not carry type 0x4"),
             ("unknown inner type", frame(inner: 0x7E, length: n, data: data), "unknown message type"),
