@@ -22,6 +22,7 @@ final class NodeServices: PeerLinkHost {
     let admission: ConnectionAdmission
     let abuse: AbuseTracker
     let partialFrames: PartialFrameBudget
+    let inflated: InflatedBudget
     let notifier: ChangeNotifier
     let loops: EventLoopGroup
     let metrics: NodeMetrics
@@ -42,6 +43,7 @@ final class NodeServices: PeerLinkHost {
                 blockThreshold: configuration.authFailureBlockThreshold, blockDuration: configuration.blockDuration),
             logger: configuration.logger)
         partialFrames = PartialFrameBudget(limit: configuration.partialFrameBudget)
+        inflated = InflatedBudget(limit: configuration.partialFrameBudget)
         readPool = NIOThreadPool(numberOfThreads: max(1, min(configuration.readThreads, 64)))
         readPool.start()
         searchPool = NIOThreadPool(numberOfThreads: 1)

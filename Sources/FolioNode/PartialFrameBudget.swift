@@ -55,3 +55,31 @@ final class PartialFrameBudget: Sendable {
         }
     }
 }
+
+/// Caps the bytes of inflated DEFLATED requests that connections hold decoded but not yet
+/// executed, across all connections (SPEC §2.1, §9): frames read in one go are decoded at
+/// once, and a connection with its requests in flight parks the rest; deflated, each can be
+/// ~32 times the bytes that carried it. Taken by the decoder, given back when the request
+/// starts (or its connection closes); a request that does not fit is `busy` and closes its
+/// connection. A well-behaved peer parks nothing: it sends its next APPLY after the answer.
+final class InflatedBudget: Sendable {
+    let limit: Int
+    private let used = NIOLockedValueBox(0)
+
+    init(limit: Int) { self.limit = limit }
+
+    var inUse: Int { used.withLockedValue { $0 } }
+
+    func reserve(_ bytes: UInt32) -> Bool {
+        used.withLockedValue { u in
+            guard u + Int(bytes) <= limit else { return false }
+            u += Int(bytes)
+            return true
+        }
+    }
+
+    func release(_ bytes: UInt32) {
+        guard bytes > 0 else { return }
+        used.withLockedValue { $0 = max(0, $0 - Int(bytes)) }
+    }
+}

@@ -92,6 +92,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         logger.debug("connection closed")
         handshakeDeadline?.cancel()
         state = .closing
+        // Parked requests will never run: their inflated bytes go back to the node.
+        for e in waiting[waitingHead...] { node.inflated.release(e.inflated) }
+        waiting.removeAll()
+        waitingHead = 0
         context.fireChannelInactive()
     }
 
@@ -123,6 +127,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         lastInbound = .now()
+        // What an inflated request holds is given back as it starts, unless it is parked.
+        var parked = false
+        defer { if !parked { node.inflated.release(envelope.inflated) } }
         switch (state, envelope.message) {
         case (.closing, _):
             return
@@ -161,8 +168,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             }
             if waitingHead < waiting.count || inFlight >= node.configuration.maxInFlightPerConnection || !context.channel.isWritable {
                 // Frames already read are decoded at once; executing them all would buffer
-                // every answer. They wait here (bounded by what one read can hold) instead.
+                // every answer. They wait here (bounded by what one read can hold, and
+                // inflated ones by the node's inflated budget) instead.
                 waiting.append(envelope)
+                parked = true
             } else {
                 handle(context: context, envelope)
             }
@@ -368,6 +377,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         {
             let next = waiting[waitingHead]
             waitingHead += 1
+            node.inflated.release(next.inflated)
             if quiescing {
                 context.writeAndFlush(wrapOutboundOut(Envelope(next.requestID, .error(code: .shuttingDown, message: "the node is shutting down"))), promise: nil)
             } else {

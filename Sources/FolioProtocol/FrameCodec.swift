@@ -93,14 +93,21 @@ public struct FrameDecoder: ByteToMessageDecoder {
         var payload = buffer.readSlice(length: Int(length) - 5)!
         do {
             var message = try Message.decode(type: type, payload: &payload)
+            var inflated: UInt32 = 0
             if case let .deflated(d) = message {
                 guard limits.acceptsDeflated else {
                     throw ProtocolViolation(.badFrame, "a DEFLATED frame, but this side did not announce the deflate feature (or the handshake is not complete)")
                 }
                 message = try d.inflated(limit: maxFrame)
+                inflated = d.inflatedLength
+                if let admit = limits.admitInflated, !admit(inflated) {
+                    throw ProtocolViolation(.busy, "the node holds too many inflated requests not yet executed; wait for answers before sending more")
+                }
             }
             expectingHello = false
-            return Envelope(requestID, message)
+            var envelope = Envelope(requestID, message)
+            envelope.inflated = inflated
+            return envelope
         } catch var v as ProtocolViolation {
             v.requestID = requestID
             throw v
@@ -125,6 +132,10 @@ public final class FrameLimits {
     /// Whether DEFLATED frames are accepted: set when the handshake completes, if this side's
     /// HELLO announced `deflate` (SPEC §2.1).
     public var acceptsDeflated = false
+    /// Asked for each inflated message before it is handed on; false refuses it (the decoder
+    /// throws `busy`). Lets a node cap what all connections hold in inflated requests that
+    /// wait to be executed (whoever handles the message gives the bytes back).
+    public var admitInflated: ((UInt32) -> Bool)?
 
     public init(inbound: UInt32, outbound: UInt32 = FrameDecoder.defaultMaxFrame) {
         self.inbound = inbound

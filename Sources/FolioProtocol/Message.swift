@@ -368,10 +368,18 @@ public enum Message: Sendable, Equatable {
 public struct Envelope: Sendable, Equatable {
     public var requestID: UInt32
     public var message: Message
+    /// When the message came in a DEFLATED frame, its inflated payload's length (else 0): what
+    /// the receiver holds for it beyond the bytes that carried it (SPEC §2.1, §9).
+    public var inflated: UInt32 = 0
 
     public init(_ requestID: UInt32, _ message: Message) {
         self.requestID = requestID
         self.message = message
+    }
+
+    /// The same request id and message, however they travelled.
+    public static func == (a: Envelope, b: Envelope) -> Bool {
+        a.requestID == b.requestID && a.message == b.message
     }
 
     /// The complete frame bytes (length, type, request id, payload).

@@ -92,6 +92,43 @@ final class NodeSurvivalTests: XCTestCase {
         await node.stop()
     }
 
+    /// Deflated requests read in one go are inflated at once; while a connection's requests
+    /// are all in flight, the rest are parked. What parked inflated requests hold is capped
+    /// across the node: past it the connection is `busy` and closed, and everything it held
+    /// is given back.
+    func testParkedInflatedRequestsShareOneBudget() async throws {
+        // (A small budget: the socket reads after a quiet start are a few KB each.)
+        let node = try await TestNode(self) { $0.partialFrameBudget = 48 << 10 }
+        let good = try await node.client()
+        let raw = try RawSocket(port: port(node))
+        raw.send(Envelope(0, .hello(Hello(nodeID: .none, software: "raw-test", features: [.deflate], nonce: Hello.freshNonce(), maxFrame: 1 << 20))))
+        _ = raw.read(frames: 1)
+        // 32 held CHANGES fill the connection's requests in flight; sent in the same write
+        // as the burst below, so one socket read holds both.
+        var burst: [UInt8] = []
+        for i in 1...32 { burst += Array(Envelope(UInt32(i), .changes(since: 0, limit: 10, waitMillis: 60_000)).encoded().readableBytesView) }
+        // Then a burst of tiny deflated PUTs, each ~50 bytes on the wire and ~2 KB inflated
+        // (within 32× + 1 KiB): one socket read decodes a thousand of them.
+        for i in 0..<3000 {
+            let d = try DeflatedMessage(deflating: .put(Article(id: "p/\(i)", title: "t", body: String(repeating: "strike ", count: 270)), context: nil))
+            XCTAssertLessThanOrEqual(Int(d.inflatedLength), d.data.readableBytes * 32 + 1024)
+            burst += Array(Envelope(UInt32(100 + i), .deflated(d)).encoded().readableBytesView)
+        }
+        raw.send(burst)
+        let (frames, closed) = raw.readUntilClosed()
+        XCTAssertTrue(closed, "the connection past the budget is closed")
+        XCTAssertEqual(frames.last?.errorCode, .busy)
+        XCTAssertTrue(frames.last.map { "\($0.message)".contains("inflated") } == true, "\(String(describing: frames.last))")
+        // Nothing it parked ran, and all of it was given back.
+        for _ in 0..<50 where node.server.node.inflated.inUse > 0 { try await Task.sleep(for: .milliseconds(20)) }
+        XCTAssertEqual(node.server.node.inflated.inUse, 0)
+        let stats = try await good.statistics()
+        XCTAssertEqual(stats.liveArticles, 0)
+        _ = try await good.ping()
+        try await good.close()
+        await node.stop()
+    }
+
     // 2. Idle sockets cannot lock anyone out.
 
     func testIdleSocketsAreClosedAtTheHandshakeDeadline() async throws {
