@@ -8,7 +8,7 @@ import Foundation
 import XCTest
 
 /// Deflated frames between real nodes and clients over loopback TCP (SPEC §2.1), and the
-/// pipelined pull's recovery from a body released by the chunk ahead.
+/// pipelined pull's and push's recovery from a body released by the chunk ahead.
 final class CompressionTests: XCTestCase {
     func tempStore() throws -> Store {
         let dir = NSTemporaryDirectory() + "folio-deflate-\(UUID().uuidString)"
@@ -119,14 +119,7 @@ final class CompressionTests: XCTestCase {
     func testAPipelinedPullRecoversWhenTheChunkAheadReleasedABody() async throws {
         let source = try tempStore()
         let puller = try tempStore()
-        let shared = String(repeating: "shared body ", count: 50)
-        try source.write { try $0.put(Article(id: "a", title: "first", body: shared)) }
-        _ = try await Replicator(store: puller).pull(from: LocalPeer(source))
-        // At the source: a's body changes, then b takes a's old body.
-        try source.write { w in
-            try w.put(Article(id: "a", title: "second", body: "new body"), context: try source.get("a")!.context)
-            try w.put(Article(id: "b", title: "b", body: shared))
-        }
+        let shared = try await bodyRace(source) { _ = try await Replicator(store: puller).pull(from: LocalPeer(source)) }
         var so = SyncOptions()
         so.batchCount = 1  // a and b in separate batches
         // Commits that take a while: b's fetch (holding the shared body, so it is left out)
@@ -166,19 +159,27 @@ struct SlowApplyingPeer: SyncPeer {
 }
 
 extension CompressionTests {
+    /// Article a (with a shared body) written on `store` and copied by `replicate`; then a's
+    /// body changes and a new article b takes a's old body: replicating a's change releases
+    /// the body b needs. Returns the shared body.
+    func bodyRace(_ store: Store, replicate: () async throws -> Void) async throws -> String {
+        let shared = String(repeating: "shared body ", count: 50)
+        try store.write { try $0.put(Article(id: "a", title: "first", body: shared)) }
+        try await replicate()
+        try store.write { w in
+            try w.put(Article(id: "a", title: "second", body: "new body"), context: try store.get("a")!.context)
+            try w.put(Article(id: "b", title: "b", body: shared))
+        }
+        return shared
+    }
+
     /// The push offers the next batch while the APPLY before it commits: when that commit
     /// released on the peer a body the answer named as held, the batch is offered again and
     /// sent whole instead of failing the push.
     func testAPipelinedPushRecoversWhenTheApplyAheadReleasedABody() async throws {
         let laptop = try tempStore()
         let hub = try tempStore()
-        let shared = String(repeating: "shared body ", count: 50)
-        try laptop.write { try $0.put(Article(id: "a", title: "first", body: shared)) }
-        _ = try await Replicator(store: laptop).push(to: LocalPeer(hub))
-        try laptop.write { w in
-            try w.put(Article(id: "a", title: "second", body: "new body"), context: try laptop.get("a")!.context)
-            try w.put(Article(id: "b", title: "b", body: shared))
-        }
+        let shared = try await bodyRace(laptop) { _ = try await Replicator(store: laptop).push(to: LocalPeer(hub)) }
         var so = SyncOptions()
         so.batchCount = 1
         let report = try await Replicator(store: laptop, options: so).push(to: SlowApplyingPeer(inner: LocalPeer(hub)))
