@@ -14,8 +14,12 @@ public final class Importer {
         public var strict = false
         /// Articles per write transaction.
         public var batchSize = 5000
-        /// Body bytes per write transaction.
-        public var batchBytes = 64 << 20
+        /// Body bytes per write transaction. A write transaction holds the pages it dirties in
+        /// memory until it commits (the bodies, and the search index's postings for every word):
+        /// 8 MiB of bodies keeps an importer's heap under ~60 MB at any store size (at 1M
+        /// articles of 3 KB, 5 000 per transaction peaked at 113 MB, 2 000 at 49 MB — for
+        /// 15 % more time).
+        public var batchBytes = 8 << 20
         /// Files whose kind is told by their content, not their name (standard input's copy).
         public var sniff: Set<String> = []
         /// Names files are reported under instead of their path (standard input's copy: "stdin").
