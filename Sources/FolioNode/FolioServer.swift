@@ -204,7 +204,6 @@ public final class FolioServer: Service, Sendable {
                 }
             }
             limits.partialDone = { [budget = node.partialFrames] in budget.release(id) }
-            limits.admitInflated = { [budget = node.inflated] bytes in budget.reserve(bytes) }
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(TransportSniffer(tls: tls) { [abuse = node.abuse] used in
                 abuse.event(

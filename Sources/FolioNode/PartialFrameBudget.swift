@@ -59,9 +59,9 @@ final class PartialFrameBudget: Sendable {
 /// Caps the bytes of inflated DEFLATED requests that connections hold decoded but not yet
 /// executed, across all connections (SPEC §2.1, §9): frames read in one go are decoded at
 /// once, and a connection with its requests in flight parks the rest; deflated, each can be
-/// ~32 times the bytes that carried it. Taken by the decoder, given back when the request
+/// ~32 times the bytes that carried it. Charged when a request is parked, given back when it
 /// starts (or its connection closes); a request that does not fit is `busy` and closes its
-/// connection. A well-behaved peer parks nothing: it sends its next APPLY after the answer.
+/// connection. Requests that run at once are never charged.
 final class InflatedBudget: Sendable {
     let limit: Int
     private let used = NIOLockedValueBox(0)

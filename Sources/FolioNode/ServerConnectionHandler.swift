@@ -93,7 +93,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         handshakeDeadline?.cancel()
         state = .closing
         // Parked requests will never run: their inflated bytes go back to the node.
-        for e in waiting[waitingHead...] { node.inflated.release(e.inflated) }
+        for e in waiting[waitingHead...] { unpark(e) }
         waiting.removeAll()
         waitingHead = 0
         context.fireChannelInactive()
@@ -127,9 +127,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         lastInbound = .now()
-        // What an inflated request holds is given back as it starts, unless it is parked.
-        var parked = false
-        defer { if !parked { node.inflated.release(envelope.inflated) } }
         switch (state, envelope.message) {
         case (.closing, _):
             return
@@ -169,9 +166,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             if waitingHead < waiting.count || inFlight >= node.configuration.maxInFlightPerConnection || !context.channel.isWritable {
                 // Frames already read are decoded at once; executing them all would buffer
                 // every answer. They wait here (bounded by what one read can hold, and
-                // inflated ones by the node's inflated budget) instead.
+                // inflated ones by the connection's and the node's inflated budgets) instead.
+                guard park(envelope) else {
+                    fail(context, .busy, "too many inflated requests wait here unexecuted; wait for answers before sending more", requestID: envelope.requestID)
+                    return
+                }
                 waiting.append(envelope)
-                parked = true
             } else {
                 handle(context: context, envelope)
             }
@@ -377,7 +377,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         {
             let next = waiting[waitingHead]
             waitingHead += 1
-            node.inflated.release(next.inflated)
+            unpark(next)
             if quiescing {
                 context.writeAndFlush(wrapOutboundOut(Envelope(next.requestID, .error(code: .shuttingDown, message: "the node is shutting down"))), promise: nil)
             } else {
@@ -471,6 +471,26 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Whether the peer's HELLO asked for large answers deflated (SPEC §2.1).
+    /// Inflated bytes of this connection's parked (decoded, unexecuted) requests.
+    private var parkedInflated = 0
+
+    /// Accounts for a request about to wait unexecuted: an inflated one may hold at most one
+    /// max frame per connection, and all connections together the node's inflated budget
+    /// (SPEC §2.1, §9). A request that runs at once is never charged, so a peer that waits
+    /// for its answers never meets either limit, whatever other connections do.
+    private func park(_ e: Envelope) -> Bool {
+        guard e.inflated > 0 else { return true }
+        guard parkedInflated + Int(e.inflated) <= Int(node.configuration.maxFrame), node.inflated.reserve(e.inflated) else { return false }
+        parkedInflated += Int(e.inflated)
+        return true
+    }
+
+    private func unpark(_ e: Envelope) {
+        guard e.inflated > 0 else { return }
+        parkedInflated -= Int(e.inflated)
+        node.inflated.release(e.inflated)
+    }
+
     /// The peer's max frame when it asked for large answers deflated, else nil.
     /// (Only when this node speaks deflate itself: one run with `--compress never` acts as an
     /// older node that does not.)

@@ -100,9 +100,6 @@ public struct FrameDecoder: ByteToMessageDecoder {
                 }
                 message = try d.inflated(limit: maxFrame)
                 inflated = d.inflatedLength
-                if let admit = limits.admitInflated, !admit(inflated) {
-                    throw ProtocolViolation(.busy, "the node holds too many inflated requests not yet executed; wait for answers before sending more")
-                }
             }
             expectingHello = false
             var envelope = Envelope(requestID, message)
@@ -132,10 +129,6 @@ public final class FrameLimits {
     /// Whether DEFLATED frames are accepted: set when the handshake completes, if this side's
     /// HELLO announced `deflate` (SPEC §2.1).
     public var acceptsDeflated = false
-    /// Asked for each inflated message before it is handed on; false refuses it (the decoder
-    /// throws `busy`). Lets a node cap what all connections hold in inflated requests that
-    /// wait to be executed (whoever handles the message gives the bytes back).
-    public var admitInflated: ((UInt32) -> Bool)?
 
     public init(inbound: UInt32, outbound: UInt32 = FrameDecoder.defaultMaxFrame) {
         self.inbound = inbound

@@ -129,6 +129,40 @@ final class NodeSurvivalTests: XCTestCase {
         await node.stop()
     }
 
+    /// Only requests that wait are charged: while one connection holds most of the node's
+    /// inflated budget, a client that waits for its answers still pushes deflated.
+    func testAClientThatWaitsForAnswersIsNeverChargedForInflatedRequests() async throws {
+        let node = try await TestNode(self) { $0.partialFrameBudget = 48 << 10 }
+        let hog = try RawSocket(port: port(node))
+        hog.send(Envelope(0, .hello(Hello(nodeID: .none, software: "raw-test", features: [.deflate], nonce: Hello.freshNonce(), maxFrame: 1 << 20))))
+        _ = hog.read(frames: 1)
+        var burst: [UInt8] = []
+        for i in 1...32 { burst += Array(Envelope(UInt32(i), .changes(since: 0, limit: 10, waitMillis: 60_000)).encoded().readableBytesView) }
+        for i in 0..<18 {
+            let d = try DeflatedMessage(deflating: .put(Article(id: "p/\(i)", title: "t", body: String(repeating: "strike ", count: 270)), context: nil))
+            burst += Array(Envelope(UInt32(100 + i), .deflated(d)).encoded().readableBytesView)
+        }
+        hog.send(burst)
+        for _ in 0..<50 where node.server.node.inflated.inUse == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        XCTAssertGreaterThan(node.server.node.inflated.inUse, 30 << 10, "the hog parks most of the budget")
+        // A laptop pushes 50 articles deflated (each APPLY far larger than what is left).
+        let laptop = try Store.create(at: NSTemporaryDirectory() + "folio-laptop-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(atPath: laptop.path); laptop.close() }
+        try laptop.write { w in for i in 0..<50 { try w.put(Article(id: "l/\(i)", title: "t", body: String(repeating: "harbour council \(i) ", count: 100))) } }
+        var o = FolioClient.Options()
+        o.nodeID = laptop.nodeID
+        o.compression = .always
+        let client = try await FolioClient.connect(to: node.address, options: o)
+        XCTAssertTrue(client.deflates)
+        let pushed = try await Replicator(store: laptop).push(to: client)
+        XCTAssertEqual(pushed.articlesChanged, 50)
+        try await client.close()
+        hog.reset()
+        for _ in 0..<50 where node.server.node.inflated.inUse > 0 { try await Task.sleep(for: .milliseconds(20)) }
+        XCTAssertEqual(node.server.node.inflated.inUse, 0)
+        await node.stop()
+    }
+
     // 2. Idle sockets cannot lock anyone out.
 
     func testIdleSocketsAreClosedAtTheHandshakeDeadline() async throws {
