@@ -100,21 +100,8 @@ final class NodeSurvivalTests: XCTestCase {
         // (A small budget: the socket reads after a quiet start are a few KB each.)
         let node = try await TestNode(self) { $0.partialFrameBudget = 48 << 10 }
         let good = try await node.client()
-        let raw = try RawSocket(port: port(node))
-        raw.send(Envelope(0, .hello(Hello(nodeID: .none, software: "raw-test", features: [.deflate], nonce: Hello.freshNonce(), maxFrame: 1 << 20))))
-        _ = raw.read(frames: 1)
-        // 32 held CHANGES fill the connection's requests in flight; sent in the same write
-        // as the burst below, so one socket read holds both.
-        var burst: [UInt8] = []
-        for i in 1...32 { burst += Array(Envelope(UInt32(i), .changes(since: 0, limit: 10, waitMillis: 60_000)).encoded().readableBytesView) }
-        // Then a burst of tiny deflated PUTs, each ~50 bytes on the wire and ~2 KB inflated
-        // (within 32× + 1 KiB): one socket read decodes a thousand of them.
-        for i in 0..<3000 {
-            let d = try DeflatedMessage(deflating: .put(Article(id: "p/\(i)", title: "t", body: String(repeating: "strike ", count: 270)), context: nil))
-            XCTAssertLessThanOrEqual(Int(d.inflatedLength), d.data.readableBytes * 32 + 1024)
-            burst += Array(Envelope(UInt32(100 + i), .deflated(d)).encoded().readableBytesView)
-        }
-        raw.send(burst)
+        // (3000 tiny PUTs: one socket read decodes a thousand of them.)
+        let raw = try parkingDeflatedPuts(node, count: 3000)
         let (frames, closed) = raw.readUntilClosed()
         XCTAssertTrue(closed, "the connection past the budget is closed")
         XCTAssertEqual(frames.last?.errorCode, .busy)
@@ -129,20 +116,29 @@ final class NodeSurvivalTests: XCTestCase {
         await node.stop()
     }
 
+    /// A raw connection that announces deflate and sends, in one write, 32 held CHANGES (its
+    /// requests in flight) and then `count` tiny deflated PUTs — each ~50 bytes on the wire and
+    /// ~2 KB inflated, within 32× + 1 KiB — which the node decodes and parks.
+    func parkingDeflatedPuts(_ node: TestNode, count: Int) throws -> RawSocket {
+        let raw = try RawSocket(port: port(node))
+        raw.send(Envelope(0, .hello(Hello(nodeID: .none, software: "raw-test", features: [.deflate], nonce: Hello.freshNonce(), maxFrame: 1 << 20))))
+        _ = raw.read(frames: 1)
+        var burst: [UInt8] = []
+        for i in 1...32 { burst += Array(Envelope(UInt32(i), .changes(since: 0, limit: 10, waitMillis: 60_000)).encoded().readableBytesView) }
+        for i in 0..<count {
+            let d = try DeflatedMessage(deflating: .put(Article(id: "p/\(i)", title: "t", body: String(repeating: "strike ", count: 270)), context: nil))
+            XCTAssertLessThanOrEqual(Int(d.inflatedLength), d.data.readableBytes * 32 + 1024)
+            burst += Array(Envelope(UInt32(100 + i), .deflated(d)).encoded().readableBytesView)
+        }
+        raw.send(burst)
+        return raw
+    }
+
     /// Only requests that wait are charged: while one connection holds most of the node's
     /// inflated budget, a client that waits for its answers still pushes deflated.
     func testAClientThatWaitsForAnswersIsNeverChargedForInflatedRequests() async throws {
         let node = try await TestNode(self) { $0.partialFrameBudget = 48 << 10 }
-        let hog = try RawSocket(port: port(node))
-        hog.send(Envelope(0, .hello(Hello(nodeID: .none, software: "raw-test", features: [.deflate], nonce: Hello.freshNonce(), maxFrame: 1 << 20))))
-        _ = hog.read(frames: 1)
-        var burst: [UInt8] = []
-        for i in 1...32 { burst += Array(Envelope(UInt32(i), .changes(since: 0, limit: 10, waitMillis: 60_000)).encoded().readableBytesView) }
-        for i in 0..<18 {
-            let d = try DeflatedMessage(deflating: .put(Article(id: "p/\(i)", title: "t", body: String(repeating: "strike ", count: 270)), context: nil))
-            burst += Array(Envelope(UInt32(100 + i), .deflated(d)).encoded().readableBytesView)
-        }
-        hog.send(burst)
+        let hog = try parkingDeflatedPuts(node, count: 18)
         for _ in 0..<50 where node.server.node.inflated.inUse == 0 { try await Task.sleep(for: .milliseconds(20)) }
         XCTAssertGreaterThan(node.server.node.inflated.inUse, 30 << 10, "the hog parks most of the budget")
         // A laptop pushes 50 articles deflated (each APPLY far larger than what is left).
