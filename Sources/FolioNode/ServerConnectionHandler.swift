@@ -470,7 +470,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         return out
     }
 
-    /// Whether the peer's HELLO asked for large answers deflated (SPEC §2.1).
     /// Inflated bytes of this connection's parked (decoded, unexecuted) requests.
     private var parkedInflated = 0
 

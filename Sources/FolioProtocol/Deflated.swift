@@ -39,19 +39,31 @@ public struct DeflatedMessage: Sendable, Equatable {
     /// `message` deflated, or nil when it should travel plain: a connection-level message, a
     /// payload under `minimumLength`, or one that deflate shrinks by less than an eighth.
     public static func compressing(_ message: Message) -> DeflatedMessage? {
-        guard message.kind.rawValue >= 0x10, message.kind != .deflated, let d = try? DeflatedMessage(deflating: message) else { return nil }
+        guard message.kind.rawValue >= 0x10, message.kind != .deflated else { return nil }
+        let payload = encodedPayload(message)
+        // (A small answer — most ARTICLEs — is not worth compressing to find that out.)
+        guard payload.readableBytes >= minimumLength, let d = try? DeflatedMessage(message.kind, payload) else { return nil }
         let n = Int(d.inflatedLength)
-        guard n >= minimumLength, d.data.readableBytes <= n - n / 8, expansionAllowed(inflated: d.inflatedLength, compressed: d.data.readableBytes) else { return nil }
+        guard d.data.readableBytes <= n - n / 8, expansionAllowed(inflated: d.inflatedLength, compressed: d.data.readableBytes) else { return nil }
         return d
     }
 
     /// `message` deflated, whatever its size (`compressing` decides whether that is worth it).
     public init(deflating message: Message) throws {
-        var payload = ByteBufferAllocator().buffer(capacity: 4096)
-        message.encodePayload(into: &payload)
+        try self.init(message.kind, Self.encodedPayload(message))
+    }
+
+    private init(_ kind: Message.Kind, _ payload: ByteBuffer) throws {
+        var payload = payload
         let n = payload.readableBytes
         guard n <= Int(UInt32.max) else { throw ProtocolViolation(.tooLarge, "a payload of \(n) bytes cannot be deflated into one frame") }
-        self.init(innerType: message.kind.rawValue, inflatedLength: UInt32(n), data: try payload.compress(with: Self.algorithm))
+        self.init(innerType: kind.rawValue, inflatedLength: UInt32(n), data: try payload.compress(with: Self.algorithm))
+    }
+
+    private static func encodedPayload(_ message: Message) -> ByteBuffer {
+        var payload = ByteBufferAllocator().buffer(capacity: 4096)
+        message.encodePayload(into: &payload)
+        return payload
     }
 
     /// The inner message. Its inflated length must be at most `limit` − 5 (what the same

@@ -3,23 +3,13 @@ import FolioModel
 import FolioNode
 import FolioProtocol
 import FolioStore
-import FolioSync
+@testable import FolioSync
 import Foundation
 import XCTest
 
 /// Deflated frames between real nodes and clients over loopback TCP (SPEC §2.1), and the
 /// pipelined pull's and push's recovery from a body released by the chunk ahead.
 final class CompressionTests: XCTestCase {
-    func tempStore() throws -> Store {
-        let dir = NSTemporaryDirectory() + "folio-deflate-\(UUID().uuidString)"
-        let s = try Store.create(at: dir)
-        addTeardownBlock {
-            s.close()
-            try? FileManager.default.removeItem(atPath: dir)
-        }
-        return s
-    }
-
     /// Prose-like articles: words drawn from a small vocabulary, as news text repeats itself.
     func fill(_ s: Store, prefix: String, count: Int) throws {
         let words = "the port strike council harbour ferry minister union wage deal talks container night trains timetable winter city".split(separator: " ")
@@ -126,7 +116,7 @@ final class CompressionTests: XCTestCase {
         // goes out before a's commit releases that body.
         let r = Replicator(store: puller, options: so, applyLocally: { node, epoch, upTo, articles in
             try await Task.sleep(for: .milliseconds(300))
-            return try await offPoolForTests { try puller.write { try $0.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles) } }
+            return try await offPool { try puller.write { try $0.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles) } }
         })
         let report = try await r.pull(from: LocalPeer(source))
         XCTAssertEqual(try puller.get("b")?.article?.body, shared)
@@ -187,12 +177,5 @@ extension CompressionTests {
         XCTAssertEqual(try hub.get("a")?.article?.title, "second")
         XCTAssertEqual(report.checkpoint, try laptop.lastSequence())
         XCTAssertTrue(try hub.verify().isClean)
-    }
-}
-
-/// Runs a store job off the cooperative pool, as the replicator's own default does.
-func offPoolForTests<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { c in
-        DispatchQueue.global().async { c.resume(with: Result { try body() }) }
     }
 }

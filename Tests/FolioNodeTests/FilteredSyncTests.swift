@@ -9,16 +9,6 @@ import XCTest
 
 /// Filtered replication (SPEC §8.4) with real nodes on loopback.
 final class FilteredSyncTests: XCTestCase {
-    func tempStore() throws -> Store {
-        let dir = NSTemporaryDirectory() + "folio-filter-\(UUID().uuidString)"
-        let s = try Store.create(at: dir)
-        addTeardownBlock {
-            s.close()
-            try? FileManager.default.removeItem(atPath: dir)
-        }
-        return s
-    }
-
     func ids(_ s: Store) throws -> [String] { try s.list(includeDeleted: true).map(\.id) }
 
     /// A hub with a mix of prefixes, sources, tags and dates.

@@ -142,8 +142,7 @@ final class NodeSurvivalTests: XCTestCase {
         for _ in 0..<50 where node.server.node.inflated.inUse == 0 { try await Task.sleep(for: .milliseconds(20)) }
         XCTAssertGreaterThan(node.server.node.inflated.inUse, 30 << 10, "the hog parks most of the budget")
         // A laptop pushes 50 articles deflated (each APPLY far larger than what is left).
-        let laptop = try Store.create(at: NSTemporaryDirectory() + "folio-laptop-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(atPath: laptop.path); laptop.close() }
+        let laptop = try tempStore()
         try laptop.write { w in for i in 0..<50 { try w.put(Article(id: "l/\(i)", title: "t", body: String(repeating: "harbour council \(i) ", count: 100))) } }
         var o = FolioClient.Options()
         o.nodeID = laptop.nodeID

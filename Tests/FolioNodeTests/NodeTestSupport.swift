@@ -40,6 +40,19 @@ final class LogCapture: @unchecked Sendable {
 }
 
 /// A real node on 127.0.0.1 with an ephemeral port and a store in a temporary folder.
+extension XCTestCase {
+    /// A fresh store in a temporary directory, closed and removed when the test ends.
+    func tempStore() throws -> Store {
+        let dir = NSTemporaryDirectory() + "folio-test-\(UUID().uuidString)"
+        let s = try Store.create(at: dir)
+        addTeardownBlock {
+            s.close()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        return s
+    }
+}
+
 final class TestNode: @unchecked Sendable {
     let dir: String
     let store: Store

@@ -8,16 +8,6 @@ import Foundation
 import XCTest
 
 final class SyncTests: XCTestCase {
-    func tempStore() throws -> Store {
-        let dir = NSTemporaryDirectory() + "folio-sync-\(UUID().uuidString)"
-        let s = try Store.create(at: dir)
-        addTeardownBlock {
-            s.close()
-            try? FileManager.default.removeItem(atPath: dir)
-        }
-        return s
-    }
-
     /// Everything a replica shows: ids, sibling versions, winners, bodies.
     func snapshot(_ s: Store) throws -> [String] {
         var out: [String] = []
