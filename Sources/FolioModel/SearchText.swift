@@ -131,6 +131,122 @@ public enum SearchText {
         flushWord()
     }
 
+    /// Calls `body` with the UTF-8 bytes of each term of `text`, in order: the same terms as
+    /// `forEachTerm`, without making a String for each (the index's hot path). An ASCII word
+    /// is lowercased into a scratch buffer; only a word holding other letters is folded through
+    /// a String. The bytes are valid only during the call.
+    public static func forEachTermBytes(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        var text = text
+        text.withUTF8 { forEachTermBytes(utf8: $0, body) }
+    }
+
+    /// `forEachTermBytes` over valid UTF-8.
+    static func forEachTermBytes(utf8 bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        // The word so far: ASCII lowercased, or (wordIsASCII false) its raw bytes to fold.
+        var capacity = 256
+        var word = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        defer { word.deallocate() }
+        var wordCount = 0
+        var wordIsASCII = true
+        // The CJK run so far, as byte ranges of `bytes` (one per scalar).
+        var cjkStart = -1, cjkPrevious = -1, cjkPreviousEnd = -1, cjkCount = 0
+        let pair = UnsafeMutablePointer<UInt8>.allocate(capacity: 8)
+        defer { pair.deallocate() }
+        func emit(_ b: UnsafeBufferPointer<UInt8>) { body(b) }
+        func flushWord() {
+            guard wordCount > 0 else { return }
+            if wordIsASCII {
+                emit(UnsafeBufferPointer(start: word, count: min(wordCount, maxTermBytes)))
+            } else {
+                let folded = fold(String(decoding: UnsafeBufferPointer(start: word, count: wordCount), as: UTF8.self))
+                if !folded.isEmpty {
+                    var capped = cut(folded, to: maxTermBytes)
+                    capped.withUTF8 { emit($0) }
+                }
+            }
+            wordCount = 0
+            wordIsASCII = true
+        }
+        @inline(__always) func appendWord(_ b: UInt8) {
+            if wordCount == capacity {
+                let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
+                bigger.update(from: word, count: wordCount)
+                word.deallocate()
+                word = bigger
+                capacity *= 2
+            }
+            word[wordCount] = b
+            wordCount += 1
+        }
+        func cjkScalar(_ start: Int, _ end: Int) {
+            if cjkCount == 0 {
+                cjkStart = start
+            } else {
+                // The pair (previous scalar, this one).
+                let n = (cjkPreviousEnd - cjkPrevious) + (end - start)
+                for k in 0..<(cjkPreviousEnd - cjkPrevious) { pair[k] = bytes[cjkPrevious + k] }
+                for k in 0..<(end - start) { pair[cjkPreviousEnd - cjkPrevious + k] = bytes[start + k] }
+                emit(UnsafeBufferPointer(start: pair, count: n))
+            }
+            cjkPrevious = start
+            cjkPreviousEnd = end
+            cjkCount += 1
+        }
+        func flushCJK() {
+            // A lone character is a term; a longer run has made its pairs already.
+            if cjkCount == 1 { emit(UnsafeBufferPointer(rebasing: bytes[cjkStart..<cjkPreviousEnd])) }
+            cjkCount = 0
+        }
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let byte = bytes[i]
+            if byte < 0x80 {
+                i += 1
+                if byte >= 0x61 && byte <= 0x7A || byte >= 0x30 && byte <= 0x39 {
+                    if cjkCount > 0 { flushCJK() }
+                    appendWord(byte)
+                } else if byte >= 0x41 && byte <= 0x5A {
+                    if cjkCount > 0 { flushCJK() }
+                    appendWord(byte + 32)
+                } else {
+                    if cjkCount > 0 { flushCJK() }
+                    flushWord()
+                }
+                continue
+            }
+            // A multi-byte scalar (valid UTF-8: a lead byte, then continuations).
+            let start = i
+            var value: UInt32
+            if byte < 0xE0 {
+                value = UInt32(byte & 0x1F)
+            } else if byte < 0xF0 {
+                value = UInt32(byte & 0x0F)
+            } else {
+                value = UInt32(byte & 0x07)
+            }
+            i += 1
+            while i < n, bytes[i] & 0xC0 == 0x80 {
+                value = value << 6 | UInt32(bytes[i] & 0x3F)
+                i += 1
+            }
+            guard let u = Unicode.Scalar(value) else { continue }
+            if isCJK(u) {
+                flushWord()
+                cjkScalar(start, i)
+            } else if isWordPart(u, inWord: wordCount > 0) {
+                if cjkCount > 0 { flushCJK() }
+                for k in start..<i { appendWord(bytes[k]) }
+                wordIsASCII = false
+            } else {
+                if cjkCount > 0 { flushCJK() }
+                flushWord()
+            }
+        }
+        if cjkCount > 0 { flushCJK() }
+        flushWord()
+    }
+
     /// One value folded as a whole (a source or a tag used as an exact filter): its terms
     /// joined by single spaces, so "Nordic  Wire" and "nordic wire" are the same source.
     public static func foldedValue(_ text: String) -> String {

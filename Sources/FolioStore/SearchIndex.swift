@@ -20,8 +20,113 @@ struct SearchDatabases: Sendable {
     static let names = ["search_ids", "search_docs", "search_terms"]
 }
 
+/// A set of terms (their UTF-8 bytes) with a value per term: an open-addressing hash table over
+/// one byte arena, so adding a term makes no String and hashes its bytes once (FNV-1a).
+struct TermTable<Value> {
+    /// Term `i`'s bytes are `arena[starts[i]..<starts[i + 1]]`.
+    private(set) var arena: [UInt8] = []
+    private var starts: [Int32] = [0]
+    private var hashes: [UInt32] = []
+    private(set) var values: [Value] = []
+    /// Term number + 1 (0: empty slot); the count is a power of two, at most half full.
+    private var slots: [Int32]
+
+    init(capacity: Int = 64) {
+        var n = 16
+        while n < capacity * 2 { n <<= 1 }
+        slots = [Int32](repeating: 0, count: n)
+        arena.reserveCapacity(capacity * 8)
+        starts.reserveCapacity(capacity + 1)
+        hashes.reserveCapacity(capacity)
+        values.reserveCapacity(capacity)
+    }
+
+    var count: Int { values.count }
+
+    @inline(__always) static func hash(_ b: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        var h: UInt32 = 0x811C_9DC5
+        for x in b { h = (h ^ UInt32(x)) &* 0x0100_0193 }
+        return h
+    }
+
+    /// Terms are short: comparing in place beats a call to memcmp.
+    @inline(__always) static func equal(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        var i = 0
+        while i + 8 <= n {
+            if UnsafeRawPointer(a + i).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(b + i).loadUnaligned(as: UInt64.self) { return false }
+            i += 8
+        }
+        while i < n {
+            if a[i] != b[i] { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// The number of `term`, added with `initial` if new.
+    @inline(__always) mutating func number(of term: UnsafeBufferPointer<UInt8>, initial: @autoclosure () -> Value) -> Int {
+        let h = Self.hash(term)
+        let mask = slots.count - 1
+        var slot = Int(h) & mask
+        while true {
+            let s = slots[slot]
+            if s == 0 { break }
+            let t = Int(s) - 1
+            if hashes[t] == h {
+                let a = Int(starts[t]), e = Int(starts[t + 1])
+                if e - a == term.count, arena.withUnsafeBufferPointer({ Self.equal($0.baseAddress! + a, term.baseAddress!, term.count) }) { return t }
+            }
+            slot = (slot + 1) & mask
+        }
+        let t = values.count
+        arena.append(contentsOf: term)
+        starts.append(Int32(arena.count))
+        hashes.append(h)
+        values.append(initial())
+        slots[slot] = Int32(t + 1)
+        if values.count * 2 > slots.count { grow() }
+        return t
+    }
+
+    mutating func number(of term: String, initial: @autoclosure () -> Value) -> Int {
+        var term = term
+        return term.withUTF8 { number(of: $0, initial: initial()) }
+    }
+
+    private mutating func grow() {
+        slots = [Int32](repeating: 0, count: slots.count * 2)
+        let mask = slots.count - 1
+        for t in hashes.indices {
+            var slot = Int(hashes[t]) & mask
+            while slots[slot] != 0 { slot = (slot + 1) & mask }
+            slots[slot] = Int32(t + 1)
+        }
+    }
+
+    subscript(term: Int) -> Value {
+        get { values[term] }
+        _modify { yield &values[term] }
+    }
+
+    /// Term `t`'s bytes, valid during the call.
+    func withBytes<R>(_ t: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try arena.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[Int(starts[t])..<Int(starts[t + 1])])) }
+    }
+
+    func string(_ t: Int) -> String { withBytes(t) { String(decoding: $0, as: UTF8.self) } }
+
+    /// True when term `a`'s bytes sort before term `b`'s (byte order, as LMDB sorts keys).
+    func precedes(_ a: Int, _ b: Int) -> Bool {
+        arena.withUnsafeBufferPointer { p in
+            let (a0, a1, b0, b1) = (Int(starts[a]), Int(starts[a + 1]), Int(starts[b]), Int(starts[b + 1]))
+            let c = memcmp(p.baseAddress! + a0, p.baseAddress! + b0, min(a1 - a0, b1 - b0))
+            return c != 0 ? c < 0 : a1 - a0 < b1 - b0
+        }
+    }
+}
+
 /// The terms of one article as the index holds them.
-struct IndexedDocument: Equatable {
+struct IndexedDocument {
     struct TermStats: Equatable {
         /// Weighted frequency: a title occurrence counts `titleWeight`, any other one 1.
         var tf = 0
@@ -34,7 +139,8 @@ struct IndexedDocument: Equatable {
         }
     }
 
-    var frequencies: [String: TermStats] = [:]
+    /// Each distinct term with its statistics.
+    private(set) var terms: TermTable<TermStats>
     var length = 0
     var published = ""
     /// Positions run through title, body, source and tags in that order, with a gap of 2
@@ -49,26 +155,43 @@ struct IndexedDocument: Equatable {
     init(content c: VersionContent, body: String) {
         published = c.published
         // About one distinct term per 12 bytes of text: no rehashing while it fills.
-        frequencies.reserveCapacity(min(8192, (c.title.utf8.count + body.utf8.count) / 12 + 16))
-        SearchText.forEachTerm(c.title) { add($0, Self.titleWeight) }
+        terms = TermTable(capacity: min(8192, (c.title.utf8.count + body.utf8.count) / 12 + 16))
+        SearchText.forEachTermBytes(c.title) { add($0, Self.titleWeight) }
         position += 2
-        SearchText.forEachTerm(body) { add($0, 1) }
+        SearchText.forEachTermBytes(body) { add($0, 1) }
         position += 2
-        SearchText.forEachTerm(c.source) { add($0, 1) }
+        SearchText.forEachTermBytes(c.source) { add($0, 1) }
         for t in c.tags {
             position += 2
-            SearchText.forEachTerm(t) { add($0, 1) }
+            SearchText.forEachTermBytes(t) { add($0, 1) }
         }
         let source = SearchText.foldedValue(c.source)
-        if !source.isEmpty { frequencies[Self.sourcePrefix + source] = TermStats(tf: 1, mask: 0) }
-        for t in Set(c.tags.map(SearchText.foldedValue)) where !t.isEmpty { frequencies[Self.tagPrefix + t] = TermStats(tf: 1, mask: 0) }
+        if !source.isEmpty { setFilterTerm(Self.sourcePrefix + source) }
+        for t in Set(c.tags.map(SearchText.foldedValue)) where !t.isEmpty { setFilterTerm(Self.tagPrefix + t) }
     }
 
-    private mutating func add(_ term: String, _ weight: Int) {
-        // One hash lookup per term: the dictionary's modify accessor.
-        frequencies[term, default: TermStats()].add(weight, UInt32(1) << UInt32(position & 31))
+    private mutating func setFilterTerm(_ term: String) {
+        let t = terms.number(of: term, initial: TermStats())
+        terms[t] = TermStats(tf: 1, mask: 0)
+    }
+
+    private mutating func add(_ term: UnsafeBufferPointer<UInt8>, _ weight: Int) {
+        let t = terms.number(of: term, initial: TermStats())
+        terms[t].add(weight, UInt32(1) << UInt32(position & 31))
         length += weight
         position += 1
+    }
+
+    /// Each term's bytes (valid during the call) and statistics.
+    func forEachTerm(_ body: (UnsafeBufferPointer<UInt8>, TermStats) throws -> Void) rethrows {
+        for t in 0..<terms.count { try terms.withBytes(t) { try body($0, terms[t]) } }
+    }
+
+    /// Term → statistics, for tests and messages.
+    var frequencies: [String: TermStats] {
+        var out: [String: TermStats] = [:]
+        for t in 0..<terms.count { out[terms.string(t)] = terms[t] }
+        return out
     }
 
     static let postingSize = 12
@@ -120,33 +243,36 @@ extension UInt32 {
 /// The posting changes of one write transaction, applied when it ends (`apply`), sorted by
 /// term: consecutive keys touch the same B-tree pages, and a term's new postings go in with
 /// one `MDB_MULTIPLE` put. A savepoint that fails truncates the journal to where it began.
+/// Terms are numbered as they come (`TermTable`), so a change costs one hash of its bytes.
 struct PostingJournal {
-    private(set) var terms: [String] = []
+    private var table = TermTable<Void>(capacity: 4096)
+    private(set) var termOf: [Int32] = []
     private(set) var ops: [UInt64] = []
     private(set) var masks: [UInt32] = []
-    /// Bit 0 of an op's entry in `adds`: true to add the posting, false to remove it.
     private(set) var adds: [Bool] = []
 
     var count: Int { ops.count }
     var isEmpty: Bool { ops.isEmpty }
 
-    mutating func add(_ term: String, _ posting: IndexedDocument.Posting) {
-        terms.append(term)
-        ops.append(posting.head)
-        masks.append(posting.mask)
-        adds.append(true)
+    mutating func add(_ term: UnsafeBufferPointer<UInt8>, _ posting: IndexedDocument.Posting) {
+        record(term, posting, add: true)
     }
 
-    mutating func remove(_ term: String, _ posting: IndexedDocument.Posting) {
-        terms.append(term)
+    mutating func remove(_ term: UnsafeBufferPointer<UInt8>, _ posting: IndexedDocument.Posting) {
+        record(term, posting, add: false)
+    }
+
+    private mutating func record(_ term: UnsafeBufferPointer<UInt8>, _ posting: IndexedDocument.Posting, add: Bool) {
+        termOf.append(Int32(table.number(of: term, initial: ())))
         ops.append(posting.head)
         masks.append(posting.mask)
-        adds.append(false)
+        adds.append(add)
     }
 
     mutating func truncate(to n: Int) {
         guard n < ops.count else { return }
-        terms.removeSubrange(n...)
+        // Terms numbered since stay in the table: a term without changes writes nothing.
+        termOf.removeSubrange(n...)
         ops.removeSubrange(n...)
         masks.removeSubrange(n...)
         adds.removeSubrange(n...)
@@ -155,28 +281,14 @@ struct PostingJournal {
     /// Writes every change, in order per term, then empties the journal.
     mutating func apply(_ txn: Transaction, _ db: Database) throws {
         guard !ops.isEmpty else { return }
-        // Terms get small numbers (one hash lookup per change); a counting sort groups the
-        // changes by term, keeping their order; only the distinct terms are sorted as text.
-        var numbers: [String: Int32] = [:]
-        numbers.reserveCapacity(ops.count / 16)
-        var distinct: [String] = []
-        var termOf = [Int32](repeating: 0, count: ops.count)
-        for i in ops.indices {
-            let t = terms[i]
-            if let n = numbers[t] {
-                termOf[i] = n
-            } else {
-                let n = Int32(distinct.count)
-                numbers[t] = n
-                distinct.append(t)
-                termOf[i] = n
-            }
-        }
-        var starts = [Int](repeating: 0, count: distinct.count + 1)
+        // A counting sort groups the changes by term, keeping their order; only the distinct
+        // terms are sorted, by their bytes.
+        let distinct = table.count
+        var starts = [Int](repeating: 0, count: distinct + 1)
         for t in termOf { starts[Int(t) + 1] += 1 }
-        for i in 0..<distinct.count { starts[i + 1] += starts[i] }
-        // The changes themselves are copied into term order (reading them in order, writing
-        // scattered), so the loop below reads them sequentially.
+        for i in 0..<distinct { starts[i + 1] += starts[i] }
+        // The changes are copied into term order (reading in order, writing scattered), so the
+        // loop below reads them sequentially.
         var next = starts
         var groupedOps = [UInt64](repeating: 0, count: ops.count)
         var groupedMasks = [UInt32](repeating: 0, count: ops.count)
@@ -188,32 +300,40 @@ struct PostingJournal {
             groupedAdds[next[t]] = adds[i]
             next[t] += 1
         }
-        var batch: [UInt8] = []
-        // Byte order, as LMDB sorts keys (Swift's String order is Unicode-aware and slower).
-        let keys = distinct.map { Array($0.utf8) }
-        for t in distinct.indices.sorted(by: { keys[$0].lexicographicallyPrecedes(keys[$1]) }) {
-            let key = keys[t]
-            batch.removeAll(keepingCapacity: true)
-            for op in starts[t]..<starts[t + 1] {
-                let p = groupedOps[op]
-                let m = groupedMasks[op]
-                if groupedAdds[op] {
-                    for shift in stride(from: 56, through: 0, by: -8) { batch.append(UInt8(truncatingIfNeeded: p >> UInt64(shift))) }
-                    for shift in stride(from: 24, through: 0, by: -8) { batch.append(UInt8(truncatingIfNeeded: m >> UInt32(shift))) }
-                } else {
-                    if !batch.isEmpty {
-                        try txn.putMultiple(db, key: key, values: batch, elementSize: IndexedDocument.postingSize)
-                        batch.removeAll(keepingCapacity: true)
-                    }
-                    try txn.delete(db, key: key, value: IndexedDocument.Posting(head: p, mask: m).bytes)
+        var batch = [UInt8](repeating: 0, count: 4096 * IndexedDocument.postingSize)
+        let table = self.table
+        var order = (0..<distinct).filter { starts[$0] < starts[$0 + 1] }
+        order.sort { table.precedes($0, $1) }
+        for t in order {
+            try table.withBytes(t) { keyBytes in
+                let key = UnsafeRawBufferPointer(keyBytes)
+                // Additions gather in `batch` (12 bytes each) until a removal or the term's end.
+                var pending = 0
+                func flush() throws {
+                    guard pending > 0 else { return }
+                    try batch.withUnsafeBytes { try txn.putMultiple(db, key: key, values: UnsafeRawBufferPointer(rebasing: $0[0..<pending * IndexedDocument.postingSize]), elementSize: IndexedDocument.postingSize) }
+                    pending = 0
                 }
+                let n = starts[t + 1] - starts[t]
+                if n * IndexedDocument.postingSize > batch.count { batch = [UInt8](repeating: 0, count: n * IndexedDocument.postingSize) }
+                for op in starts[t]..<starts[t + 1] {
+                    let p = groupedOps[op]
+                    let m = groupedMasks[op]
+                    if groupedAdds[op] {
+                        batch.withUnsafeMutableBytes { b in
+                            b.storeBytes(of: p.bigEndian, toByteOffset: pending * IndexedDocument.postingSize, as: UInt64.self)
+                            b.storeBytes(of: m.bigEndian, toByteOffset: pending * IndexedDocument.postingSize + 8, as: UInt32.self)
+                        }
+                        pending += 1
+                    } else {
+                        try flush()
+                        try txn.delete(db, key: key, value: IndexedDocument.Posting(head: p, mask: m).bytes)
+                    }
+                }
+                try flush()
             }
-            if !batch.isEmpty { try txn.putMultiple(db, key: key, values: batch, elementSize: IndexedDocument.postingSize) }
         }
-        terms.removeAll(keepingCapacity: true)
-        ops.removeAll(keepingCapacity: true)
-        masks.removeAll(keepingCapacity: true)
-        adds.removeAll(keepingCapacity: true)
+        self = PostingJournal()
     }
 }
 
@@ -239,7 +359,7 @@ struct SearchIndexWriter {
                 throw StoreError.corrupt("the search index holds \"\(id)\" though its previous version was not live: run `folio reindex`")
             }
             do {
-                for (term, stats) in old.frequencies { journal.remove(term, IndexedDocument.posting(doc, stats, old.length)) }
+                old.forEachTerm { term, stats in journal.remove(term, IndexedDocument.posting(doc, stats, old.length)) }
                 total -= Int64(old.length)
             }
             if new == nil {
@@ -260,7 +380,7 @@ struct SearchIndexWriter {
                 try txn.put(dbs.ids, key: idKey, value: doc.bigEndianBytes)
                 docs += 1
             }
-            for (term, stats) in new.frequencies { journal.add(term, IndexedDocument.posting(doc, stats, new.length)) }
+            new.forEachTerm { term, stats in journal.add(term, IndexedDocument.posting(doc, stats, new.length)) }
             try txn.put(dbs.docs, key: doc.bigEndianBytes, value: IndexedDocument.encodeDoc(length: new.length, id: id, published: new.published))
             total += Int64(new.length)
         }

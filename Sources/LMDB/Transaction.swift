@@ -90,16 +90,17 @@ public final class Transaction {
     /// Stores many fixed-size duplicates of `key` in one call (`MDB_MULTIPLE`, a `dupFixed`
     /// database only): `values` holds them back to back, `elementSize` bytes each. Duplicates
     /// already stored are left as they are.
-    public func putMultiple<K: ContiguousBytes>(_ db: Database, key: K, values: [UInt8], elementSize: Int) throws {
+    public func putMultiple<K: ContiguousBytes, V: ContiguousBytes>(_ db: Database, key: K, values: V, elementSize: Int) throws {
         ensureValid()
         precondition(!isReadOnly, "put in a read-only transaction")
-        precondition(elementSize > 0 && values.count % elementSize == 0, "putMultiple: values are not whole elements")
-        guard !values.isEmpty else { return }
+        let total = values.withUnsafeBytes { $0.count }
+        precondition(elementSize > 0 && total % elementSize == 0, "putMultiple: values are not whole elements")
+        guard total > 0 else { return }
         var cursor: OpaquePointer?
         try check(mdb_cursor_open(handle, db.dbi, &cursor), "mdb_cursor_open \(db.name)")
         defer { mdb_cursor_close(cursor) }
         var done = 0
-        let count = values.count / elementSize
+        let count = total / elementSize
         while done < count {
             let rc: Int32 = key.withUnsafeBytes { kb in
                 values.withUnsafeBytes { vb in

@@ -32,6 +32,35 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(SearchText.foldedValue("  Nordic   WIRE "), "nordic wire")
     }
 
+    /// The index tokenizes with `forEachTermBytes` (no String per term), queries and snippets
+    /// with `forEachTerm`: on arbitrary text, from every script the rules treat differently,
+    /// both must give the same terms, or a query would miss what was indexed.
+    func testTheIndexTokenizerAgreesWithTheQueryTokenizerOnArbitraryText() {
+        var rng = SplitMix64(seed: 0x5EA2C4)
+        let ranges: [ClosedRange<UInt32>] = [
+            0x20...0x7E, 0x20...0x7E, 0xC0...0x24F, 0x300...0x36F, 0x370...0x3FF, 0x400...0x4FF,
+            0x900...0x97F, 0x660...0x669, 0x3040...0x30FF, 0x4E00...0x4E80, 0xAC00...0xAC40,
+            0x1100...0x11FF, 0xFF01...0xFF9F, 0xFB00...0xFB06, 0x1E9E...0x1E9E, 0x1F300...0x1F64F,
+            0x20000...0x20010, 0x2160...0x216F, 0x1D400...0x1D4FF, 0x0...0x10FFFF,
+        ]
+        for round in 0..<3000 {
+            var text = String.UnicodeScalarView()
+            let length = Int(rng.next() % (round % 10 == 0 ? 400 : 40))
+            for _ in 0..<length {
+                let r = ranges[Int(rng.next() % UInt64(ranges.count))]
+                let v = r.lowerBound + UInt32(rng.next() % UInt64(r.upperBound - r.lowerBound + 1))
+                if let u = Unicode.Scalar(v) { text.append(u) }
+            }
+            // Long words too: the 64-byte cap, ASCII and folded.
+            if round % 7 == 0 { text.append(contentsOf: String(repeating: ["Ab", "é", "ﬁ", "東"][round % 4], count: 40).unicodeScalars) }
+            let s = String(text)
+            var bytes: [String] = []
+            SearchText.forEachTermBytes(s) { bytes.append(String(decoding: $0, as: UTF8.self)) }
+            XCTAssertEqual(bytes, SearchText.terms(s), "text: \(s.unicodeScalars.map { String($0.value, radix: 16) })")
+            if bytes != SearchText.terms(s) { return }
+        }
+    }
+
     func testQueryParsingAndItsErrors() throws {
         let q = try SearchQuery(parsing: #"port "night trains" strike OR walkout -rail tele* source:"Nordic Wire" tag:Labour since:2026-11-20 until:2026-11-30 id:wire/"#)
         XCTAssertEqual(q.groups, [[.term("port")], [.phrase(["night", "trains"])], [.term("strike"), .term("walkout")], [.prefix("tele")]])
