@@ -253,6 +253,12 @@ public enum SearchText {
         cut(terms(text).joined(separator: " "), to: maxFilterBytes)
     }
 
+    /// True when `u` separates terms (neither a CJK character nor part of a word); right after
+    /// a letter, a combining mark continues the word, while elsewhere it separates.
+    public static func isSeparator(_ u: Unicode.Scalar, afterWord: Bool) -> Bool {
+        !isCJK(u) && !isWordPart(u, inWord: afterWord)
+    }
+
     static func isCJK(_ u: Unicode.Scalar) -> Bool {
         switch u.value {
         case 0x3040...0x30FF, 0x31F0...0x31FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF,

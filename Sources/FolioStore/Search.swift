@@ -232,6 +232,8 @@ final class SearchExecution {
     private var postingsRead = 0
     private var checked = 0
     private var cache: [String: ScoredDocs] = [:]
+    /// The key a prefix scan saw last (counting the terms it expands to).
+    private var lastPrefixKey: [UInt8]?
     let store: Store
     let txn: Transaction
     let search: SearchDatabases
@@ -276,29 +278,53 @@ final class SearchExecution {
     private func scoredUncached(_ term: String, prefix: Bool) throws -> ScoredDocs {
         let key = Array(term.utf8)
         var termsSeen = 0
-        var lastKey: [UInt8] = []
         var docs: [UInt32] = []
         var tfs: [UInt16] = []
         var lengths: [UInt16] = []
         var masks: [UInt32] = []
         var sorted = true
-        try txn.scan(search.terms, from: key) { k, v in
+        // A page of postings at a time, decoded in place.
+        try txn.scanDuplicatePages(search.terms, from: key) { k, v in
             guard prefix ? k.starts(with: key) : k.elementsEqual(key) else { return false }
-            if prefix, k.first == 1 { return true }
-            guard v.count == IndexedDocument.postingSize else { throw CorruptRecord("a search posting is \(v.count) bytes, expected \(IndexedDocument.postingSize)") }
-            if prefix, !k.elementsEqual(lastKey) {
-                lastKey = Array(k)
+            guard v.count % IndexedDocument.postingSize == 0 else { throw CorruptRecord("a search posting is not \(IndexedDocument.postingSize) bytes") }
+            if prefix && k.first == 1 { return true }
+            // A key's first page: one more term the prefix expands to.
+            if prefix, lastPrefixKey.map({ !$0.elementsEqual(k) }) ?? true {
+                lastPrefixKey = Array(k)
                 termsSeen += 1
                 if termsSeen > Self.maxPrefixTerms { throw SearchTooBroad(reason: "\"\(term)*\" matches more than \(Self.maxPrefixTerms) terms") }
             }
-            if docs.count & 0xFFFF == 0xFFFF { try self.spend(postings: 0x10000) }
-            let doc = UInt32(v[0]) << 24 | UInt32(v[1]) << 16 | UInt32(v[2]) << 8 | UInt32(v[3])
-            if let last = docs.last, last >= doc { sorted = false }
-            docs.append(doc)
-            tfs.append(UInt16(v[4]) << 8 | UInt16(v[5]))
-            lengths.append(UInt16(v[6]) << 8 | UInt16(v[7]))
-            masks.append(UInt32(v[8]) << 24 | UInt32(v[9]) << 16 | UInt32(v[10]) << 8 | UInt32(v[11]))
+            let n = v.count / IndexedDocument.postingSize
+            try self.spend(postings: n)
+            docs.reserveCapacity(docs.count + n)
+            tfs.reserveCapacity(tfs.count + n)
+            lengths.reserveCapacity(lengths.count + n)
+            masks.reserveCapacity(masks.count + n)
+            var last = docs.last
+            for i in 0..<n {
+                let o = i * IndexedDocument.postingSize
+                let doc = UInt32(bigEndian: v.loadUnaligned(fromByteOffset: o, as: UInt32.self))
+                if let l = last, l >= doc { sorted = false }
+                last = doc
+                docs.append(doc)
+                tfs.append(UInt16(bigEndian: v.loadUnaligned(fromByteOffset: o + 4, as: UInt16.self)))
+                lengths.append(UInt16(bigEndian: v.loadUnaligned(fromByteOffset: o + 6, as: UInt16.self)))
+                masks.append(UInt32(bigEndian: v.loadUnaligned(fromByteOffset: o + 8, as: UInt32.self)))
+            }
             return true
+        }
+        lastPrefixKey = nil
+        if sorted {
+            // One term, in document order (as its postings are stored): score in place.
+            let df = Double(docs.count)
+            let idf = log(1 + (documentCount - df + 0.5) / (df + 0.5))
+            let k1 = Self.k1, b = Self.b, avg = averageLength
+            var scores = [Double](repeating: 0, count: docs.count)
+            for i in docs.indices {
+                let tf = Double(tfs[i])
+                scores[i] = idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * Double(lengths[i]) / avg))
+            }
+            return ScoredDocs(docs: docs, scores: scores, masks: masks)
         }
         var order = Array(docs.indices)
         if !sorted { order.sort { docs[$0] < docs[$1] } }
@@ -417,15 +443,15 @@ final class SearchExecution {
             }) { needText = true }
             guard needText else { return true }
             try spendCheck()
-            let fields = try self.fields(of: record.id).map(PhraseField.init)
+            let text = try self.candidate(record.id)
             for group in checkedGroups {
-                let ok = group.contains { a in
-                    if case let .phrase(t) = a.atom { return Self.contains(a.docs, doc) && Self.holds(t, in: fields) }
+                let ok = try group.contains { a in
+                    if case let .phrase(t) = a.atom { return try Self.contains(a.docs, doc) && text.holds(t) }
                     return Self.contains(a.docs, doc)
                 }
                 if !ok { return false }
             }
-            return !excludedPhrases.contains { Self.holds($0, in: fields) }
+            return try !excludedPhrases.contains { try text.holds($0) }
         }
 
         var hits: [(score: Double, record: IndexedDocument.DocRecord)] = []
@@ -502,16 +528,18 @@ final class SearchExecution {
         return lo < docs.count && docs[lo] == doc
     }
 
-    /// The fields of an article's winner (title, body, source, tags).
-    private func fields(of id: String) throws -> [String] {
-        guard let rec = try store.record(id, txn: txn), let c = rec.versions.winner?.content else { return [] }
-        let body = try store.body(c.bodyHash, txn: txn) ?? ""
-        return [c.title, body, c.source] + c.tags
-    }
-
-    /// True when `terms` stand next to each other, in order, in one of the fields.
-    static func holds(_ terms: [String], in fields: [PhraseField]) -> Bool {
-        fields.contains { $0.holds(terms) }
+    /// The text of an article's winner, to check phrases on.
+    private func candidate(_ id: String) throws -> CandidateText {
+        guard let rec = try store.record(id, txn: txn), let c = rec.versions.winner?.content else { return .none }
+        return CandidateText(fields: [c.title, c.source] + c.tags, body: { [store, txn] body in
+            try c.bodyHash.withKeyBytes { key in
+                try txn.withValue(store.dbs.bodies, key: key) { v in
+                    // A body record: its format byte, then the UTF-8 text (RecordCodec).
+                    guard v.first == RecordCodec.bodyFormat else { return try body(.string(RecordCodec.decodeBody(v))) }
+                    return try body(.bytes(UnsafeRawBufferPointer(rebasing: v.dropFirst())))
+                }
+            } ?? false
+        })
     }
 
     /// ISO-8601 texts compared by their date (and time when both have one): "2026-11-20T14:05Z"
@@ -529,20 +557,51 @@ final class SearchExecution {
     }
 }
 
-/// One field of a candidate for a phrase. ASCII text is scanned as bytes, comparing words
-/// in place (the common case, and ten times cheaper than making its terms); other text is
-/// split into terms by `SearchText`.
-struct PhraseField {
-    let text: String
-    let ascii: Bool
+/// The text of a candidate for a phrase: its title, source and tags, and its body read in
+/// place from the store. ASCII text is scanned as bytes, comparing words where they stand
+/// (the common case, with no copy and no String); other text is split into terms by
+/// `SearchText`.
+struct CandidateText {
+    enum Field {
+        case bytes(UnsafeRawBufferPointer)
+        case string(String)
 
-    init(_ text: String) {
-        self.text = text
-        ascii = text.utf8.allSatisfy { $0 < 0x80 }
+        init(_ s: String) { self = .string(s) }
     }
 
-    func holds(_ phrase: [String]) -> Bool {
-        if ascii, phrase.allSatisfy({ $0.utf8.allSatisfy { $0 < 0x80 } }) { return Self.scan(Array(text.utf8), phrase.map { Array($0.utf8) }) }
+    let fields: [String]
+    /// Lends the body to its argument (false when the article has none).
+    let body: ((Field) throws -> Bool) throws -> Bool
+
+    init(fields: [String], body: @escaping ((Field) throws -> Bool) throws -> Bool) {
+        self.fields = fields
+        self.body = body
+    }
+
+    /// An article that is not live: nothing holds.
+    static var none: CandidateText { CandidateText(fields: []) { _ in false } }
+
+    /// True when `phrase`'s terms stand next to each other, in order, in one field.
+    func holds(_ phrase: [String]) throws -> Bool {
+        let ascii = phrase.allSatisfy { $0.utf8.allSatisfy { $0 < 0x80 } }
+        let terms = phrase.map { Array($0.utf8) }
+        func check(_ f: Field) -> Bool {
+            switch f {
+            case let .bytes(b):
+                if ascii, let found = Self.scanASCII(b, terms) { return found }
+                return Self.holds(phrase, in: String(decoding: b, as: UTF8.self))
+            case let .string(s):
+                var s = s
+                if ascii, let found = s.withUTF8({ Self.scanASCII(UnsafeRawBufferPointer($0), terms) }) { return found }
+                return Self.holds(phrase, in: s)
+            }
+        }
+        for f in fields where check(.string(f)) { return true }
+        return try body { check($0) }
+    }
+
+    /// The terms of any text, compared in order.
+    static func holds(_ phrase: [String], in text: String) -> Bool {
         let words = SearchText.terms(text)
         guard words.count >= phrase.count else { return false }
         for i in 0...(words.count - phrase.count) where words[i] == phrase[0] {
@@ -551,39 +610,80 @@ struct PhraseField {
         return false
     }
 
-    /// Words of ASCII `text` (letters and digits, compared lowercased, cut at 64 bytes as terms
-    /// are) checked against `phrase` at every word where its first term stands.
-    static func scan(_ text: [UInt8], _ phrase: [[UInt8]]) -> Bool {
+    /// Words of `text` (letters and digits, compared lowercased, cut at 64 bytes as terms
+    /// are) checked against `phrase` wherever its first term stands; nil when the text holds
+    /// a byte beyond ASCII before a match (its words need folding: the caller splits it).
+    static func scanASCII(_ text: UnsafeRawBufferPointer, _ phrase: [[UInt8]]) -> Bool? {
+        guard let first = phrase.first else { return true }
         @inline(__always) func isWord(_ b: UInt8) -> Bool { (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) }
         @inline(__always) func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b + 32 : b }
-        var starts: [Int] = []
-        var ends: [Int] = []
-        var i = 0
-        while i < text.count {
-            while i < text.count, !isWord(text[i]) { i += 1 }
-            let start = i
-            while i < text.count, isWord(text[i]) { i += 1 }
-            if i > start {
-                starts.append(start)
-                ends.append(i)
+        let n = text.count
+        /// The word from `i` on (after skipping separators): its start and end, or nil at the
+        /// end; `.none` with nonASCII set when a byte beyond ASCII stands in the way.
+        var nonASCII = false
+        /// The scalar starting at `i` beyond ASCII, and where the next one starts.
+        func scalar(at i: Int) -> (Unicode.Scalar?, Int) {
+            let lead = text[i]
+            var value = UInt32(lead < 0xE0 ? lead & 0x1F : lead < 0xF0 ? lead & 0x0F : lead & 0x07)
+            var j = i + 1
+            while j < n, text[j] & 0xC0 == 0x80 {
+                value = value << 6 | UInt32(text[j] & 0x3F)
+                j += 1
             }
+            return (Unicode.Scalar(value), j)
         }
-        func equals(_ w: Int, _ term: [UInt8]) -> Bool {
-            let n = min(ends[w] - starts[w], SearchText.maxTermBytes)
-            guard n == term.count else { return false }
-            for k in 0..<n where lower(text[starts[w] + k]) != term[k] { return false }
+        /// The word from `i` on (after skipping separators, punctuation beyond ASCII too): its
+        /// start and end, or nil at the end, or (with `nonASCII` set) where a letter or CJK
+        /// character beyond ASCII stands, whose terms need folding.
+        func word(from i: Int) -> (Int, Int)? {
+            var i = i
+            while i < n, !isWord(text[i]) {
+                if text[i] >= 0x80 {
+                    let (u, next) = scalar(at: i)
+                    guard let u, SearchText.isSeparator(u, afterWord: false) else {
+                        nonASCII = true
+                        return nil
+                    }
+                    i = next
+                } else {
+                    i += 1
+                }
+            }
+            guard i < n else { return nil }
+            let start = i
+            while i < n, isWord(text[i]) { i += 1 }
+            if i < n, text[i] >= 0x80 {
+                let (u, _) = scalar(at: i)
+                guard let u, SearchText.isSeparator(u, afterWord: true) else {
+                    nonASCII = true
+                    return nil
+                }
+            }
+            return (start, i)
+        }
+        func equals(_ w: (Int, Int), _ term: [UInt8]) -> Bool {
+            let len = min(w.1 - w.0, SearchText.maxTermBytes)
+            guard len == term.count else { return false }
+            for k in 0..<len where lower(text[w.0 + k]) != term[k] { return false }
             return true
         }
-        guard starts.count >= phrase.count else { return false }
-        for w in 0...(starts.count - phrase.count) where equals(w, phrase[0]) {
+        var at = 0
+        while let w = word(from: at) {
+            at = w.1
+            guard equals(w, first) else { continue }
+            var next = w.1
             var all = true
-            for j in 1..<phrase.count where !equals(w + j, phrase[j]) {
-                all = false
-                break
+            for term in phrase.dropFirst() {
+                guard let v = word(from: next), equals(v, term) else {
+                    all = false
+                    break
+                }
+                next = v.1
             }
+            if nonASCII { return nil }
             if all { return true }
         }
-        return false
+        return nonASCII ? nil : false
     }
 }
 

@@ -247,6 +247,47 @@ public final class Transaction {
         if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get \(db.name)") }
     }
 
+    /// Visits the keys of a `dupFixed` database from `start` (nil: the first) in order, lending
+    /// each key with its duplicates a page at a time (`MDB_GET_MULTIPLE` / `MDB_NEXT_MULTIPLE`):
+    /// `body` gets the key and a run of fixed-size values back to back, and returns false to
+    /// stop. Far cheaper than one cursor step per duplicate for long duplicate lists.
+    public func scanDuplicatePages<K: ContiguousBytes>(
+        _ db: Database, from start: K?,
+        _ body: (_ key: UnsafeRawBufferPointer, _ values: UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        ensureValid()
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(handle, db.dbi, &cursor), "mdb_cursor_open \(db.name)")
+        defer { mdb_cursor_close(cursor) }
+        var k = MDB_val()
+        var v = MDB_val()
+        var rc: Int32
+        if let start, start.withUnsafeBytes({ $0.count }) > 0 {
+            rc = start.withUnsafeBytes { sb in
+                k = MDB_val(mv_size: sb.count, mv_data: UnsafeMutableRawPointer(mutating: sb.baseAddress))
+                return mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
+            }
+        } else {
+            rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
+        }
+        while rc == MDB_SUCCESS {
+            // The cursor stands on the key's first duplicate: lend its pages.
+            let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
+            // A key with one value has no duplicate pages: GET_MULTIPLE then succeeds without
+            // touching `page`, which already holds that value.
+            var page = v
+            var pk = MDB_val()
+            rc = mdb_cursor_get(cursor, &pk, &page, MDB_GET_MULTIPLE)
+            while rc == MDB_SUCCESS {
+                if try !body(key, UnsafeRawBufferPointer(start: page.mv_data, count: page.mv_size)) { return }
+                rc = mdb_cursor_get(cursor, &pk, &page, MDB_NEXT_MULTIPLE)
+            }
+            if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get (multiple) \(db.name)") }
+            rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT_NODUP)
+        }
+        if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get \(db.name)") }
+    }
+
     /// Visits every entry of `db` in key order.
     public func scan(
         _ db: Database,

@@ -61,6 +61,35 @@ final class SearchTests: XCTestCase {
         }
     }
 
+    /// Phrases are checked on a candidate's text in place, as bytes, when its words are ASCII;
+    /// on arbitrary text (punctuation and letters beyond ASCII, marks, CJK, long words) the
+    /// byte scan either answers as the terms of the text do, or declines (nil) so they decide.
+    func testTheInPlacePhraseScanAgreesWithTheTermsOfTheText() {
+        var rng = SplitMix64(seed: 0xF4A5E)
+        let words = ["port", "Strike", "PORT", "strikes", "night", "trains", "a", "e", "mail", String(repeating: "x", count: 70)]
+        let separators = [" ", "  ", ", ", "-", "'", "\n", " \u{201C}", "\u{201D} ", " \u{2014} ", "\u{00A0}", "é", "\u{0301}", "東", " 京 ", "ß", "«", "»", "…"]
+        var answered = 0
+        for _ in 0..<4000 {
+            var text = ""
+            for _ in 0..<Int(rng.next() % 30) {
+                text += words[Int(rng.next() % UInt64(words.count))]
+                text += rng.next() % 3 == 0 ? separators[Int(rng.next() % UInt64(separators.count))] : " "
+            }
+            let phrase = (0..<Int(1 + rng.next() % 3)).map { _ in SearchText.terms(words[Int(rng.next() % UInt64(words.count))])[0] }
+            let expected = CandidateText.holds(phrase, in: text)
+            var t = text
+            let scanned = t.withUTF8 { CandidateText.scanASCII(UnsafeRawBufferPointer($0), phrase.map { Array($0.utf8) }) }
+            if let scanned {
+                answered += 1
+                XCTAssertEqual(scanned, expected, "\(phrase) in \(text.debugDescription)")
+                if scanned != expected { return }
+            }
+            XCTAssertEqual(try CandidateText(fields: [text]) { _ in false }.holds(phrase), expected)
+        }
+        // Texts whose only characters beyond ASCII are punctuation are answered in place.
+        XCTAssertGreaterThan(answered, 1500)
+    }
+
     func testQueryParsingAndItsErrors() throws {
         let q = try SearchQuery(parsing: #"port "night trains" strike OR walkout -rail tele* source:"Nordic Wire" tag:Labour since:2026-11-20 until:2026-11-30 id:wire/"#)
         XCTAssertEqual(q.groups, [[.term("port")], [.phrase(["night", "trains"])], [.term("strike"), .term("walkout")], [.prefix("tele")]])
