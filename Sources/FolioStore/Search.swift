@@ -296,10 +296,6 @@ final class SearchExecution {
             }
             let n = v.count / IndexedDocument.postingSize
             try self.spend(postings: n)
-            docs.reserveCapacity(docs.count + n)
-            tfs.reserveCapacity(tfs.count + n)
-            lengths.reserveCapacity(lengths.count + n)
-            masks.reserveCapacity(masks.count + n)
             var last = docs.last
             for i in 0..<n {
                 let o = i * IndexedDocument.postingSize
