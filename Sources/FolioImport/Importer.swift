@@ -64,7 +64,7 @@ public final class Importer {
         public var file: String
     }
 
-    enum Item {
+    enum Item: Sendable {
         case article(Article)
         /// Consecutive `--all-versions` records of one article: its whole sibling set.
         case versions(id: String, [Version], bodies: [BodyHash: String])
@@ -260,6 +260,17 @@ public final class Importer {
         }
         var batch: [Item] = []
         var batchBytes = 0
+        // A batch is written on a thread of its own while the next is read, parsed and its
+        // search documents prepared here: the two halves of an import overlap on two cores.
+        let background = BackgroundWrite()
+        func collect() throws {
+            guard let done = try background.wait() else { return }
+            report.added += done.added
+            report.updated += done.updated
+            report.unchanged += done.unchanged
+            report.restored += done.restored
+            report.notRestored += done.refused
+        }
         func flush() throws {
             guard !batch.isEmpty else { return }
             if let sink {
@@ -271,41 +282,13 @@ public final class Importer {
                 batchBytes = 0
                 return
             }
-            var refused: [Skip] = []
-            let counts = try store!.write { w -> (Int, Int, Int, Int) in
-                refused = []
-                var added = 0, updated = 0, unchanged = 0, restored = 0
-                for item in batch {
-                    switch item {
-                    case let .article(a):
-                        switch try w.put(a, skipIfUnchanged: true).kind {
-                        case .added: added += 1
-                        case .updated: updated += 1
-                        default: unchanged += 1
-                        }
-                    case let .versions(id, vs, bodies):
-                        let o = try w.merge(id: id, versions: vs, bodies: bodies)
-                        if o.refusedAsStale {
-                            refused.append(Skip(path: id, reason: "not restored: this store deleted the article and collected its tombstone after these versions were written (SPEC §5.2); to keep it, import it as a new article (without \"_folio\")"))
-                        } else if o.droppedAsPurged {
-                            refused.append(Skip(path: id, reason: "not restored: versions a purge covered (SPEC §5.2)"))
-                        }
-                        if case let .changed(added, _) = o.result {
-                            restored += added.count
-                        } else if !o.refusedAsStale && !o.droppedAsPurged {
-                            unchanged += 1
-                        }
-                    }
-                }
-                return (added, updated, unchanged, restored)
-            }
-            report.added += counts.0
-            report.updated += counts.1
-            report.unchanged += counts.2
-            report.restored += counts.3
-            report.notRestored += refused
-            batch.removeAll(keepingCapacity: true)
+            let items = batch
+            let store = self.store!
+            let documents = store.maintainsSearchIndex ? Self.prepareDocuments(items) : [:]
+            batch = []
             batchBytes = 0
+            try collect()
+            background.start { try Self.write(items, documents: documents, to: store) }
         }
         try read(files, total: total, progress: progress) { item in
             // Sibling records of one article stay together: they are merged as one set.
@@ -318,8 +301,69 @@ public final class Importer {
             batch.append(item)
             batchBytes += item.bytes
         } reject: { report.rejected.append($0) }
-        try flush()
+        do {
+            try flush()
+            try collect()
+        } catch {
+            // A failed write stops the import; the one in flight is waited for either way.
+            _ = try? background.wait()
+            throw error
+        }
         return report
+    }
+
+    /// What one batch's write did.
+    struct WriteCounts: Sendable {
+        var added = 0, updated = 0, unchanged = 0, restored = 0
+        var refused: [Skip] = []
+    }
+
+    /// The search documents of a batch's articles (for versions: of the set's own winner),
+    /// worked out before its write transaction (`StoreWriter.prepare`).
+    static func prepareDocuments(_ items: [Item]) -> [String: PreparedSearchDocument] {
+        var out: [String: PreparedSearchDocument] = [:]
+        out.reserveCapacity(items.count)
+        for item in items {
+            switch item {
+            case let .article(a):
+                out[a.id] = PreparedSearchDocument(title: a.title, body: a.body, source: a.source, tags: a.tags, published: a.published)
+            case let .versions(id, vs, bodies):
+                guard let c = VersionSet(versions: vs).winner?.content, let body = bodies[c.bodyHash] else { continue }
+                out[id] = PreparedSearchDocument(title: c.title, body: body, source: c.source, tags: c.tags, published: c.published)
+            }
+        }
+        return out
+    }
+
+    /// Writes one batch in one transaction.
+    static func write(_ batch: [Item], documents: [String: PreparedSearchDocument], to store: Store) throws -> WriteCounts {
+        try store.write { w -> WriteCounts in
+            w.prepare(documents)
+            var counts = WriteCounts()
+            for item in batch {
+                switch item {
+                case let .article(a):
+                    switch try w.put(a, skipIfUnchanged: true).kind {
+                    case .added: counts.added += 1
+                    case .updated: counts.updated += 1
+                    default: counts.unchanged += 1
+                    }
+                case let .versions(id, vs, bodies):
+                    let o = try w.merge(id: id, versions: vs, bodies: bodies)
+                    if o.refusedAsStale {
+                        counts.refused.append(Skip(path: id, reason: "not restored: this store deleted the article and collected its tombstone after these versions were written (SPEC §5.2); to keep it, import it as a new article (without \"_folio\")"))
+                    } else if o.droppedAsPurged {
+                        counts.refused.append(Skip(path: id, reason: "not restored: versions a purge covered (SPEC §5.2)"))
+                    }
+                    if case let .changed(added, _) = o.result {
+                        counts.restored += added.count
+                    } else if !o.refusedAsStale && !o.droppedAsPurged {
+                        counts.unchanged += 1
+                    }
+                }
+            }
+            return counts
+        }
     }
 
     /// Streams every record of `files` to `accept`, or its rejection to `reject`.
@@ -560,4 +604,24 @@ struct FileIdentity: Hashable {
 struct StatFailure: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }
+}
+
+/// One write at a time on a thread of its own (`Importer.run`): `start` hands it work, `wait`
+/// blocks until it is done and returns what it returned (or throws what it threw). The
+/// importer is synchronous code on a thread of its own, so blocking here is the point.
+private final class BackgroundWrite: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "folio.import.write")
+    private let group = DispatchGroup()
+    // Written by the queue, read after `group.wait()` (which orders the two).
+    private var result: Result<Importer.WriteCounts, Error>?
+
+    func start(_ work: @escaping @Sendable () throws -> Importer.WriteCounts) {
+        queue.async(group: group) { self.result = Result { try work() } }
+    }
+
+    func wait() throws -> Importer.WriteCounts? {
+        group.wait()
+        defer { result = nil }
+        return try result?.get()
+    }
 }

@@ -22,7 +22,7 @@ struct SearchDatabases: Sendable {
 
 /// A set of terms (their UTF-8 bytes) with a value per term: an open-addressing hash table over
 /// one byte arena, so adding a term makes no String and hashes its bytes once (FNV-1a).
-struct TermTable<Value> {
+struct TermTable<Value: Sendable>: Sendable {
     /// Term `i`'s bytes are `arena[starts[i]..<starts[i + 1]]`.
     private(set) var arena: [UInt8] = []
     private var starts: [Int32] = [0]
@@ -65,7 +65,11 @@ struct TermTable<Value> {
 
     /// The number of `term`, added with `initial` if new.
     @inline(__always) mutating func number(of term: UnsafeBufferPointer<UInt8>, initial: @autoclosure () -> Value) -> Int {
-        let h = Self.hash(term)
+        number(of: term, hash: Self.hash(term), initial: initial())
+    }
+
+    /// The same with the term's `hash` known (from another table).
+    @inline(__always) mutating func number(of term: UnsafeBufferPointer<UInt8>, hash h: UInt32, initial: @autoclosure () -> Value) -> Int {
         let mask = slots.count - 1
         var slot = Int(h) & mask
         while true {
@@ -108,6 +112,9 @@ struct TermTable<Value> {
         _modify { yield &values[term] }
     }
 
+    /// Term `t`'s hash.
+    func hash(of t: Int) -> UInt32 { hashes[t] }
+
     /// Term `t`'s bytes, valid during the call.
     func withBytes<R>(_ t: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         try arena.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[Int(starts[t])..<Int(starts[t + 1])])) }
@@ -126,8 +133,8 @@ struct TermTable<Value> {
 }
 
 /// The terms of one article as the index holds them.
-struct IndexedDocument {
-    struct TermStats: Equatable {
+struct IndexedDocument: Sendable {
+    struct TermStats: Equatable, Sendable {
         /// Weighted frequency: a title occurrence counts `titleWeight`, any other one 1.
         var tf = 0
         /// Bit (position mod 32) for each position of the term in the document.
@@ -153,21 +160,25 @@ struct IndexedDocument {
     static let tagPrefix = "\u{1}t"
 
     init(content c: VersionContent, body: String) {
-        published = c.published
+        self.init(title: c.title, body: body, source: c.source, tags: c.tags, published: c.published)
+    }
+
+    init(title: String, body: String, source: String, tags: [String], published: String) {
+        self.published = published
         // About one distinct term per 12 bytes of text: no rehashing while it fills.
-        terms = TermTable(capacity: min(8192, (c.title.utf8.count + body.utf8.count) / 12 + 16))
-        SearchText.forEachTermBytes(c.title) { add($0, Self.titleWeight) }
+        terms = TermTable(capacity: min(8192, (title.utf8.count + body.utf8.count) / 12 + 16))
+        SearchText.forEachTermBytes(title) { add($0, Self.titleWeight) }
         position += 2
         SearchText.forEachTermBytes(body) { add($0, 1) }
         position += 2
-        SearchText.forEachTermBytes(c.source) { add($0, 1) }
-        for t in c.tags {
+        SearchText.forEachTermBytes(source) { add($0, 1) }
+        for t in tags {
             position += 2
             SearchText.forEachTermBytes(t) { add($0, 1) }
         }
-        let source = SearchText.foldedValue(c.source)
-        if !source.isEmpty { setFilterTerm(Self.sourcePrefix + source) }
-        for t in Set(c.tags.map(SearchText.foldedValue)) where !t.isEmpty { setFilterTerm(Self.tagPrefix + t) }
+        let folded = SearchText.foldedValue(source)
+        if !folded.isEmpty { setFilterTerm(Self.sourcePrefix + folded) }
+        for t in Set(tags.map(SearchText.foldedValue)) where !t.isEmpty { setFilterTerm(Self.tagPrefix + t) }
     }
 
     private mutating func setFilterTerm(_ term: String) {
@@ -185,6 +196,11 @@ struct IndexedDocument {
     /// Each term's bytes (valid during the call) and statistics.
     func forEachTerm(_ body: (UnsafeBufferPointer<UInt8>, TermStats) throws -> Void) rethrows {
         for t in 0..<terms.count { try terms.withBytes(t) { try body($0, terms[t]) } }
+    }
+
+    /// Each term's bytes, hash and statistics.
+    func forEachTermWithHash(_ body: (UnsafeBufferPointer<UInt8>, UInt32, TermStats) throws -> Void) rethrows {
+        for t in 0..<terms.count { try terms.withBytes(t) { try body($0, terms.hash(of: t), terms[t]) } }
     }
 
     /// Term → statistics, for tests and messages.
@@ -240,6 +256,43 @@ extension UInt32 {
     var bigEndianBytes: [UInt8] { [UInt8(self >> 24), UInt8(self >> 16 & 0xFF), UInt8(self >> 8 & 0xFF), UInt8(self & 0xFF)] }
 }
 
+/// An article's search terms worked out ahead of its write, on any thread, so the write
+/// transaction (one thread, holding the store's writer lock) does not tokenize it:
+/// `StoreWriter.prepare` hands these to the next puts and merges, which use one only when the
+/// winner they index has exactly this title, body, source, tags and published date, and
+/// tokenize as usual otherwise. Pure: the index holds the same either way.
+public struct PreparedSearchDocument: Sendable {
+    let title: String
+    let source: String
+    let published: String
+    let tags: [String]
+    let body: String
+    let document: IndexedDocument
+
+    /// The terms of this content (what `IndexedDocument(content:body:)` makes).
+    public init(title: String, body: String, source: String, tags: [String], published: String) {
+        self.title = title
+        self.source = source
+        self.published = published
+        self.tags = tags
+        self.body = body
+        document = IndexedDocument(title: title, body: body, source: source, tags: tags, published: published)
+    }
+
+    /// True when this was made from `c` with `body` (compared as bytes: canonically equal
+    /// text in other bytes may tokenize differently).
+    func matches(_ c: VersionContent, body: String) -> Bool {
+        Self.same(c.title, title) && Self.same(c.source, source) && Self.same(c.published, published)
+            && c.tags.count == tags.count && zip(c.tags, tags).allSatisfy(Self.same) && Self.same(body, self.body)
+    }
+
+    /// The same UTF-8 bytes (one memcmp).
+    static func same(_ a: String, _ b: String) -> Bool {
+        var (a, b) = (a, b)
+        return a.withUTF8 { x in b.withUTF8 { y in x.count == y.count && (x.isEmpty || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0) } }
+    }
+}
+
 /// The posting changes of one write transaction, applied when it ends (`apply`), sorted by
 /// term: consecutive keys touch the same B-tree pages, and a term's new postings go in with
 /// one `MDB_MULTIPLE` put. A savepoint that fails truncates the journal to where it began.
@@ -254,16 +307,24 @@ struct PostingJournal {
     var count: Int { ops.count }
     var isEmpty: Bool { ops.isEmpty }
 
-    mutating func add(_ term: UnsafeBufferPointer<UInt8>, _ posting: IndexedDocument.Posting) {
-        record(term, posting, add: true)
+    /// Every posting of `document` (number `doc`) added, or removed.
+    mutating func record(_ document: IndexedDocument, doc: UInt32, add: Bool) {
+        let n = termOf.count + document.terms.count
+        if n > termOf.capacity {
+            // Geometric growth of all four (appending alone would grow each separately).
+            let c = max(n, termOf.capacity * 2)
+            termOf.reserveCapacity(c)
+            ops.reserveCapacity(c)
+            masks.reserveCapacity(c)
+            adds.reserveCapacity(c)
+        }
+        document.forEachTermWithHash { term, hash, stats in
+            record(term, hash, IndexedDocument.posting(doc, stats, document.length), add: add)
+        }
     }
 
-    mutating func remove(_ term: UnsafeBufferPointer<UInt8>, _ posting: IndexedDocument.Posting) {
-        record(term, posting, add: false)
-    }
-
-    private mutating func record(_ term: UnsafeBufferPointer<UInt8>, _ posting: IndexedDocument.Posting, add: Bool) {
-        termOf.append(Int32(table.number(of: term, initial: ())))
+    @inline(__always) private mutating func record(_ term: UnsafeBufferPointer<UInt8>, _ hash: UInt32, _ posting: IndexedDocument.Posting, add: Bool) {
+        termOf.append(Int32(table.number(of: term, hash: hash, initial: ())))
         ops.append(posting.head)
         masks.append(posting.mask)
         adds.append(add)
@@ -359,7 +420,7 @@ struct SearchIndexWriter {
                 throw StoreError.corrupt("the search index holds \"\(id)\" though its previous version was not live: run `folio reindex`")
             }
             do {
-                old.forEachTerm { term, stats in journal.remove(term, IndexedDocument.posting(doc, stats, old.length)) }
+                journal.record(old, doc: doc, add: false)
                 total -= Int64(old.length)
             }
             if new == nil {
@@ -380,7 +441,7 @@ struct SearchIndexWriter {
                 try txn.put(dbs.ids, key: idKey, value: doc.bigEndianBytes)
                 docs += 1
             }
-            new.forEachTerm { term, stats in journal.add(term, IndexedDocument.posting(doc, stats, new.length)) }
+            journal.record(new, doc: doc, add: true)
             try txn.put(dbs.docs, key: doc.bigEndianBytes, value: IndexedDocument.encodeDoc(length: new.length, id: id, published: new.published))
             total += Int64(new.length)
         }

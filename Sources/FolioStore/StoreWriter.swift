@@ -23,6 +23,8 @@ public final class StoreWriter {
     private var orphanedBodies = Set<BodyHash>()
     /// Search postings changed by this transaction, written at its end.
     private var postings = PostingJournal()
+    /// Search documents prepared ahead of this transaction's writes, by article id (`prepare`).
+    private var prepared: [String: PreparedSearchDocument] = [:]
     /// Version sets refused as collected articles coming back (counted in `meta/tombstones.refused`).
     var staleRefused: UInt64 = 0
     /// Whether this store has collected anything (so merges look up what it covered); read
@@ -84,6 +86,15 @@ public final class StoreWriter {
             postings.truncate(to: journaled)
             throw error
         }
+    }
+
+    /// Hands this transaction search documents worked out ahead (on other threads) for the
+    /// articles it is about to write, by id. A put or merge whose new winner has exactly the
+    /// prepared content indexes it from these instead of tokenizing it again; any other is
+    /// tokenized as usual. Unused ones are dropped when the transaction ends.
+    public func prepare(_ documents: [String: PreparedSearchDocument]) {
+        guard store.dbs.search != nil else { return }
+        prepared.merge(documents) { _, new in new }
     }
 
     /// The article as this transaction sees it (bodies per `bodies`).
@@ -354,6 +365,7 @@ public final class StoreWriter {
         guard let body = try bodies[c.bodyHash] ?? store.body(c.bodyHash, txn: txn) else {
             throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing")
         }
+        if let p = prepared[id], p.matches(c, body: body) { return p.document }
         return IndexedDocument(content: c, body: body)
     }
 

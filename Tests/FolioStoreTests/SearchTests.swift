@@ -185,6 +185,44 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(try s.searchStatus().documents, 2)
     }
 
+    /// Imports and pulls prepare search documents before the write transaction
+    /// (`StoreWriter.prepare`): one is used only for exactly the content it was made from, so a
+    /// stale one, or one for versions that do not win the merge, never reaches the index.
+    func testPreparedDocumentsIndexOnlyTheContentTheyWereMadeFrom() throws {
+        let clock = TestClock()
+        let s = try makeStore(self, clock: clock)
+        let t = try makeStore(self, path: temporaryDirectory(self) + "/other", clock: clock)
+        try s.write { w in try w.put(Article(id: "a", title: "Harbour strike", body: "The dockers walk out.")) }
+        // Prepared for other content than what is written: not used.
+        try s.write { w in
+            w.prepare(["a": PreparedSearchDocument(title: "Decoy", body: "zebra", source: "", tags: [], published: "")])
+            try w.put(Article(id: "a", title: "Harbour reopens", body: "Ships sail again."))
+            // Prepared for exactly what is written (one tag more than the text shows): used, and right.
+            let b = Article(id: "b", title: "Night trains", source: "Nordic Wire", body: "Sleepers return.", tags: ["rail"])
+            w.prepare(["b": PreparedSearchDocument(title: b.title, body: b.body, source: b.source, tags: b.tags, published: b.published)])
+            try w.put(b)
+        }
+        XCTAssertEqual(try ids(s, "reopens"), ["a"])
+        XCTAssertEqual(try ids(s, "zebra OR decoy OR dockers"), [])
+        XCTAssertEqual(try ids(s, "sleepers tag:rail source:\"nordic wire\""), ["b"])
+        XCTAssertEqual(try s.verify().problems, [])
+
+        // A merge whose incoming winner loses to a later local edit: the prepared document
+        // (made from the incoming set's winner) is not used; the index holds the local one.
+        let remote = try XCTUnwrap(try s.get("a", bodies: .all))
+        try t.write { w in try w.put(Article(id: "a", title: "Local edit", body: "Written here later.")) }
+        try t.write { w in
+            let c = try XCTUnwrap(remote.versions.winner?.content)
+            let body = try XCTUnwrap(remote.bodies[c.bodyHash])
+            w.prepare(["a": PreparedSearchDocument(title: c.title, body: body, source: c.source, tags: c.tags, published: c.published)])
+            try w.merge(id: "a", versions: remote.versions.versions, bodies: [c.bodyHash: body])
+        }
+        XCTAssertEqual(try t.get("a")?.versions.versions.count, 2)
+        XCTAssertEqual(try ids(t, "later"), ["a"])
+        XCTAssertEqual(try ids(t, "reopens"), [])
+        XCTAssertEqual(try t.verify().problems, [])
+    }
+
     func testVerifyFindsADamagedIndexAndReindexRepairsIt() throws {
         let s = try makeStore(self)
         try s.write { w in for a in try samples() { try w.put(a) } }
