@@ -155,7 +155,10 @@ extension StoreWriter {
     /// checkpoint for (`node`, `epoch`) to `upTo` — in this one transaction, so a crash can
     /// never leave the checkpoint ahead of the data. Re-applying a batch changes nothing.
     @discardableResult
-    public func applyBatch(from node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState]) throws -> ApplyOutcome {
+    public func applyBatch(
+        from node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState], prepared: [String: PreparedSearchDocument] = [:]
+    ) throws -> ApplyOutcome {
+        prepare(prepared)
         var changed = 0
         var created = 0
         var heldBySource: [String: UInt64] = [:]

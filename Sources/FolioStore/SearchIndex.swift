@@ -293,6 +293,21 @@ public struct PreparedSearchDocument: Sendable {
     }
 }
 
+extension Store {
+    /// The search documents of articles as a peer sent them (each set's own winner, when its
+    /// body came along), for `applyBatch(prepared:)`: worked out on any thread while the
+    /// previous chunk commits. Empty when this store keeps no index.
+    public func prepareSearchDocuments(_ articles: [ArticleState]) -> [String: PreparedSearchDocument] {
+        guard maintainsSearchIndex else { return [:] }
+        var out: [String: PreparedSearchDocument] = [:]
+        for a in articles {
+            guard let c = a.versions.winner?.content, let body = a.bodies[c.bodyHash] else { continue }
+            out[a.id] = PreparedSearchDocument(title: c.title, body: body, source: c.source, tags: c.tags, published: c.published)
+        }
+        return out
+    }
+}
+
 /// The posting changes of one write transaction, applied when it ends (`apply`), sorted by
 /// term: consecutive keys touch the same B-tree pages, and a term's new postings go in with
 /// one `MDB_MULTIPLE` put. A savepoint that fails truncates the journal to where it began.

@@ -119,8 +119,8 @@ package final class PeerLink: Sendable {
     private func follow(_ client: FolioClient, status initial: PeerStatus, succeeded: @escaping @Sendable () -> Void) async throws {
         let host = self.host
         // Pulled batches commit through the node's write path, like every other write.
-        let replicator = Replicator(store: store) { peer, epoch, upTo, articles in
-            try await host.write { w in try w.applyBatch(from: peer, epoch: epoch, upTo: upTo, articles: articles) }
+        let replicator = Replicator(store: store) { peer, epoch, upTo, articles, prepared in
+            try await host.write { w in try w.applyBatch(from: peer, epoch: epoch, upTo: upTo, articles: articles, prepared: prepared) }
         } acknowledge: { peer, seq in
             try await host.write { w in try w.recordAck(peer: peer, seq: seq) }
         }

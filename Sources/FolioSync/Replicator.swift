@@ -59,7 +59,9 @@ public struct SyncProgress: Sendable {
 /// resumes from the last committed batch, never from zero and never past it. A push is the
 /// same with roles swapped, driven from this side with OFFER and APPLY.
 public struct Replicator: Sendable {
-    public typealias LocalApply = @Sendable (NodeID, Epoch, UInt64, [ArticleState]) async throws -> ApplyOutcome
+    /// Commits a pulled chunk: the source, checkpoint scope, checkpoint, the articles, and
+    /// their search documents prepared ahead (`Store.prepareSearchDocuments`).
+    public typealias LocalApply = @Sendable (NodeID, Epoch, UInt64, [ArticleState], [String: PreparedSearchDocument]) async throws -> ApplyOutcome
     /// Records locally that a peer holds this store's feed through a sequence.
     public typealias LocalAck = @Sendable (NodeID, UInt64) async throws -> Void
 
@@ -83,8 +85,8 @@ public struct Replicator: Sendable {
         self.acknowledge = acknowledge ?? { node, seq in
             try await offPool { try store.write { try $0.recordAck(peer: node, seq: seq) } }
         }
-        self.applyLocally = applyLocally ?? { node, epoch, upTo, articles in
-            try await offPool { try store.write { try $0.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles) } }
+        self.applyLocally = applyLocally ?? { node, epoch, upTo, articles, prepared in
+            try await offPool { try store.write { try $0.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles, prepared: prepared) } }
         }
     }
 
@@ -182,8 +184,8 @@ public struct Replicator: Sendable {
         report.checkpoint = since
         report.checkpointAtStart = since
         report.sourceLastSequence = source.lastSequence
-        let apply: @Sendable (UInt64, [ArticleState]) async throws -> ApplyOutcome = { [pulled, applyLocally] upTo, articles in
-            let o = try await applyLocally(source.node, scope, upTo, articles)
+        let apply: @Sendable (UInt64, [ArticleState], [String: PreparedSearchDocument]) async throws -> ApplyOutcome = { [pulled, applyLocally] upTo, articles, prepared in
+            let o = try await applyLocally(source.node, scope, upTo, articles, prepared)
             if !o.heldBySource.isEmpty {
                 pulled.withLockedValue { p in
                     if p.count < Replicator.maxRemembered { p.formUnion(o.heldBySource.values) }
@@ -218,7 +220,7 @@ public struct Replicator: Sendable {
     private enum Step: Sendable {
         case committed(ApplyOutcome)
         case read(Batch, SyncNeeds)
-        case fetched(end: UInt64, FetchResult)
+        case fetched(end: UInt64, FetchResult, [String: PreparedSearchDocument])
     }
 
     /// Reads the source's feed from `since` and commits what this store lacks, chunk by chunk;
@@ -231,7 +233,7 @@ public struct Replicator: Sendable {
     /// checkpoint, while the next is fetched.
     private func pullBatches(
         from peer: SyncPeer, filter: ReplicationFilter, since start: UInt64, follow: Bool, waitMillis: UInt32,
-        report: inout SyncDirectionReport, apply: @escaping @Sendable (UInt64, [ArticleState]) async throws -> ApplyOutcome,
+        report: inout SyncDirectionReport, apply: @escaping @Sendable (UInt64, [ArticleState], [String: PreparedSearchDocument]) async throws -> ApplyOutcome,
         progress: (@Sendable (SyncProgress) -> Void)?, afterBatch: (@Sendable (SyncDirectionReport) async -> Void)?
     ) async throws -> UInt64 {
         let (batchCount, fetchBytes) = (options.batchCount, UInt32(clamping: options.batchBytes))
@@ -246,10 +248,15 @@ public struct Replicator: Sendable {
         @Sendable func lacking(_ changes: [Change]) async throws -> SyncNeeds {
             changes.isEmpty ? SyncNeeds(ids: [], have: []) : try await read { try $0.needs(changes) }
         }
-        @Sendable func fetch(_ ids: [String], have: [BodyHash]) async throws -> FetchResult {
+        let store = self.store
+        /// A chunk, with its search documents prepared off the pool as soon as it arrives
+        /// (while the chunk ahead commits), so its write transaction does not tokenize it.
+        @Sendable func fetch(_ ids: [String], have: [BodyHash]) async throws -> (FetchResult, [String: PreparedSearchDocument]) {
             // Re-check the bodies we hold: an earlier chunk may have released one.
             let held = try await read { try $0.heldBodies(have) }
-            return try await peer.fetch(ids, have: held, maxBytes: fetchBytes)
+            let chunk = try await peer.fetch(ids, have: held, maxBytes: fetchBytes)
+            guard store.maintainsSearchIndex, !chunk.articles.isEmpty else { return (chunk, [:]) }
+            return (chunk, try await offPool { store.prepareSearchDocuments(chunk.articles) })
         }
         /// Whether reading may go on after `batch` without waiting for anything new.
         func continues(_ batch: Batch) -> Bool {
@@ -261,7 +268,8 @@ public struct Replicator: Sendable {
             var readAhead: [(Batch, SyncNeeds)] = []  // in feed order, not yet transferred
             var reading = false
             var nextRead: UInt64?  // where the next read-ahead starts
-            var firstChunks: [UInt64: FetchResult] = [:]  // by batch end
+            var firstChunks: [UInt64: (FetchResult, [String: PreparedSearchDocument])] = [:]  // by batch end
+            var prepared: [String: PreparedSearchDocument] = [:]  // of chunks fetched, not yet committed
             var fetching = Set<UInt64>()
 
             func startReading() {
@@ -276,7 +284,10 @@ public struct Replicator: Sendable {
             func startFetching(_ batch: Batch, _ needs: SyncNeeds) {
                 guard !needs.ids.isEmpty else { return }
                 fetching.insert(batch.end)
-                group.addTask { .fetched(end: batch.end, try await fetch(needs.ids, have: needs.have)) }
+                group.addTask {
+                    let (chunk, documents) = try await fetch(needs.ids, have: needs.have)
+                    return .fetched(end: batch.end, chunk, documents)
+                }
             }
             /// Waits for the next child task to finish and takes in what it did.
             func step(_ report: inout SyncDirectionReport) async throws {
@@ -296,9 +307,9 @@ public struct Replicator: Sendable {
                     startFetching(batch, needs)
                     if continues(batch) { nextRead = batch.end }
                     startReading()
-                case let .fetched(end, chunk):
+                case let .fetched(end, chunk, documents):
                     fetching.remove(end)
-                    firstChunks[end] = chunk
+                    firstChunks[end] = (chunk, documents)
                 }
             }
             /// Waits for the chunk being committed, if any.
@@ -308,7 +319,9 @@ public struct Replicator: Sendable {
             /// Queues a chunk behind the one being committed.
             func commit(_ report: inout SyncDirectionReport, _ upTo: UInt64, _ articles: [ArticleState]) async throws {
                 try await join(&report)
-                group.addTask { .committed(try await apply(upTo, articles)) }
+                var documents: [String: PreparedSearchDocument] = [:]
+                for a in articles { documents[a.id] = prepared.removeValue(forKey: a.id) }
+                group.addTask { .committed(try await apply(upTo, articles, documents)) }
                 committing = true
             }
 
@@ -354,10 +367,14 @@ public struct Replicator: Sendable {
                     if first, firstChunks[batch.end] != nil || fetching.contains(batch.end) {
                         first = false
                         while firstChunks[batch.end] == nil { try await step(&report) }
-                        return firstChunks.removeValue(forKey: batch.end)!
+                        let (chunk, documents) = firstChunks.removeValue(forKey: batch.end)!
+                        prepared.merge(documents) { _, new in new }
+                        return chunk
                     }
                     first = false
-                    return try await fetch(ids, have: needs.have)
+                    let (chunk, documents) = try await fetch(ids, have: needs.have)
+                    prepared.merge(documents) { _, new in new }
+                    return chunk
                 } commit: { report, upTo, articles in
                     try await commit(&report, upTo, articles)
                 }

@@ -114,9 +114,9 @@ final class CompressionTests: XCTestCase {
         so.batchCount = 1  // a and b in separate batches
         // Commits that take a while: b's fetch (holding the shared body, so it is left out)
         // goes out before a's commit releases that body.
-        let r = Replicator(store: puller, options: so, applyLocally: { node, epoch, upTo, articles in
+        let r = Replicator(store: puller, options: so, applyLocally: { node, epoch, upTo, articles, prepared in
             try await Task.sleep(for: .milliseconds(300))
-            return try await offPool { try puller.write { try $0.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles) } }
+            return try await offPool { try puller.write { try $0.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles, prepared: prepared) } }
         })
         let report = try await r.pull(from: LocalPeer(source))
         XCTAssertEqual(try puller.get("b")?.article?.body, shared)
