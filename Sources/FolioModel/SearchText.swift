@@ -137,31 +137,39 @@ public enum SearchText {
     /// a String. The bytes are valid only during the call.
     public static func forEachTermBytes(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         var text = text
+        text.withUTF8 { forEachTermBytes(utf8: $0) { term, _ in body(term) } }
+    }
+
+    /// `forEachTermBytes` with the UTF-8 byte range of the text each term came from (a word,
+    /// or a CJK pair), as `forEachTerm` gives it.
+    public static func forEachTermBytesAndRange(_ text: String, _ body: (UnsafeBufferPointer<UInt8>, Range<Int>) -> Void) {
+        var text = text
         text.withUTF8 { forEachTermBytes(utf8: $0, body) }
     }
 
     /// `forEachTermBytes` over valid UTF-8.
-    static func forEachTermBytes(utf8 bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+    static func forEachTermBytes(utf8 bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Range<Int>) -> Void) {
         // The word so far: ASCII lowercased, or (wordIsASCII false) its raw bytes to fold.
         var capacity = 256
         var word = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
         defer { word.deallocate() }
         var wordCount = 0
         var wordIsASCII = true
+        // Where the word stands in `bytes`.
+        var wordStart = 0, wordEnd = 0
         // The CJK run so far, as byte ranges of `bytes` (one per scalar).
         var cjkStart = -1, cjkPrevious = -1, cjkPreviousEnd = -1, cjkCount = 0
         let pair = UnsafeMutablePointer<UInt8>.allocate(capacity: 8)
         defer { pair.deallocate() }
-        func emit(_ b: UnsafeBufferPointer<UInt8>) { body(b) }
         func flushWord() {
             guard wordCount > 0 else { return }
             if wordIsASCII {
-                emit(UnsafeBufferPointer(start: word, count: min(wordCount, maxTermBytes)))
+                body(UnsafeBufferPointer(start: word, count: min(wordCount, maxTermBytes)), wordStart..<wordEnd)
             } else {
                 let folded = fold(String(decoding: UnsafeBufferPointer(start: word, count: wordCount), as: UTF8.self))
                 if !folded.isEmpty {
                     var capped = cut(folded, to: maxTermBytes)
-                    capped.withUTF8 { emit($0) }
+                    capped.withUTF8 { body($0, wordStart..<wordEnd) }
                 }
             }
             wordCount = 0
@@ -186,7 +194,7 @@ public enum SearchText {
                 let n = (cjkPreviousEnd - cjkPrevious) + (end - start)
                 for k in 0..<(cjkPreviousEnd - cjkPrevious) { pair[k] = bytes[cjkPrevious + k] }
                 for k in 0..<(end - start) { pair[cjkPreviousEnd - cjkPrevious + k] = bytes[start + k] }
-                emit(UnsafeBufferPointer(start: pair, count: n))
+                body(UnsafeBufferPointer(start: pair, count: n), cjkPrevious..<end)
             }
             cjkPrevious = start
             cjkPreviousEnd = end
@@ -194,25 +202,41 @@ public enum SearchText {
         }
         func flushCJK() {
             // A lone character is a term; a longer run has made its pairs already.
-            if cjkCount == 1 { emit(UnsafeBufferPointer(rebasing: bytes[cjkStart..<cjkPreviousEnd])) }
+            if cjkCount == 1 { body(UnsafeBufferPointer(rebasing: bytes[cjkStart..<cjkPreviousEnd]), cjkStart..<cjkPreviousEnd) }
             cjkCount = 0
         }
         var i = 0
         let n = bytes.count
+        guard let base = bytes.baseAddress else { return }
+        let asciiFold = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+        defer { asciiFold.deallocate() }
+        asciiFold.initialize(from: Self.asciiFold, count: 256)
         while i < n {
-            let byte = bytes[i]
+            let byte = base[i]
             if byte < 0x80 {
-                i += 1
-                if byte >= 0x61 && byte <= 0x7A || byte >= 0x30 && byte <= 0x39 {
-                    if cjkCount > 0 { flushCJK() }
-                    appendWord(byte)
-                } else if byte >= 0x41 && byte <= 0x5A {
-                    if cjkCount > 0 { flushCJK() }
-                    appendWord(byte + 32)
-                } else {
+                // ASCII: 0 separates, else the byte lowercased (letters and digits).
+                let folded = asciiFold[Int(byte)]
+                guard folded != 0 else {
+                    i += 1
                     if cjkCount > 0 { flushCJK() }
                     flushWord()
+                    continue
                 }
+                if cjkCount > 0 { flushCJK() }
+                if wordCount == 0 { wordStart = i }
+                // The whole run of ASCII letters and digits in one tight loop.
+                var j = i
+                while j < n {
+                    let f = asciiFold[Int(base[j])]
+                    if f == 0 { break }
+                    if wordCount == capacity { appendWord(f) } else {
+                        word[wordCount] = f
+                        wordCount += 1
+                    }
+                    j += 1
+                }
+                i = j
+                wordEnd = i
                 continue
             }
             // A multi-byte scalar (valid UTF-8: a lead byte, then continuations).
@@ -236,7 +260,9 @@ public enum SearchText {
                 cjkScalar(start, i)
             } else if isWordPart(u, inWord: wordCount > 0) {
                 if cjkCount > 0 { flushCJK() }
+                if wordCount == 0 { wordStart = start }
                 for k in start..<i { appendWord(bytes[k]) }
+                wordEnd = i
                 wordIsASCII = false
             } else {
                 if cjkCount > 0 { flushCJK() }
@@ -245,6 +271,16 @@ public enum SearchText {
         }
         if cjkCount > 0 { flushCJK() }
         flushWord()
+    }
+
+    /// Per byte: 0 for every byte that is not an ASCII letter or digit (bytes from 0x80 too),
+    /// else the byte lowercased.
+    private static let asciiFold: [UInt8] = (0..<256).map { b -> UInt8 in
+        switch b {
+        case 0x30...0x39, 0x61...0x7A: return UInt8(b)
+        case 0x41...0x5A: return UInt8(b + 32)
+        default: return 0
+        }
     }
 
     /// One value folded as a whole (a source or a tag used as an exact filter): its terms

@@ -710,6 +710,17 @@ enum Snippet {
     }
 
     private static func window(_ text: String, terms: Set<String>, prefixes: [String], requireMatch: Bool) -> String? {
+        window(text, terms: terms.map { Array($0.utf8) }, prefixes: prefixes.map { Array($0.utf8) }, requireMatch: requireMatch)
+    }
+
+    /// True when `term` is one of `terms` or starts with one of `prefixes` (a query has a few).
+    @inline(__always) private static func matches(_ term: UnsafeBufferPointer<UInt8>, _ terms: [[UInt8]], _ prefixes: [[UInt8]]) -> Bool {
+        for t in terms where t.count == term.count && t.elementsEqual(term) { return true }
+        for p in prefixes where p.count <= term.count && p.elementsEqual(UnsafeBufferPointer(rebasing: term[0..<p.count])) { return true }
+        return false
+    }
+
+    private static func window(_ text: String, terms: [[UInt8]], prefixes: [[UInt8]], requireMatch: Bool) -> String? {
         let bytes = Array(text.utf8)
         // Words: byte ranges between ASCII whitespace.
         var starts: [Int] = []
@@ -726,8 +737,8 @@ enum Snippet {
         var marked = [Bool](repeating: false, count: starts.count)
         var any = false
         var w = 0
-        SearchText.forEachTerm(text) { term, range in
-            guard terms.contains(term) || prefixes.contains(where: { term.hasPrefix($0) }) else { return }
+        SearchText.forEachTermBytesAndRange(text) { term, range in
+            guard matches(term, terms, prefixes) else { return }
             while w < starts.count && ends[w] <= range.lowerBound { w += 1 }
             var k = w
             while k < starts.count && starts[k] < range.upperBound {

@@ -57,7 +57,12 @@ final class SearchTests: XCTestCase {
             var bytes: [String] = []
             SearchText.forEachTermBytes(s) { bytes.append(String(decoding: $0, as: UTF8.self)) }
             XCTAssertEqual(bytes, SearchText.terms(s), "text: \(s.unicodeScalars.map { String($0.value, radix: 16) })")
-            if bytes != SearchText.terms(s) { return }
+            // The ranges too (snippets mark words by them).
+            var ranged: [String] = [], expected: [String] = []
+            SearchText.forEachTermBytesAndRange(s) { ranged.append("\(String(decoding: $0, as: UTF8.self))@\($1)") }
+            SearchText.forEachTerm(s) { expected.append("\($0)@\($1)") }
+            XCTAssertEqual(ranged, expected)
+            if bytes != SearchText.terms(s) || ranged != expected { return }
         }
     }
 
