@@ -12,8 +12,13 @@ import Foundation
 ///
 /// Changing these rules changes every index: `version` goes up, and a store whose index was
 /// built by another version rebuilds it at its next write-open.
+///
+/// Terms are told apart by their bytes. Version 4: before it, the index grouped terms as
+/// Swift Strings, whose == holds canonically equivalent text equal, so a CJK compatibility
+/// ideograph (U+F900) and its canonical form (U+8C48), or a precomposed Hangul syllable and
+/// its jamo, shared postings; now each has its own, as a query's bytes look them up.
 public enum SearchText {
-    public static let version: UInt32 = 3
+    public static let version: UInt32 = 4
 
     /// The rules' version with a fingerprint of the Unicode tables this build folds with
     /// (they come with the toolchain): an index made under other tables is rebuilt, never

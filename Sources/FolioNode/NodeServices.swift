@@ -190,14 +190,6 @@ final class NodeServices: PeerLinkHost {
         }
     }
 
-    /// The search documents of a pushed batch, worked out on the read pool (never on the
-    /// event loop); the future completes on `eventLoop`.
-    func prepareSearchDocuments(_ articles: [ArticleState], on eventLoop: EventLoop) -> EventLoopFuture<[String: PreparedSearchDocument]> {
-        let store = self.store
-        guard store.maintainsSearchIndex, !articles.isEmpty else { return eventLoop.makeSucceededFuture([:]) }
-        return readPool.runIfActive(eventLoop: eventLoop) { store.prepareSearchDocuments(articles) }
-    }
-
     /// Runs a store read on the read pool, batched with the other reads of this loop turn;
     /// the future completes on `eventLoop`.
     func read(on eventLoop: EventLoop, _ body: @escaping @Sendable (Store) throws -> Message) -> EventLoopFuture<Message> {

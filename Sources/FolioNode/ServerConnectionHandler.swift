@@ -312,22 +312,21 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 return Self.deflatedIf(deflate, answer)
             }
         case let .apply(peer, epoch, upTo, articles):
-            let (logger, node) = (self.logger, self.node)
-            // The batch's search documents are prepared on a read thread first, so the one
-            // writer thread, which every write of the node waits for, does not tokenize them.
-            future = node.prepareSearchDocuments(articles, on: loop).flatMap { prepared in
-                node.writer.submit(on: loop) { w in
-                    let (answer, o) = try SyncResponder.apply(node: peer, epoch: epoch, upTo: upTo, articles: articles, prepared: prepared, writer: w)
-                    if o.changed > 0 {
-                        logger.debug("applied pushed changes", metadata: ["from": "\(peer)", "changed": "\(o.changed)", "checkpoint": "\(o.checkpoint)"])
-                    }
-                    if !o.refusedAsStale.isEmpty {
-                        logger.warning(
-                            "refused pushed articles that may be deleted ones coming back: this store collected tombstones newer than every version sent (SPEC §5.2); re-import them on the sender if they are wanted",
-                            metadata: ["from": "\(peer)", "count": "\(o.refusedAsStale.count)", "ids": "\(o.refusedAsStale.prefix(10).joined(separator: ", "))"])
-                    }
-                    return answer
+            let logger = self.logger
+            // The writer tokenizes the batch for search itself: preparing it on a read thread
+            // first would hold several times a pushed frame per request while it waits for the
+            // writer, before anything in it is checked.
+            future = node.writer.submit(on: loop) { w in
+                let (answer, o) = try SyncResponder.apply(node: peer, epoch: epoch, upTo: upTo, articles: articles, writer: w)
+                if o.changed > 0 {
+                    logger.debug("applied pushed changes", metadata: ["from": "\(peer)", "changed": "\(o.changed)", "checkpoint": "\(o.checkpoint)"])
                 }
+                if !o.refusedAsStale.isEmpty {
+                    logger.warning(
+                        "refused pushed articles that may be deleted ones coming back: this store collected tombstones newer than every version sent (SPEC §5.2); re-import them on the sender if they are wanted",
+                        metadata: ["from": "\(peer)", "count": "\(o.refusedAsStale.count)", "ids": "\(o.refusedAsStale.prefix(10).joined(separator: ", "))"])
+                }
+                return answer
             }
         default:
             future = loop.makeFailedFuture(ProtocolViolation(.badFrame, "unexpected \(envelope.message.kind)"))

@@ -235,7 +235,9 @@ final class SearchExecution {
 
     private var postingsRead = 0
     private var checked = 0
-    private var cache: [String: ScoredDocs] = [:]
+    /// By kind and term bytes (String keys would merge canonically equivalent terms, which
+    /// the index keeps apart).
+    private var cache: [[UInt8]: ScoredDocs] = [:]
     /// The key a prefix scan saw last (counting the terms it expands to).
     private var lastPrefixKey: [UInt8]?
     let store: Store
@@ -272,7 +274,7 @@ final class SearchExecution {
     /// The postings of a term, or of every term with a prefix (merged per document), scored
     /// by BM25 from the postings alone.
     private func scored(_ term: String, prefix: Bool) throws -> ScoredDocs {
-        let cacheKey = (prefix ? "*" : "=") + term
+        let cacheKey = [prefix ? 0x2A : 0x3D] + Array(term.utf8)
         if let hit = cache[cacheKey] { return hit }
         let result = try scoredUncached(term, prefix: prefix)
         cache[cacheKey] = result
@@ -498,15 +500,16 @@ final class SearchExecution {
                 position = end
             }
         }
-        let terms = Set(query.groups.flatMap { $0 }.flatMap { a -> [String] in
+        // As bytes: a Set of Strings would keep one of two canonically equivalent terms.
+        let terms = query.groups.flatMap { $0 }.flatMap { a -> [[UInt8]] in
             switch a {
-            case let .term(t): return [t]
-            case let .phrase(t): return t
+            case let .term(t): return [Array(t.utf8)]
+            case let .phrase(t): return t.map { Array($0.utf8) }
             case .prefix: return []
             }
-        })
-        let prefixes = query.groups.flatMap { $0 }.compactMap { a -> String? in
-            if case let .prefix(p) = a { return p }
+        }
+        let prefixes = query.groups.flatMap { $0 }.compactMap { a -> [UInt8]? in
+            if case let .prefix(p) = a { return Array(p.utf8) }
             return nil
         }
         return try hits.map { hit in
@@ -604,8 +607,9 @@ struct CandidateText {
     static func holds(_ phrase: [String], in text: String) -> Bool {
         let words = SearchText.terms(text)
         guard words.count >= phrase.count else { return false }
-        for i in 0...(words.count - phrase.count) where words[i] == phrase[0] {
-            if words[i..<i + phrase.count].elementsEqual(phrase) { return true }
+        // As bytes, as the index compares terms (String == holds canonical equivalents equal).
+        for i in 0...(words.count - phrase.count) where words[i].utf8.elementsEqual(phrase[0].utf8) {
+            if zip(words[i..<i + phrase.count], phrase).allSatisfy({ $0.utf8.elementsEqual($1.utf8) }) { return true }
         }
         return false
     }
@@ -697,20 +701,16 @@ enum Snippet {
     static let scannedBytes = 64 << 10
     static let maxBytes = 400
 
-    static func make(body: String, title: String, terms: Set<String>, prefixes: [String]) -> String {
+    static func make(body: String, title: String, terms: [[UInt8]], prefixes: [[UInt8]]) -> String {
         let text = make(SearchText.cut(body, to: scannedBytes), title, terms, prefixes)
         guard text.utf8.count > maxBytes else { return text }
         return SearchText.cut(text, to: maxBytes - 3) + "…"
     }
 
-    private static func make(_ body: String, _ title: String, _ terms: Set<String>, _ prefixes: [String]) -> String {
+    private static func make(_ body: String, _ title: String, _ terms: [[UInt8]], _ prefixes: [[UInt8]]) -> String {
         if let s = window(body, terms: terms, prefixes: prefixes, requireMatch: true) { return s }
         if let s = window(title, terms: terms, prefixes: prefixes, requireMatch: true) { return s }
         return window(body.isEmpty ? title : body, terms: terms, prefixes: prefixes, requireMatch: false) ?? ""
-    }
-
-    private static func window(_ text: String, terms: Set<String>, prefixes: [String], requireMatch: Bool) -> String? {
-        window(text, terms: terms.map { Array($0.utf8) }, prefixes: prefixes.map { Array($0.utf8) }, requireMatch: requireMatch)
     }
 
     /// True when `term` is one of `terms` or starts with one of `prefixes` (a query has a few).

@@ -21,7 +21,8 @@ struct SearchDatabases: Sendable {
 }
 
 /// A set of terms (their UTF-8 bytes) with a value per term: an open-addressing hash table over
-/// one byte arena, so adding a term makes no String and hashes its bytes once (FNV-1a).
+/// one byte arena, so adding a term makes no String and hashes its bytes once. Terms are
+/// compared as bytes (never as Strings, whose == holds canonically equivalent text equal).
 struct TermTable<Value: Sendable>: Sendable {
     /// Term `i`'s bytes are `arena[starts[i]..<starts[i + 1]]`.
     private(set) var arena: [UInt8] = []
@@ -43,10 +44,13 @@ struct TermTable<Value: Sendable>: Sendable {
 
     var count: Int { values.count }
 
+    /// SipHash-1-3 keyed per process (Swift's `Hasher`): text from outside cannot be made
+    /// to collide (an unkeyed hash let one crafted article of words sharing a slot turn every
+    /// insertion into a walk of the whole table, stalling a node's writer for half a minute).
     @inline(__always) static func hash(_ b: UnsafeBufferPointer<UInt8>) -> UInt32 {
-        var h: UInt32 = 0x811C_9DC5
-        for x in b { h = (h ^ UInt32(x)) &* 0x0100_0193 }
-        return h
+        var h = Hasher()
+        h.combine(bytes: UnsafeRawBufferPointer(b))
+        return UInt32(truncatingIfNeeded: h.finalize())
     }
 
     /// Terms are short: comparing in place beats a call to memcmp.
@@ -63,6 +67,17 @@ struct TermTable<Value: Sendable>: Sendable {
         return true
     }
 
+    /// Drops the lookup slots and spare capacity: the table can then be read (`withBytes`,
+    /// values, hashes) but not added to. What a prepared document keeps while it waits for
+    /// its write (about twice its text, instead of six times).
+    mutating func freeze() {
+        slots = []
+        arena = arena.withUnsafeBufferPointer { Array($0) }
+        starts = starts.withUnsafeBufferPointer { Array($0) }
+        hashes = hashes.withUnsafeBufferPointer { Array($0) }
+        values = values.withUnsafeBufferPointer { Array($0) }
+    }
+
     /// The number of `term`, added with `initial` if new.
     @inline(__always) mutating func number(of term: UnsafeBufferPointer<UInt8>, initial: @autoclosure () -> Value) -> Int {
         number(of: term, hash: Self.hash(term), initial: initial())
@@ -70,6 +85,7 @@ struct TermTable<Value: Sendable>: Sendable {
 
     /// The same with the term's `hash` known (from another table).
     @inline(__always) mutating func number(of term: UnsafeBufferPointer<UInt8>, hash h: UInt32, initial: @autoclosure () -> Value) -> Int {
+        precondition(!slots.isEmpty, "a frozen term table is read-only")
         let mask = slots.count - 1
         var slot = Int(h) & mask
         while true {
@@ -112,6 +128,17 @@ struct TermTable<Value: Sendable>: Sendable {
         _modify { yield &values[term] }
     }
 
+    /// The longest distance any term lies from its home slot (how many probes finding it
+    /// takes, less one): small for any text, if the hash cannot be made to collide.
+    var longestProbe: Int {
+        let mask = slots.count - 1
+        var longest = 0
+        for (slot, s) in slots.enumerated() where s != 0 {
+            longest = max(longest, (slot - Int(hashes[Int(s) - 1]) & mask) & mask)
+        }
+        return longest
+    }
+
     /// Term `t`'s hash.
     func hash(of t: Int) -> UInt32 { hashes[t] }
 
@@ -136,12 +163,12 @@ struct TermTable<Value: Sendable>: Sendable {
 struct IndexedDocument: Sendable {
     struct TermStats: Equatable, Sendable {
         /// Weighted frequency: a title occurrence counts `titleWeight`, any other one 1.
-        var tf = 0
+        var tf: UInt32 = 0
         /// Bit (position mod 32) for each position of the term in the document.
         var mask: UInt32 = 0
 
         mutating func add(_ weight: Int, _ bit: UInt32) {
-            tf += weight
+            tf += UInt32(weight)
             mask |= bit
         }
     }
@@ -180,6 +207,9 @@ struct IndexedDocument: Sendable {
         if !folded.isEmpty { setFilterTerm(Self.sourcePrefix + folded) }
         for t in Set(tags.map(SearchText.foldedValue)) where !t.isEmpty { setFilterTerm(Self.tagPrefix + t) }
     }
+
+    /// Keeps only what reading the terms needs (`TermTable.freeze`).
+    mutating func freeze() { terms.freeze() }
 
     private mutating func setFilterTerm(_ term: String) {
         let t = terms.number(of: term, initial: TermStats())
@@ -276,7 +306,9 @@ public struct PreparedSearchDocument: Sendable {
         self.published = published
         self.tags = tags
         self.body = body
-        document = IndexedDocument(title: title, body: body, source: source, tags: tags, published: published)
+        var document = IndexedDocument(title: title, body: body, source: source, tags: tags, published: published)
+        document.freeze()
+        self.document = document
     }
 
     /// True when this was made from `c` with `body` (compared as bytes: canonically equal

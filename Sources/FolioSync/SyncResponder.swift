@@ -50,15 +50,11 @@ package enum SyncResponder {
     }
 
     /// Merges a pushed batch and advances the pusher's checkpoint, in the writer's transaction.
-    /// `prepared`: the articles' search documents, worked out before the writer's turn
-    /// (`Store.prepareSearchDocuments`).
-    package static func apply(
-        node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState], prepared: [String: PreparedSearchDocument] = [:], writer w: StoreWriter
-    ) throws -> (Message, ApplyOutcome) {
+    package static func apply(node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState], writer w: StoreWriter) throws -> (Message, ApplyOutcome) {
         guard node != .none else { throw nodeZero }
         try checkPusher(node, own: w.nodeID)
         try checkScope(epoch)
-        let o = try w.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles, prepared: prepared)
+        let o = try w.applyBatch(from: node, epoch: epoch, upTo: upTo, articles: articles)
         return (.applied(changed: UInt32(o.changed), conflictsCreated: UInt32(o.conflictsCreated), checkpoint: o.checkpoint), o)
     }
 

@@ -95,6 +95,38 @@ final class SearchTests: XCTestCase {
         XCTAssertGreaterThan(answered, 1500)
     }
 
+    /// Words an unkeyed FNV-1a sends to one slot (a Joux multicollision on its low 16 bits:
+    /// 2^12 words of 12 three-letter blocks, each block one of a colliding pair) must spread
+    /// over the term table like any others: one crafted article must not turn indexing
+    /// quadratic (with FNV-1a, 4 096 such words took 4 096 probes each).
+    func testTermsCraftedToCollideUnderAnUnkeyedHashSpreadOverTheTable() {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        func step(_ h: UInt32, _ b: [UInt8]) -> UInt32 { b.reduce(h) { ($0 ^ UInt32($1)) &* 0x0100_0193 } }
+        var h: UInt32 = 0x811C_9DC5
+        var pairs: [([UInt8], [UInt8])] = []
+        for _ in 0..<12 {
+            var seen = [Int32](repeating: -1, count: 1 << 16)
+            search: for v in 0..<(36 * 36 * 36) {
+                let b = [alphabet[v % 36], alphabet[v / 36 % 36], alphabet[v / 1296]]
+                let slot = Int(step(h, b) & 0xFFFF)
+                if seen[slot] >= 0 {
+                    let w = Int(seen[slot])
+                    pairs.append((b, [alphabet[w % 36], alphabet[w / 36 % 36], alphabet[w / 1296]]))
+                    h = step(h, b)
+                    break search
+                }
+                seen[slot] = Int32(v)
+            }
+        }
+        XCTAssertEqual(pairs.count, 12)
+        let words = (0..<(1 << 12)).map { m in String(decoding: pairs.indices.flatMap { r in m >> r & 1 == 0 ? pairs[r].0 : pairs[r].1 }, as: UTF8.self) }
+        // They do collide under FNV-1a: all 4 096 share the low 16 bits.
+        XCTAssertEqual(Set(words.map { step(0x811C_9DC5, Array($0.utf8)) & 0xFFFF }).count, 1)
+        let document = IndexedDocument(title: "", body: words.joined(separator: " "), source: "", tags: [], published: "")
+        XCTAssertEqual(document.terms.count, 4096)
+        XCTAssertLessThan(document.terms.longestProbe, 64)
+    }
+
     func testQueryParsingAndItsErrors() throws {
         let q = try SearchQuery(parsing: #"port "night trains" strike OR walkout -rail tele* source:"Nordic Wire" tag:Labour since:2026-11-20 until:2026-11-30 id:wire/"#)
         XCTAssertEqual(q.groups, [[.term("port")], [.phrase(["night", "trains"])], [.term("strike"), .term("walkout")], [.prefix("tele")]])
