@@ -81,13 +81,13 @@ extension Store {
         }
     }
 
-    /// Rebuilds the search index from the articles (`folio reindex`): derived data, so nothing
-    /// else changes. Batched like the build at an upgrade; searches are refused ("being
-    /// built") from the first batch until the last commits.
     /// Whether writes to this store keep a search index (so preparing documents for them,
     /// `StoreWriter.prepare`, is worth it).
     public var maintainsSearchIndex: Bool { dbs.search != nil }
 
+    /// Rebuilds the search index from the articles (`folio reindex`): derived data, so nothing
+    /// else changes. Batched like the build at an upgrade; searches are refused ("being
+    /// built") from the first batch until the last commits.
     public func reindex() throws {
         guard let search = dbs.search, !options.readOnly else {
             throw SearchUnavailable(reason: "the store is open read-only: reindex needs write access")

@@ -415,7 +415,11 @@ final class FormatThreeUpgradeTests: XCTestCase {
         let checkpointsBefore = try old.checkpoints()
         XCTAssertEqual(checkpointsBefore.count, 1)
         let changesBefore = try old.changes(since: 0, limit: 100)
-        let hitsBefore = try old.search(SearchQuery(parsing: "slopes"), limit: 10)
+        // Its index was built under term rules version 3 (terms grouped as Strings): a
+        // read-only open does not search it, the write-open below rebuilds it.
+        XCTAssertThrowsError(try old.search(SearchQuery(parsing: "slopes"), limit: 10)) { e in
+            XCTAssertTrue("\(e)".contains("other term rules"), "\(e)")
+        }
         old.close()
 
         let s = try Store.open(at: dir)
@@ -424,8 +428,7 @@ final class FormatThreeUpgradeTests: XCTestCase {
         XCTAssertEqual(try exportAllVersions(s), expected)
         XCTAssertEqual(try s.checkpoints(), checkpointsBefore)
         XCTAssertEqual(try s.changes(since: 0, limit: 100), changesBefore)
-        XCTAssertEqual(try s.search(SearchQuery(parsing: "slopes"), limit: 10), hitsBefore)
-        XCTAssertFalse(hitsBefore.isEmpty)
+        XCTAssertEqual(try s.search(SearchQuery(parsing: "slopes"), limit: 10).map(\.id), ["alpine-science-desk/glacier-survey-finds-faster-retreat-on-southern-slopes"])
         XCTAssertEqual(try s.verify().problems, [])
         // The new databases work: the source it synced from is a known peer, not yet acknowledged.
         XCTAssertEqual(Set(try s.acknowledgements().values), [0])
