@@ -9,7 +9,7 @@
 //                                  reads/s for each and the ratio
 //   folio-bench search-corpus N DIR / index-cost JSONL DIR / search STORE QUERIES OUT [ROUNDS]
 //                                  tools/bench-search (see SearchBench.swift)
-//   folio-bench load ADDR get|put CONNECTIONS REQUESTS SIZE KEYS
+//   folio-bench load ADDR fill|get|put CONNECTIONS REQUESTS SIZE KEYS
 //                                  drives a node from CONNECTIONS clients; prints
 //                                  "op ops/s p50_ms p99_ms"
 import CLMDB
@@ -47,17 +47,21 @@ func generate(_ n: Int, _ dir: String) throws {
         }
         dbuf.append(0x0A)
     }
+    // Words from the search benchmark's Zipf vocabulary (40 000 words, as news text has),
+    // so the search index costs here what it costs on real archives.
+    let corpus = Corpus(seed: 20261130)
+    var wordRNG = SplitMix64(seed: 20261130)
     for i in 0..<n {
         var body = ""
         while body.utf8.count < 2900 {
-            var sentence = (0..<Int.random(in: 8...16, using: &rng)).map { _ in words.randomElement(using: &rng)! }.joined(separator: " ")
+            var sentence = (0..<Int.random(in: 8...16, using: &rng)).map { _ in corpus.word(&wordRNG) }.joined(separator: " ")
             sentence = sentence.prefix(1).uppercased() + sentence.dropFirst() + ". "
             body += sentence
             if Int.random(in: 0..<6, using: &rng) == 0 { body += "\n\n" }
         }
         let id = String(format: "bench/%07d", i)
         let a = Article(
-            id: id, title: (0..<6).map { _ in words.randomElement(using: &rng)! }.joined(separator: " ").capitalized,
+            id: id, title: (0..<6).map { _ in corpus.word(&wordRNG) }.joined(separator: " ").capitalized,
             source: ["Nordic Wire", "Coastal Gazette", "Asia Desk"][i % 3], url: "https://example.org/\(id)",
             published: String(format: "2026-%02d-%02d", 1 + i % 12, 1 + i % 28), body: body, tags: [words[i % words.count]])
         let line = a.jsonLine
@@ -132,15 +136,24 @@ func reads(store path: String, anchor: String, idsFile: String, rounds: Int) thr
 /// Drives a node from `connections` clients, each with one request outstanding (like
 /// redis-benchmark's default), for `requests` operations in total; prints ops/s and latency.
 func load(address: String, op: String, connections: Int, requests: Int, size: Int, keys: Int) async throws {
-    let body = String(repeating: "x", count: size)
+    // Bodies of news-like text (the Zipf vocabulary of tools/bench-search), 64 of them, so a
+    // put indexes what a real article costs to index (a run of one letter is a single term).
+    let corpus = Corpus(seed: 7)
+    var wordRNG = SplitMix64(seed: 7)
+    let bodies: [String] = (0..<64).map { _ in
+        var b = ""
+        while b.utf8.count < size { b += corpus.word(&wordRNG) + " " }
+        return String(b.utf8.prefix(size))!
+    }
+    let body = bodies[0]
     let clients = try await withThrowingTaskGroup(of: FolioClient.self) { g in
         // FOLIO_KEY_FILE: connect over TLS with the mesh key (tools/bench-tls).
         let key = try ProcessInfo.processInfo.environment["FOLIO_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }.map { try SharedKey(file: $0) }
         for _ in 0..<connections { g.addTask { try await FolioClient.connect(to: address, key: key) } }
         return try await g.reduce(into: []) { $0.append($1) }
     }
-    if op == "get" {
-        // Preload the keys the gets will read.
+    if op == "fill" {
+        // Store every key once (what the gets will read), timed and charged apart from them.
         try await withThrowingTaskGroup(of: Void.self) { g in
             for (c, client) in clients.enumerated() {
                 g.addTask {
@@ -151,6 +164,7 @@ func load(address: String, op: String, connections: Int, requests: Int, size: In
             }
             try await g.waitForAll()
         }
+        return
     }
     let perClient = requests / connections
     let clock = ContinuousClock()
@@ -161,13 +175,14 @@ func load(address: String, op: String, connections: Int, requests: Int, size: In
                 var rng = Generator(seed: UInt64(c + 1))
                 var lat: [Double] = []
                 lat.reserveCapacity(perClient)
-                for _ in 0..<perClient {
+                for i in 0..<perClient {
                     let k = Int.random(in: 0..<keys, using: &rng)
                     let t0 = clock.now
                     if op == "get" {
                         _ = try await client.get("key:\(k)")
                     } else {
-                        try await client.put(Article(id: "key:\(k)", title: "t", body: body))
+                        // Another body each time: a put replaces the article's terms in the index.
+                        try await client.put(Article(id: "key:\(k)", title: "t", body: bodies[(i + c) % bodies.count]))
                     }
                     let d = clock.now - t0
                     lat.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
@@ -220,6 +235,6 @@ case "search" where args.count >= 5:
 case "reads" where args.count >= 5:
     try reads(store: args[2], anchor: args[3], idsFile: args[4], rounds: args.count > 5 ? Int(args[5])! : 3)
 default:
-    FileHandle.standardError.write(Data("usage: folio-bench generate N DIR | search-corpus N DIR | index-cost JSONL DIR | search STORE QUERIES OUT [ROUNDS] | reads STORE ANCHOR IDS [ROUNDS] | store-reads STORE IDS COUNT | load ADDR get|put CONNECTIONS REQUESTS SIZE KEYS\n".utf8))
+    FileHandle.standardError.write(Data("usage: folio-bench generate N DIR | search-corpus N DIR | index-cost JSONL DIR | search STORE QUERIES OUT [ROUNDS] | reads STORE ANCHOR IDS [ROUNDS] | store-reads STORE IDS COUNT | load ADDR fill|get|put CONNECTIONS REQUESTS SIZE KEYS\n".utf8))
     exit(2)
 }
