@@ -412,15 +412,27 @@ struct PostingJournal {
         let table = self.table
         var order = (0..<distinct).filter { starts[$0] < starts[$0 + 1] }
         order.sort { table.precedes($0, $1) }
+        var adding: [(UInt64, UInt32)] = []
         for t in order {
             try table.withBytes(t) { keyBytes in
                 let key = UnsafeRawBufferPointer(keyBytes)
-                // Additions gather in `batch` (12 bytes each) until a removal or the term's end.
-                var pending = 0
+                // Additions gather (until a removal or the term's end), then go in sorted, as
+                // one append when they all come after what the term holds (new documents).
                 func flush() throws {
-                    guard pending > 0 else { return }
-                    try batch.withUnsafeBytes { try txn.putMultiple(db, key: key, values: UnsafeRawBufferPointer(rebasing: $0[0..<pending * IndexedDocument.postingSize]), elementSize: IndexedDocument.postingSize) }
-                    pending = 0
+                    guard !adding.isEmpty else { return }
+                    adding.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+                    var unique = 0
+                    for (i, a) in adding.enumerated() where i == 0 || a != adding[i - 1] {
+                        batch.withUnsafeMutableBytes { b in
+                            b.storeBytes(of: a.0.bigEndian, toByteOffset: unique * IndexedDocument.postingSize, as: UInt64.self)
+                            b.storeBytes(of: a.1.bigEndian, toByteOffset: unique * IndexedDocument.postingSize + 8, as: UInt32.self)
+                        }
+                        unique += 1
+                    }
+                    try batch.withUnsafeBytes {
+                        try txn.putMultiple(db, key: key, values: UnsafeRawBufferPointer(rebasing: $0[0..<unique * IndexedDocument.postingSize]), elementSize: IndexedDocument.postingSize, ascending: true)
+                    }
+                    adding.removeAll(keepingCapacity: true)
                 }
                 let n = starts[t + 1] - starts[t]
                 if n * IndexedDocument.postingSize > batch.count { batch = [UInt8](repeating: 0, count: n * IndexedDocument.postingSize) }
@@ -428,11 +440,7 @@ struct PostingJournal {
                     let p = groupedOps[op]
                     let m = groupedMasks[op]
                     if groupedAdds[op] {
-                        batch.withUnsafeMutableBytes { b in
-                            b.storeBytes(of: p.bigEndian, toByteOffset: pending * IndexedDocument.postingSize, as: UInt64.self)
-                            b.storeBytes(of: m.bigEndian, toByteOffset: pending * IndexedDocument.postingSize + 8, as: UInt32.self)
-                        }
-                        pending += 1
+                        adding.append((p, m))
                     } else {
                         try flush()
                         try txn.delete(db, key: key, value: IndexedDocument.Posting(head: p, mask: m).bytes)

@@ -90,7 +90,12 @@ public final class Transaction {
     /// Stores many fixed-size duplicates of `key` in one call (`MDB_MULTIPLE`, a `dupFixed`
     /// database only): `values` holds them back to back, `elementSize` bytes each. Duplicates
     /// already stored are left as they are.
-    public func putMultiple<K: ContiguousBytes, V: ContiguousBytes>(_ db: Database, key: K, values: V, elementSize: Int) throws {
+    ///
+    /// `ascending`: the values are sorted and unique. Then they are first offered as an append
+    /// after the key's last duplicate (`MDB_APPENDDUP`: no search, and pages split at their
+    /// end, so they stay full instead of half empty); when one is not past the last, they are
+    /// stored as usual.
+    public func putMultiple<K: ContiguousBytes, V: ContiguousBytes>(_ db: Database, key: K, values: V, elementSize: Int, ascending: Bool = false) throws {
         ensureValid()
         precondition(!isReadOnly, "put in a read-only transaction")
         let total = values.withUnsafeBytes { $0.count }
@@ -101,6 +106,23 @@ public final class Transaction {
         defer { mdb_cursor_close(cursor) }
         var done = 0
         let count = total / elementSize
+        if ascending {
+            let rc: Int32 = key.withUnsafeBytes { kb in
+                values.withUnsafeBytes { vb in
+                    var k = MDB_val(mv_size: kb.count, mv_data: UnsafeMutableRawPointer(mutating: kb.baseAddress))
+                    var data = [
+                        MDB_val(mv_size: elementSize, mv_data: UnsafeMutableRawPointer(mutating: vb.baseAddress!)),
+                        MDB_val(mv_size: count, mv_data: nil),
+                    ]
+                    let rc = mdb_cursor_put(cursor, &k, &data, UInt32(MDB_MULTIPLE | MDB_APPENDDUP))
+                    if rc == MDB_SUCCESS { done = data[1].mv_size }
+                    return rc
+                }
+            }
+            if rc == MDB_MAP_FULL { hitMapFull = true }
+            // Not past the last duplicate (MDB_KEYEXIST): the plain way below.
+            if rc != MDB_KEYEXIST { try check(rc, "mdb_cursor_put (append) \(db.name)") }
+        }
         while done < count {
             let rc: Int32 = key.withUnsafeBytes { kb in
                 values.withUnsafeBytes { vb in
