@@ -244,38 +244,23 @@ public final class Transaction {
         _ db: Database, from start: K?,
         _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
     ) throws {
-        ensureValid()
-        var cursor: OpaquePointer?
-        try check(mdb_cursor_open(handle, db.dbi, &cursor), "mdb_cursor_open \(db.name)")
-        defer { mdb_cursor_close(cursor) }
-        var k = MDB_val()
-        var v = MDB_val()
-        var rc: Int32
-        if let start, start.withUnsafeBytes({ $0.count }) > 0 {
-            rc = start.withUnsafeBytes { sb in
-                k = MDB_val(mv_size: sb.count, mv_data: UnsafeMutableRawPointer(mutating: sb.baseAddress))
-                return mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
+        try positioned(db, at: start) { cursor, k, v, rc in
+            var rc = rc
+            while rc == MDB_SUCCESS {
+                let keep = try body(
+                    UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+                    UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+                if !keep { return }
+                rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
             }
-        } else {
-            rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
+            if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get \(db.name)") }
         }
-        while rc == MDB_SUCCESS {
-            let keep = try body(
-                UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
-                UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
-            if !keep { return }
-            rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
-        }
-        if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get \(db.name)") }
     }
 
-    /// Visits the keys of a `dupFixed` database from `start` (nil: the first) in order, lending
-    /// each key with its duplicates a page at a time (`MDB_GET_MULTIPLE` / `MDB_NEXT_MULTIPLE`):
-    /// `body` gets the key and a run of fixed-size values back to back, and returns false to
-    /// stop. Far cheaper than one cursor step per duplicate for long duplicate lists.
-    public func scanDuplicatePages<K: ContiguousBytes>(
-        _ db: Database, from start: K?,
-        _ body: (_ key: UnsafeRawBufferPointer, _ values: UnsafeRawBufferPointer) throws -> Bool
+    /// Opens a cursor on `db` standing on the first key >= `start` (the first key when `start`
+    /// is nil or empty) and lends it, with the entry it stands on and how positioning went.
+    private func positioned<K: ContiguousBytes>(
+        _ db: Database, at start: K?, _ body: (OpaquePointer?, inout MDB_val, inout MDB_val, Int32) throws -> Void
     ) throws {
         ensureValid()
         var cursor: OpaquePointer?
@@ -292,22 +277,36 @@ public final class Transaction {
         } else {
             rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
         }
-        while rc == MDB_SUCCESS {
-            // The cursor stands on the key's first duplicate: lend its pages.
-            let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
-            // A key with one value has no duplicate pages: GET_MULTIPLE then succeeds without
-            // touching `page`, which already holds that value.
-            var page = v
-            var pk = MDB_val()
-            rc = mdb_cursor_get(cursor, &pk, &page, MDB_GET_MULTIPLE)
+        try body(cursor, &k, &v, rc)
+    }
+
+    /// Visits the keys of a `dupFixed` database from `start` (nil: the first) in order, lending
+    /// each key with its duplicates a page at a time (`MDB_GET_MULTIPLE` / `MDB_NEXT_MULTIPLE`):
+    /// `body` gets the key and a run of fixed-size values back to back, and returns false to
+    /// stop. Far cheaper than one cursor step per duplicate for long duplicate lists.
+    public func scanDuplicatePages<K: ContiguousBytes>(
+        _ db: Database, from start: K?,
+        _ body: (_ key: UnsafeRawBufferPointer, _ values: UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        try positioned(db, at: start) { cursor, k, v, rc in
+            var rc = rc
             while rc == MDB_SUCCESS {
-                if try !body(key, UnsafeRawBufferPointer(start: page.mv_data, count: page.mv_size)) { return }
-                rc = mdb_cursor_get(cursor, &pk, &page, MDB_NEXT_MULTIPLE)
+                // The cursor stands on the key's first duplicate: lend its pages.
+                let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
+                // A key with one value has no duplicate pages: GET_MULTIPLE then succeeds without
+                // touching `page`, which already holds that value.
+                var page = v
+                var pk = MDB_val()
+                rc = mdb_cursor_get(cursor, &pk, &page, MDB_GET_MULTIPLE)
+                while rc == MDB_SUCCESS {
+                    if try !body(key, UnsafeRawBufferPointer(start: page.mv_data, count: page.mv_size)) { return }
+                    rc = mdb_cursor_get(cursor, &pk, &page, MDB_NEXT_MULTIPLE)
+                }
+                if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get (multiple) \(db.name)") }
+                rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT_NODUP)
             }
-            if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get (multiple) \(db.name)") }
-            rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT_NODUP)
+            if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get \(db.name)") }
         }
-        if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get \(db.name)") }
     }
 
     /// Visits every entry of `db` in key order.
