@@ -116,7 +116,10 @@ struct Import: AsyncParsableCommand {
             } else {
                 let s = try store.open()
                 defer { s.close() }
-                report = try Importer(store: s, options: options).run(paths: paths, progress: progress)
+                // On a thread of the blocking pool: the importer waits for its background
+                // write between batches, which must never hold a thread of the cooperative pool.
+                let (paths, options) = (paths, options)
+                report = try await blocking { try Importer(store: s, options: options).run(paths: paths, progress: progress) }
             }
         } catch let error as Importer.Failure {
             bar.clear()
