@@ -233,13 +233,6 @@ struct IndexedDocument: Sendable {
         for t in 0..<terms.count { try terms.withBytes(t) { try body($0, terms.hash(of: t), terms[t]) } }
     }
 
-    /// Term → statistics, for tests and messages.
-    var frequencies: [String: TermStats] {
-        var out: [String: TermStats] = [:]
-        for t in 0..<terms.count { out[terms.string(t)] = terms[t] }
-        return out
-    }
-
     static let postingSize = 12
 
     /// A posting: document << 32 | frequency << 16 | length, and the position mask.
