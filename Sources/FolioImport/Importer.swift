@@ -328,8 +328,7 @@ public final class Importer {
             case let .article(a):
                 out[a.id] = PreparedSearchDocument(title: a.title, body: a.body, source: a.source, tags: a.tags, published: a.published)
             case let .versions(id, vs, bodies):
-                guard let c = VersionSet(versions: vs).winner?.content, let body = bodies[c.bodyHash] else { continue }
-                out[id] = PreparedSearchDocument(title: c.title, body: body, source: c.source, tags: c.tags, published: c.published)
+                out[id] = PreparedSearchDocument(winnerOf: VersionSet(versions: vs)) { bodies[$0] }
             }
         }
         return out

@@ -81,9 +81,15 @@ enum RecordCodec {
     }
 
     static func decodeBody(_ buffer: UnsafeRawBufferPointer) throws(CorruptRecord) -> String {
+        try decodeUTF8(bodyText(buffer), "body")
+    }
+
+    /// A body record's text bytes, in place (its format checked, its UTF-8 not: `verify`
+    /// and `decodeBody` do that).
+    static func bodyText(_ buffer: UnsafeRawBufferPointer) throws(CorruptRecord) -> UnsafeRawBufferPointer {
         guard let format = buffer.first else { throw CorruptRecord("empty body record") }
         guard format == bodyFormat else { throw CorruptRecord("body record format \(format) is not supported") }
-        return try decodeUTF8(UnsafeRawBufferPointer(rebasing: buffer.dropFirst()), "body")
+        return UnsafeRawBufferPointer(rebasing: buffer.dropFirst())
     }
 }
 

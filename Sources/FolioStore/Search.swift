@@ -316,21 +316,10 @@ final class SearchExecution {
             return true
         }
         lastPrefixKey = nil
-        if sorted {
-            // One term, in document order (as its postings are stored): score in place.
-            let df = Double(docs.count)
-            let idf = log(1 + (documentCount - df + 0.5) / (df + 0.5))
-            let k1 = Self.k1, b = Self.b, avg = averageLength
-            var scores = [Double](repeating: 0, count: docs.count)
-            for i in docs.indices {
-                let tf = Double(tfs[i])
-                scores[i] = idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * Double(lengths[i]) / avg))
-            }
-            return ScoredDocs(docs: docs, scores: scores, masks: masks)
-        }
-        var order = Array(docs.indices)
-        if !sorted { order.sort { docs[$0] < docs[$1] } }
-        // Merge a prefix's terms per document (frequencies add up).
+        // One term, in document order (as its postings are stored): scored in place.
+        if sorted { return bm25(docs, tf: { Double(tfs[$0]) }, length: { Double(lengths[$0]) }, masks: masks) }
+        // A prefix's terms, merged per document (frequencies add up).
+        let order = docs.indices.sorted { docs[$0] < docs[$1] }
         var mergedDocs: [UInt32] = []
         var mergedTF: [Double] = []
         var mergedLength: [Double] = []
@@ -347,15 +336,21 @@ final class SearchExecution {
                 mergedMasks.append(masks[i])
             }
         }
-        let df = Double(mergedDocs.count)
+        return bm25(mergedDocs, tf: { mergedTF[$0] }, length: { mergedLength[$0] }, masks: mergedMasks)
+    }
+
+    /// BM25 of one term (or a prefix's merged terms) in each of `docs`, from each document's
+    /// weighted frequency and length.
+    private func bm25(_ docs: [UInt32], tf: (Int) -> Double, length: (Int) -> Double, masks: [UInt32]) -> ScoredDocs {
+        let df = Double(docs.count)
         let idf = log(1 + (documentCount - df + 0.5) / (df + 0.5))
         let k1 = Self.k1, b = Self.b, avg = averageLength
-        var scores = [Double](repeating: 0, count: mergedDocs.count)
-        for i in mergedDocs.indices {
-            let tf = mergedTF[i]
-            scores[i] = idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * mergedLength[i] / avg))
+        var scores = [Double](repeating: 0, count: docs.count)
+        for i in docs.indices {
+            let f = tf(i)
+            scores[i] = idf * f * (k1 + 1) / (f + k1 * (1 - b + b * length(i) / avg))
         }
-        return ScoredDocs(docs: mergedDocs, scores: scores, masks: mergedMasks)
+        return ScoredDocs(docs: docs, scores: scores, masks: masks)
     }
 
     /// An atom's documents (for a phrase: those holding all its terms; adjacency is checked
@@ -536,11 +531,7 @@ final class SearchExecution {
         guard let rec = try store.record(id, txn: txn), let c = rec.versions.winner?.content else { return .none }
         return CandidateText(fields: [c.title, c.source] + c.tags, body: { [store, txn] body in
             try c.bodyHash.withKeyBytes { key in
-                try txn.withValue(store.dbs.bodies, key: key) { v in
-                    // A body record: its format byte, then the UTF-8 text (RecordCodec).
-                    guard v.first == RecordCodec.bodyFormat else { return try body(.string(RecordCodec.decodeBody(v))) }
-                    return try body(.bytes(UnsafeRawBufferPointer(rebasing: v.dropFirst())))
-                }
+                try txn.withValue(store.dbs.bodies, key: key) { v in try body(.bytes(RecordCodec.bodyText(v))) }
             } ?? false
         })
     }
@@ -568,8 +559,6 @@ struct CandidateText {
     enum Field {
         case bytes(UnsafeRawBufferPointer)
         case string(String)
-
-        init(_ s: String) { self = .string(s) }
     }
 
     let fields: [String]

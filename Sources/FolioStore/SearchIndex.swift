@@ -223,13 +223,8 @@ struct IndexedDocument: Sendable {
         position += 1
     }
 
-    /// Each term's bytes (valid during the call) and statistics.
-    func forEachTerm(_ body: (UnsafeBufferPointer<UInt8>, TermStats) throws -> Void) rethrows {
-        for t in 0..<terms.count { try terms.withBytes(t) { try body($0, terms[t]) } }
-    }
-
-    /// Each term's bytes, hash and statistics.
-    func forEachTermWithHash(_ body: (UnsafeBufferPointer<UInt8>, UInt32, TermStats) throws -> Void) rethrows {
+    /// Each term's bytes (valid during the call), hash and statistics.
+    func forEachTerm(_ body: (UnsafeBufferPointer<UInt8>, UInt32, TermStats) throws -> Void) rethrows {
         for t in 0..<terms.count { try terms.withBytes(t) { try body($0, terms.hash(of: t), terms[t]) } }
     }
 
@@ -304,6 +299,13 @@ public struct PreparedSearchDocument: Sendable {
         self.document = document
     }
 
+    /// The terms of a version set's own winner, when its body is at hand (nil otherwise, or
+    /// when the winner is a tombstone).
+    public init?(winnerOf versions: VersionSet, bodies: (BodyHash) -> String?) {
+        guard let c = versions.winner?.content, let body = bodies(c.bodyHash) else { return nil }
+        self.init(title: c.title, body: body, source: c.source, tags: c.tags, published: c.published)
+    }
+
     /// True when this was made from `c` with `body` (compared as bytes: canonically equal
     /// text in other bytes may tokenize differently).
     func matches(_ c: VersionContent, body: String) -> Bool {
@@ -325,10 +327,7 @@ extension Store {
     public func prepareSearchDocuments(_ articles: [ArticleState]) -> [String: PreparedSearchDocument] {
         guard maintainsSearchIndex else { return [:] }
         var out: [String: PreparedSearchDocument] = [:]
-        for a in articles {
-            guard let c = a.versions.winner?.content, let body = a.bodies[c.bodyHash] else { continue }
-            out[a.id] = PreparedSearchDocument(title: c.title, body: body, source: c.source, tags: c.tags, published: c.published)
-        }
+        for a in articles { out[a.id] = PreparedSearchDocument(winnerOf: a.versions) { a.bodies[$0] } }
         return out
     }
 }
@@ -358,7 +357,7 @@ struct PostingJournal {
             masks.reserveCapacity(c)
             adds.reserveCapacity(c)
         }
-        document.forEachTermWithHash { term, hash, stats in
+        document.forEachTerm { term, hash, stats in
             record(term, hash, IndexedDocument.posting(doc, stats, document.length), add: add)
         }
     }

@@ -270,7 +270,7 @@ extension Store {
             documents += 1
             length += UInt64(expected.length)
             postings += expected.terms.count
-            expected.forEachTerm { term, stats in
+            expected.forEachTerm { term, _, stats in
                 expectedSum &+= digest(term, IndexedDocument.posting(doc, stats, expected.length).bytes)
             }
             do {
