@@ -7,9 +7,11 @@ extension Store {
     /// articles is indexed in many transactions, resumable: `meta/search.build` is the cursor).
     static let searchBuildBatch = 5000
 
-    /// At a write-open: a format-1 store gains the search index (format 2); an index built by
-    /// another tokenizer version, or whose build was interrupted, is (re)built. Batched and
-    /// resumable; the format is 2 from the first batch on (a format-1 binary then refuses it).
+    /// At a write-open (after the tombstone upgrade): a store below format 4 gets the search
+    /// index in format 4's layout (the postings of formats 2 and 3, `search_terms`, are
+    /// dropped); an index built by another tokenizer version, or whose build was interrupted,
+    /// is (re)built. Batched and resumable; the format is 4 from the first batch on (an older
+    /// binary then refuses the store).
     static func upgradeSearchIndex(env: Environment, dbs: Databases) throws {
         guard let search = dbs.search else { return }
         let (format, version, building) = try storeErrors {
@@ -23,6 +25,9 @@ extension Store {
         if version != SearchText.fingerprint || format < searchIndexFormat {
             try storeErrors {
                 try env.write { txn in
+                    if format < searchIndexFormat, let legacy = try txn.openExistingDatabase(SearchDatabases.legacyTerms, flags: [.dupSort, .dupFixed]) {
+                        try txn.drop(legacy)
+                    }
                     try clearSearch(txn, search, dbs.meta)
                     if format < searchIndexFormat {
                         try txn.put(dbs.meta, key: Meta.format, value: withUnsafeBytes(of: searchIndexFormat.bigEndian) { Array($0) })
@@ -34,10 +39,8 @@ extension Store {
     }
 
     private static func clearSearch(_ txn: Transaction, _ search: SearchDatabases, _ meta: Database) throws {
-        try txn.clear(search.ids)
-        try txn.clear(search.docs)
-        try txn.clear(search.terms)
-        for k in [Meta.searchDocs, Meta.searchLength, Meta.searchNext] { try txn.put(meta, key: k, value: UInt64(0).bigEndianBytes) }
+        for db in search.all { try txn.clear(db) }
+        for k in [Meta.searchDocs, Meta.searchLength, Meta.searchNext, Meta.searchSegment] { try txn.put(meta, key: k, value: UInt64(0).bigEndianBytes) }
         try txn.put(meta, key: Meta.searchVersion, value: SearchText.fingerprint.bigEndianBytes)
         try txn.put(meta, key: Meta.searchBuild, value: [UInt8]())
     }
@@ -66,9 +69,9 @@ extension Store {
                         if try txn.get(search.ids, key: Array(id.utf8)) != nil { continue }
                         let body = try c.bodyHash.withKeyBytes { key in try txn.withValue(dbs.bodies, key: key) { try RecordCodec.decodeBody($0) } }
                         guard let body else { throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing") }
-                        try index.update(id: id, old: nil, new: IndexedDocument(content: c, body: body), journal: &journal)
+                        try index.update(id: id, wasLive: false, new: IndexedDocument(content: c, body: body), journal: &journal)
                     }
-                    try journal.apply(txn, search.terms)
+                    try journal.apply(txn, search, dbs.meta)
                     if let last, pending.count == searchBuildBatch {
                         try txn.put(dbs.meta, key: Meta.searchBuild, value: last)
                         return false
@@ -109,12 +112,15 @@ extension Store {
     /// The articles matching `query`, best first (BM25 over title — weighted ×2 — body,
     /// source and tags), at most `limit`; with a snippet of each. One read snapshot.
     public func search(_ query: SearchQuery, limit: Int = 20, snippets: Bool = true) throws -> [SearchHit] {
-        guard let search = dbs.search else {
-            throw SearchUnavailable(reason: "this store has no search index yet (storage format 1): open it once for writing (any write, or `folio reindex`) to build it")
-        }
         guard limit > 0 else { return [] }
         return try storeErrors {
             try env.read { txn in
+                let format = try txn.withValue(dbs.meta, key: Meta.format) { b in b.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } } ?? 0
+                guard let search = dbs.search, format >= Store.searchIndexFormat else {
+                    throw SearchUnavailable(reason: format < 2
+                        ? "this store has no search index yet (storage format \(format)): open it once for writing (any write, or `folio reindex`) to build it"
+                        : "this store's search index has an older layout (storage format \(format)): open it once for writing (any write, or `folio reindex`) to rebuild it")
+                }
                 if try txn.get(dbs.meta, key: Meta.searchBuild) != nil {
                     throw SearchUnavailable(reason: "the search index is being built; try again when the store has been opened for writing to the end of the build")
                 }
@@ -238,8 +244,9 @@ final class SearchExecution {
     /// By kind and term bytes (String keys would merge canonically equivalent terms, which
     /// the index keeps apart).
     private var cache: [[UInt8]: ScoredDocs] = [:]
-    /// The key a prefix scan saw last (counting the terms it expands to).
-    private var lastPrefixKey: [UInt8]?
+    /// The index's segments, in document order, and its documents' norms (liveness, length).
+    private let segments: [SegmentRecord]
+    private var norms: Norms.Reader
     let store: Store
     let txn: Transaction
     let search: SearchDatabases
@@ -269,6 +276,8 @@ final class SearchExecution {
         let total = try Meta.u64(Meta.searchLength, store.dbs.meta, txn)
         documentCount = Double(n)
         averageLength = n == 0 ? 1 : max(1, Double(total) / Double(n))
+        segments = try SegmentRecord.all(txn, search.segments)
+        norms = Norms.Reader(txn, search.norms)
     }
 
     /// The postings of a term, or of every term with a prefix (merged per document), scored
@@ -283,39 +292,46 @@ final class SearchExecution {
 
     private func scoredUncached(_ term: String, prefix: Bool) throws -> ScoredDocs {
         let key = Array(term.utf8)
-        var termsSeen = 0
+        var termsSeen = Set<[UInt8]>()
         var docs: [UInt32] = []
-        var tfs: [UInt16] = []
+        var tfs: [UInt32] = []
         var lengths: [UInt16] = []
         var masks: [UInt32] = []
         var sorted = true
-        // A page of postings at a time, decoded in place.
-        try txn.scanDuplicatePages(search.terms, from: key) { k, v in
-            guard prefix ? k.starts(with: key) : k.elementsEqual(key) else { return false }
-            guard v.count % IndexedDocument.postingSize == 0 else { throw CorruptRecord("a search posting is not \(IndexedDocument.postingSize) bytes") }
-            if prefix && k.first == 1 { return true }
-            // A key's first page: one more term the prefix expands to.
-            if prefix, lastPrefixKey.map({ !$0.elementsEqual(k) }) ?? true {
-                lastPrefixKey = Array(k)
-                termsSeen += 1
-                if termsSeen > Self.maxPrefixTerms { throw SearchTooBroad(reason: "\"\(term)*\" matches more than \(Self.maxPrefixTerms) terms") }
-            }
-            let n = v.count / IndexedDocument.postingSize
-            try self.spend(postings: n)
+        /// A block's live postings, decoded in place.
+        func read(_ block: UnsafeRawBufferPointer, _ segment: SegmentRecord) throws {
+            var r = try PostingBlock.Reader(block, base: segment.firstDoc, last: segment.lastDoc)
+            try spend(postings: r.count)
             var last = docs.last
-            for i in 0..<n {
-                let o = i * IndexedDocument.postingSize
-                let doc = UInt32(bigEndian: v.loadUnaligned(fromByteOffset: o, as: UInt32.self))
-                if let l = last, l >= doc { sorted = false }
-                last = doc
-                docs.append(doc)
-                tfs.append(UInt16(bigEndian: v.loadUnaligned(fromByteOffset: o + 4, as: UInt16.self)))
-                lengths.append(UInt16(bigEndian: v.loadUnaligned(fromByteOffset: o + 6, as: UInt16.self)))
-                masks.append(UInt32(bigEndian: v.loadUnaligned(fromByteOffset: o + 8, as: UInt32.self)))
+            while let p = try r.next() {
+                let norm = try norms.value(p.doc)
+                guard norm != 0 else { continue }
+                if let l = last, l >= p.doc { sorted = false }
+                last = p.doc
+                docs.append(p.doc)
+                tfs.append(p.tf)
+                lengths.append(norm - 1)
+                masks.append(p.mask)
             }
-            return true
         }
-        lastPrefixKey = nil
+        // Segments in document order: one term's postings come out sorted.
+        for segment in segments {
+            let k = segment.prefix + key
+            if !prefix {
+                try txn.withValue(search.postings, key: k) { try read($0, segment) }
+                continue
+            }
+            try txn.scan(search.postings, from: k) { found, block in
+                guard found.starts(with: k) else { return false }
+                if found.count > 4 && found[4] == 1 { return true }
+                // One more term the prefix expands to.
+                if termsSeen.insert(Array(found[4...])).inserted && termsSeen.count > Self.maxPrefixTerms {
+                    throw SearchTooBroad(reason: "\"\(term)*\" matches more than \(Self.maxPrefixTerms) terms")
+                }
+                try read(block, segment)
+                return true
+            }
+        }
         // One term, in document order (as its postings are stored): scored in place.
         if sorted { return bm25(docs, tf: { Double(tfs[$0]) }, length: { Double(lengths[$0]) }, masks: masks) }
         // A prefix's terms, merged per document (frequencies add up).

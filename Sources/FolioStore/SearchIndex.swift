@@ -6,18 +6,24 @@ import LMDB
 /// each article, kept in the store's environment and changed in the same transaction as the
 /// article, so a search sees exactly what the store holds. Never replicated.
 ///
-/// - `search_ids`: article id → u32 document number;
+/// - `search_ids`: article id → u32 document number (one indexed version; never reused);
 /// - `search_docs`: u32 document number → u32 length (weighted terms), str id, str published;
-/// - `search_terms` (`MDB_DUPSORT | MDB_DUPFIXED`): term → 12-byte postings: u32 document
-///   number, u16 weighted term frequency, u16 document length (both saturating), u32 position
-///   mask (bit p mod 32 set for each position p of the term), sorted by document — a term's
-///   postings alone score it, and two masks tell most non-adjacent pairs from adjacent ones.
+/// - `search_norms`: per 512 documents, each one's length (+ 1), 0 when not live (`Norms`);
+/// - `search_segments`, `search_postings`: the postings, in immutable segments
+///   (`SegmentRecord`, `PostingBlock`), appended by each write and merged (`SegmentMerger`).
 struct SearchDatabases: Sendable {
     let ids: Database
     let docs: Database
-    let terms: Database
+    let norms: Database
+    let segments: Database
+    let postings: Database
 
-    static let names = ["search_ids", "search_docs", "search_terms"]
+    static let names = ["search_ids", "search_docs", "search_norms", "search_segments", "search_postings"]
+    /// The postings of storage formats 2 and 3 (one duplicate-sorted B-tree per term), dropped
+    /// when such a store's index is rebuilt.
+    static let legacyTerms = "search_terms"
+
+    var all: [Database] { [ids, docs, norms, segments, postings] }
 }
 
 /// A set of terms (their UTF-8 bytes) with a value per term: an open-addressing hash table over
@@ -185,6 +191,10 @@ struct IndexedDocument: Sendable {
     /// Filter terms (an exact source or tag) start with this byte, which no text term holds.
     static let sourcePrefix = "\u{1}s"
     static let tagPrefix = "\u{1}t"
+    /// Every document holds this filter term once: its postings list the segment's documents
+    /// (so a segment counts its documents exactly, and merges count the live ones).
+    static let documentTerm = "\u{1}d"
+    static let documentTermBytes = Array(documentTerm.utf8)
 
     init(content c: VersionContent, body: String) {
         self.init(title: c.title, body: body, source: c.source, tags: c.tags, published: c.published)
@@ -206,6 +216,7 @@ struct IndexedDocument: Sendable {
         let folded = SearchText.foldedValue(source)
         if !folded.isEmpty { setFilterTerm(Self.sourcePrefix + folded) }
         for t in Set(tags.map(SearchText.foldedValue)) where !t.isEmpty { setFilterTerm(Self.tagPrefix + t) }
+        setFilterTerm(Self.documentTerm)
     }
 
     /// Keeps only what reading the terms needs (`TermTable.freeze`).
@@ -226,19 +237,6 @@ struct IndexedDocument: Sendable {
     /// Each term's bytes (valid during the call), hash and statistics.
     func forEachTerm(_ body: (UnsafeBufferPointer<UInt8>, UInt32, TermStats) throws -> Void) rethrows {
         for t in 0..<terms.count { try terms.withBytes(t) { try body($0, terms.hash(of: t), terms[t]) } }
-    }
-
-    static let postingSize = 12
-
-    /// A posting: document << 32 | frequency << 16 | length, and the position mask.
-    struct Posting: Equatable {
-        var head: UInt64
-        var mask: UInt32
-        var bytes: [UInt8] { head.bigEndianBytes + mask.bigEndianBytes }
-    }
-
-    static func posting(_ doc: UInt32, _ stats: TermStats, _ length: Int) -> Posting {
-        Posting(head: UInt64(doc) << 32 | UInt64(UInt16(clamping: stats.tf)) << 16 | UInt64(UInt16(clamping: length)), mask: stats.mask)
     }
 
     static func encodeDoc(length: Int, id: String, published: String) -> [UInt8] {
@@ -332,128 +330,113 @@ extension Store {
     }
 }
 
-/// The posting changes of one write transaction, applied when it ends (`apply`), sorted by
-/// term: consecutive keys touch the same B-tree pages, and a term's new postings go in with
-/// one `MDB_MULTIPLE` put. A savepoint that fails truncates the journal to where it began.
-/// Terms are numbered as they come (`TermTable`), so a change costs one hash of its bytes.
+/// The postings of one write transaction's new documents, written when it ends (`apply`) as
+/// one new segment: grouped by term, terms in byte order, each term's block appended. A
+/// savepoint that fails truncates the journal to where it began. Terms are numbered as they
+/// come (`TermTable`), so a posting costs one hash of its bytes.
 struct PostingJournal {
     private var table = TermTable<Void>(capacity: 4096)
     private(set) var termOf: [Int32] = []
-    private(set) var ops: [UInt64] = []
+    private(set) var docs: [UInt32] = []
+    private(set) var tfs: [UInt32] = []
     private(set) var masks: [UInt32] = []
-    private(set) var adds: [Bool] = []
 
-    var count: Int { ops.count }
-    var isEmpty: Bool { ops.isEmpty }
+    var count: Int { docs.count }
+    var isEmpty: Bool { docs.isEmpty }
 
-    /// Every posting of `document` (number `doc`) added, or removed.
-    mutating func record(_ document: IndexedDocument, doc: UInt32, add: Bool) {
+    /// Every posting of `document`, numbered `doc` (above every document recorded before).
+    mutating func record(_ document: IndexedDocument, doc: UInt32) {
         let n = termOf.count + document.terms.count
         if n > termOf.capacity {
             // Geometric growth of all four (appending alone would grow each separately).
             let c = max(n, termOf.capacity * 2)
             termOf.reserveCapacity(c)
-            ops.reserveCapacity(c)
+            docs.reserveCapacity(c)
+            tfs.reserveCapacity(c)
             masks.reserveCapacity(c)
-            adds.reserveCapacity(c)
         }
         document.forEachTerm { term, hash, stats in
-            record(term, hash, IndexedDocument.posting(doc, stats, document.length), add: add)
+            termOf.append(Int32(table.number(of: term, hash: hash, initial: ())))
+            docs.append(doc)
+            tfs.append(stats.tf)
+            masks.append(stats.mask)
         }
-    }
-
-    @inline(__always) private mutating func record(_ term: UnsafeBufferPointer<UInt8>, _ hash: UInt32, _ posting: IndexedDocument.Posting, add: Bool) {
-        termOf.append(Int32(table.number(of: term, hash: hash, initial: ())))
-        ops.append(posting.head)
-        masks.append(posting.mask)
-        adds.append(add)
     }
 
     mutating func truncate(to n: Int) {
-        guard n < ops.count else { return }
-        // Terms numbered since stay in the table: a term without changes writes nothing.
+        guard n < docs.count else { return }
+        // Terms numbered since stay in the table: a term without postings writes nothing.
         termOf.removeSubrange(n...)
-        ops.removeSubrange(n...)
+        docs.removeSubrange(n...)
+        tfs.removeSubrange(n...)
         masks.removeSubrange(n...)
-        adds.removeSubrange(n...)
     }
 
-    /// Writes every change, in order per term, then empties the journal.
-    mutating func apply(_ txn: Transaction, _ db: Database) throws {
-        guard !ops.isEmpty else { return }
-        // A counting sort groups the changes by term, keeping their order; only the distinct
-        // terms are sorted, by their bytes.
+    /// Writes the postings of the documents still live (one replaced within the transaction
+    /// is dropped here) as a new segment, lets the merge policy run, and empties the journal.
+    mutating func apply(_ txn: Transaction, _ dbs: SearchDatabases, _ meta: Database) throws {
+        defer { self = PostingJournal() }
+        guard let first = docs.first, let last = docs.last else { return }
+        // Which of the transaction's documents are still live, and how many.
+        var norms = Norms.Reader(txn, dbs.norms)
+        var live = [Bool](repeating: false, count: Int(last - first) + 1)
+        var liveDocs: UInt32 = 0
+        for d in first...last where try norms.isLive(d) {
+            live[Int(d - first)] = true
+            liveDocs += 1
+        }
+        guard liveDocs > 0 else { return }
+        // A counting sort groups the postings by term, keeping document order; only the
+        // distinct terms are sorted, by their bytes.
         let distinct = table.count
         var starts = [Int](repeating: 0, count: distinct + 1)
         for t in termOf { starts[Int(t) + 1] += 1 }
         for i in 0..<distinct { starts[i + 1] += starts[i] }
-        // The changes are copied into term order (reading in order, writing scattered), so the
-        // loop below reads them sequentially.
         var next = starts
-        var groupedOps = [UInt64](repeating: 0, count: ops.count)
-        var groupedMasks = [UInt32](repeating: 0, count: ops.count)
-        var groupedAdds = [Bool](repeating: false, count: ops.count)
-        for i in ops.indices {
+        var grouped = [Int32](repeating: 0, count: docs.count)
+        for i in docs.indices {
             let t = Int(termOf[i])
-            groupedOps[next[t]] = ops[i]
-            groupedMasks[next[t]] = masks[i]
-            groupedAdds[next[t]] = adds[i]
+            grouped[next[t]] = Int32(i)
             next[t] += 1
         }
-        var batch = [UInt8](repeating: 0, count: 4096 * IndexedDocument.postingSize)
         let table = self.table
         var order = (0..<distinct).filter { starts[$0] < starts[$0 + 1] }
         order.sort { table.precedes($0, $1) }
-        var adding: [(UInt64, UInt32)] = []
+        var builder = SegmentBuilder(txn, dbs.postings, number: try SegmentRecord.allocate(txn, meta))
+        var encoded: [UInt8] = []
+        var written = 0
         for t in order {
-            try table.withBytes(t) { keyBytes in
-                let key = UnsafeRawBufferPointer(keyBytes)
-                // Additions gather (until a removal or the term's end), then go in sorted, as
-                // one append when they all come after what the term holds (new documents).
-                func flush() throws {
-                    guard !adding.isEmpty else { return }
-                    adding.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
-                    var unique = 0
-                    for (i, a) in adding.enumerated() where i == 0 || a != adding[i - 1] {
-                        batch.withUnsafeMutableBytes { b in
-                            b.storeBytes(of: a.0.bigEndian, toByteOffset: unique * IndexedDocument.postingSize, as: UInt64.self)
-                            b.storeBytes(of: a.1.bigEndian, toByteOffset: unique * IndexedDocument.postingSize + 8, as: UInt32.self)
-                        }
-                        unique += 1
-                    }
-                    try batch.withUnsafeBytes {
-                        try txn.putMultiple(db, key: key, values: UnsafeRawBufferPointer(rebasing: $0[0..<unique * IndexedDocument.postingSize]), elementSize: IndexedDocument.postingSize, ascending: true)
-                    }
-                    adding.removeAll(keepingCapacity: true)
-                }
-                let n = starts[t + 1] - starts[t]
-                if n * IndexedDocument.postingSize > batch.count { batch = [UInt8](repeating: 0, count: n * IndexedDocument.postingSize) }
-                for op in starts[t]..<starts[t + 1] {
-                    let p = groupedOps[op]
-                    let m = groupedMasks[op]
-                    if groupedAdds[op] {
-                        adding.append((p, m))
-                    } else {
-                        try flush()
-                        try txn.delete(db, key: key, value: IndexedDocument.Posting(head: p, mask: m).bytes)
-                    }
-                }
-                try flush()
+            encoded.removeAll(keepingCapacity: true)
+            var previous: UInt32?
+            var count = 0
+            for g in starts[t]..<starts[t + 1] {
+                let i = Int(grouped[g])
+                let d = docs[i]
+                guard live[Int(d - first)] else { continue }
+                PostingBlock.append(doc: d, tf: tfs[i], mask: masks[i], after: previous, base: first, to: &encoded)
+                previous = d
+                count += 1
             }
+            try table.withBytes(t) { try builder.add(UnsafeRawBufferPointer($0), count: count, postings: encoded) }
+            written += count
         }
-        self = PostingJournal()
+        guard written > 0 else { return }
+        let record = SegmentRecord(number: builder.number, firstDoc: first, lastDoc: last, docs: liveDocs, dead: 0, postings: builder.postings, bytes: builder.bytes)
+        try txn.put(dbs.segments, key: record.key, value: record.encoded)
+        try SegmentMerger.maintain(txn, dbs, meta)
     }
 }
 
-/// Keeps the index of one write transaction: document numbers and records at once, postings
-/// through the journal.
+/// Keeps the index of one write transaction: document numbers, records and norms at once,
+/// postings through the journal.
 struct SearchIndexWriter {
     let txn: Transaction
     let dbs: SearchDatabases
     let meta: Database
 
-    /// Makes the index hold `new` (nil: not live) for article `id`, which it held as `old`.
-    func update(id: String, old: IndexedDocument?, new: IndexedDocument?, journal: inout PostingJournal) throws {
+    /// Makes the index hold `new` (nil: not live) for article `id`, whose previous winner was
+    /// live (`wasLive`) or not. The document it held is marked dead; `new` gets a new number.
+    func update(id: String, wasLive: Bool, new: IndexedDocument?, journal: inout PostingJournal) throws {
         let idKey = Array(id.utf8)
         var docs = Int64(try Meta.u64(Meta.searchDocs, meta, txn))
         var total = Int64(try Meta.u64(Meta.searchLength, meta, txn))
@@ -462,34 +445,32 @@ struct SearchIndexWriter {
             return UInt32(bigEndianBytes: b)
         }
         if let doc = existing {
-            guard let old else {
+            guard wasLive else {
                 // The index holds a document the articles do not explain: never make it worse.
                 throw StoreError.corrupt("the search index holds \"\(id)\" though its previous version was not live: run `folio reindex`")
             }
-            do {
-                journal.record(old, doc: doc, add: false)
-                total -= Int64(old.length)
+            guard let record = try txn.withValue(dbs.docs, key: doc.bigEndianBytes, IndexedDocument.decodeDoc) else {
+                throw StoreError.corrupt("the search index names document \(doc) for \"\(id)\", which it does not hold: run `folio reindex`")
             }
+            total -= Int64(record.length)
+            try txn.delete(dbs.docs, key: doc.bigEndianBytes)
+            try Norms.set(txn, dbs.norms, doc: doc, length: nil)
+            try SegmentRecord.markDead(doc, txn, dbs.segments)
             if new == nil {
                 try txn.delete(dbs.ids, key: idKey)
-                try txn.delete(dbs.docs, key: doc.bigEndianBytes)
                 docs -= 1
             }
         }
         if let new {
-            let doc: UInt32
-            if let existing {
-                doc = existing
-            } else {
-                let next = UInt32(truncatingIfNeeded: try Meta.u64(Meta.searchNext, meta, txn))
-                guard next < UInt32.max else { throw StoreError.corrupt("the search index ran out of document numbers: run `folio reindex`") }
-                doc = next
-                try txn.put(meta, key: Meta.searchNext, value: UInt64(next + 1).bigEndianBytes)
-                try txn.put(dbs.ids, key: idKey, value: doc.bigEndianBytes)
-                docs += 1
-            }
-            journal.record(new, doc: doc, add: true)
-            try txn.put(dbs.docs, key: doc.bigEndianBytes, value: IndexedDocument.encodeDoc(length: new.length, id: id, published: new.published))
+            let next = try Meta.u64(Meta.searchNext, meta, txn)
+            guard next < UInt64(UInt32.max) else { throw StoreError.corrupt("the search index ran out of document numbers: run `folio reindex`") }
+            let doc = UInt32(next)
+            try txn.put(meta, key: Meta.searchNext, value: (next + 1).bigEndianBytes)
+            try txn.put(dbs.ids, key: idKey, value: doc.bigEndianBytes)
+            if existing == nil { docs += 1 }
+            journal.record(new, doc: doc)
+            try txn.put(dbs.docs, key: doc.bigEndianBytes, value: IndexedDocument.encodeDoc(length: new.length, id: id, published: new.published), flags: .append)
+            try Norms.set(txn, dbs.norms, doc: doc, length: new.length)
             total += Int64(new.length)
         }
         try txn.put(meta, key: Meta.searchDocs, value: UInt64(max(0, docs)).bigEndianBytes)

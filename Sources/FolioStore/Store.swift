@@ -14,10 +14,12 @@ import LMDB
 ///     let state = try store.get("a1")
 public final class Store: Sendable {
     /// The storage format this build writes and the newest it reads.
-    public static let storageFormat: UInt32 = 3
-    /// The format that brought the search index (a store below it builds the index at its
-    /// first write-open).
-    static let searchIndexFormat: UInt32 = 2
+    public static let storageFormat: UInt32 = 4
+    /// The format that brought the search index's current layout, postings in segments (a
+    /// store below it builds the index again at its first write-open).
+    static let searchIndexFormat: UInt32 = 4
+    /// The format that brought tombstone collection (`acks`, `purged`, `tombstones`, `collected`).
+    static let tombstoneFormat: UInt32 = 3
 
     public struct Options: Sendable {
         /// Initial LMDB map size; it grows on demand.
@@ -96,7 +98,7 @@ public final class Store: Sendable {
     private static func environment(_ path: String, _ options: Options) throws -> (Environment, Databases) {
         var eo = Environment.Options()
         eo.mapSize = options.mapSize
-        eo.maxDatabases = 16
+        eo.maxDatabases = 24
         eo.maxReaders = 126
         eo.readOnly = options.readOnly
         eo.noMetaSync = options.noMetaSync
@@ -116,16 +118,12 @@ public final class Store: Sendable {
         } catch StoreError.lmdb(.notFound) where options.readOnly {
             writes = nil
         }
-        // Format 2's search index: created by a write-open (which builds it), absent is fine read-only.
+        // Format 4's search index: created by a write-open (which builds it), absent is fine
+        // read-only (a store of an older format, whose search then asks for a write-open).
         var search: SearchDatabases?
         do {
-            let d = try storeErrors {
-                try env.openDatabases([
-                    (SearchDatabases.names[0], flags), (SearchDatabases.names[1], flags),
-                    (SearchDatabases.names[2], flags.union([.dupSort, .dupFixed])),
-                ])
-            }
-            search = SearchDatabases(ids: d[0], docs: d[1], terms: d[2])
+            let d = try storeErrors { try env.openDatabases(SearchDatabases.names.map { ($0, flags) }) }
+            search = SearchDatabases(ids: d[0], docs: d[1], norms: d[2], segments: d[3], postings: d[4])
             if !options.maintainSearchIndex && !options.readOnly {
                 let meta = opened[0]
                 try storeErrors { try env.write { try $0.put(meta, key: Meta.searchVersion, value: UInt64(0).bigEndianBytes) } }
@@ -219,8 +217,8 @@ public final class Store: Sendable {
             }
             if options.readOnly { return Store(path: path, options: options, env: env, dbs: dbs, nodeID: node, epoch: epoch) }
             let (finalNode, finalEpoch, change) = try settleIdentity(env: env, dbs: dbs, path: path, node: node, epoch: epoch)
-            try upgradeSearchIndex(env: env, dbs: dbs)
             try upgradeFormat(env: env, dbs: dbs)
+            try upgradeSearchIndex(env: env, dbs: dbs)
             return Store(path: path, options: options, env: env, dbs: dbs, nodeID: finalNode, epoch: finalEpoch, identityChange: change)
         } catch {
             env.close()
@@ -255,17 +253,17 @@ public final class Store: Sendable {
         }
     }
 
-    /// Format 2 → 3 (a write-open, after the search index is in place): the tombstone
-    /// collection databases are created by the open; the articles whose versions are all
-    /// tombstones are listed in `tombstones`, and the recorded format changes, in one
-    /// transaction — so an older binary, which would neither honour purges nor refuse
+    /// Formats 1 and 2 → 3 (a write-open, before the search index is built again in format 4's
+    /// layout): the tombstone collection databases are created by the open; the articles whose
+    /// versions are all tombstones are listed in `tombstones`, and the recorded format changes,
+    /// in one transaction — so an older binary, which would neither honour purges nor refuse
     /// collected articles coming back, refuses the store from then on.
     private static func upgradeFormat(env: Environment, dbs: Databases) throws {
         guard let tombstones = dbs.tombstones else { return }
         try storeErrors {
             try env.write { txn in
                 let f = try txn.withValue(dbs.meta, key: Meta.format) { b in b.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } } ?? 0
-                guard f < storageFormat else { return }
+                guard f < tombstoneFormat else { return }
                 var found: [(UInt64, [UInt8])] = []
                 try txn.scan(dbs.articles) { k, v in
                     let rec = try RecordCodec.decodeArticle(v)
@@ -273,7 +271,7 @@ public final class Store: Sendable {
                     return true
                 }
                 for (seq, id) in found { try txn.put(tombstones, key: seq.bigEndianBytes, value: id) }
-                try txn.put(dbs.meta, key: Meta.format, value: withUnsafeBytes(of: storageFormat.bigEndian) { Array($0) })
+                try txn.put(dbs.meta, key: Meta.format, value: withUnsafeBytes(of: tombstoneFormat.bigEndian) { Array($0) })
             }
         }
     }
@@ -517,6 +515,7 @@ enum Meta {
     static let searchVersion = Array("search.version".utf8)
     /// While the index is being built: the last article id indexed so far.
     static let searchBuild = Array("search.build".utf8)
+    static let searchSegment = Array("search.segment".utf8)
     static let tombstonesCollected = Array("tombstones.collected".utf8)
     static let purgesCollected = Array("tombstones.purges".utf8)
     static let staleRefused = Array("tombstones.refused".utf8)

@@ -242,18 +242,21 @@ extension Store {
         var documents: UInt64 = 0
         var length: UInt64 = 0
         var postings = 0
-        // An order-independent checksum of every posting: extra or altered ones show even
-        // when the count happens to match.
+        // An order-independent checksum of every live posting: extra, missing or altered ones
+        // show even when the count happens to match.
         var expectedSum: UInt64 = 0
-        func digest(_ key: some Collection<UInt8>, _ value: some Collection<UInt8>) -> UInt64 {
+        func digest(_ term: some Collection<UInt8>, _ doc: UInt32, _ tf: UInt32, _ mask: UInt32) -> UInt64 {
             var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for b in key { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            for b in term { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
             h = (h ^ 0xFF) &* 0x100_0000_01b3
-            for b in value { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            for v in [doc, tf, mask] {
+                for shift in stride(from: 24, through: 0, by: -8) { h = (h ^ UInt64(v >> UInt32(shift) & 0xFF)) &* 0x100_0000_01b3 }
+            }
             h ^= h >> 33
             h = h &* 0xff51_afd7_ed55_8ccd
             return h ^ (h >> 33)
         }
+        var norms = Norms.Reader(txn, search.norms)
         try txn.scan(dbs.articles) { k, v in
             guard let id = String(validating: k, as: UTF8.self), let rec = try? RecordCodec.decodeArticle(v) else { return true }
             let indexed = try txn.withValue(search.ids, key: k) { $0.count == 4 ? UInt32(bigEndianBytes: $0) : nil }
@@ -270,9 +273,7 @@ extension Store {
             documents += 1
             length += UInt64(expected.length)
             postings += expected.terms.count
-            expected.forEachTerm { term, _, stats in
-                expectedSum &+= digest(term, IndexedDocument.posting(doc, stats, expected.length).bytes)
-            }
+            expected.forEachTerm { term, _, stats in expectedSum &+= digest(term, doc, stats.tf, stats.mask) }
             do {
                 guard let record = try txn.withValue(search.docs, key: doc.bigEndianBytes, IndexedDocument.decodeDoc) else {
                     problem("search_docs[\(doc)]: missing (article \(id))")
@@ -281,32 +282,92 @@ extension Store {
                 if record.id != id || record.length != expected.length || record.published != expected.published {
                     problem("search_docs[\(doc)]: says \(record.id), length \(record.length); the article \(id) has length \(expected.length)")
                 }
+                let norm = try norms.value(doc)
+                if norm != Norms.value(length: expected.length) {
+                    problem("search_norms[\(doc)]: \(norm == 0 ? "not live" : "length \(norm - 1)"); the article \(id) has length \(expected.length)")
+                }
             } catch {
                 problem("search_docs[\(doc)]: \(error)")
-            }
-            for t in 0..<expected.terms.count {
-                let stats = expected.terms[t]
-                guard try !expected.terms.withBytes(t, { try txn.contains(search.terms, key: UnsafeRawBufferPointer($0), value: IndexedDocument.posting(doc, stats, expected.length).bytes) }) else { continue }
-                problem("search_terms[\(expected.terms.string(t))]: no posting for \(id) (frequency \(stats.tf))")
-                break
             }
             return true
         }
         let ids = try txn.statistics(search.ids).entries
         let docs = try txn.statistics(search.docs).entries
-        let terms = try txn.statistics(search.terms).entries
         if ids != Int(documents) || docs != Int(documents) {
             problem("search: \(ids) indexed ids and \(docs) document records for \(documents) live articles")
         }
-        var actualSum: UInt64 = 0
-        try txn.scan(search.terms) { k, v in
-            actualSum &+= digest(k, v)
+        // Norms: one live entry per document.
+        var liveNorms = 0
+        try txn.scan(search.norms) { k, v in
+            guard k.count == 4, v.count == Norms.chunkBytes else {
+                problem("search_norms: a chunk of \(v.count) bytes under a \(k.count)-byte key")
+                return true
+            }
+            for i in stride(from: 0, to: v.count, by: 2) where v[i] != 0 || v[i + 1] != 0 { liveNorms += 1 }
             return true
         }
-        if terms != postings {
-            problem("search_terms: \(terms) postings, the live articles explain \(postings)")
+        if liveNorms != Int(documents) { problem("search_norms: \(liveNorms) live documents, the live articles explain \(documents)") }
+        // Segments: disjoint document ranges, in order, below the next numbers handed out.
+        let segments: [SegmentRecord]
+        do {
+            segments = try SegmentRecord.all(txn, search.segments)
+        } catch {
+            problem("search_segments: \(error)")
+            return
+        }
+        let nextDoc = try Meta.u64(Meta.searchNext, dbs.meta, txn)
+        let nextSegment = try Meta.u64(Meta.searchSegment, dbs.meta, txn)
+        var byNumber: [UInt32: Int] = [:]
+        for (i, seg) in segments.enumerated() {
+            if i > 0 && seg.firstDoc <= segments[i - 1].lastDoc { problem("search_segments: segment \(seg.number) overlaps the one before it") }
+            if UInt64(seg.lastDoc) >= nextDoc || UInt64(seg.number) >= nextSegment { problem("search_segments: segment \(seg.number) is beyond the numbers handed out") }
+            if byNumber.updateValue(i, forKey: seg.number) != nil { problem("search_segments: segment number \(seg.number) twice") }
+        }
+        var counted = [UInt64](repeating: 0, count: segments.count)
+        var bytes = [UInt64](repeating: 0, count: segments.count)
+        var liveDocs = [UInt32](repeating: 0, count: segments.count)
+        var actualSum: UInt64 = 0
+        var actual = 0
+        var unknown = Set<UInt32>()
+        try txn.scan(search.postings) { k, v in
+            guard k.count > 4 else {
+                problem("search_postings: a key of \(k.count) bytes")
+                return true
+            }
+            let number = UInt32(bigEndianBytes: UnsafeRawBufferPointer(rebasing: k[0..<4]))
+            guard let i = byNumber[number] else {
+                if unknown.insert(number).inserted { problem("search_postings: postings of segment \(number), which search_segments does not list") }
+                return true
+            }
+            let term = UnsafeRawBufferPointer(rebasing: k[4...])
+            let isDocumentTerm = term.elementsEqual(IndexedDocument.documentTermBytes)
+            do {
+                var r = try PostingBlock.Reader(v, base: segments[i].firstDoc, last: segments[i].lastDoc)
+                while let p = try r.next() {
+                    counted[i] += 1
+                    guard try norms.value(p.doc) != 0 else { continue }
+                    actual += 1
+                    actualSum &+= digest(term, p.doc, p.tf, p.mask)
+                    if isDocumentTerm { liveDocs[i] += 1 }
+                }
+                bytes[i] += UInt64(v.count)
+            } catch {
+                problem("search_postings: segment \(number), term \(String(decoding: term, as: UTF8.self)): \(error)")
+            }
+            return true
+        }
+        for (i, seg) in segments.enumerated() {
+            if counted[i] != seg.postings || bytes[i] != seg.bytes {
+                problem("search_segments: segment \(seg.number) records \(seg.postings) postings in \(seg.bytes) bytes; it holds \(counted[i]) in \(bytes[i])")
+            }
+            if liveDocs[i] != seg.docs - seg.dead {
+                problem("search_segments: segment \(seg.number) counts \(seg.docs - seg.dead) live documents; it holds \(liveDocs[i])")
+            }
+        }
+        if actual != postings {
+            problem("search_postings: \(actual) live postings, the live articles explain \(postings)")
         } else if actualSum != expectedSum {
-            problem("search_terms: the postings differ from what the live articles explain (same count, other content)")
+            problem("search_postings: the postings differ from what the live articles explain (same count, other content)")
         }
         if try Meta.u64(Meta.searchDocs, dbs.meta, txn) != documents || Meta.u64(Meta.searchLength, dbs.meta, txn) != length {
             problem("meta: the search counters disagree with the index (\(documents) documents, total length \(length))")

@@ -317,11 +317,10 @@ public final class StoreWriter {
     /// Stores the article's new version set under a new sequence number, moving its change
     /// feed entry, adjusting body reference counts and the counters.
     private func persist(id: String, old: RecordCodec.ArticleRecord?, new: VersionSet, bodies: [BodyHash: String]) throws -> UInt64 {
-        // The search index follows the winner: what it held is read before the old body can go.
+        // The search index follows the winner.
         let oldWinner = old?.versions.winner.flatMap { $0.isTombstone ? nil : $0 }
         let newWinner = new.winner.flatMap { $0.isTombstone ? nil : $0 }
         let reindex = dbs.search != nil && oldWinner?.dot != newWinner?.dot
-        let oldDocument = reindex ? try indexedDocument(oldWinner, id: id, bodies: [:]) : nil
         var delta: [BodyHash: Int] = [:]
         for case let c? in old?.versions.versions.map(\.content) ?? [] { delta[c.bodyHash, default: 0] -= 1 }
         for case let c? in new.versions.map(\.content) { delta[c.bodyHash, default: 0] += 1 }
@@ -343,7 +342,7 @@ public final class StoreWriter {
         count(new, sign: 1)
         if reindex, let search = dbs.search {
             let newDocument = try indexedDocument(newWinner, id: id, bodies: bodies)
-            try SearchIndexWriter(txn: txn, dbs: search, meta: dbs.meta).update(id: id, old: oldDocument, new: newDocument, journal: &postings)
+            try SearchIndexWriter(txn: txn, dbs: search, meta: dbs.meta).update(id: id, wasLive: oldWinner != nil, new: newDocument, journal: &postings)
         }
         dirty = true
         return seq
@@ -395,7 +394,7 @@ public final class StoreWriter {
     }
 
     func finish() throws {
-        if let search = dbs.search { try postings.apply(txn, search.terms) }
+        if let search = dbs.search { try postings.apply(txn, search, dbs.meta) }
         for hash in orphanedBodies where try txn.withValue(dbs.bodyRefs, key: hash.bytes, { _ in true }) == nil {
             try txn.delete(dbs.bodies, key: hash.bytes)
         }

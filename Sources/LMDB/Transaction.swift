@@ -185,6 +185,17 @@ public final class Transaction {
         return true
     }
 
+    /// Opens the named database `name` if it exists (nil when it does not; never creates it),
+    /// with `flags` matching how it was made. Its handle is the environment's from then on.
+    public func openExistingDatabase(_ name: String, flags: Database.Flags = []) throws -> Database? {
+        ensureValid()
+        var dbi = MDB_dbi()
+        let rc = mdb_dbi_open(handle, name, flags.subtracting(.create).rawValue, &dbi)
+        if rc == MDB_NOTFOUND { return nil }
+        try check(rc, "mdb_dbi_open \(name)")
+        return Database(name: name, dbi: dbi)
+    }
+
     /// Removes every entry of `db` (the database itself stays).
     public func clear(_ db: Database) throws {
         ensureValid()
@@ -278,6 +289,30 @@ public final class Transaction {
             rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
         }
         try body(cursor, &k, &v, rc)
+    }
+
+    /// Deletes every key that starts with `prefix` (one cursor walk; a value on overflow pages
+    /// is freed without being read). Returns how many were deleted.
+    @discardableResult
+    public func deletePrefix<K: ContiguousBytes>(_ db: Database, _ prefix: K) throws -> Int {
+        precondition(!isReadOnly, "delete in a read-only transaction")
+        let p = prefix.withUnsafeBytes { Array($0) }
+        var deleted = 0
+        try positioned(db, at: p) { cursor, k, v, rc in
+            var rc = rc
+            while rc == MDB_SUCCESS {
+                let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
+                guard key.starts(with: p) else { return }
+                let d = mdb_cursor_del(cursor, 0)
+                if d == MDB_MAP_FULL { hitMapFull = true }
+                try check(d, "mdb_cursor_del \(db.name)")
+                deleted += 1
+                // After a delete, MDB_NEXT returns the entry that followed the deleted one.
+                rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
+            }
+            if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get \(db.name)") }
+        }
+        return deleted
     }
 
     /// Visits the keys of a `dupFixed` database from `start` (nil: the first) in order, lending

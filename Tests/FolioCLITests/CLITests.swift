@@ -141,7 +141,7 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try folio("verify").code, 0)
         let stats = try json(folio("stats", "--json").stdout)
         XCTAssertEqual(stats["live"] as? Int, 9)
-        XCTAssertEqual((stats["databases"] as? [String: Any])?.count, 15, "the seven record databases, remembered writes, the three of the search index, acks, purged, tombstones and collected")
+        XCTAssertEqual((stats["databases"] as? [String: Any])?.count, 17, "the seven record databases, remembered writes, the five of the search index, acks, purged, tombstones and collected")
         XCTAssertEqual(try folio("backup", dir + "/bk").code, 0)
         XCTAssertEqual(try CLI.run(["verify", "--data", dir + "/bk"]).code, 0)
 

@@ -124,7 +124,7 @@ final class TombstoneTests: XCTestCase {
         XCTAssertEqual(try a.tombstones(horizon: 30 * day).collectable, 1)
         XCTAssertEqual(try a.collectTombstones(horizon: 30 * day).collected, 1)
         XCTAssertNil(try a.get("x"))
-        XCTAssertEqual(try a.statistics().storageFormat, 3)
+        XCTAssertEqual(try a.statistics().storageFormat, 4)
 
         // Back after the horizon, both still hold x: neither a pull from one nor a push from
         // the other brings it back.

@@ -123,7 +123,7 @@ final class SearchTests: XCTestCase {
         // They do collide under FNV-1a: all 4 096 share the low 16 bits.
         XCTAssertEqual(Set(words.map { step(0x811C_9DC5, Array($0.utf8)) & 0xFFFF }).count, 1)
         let document = IndexedDocument(title: "", body: words.joined(separator: " "), source: "", tags: [], published: "")
-        XCTAssertEqual(document.terms.count, 4096)
+        XCTAssertEqual(document.terms.count, 4096 + 1)  // and the document term
         XCTAssertLessThan(document.terms.longestProbe, 64)
     }
 
@@ -265,20 +265,41 @@ final class SearchTests: XCTestCase {
         try s.write { w in for a in try samples() { try w.put(a) } }
         XCTAssertTrue(try s.verify().isClean)
         let search = try XCTUnwrap(s.dbs.search)
-        // Damage: a posting lost, one added for a word the article does not hold, a document record removed.
-        try s.env.write { txn in
-            var first: ([UInt8], [UInt8])?
-            try txn.scan(search.terms, from: Array("port".utf8)) { k, v in
-                first = (Array(k), Array(v))
-                return false
+        // Damage: a term's postings lost; a frequency altered (same count, other content); a
+        // block that does not decode; postings of a segment nobody lists; a document record removed.
+        let segment = try XCTUnwrap(try s.env.read { try SegmentRecord.all($0, search.segments) }.last)
+        let portKey = segment.prefix + Array("port".utf8)
+        let portBlock = try XCTUnwrap(try s.env.read { try $0.get(search.postings, key: portKey) })
+        try s.env.write { txn in try txn.delete(search.postings, key: portKey) }
+        var problems = try s.verify().problems
+        XCTAssertTrue(problems.contains { $0.contains("live postings, the live articles explain") }, "\(problems)")
+        XCTAssertTrue(problems.contains { $0.contains("segment \(segment.number) records") }, "\(problems)")
+        // The same postings with one frequency raised.
+        var altered: [UInt8] = []
+        var count = 0
+        try portBlock.withUnsafeBytes { b in
+            var r = try PostingBlock.Reader(b, base: segment.firstDoc, last: segment.lastDoc)
+            var previous: UInt32?
+            while let p = try r.next() {
+                PostingBlock.append(doc: p.doc, tf: previous == nil ? p.tf + 1 : p.tf, mask: p.mask, after: previous, base: segment.firstDoc, to: &altered)
+                previous = p.doc
+                count += 1
             }
-            try txn.delete(search.terms, key: first!.0, value: first!.1)
-            try txn.put(search.terms, key: Array("zzzinvented".utf8), value: IndexedDocument.posting(0, .init(tf: 1, mask: 1), 10).bytes)
         }
-        let report = try s.verify()
-        XCTAssertFalse(report.isClean)
-        XCTAssertTrue(report.problems.contains { $0.contains("no posting") }, "\(report.problems)")
-        XCTAssertTrue(report.problems.contains { $0.contains("postings differ from what the live articles explain") }, "\(report.problems)")
+        try s.env.write { txn in try txn.put(search.postings, key: portKey, value: PostingBlock.block(count: count, postings: altered)) }
+        problems = try s.verify().problems
+        XCTAssertTrue(problems.contains { $0.contains("postings differ from what the live articles explain") }, "\(problems)")
+        try s.env.write { txn in try txn.put(search.postings, key: portKey, value: [200, 1, 2]) }
+        problems = try s.verify().problems
+        XCTAssertTrue(problems.contains { $0.contains("search_postings: segment \(segment.number), term port:") }, "\(problems)")
+        try s.env.write { txn in
+            try txn.put(search.postings, key: portKey, value: portBlock)
+            try txn.put(search.postings, key: UInt32(9_999).bigEndianBytes + Array("zzz".utf8), value: portBlock)
+        }
+        problems = try s.verify().problems
+        XCTAssertEqual(problems, ["search_postings: postings of segment 9999, which search_segments does not list"])
+        try s.env.write { txn in try txn.delete(search.postings, key: UInt32(9_999).bigEndianBytes + Array("zzz".utf8)) }
+        XCTAssertEqual(try s.verify().problems, [])
         try s.env.write { txn in try txn.delete(search.docs, key: UInt32(1).bigEndianBytes) }
         XCTAssertTrue(try s.verify().problems.contains { $0.contains("search_docs[1]: missing") })
         try s.reindex()
@@ -329,7 +350,7 @@ final class SearchTests: XCTestCase {
 
         let s = try Store.open(at: dir)
         defer { s.close() }
-        XCTAssertEqual(try s.statistics().storageFormat, 3)
+        XCTAssertEqual(try s.statistics().storageFormat, 4)
         XCTAssertEqual(try exportAllVersions(s), expected)
         XCTAssertEqual(try s.checkpoints(), checkpointsBefore)
         XCTAssertEqual(try s.changes(since: 0, limit: 100), changesBefore)
@@ -415,16 +436,16 @@ final class FormatThreeUpgradeTests: XCTestCase {
         let checkpointsBefore = try old.checkpoints()
         XCTAssertEqual(checkpointsBefore.count, 1)
         let changesBefore = try old.changes(since: 0, limit: 100)
-        // Its index was built under term rules version 3 (terms grouped as Strings): a
-        // read-only open does not search it, the write-open below rebuilds it.
+        // Its index has format 2's layout (and term rules version 3): a read-only open does
+        // not search it, the write-open below rebuilds it.
         XCTAssertThrowsError(try old.search(SearchQuery(parsing: "slopes"), limit: 10)) { e in
-            XCTAssertTrue("\(e)".contains("other term rules"), "\(e)")
+            XCTAssertTrue("\(e)".contains("older layout (storage format 2)"), "\(e)")
         }
         old.close()
 
         let s = try Store.open(at: dir)
         defer { s.close() }
-        XCTAssertEqual(try s.statistics().storageFormat, 3)
+        XCTAssertEqual(try s.statistics().storageFormat, 4)
         XCTAssertEqual(try exportAllVersions(s), expected)
         XCTAssertEqual(try s.checkpoints(), checkpointsBefore)
         XCTAssertEqual(try s.changes(since: 0, limit: 100), changesBefore)
@@ -435,6 +456,50 @@ final class FormatThreeUpgradeTests: XCTestCase {
         XCTAssertEqual(try s.tombstones(horizon: 0).collectable, 0)
         try s.write { try $0.purge("alpine-science-desk/glacier-survey-finds-faster-retreat-on-southern-slopes") }
         XCTAssertEqual(try s.tombstones(horizon: 0).purges, 1)
+    }
+}
+
+/// Format 3 (postings as one duplicate-sorted B-tree per term) → 4 (postings in segments).
+final class FormatFourUpgradeTests: XCTestCase {
+    func testAFormatThreeStoreUpgradesInPlaceKeepingEverythingAndRebuildsItsIndex() throws {
+        let dir = temporaryDirectory(self)
+        let fixture = SearchTests.root.appendingPathComponent("Tests/FolioStoreTests/Fixtures/format3")
+        try FileManager.default.copyItem(atPath: fixture.appendingPathComponent("data.mdb").path, toPath: dir + "/data.mdb")
+        let expected = try String(contentsOf: fixture.appendingPathComponent("export-all-versions.jsonl"), encoding: .utf8)
+
+        var ro = Store.Options()
+        ro.readOnly = true
+        let old = try Store.open(at: dir, options: ro)
+        XCTAssertEqual(try old.statistics().storageFormat, 3)
+        XCTAssertEqual(try exportAllVersions(old), expected)
+        let tombstonesBefore = try old.tombstones(horizon: 0)
+        XCTAssertEqual(tombstonesBefore.held, 1)
+        let changesBefore = try old.changes(since: 0, limit: 100)
+        let checkpointsBefore = try old.checkpoints()
+        XCTAssertThrowsError(try old.search(SearchQuery(parsing: "hafen"), limit: 10)) { e in
+            XCTAssertTrue("\(e)".contains("older layout (storage format 3)"), "\(e)")
+        }
+        old.close()
+
+        let s = try Store.open(at: dir)
+        defer { s.close() }
+        XCTAssertEqual(try s.statistics().storageFormat, 4)
+        XCTAssertEqual(try exportAllVersions(s), expected)
+        XCTAssertEqual(try s.changes(since: 0, limit: 100), changesBefore)
+        XCTAssertEqual(try s.checkpoints(), checkpointsBefore)
+        XCTAssertEqual(try s.tombstones(horizon: 0), tombstonesBefore)
+        XCTAssertEqual(try s.search(SearchQuery(parsing: "hafen tag:streik"), limit: 10).map(\.id), ["notes/2026-11-30-hafen"])
+        XCTAssertEqual(try s.search(SearchQuery(parsing: "öffnet"), limit: 10).map(\.id), ["kultur/2026-11-22-bibliothek"])
+        // The deleted and the purged articles are not found.
+        XCTAssertEqual(try s.search(SearchQuery(parsing: "port strike"), limit: 10).map(\.id), [])
+        XCTAssertEqual(try s.search(SearchQuery(parsing: "timetable"), limit: 10).map(\.id), [])
+        XCTAssertEqual(try s.verify().problems, [])
+        // Format 3's postings are gone from the file, not left behind.
+        XCTAssertNil(try s.env.write { try $0.openExistingDatabase(SearchDatabases.legacyTerms, flags: [.dupSort, .dupFixed]) })
+        // The collected purge still refuses what it covered; writes index as usual.
+        try s.write { try $0.put(Article(id: "notes/2", title: "Hafen später", body: "Der Hafen öffnet wieder.")) }
+        XCTAssertEqual(try s.search(SearchQuery(parsing: "hafen"), limit: 10).map(\.id).sorted(), ["notes/2", "notes/2026-11-30-hafen"])
+        XCTAssertEqual(try s.verify().problems, [])
     }
 }
 

@@ -1,0 +1,440 @@
+import FolioModel
+import Foundation
+import LMDB
+
+// The index's postings live in immutable segments (STORAGE.md "search_segments,
+// search_postings"): each write transaction that indexes documents appends one segment, whose
+// keys (u32 segment number + term) come after every key already stored, so it dirties only new
+// pages, in proportion to the postings it writes and not to the terms it touches. A document
+// number names one indexed version of an article and is never reused: replacing or deleting an
+// article marks its document dead (`search_norms`), and merges drop dead postings.
+
+/// One term's postings in one segment: varint count, then per posting (documents ascending)
+/// varint document delta (the first from the segment's first document, the others from the
+/// previous document, so ≥ 1), varint (weighted frequency << 1 | single), and the position
+/// mask: one byte (the bit's index) when exactly one bit is set (`single`), else u32.
+enum PostingBlock {
+    @inline(__always) static func putVarint(_ v: UInt64, _ out: inout [UInt8]) {
+        var v = v
+        while v >= 0x80 {
+            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        out.append(UInt8(v))
+    }
+
+    /// Appends one posting after `previous` (nil: the block's first, delta from `base`).
+    @inline(__always) static func append(doc: UInt32, tf: UInt32, mask: UInt32, after previous: UInt32?, base: UInt32, to out: inout [UInt8]) {
+        putVarint(UInt64(doc - (previous ?? base)), &out)
+        let single = mask != 0 && mask & (mask &- 1) == 0
+        putVarint(UInt64(tf) << 1 | (single ? 1 : 0), &out)
+        if single {
+            out.append(UInt8(mask.trailingZeroBitCount))
+        } else {
+            out.append(UInt8(mask >> 24))
+            out.append(UInt8(mask >> 16 & 0xFF))
+            out.append(UInt8(mask >> 8 & 0xFF))
+            out.append(UInt8(mask & 0xFF))
+        }
+    }
+
+    /// A block: its count, then the postings already encoded.
+    static func block(count: Int, postings: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(postings.count + 5)
+        putVarint(UInt64(count), &out)
+        out += postings
+        return out
+    }
+
+    /// Reads a block lent by LMDB, checking every posting against the block's bounds and the
+    /// segment's document range (a damaged block throws; it never reads past its end).
+    struct Reader {
+        let bytes: UnsafeRawBufferPointer
+        private var offset = 0
+        let count: Int
+        private(set) var read = 0
+        private var previous: UInt32?
+        let base: UInt32
+        let last: UInt32
+
+        init(_ bytes: UnsafeRawBufferPointer, base: UInt32, last: UInt32) throws {
+            self.bytes = bytes
+            self.base = base
+            self.last = last
+            var o = 0
+            let n = try Self.varint(bytes, &o)
+            // Every posting takes at least 3 bytes.
+            guard n <= UInt64(bytes.count / 3) else { throw CorruptRecord("a posting block claims \(n) postings in \(bytes.count) bytes") }
+            count = Int(n)
+            offset = o
+        }
+
+        @inline(__always) static func varint(_ b: UnsafeRawBufferPointer, _ o: inout Int) throws -> UInt64 {
+            var v: UInt64 = 0
+            var shift: UInt64 = 0
+            while true {
+                guard o < b.count else { throw CorruptRecord("a posting block ends inside a number") }
+                let byte = b[o]
+                o += 1
+                guard shift < 63 || (shift == 63 && byte <= 1) else { throw CorruptRecord("a posting block holds a number beyond 64 bits") }
+                v |= UInt64(byte & 0x7F) << shift
+                if byte < 0x80 { return v }
+                shift += 7
+            }
+        }
+
+        /// The next posting, or nil after the last (then the block must end exactly there).
+        @inline(__always) mutating func next() throws -> (doc: UInt32, tf: UInt32, mask: UInt32)? {
+            guard read < count else {
+                guard offset == bytes.count else { throw CorruptRecord("a posting block has \(bytes.count - offset) bytes after its \(count) postings") }
+                return nil
+            }
+            let delta = try Self.varint(bytes, &offset)
+            let from = previous ?? base
+            guard previous == nil || delta > 0, delta <= UInt64(last - min(from, last)), from <= last else {
+                throw CorruptRecord("a posting block's documents are not ascending within its segment (\(base)…\(last))")
+            }
+            let doc = from + UInt32(delta)
+            let h = try Self.varint(bytes, &offset)
+            guard h >> 1 <= UInt64(UInt32.max), h >> 1 > 0 else { throw CorruptRecord("a posting's frequency is \(h >> 1)") }
+            let mask: UInt32
+            if h & 1 == 1 {
+                guard offset < bytes.count, bytes[offset] < 32 else { throw CorruptRecord("a posting's position bit is missing or beyond 31") }
+                mask = 1 << UInt32(bytes[offset])
+                offset += 1
+            } else {
+                guard bytes.count - offset >= 4 else { throw CorruptRecord("a posting block ends inside a position mask") }
+                mask = UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8 | UInt32(bytes[offset + 3])
+                offset += 4
+            }
+            previous = doc
+            read += 1
+            return (doc, UInt32(h >> 1), mask)
+        }
+    }
+}
+
+/// Per document its length as BM25 needs it, and whether it is live: key u32 chunk (document
+/// number / 512) → 1 024 bytes, a u16 per document: 0 not live (never indexed, replaced or
+/// deleted), else min(length, 65 534) + 1. A chunk of only zeros is deleted.
+enum Norms {
+    static let perChunk: UInt32 = 512
+    static let chunkBytes = Int(perChunk) * 2
+
+    static func value(length: Int) -> UInt16 { UInt16(min(length, 65_534) + 1) }
+
+    /// Sets (`length`) or clears (nil) document `doc`'s entry.
+    static func set(_ txn: Transaction, _ db: Database, doc: UInt32, length: Int?) throws {
+        let key = (doc / perChunk).bigEndianBytes
+        var chunk = try txn.withValue(db, key: key) { b -> [UInt8] in
+            guard b.count == chunkBytes else { throw CorruptRecord("search_norms chunk \(doc / perChunk) is \(b.count) bytes, expected \(chunkBytes)") }
+            return Array(b)
+        } ?? [UInt8](repeating: 0, count: chunkBytes)
+        let o = Int(doc % perChunk) * 2
+        let v = length.map(value(length:)) ?? 0
+        chunk[o] = UInt8(v >> 8)
+        chunk[o + 1] = UInt8(v & 0xFF)
+        if v == 0 && !chunk.contains(where: { $0 != 0 }) {
+            try txn.delete(db, key: key)
+        } else {
+            try txn.put(db, key: key, value: chunk)
+        }
+    }
+
+    /// Reads entries, keeping the last chunk read (documents are mostly read in order).
+    struct Reader {
+        let txn: Transaction
+        let db: Database
+        private var chunkNumber: UInt32 = .max
+        private var chunk: [UInt8] = []
+
+        init(_ txn: Transaction, _ db: Database) {
+            self.txn = txn
+            self.db = db
+        }
+
+        /// The stored value: 0 when not live, else the length + 1 (saturated).
+        @inline(__always) mutating func value(_ doc: UInt32) throws -> UInt16 {
+            let c = doc / Norms.perChunk
+            if c != chunkNumber {
+                chunk = try txn.withValue(db, key: c.bigEndianBytes) { b -> [UInt8] in
+                    guard b.count == Norms.chunkBytes else { throw CorruptRecord("search_norms chunk \(c) is \(b.count) bytes, expected \(Norms.chunkBytes)") }
+                    return Array(b)
+                } ?? []
+                chunkNumber = c
+            }
+            guard !chunk.isEmpty else { return 0 }
+            let o = Int(doc % Norms.perChunk) * 2
+            return UInt16(chunk[o]) << 8 | UInt16(chunk[o + 1])
+        }
+
+        @inline(__always) mutating func isLive(_ doc: UInt32) throws -> Bool { try value(doc) != 0 }
+    }
+}
+
+/// A segment's record in `search_segments`, keyed by its last document (u32), so the segment
+/// holding a document is the first at or after it: u8 format = 1, u32 number (its postings'
+/// key prefix), u32 first document, u32 documents written, u32 of them dead since, u64
+/// postings, u64 bytes of posting blocks. Segments cover disjoint document ranges.
+struct SegmentRecord: Equatable {
+    var number: UInt32
+    var firstDoc: UInt32
+    var lastDoc: UInt32
+    var docs: UInt32
+    var dead: UInt32
+    var postings: UInt64
+    var bytes: UInt64
+
+    var key: [UInt8] { lastDoc.bigEndianBytes }
+    var prefix: [UInt8] { number.bigEndianBytes }
+
+    var encoded: [UInt8] {
+        [1] + number.bigEndianBytes + firstDoc.bigEndianBytes + docs.bigEndianBytes + dead.bigEndianBytes + postings.bigEndianBytes + bytes.bigEndianBytes
+    }
+
+    init(number: UInt32, firstDoc: UInt32, lastDoc: UInt32, docs: UInt32, dead: UInt32, postings: UInt64, bytes: UInt64) {
+        (self.number, self.firstDoc, self.lastDoc, self.docs, self.dead, self.postings, self.bytes) = (number, firstDoc, lastDoc, docs, dead, postings, bytes)
+    }
+
+    init(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws {
+        guard key.count == 4 else { throw CorruptRecord("a search_segments key is \(key.count) bytes") }
+        var r = ByteReader(value)
+        guard try r.u8() == 1 else { throw CorruptRecord("a search_segments record has an unknown format") }
+        number = try r.u32()
+        firstDoc = try r.u32()
+        lastDoc = UInt32(bigEndianBytes: key)
+        docs = try r.u32()
+        dead = try r.u32()
+        postings = try r.u64()
+        bytes = try r.u64()
+        guard r.isAtEnd, firstDoc <= lastDoc, dead <= docs else { throw CorruptRecord("search_segments record \(number) is malformed") }
+    }
+
+    /// Every segment, in document order.
+    static func all(_ txn: Transaction, _ db: Database) throws -> [SegmentRecord] {
+        var out: [SegmentRecord] = []
+        try txn.scan(db) { k, v in
+            out.append(try SegmentRecord(key: k, value: v))
+            return true
+        }
+        return out
+    }
+
+    /// Counts a document of the segment holding it as dead (none: it was indexed by this
+    /// transaction and never written into a segment).
+    static func markDead(_ doc: UInt32, _ txn: Transaction, _ db: Database) throws {
+        var found: SegmentRecord?
+        try txn.scan(db, from: doc.bigEndianBytes) { k, v in
+            found = try SegmentRecord(key: k, value: v)
+            return false
+        }
+        guard var s = found, s.firstDoc <= doc else { return }
+        guard s.dead < s.docs else { throw StoreError.corrupt("search segment \(s.number) counts more dead documents than it holds: run `folio reindex`") }
+        s.dead += 1
+        try txn.put(db, key: s.key, value: s.encoded)
+    }
+
+    /// The next segment number (`meta/search.segment`).
+    static func allocate(_ txn: Transaction, _ meta: Database) throws -> UInt32 {
+        let next = try Meta.u64(Meta.searchSegment, meta, txn)
+        guard next < UInt64(UInt32.max) else { throw StoreError.corrupt("the search index ran out of segment numbers: run `folio reindex`") }
+        try txn.put(meta, key: Meta.searchSegment, value: (next + 1).bigEndianBytes)
+        return UInt32(next)
+    }
+}
+
+/// Writes one segment's terms in ascending byte order, each as one appended key.
+struct SegmentBuilder {
+    let txn: Transaction
+    let db: Database
+    let number: UInt32
+    private var key: [UInt8]
+    private(set) var postings: UInt64 = 0
+    private(set) var bytes: UInt64 = 0
+
+    init(_ txn: Transaction, _ db: Database, number: UInt32) {
+        self.txn = txn
+        self.db = db
+        self.number = number
+        key = number.bigEndianBytes
+    }
+
+    mutating func add(_ term: UnsafeRawBufferPointer, count: Int, postings encoded: [UInt8]) throws {
+        guard count > 0 else { return }
+        key.removeSubrange(4...)
+        key.append(contentsOf: term)
+        let block = PostingBlock.block(count: count, postings: encoded)
+        try txn.put(db, key: key, value: block, flags: .append)
+        postings += UInt64(count)
+        bytes += UInt64(block.count)
+    }
+}
+
+/// When segments merge: a log-structured policy on the newest segments. Sizes fall into levels
+/// (below 64 KiB of blocks, below 512 KiB, …, ×8 each); when the newest segments share a level
+/// and there are 8 or more of them, they merge into one (of the next level), as long as the
+/// result stays within 32 MiB (segments beyond that are left as they are). A segment whose
+/// documents are at least half dead is rewritten alone (one per transaction). Merges run in the
+/// transaction that wrote the segment, so the index is never seen half merged; each posting is
+/// rewritten about log8(segment size / 64 KiB) times.
+enum SegmentMerger {
+    static let fanIn = 8
+    static let smallestLevelBytes: UInt64 = 64 << 10
+    static let largestMergeBytes: UInt64 = 32 << 20
+    /// Bytes of blocks read ahead per merge, shared among its segments.
+    static let readBudget = 4 << 20
+
+    static func liveBytes(_ s: SegmentRecord) -> UInt64 {
+        s.docs == 0 ? 0 : s.bytes / UInt64(s.docs) * UInt64(s.docs - s.dead)
+    }
+
+    static func level(_ s: SegmentRecord) -> Int {
+        var b = liveBytes(s) / smallestLevelBytes
+        var l = 0
+        while b > 0 {
+            b /= UInt64(fanIn)
+            l += 1
+        }
+        return l
+    }
+
+    static func maintain(_ txn: Transaction, _ dbs: SearchDatabases, _ meta: Database) throws {
+        var rewrote = false
+        while true {
+            let segments = try SegmentRecord.all(txn, dbs.segments)
+            guard let last = segments.last else { return }
+            let l = level(last)
+            var start = segments.count - 1
+            while start > 0 && level(segments[start - 1]) == l { start -= 1 }
+            let run = Array(segments[start...])
+            if run.count >= fanIn && run.reduce(0, { $0 + liveBytes($1) }) <= largestMergeBytes {
+                try merge(run, txn, dbs, meta)
+                continue
+            }
+            if !rewrote, let s = segments.first(where: { $0.dead > 0 && UInt64($0.dead) * 2 >= UInt64($0.docs) }) {
+                rewrote = true
+                try merge([s], txn, dbs, meta)
+                continue
+            }
+            return
+        }
+    }
+
+    /// One source segment's blocks, read ahead a budget at a time (copied: the merge writes
+    /// between reads).
+    private struct Source {
+        let record: SegmentRecord
+        var arena: [UInt8] = []
+        /// (term start, block start, block end) in `arena`; the term ends where its block starts.
+        var entries: [(Int, Int, Int)] = []
+        var head = 0
+        var exhausted = false
+        var resumeAfter: [UInt8]?
+
+        var hasHead: Bool { head < entries.count }
+
+        func withHeadTerm<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+            let (t, b, _) = entries[head]
+            return try arena.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[t..<b])) }
+        }
+
+        mutating func refill(_ txn: Transaction, _ db: Database, budget: Int) throws {
+            arena.removeAll(keepingCapacity: true)
+            entries.removeAll(keepingCapacity: true)
+            head = 0
+            let prefix = record.prefix
+            var reachedEnd = true
+            let resume = resumeAfter
+            try txn.scan(db, from: prefix + (resume ?? [])) { k, v in
+                guard k.count >= 4, k.starts(with: prefix) else { return false }
+                let term = UnsafeRawBufferPointer(rebasing: k[4...])
+                if let resume, term.elementsEqual(resume) { return true }
+                let t = arena.count
+                arena.append(contentsOf: term)
+                let b = arena.count
+                arena.append(contentsOf: v)
+                entries.append((t, b, arena.count))
+                if arena.count >= budget {
+                    reachedEnd = false
+                    return false
+                }
+                return true
+            }
+            exhausted = reachedEnd
+            if let (t, b, _) = entries.last { resumeAfter = Array(arena[t..<b]) }
+        }
+    }
+
+    /// Merges `run` (segments adjacent in document order) into one new segment, dropping the
+    /// postings of dead documents, then deletes them.
+    static func merge(_ run: [SegmentRecord], _ txn: Transaction, _ dbs: SearchDatabases, _ meta: Database) throws {
+        let number = try SegmentRecord.allocate(txn, meta)
+        var builder = SegmentBuilder(txn, dbs.postings, number: number)
+        var norms = Norms.Reader(txn, dbs.norms)
+        let base = run[0].firstDoc
+        let lastDoc = run[run.count - 1].lastDoc
+        var sources = run.map { Source(record: $0) }
+        let share = max(64 << 10, readBudget / run.count)
+        var encoded: [UInt8] = []
+        var liveDocs: UInt32 = 0
+        while true {
+            for i in sources.indices where !sources[i].hasHead && !sources[i].exhausted {
+                try sources[i].refill(txn, dbs.postings, budget: share)
+            }
+            // Terms up to the smallest last term buffered by a source not read to its end are
+            // complete in every buffer.
+            var bound: [UInt8]?
+            for s in sources where !s.exhausted {
+                let last = s.entries.last.map { Array(s.arena[$0.0..<$0.1]) } ?? []
+                if bound.map({ last.lexicographicallyPrecedes($0) }) ?? true { bound = last }
+            }
+            var progressed = false
+            while true {
+                // The smallest head term.
+                var smallest: Int?
+                for i in sources.indices where sources[i].hasHead {
+                    guard let s = smallest else {
+                        smallest = i
+                        continue
+                    }
+                    let less = sources[i].withHeadTerm { a in sources[s].withHeadTerm { b in a.lexicographicallyPrecedes(b) } }
+                    if less { smallest = i }
+                }
+                guard let s = smallest else { break }
+                let term = sources[s].withHeadTerm { Array($0) }
+                if let bound, bound.lexicographicallyPrecedes(term) { break }
+                encoded.removeAll(keepingCapacity: true)
+                var count = 0
+                var previous: UInt32?
+                for i in sources.indices where sources[i].hasHead && sources[i].withHeadTerm({ $0.elementsEqual(term) }) {
+                    let (_, b, e) = sources[i].entries[sources[i].head]
+                    let record = sources[i].record
+                    try sources[i].arena.withUnsafeBytes { a in
+                        var r = try PostingBlock.Reader(UnsafeRawBufferPointer(rebasing: a[b..<e]), base: record.firstDoc, last: record.lastDoc)
+                        while let p = try r.next() {
+                            guard try norms.isLive(p.doc) else { continue }
+                            PostingBlock.append(doc: p.doc, tf: p.tf, mask: p.mask, after: previous, base: base, to: &encoded)
+                            previous = p.doc
+                            count += 1
+                            if term == IndexedDocument.documentTermBytes { liveDocs += 1 }
+                        }
+                    }
+                    sources[i].head += 1
+                }
+                try term.withUnsafeBytes { try builder.add($0, count: count, postings: encoded) }
+                progressed = true
+            }
+            if sources.allSatisfy({ $0.exhausted && !$0.hasHead }) { break }
+            // Each round drains the source whose last buffered term is the bound.
+            precondition(progressed, "a search segment merge made no progress")
+        }
+        for s in run {
+            try txn.deletePrefix(dbs.postings, s.prefix)
+            try txn.delete(dbs.segments, key: s.key)
+        }
+        guard builder.postings > 0 else { return }
+        let record = SegmentRecord(number: number, firstDoc: base, lastDoc: lastDoc, docs: liveDocs, dead: 0, postings: builder.postings, bytes: builder.bytes)
+        try txn.put(dbs.segments, key: record.key, value: record.encoded)
+    }
+}
