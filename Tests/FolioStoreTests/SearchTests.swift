@@ -503,6 +503,62 @@ final class FormatFourUpgradeTests: XCTestCase {
     }
 }
 
+/// The postings' segments: appended per transaction, merged, dead documents dropped.
+final class SearchSegmentTests: XCTestCase {
+    /// Hundreds of small transactions of puts, replacements, deletes and savepoints that fail,
+    /// each followed by searches compared with a model (the words of each article's winner);
+    /// `verify` holds the segments, their counts and the norms to the articles as it goes.
+    func testSegmentsMergeAndDropDeadDocumentsWhileResultsFollowAModel() throws {
+        struct Undo: Error {}
+        let s = try makeStore(self, mapSize: 64 << 20)
+        var rng = SplitMix64(seed: 7)
+        let words = (0..<50).map { "w\($0)" }
+        var model: [String: Set<String>] = [:]
+        let search = try XCTUnwrap(s.dbs.search)
+        var mostSegments = 0
+        for round in 0..<300 {
+            try s.write { w in
+                for _ in 0..<(1 + rng.next() % 6) {
+                    let id = "a/\(rng.next() % 60)"
+                    if rng.next() % 6 == 0 {
+                        if model[id] != nil { try w.delete(id) }
+                        model[id] = nil
+                        continue
+                    }
+                    // A few words, or (now and then) a long text.
+                    let n = rng.next() % 20 == 0 ? 2_000 : 1 + rng.next() % 25
+                    let text = (0..<n).map { _ in words[Int(rng.next() % (1 + rng.next() % 50))] }
+                    try w.put(Article(id: id, title: "t", body: text.joined(separator: " ")))
+                    model[id] = Set(text)
+                }
+                // A savepoint that fails leaves no postings behind.
+                _ = try? w.savepoint { w in
+                    try w.put(Article(id: "a/\(rng.next() % 60)", title: "undone", body: "undone words"))
+                    throw Undo()
+                }
+            }
+            let segments = try s.env.read { try SegmentRecord.all($0, search.segments) }
+            mostSegments = max(mostSegments, segments.count)
+            for _ in 0..<3 {
+                let word = words[Int(rng.next() % (1 + rng.next() % 50))]
+                let found = Set(try s.search(SearchQuery(parsing: word), limit: 1_000, snippets: false).map(\.id))
+                XCTAssertEqual(found, Set(model.filter { $0.value.contains(word) }.keys), "round \(round), \(word)")
+            }
+            XCTAssertEqual(try s.search(SearchQuery(parsing: "undone"), limit: 10), [])
+            if round % 25 == 24 { XCTAssertEqual(try s.verify().problems, [], "round \(round)") }
+        }
+        // Merges kept the segments few (300 transactions wrote one each), and dead documents'
+        // postings went with them.
+        let segments = try s.env.read { try SegmentRecord.all($0, search.segments) }
+        XCTAssertLessThan(mostSegments, 20)
+        let written = segments.reduce(0) { $0 + Int($1.docs) }
+        let dead = segments.reduce(0) { $0 + Int($1.dead) }
+        XCTAssertEqual(written - dead, model.count)
+        XCTAssertLessThan(dead, written, "segments mostly of dead documents are rewritten")
+        XCTAssertEqual(try s.statistics().liveArticles, UInt64(model.count))
+    }
+}
+
 /// The records of format 3 that `verify` checks.
 final class TombstoneRecordTests: XCTestCase {
     func testVerifyFindsADamagedTombstoneListAcksAndPurgeRecords() throws {

@@ -46,60 +46,42 @@ final class EnvironmentTests: XCTestCase {
         XCTAssertEqual(try env.read { try $0.statistics(db).entries }, 3)
     }
 
-    /// Fixed-size duplicates written with `putMultiple` (appended when ascending and past the
-    /// last, inserted otherwise, deleted now and then) and read back a page at a time with
-    /// `scanDuplicatePages` always equal a model: every key, every value, in order. Keys hold
-    /// from one value (no duplicate pages) to thousands (several).
-    func testDuplicatePagesAndAscendingPutsAgreeWithAModel() throws {
+    /// `deletePrefix` deletes exactly the keys with the prefix — across many pages, values on
+    /// overflow pages included — and nothing before or after, as a model says over 30 rounds.
+    func testDeletePrefixAgreesWithAModel() throws {
         let env = try open()
-        let db = try env.openDatabases([("dups", [.create, .dupSort, .dupFixed])])[0]
-        var model: [[UInt8]: Set<UInt64>] = [:]
-        var seed: UInt64 = 0x0D0B
+        let db = try env.openDatabases([("segments", [.create])])[0]
+        var model: [[UInt8]: Int] = [:]
+        var seed: UInt64 = 0x5E6
         func next() -> UInt64 {
             seed &+= 0x9E37_79B9_7F4A_7C15
             var z = seed
             z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
             return z ^ (z >> 31)
         }
-        for round in 0..<40 {
+        for round in 0..<30 {
             try env.write { txn in
-                for _ in 0..<20 {
-                    let key = Array("k\(next() % 12)".utf8)
-                    let held = model[key, default: []]
-                    // Mostly past the last value held (an append), sometimes anywhere.
-                    let base = round % 3 == 0 ? next() % 5000 : (held.max() ?? 0) + 1
-                    let values = Set((0..<Int(1 + next() % (round % 5 == 0 ? 900 : 30))).map { _ in base + next() % 2000 }).sorted()
-                    let bytes = values.flatMap { withUnsafeBytes(of: $0.bigEndian) { Array($0) } }
-                    try txn.putMultiple(db, key: key, values: bytes, elementSize: 8, ascending: true)
-                    model[key, default: []].formUnion(values)
-                    if next() % 4 == 0, let gone = model[key]?.randomElement() {
-                        XCTAssertTrue(try txn.delete(db, key: key, value: withUnsafeBytes(of: gone.bigEndian) { Array($0) }))
-                        model[key]?.remove(gone)
-                    }
+                for _ in 0..<(40 + Int(next() % 400)) {
+                    let key = [UInt8(next() % 6)] + (0..<Int(next() % 12)).map { _ in UInt8(next() % 256) }
+                    // Mostly small values, some on overflow pages.
+                    let size = next() % 10 == 0 ? 5_000 + Int(next() % 20_000) : Int(next() % 300)
+                    try txn.put(db, key: key, value: [UInt8](repeating: UInt8(round), count: size))
+                    model[key] = size
                 }
+                let prefix: [UInt8] = next() % 3 == 0 ? [UInt8(next() % 6)] : [UInt8(next() % 6), UInt8(next() % 256)]
+                let expected = model.keys.filter { $0.starts(with: prefix) }.count
+                XCTAssertEqual(try txn.deletePrefix(db, prefix), expected)
+                model = model.filter { !$0.key.starts(with: prefix) }
             }
-            var seen: [[UInt8]: [UInt64]] = [:]
+            var seen: [[UInt8]: Int] = [:]
             try env.read { txn in
-                try txn.scanDuplicatePages(db, from: nil as [UInt8]?) { k, page in
-                    XCTAssertEqual(page.count % 8, 0)
-                    for i in stride(from: 0, to: page.count, by: 8) {
-                        seen[Array(k), default: []].append(UInt64(bigEndian: page.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
-                    }
+                try txn.scan(db) { k, v in
+                    seen[Array(k)] = v.count
                     return true
                 }
             }
-            XCTAssertEqual(seen, model.filter { !$0.value.isEmpty }.mapValues { $0.sorted() }, "round \(round)")
+            XCTAssertEqual(seen, model, "round \(round)")
         }
-        // From a key on, stopping early.
-        var keys: [String] = []
-        try env.read { txn in
-            try txn.scanDuplicatePages(db, from: Array("k5".utf8)) { k, _ in
-                let key = String(decoding: k, as: UTF8.self)
-                if keys.last != key { keys.append(key) }
-                return keys.count < 3
-            }
-        }
-        XCTAssertEqual(keys, Array(model.keys.map { String(decoding: $0, as: UTF8.self) }.filter { $0 >= "k5" && !(model[Array($0.utf8)] ?? []).isEmpty }.sorted().prefix(3)))
     }
 
     struct Boom: Error {}
