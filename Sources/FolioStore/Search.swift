@@ -133,13 +133,93 @@ extension Store {
     }
 }
 
+/// The postings of live documents read for one term (or a prefix's terms), segment after
+/// segment.
+struct PostingList {
+    var docs: [UInt32] = []
+    var tfs: [UInt32] = []
+    var lengths: [UInt16] = []
+    var masks: [UInt32] = []
+    /// False once a document came before one read earlier (a prefix's terms).
+    var sorted = true
+
+    /// Reads a block of `segment`, keeping the postings of live documents; returns how many
+    /// postings it held.
+    mutating func read(_ block: UnsafeRawBufferPointer, _ segment: SegmentRecord, _ norms: inout Norms.Reader) throws -> Int {
+        var r = try PostingBlock.Reader(block, base: segment.firstDoc, last: segment.lastDoc)
+        // Room for every posting, filled in place and cut to those kept (no per-posting append).
+        let start = docs.count
+        docs.append(contentsOf: repeatElement(0, count: r.count))
+        tfs.append(contentsOf: repeatElement(0, count: r.count))
+        lengths.append(contentsOf: repeatElement(0, count: r.count))
+        masks.append(contentsOf: repeatElement(0, count: r.count))
+        var kept = start
+        var last = start > 0 ? docs[start - 1] : nil
+        var ordered = true
+        try docs.withUnsafeMutableBufferPointer { d in
+            try tfs.withUnsafeMutableBufferPointer { t in
+                try lengths.withUnsafeMutableBufferPointer { l in
+                    try masks.withUnsafeMutableBufferPointer { m in
+                        while let p = try r.next() {
+                            let norm = try norms.value(p.doc)
+                            guard norm != 0 else { continue }
+                            if let previous = last, previous >= p.doc { ordered = false }
+                            last = p.doc
+                            d[kept] = p.doc
+                            t[kept] = p.tf
+                            l[kept] = norm - 1
+                            m[kept] = p.mask
+                            kept += 1
+                        }
+                    }
+                }
+            }
+        }
+        if !ordered { sorted = false }
+        let unused = docs.count - kept
+        docs.removeLast(unused)
+        tfs.removeLast(unused)
+        lengths.removeLast(unused)
+        masks.removeLast(unused)
+        return r.count
+    }
+}
+
+/// BM25 of one term (or a prefix's merged terms), computed per document when asked: a term
+/// read for an intersection or a phrase is scored only in the documents that survive it.
+struct BM25Inputs {
+    var tfs: [UInt32]
+    var lengths: [UInt16]
+    let idf: Double
+    let averageLength: Double
+
+    static let k1 = 1.2
+    static let b = 0.75
+
+    @inline(__always) func score(_ i: Int) -> Double {
+        let f = Double(tfs[i])
+        return idf * f * (Self.k1 + 1) / (f + Self.k1 * (1 - Self.b + Self.b * Double(lengths[i]) / averageLength))
+    }
+}
+
 /// Documents with a score each, sorted by document number.
 struct ScoredDocs {
     var docs: [UInt32] = []
+    /// Empty while `bm25` holds what computes them (`score(_:)` reads either).
     var scores: [Double] = []
     /// Position masks per document (a term's postings, or the chain of a phrase so far);
     /// empty after set operations, which do not keep them.
     var masks: [UInt32] = []
+    var bm25: BM25Inputs?
+
+    @inline(__always) func score(_ i: Int) -> Double { bm25?.score(i) ?? scores[i] }
+
+    /// Computes every score (once), so `scores` holds them.
+    mutating func materialize() {
+        guard let m = bm25 else { return }
+        scores = docs.indices.map(m.score)
+        bm25 = nil
+    }
 
     /// Calls `body` with the positions, here and in `o`, of each document both hold, in order.
     private func forEachCommon(_ o: ScoredDocs, _ body: (Int, Int) -> Void) {
@@ -165,7 +245,7 @@ struct ScoredDocs {
             let m = (masks[i] << 1 | masks[i] >> 31) & o.masks[j]
             guard m != 0 else { return }
             out.docs.append(docs[i])
-            out.scores.append(scores[i] + o.scores[j])
+            out.scores.append(score(i) + o.score(j))
             out.masks.append(m)
         }
         return out
@@ -178,7 +258,7 @@ struct ScoredDocs {
         var out = ScoredDocs()
         forEachCommon(o) { i, j in
             out.docs.append(docs[i])
-            out.scores.append(scores[i] + o.scores[j])
+            out.scores.append(score(i) + o.score(j))
         }
         return out
     }
@@ -192,15 +272,15 @@ struct ScoredDocs {
         while i < docs.count || j < o.docs.count {
             if j == o.docs.count || (i < docs.count && docs[i] < o.docs[j]) {
                 out.docs.append(docs[i])
-                out.scores.append(scores[i])
+                out.scores.append(score(i))
                 i += 1
             } else if i == docs.count || o.docs[j] < docs[i] {
                 out.docs.append(o.docs[j])
-                out.scores.append(o.scores[j])
+                out.scores.append(o.score(j))
                 j += 1
             } else {
                 out.docs.append(docs[i])
-                out.scores.append(scores[i] + o.scores[j])
+                out.scores.append(score(i) + o.score(j))
                 i += 1
                 j += 1
             }
@@ -217,7 +297,7 @@ struct ScoredDocs {
             let held = j < keep.count && keep[j] == d
             if held != excluding {
                 out.docs.append(d)
-                out.scores.append(scores[i])
+                out.scores.append(score(i))
             }
         }
         return out
@@ -253,9 +333,6 @@ final class SearchExecution {
     let query: SearchQuery
     let documentCount: Double
     let averageLength: Double
-
-    static let k1 = 1.2
-    static let b = 0.75
 
     private func spend(postings n: Int) throws {
         postingsRead += n
@@ -293,32 +370,15 @@ final class SearchExecution {
     private func scoredUncached(_ term: String, prefix: Bool) throws -> ScoredDocs {
         let key = Array(term.utf8)
         var termsSeen = Set<[UInt8]>()
-        var docs: [UInt32] = []
-        var tfs: [UInt32] = []
-        var lengths: [UInt16] = []
-        var masks: [UInt32] = []
-        var sorted = true
-        /// A block's live postings, decoded in place.
-        func read(_ block: UnsafeRawBufferPointer, _ segment: SegmentRecord) throws {
-            var r = try PostingBlock.Reader(block, base: segment.firstDoc, last: segment.lastDoc)
-            try spend(postings: r.count)
-            var last = docs.last
-            while let p = try r.next() {
-                let norm = try norms.value(p.doc)
-                guard norm != 0 else { continue }
-                if let l = last, l >= p.doc { sorted = false }
-                last = p.doc
-                docs.append(p.doc)
-                tfs.append(p.tf)
-                lengths.append(norm - 1)
-                masks.append(p.mask)
-            }
-        }
+        var list = PostingList()
+        // A local copy: a stored property would be checked for exclusive access per posting.
+        var norms = self.norms
+        defer { self.norms = norms }
         // Segments in document order: one term's postings come out sorted.
         for segment in segments {
             let k = segment.prefix + key
             if !prefix {
-                try txn.withValue(search.postings, key: k) { try read($0, segment) }
+                if let n = try txn.withValue(search.postings, key: k, { try list.read($0, segment, &norms) }) { try spend(postings: n) }
                 continue
             }
             try txn.scan(search.postings, from: k) { found, block in
@@ -328,45 +388,41 @@ final class SearchExecution {
                 if termsSeen.insert(Array(found[4...])).inserted && termsSeen.count > Self.maxPrefixTerms {
                     throw SearchTooBroad(reason: "\"\(term)*\" matches more than \(Self.maxPrefixTerms) terms")
                 }
-                try read(block, segment)
+                try spend(postings: try list.read(block, segment, &norms))
                 return true
             }
         }
-        // One term, in document order (as its postings are stored): scored in place.
-        if sorted { return bm25(docs, tf: { Double(tfs[$0]) }, length: { Double(lengths[$0]) }, masks: masks) }
+        // One term, in document order (as its postings are stored): scored as it is.
+        if list.sorted { return bm25(list.docs, tfs: list.tfs, lengths: list.lengths, masks: list.masks) }
         // A prefix's terms, merged per document (frequencies add up).
+        let (docs, tfs, lengths, masks) = (list.docs, list.tfs, list.lengths, list.masks)
         let order = docs.indices.sorted { docs[$0] < docs[$1] }
         var mergedDocs: [UInt32] = []
-        var mergedTF: [Double] = []
-        var mergedLength: [Double] = []
+        var mergedTF: [UInt32] = []
+        var mergedLength: [UInt16] = []
         var mergedMasks: [UInt32] = []
         mergedDocs.reserveCapacity(order.count)
         for i in order {
             if mergedDocs.last == docs[i] {
-                mergedTF[mergedTF.count - 1] += Double(tfs[i])
+                let (sum, overflow) = mergedTF[mergedTF.count - 1].addingReportingOverflow(tfs[i])
+                mergedTF[mergedTF.count - 1] = overflow ? .max : sum
                 mergedMasks[mergedMasks.count - 1] |= masks[i]
             } else {
                 mergedDocs.append(docs[i])
-                mergedTF.append(Double(tfs[i]))
-                mergedLength.append(Double(lengths[i]))
+                mergedTF.append(tfs[i])
+                mergedLength.append(lengths[i])
                 mergedMasks.append(masks[i])
             }
         }
-        return bm25(mergedDocs, tf: { mergedTF[$0] }, length: { mergedLength[$0] }, masks: mergedMasks)
+        return bm25(mergedDocs, tfs: mergedTF, lengths: mergedLength, masks: mergedMasks)
     }
 
     /// BM25 of one term (or a prefix's merged terms) in each of `docs`, from each document's
-    /// weighted frequency and length.
-    private func bm25(_ docs: [UInt32], tf: (Int) -> Double, length: (Int) -> Double, masks: [UInt32]) -> ScoredDocs {
+    /// weighted frequency and length (computed when asked).
+    private func bm25(_ docs: [UInt32], tfs: [UInt32], lengths: [UInt16], masks: [UInt32]) -> ScoredDocs {
         let df = Double(docs.count)
         let idf = log(1 + (documentCount - df + 0.5) / (df + 0.5))
-        let k1 = Self.k1, b = Self.b, avg = averageLength
-        var scores = [Double](repeating: 0, count: docs.count)
-        for i in docs.indices {
-            let f = tf(i)
-            scores[i] = idf * f * (k1 + 1) / (f + k1 * (1 - b + b * length(i) / avg))
-        }
-        return ScoredDocs(docs: docs, scores: scores, masks: masks)
+        return ScoredDocs(docs: docs, masks: masks, bm25: BM25Inputs(tfs: tfs, lengths: lengths, idf: idf, averageLength: averageLength))
     }
 
     /// An atom's documents (for a phrase: those holding all its terms; adjacency is checked
@@ -384,7 +440,9 @@ final class SearchExecution {
                 result = result.map { $0.followedBy(next) } ?? next
                 if result!.isEmpty { break }
             }
-            return ScoredDocs(docs: result?.docs ?? [], scores: result?.scores ?? [])
+            guard var result else { return ScoredDocs() }
+            result.materialize()
+            return ScoredDocs(docs: result.docs, scores: result.scores)
         }
     }
 
@@ -440,6 +498,7 @@ final class SearchExecution {
             ? try query.excluded.compactMap { a in if case .phrase = a { return nil } else { return try evaluate(a).docs } }
             : []
 
+        docs.materialize()
         // Scores as sent (3 decimals), so the order is the one the client sees: by score, then id.
         for i in docs.scores.indices { docs.scores[i] = (docs.scores[i] * 1000).rounded() / 1000 }
 

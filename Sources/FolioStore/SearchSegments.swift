@@ -142,12 +142,14 @@ enum Norms {
         }
     }
 
-    /// Reads entries, keeping the last chunk read (documents are mostly read in order).
+    /// Reads entries, keeping each chunk read (a query reads the same chunks for each of its
+    /// terms; the transaction's snapshot does not change under it).
     struct Reader {
         let txn: Transaction
         let db: Database
         private var chunkNumber: UInt32 = .max
         private var chunk: [UInt8] = []
+        private var cache: [UInt32: [UInt8]] = [:]
 
         init(_ txn: Transaction, _ db: Database) {
             self.txn = txn
@@ -157,16 +159,23 @@ enum Norms {
         /// The stored value: 0 when not live, else the length + 1 (saturated).
         @inline(__always) mutating func value(_ doc: UInt32) throws -> UInt16 {
             let c = doc / Norms.perChunk
-            if c != chunkNumber {
-                chunk = try txn.withValue(db, key: c.bigEndianBytes) { b -> [UInt8] in
-                    guard b.count == Norms.chunkBytes else { throw CorruptRecord("search_norms chunk \(c) is \(b.count) bytes, expected \(Norms.chunkBytes)") }
-                    return Array(b)
-                } ?? []
-                chunkNumber = c
-            }
+            if c != chunkNumber { try load(c) }
             guard !chunk.isEmpty else { return 0 }
             let o = Int(doc % Norms.perChunk) * 2
             return UInt16(chunk[o]) << 8 | UInt16(chunk[o + 1])
+        }
+
+        private mutating func load(_ c: UInt32) throws {
+            cache[chunkNumber] = chunk
+            chunkNumber = c
+            if let held = cache[c] {
+                chunk = held
+                return
+            }
+            chunk = try txn.withValue(db, key: c.bigEndianBytes) { b -> [UInt8] in
+                guard b.count == Norms.chunkBytes else { throw CorruptRecord("search_norms chunk \(c) is \(b.count) bytes, expected \(Norms.chunkBytes)") }
+                return Array(b)
+            } ?? []
         }
 
         @inline(__always) mutating func isLive(_ doc: UInt32) throws -> Bool { try value(doc) != 0 }
