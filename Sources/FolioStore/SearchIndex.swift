@@ -335,48 +335,39 @@ extension Store {
 /// savepoint that fails truncates the journal to where it began. Terms are numbered as they
 /// come (`TermTable`), so a posting costs one hash of its bytes.
 struct PostingJournal {
-    private var table = TermTable<Void>(capacity: 4096)
-    private(set) var termOf: [Int32] = []
-    private(set) var docs: [UInt32] = []
-    private(set) var tfs: [UInt32] = []
-    private(set) var masks: [UInt32] = []
+    struct Posting {
+        var term: Int32
+        var doc: UInt32
+        var tf: UInt32
+        var mask: UInt32
+    }
 
-    var count: Int { docs.count }
-    var isEmpty: Bool { docs.isEmpty }
+    private var table = TermTable<Void>(capacity: 4096)
+    private(set) var postings: [Posting] = []
+
+    var count: Int { postings.count }
+    var isEmpty: Bool { postings.isEmpty }
 
     /// Every posting of `document`, numbered `doc` (above every document recorded before).
     mutating func record(_ document: IndexedDocument, doc: UInt32) {
-        let n = termOf.count + document.terms.count
-        if n > termOf.capacity {
-            // Geometric growth of all four (appending alone would grow each separately).
-            let c = max(n, termOf.capacity * 2)
-            termOf.reserveCapacity(c)
-            docs.reserveCapacity(c)
-            tfs.reserveCapacity(c)
-            masks.reserveCapacity(c)
-        }
+        let n = postings.count + document.terms.count
+        // Geometric: an exact reserve per document would copy the journal each time.
+        if n > postings.capacity { postings.reserveCapacity(max(n, postings.capacity * 2)) }
         document.forEachTerm { term, hash, stats in
-            termOf.append(Int32(table.number(of: term, hash: hash, initial: ())))
-            docs.append(doc)
-            tfs.append(stats.tf)
-            masks.append(stats.mask)
+            postings.append(Posting(term: Int32(table.number(of: term, hash: hash, initial: ())), doc: doc, tf: stats.tf, mask: stats.mask))
         }
     }
 
     mutating func truncate(to n: Int) {
-        guard n < docs.count else { return }
         // Terms numbered since stay in the table: a term without postings writes nothing.
-        termOf.removeSubrange(n...)
-        docs.removeSubrange(n...)
-        tfs.removeSubrange(n...)
-        masks.removeSubrange(n...)
+        if n < postings.count { postings.removeSubrange(n...) }
     }
 
     /// Writes the postings of the documents still live (one replaced within the transaction
     /// is dropped here) as a new segment, lets the merge policy run, and empties the journal.
     mutating func apply(_ txn: Transaction, _ dbs: SearchDatabases, _ meta: Database) throws {
         defer { self = PostingJournal() }
-        guard let first = docs.first, let last = docs.last else { return }
+        guard let first = postings.first?.doc, let last = postings.last?.doc else { return }
         // Which of the transaction's documents are still live, and how many.
         var norms = Norms.Reader(txn, dbs.norms)
         var live = [Bool](repeating: false, count: Int(last - first) + 1)
@@ -390,12 +381,12 @@ struct PostingJournal {
         // distinct terms are sorted, by their bytes.
         let distinct = table.count
         var starts = [Int](repeating: 0, count: distinct + 1)
-        for t in termOf { starts[Int(t) + 1] += 1 }
+        for p in postings { starts[Int(p.term) + 1] += 1 }
         for i in 0..<distinct { starts[i + 1] += starts[i] }
         var next = starts
-        var grouped = [Int32](repeating: 0, count: docs.count)
-        for i in docs.indices {
-            let t = Int(termOf[i])
+        var grouped = [Int32](repeating: 0, count: postings.count)
+        for (i, p) in postings.enumerated() {
+            let t = Int(p.term)
             grouped[next[t]] = Int32(i)
             next[t] += 1
         }
@@ -403,22 +394,20 @@ struct PostingJournal {
         var order = (0..<distinct).filter { starts[$0] < starts[$0 + 1] }
         order.sort { table.precedes($0, $1) }
         var builder = SegmentBuilder(txn, dbs.postings, number: try SegmentRecord.allocate(txn, meta))
-        var encoded: [UInt8] = []
+        var writer = PostingBlock.Writer()
         var written = 0
+        let postings = self.postings
         for t in order {
-            encoded.removeAll(keepingCapacity: true)
-            var previous: UInt32?
-            var count = 0
-            for g in starts[t]..<starts[t + 1] {
-                let i = Int(grouped[g])
-                let d = docs[i]
-                guard live[Int(d - first)] else { continue }
-                PostingBlock.append(doc: d, tf: tfs[i], mask: masks[i], after: previous, base: first, to: &encoded)
-                previous = d
-                count += 1
-            }
-            try table.withBytes(t) { try builder.add(UnsafeRawBufferPointer($0), count: count, postings: encoded) }
-            written += count
+            try writer.encode(base: first, room: (starts[t + 1] - starts[t]) * PostingBlock.maxPostingBytes, { sink in
+                for g in starts[t]..<starts[t + 1] {
+                    let p = postings[Int(grouped[g])]
+                    guard live[Int(p.doc - first)] else { continue }
+                    sink.append(doc: p.doc, tf: p.tf, mask: p.mask)
+                }
+            }, then: { block, count in
+                try table.withBytes(t) { try builder.add(UnsafeRawBufferPointer($0), block: block, count: count) }
+                written += count
+            })
         }
         guard written > 0 else { return }
         let record = SegmentRecord(number: builder.number, firstDoc: first, lastDoc: last, docs: liveDocs, dead: 0, postings: builder.postings, bytes: builder.bytes)

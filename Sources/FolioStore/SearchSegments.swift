@@ -14,37 +14,73 @@ import LMDB
 /// previous document, so ≥ 1), varint (weighted frequency << 1 | single), and the position
 /// mask: one byte (the bit's index) when exactly one bit is set (`single`), else u32.
 enum PostingBlock {
-    @inline(__always) static func putVarint(_ v: UInt64, _ out: inout [UInt8]) {
-        var v = v
-        while v >= 0x80 {
-            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        out.append(UInt8(v))
-    }
+    /// The most bytes one posting takes (varint delta ≤ 5, varint frequency ≤ 5, mask ≤ 4).
+    static let maxPostingBytes = 14
 
-    /// Appends one posting after `previous` (nil: the block's first, delta from `base`).
-    @inline(__always) static func append(doc: UInt32, tf: UInt32, mask: UInt32, after previous: UInt32?, base: UInt32, to out: inout [UInt8]) {
-        putVarint(UInt64(doc - (previous ?? base)), &out)
-        let single = mask != 0 && mask & (mask &- 1) == 0
-        putVarint(UInt64(tf) << 1 | (single ? 1 : 0), &out)
-        if single {
-            out.append(UInt8(mask.trailingZeroBitCount))
-        } else {
-            out.append(UInt8(mask >> 24))
-            out.append(UInt8(mask >> 16 & 0xFF))
-            out.append(UInt8(mask >> 8 & 0xFF))
-            out.append(UInt8(mask & 0xFF))
-        }
-    }
+    /// Encodes blocks into one reused buffer, writing through a pointer (no per-byte append).
+    struct Writer {
+        private var storage: [UInt8] = []
 
-    /// A block: its count, then the postings already encoded.
-    static func block(count: Int, postings: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(postings.count + 5)
-        putVarint(UInt64(count), &out)
-        out += postings
-        return out
+        /// Where `encode`'s body appends postings (documents ascending; at most the number of
+        /// postings, or of bytes, it was promised).
+        struct Sink {
+            fileprivate let p: UnsafeMutablePointer<UInt8>
+            fileprivate var o = 5
+            fileprivate var previous: UInt32?
+            fileprivate let base: UInt32
+            private(set) var count = 0
+
+            @inline(__always) private mutating func varint(_ v: UInt64) {
+                var v = v
+                while v >= 0x80 {
+                    p[o] = UInt8(truncatingIfNeeded: v) | 0x80
+                    o += 1
+                    v >>= 7
+                }
+                p[o] = UInt8(v)
+                o += 1
+            }
+
+            @inline(__always) mutating func append(doc: UInt32, tf: UInt32, mask: UInt32) {
+                varint(UInt64(doc - (previous ?? base)))
+                let single = mask != 0 && mask & (mask &- 1) == 0
+                varint(UInt64(tf) << 1 | (single ? 1 : 0))
+                if single {
+                    p[o] = UInt8(mask.trailingZeroBitCount)
+                    o += 1
+                } else {
+                    p[o] = UInt8(mask >> 24)
+                    p[o + 1] = UInt8(mask >> 16 & 0xFF)
+                    p[o + 2] = UInt8(mask >> 8 & 0xFF)
+                    p[o + 3] = UInt8(mask & 0xFF)
+                    o += 4
+                }
+                previous = doc
+                count += 1
+            }
+        }
+
+        /// Lets `body` append postings — room for `bytes` of them — then lends the block (count
+        /// first) and its count to `use`, when it holds any.
+        mutating func encode(base: UInt32, room bytes: Int, _ body: (inout Sink) throws -> Void, then use: (UnsafeRawBufferPointer, Int) throws -> Void) rethrows {
+            if storage.count < bytes + 5 { storage = [UInt8](repeating: 0, count: max(bytes + 5, storage.count * 2)) }
+            try storage.withUnsafeMutableBufferPointer { b in
+                var sink = Sink(p: b.baseAddress!, base: base)
+                try body(&sink)
+                precondition(sink.o <= b.count, "a posting block outgrew the room it was promised")
+                guard sink.count > 0 else { return }
+                // The count's varint, right before the postings.
+                var length = 1
+                while UInt64(sink.count) >> (7 * UInt64(length)) > 0 { length += 1 }
+                let start = 5 - length
+                var v = UInt64(sink.count)
+                for i in start..<5 {
+                    b[i] = UInt8(truncatingIfNeeded: v) | (i < 4 ? 0x80 : 0)
+                    v >>= 7
+                }
+                try use(UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(b)[start..<sink.o]), sink.count)
+            }
+        }
     }
 
     /// Reads a block lent by LMDB, checking every posting against the block's bounds and the
@@ -269,11 +305,10 @@ struct SegmentBuilder {
         key = number.bigEndianBytes
     }
 
-    mutating func add(_ term: UnsafeRawBufferPointer, count: Int, postings encoded: [UInt8]) throws {
-        guard count > 0 else { return }
+    /// Appends `term`'s block (of `count` postings).
+    mutating func add(_ term: UnsafeRawBufferPointer, block: UnsafeRawBufferPointer, count: Int) throws {
         key.removeSubrange(4...)
         key.append(contentsOf: term)
-        let block = PostingBlock.block(count: count, postings: encoded)
         try txn.put(db, key: key, value: block, flags: .append)
         postings += UInt64(count)
         bytes += UInt64(block.count)
@@ -385,7 +420,7 @@ enum SegmentMerger {
         let lastDoc = run[run.count - 1].lastDoc
         var sources = run.map { Source(record: $0) }
         let share = max(64 << 10, readBudget / run.count)
-        var encoded: [UInt8] = []
+        var writer = PostingBlock.Writer()
         var liveDocs: UInt32 = 0
         while true {
             for i in sources.indices where !sources[i].hasHead && !sources[i].exhausted {
@@ -413,25 +448,31 @@ enum SegmentMerger {
                 guard let s = smallest else { break }
                 let term = sources[s].withHeadTerm { Array($0) }
                 if let bound, bound.lexicographicallyPrecedes(term) { break }
-                encoded.removeAll(keepingCapacity: true)
-                var count = 0
-                var previous: UInt32?
+                let isDocumentTerm = term == IndexedDocument.documentTermBytes
+                // Room: the sources' blocks, plus what a first posting's delta from the merged
+                // base may add (each posting is encoded as before, but the first of a block).
+                var room = 5
                 for i in sources.indices where sources[i].hasHead && sources[i].withHeadTerm({ $0.elementsEqual(term) }) {
                     let (_, b, e) = sources[i].entries[sources[i].head]
-                    let record = sources[i].record
-                    try sources[i].arena.withUnsafeBytes { a in
-                        var r = try PostingBlock.Reader(UnsafeRawBufferPointer(rebasing: a[b..<e]), base: record.firstDoc, last: record.lastDoc)
-                        while let p = try r.next() {
-                            guard try norms.isLive(p.doc) else { continue }
-                            PostingBlock.append(doc: p.doc, tf: p.tf, mask: p.mask, after: previous, base: base, to: &encoded)
-                            previous = p.doc
-                            count += 1
-                            if term == IndexedDocument.documentTermBytes { liveDocs += 1 }
-                        }
-                    }
-                    sources[i].head += 1
+                    room += e - b + 5
                 }
-                try term.withUnsafeBytes { try builder.add($0, count: count, postings: encoded) }
+                try writer.encode(base: base, room: room, { sink in
+                    for i in sources.indices where sources[i].hasHead && sources[i].withHeadTerm({ $0.elementsEqual(term) }) {
+                        let (_, b, e) = sources[i].entries[sources[i].head]
+                        let record = sources[i].record
+                        try sources[i].arena.withUnsafeBytes { a in
+                            var r = try PostingBlock.Reader(UnsafeRawBufferPointer(rebasing: a[b..<e]), base: record.firstDoc, last: record.lastDoc)
+                            while let p = try r.next() {
+                                guard try norms.isLive(p.doc) else { continue }
+                                sink.append(doc: p.doc, tf: p.tf, mask: p.mask)
+                                if isDocumentTerm { liveDocs += 1 }
+                            }
+                        }
+                        sources[i].head += 1
+                    }
+                }, then: { block, count in
+                    try term.withUnsafeBytes { try builder.add($0, block: block, count: count) }
+                })
                 progressed = true
             }
             if sources.allSatisfy({ $0.exhausted && !$0.hasHead }) { break }

@@ -275,18 +275,17 @@ final class SearchTests: XCTestCase {
         XCTAssertTrue(problems.contains { $0.contains("live postings, the live articles explain") }, "\(problems)")
         XCTAssertTrue(problems.contains { $0.contains("segment \(segment.number) records") }, "\(problems)")
         // The same postings with one frequency raised.
-        var altered: [UInt8] = []
-        var count = 0
+        var postings: [(doc: UInt32, tf: UInt32, mask: UInt32)] = []
         try portBlock.withUnsafeBytes { b in
             var r = try PostingBlock.Reader(b, base: segment.firstDoc, last: segment.lastDoc)
-            var previous: UInt32?
-            while let p = try r.next() {
-                PostingBlock.append(doc: p.doc, tf: previous == nil ? p.tf + 1 : p.tf, mask: p.mask, after: previous, base: segment.firstDoc, to: &altered)
-                previous = p.doc
-                count += 1
-            }
+            while let p = try r.next() { postings.append(p) }
         }
-        try s.env.write { txn in try txn.put(search.postings, key: portKey, value: PostingBlock.block(count: count, postings: altered)) }
+        var writer = PostingBlock.Writer()
+        var altered: [UInt8] = []
+        writer.encode(base: segment.firstDoc, room: postings.count * PostingBlock.maxPostingBytes, { sink in
+            for (k, p) in postings.enumerated() { sink.append(doc: p.doc, tf: k == 0 ? p.tf + 1 : p.tf, mask: p.mask) }
+        }, then: { block, _ in altered = Array(block) })
+        try s.env.write { txn in try txn.put(search.postings, key: portKey, value: altered) }
         problems = try s.verify().problems
         XCTAssertTrue(problems.contains { $0.contains("postings differ from what the live articles explain") }, "\(problems)")
         try s.env.write { txn in try txn.put(search.postings, key: portKey, value: [200, 1, 2]) }
