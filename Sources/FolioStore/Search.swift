@@ -6,23 +6,31 @@ extension Store {
     /// Articles indexed per write transaction while the index is built (a store of a million
     /// articles is indexed in many transactions, resumable: `meta/search.build` is the cursor).
     static let searchBuildBatch = 5000
+    /// Document or segment numbers past this make the next write-open rebuild the index.
+    static let renumberAt: UInt64 = 3 << 30
 
     /// At a write-open (after the tombstone upgrade): a store below format 4 gets the search
     /// index in format 4's layout (the postings of formats 2 and 3, `search_terms`, are
     /// dropped); an index built by another tokenizer version, or whose build was interrupted,
     /// is (re)built. Batched and resumable; the format is 4 from the first batch on (an older
     /// binary then refuses the store).
+    ///
+    /// An index whose document or segment numbers have used three quarters of their u32 range
+    /// (each indexed version of an article takes a document number, each transaction and merge
+    /// a segment number) is rebuilt too, which numbers them from 0 again, long before a write
+    /// could find them used up.
     static func upgradeSearchIndex(env: Environment, dbs: Databases) throws {
         guard let search = dbs.search else { return }
-        let (format, version, building) = try storeErrors {
-            try env.read { txn -> (UInt32, UInt64, Bool) in
+        let (format, version, building, numbersUsed) = try storeErrors {
+            try env.read { txn -> (UInt32, UInt64, Bool, Bool) in
                 let f = try txn.withValue(dbs.meta, key: Meta.format) { b in b.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } } ?? 0
                 let v = try txn.get(dbs.meta, key: Meta.searchVersion) == nil ? UInt64.max : try Meta.u64(Meta.searchVersion, dbs.meta, txn)
-                return (f, v, try txn.get(dbs.meta, key: Meta.searchBuild) != nil)
+                let used = try max(Meta.u64(Meta.searchNext, dbs.meta, txn), Meta.u64(Meta.searchSegment, dbs.meta, txn)) >= renumberAt
+                return (f, v, try txn.get(dbs.meta, key: Meta.searchBuild) != nil, used)
             }
         }
-        if format >= searchIndexFormat && version == SearchText.fingerprint && !building { return }
-        if version != SearchText.fingerprint || format < searchIndexFormat {
+        if format >= searchIndexFormat && version == SearchText.fingerprint && !building && !numbersUsed { return }
+        if version != SearchText.fingerprint || format < searchIndexFormat || numbersUsed {
             try storeErrors {
                 try env.write { txn in
                     if format < searchIndexFormat, let legacy = try txn.openExistingDatabase(SearchDatabases.legacyTerms, flags: [.dupSort, .dupFixed]) {
@@ -353,7 +361,7 @@ final class SearchExecution {
         let total = try Meta.u64(Meta.searchLength, store.dbs.meta, txn)
         documentCount = Double(n)
         averageLength = n == 0 ? 1 : max(1, Double(total) / Double(n))
-        segments = try SegmentRecord.all(txn, search.segments)
+        segments = try SegmentRecord.ordered(txn, search.segments)
         norms = Norms.Reader(txn, search.norms)
     }
 

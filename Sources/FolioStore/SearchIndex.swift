@@ -344,6 +344,9 @@ struct PostingJournal {
 
     private var table = TermTable<Void>(capacity: 4096)
     private(set) var postings: [Posting] = []
+    /// Set when a document died in this transaction: the merge policy runs at its end even
+    /// when it indexed nothing (a transaction that only deletes can leave segments half dead).
+    var killedDocuments = false
 
     var count: Int { postings.count }
     var isEmpty: Bool { postings.isEmpty }
@@ -367,7 +370,12 @@ struct PostingJournal {
     /// is dropped here) as a new segment, lets the merge policy run, and empties the journal.
     mutating func apply(_ txn: Transaction, _ dbs: SearchDatabases, _ meta: Database) throws {
         defer { self = PostingJournal() }
-        guard let first = postings.first?.doc, let last = postings.last?.doc else { return }
+        if try writeSegment(txn, dbs, meta) || killedDocuments { try SegmentMerger.maintain(txn, dbs, meta) }
+    }
+
+    /// The segment of the postings still live; false when there are none.
+    private func writeSegment(_ txn: Transaction, _ dbs: SearchDatabases, _ meta: Database) throws -> Bool {
+        guard let first = postings.first?.doc, let last = postings.last?.doc else { return false }
         // Which of the transaction's documents are still live, and how many.
         var norms = Norms.Reader(txn, dbs.norms)
         var live = [Bool](repeating: false, count: Int(last - first) + 1)
@@ -376,19 +384,24 @@ struct PostingJournal {
             live[Int(d - first)] = true
             liveDocs += 1
         }
-        guard liveDocs > 0 else { return }
+        guard liveDocs > 0 else { return false }
         // A counting sort groups the postings by term, keeping document order; only the
         // distinct terms are sorted, by their bytes.
         let distinct = table.count
         var starts = [Int](repeating: 0, count: distinct + 1)
         for p in postings { starts[Int(p.term) + 1] += 1 }
         for i in 0..<distinct { starts[i + 1] += starts[i] }
+        // The postings themselves are copied into term order (reading in order, writing
+        // scattered), so encoding reads them sequentially: gathering them through indices
+        // instead would miss the cache on nearly every posting.
         var next = starts
-        var grouped = [Int32](repeating: 0, count: postings.count)
-        for (i, p) in postings.enumerated() {
-            let t = Int(p.term)
-            grouped[next[t]] = Int32(i)
-            next[t] += 1
+        var grouped = [Posting](repeating: Posting(term: 0, doc: 0, tf: 0, mask: 0), count: postings.count)
+        grouped.withUnsafeMutableBufferPointer { g in
+            for p in postings {
+                let t = Int(p.term)
+                g[next[t]] = p
+                next[t] += 1
+            }
         }
         let table = self.table
         var order = (0..<distinct).filter { starts[$0] < starts[$0 + 1] }
@@ -396,11 +409,10 @@ struct PostingJournal {
         var builder = SegmentBuilder(txn, dbs.postings, number: try SegmentRecord.allocate(txn, meta))
         var writer = PostingBlock.Writer()
         var written = 0
-        let postings = self.postings
         for t in order {
             try writer.encode(base: first, room: (starts[t + 1] - starts[t]) * PostingBlock.maxPostingBytes, { sink in
                 for g in starts[t]..<starts[t + 1] {
-                    let p = postings[Int(grouped[g])]
+                    let p = grouped[g]
                     guard live[Int(p.doc - first)] else { continue }
                     sink.append(doc: p.doc, tf: p.tf, mask: p.mask)
                 }
@@ -409,10 +421,10 @@ struct PostingJournal {
                 written += count
             })
         }
-        guard written > 0 else { return }
+        guard written > 0 else { return false }
         let record = SegmentRecord(number: builder.number, firstDoc: first, lastDoc: last, docs: liveDocs, dead: 0, postings: builder.postings, bytes: builder.bytes)
         try txn.put(dbs.segments, key: record.key, value: record.encoded)
-        try SegmentMerger.maintain(txn, dbs, meta)
+        return true
     }
 }
 
@@ -445,6 +457,7 @@ struct SearchIndexWriter {
             try txn.delete(dbs.docs, key: doc.bigEndianBytes)
             try Norms.set(txn, dbs.norms, doc: doc, length: nil)
             try SegmentRecord.markDead(doc, txn, dbs.segments)
+            journal.killedDocuments = true
             if new == nil {
                 try txn.delete(dbs.ids, key: idKey)
                 docs -= 1
@@ -458,7 +471,11 @@ struct SearchIndexWriter {
             try txn.put(dbs.ids, key: idKey, value: doc.bigEndianBytes)
             if existing == nil { docs += 1 }
             journal.record(new, doc: doc)
-            try txn.put(dbs.docs, key: doc.bigEndianBytes, value: IndexedDocument.encodeDoc(length: new.length, id: id, published: new.published), flags: .append)
+            do {
+                try txn.put(dbs.docs, key: doc.bigEndianBytes, value: IndexedDocument.encodeDoc(length: new.length, id: id, published: new.published), flags: .append)
+            } catch let e as LMDBError where e == .keyExists {
+                throw StoreError.corrupt("search_docs already holds documents past \(doc) (meta/search.next is behind): run `folio reindex`")
+            }
             try Norms.set(txn, dbs.norms, doc: doc, length: new.length)
             total += Int64(new.length)
         }

@@ -202,16 +202,14 @@ enum Norms {
         }
 
         private mutating func load(_ c: UInt32) throws {
-            cache[chunkNumber] = chunk
-            chunkNumber = c
-            if let held = cache[c] {
-                chunk = held
-                return
-            }
-            chunk = try txn.withValue(db, key: c.bigEndianBytes) { b -> [UInt8] in
+            // Read first: a chunk that fails to read must not leave another one standing in for it.
+            let next = try cache[c] ?? txn.withValue(db, key: c.bigEndianBytes) { b -> [UInt8] in
                 guard b.count == Norms.chunkBytes else { throw CorruptRecord("search_norms chunk \(c) is \(b.count) bytes, expected \(Norms.chunkBytes)") }
                 return Array(b)
             } ?? []
+            cache[chunkNumber] = chunk
+            chunkNumber = c
+            chunk = next
         }
 
         @inline(__always) mutating func isLive(_ doc: UInt32) throws -> Bool { try value(doc) != 0 }
@@ -266,6 +264,16 @@ struct SegmentRecord: Equatable {
         return out
     }
 
+    /// Every segment, in document order, checked to cover disjoint ranges (what reading and
+    /// merging them rely on); overlapping records are corruption.
+    static func ordered(_ txn: Transaction, _ db: Database) throws -> [SegmentRecord] {
+        let segments = try all(txn, db)
+        for i in segments.indices.dropFirst() where segments[i].firstDoc <= segments[i - 1].lastDoc {
+            throw StoreError.corrupt("search segments \(segments[i - 1].number) and \(segments[i].number) overlap (documents \(segments[i].firstDoc)…\(segments[i - 1].lastDoc)): run `folio reindex`")
+        }
+        return segments
+    }
+
     /// Counts a document of the segment holding it as dead (none: it was indexed by this
     /// transaction and never written into a segment).
     static func markDead(_ doc: UInt32, _ txn: Transaction, _ db: Database) throws {
@@ -309,7 +317,11 @@ struct SegmentBuilder {
     mutating func add(_ term: UnsafeRawBufferPointer, block: UnsafeRawBufferPointer, count: Int) throws {
         key.removeSubrange(4...)
         key.append(contentsOf: term)
-        try txn.put(db, key: key, value: block, flags: .append)
+        do {
+            try txn.put(db, key: key, value: block, flags: .append)
+        } catch let e as LMDBError where e == .keyExists {
+            throw StoreError.corrupt("search_postings already holds keys past segment \(number) (meta/search.segment is behind the segments stored): run `folio reindex`")
+        }
         postings += UInt64(count)
         bytes += UInt64(block.count)
     }
@@ -328,6 +340,10 @@ enum SegmentMerger {
     static let largestMergeBytes: UInt64 = 32 << 20
     /// Bytes of blocks read ahead per merge, shared among its segments.
     static let readBudget = 4 << 20
+    /// Beyond this many segments, the smallest adjacent ones merge whatever their levels.
+    static let mostSegments = 24
+    /// Bytes of half-dead segments rewritten per transaction (beyond the first).
+    static let rewriteBudget: UInt64 = 16 << 20
 
     static func liveBytes(_ s: SegmentRecord) -> UInt64 {
         s.docs == 0 ? 0 : s.bytes / UInt64(s.docs) * UInt64(s.docs - s.dead)
@@ -344,10 +360,11 @@ enum SegmentMerger {
     }
 
     static func maintain(_ txn: Transaction, _ dbs: SearchDatabases, _ meta: Database) throws {
-        var rewrote = false
+        var rewritten: UInt64 = 0
         while true {
-            let segments = try SegmentRecord.all(txn, dbs.segments)
+            let segments = try SegmentRecord.ordered(txn, dbs.segments)
             guard let last = segments.last else { return }
+            // The newest segments, when 8 or more share a level.
             let l = level(last)
             var start = segments.count - 1
             while start > 0 && level(segments[start - 1]) == l { start -= 1 }
@@ -356,8 +373,23 @@ enum SegmentMerger {
                 try merge(run, txn, dbs, meta)
                 continue
             }
-            if !rewrote, let s = segments.first(where: { $0.dead > 0 && UInt64($0.dead) * 2 >= UInt64($0.docs) }) {
-                rewrote = true
+            // Too many segments (levels broken up as documents die): the 8 adjacent ones with
+            // the fewest live bytes, within the size limit.
+            if segments.count > mostSegments {
+                var best: (start: Int, bytes: UInt64)?
+                for start in 0...(segments.count - fanIn) {
+                    let bytes = segments[start..<start + fanIn].reduce(0) { $0 + liveBytes($1) }
+                    if bytes <= largestMergeBytes && bytes < best?.bytes ?? .max { best = (start, bytes) }
+                }
+                if let best {
+                    try merge(Array(segments[best.start..<best.start + fanIn]), txn, dbs, meta)
+                    continue
+                }
+            }
+            // Segments at least half dead are rewritten alone, up to a budget of blocks read
+            // per transaction (at least one).
+            if let s = segments.first(where: { $0.dead > 0 && UInt64($0.dead) * 2 >= UInt64($0.docs) && (rewritten == 0 || rewritten + $0.bytes <= rewriteBudget) }) {
+                rewritten += max(1, s.bytes)
                 try merge([s], txn, dbs, meta)
                 continue
             }
@@ -413,6 +445,14 @@ enum SegmentMerger {
     /// Merges `run` (segments adjacent in document order) into one new segment, dropping the
     /// postings of dead documents, then deletes them.
     static func merge(_ run: [SegmentRecord], _ txn: Transaction, _ dbs: SearchDatabases, _ meta: Database) throws {
+        // Only dead documents: nothing to read, the keys go.
+        if run.allSatisfy({ $0.dead == $0.docs }) {
+            for s in run {
+                try txn.deletePrefix(dbs.postings, s.prefix)
+                try txn.delete(dbs.segments, key: s.key)
+            }
+            return
+        }
         let number = try SegmentRecord.allocate(txn, meta)
         var builder = SegmentBuilder(txn, dbs.postings, number: number)
         var norms = Norms.Reader(txn, dbs.norms)

@@ -556,6 +556,75 @@ final class SearchSegmentTests: XCTestCase {
         XCTAssertLessThan(dead, written, "segments mostly of dead documents are rewritten")
         XCTAssertEqual(try s.statistics().liveArticles, UInt64(model.count))
     }
+
+    /// Damage a write could trip over is refused as corruption (with the way out), never
+    /// trapped on; `verify` names it precisely; a reindex repairs it.
+    func testDamagedSegmentsAndNumbersAreCorruptionNotCrashes() throws {
+        let s = try makeStore(self)
+        for i in 0..<6 { try s.write { try $0.put(Article(id: "a\(i)", title: "t", body: "word\(i) common")) } }
+        let search = try XCTUnwrap(s.dbs.search)
+        func segments() throws -> [SegmentRecord] { try s.env.read { try SegmentRecord.all($0, search.segments) } }
+        XCTAssertEqual(try segments().count, 6)
+        // A segment claiming its neighbours' documents: a write that would merge refuses.
+        var widened = try segments()[5]
+        widened.firstDoc = 0
+        try s.env.write { try $0.put(search.segments, key: widened.key, value: widened.encoded) }
+        XCTAssertTrue(try s.verify().problems.contains { $0.contains("overlaps the one before it") })
+        XCTAssertThrowsError(try s.write { try $0.put(Article(id: "a7", title: "t", body: "more")) }) { e in
+            XCTAssertTrue("\(e)".contains("overlap") && "\(e)".contains("folio reindex"), "\(e)")
+        }
+        XCTAssertThrowsError(try s.search(SearchQuery(parsing: "common"), limit: 10)) { XCTAssertTrue("\($0)".contains("overlap")) }
+        try s.reindex()
+        XCTAssertEqual(try s.verify().problems, [])
+        // A norms chunk of the wrong size: reported once, not as a flood of dead documents.
+        let chunk = try XCTUnwrap(try s.env.read { try $0.get(search.norms, key: UInt32(0).bigEndianBytes) })
+        try s.env.write { try $0.put(search.norms, key: UInt32(0).bigEndianBytes, value: Array(chunk.dropLast(2))) }
+        let problems = try s.verify().problems
+        XCTAssertTrue(problems.contains { $0.contains("chunk 0 is 1022 bytes") }, "\(problems)")
+        XCTAssertFalse(problems.contains { $0.contains("not live") }, "\(problems)")
+        try s.env.write { try $0.put(search.norms, key: UInt32(0).bigEndianBytes, value: chunk) }
+        XCTAssertEqual(try s.verify().problems, [])
+        // Numbers behind what is stored: refused with the way out, not a bare LMDB error.
+        try s.env.write { try $0.put(s.dbs.meta, key: Meta.searchSegment, value: UInt64(0).bigEndianBytes) }
+        XCTAssertThrowsError(try s.write { try $0.put(Article(id: "a8", title: "t", body: "more")) }) { e in
+            XCTAssertTrue("\(e)".contains("meta/search.segment is behind") && "\(e)".contains("folio reindex"), "\(e)")
+        }
+        try s.reindex()
+        XCTAssertEqual(try s.verify().problems, [])
+    }
+
+    /// A transaction that only deletes still runs the merge policy: a segment all of whose
+    /// documents died goes at once.
+    func testASegmentWhoseDocumentsAllDieGoesInTheDeletingTransaction() throws {
+        let s = try makeStore(self)
+        try s.write { w in for i in 0..<20 { try w.put(Article(id: "old/\(i)", title: "t", body: "harbour \(i)")) } }
+        try s.write { try $0.put(Article(id: "keep", title: "t", body: "harbour kept")) }
+        let search = try XCTUnwrap(s.dbs.search)
+        XCTAssertEqual(try s.env.read { try SegmentRecord.all($0, search.segments) }.count, 2)
+        try s.write { w in for i in 0..<20 { try w.delete("old/\(i)") } }
+        let left = try s.env.read { try SegmentRecord.all($0, search.segments) }
+        XCTAssertEqual(left.count, 1)
+        XCTAssertEqual(left.first?.docs, 1)
+        XCTAssertEqual(try s.search(SearchQuery(parsing: "harbour"), limit: 10).map(\.id), ["keep"])
+        XCTAssertEqual(try s.verify().problems, [])
+    }
+
+    /// Document numbers grow with every indexed version: past three quarters of their range a
+    /// write-open renumbers them (a rebuild), long before a write could run out.
+    func testAWriteOpenRenumbersAnIndexNearTheEndOfItsNumbers() throws {
+        let dir = temporaryDirectory(self) + "/store"
+        var s: Store? = try makeStore(self, path: dir)
+        try s!.write { w in for i in 0..<5 { try w.put(Article(id: "n/\(i)", title: "t", body: "night train \(i)")) } }
+        let before = try s!.search(SearchQuery(parsing: "night"), limit: 10)
+        try s!.env.write { try $0.put(s!.dbs.meta, key: Meta.searchNext, value: Store.renumberAt.bigEndianBytes) }
+        s!.close()
+        s = nil
+        let reopened = try Store.open(at: dir)
+        defer { reopened.close() }
+        XCTAssertEqual(try reopened.env.read { try Meta.u64(Meta.searchNext, reopened.dbs.meta, $0) }, 5)
+        XCTAssertEqual(try reopened.search(SearchQuery(parsing: "night"), limit: 10), before)
+        XCTAssertEqual(try reopened.verify().problems, [])
+    }
 }
 
 /// The records of format 3 that `verify` checks.
