@@ -384,16 +384,14 @@ final class SearchExecution {
         defer { self.norms = norms }
         // Segments in document order: one term's postings come out sorted.
         for segment in segments {
-            let k = segment.prefix + key
             if !prefix {
-                if let n = try txn.withValue(search.postings, key: k, { try list.read($0, segment, &norms) }) { try spend(postings: n) }
+                if let n = try SegmentLookup.withBlock(txn, search.postings, segment, key, { try list.read($0, segment, &norms) }) { try spend(postings: n) }
                 continue
             }
-            try txn.scan(search.postings, from: k) { found, block in
-                guard found.starts(with: k) else { return false }
-                if found.count > 4 && found[4] == 1 { return true }
+            try SegmentLookup.forEachTerm(txn, search.postings, segment, startingWith: key) { found, block in
+                if found.first == 1 { return true }
                 // One more term the prefix expands to.
-                if termsSeen.insert(Array(found[4...])).inserted && termsSeen.count > Self.maxPrefixTerms {
+                if termsSeen.insert(Array(found)).inserted && termsSeen.count > Self.maxPrefixTerms {
                     throw SearchTooBroad(reason: "\"\(term)*\" matches more than \(Self.maxPrefixTerms) terms")
                 }
                 try spend(postings: try list.read(block, segment, &norms))

@@ -421,6 +421,7 @@ struct PostingJournal {
                 written += count
             })
         }
+        try builder.finish()
         guard written > 0 else { return false }
         let record = SegmentRecord(number: builder.number, firstDoc: first, lastDoc: last, docs: liveDocs, dead: 0, postings: builder.postings, bytes: builder.bytes)
         try txn.put(dbs.segments, key: record.key, value: record.encoded)

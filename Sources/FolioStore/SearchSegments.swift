@@ -297,11 +297,54 @@ struct SegmentRecord: Equatable {
     }
 }
 
-/// Writes one segment's terms in ascending byte order, each as one appended key.
+/// A page of one segment's terms, the value of one `search_postings` key (u32 segment + the
+/// page's first term): entries back to back, terms ascending, each varint term length, term,
+/// varint block length, posting block. A page is closed before an entry would take it past
+/// `target` bytes (an entry larger than that is a page of its own), so a segment costs one key
+/// and about one overflow page per 4 KB of postings, not one key per term.
+enum PostingPage {
+    static let target = 4_000
+
+    /// Visits a page's entries in order, checking every bound and that terms ascend; `body`
+    /// gets each term and block and returns false to stop. Returns false when stopped.
+    @discardableResult
+    static func forEach(_ page: UnsafeRawBufferPointer, _ body: (_ term: UnsafeRawBufferPointer, _ block: UnsafeRawBufferPointer) throws -> Bool) throws -> Bool {
+        var o = 0
+        var previous: UnsafeRawBufferPointer?
+        guard !page.isEmpty else { throw CorruptRecord("a posting page is empty") }
+        while o < page.count {
+            let tl = try PostingBlock.Reader.varint(page, &o)
+            guard tl > 0, tl <= UInt64(page.count - o) else { throw CorruptRecord("a posting page's term runs past its end") }
+            let term = UnsafeRawBufferPointer(rebasing: page[o..<o + Int(tl)])
+            o += Int(tl)
+            let bl = try PostingBlock.Reader.varint(page, &o)
+            guard bl <= UInt64(page.count - o) else { throw CorruptRecord("a posting page's block runs past its end") }
+            let block = UnsafeRawBufferPointer(rebasing: page[o..<o + Int(bl)])
+            o += Int(bl)
+            if let previous, compare(previous, term) >= 0 { throw CorruptRecord("a posting page's terms do not ascend") }
+            previous = term
+            if try !body(term, block) { return false }
+        }
+        return true
+    }
+
+    /// Byte order, as LMDB compares keys (a prefix first).
+    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let n = min(a.count, b.count)
+        if n > 0 {
+            let c = memcmp(a.baseAddress!, b.baseAddress!, n)
+            if c != 0 { return Int(c) }
+        }
+        return a.count - b.count
+    }
+}
+
+/// Writes one segment's terms in ascending byte order into pages, each appended.
 struct SegmentBuilder {
     let txn: Transaction
     let db: Database
     let number: UInt32
+    private var page: [UInt8] = []
     private var key: [UInt8]
     private(set) var postings: UInt64 = 0
     private(set) var bytes: UInt64 = 0
@@ -313,17 +356,92 @@ struct SegmentBuilder {
         key = number.bigEndianBytes
     }
 
-    /// Appends `term`'s block (of `count` postings).
+    @inline(__always) private static func varint(_ v: Int, _ out: inout [UInt8]) {
+        var v = UInt64(v)
+        while v >= 0x80 {
+            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        out.append(UInt8(v))
+    }
+
+    /// Adds `term`'s block (of `count` postings); terms come in ascending byte order.
     mutating func add(_ term: UnsafeRawBufferPointer, block: UnsafeRawBufferPointer, count: Int) throws {
-        key.removeSubrange(4...)
-        key.append(contentsOf: term)
+        let size = term.count + block.count + 10
+        if !page.isEmpty && page.count + size > PostingPage.target { try flush() }
+        if page.isEmpty {
+            key.removeSubrange(4...)
+            key.append(contentsOf: term)
+        }
+        Self.varint(term.count, &page)
+        page.append(contentsOf: term)
+        Self.varint(block.count, &page)
+        page.append(contentsOf: block)
+        postings += UInt64(count)
+        bytes += UInt64(block.count)
+    }
+
+    /// Writes the last page.
+    mutating func finish() throws {
+        if !page.isEmpty { try flush() }
+    }
+
+    private mutating func flush() throws {
         do {
-            try txn.put(db, key: key, value: block, flags: .append)
+            try txn.put(db, key: key, value: page, flags: .append)
         } catch let e as LMDBError where e == .keyExists {
             throw StoreError.corrupt("search_postings already holds keys past segment \(number) (meta/search.segment is behind the segments stored): run `folio reindex`")
         }
-        postings += UInt64(count)
-        bytes += UInt64(block.count)
+        page.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Finds terms in one segment's pages.
+enum SegmentLookup {
+    /// Lends `term`'s block in `segment`, or returns nil when the segment does not hold it.
+    static func withBlock<T>(_ txn: Transaction, _ db: Database, _ segment: SegmentRecord, _ term: [UInt8], _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+        let prefix = segment.prefix
+        return try txn.withFloor(db, key: prefix + term) { k, page -> T? in
+            guard k.count > 4, k.starts(with: prefix) else { return nil }
+            var result: T?
+            try term.withUnsafeBytes { target in
+                try PostingPage.forEach(page) { t, block in
+                    let c = PostingPage.compare(t, target)
+                    if c == 0 { result = try body(block) }
+                    return c < 0
+                }
+            }
+            return result
+        } ?? nil
+    }
+
+    /// Visits, in order, the terms of `segment` that start with `prefix` (from the page that
+    /// holds the first), with their blocks; `body` returns false to stop.
+    static func forEachTerm(_ txn: Transaction, _ db: Database, _ segment: SegmentRecord, startingWith prefix: [UInt8], _ body: (_ term: UnsafeRawBufferPointer, _ block: UnsafeRawBufferPointer) throws -> Bool) throws {
+        try forEachTerm(txn, db, segment, after: nil, from: prefix) { term, block in
+            // Terms come at or after the prefix: the first without it is past every one with it.
+            guard term.starts(with: prefix) else { return false }
+            return try body(term, block)
+        }
+    }
+
+    /// Visits the entries of `segment` in term order from `start` (a term; entries before it
+    /// are skipped) or, with `after`, from the first term after it. `body` returns false to stop.
+    static func forEachTerm(_ txn: Transaction, _ db: Database, _ segment: SegmentRecord, after: [UInt8]?, from start: [UInt8] = [], _ body: (_ term: UnsafeRawBufferPointer, _ block: UnsafeRawBufferPointer) throws -> Bool) throws {
+        let prefix = segment.prefix
+        let first = after ?? start
+        // The page holding `first`, else the segment's first page.
+        let floor = try first.isEmpty ? nil : txn.withFloor(db, key: prefix + first) { k, _ in k.count > 4 && k.starts(with: prefix) ? Array(k) : nil } ?? nil
+        try first.withUnsafeBytes { f in
+            try txn.scan(db, from: floor ?? prefix) { k, page in
+                guard k.count > 4, k.starts(with: prefix) else { return false }
+                return try PostingPage.forEach(page) { term, block in
+                    let c = PostingPage.compare(term, f)
+                    if c < 0 || (c == 0 && after != nil) { return true }
+                    return try body(term, block)
+                }
+            }
+        }
     }
 }
 
@@ -419,17 +537,12 @@ enum SegmentMerger {
             arena.removeAll(keepingCapacity: true)
             entries.removeAll(keepingCapacity: true)
             head = 0
-            let prefix = record.prefix
             var reachedEnd = true
-            let resume = resumeAfter
-            try txn.scan(db, from: prefix + (resume ?? [])) { k, v in
-                guard k.count >= 4, k.starts(with: prefix) else { return false }
-                let term = UnsafeRawBufferPointer(rebasing: k[4...])
-                if let resume, term.elementsEqual(resume) { return true }
+            try SegmentLookup.forEachTerm(txn, db, record, after: resumeAfter) { term, block in
                 let t = arena.count
                 arena.append(contentsOf: term)
                 let b = arena.count
-                arena.append(contentsOf: v)
+                arena.append(contentsOf: block)
                 entries.append((t, b, arena.count))
                 if arena.count >= budget {
                     reachedEnd = false
@@ -519,6 +632,7 @@ enum SegmentMerger {
             // Each round drains the source whose last buffered term is the bound.
             precondition(progressed, "a search segment merge made no progress")
         }
+        try builder.finish()
         for s in run {
             try txn.deletePrefix(dbs.postings, s.prefix)
             try txn.delete(dbs.segments, key: s.key)

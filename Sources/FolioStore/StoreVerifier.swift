@@ -329,6 +329,7 @@ extension Store {
         var actualSum: UInt64 = 0
         var actual = 0
         var unknown = Set<UInt32>()
+        var lastTerm = [[UInt8]?](repeating: nil, count: segments.count)
         try txn.scan(search.postings) { k, v in
             guard k.count > 4 else {
                 problem("search_postings: a key of \(k.count) bytes")
@@ -339,20 +340,36 @@ extension Store {
                 if unknown.insert(number).inserted { problem("search_postings: postings of segment \(number), which search_segments does not list") }
                 return true
             }
-            let term = UnsafeRawBufferPointer(rebasing: k[4...])
-            let isDocumentTerm = term.elementsEqual(IndexedDocument.documentTermBytes)
+            let pageKey = UnsafeRawBufferPointer(rebasing: k[4...])
+            var first = true
             do {
-                var r = try PostingBlock.Reader(v, base: segments[i].firstDoc, last: segments[i].lastDoc)
-                while let p = try r.next() {
-                    counted[i] += 1
-                    guard try norms.value(p.doc) != 0 else { continue }
-                    actual += 1
-                    actualSum &+= digest(term, p.doc, p.tf, p.mask)
-                    if isDocumentTerm { liveDocs[i] += 1 }
+                try PostingPage.forEach(v) { term, block in
+                    if first {
+                        first = false
+                        guard term.elementsEqual(pageKey) else { throw CorruptRecord("the page's key is not its first term") }
+                        if let previous = lastTerm[i], previous.withUnsafeBytes({ PostingPage.compare($0, term) }) >= 0 {
+                            throw CorruptRecord("the page's terms do not come after the previous page's")
+                        }
+                    }
+                    lastTerm[i] = Array(term)
+                    let isDocumentTerm = term.elementsEqual(IndexedDocument.documentTermBytes)
+                    do {
+                        var r = try PostingBlock.Reader(block, base: segments[i].firstDoc, last: segments[i].lastDoc)
+                        while let p = try r.next() {
+                            counted[i] += 1
+                            guard try norms.value(p.doc) != 0 else { continue }
+                            actual += 1
+                            actualSum &+= digest(term, p.doc, p.tf, p.mask)
+                            if isDocumentTerm { liveDocs[i] += 1 }
+                        }
+                        bytes[i] += UInt64(block.count)
+                    } catch {
+                        problem("search_postings: segment \(number), term \(String(decoding: term, as: UTF8.self)): \(error)")
+                    }
+                    return true
                 }
-                bytes[i] += UInt64(v.count)
             } catch {
-                problem("search_postings: segment \(number), term \(String(decoding: term, as: UTF8.self)): \(error)")
+                problem("search_postings: segment \(number), page \(String(decoding: pageKey, as: UTF8.self)): \(error)")
             }
             return true
         }

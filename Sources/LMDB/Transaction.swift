@@ -217,6 +217,28 @@ public final class Transaction {
         return deleted
     }
 
+    /// Lends the entry with the greatest key <= `key` (nil when every key is greater), for a
+    /// layout whose keys start ranges (a page of entries under its first entry's key).
+    public func withFloor<K: ContiguousBytes, T>(
+        _ db: Database, key: K, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> T
+    ) throws -> T? {
+        let target = key.withUnsafeBytes { Array($0) }
+        precondition(!target.isEmpty, "withFloor needs a key")
+        var result: T?
+        try positioned(db, at: target) { cursor, k, v, rc in
+            var rc = rc
+            if rc == MDB_NOTFOUND {
+                rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST)
+            } else if rc == MDB_SUCCESS && !UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size).elementsEqual(target) {
+                rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV)
+            }
+            if rc == MDB_NOTFOUND { return }
+            try check(rc, "mdb_cursor_get \(db.name)")
+            result = try body(UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size), UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+        }
+        return result
+    }
+
     /// Visits every entry of `db` in key order.
     public func scan(
         _ db: Database,

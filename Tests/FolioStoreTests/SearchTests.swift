@@ -268,36 +268,63 @@ final class SearchTests: XCTestCase {
         // Damage: a term's postings lost; a frequency altered (same count, other content); a
         // block that does not decode; postings of a segment nobody lists; a document record removed.
         let segment = try XCTUnwrap(try s.env.read { try SegmentRecord.all($0, search.segments) }.last)
-        let portKey = segment.prefix + Array("port".utf8)
-        let portBlock = try XCTUnwrap(try s.env.read { try $0.get(search.postings, key: portKey) })
-        try s.env.write { txn in try txn.delete(search.postings, key: portKey) }
+        // The segment's entries, and a way to write them back (as pages) changed.
+        var entries: [(term: [UInt8], block: [UInt8])] = []
+        try s.env.read { txn in
+            try SegmentLookup.forEachTerm(txn, search.postings, segment, after: nil) { t, b in
+                entries.append((Array(t), Array(b)))
+                return true
+            }
+        }
+        func rewrite(_ e: [(term: [UInt8], block: [UInt8])], number: UInt32? = nil) throws {
+            try s.env.write { txn in
+                try txn.deletePrefix(search.postings, (number ?? segment.number).bigEndianBytes)
+                var builder = SegmentBuilder(txn, search.postings, number: number ?? segment.number)
+                for (t, b) in e { try t.withUnsafeBytes { t in try b.withUnsafeBytes { try builder.add(t, block: $0, count: 0) } } }
+                try builder.finish()
+            }
+        }
+        let port = try XCTUnwrap(entries.firstIndex { $0.term == Array("port".utf8) })
+        try rewrite(entries.filter { $0.term != Array("port".utf8) })
         var problems = try s.verify().problems
         XCTAssertTrue(problems.contains { $0.contains("live postings, the live articles explain") }, "\(problems)")
         XCTAssertTrue(problems.contains { $0.contains("segment \(segment.number) records") }, "\(problems)")
         // The same postings with one frequency raised.
         var postings: [(doc: UInt32, tf: UInt32, mask: UInt32)] = []
-        try portBlock.withUnsafeBytes { b in
+        try entries[port].block.withUnsafeBytes { b in
             var r = try PostingBlock.Reader(b, base: segment.firstDoc, last: segment.lastDoc)
             while let p = try r.next() { postings.append(p) }
         }
         var writer = PostingBlock.Writer()
-        var altered: [UInt8] = []
+        var altered = entries
         writer.encode(base: segment.firstDoc, room: postings.count * PostingBlock.maxPostingBytes, { sink in
             for (k, p) in postings.enumerated() { sink.append(doc: p.doc, tf: k == 0 ? p.tf + 1 : p.tf, mask: p.mask) }
-        }, then: { block, _ in altered = Array(block) })
-        try s.env.write { txn in try txn.put(search.postings, key: portKey, value: altered) }
+        }, then: { block, _ in altered[port].block = Array(block) })
+        try rewrite(altered)
         problems = try s.verify().problems
         XCTAssertTrue(problems.contains { $0.contains("postings differ from what the live articles explain") }, "\(problems)")
-        try s.env.write { txn in try txn.put(search.postings, key: portKey, value: [200, 1, 2]) }
+        altered[port].block = [200, 1, 2]
+        try rewrite(altered)
         problems = try s.verify().problems
         XCTAssertTrue(problems.contains { $0.contains("search_postings: segment \(segment.number), term port:") }, "\(problems)")
+        // Entries out of order within a page, and a page under a key that is not its first term.
+        altered = entries
+        altered.swapAt(port, port + 1)
+        try rewrite(altered)
+        XCTAssertTrue(try s.verify().problems.contains { $0.contains("terms do not ascend") })
+        try rewrite(entries)
+        let firstKey = try XCTUnwrap(try s.env.read { txn in try txn.withFloor(search.postings, key: segment.prefix + [0xFF]) { k, v in (Array(k), Array(v)) } })
         try s.env.write { txn in
-            try txn.put(search.postings, key: portKey, value: portBlock)
-            try txn.put(search.postings, key: UInt32(9_999).bigEndianBytes + Array("zzz".utf8), value: portBlock)
+            try txn.delete(search.postings, key: firstKey.0)
+            try txn.put(search.postings, key: firstKey.0 + [0x7A], value: firstKey.1)
         }
+        XCTAssertTrue(try s.verify().problems.contains { $0.contains("the page's key is not its first term") })
+        try rewrite(entries)
+        XCTAssertEqual(try s.verify().problems, [])
+        try rewrite(Array(entries.prefix(3)), number: 9_999)
         problems = try s.verify().problems
         XCTAssertEqual(problems, ["search_postings: postings of segment 9999, which search_segments does not list"])
-        try s.env.write { txn in try txn.delete(search.postings, key: UInt32(9_999).bigEndianBytes + Array("zzz".utf8)) }
+        try s.env.write { txn in try txn.deletePrefix(search.postings, UInt32(9_999).bigEndianBytes) }
         XCTAssertEqual(try s.verify().problems, [])
         try s.env.write { txn in try txn.delete(search.docs, key: UInt32(1).bigEndianBytes) }
         XCTAssertTrue(try s.verify().problems.contains { $0.contains("search_docs[1]: missing") })
@@ -511,7 +538,7 @@ final class SearchSegmentTests: XCTestCase {
         struct Undo: Error {}
         let s = try makeStore(self, mapSize: 64 << 20)
         var rng = SplitMix64(seed: 7)
-        let words = (0..<50).map { "w\($0)" }
+        let words = (0..<2_000).map { "w\($0)" }
         var model: [String: Set<String>] = [:]
         let search = try XCTUnwrap(s.dbs.search)
         var mostSegments = 0
@@ -526,7 +553,7 @@ final class SearchSegmentTests: XCTestCase {
                     }
                     // A few words, or (now and then) a long text.
                     let n = rng.next() % 20 == 0 ? 2_000 : 1 + rng.next() % 25
-                    let text = (0..<n).map { _ in words[Int(rng.next() % (1 + rng.next() % 50))] }
+                    let text = (0..<n).map { _ in words[Int(rng.next() % (1 + rng.next() % 2_000))] }
                     try w.put(Article(id: id, title: "t", body: text.joined(separator: " ")))
                     model[id] = Set(text)
                 }
@@ -550,6 +577,7 @@ final class SearchSegmentTests: XCTestCase {
         // postings went with them.
         let segments = try s.env.read { try SegmentRecord.all($0, search.segments) }
         XCTAssertLessThan(mostSegments, 20)
+        XCTAssertGreaterThan(try s.env.read { try $0.statistics(search.postings).entries }, 2 * segments.count, "segments span several pages")
         let written = segments.reduce(0) { $0 + Int($1.docs) }
         let dead = segments.reduce(0) { $0 + Int($1.dead) }
         XCTAssertEqual(written - dead, model.count)

@@ -46,9 +46,10 @@ final class EnvironmentTests: XCTestCase {
         XCTAssertEqual(try env.read { try $0.statistics(db).entries }, 3)
     }
 
-    /// `deletePrefix` deletes exactly the keys with the prefix — across many pages, values on
-    /// overflow pages included — and nothing before or after, as a model says over 30 rounds.
-    func testDeletePrefixAgreesWithAModel() throws {
+    /// `deletePrefix` deletes exactly the keys with the prefix (across many pages, values on
+    /// overflow pages included, nothing before or after), and `withFloor` finds the greatest key
+    /// at or before a probe, as a model says over 30 rounds.
+    func testDeletePrefixAndFloorAgreeWithAModel() throws {
         let env = try open()
         let db = try env.openDatabases([("segments", [.create])])[0]
         var model: [[UInt8]: Int] = [:]
@@ -81,6 +82,15 @@ final class EnvironmentTests: XCTestCase {
                 }
             }
             XCTAssertEqual(seen, model, "round \(round)")
+            // withFloor: the greatest key <= a probe, as the model says.
+            let sorted = model.keys.sorted { $0.lexicographicallyPrecedes($1) }
+            try env.read { txn in
+                for _ in 0..<50 {
+                    let probe = [UInt8(next() % 7)] + (0..<Int(next() % 4)).map { _ in UInt8(next() % 256) }
+                    let floor = try txn.withFloor(db, key: probe) { k, _ in Array(k) }
+                    XCTAssertEqual(floor, sorted.last { !probe.lexicographicallyPrecedes($0) }, "probe \(probe)")
+                }
+            }
         }
     }
 
