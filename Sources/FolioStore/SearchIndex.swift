@@ -156,6 +156,20 @@ struct TermTable<Value: Sendable>: Sendable {
     func string(_ t: Int) -> String { withBytes(t) { String(decoding: $0, as: UTF8.self) } }
 
     /// True when term `a`'s bytes sort before term `b`'s (byte order, as LMDB sorts keys).
+    /// The terms numbered `terms`, in byte order (as LMDB orders keys). Sorted by their first 8
+    /// bytes as one integer, and by all their bytes only where those tie.
+    func sorted(_ terms: [Int]) -> [Int] {
+        let keyed: [(UInt64, Int32)] = arena.withUnsafeBufferPointer { p in
+            terms.map { t in
+                let (a, e) = (Int(starts[t]), Int(starts[t + 1]))
+                var k: UInt64 = 0
+                for i in 0..<8 { k = k << 8 | UInt64(a + i < e ? p[a + i] : 0) }
+                return (k, Int32(t))
+            }
+        }
+        return keyed.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : precedes(Int($0.1), Int($1.1)) }.map { Int($0.1) }
+    }
+
     func precedes(_ a: Int, _ b: Int) -> Bool {
         arena.withUnsafeBufferPointer { p in
             let (a0, a1, b0, b1) = (Int(starts[a]), Int(starts[a + 1]), Int(starts[b]), Int(starts[b + 1]))
@@ -404,8 +418,7 @@ struct PostingJournal {
             }
         }
         let table = self.table
-        var order = (0..<distinct).filter { starts[$0] < starts[$0 + 1] }
-        order.sort { table.precedes($0, $1) }
+        let order = table.sorted((0..<distinct).filter { starts[$0] < starts[$0 + 1] })
         var builder = SegmentBuilder(txn, dbs.postings, number: try SegmentRecord.allocate(txn, meta))
         var writer = PostingBlock.Writer()
         var written = 0

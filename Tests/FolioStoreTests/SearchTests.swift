@@ -585,6 +585,23 @@ final class SearchSegmentTests: XCTestCase {
         XCTAssertEqual(try s.statistics().liveArticles, UInt64(model.count))
     }
 
+    /// Terms are written in LMDB's key order (bytes, a prefix first): the table's sort agrees
+    /// with it, for terms sharing 8-byte prefixes, prefixes of each other and zero bytes.
+    func testTermsSortInLMDBKeyOrder() {
+        var rng = SplitMix64(seed: 99)
+        var table = TermTable<Void>(capacity: 16)
+        var terms = Set<[UInt8]>()
+        for _ in 0..<3_000 {
+            let stem: [UInt8] = Array("abcdefgh".utf8.prefix(Int(rng.next() % 9)))
+            let term = stem + (0..<Int(rng.next() % 6)).map { _ in [0, 1, 0x61, 0x62, 0xC3, 0xFF][Int(rng.next() % 6)] }
+            guard !term.isEmpty else { continue }
+            terms.insert(term)
+            term.withUnsafeBufferPointer { _ = table.number(of: $0, initial: ()) }
+        }
+        let sorted = table.sorted(Array(0..<table.count)).map { t in table.withBytes(t) { Array($0) } }
+        XCTAssertEqual(sorted, terms.sorted { $0.lexicographicallyPrecedes($1) })
+    }
+
     /// Damage a write could trip over is refused as corruption (with the way out), never
     /// trapped on; `verify` names it precisely; a reindex repairs it.
     func testDamagedSegmentsAndNumbersAreCorruptionNotCrashes() throws {
