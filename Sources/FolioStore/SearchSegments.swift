@@ -539,6 +539,14 @@ enum SegmentMerger {
             head = 0
             var reachedEnd = true
             try SegmentLookup.forEachTerm(txn, db, record, after: resumeAfter) { term, block in
+                // Pages check their own order; across pages it is checked here.
+                let order: Int
+                if let (t, b, _) = entries.last {
+                    order = arena.withUnsafeBytes { PostingPage.compare(UnsafeRawBufferPointer(rebasing: $0[t..<b]), term) }
+                } else {
+                    order = resumeAfter?.withUnsafeBytes { PostingPage.compare($0, term) } ?? -1
+                }
+                if order >= 0 { throw CorruptRecord("search segment \(record.number)'s pages hold terms out of order") }
                 let t = arena.count
                 arena.append(contentsOf: term)
                 let b = arena.count
@@ -574,6 +582,7 @@ enum SegmentMerger {
         var sources = run.map { Source(record: $0) }
         let share = max(64 << 10, readBudget / run.count)
         var writer = PostingBlock.Writer()
+        var matching: [Int] = []
         var liveDocs: UInt32 = 0
         while true {
             for i in sources.indices where !sources[i].hasHead && !sources[i].exhausted {
@@ -588,15 +597,23 @@ enum SegmentMerger {
             }
             var progressed = false
             while true {
-                // The smallest head term.
+                // The smallest head term, and the sources (in document order) whose head it is.
                 var smallest: Int?
+                matching.removeAll(keepingCapacity: true)
                 for i in sources.indices where sources[i].hasHead {
                     guard let s = smallest else {
                         smallest = i
+                        matching.append(i)
                         continue
                     }
-                    let less = sources[i].withHeadTerm { a in sources[s].withHeadTerm { b in a.lexicographicallyPrecedes(b) } }
-                    if less { smallest = i }
+                    let c = sources[i].withHeadTerm { a in sources[s].withHeadTerm { b in PostingPage.compare(a, b) } }
+                    if c < 0 {
+                        smallest = i
+                        matching.removeAll(keepingCapacity: true)
+                        matching.append(i)
+                    } else if c == 0 {
+                        matching.append(i)
+                    }
                 }
                 guard let s = smallest else { break }
                 let term = sources[s].withHeadTerm { Array($0) }
@@ -605,12 +622,12 @@ enum SegmentMerger {
                 // Room: the sources' blocks, plus what a first posting's delta from the merged
                 // base may add (each posting is encoded as before, but the first of a block).
                 var room = 5
-                for i in sources.indices where sources[i].hasHead && sources[i].withHeadTerm({ $0.elementsEqual(term) }) {
+                for i in matching {
                     let (_, b, e) = sources[i].entries[sources[i].head]
                     room += e - b + 5
                 }
                 try writer.encode(base: base, room: room, { sink in
-                    for i in sources.indices where sources[i].hasHead && sources[i].withHeadTerm({ $0.elementsEqual(term) }) {
+                    for i in matching {
                         let (_, b, e) = sources[i].entries[sources[i].head]
                         let record = sources[i].record
                         try sources[i].arena.withUnsafeBytes { a in
@@ -629,8 +646,9 @@ enum SegmentMerger {
                 progressed = true
             }
             if sources.allSatisfy({ $0.exhausted && !$0.hasHead }) { break }
-            // Each round drains the source whose last buffered term is the bound.
-            precondition(progressed, "a search segment merge made no progress")
+            // Each round drains the source whose last buffered term is the bound, unless a
+            // source's terms do not ascend.
+            guard progressed else { throw StoreError.corrupt("search segments \(run.map { String($0.number) }.joined(separator: ", ")) hold terms out of order: run `folio reindex`") }
         }
         try builder.finish()
         for s in run {

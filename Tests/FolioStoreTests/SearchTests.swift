@@ -638,6 +638,38 @@ final class SearchSegmentTests: XCTestCase {
         XCTAssertEqual(try s.verify().problems, [])
     }
 
+    /// Pages of a segment whose terms do not ascend from one page to the next: verify names
+    /// it, and the merge that would read them refuses (corruption), never traps or loops.
+    func testPagesOutOfOrderAreCorruptionForVerifyAndMerges() throws {
+        let s = try makeStore(self)
+        for i in 0..<7 { try s.write { try $0.put(Article(id: "a\(i)", title: "t", body: "word\(i) common")) } }
+        let search = try XCTUnwrap(s.dbs.search)
+        let segment = try XCTUnwrap(try s.env.read { try SegmentRecord.all($0, search.segments) }.first)
+        var entries: [(term: [UInt8], block: [UInt8])] = []
+        try s.env.read { txn in
+            try SegmentLookup.forEachTerm(txn, search.postings, segment, after: nil) { t, b in
+                entries.append((Array(t), Array(b)))
+                return true
+            }
+        }
+        func page(_ e: ArraySlice<(term: [UInt8], block: [UInt8])>) -> [UInt8] {
+            e.flatMap { [UInt8(truncatingIfNeeded: $0.term.count)] + $0.term + [UInt8(truncatingIfNeeded: $0.block.count)] + $0.block }
+        }
+        // The first page holds the first and the last term; the second starts in between.
+        XCTAssertGreaterThan(entries.count, 3)
+        try s.env.write { txn in
+            try txn.deletePrefix(search.postings, segment.prefix)
+            try txn.put(search.postings, key: segment.prefix + entries[0].term, value: page([entries[0], entries[entries.count - 1]]))
+            try txn.put(search.postings, key: segment.prefix + entries[1].term, value: page(entries[1..<entries.count - 1]))
+        }
+        XCTAssertTrue(try s.verify().problems.contains { $0.contains("do not come after the previous page's") })
+        XCTAssertThrowsError(try s.write { try $0.put(Article(id: "a8", title: "t", body: "more")) }) { e in
+            XCTAssertTrue("\(e)".contains("out of order"), "\(e)")
+        }
+        try s.reindex()
+        XCTAssertEqual(try s.verify().problems, [])
+    }
+
     /// A transaction that only deletes still runs the merge policy: a segment all of whose
     /// documents died goes at once.
     func testASegmentWhoseDocumentsAllDieGoesInTheDeletingTransaction() throws {
