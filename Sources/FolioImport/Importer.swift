@@ -13,7 +13,7 @@ public final class Importer {
         /// Abort, writing nothing, if any record is rejected.
         public var strict = false
         /// Articles per write transaction.
-        public var batchSize = 5000
+        public var batchSize = 1000
         /// Body bytes per write transaction. A write transaction holds the pages it dirties in
         /// memory until it commits (the bodies, and the search index's postings for every word):
         /// 8 MiB of bodies keeps an importer's heap under ~60 MB at any store size (at 1M

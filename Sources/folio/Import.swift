@@ -55,7 +55,7 @@ struct Import: AsyncParsableCommand {
     var paths: [String]
     @Flag(help: "Write nothing if any record is rejected.") var strict = false
     @Flag(help: "Print the summary as JSON on stdout.") var json = false
-    @Option(help: "Most articles per write transaction (a transaction also ends at 8 MiB of bodies). Until it commits, a transaction holds in memory every page it changes: its articles, bodies and search index segment, and the segments merged with it. A smaller batch holds less and makes more, smaller segments to merge.") var batchSize: Int = 5000
+    @Option(help: "Most articles per write transaction (a transaction also ends at 8 MiB of bodies). Until it commits, a transaction holds in memory every page it changes: its articles, bodies and search index segment, and the segments merged with it. A smaller batch holds less and makes more, smaller segments to merge (1 000: about 70 MB at 100 000 news articles, as fast as larger batches).") var batchSize: Int = 1000
     @Option(help: ArgumentHelp("Where a plain-text page's id comes from: title (its source and title) or path (its path under the directory given).", valueName: "title|path"))
     var idFrom: IDSource = .title
 
