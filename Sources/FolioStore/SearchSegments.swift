@@ -314,7 +314,8 @@ enum PostingPage {
         guard !page.isEmpty else { throw CorruptRecord("a posting page is empty") }
         while o < page.count {
             let tl = try PostingBlock.Reader.varint(page, &o)
-            guard tl > 0, tl <= UInt64(page.count - o) else { throw CorruptRecord("a posting page's term runs past its end") }
+            guard tl > 0 else { throw CorruptRecord("a posting page holds an empty term") }
+            guard tl <= UInt64(page.count - o) else { throw CorruptRecord("a posting page's term runs past its end") }
             let term = UnsafeRawBufferPointer(rebasing: page[o..<o + Int(tl)])
             o += Int(tl)
             let bl = try PostingBlock.Reader.varint(page, &o)
@@ -433,11 +434,19 @@ enum SegmentLookup {
         // The page holding `first`, else the segment's first page.
         let floor = try first.isEmpty ? nil : txn.withFloor(db, key: prefix + first) { k, _ in k.count > 4 && k.starts(with: prefix) ? Array(k) : nil } ?? nil
         try first.withUnsafeBytes { f in
+            var firstPage = true
             try txn.scan(db, from: floor ?? prefix) { k, page in
-                guard k.count > 4, k.starts(with: prefix) else { return false }
+                guard k.starts(with: prefix) else { return false }
+                guard k.count > 4 else { throw CorruptRecord("search segment \(segment.number) has a page key without a term") }
+                defer { firstPage = false }
                 return try PostingPage.forEach(page) { term, block in
                     let c = PostingPage.compare(term, f)
-                    if c < 0 || (c == 0 && after != nil) { return true }
+                    if c < 0 || (c == 0 && after != nil) {
+                        // Only the floor page may hold terms before the start; a later page
+                        // holding one is out of order (and would be skipped unseen).
+                        if !firstPage { throw CorruptRecord("search segment \(segment.number)'s pages hold terms out of order") }
+                        return true
+                    }
                     return try body(term, block)
                 }
             }
@@ -467,6 +476,14 @@ enum SegmentMerger {
         s.docs == 0 ? 0 : s.bytes / UInt64(s.docs) * UInt64(s.docs - s.dead)
     }
 
+    /// Sizes come from records on disk: added saturating, never trapping.
+    static func sum(_ sizes: some Sequence<UInt64>) -> UInt64 {
+        sizes.reduce(0) { a, b in
+            let (s, overflow) = a.addingReportingOverflow(b)
+            return overflow ? .max : s
+        }
+    }
+
     static func level(_ s: SegmentRecord) -> Int {
         var b = liveBytes(s) / smallestLevelBytes
         var l = 0
@@ -487,7 +504,7 @@ enum SegmentMerger {
             var start = segments.count - 1
             while start > 0 && level(segments[start - 1]) == l { start -= 1 }
             let run = Array(segments[start...])
-            if run.count >= fanIn && run.reduce(0, { $0 + liveBytes($1) }) <= largestMergeBytes {
+            if run.count >= fanIn && sum(run.map(liveBytes)) <= largestMergeBytes {
                 try merge(run, txn, dbs, meta)
                 continue
             }
@@ -496,7 +513,7 @@ enum SegmentMerger {
             if segments.count > mostSegments {
                 var best: (start: Int, bytes: UInt64)?
                 for start in 0...(segments.count - fanIn) {
-                    let bytes = segments[start..<start + fanIn].reduce(0) { $0 + liveBytes($1) }
+                    let bytes = sum(segments[start..<start + fanIn].map(liveBytes))
                     if bytes <= largestMergeBytes && bytes < best?.bytes ?? .max { best = (start, bytes) }
                 }
                 if let best {
@@ -506,8 +523,8 @@ enum SegmentMerger {
             }
             // Segments at least half dead are rewritten alone, up to a budget of blocks read
             // per transaction (at least one).
-            if let s = segments.first(where: { $0.dead > 0 && UInt64($0.dead) * 2 >= UInt64($0.docs) && (rewritten == 0 || rewritten + $0.bytes <= rewriteBudget) }) {
-                rewritten += max(1, s.bytes)
+            if let s = segments.first(where: { $0.dead > 0 && UInt64($0.dead) * 2 >= UInt64($0.docs) && (rewritten == 0 || sum([rewritten, $0.bytes]) <= rewriteBudget) }) {
+                rewritten = sum([rewritten, max(1, s.bytes)])
                 try merge([s], txn, dbs, meta)
                 continue
             }
@@ -525,6 +542,9 @@ enum SegmentMerger {
         var head = 0
         var exhausted = false
         var resumeAfter: [UInt8]?
+        /// Postings and block bytes consumed, to hold against the record at the end.
+        var postingsRead: UInt64 = 0
+        var bytesRead: UInt64 = 0
 
         var hasHead: Bool { head < entries.count }
 
@@ -632,6 +652,8 @@ enum SegmentMerger {
                         let record = sources[i].record
                         try sources[i].arena.withUnsafeBytes { a in
                             var r = try PostingBlock.Reader(UnsafeRawBufferPointer(rebasing: a[b..<e]), base: record.firstDoc, last: record.lastDoc)
+                            sources[i].postingsRead += UInt64(r.count)
+                            sources[i].bytesRead += UInt64(e - b)
                             while let p = try r.next() {
                                 guard try norms.isLive(p.doc) else { continue }
                                 sink.append(doc: p.doc, tf: p.tf, mask: p.mask)
@@ -649,6 +671,11 @@ enum SegmentMerger {
             // Each round drains the source whose last buffered term is the bound, unless a
             // source's terms do not ascend.
             guard progressed else { throw StoreError.corrupt("search segments \(run.map { String($0.number) }.joined(separator: ", ")) hold terms out of order: run `folio reindex`") }
+        }
+        // Every posting of every source must have been read: a page missing, skipped or
+        // unreachable would otherwise be dropped without a word.
+        for source in sources where source.postingsRead != source.record.postings || source.bytesRead != source.record.bytes {
+            throw StoreError.corrupt("search segment \(source.record.number) records \(source.record.postings) postings in \(source.record.bytes) bytes, its pages hold \(source.postingsRead) in \(source.bytesRead): run `folio reindex`")
         }
         try builder.finish()
         for s in run {
