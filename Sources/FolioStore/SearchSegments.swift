@@ -2,12 +2,12 @@ import FolioModel
 import Foundation
 import LMDB
 
-// The index's postings live in immutable segments (STORAGE.md "search_segments,
-// search_postings"): each write transaction that indexes documents appends one segment, whose
-// keys (u32 segment number + term) come after every key already stored, so it dirties only new
-// pages, in proportion to the postings it writes and not to the terms it touches. A document
-// number names one indexed version of an article and is never reused: replacing or deleting an
-// article marks its document dead (`search_norms`), and merges drop dead postings.
+// The index's postings live in immutable segments (STORAGE.md, the search index): each write
+// transaction that indexes documents appends one segment, whose pages (keyed u32 segment number
+// + first term) come after every key already stored, so it dirties only new pages, in
+// proportion to the postings it writes and not to the terms it touches. A document number names
+// one indexed version of an article and is not reused before a rebuild: replacing or deleting
+// an article marks its document dead (`search_norms`), and merges drop dead postings.
 
 /// One term's postings in one segment: varint count, then per posting (documents ascending)
 /// varint document delta (the first from the segment's first document, the others from the
@@ -454,13 +454,14 @@ enum SegmentLookup {
     }
 }
 
-/// When segments merge: a log-structured policy on the newest segments. Sizes fall into levels
-/// (below 64 KiB of blocks, below 512 KiB, …, ×8 each); when the newest segments share a level
-/// and there are 8 or more of them, they merge into one (of the next level), as long as the
-/// result stays within 32 MiB (segments beyond that are left as they are). A segment whose
-/// documents are at least half dead is rewritten alone (one per transaction). Merges run in the
-/// transaction that wrote the segment, so the index is never seen half merged; each posting is
-/// rewritten about log8(segment size / 64 KiB) times.
+/// When segments merge (STORAGE.md "Merges"): sizes (live bytes of blocks) fall into levels —
+/// below 64 KiB, below 512 KiB, …, ×8 each. When the newest segments share a level and there
+/// are 8 or more of them, they merge into one (of the next level), as long as the result stays
+/// within 32 MiB; beyond 24 segments the 8 adjacent ones with the fewest live bytes merge; a
+/// segment at least half dead is rewritten alone (within 16 MiB per transaction), one all dead
+/// deleted unread. Merges run at the end of the transaction that wrote a segment or killed a
+/// document, so the index is never seen half merged; only adjacent segments merge, so they
+/// stay disjoint; each posting is rewritten about log8(segment size / 64 KiB) times.
 enum SegmentMerger {
     static let fanIn = 8
     static let smallestLevelBytes: UInt64 = 64 << 10
