@@ -23,7 +23,7 @@ extension Store {
         guard let search = dbs.search else { return }
         let (format, version, building, numbersUsed) = try storeErrors {
             try env.read { txn -> (UInt32, UInt64, Bool, Bool) in
-                let f = try txn.withValue(dbs.meta, key: Meta.format) { b in b.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } } ?? 0
+                let f = try Meta.recordedFormat(dbs.meta, txn)
                 let v = try txn.get(dbs.meta, key: Meta.searchVersion) == nil ? UInt64.max : try Meta.u64(Meta.searchVersion, dbs.meta, txn)
                 let used = try max(Meta.u64(Meta.searchNext, dbs.meta, txn), Meta.u64(Meta.searchSegment, dbs.meta, txn)) >= renumberAt
                 return (f, v, try txn.get(dbs.meta, key: Meta.searchBuild) != nil, used)
@@ -123,7 +123,7 @@ extension Store {
         guard limit > 0 else { return [] }
         return try storeErrors {
             try env.read { txn in
-                let format = try txn.withValue(dbs.meta, key: Meta.format) { b in b.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } } ?? 0
+                let format = try Meta.recordedFormat(dbs.meta, txn)
                 guard let search = dbs.search, format >= Store.searchIndexFormat else {
                     throw SearchUnavailable(reason: format < 2
                         ? "this store has no search index yet (storage format \(format)): open it once for writing (any write, or `folio reindex`) to build it"

@@ -363,7 +363,6 @@ struct PostingJournal {
     var killedDocuments = false
 
     var count: Int { postings.count }
-    var isEmpty: Bool { postings.isEmpty }
 
     /// Every posting of `document`, numbered `doc` (above every document recorded before).
     mutating func record(_ document: IndexedDocument, doc: UInt32) {

@@ -262,7 +262,7 @@ public final class Store: Sendable {
         guard let tombstones = dbs.tombstones else { return }
         try storeErrors {
             try env.write { txn in
-                let f = try txn.withValue(dbs.meta, key: Meta.format) { b in b.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } } ?? 0
+                let f = try Meta.recordedFormat(dbs.meta, txn)
                 guard f < tombstoneFormat else { return }
                 var found: [(UInt64, [UInt8])] = []
                 try txn.scan(dbs.articles) { k, v in
@@ -519,6 +519,11 @@ enum Meta {
     static let tombstonesCollected = Array("tombstones.collected".utf8)
     static let purgesCollected = Array("tombstones.purges".utf8)
     static let staleRefused = Array("tombstones.refused".utf8)
+
+    /// The recorded storage format (0 when none is).
+    static func recordedFormat(_ db: Database, _ txn: Transaction) throws -> UInt32 {
+        try txn.withValue(db, key: format) { b in b.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } } ?? 0
+    }
 
     static func u64(_ key: [UInt8], _ db: Database, _ txn: Transaction) throws -> UInt64 {
         try txn.withValue(db, key: key) { b -> UInt64 in

@@ -12,7 +12,7 @@ extension Store {
             try env.read { txn in
                 let all = [dbs.meta, dbs.articles, dbs.bodies, dbs.bodyRefs, dbs.changes, dbs.peers, dbs.peerStatus] + (dbs.writes.map { [$0] } ?? [])
                     + (dbs.search?.all ?? []) + [dbs.acks, dbs.purged, dbs.tombstones, dbs.collected].compactMap { $0 }
-                let format = try txn.withValue(dbs.meta, key: Meta.format) { b in b.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } } ?? 0
+                let format = try Meta.recordedFormat(dbs.meta, txn)
                 return StoreStatistics(
                     nodeID: nodeID, epoch: epoch, storageFormat: format,
                     liveArticles: try Meta.u64(Meta.live, dbs.meta, txn),

@@ -359,10 +359,7 @@ final class SearchTests: XCTestCase {
     }
 
     func testAFormatOneStoreUpgradesInPlaceKeepingEverything() throws {
-        let dir = temporaryDirectory(self)
-        let fixture = Self.root.appendingPathComponent("Tests/FolioStoreTests/Fixtures/format1")
-        try FileManager.default.copyItem(atPath: fixture.appendingPathComponent("data.mdb").path, toPath: dir + "/data.mdb")
-        let expected = try String(contentsOf: fixture.appendingPathComponent("export-all-versions.jsonl"), encoding: .utf8)
+        let (dir, expected) = try copyFixture(self, "format1")
 
         // Read-only: readable as before, search explains itself.
         var ro = Store.Options()
@@ -446,13 +443,19 @@ final class SearchReviewTests: XCTestCase {
     }
 }
 
+/// A copy of a committed store fixture (never opened in place) in a temporary directory, and
+/// the `export --all-versions` it was committed with.
+func copyFixture(_ test: XCTestCase, _ name: String) throws -> (dir: String, expectedExport: String) {
+    let dir = temporaryDirectory(test)
+    let fixture = SearchTests.root.appendingPathComponent("Tests/FolioStoreTests/Fixtures/\(name)")
+    try FileManager.default.copyItem(atPath: fixture.appendingPathComponent("data.mdb").path, toPath: dir + "/data.mdb")
+    return (dir, try String(contentsOf: fixture.appendingPathComponent("export-all-versions.jsonl"), encoding: .utf8))
+}
+
 /// Format 2 (search index, before tombstone collection) → 3.
 final class FormatThreeUpgradeTests: XCTestCase {
     func testAFormatTwoStoreUpgradesInPlaceKeepingEverything() throws {
-        let dir = temporaryDirectory(self)
-        let fixture = SearchTests.root.appendingPathComponent("Tests/FolioStoreTests/Fixtures/format2")
-        try FileManager.default.copyItem(atPath: fixture.appendingPathComponent("data.mdb").path, toPath: dir + "/data.mdb")
-        let expected = try String(contentsOf: fixture.appendingPathComponent("export-all-versions.jsonl"), encoding: .utf8)
+        let (dir, expected) = try copyFixture(self, "format2")
 
         var ro = Store.Options()
         ro.readOnly = true
@@ -488,10 +491,7 @@ final class FormatThreeUpgradeTests: XCTestCase {
 /// Format 3 (postings as one duplicate-sorted B-tree per term) → 4 (postings in segments).
 final class FormatFourUpgradeTests: XCTestCase {
     func testAFormatThreeStoreUpgradesInPlaceKeepingEverythingAndRebuildsItsIndex() throws {
-        let dir = temporaryDirectory(self)
-        let fixture = SearchTests.root.appendingPathComponent("Tests/FolioStoreTests/Fixtures/format3")
-        try FileManager.default.copyItem(atPath: fixture.appendingPathComponent("data.mdb").path, toPath: dir + "/data.mdb")
-        let expected = try String(contentsOf: fixture.appendingPathComponent("export-all-versions.jsonl"), encoding: .utf8)
+        let (dir, expected) = try copyFixture(self, "format3")
 
         var ro = Store.Options()
         ro.readOnly = true
