@@ -171,10 +171,8 @@ struct TermTable<Value: Sendable>: Sendable {
     }
 
     func precedes(_ a: Int, _ b: Int) -> Bool {
-        arena.withUnsafeBufferPointer { p in
-            let (a0, a1, b0, b1) = (Int(starts[a]), Int(starts[a + 1]), Int(starts[b]), Int(starts[b + 1]))
-            let c = memcmp(p.baseAddress! + a0, p.baseAddress! + b0, min(a1 - a0, b1 - b0))
-            return c != 0 ? c < 0 : a1 - a0 < b1 - b0
+        arena.withUnsafeBytes { p in
+            PostingPage.compare(UnsafeRawBufferPointer(rebasing: p[Int(starts[a])..<Int(starts[a + 1])]), UnsafeRawBufferPointer(rebasing: p[Int(starts[b])..<Int(starts[b + 1])])) < 0
         }
     }
 }
