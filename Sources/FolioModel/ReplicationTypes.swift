@@ -58,10 +58,15 @@ public struct SyncNeeds: Sendable, Equatable {
     public var ids: [String]
     /// Bodies of those versions already stored here: the source need not send them.
     public var have: [BodyHash]
+    /// Of `have`, those held only in articles' records (a store keeps small bodies with their
+    /// article), each with the articles holding it: what a later re-check must look at. Never
+    /// sent; empty in what a peer answered.
+    public var haveIn: [BodyHash: [String]]
 
-    public init(ids: [String], have: [BodyHash]) {
+    public init(ids: [String], have: [BodyHash], haveIn: [BodyHash: [String]] = [:]) {
         self.ids = ids
         self.have = have
+        self.haveIn = haveIn
     }
 }
 

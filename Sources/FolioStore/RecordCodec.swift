@@ -5,31 +5,62 @@ import FolioModel
 /// Every value starts with a format byte; a value written by a newer format is refused,
 /// never guessed at.
 enum RecordCodec {
-    static let articleFormat: UInt8 = 1
-    static let bodyFormat: UInt8 = 1
+    /// Format 2 (storage format 5) keeps small bodies in the record; format 1 is still read
+    /// (a store being upgraded holds both).
+    static let articleFormat: UInt8 = 2
+    /// Format 2 (storage format 5) carries its reference count; format 1 is still read.
+    static let bodyFormat: UInt8 = 2
+    /// A body of at most this many UTF-8 bytes is stored in its article's record (one lookup
+    /// reads the article); a larger one in `bodies`, content-addressed and counted, so sync
+    /// never sends it to a store that holds it and identical large bodies are stored once.
+    static let inlineBodyLimit = 16_384
 
-    /// An article's stored state: its sibling versions and its latest change's sequence number.
+    /// Whether a version's body lives in its record (by the length the version declares,
+    /// which a write checks against the body itself).
+    @inline(__always) static func isInline(_ c: VersionContent) -> Bool { c.bodyLength <= inlineBodyLimit }
+
+    /// An article's stored state: its sibling versions, its latest change's sequence number,
+    /// and the hashes of the bodies its record holds (`inlineBodies` has their text when the
+    /// record was decoded with them).
     struct ArticleRecord: Equatable {
         var seq: UInt64
         var versions: VersionSet
+        var inlineHashes: [BodyHash] = []
+        var inlineBodies: [BodyHash: [UInt8]] = [:]
+
+        init(seq: UInt64, versions: VersionSet, inlineHashes: [BodyHash] = [], inlineBodies: [BodyHash: [UInt8]] = [:]) {
+            (self.seq, self.versions, self.inlineHashes, self.inlineBodies) = (seq, versions, inlineHashes, inlineBodies)
+        }
     }
 
-    static func encode(_ record: ArticleRecord) -> [UInt8] {
-        var w = ByteWriter(capacity: 128 + record.versions.versions.count * 160)
+    /// Format 2: `u8 2`, u64 seq, u32 n, n versions, u32 m, m × (32-byte hash, u32 length,
+    /// UTF-8 text): the bodies of its versions that are inline, each once, in the order given.
+    static func encode(seq: UInt64, versions: VersionSet, inline: [(BodyHash, [UInt8])]) -> [UInt8] {
+        var w = ByteWriter(capacity: 128 + versions.versions.count * 160 + inline.reduce(0) { $0 + 36 + $1.1.count })
         w.u8(articleFormat)
-        w.u64(record.seq)
-        w.u32(UInt32(record.versions.versions.count))
-        for v in record.versions.versions { encode(v, into: &w) }
+        w.u64(seq)
+        w.u32(UInt32(versions.versions.count))
+        for v in versions.versions { encode(v, into: &w) }
+        w.u32(UInt32(inline.count))
+        for (h, text) in inline {
+            h.withKeyBytes { w.raw($0) }
+            w.u32(UInt32(text.count))
+            w.raw(text)
+        }
         return w.bytes
     }
 
     static func encode(_ v: Version, into w: inout ByteWriter) { VersionCodec.write(v, into: &w) }
 
-    static func decodeArticle(_ buffer: UnsafeRawBufferPointer) throws(CorruptRecord) -> ArticleRecord {
+    /// Decodes a record; `body` sees each inline body's hash and text in place (valid during
+    /// the call; its UTF-8 not checked here: `verify` and `decodeBody` do).
+    static func decodeArticle(
+        _ buffer: UnsafeRawBufferPointer, body: (BodyHash, UnsafeRawBufferPointer) throws -> Void = { _, _ in }
+    ) throws -> ArticleRecord {
         var r = ByteReader(buffer)
         let format = try r.u8("format byte")
-        guard format == articleFormat else {
-            throw CorruptRecord("article record format \(format) is not supported (this folio reads format \(articleFormat))")
+        guard format == 1 || format == articleFormat else {
+            throw CorruptRecord("article record format \(format) is not supported (this folio reads formats 1 and \(articleFormat))")
         }
         let seq = try r.u64("sequence")
         // The smallest version is a tombstone with an empty context: dot 16, count 4, time 8, kind 1.
@@ -37,8 +68,29 @@ enum RecordCodec {
         var versions: [Version] = []
         versions.reserveCapacity(n)
         for _ in 0..<n { versions.append(try decodeVersion(&r)) }
-        guard r.isAtEnd else { throw CorruptRecord("\(r.remaining) unexpected bytes after the last version") }
-        return ArticleRecord(seq: seq, versions: VersionSet(stored: versions))
+        var hashes: [BodyHash] = []
+        if format == 2 {
+            let m = try r.count("inline bodies", minSize: 36)
+            hashes.reserveCapacity(m)
+            for _ in 0..<m {
+                guard let h = BodyHash(bytes: try r.raw(32, "inline body hash")) else { throw CorruptRecord("an inline body's hash is malformed") }
+                let length = Int(try r.u32("inline body length"))
+                let text = try r.raw(length, "inline body")
+                if hashes.contains(h) { throw CorruptRecord("the record holds body \(h.hex.prefix(12))… twice") }
+                hashes.append(h)
+                try body(h, text)
+            }
+        }
+        guard r.isAtEnd else { throw CorruptRecord("\(r.remaining) unexpected bytes after the record") }
+        return ArticleRecord(seq: seq, versions: VersionSet(stored: versions), inlineHashes: hashes)
+    }
+
+    /// Decodes a record with copies of its inline bodies' text.
+    static func decodeArticleWithBodies(_ buffer: UnsafeRawBufferPointer) throws -> ArticleRecord {
+        var bodies: [BodyHash: [UInt8]] = [:]
+        var rec = try decodeArticle(buffer) { h, text in bodies[h] = Array(text) }
+        rec.inlineBodies = bodies
+        return rec
     }
 
     static func decodeVersion(_ r: inout ByteReader) throws(CorruptRecord) -> Version { try VersionCodec.readVersion(&r) }
@@ -72,11 +124,14 @@ enum RecordCodec {
         return (node, Epoch(epoch))
     }
 
-    static func encodeBody(_ body: String) -> [UInt8] {
+    /// A `bodies` value, format 2: `u8 2`, u64 reference count (the versions, of every
+    /// article, whose body it is), UTF-8 text.
+    static func encodeBody(_ text: UnsafeRawBufferPointer, references: UInt64) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(body.utf8.count + 1)
+        out.reserveCapacity(text.count + 9)
         out.append(bodyFormat)
-        out.append(contentsOf: body.utf8)
+        withUnsafeBytes(of: references.bigEndian) { out.append(contentsOf: $0) }
+        out.append(contentsOf: text)
         return out
     }
 
@@ -87,9 +142,20 @@ enum RecordCodec {
     /// A body record's text bytes, in place (its format checked, its UTF-8 not: `verify`
     /// and `decodeBody` do that).
     static func bodyText(_ buffer: UnsafeRawBufferPointer) throws(CorruptRecord) -> UnsafeRawBufferPointer {
+        try bodyRecord(buffer).text
+    }
+
+    /// A body record's reference count (nil in format 1, whose counts are in `bodyrefs`) and
+    /// text, in place.
+    static func bodyRecord(_ buffer: UnsafeRawBufferPointer) throws(CorruptRecord) -> (references: UInt64?, text: UnsafeRawBufferPointer) {
         guard let format = buffer.first else { throw CorruptRecord("empty body record") }
-        guard format == bodyFormat else { throw CorruptRecord("body record format \(format) is not supported") }
-        return UnsafeRawBufferPointer(rebasing: buffer.dropFirst())
+        switch format {
+        case 1: return (nil, UnsafeRawBufferPointer(rebasing: buffer.dropFirst()))
+        case 2:
+            guard buffer.count >= 9 else { throw CorruptRecord("a body record is \(buffer.count) bytes, too short for its reference count") }
+            return (UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: buffer[1..<9])), UnsafeRawBufferPointer(rebasing: buffer[9...]))
+        default: throw CorruptRecord("body record format \(format) is not supported")
+        }
     }
 }
 

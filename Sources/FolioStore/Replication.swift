@@ -93,25 +93,43 @@ extension Store {
 
     /// For a batch of a source's changes: the articles this store lacks a version of, and the
     /// bodies of those versions it already holds. One snapshot; cost O(batch).
+    ///
+    /// A body held in `bodies` is held for every article. A small body is held only in the
+    /// records of the articles that have it (STORAGE.md), and the source leaves a body in
+    /// `have` out of every article of the batch: so such a body counts as held only when
+    /// every article of the batch whose lacking versions refer to it holds it in its record.
     public func needs(_ changes: [Change]) throws -> SyncNeeds {
         var needs = SyncNeeds(ids: [], have: [])
         try storeErrors {
             try env.read { txn in
                 var seen = Set<String>()
+                var order: [BodyHash] = []
+                var outside = Set<BodyHash>()
+                var inRecords: [BodyHash: [String]] = [:]
+                var notEverywhere = Set<BodyHash>()
                 for c in changes where !seen.contains(c.id) {
-                    let held = try record(c.id, txn: txn)?.versions.versions ?? []
+                    let rec = try record(c.id, txn: txn)
+                    let held = rec?.versions.versions ?? []
                     // Only a dot held exactly is known: a held context that covers a dot does
                     // not prove its writer saw that version's whole history (SPEC §8.1).
                     let lacking = c.versions.filter { s in !held.contains { $0.dot == s.dot } }
                     guard !lacking.isEmpty else { continue }
                     seen.insert(c.id)
                     needs.ids.append(c.id)
-                    for case let h? in lacking.map(\.bodyHash) where !needs.have.contains(h) {
+                    for case let h? in Set(lacking.map(\.bodyHash)) {
+                        if !order.contains(h) { order.append(h) }
+                        if outside.contains(h) { continue }
                         if try h.withKeyBytes({ try txn.withValue(dbs.bodies, key: $0) { _ in true } }) == true {
-                            needs.have.append(h)
+                            outside.insert(h)
+                        } else if rec?.inlineHashes.contains(h) == true {
+                            inRecords[h, default: []].append(c.id)
+                        } else {
+                            notEverywhere.insert(h)
                         }
                     }
                 }
+                needs.have = order.filter { outside.contains($0) || (inRecords[$0] != nil && !notEverywhere.contains($0)) }
+                needs.haveIn = inRecords.filter { !outside.contains($0.key) && !notEverywhere.contains($0.key) }
             }
         }
         return needs
@@ -127,14 +145,7 @@ extension Store {
         try storeErrors {
             try env.read { txn in
                 for id in ids {
-                    guard let rec = try record(id, txn: txn) else { continue }
-                    var bodies = BodyTable()
-                    for v in rec.versions.versions {
-                        guard let c = v.content, !have.contains(c.bodyHash), bodies[c.bodyHash] == nil else { continue }
-                        guard let b = try body(c.bodyHash, txn: txn) else { throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing") }
-                        bodies[c.bodyHash] = b
-                    }
-                    let state = ArticleState(id: id, seq: rec.seq, versions: rec.versions, bodies: bodies)
+                    guard let state = try state(id, bodies: .all, except: have, txn: txn) else { continue }
                     let size = state.encodedSize
                     if size > maxArticleBytes {
                         result.oversized.append(OversizedArticle(id: id, bytes: size))

@@ -68,14 +68,15 @@ extension Store {
                         if !cursor.isEmpty && k.elementsEqual(cursor) { return true }
                         guard pending.count < searchBuildBatch else { return false }
                         guard let id = String(validating: k, as: UTF8.self) else { throw CorruptRecord("an article key is not UTF-8") }
-                        pending.append((id, try RecordCodec.decodeArticle(v)))
+                        pending.append((id, try RecordCodec.decodeArticleWithBodies(v)))
                         last = Array(k)
                         return true
                     }
                     for (id, rec) in pending {
                         guard let w = rec.versions.winner, let c = w.content else { continue }
                         if try txn.get(search.ids, key: Array(id.utf8)) != nil { continue }
-                        let body = try c.bodyHash.withKeyBytes { key in try txn.withValue(dbs.bodies, key: key) { try RecordCodec.decodeBody($0) } }
+                        let body = try rec.inlineBodies[c.bodyHash].map { try $0.withUnsafeBytes { b throws(CorruptRecord) in try decodeUTF8(b, "body") } }
+                            ?? c.bodyHash.withKeyBytes { key in try txn.withValue(dbs.bodies, key: key) { try RecordCodec.decodeBody($0) } }
                         guard let body else { throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing") }
                         try index.update(id: id, wasLive: false, new: IndexedDocument(content: c, body: body), journal: &journal)
                     }
@@ -592,7 +593,7 @@ final class SearchExecution {
             guard let rec = try store.record(hit.record.id, txn: txn), let w = rec.versions.winner, let c = w.content else {
                 throw StoreError.corrupt("the search index holds \"\(hit.record.id)\", which is not a live article: run `folio reindex`")
             }
-            let snippet = snippets ? Snippet.make(body: try store.body(c.bodyHash, txn: txn) ?? "", title: c.title, terms: terms, prefixes: prefixes) : ""
+            let snippet = snippets ? Snippet.make(body: try store.body(c.bodyHash, of: hit.record.id, txn: txn) ?? "", title: c.title, terms: terms, prefixes: prefixes) : ""
             return SearchHit(id: hit.record.id, score: hit.score, title: c.title, source: c.source, published: c.published, snippet: snippet)
         }
     }
@@ -611,9 +612,7 @@ final class SearchExecution {
     private func candidate(_ id: String) throws -> CandidateText {
         guard let rec = try store.record(id, txn: txn), let c = rec.versions.winner?.content else { return .none }
         return CandidateText(fields: [c.title, c.source] + c.tags, body: { [store, txn] body in
-            try c.bodyHash.withKeyBytes { key in
-                try txn.withValue(store.dbs.bodies, key: key) { v in try body(.bytes(RecordCodec.bodyText(v))) }
-            } ?? false
+            try store.withBodyText(c.bodyHash, of: id, txn: txn) { try body(.bytes($0)) } ?? false
         })
     }
 

@@ -14,7 +14,7 @@ import LMDB
 ///     let state = try store.get("a1")
 public final class Store: Sendable {
     /// The storage format this build writes and the newest it reads.
-    public static let storageFormat: UInt32 = 4
+    public static let storageFormat: UInt32 = 5
     /// The format that brought the search index's current layout, postings in segments (a
     /// store below it builds the index again at its first write-open).
     static let searchIndexFormat: UInt32 = 4
@@ -43,7 +43,6 @@ public final class Store: Sendable {
         let meta: Database
         let articles: Database
         let bodies: Database
-        let bodyRefs: Database
         let changes: Database
         let peers: Database
         let peerStatus: Database
@@ -76,7 +75,8 @@ public final class Store: Sendable {
     /// Fired after each commit of `write` (change feeds of this process wake on it).
     let commits = CommitSignal()
 
-    static let databaseNames = ["meta", "articles", "bodies", "bodyrefs", "changes", "peers", "peerstatus"]
+    /// (Formats 1–4 also had `bodyrefs`, the bodies' reference counts, dropped by the upgrade to 5.)
+    static let databaseNames = ["meta", "articles", "bodies", "changes", "peers", "peerstatus"]
 
     private init(
         path: String, options: Options, env: Environment, dbs: Databases, nodeID: NodeID, epoch: Epoch,
@@ -95,7 +95,7 @@ public final class Store: Sendable {
 
     private static func dataFile(_ path: String) -> String { (path as NSString).appendingPathComponent("data.mdb") }
 
-    private static func environment(_ path: String, _ options: Options) throws -> (Environment, Databases) {
+    static func environment(_ path: String, _ options: Options) throws -> (Environment, Databases) {
         var eo = Environment.Options()
         eo.mapSize = options.mapSize
         eo.maxDatabases = 24
@@ -146,8 +146,8 @@ public final class Store: Sendable {
         return (
             env,
             Databases(
-                meta: opened[0], articles: opened[1], bodies: opened[2], bodyRefs: opened[3], changes: opened[4],
-                peers: opened[5], peerStatus: opened[6], writes: writes, search: search, acks: acks, purged: purged, tombstones: tombstones, collected: collected))
+                meta: opened[0], articles: opened[1], bodies: opened[2], changes: opened[3],
+                peers: opened[4], peerStatus: opened[5], writes: writes, search: search, acks: acks, purged: purged, tombstones: tombstones, collected: collected))
     }
 
     /// Creates a new store in `path` (made if missing) with a fresh node id and epoch.
@@ -219,6 +219,7 @@ public final class Store: Sendable {
             let (finalNode, finalEpoch, change) = try settleIdentity(env: env, dbs: dbs, path: path, node: node, epoch: epoch)
             try upgradeFormat(env: env, dbs: dbs)
             try upgradeSearchIndex(env: env, dbs: dbs)
+            try upgradeBodies(env: env, dbs: dbs)
             return Store(path: path, options: options, env: env, dbs: dbs, nodeID: finalNode, epoch: finalEpoch, identityChange: change)
         } catch {
             env.close()
@@ -310,38 +311,95 @@ public final class Store: Sendable {
         }
     }
 
-    func body(_ hash: BodyHash, txn: Transaction) throws -> String? {
+    /// The record with copies of its inline bodies (what a write that rewrites it needs).
+    func recordWithBodies(_ id: String, txn: Transaction) throws -> RecordCodec.ArticleRecord? {
+        var key = id
+        return try key.withUTF8 { k in
+            try txn.withValue(dbs.articles, key: UnsafeRawBufferPointer(k)) { try RecordCodec.decodeArticleWithBodies($0) }
+        }
+    }
+
+    /// A body kept in `bodies` (a large one; or any, in a store not yet upgraded to format 5).
+    func externalBody(_ hash: BodyHash, txn: Transaction) throws -> String? {
         try hash.withKeyBytes { key in try txn.withValue(dbs.bodies, key: key) { try RecordCodec.decodeBody($0) } }
     }
 
-    func state(_ id: String, bodies selection: BodySelection, txn: Transaction) throws -> ArticleState? {
-        guard let rec = try record(id, txn: txn) else { return nil }
-        var bodies = BodyTable()
-        let wanted: [Version]
-        switch selection {
-        case .none: wanted = []
-        case .winner: wanted = rec.versions.winner.map { [$0] } ?? []
-        case .all: wanted = rec.versions.versions
+    /// Body `hash` of article `id`: from its record, else from `bodies`.
+    func body(_ hash: BodyHash, of id: String, txn: Transaction) throws -> String? {
+        try withBodyText(hash, of: id, txn: txn) { try decodeUTF8($0, "body") }
+    }
+
+    /// Lends the text of body `hash` of article `id` in place (valid during the call): from
+    /// its record, else from `bodies`; nil when neither holds it.
+    func withBodyText<T>(_ hash: BodyHash, of id: String, txn: Transaction, _ use: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+        var key = id
+        let inline = try key.withUTF8 { k in
+            try txn.withValue(dbs.articles, key: UnsafeRawBufferPointer(k)) { v -> T? in
+                var found: T?
+                _ = try RecordCodec.decodeArticle(v) { h, text in if h == hash { found = try use(text) } }
+                return found
+            }
         }
-        for v in wanted {
-            guard let c = v.content, bodies[c.bodyHash] == nil else { continue }
-            guard let b = try body(c.bodyHash, txn: txn) else { throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing") }
+        if let inline, let inline { return inline }
+        return try hash.withKeyBytes { key in try txn.withValue(dbs.bodies, key: key) { try use(RecordCodec.bodyText($0)) } }
+    }
+
+    /// Article `id` with the bodies `selection` names, less those in `except`.
+    func state(_ id: String, bodies selection: BodySelection, except: Set<BodyHash> = [], txn: Transaction) throws -> ArticleState? {
+        var key = id
+        // One lookup: the versions and, lent from the page, the inline bodies asked for.
+        let found = try key.withUTF8 { k in
+            try txn.withValue(dbs.articles, key: UnsafeRawBufferPointer(k)) { v -> (RecordCodec.ArticleRecord, BodyTable) in
+                var inline: [(BodyHash, UnsafeRawBufferPointer)] = []
+                let rec = try RecordCodec.decodeArticle(v) { h, text in
+                    if selection != .none { inline.append((h, text)) }
+                }
+                var bodies = BodyTable()
+                for v in Self.wanted(rec.versions, selection) {
+                    guard let c = v.content, bodies[c.bodyHash] == nil, !except.contains(c.bodyHash),
+                        let text = inline.first(where: { $0.0 == c.bodyHash })?.1
+                    else { continue }
+                    bodies[c.bodyHash] = try decodeUTF8(text, "body")
+                }
+                return (rec, bodies)
+            }
+        }
+        guard let (rec, inlineBodies) = found else { return nil }
+        var bodies = inlineBodies
+        for v in Self.wanted(rec.versions, selection) {
+            guard let c = v.content, bodies[c.bodyHash] == nil, !except.contains(c.bodyHash) else { continue }
+            guard let b = try externalBody(c.bodyHash, txn: txn) else { throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing") }
             bodies[c.bodyHash] = b
         }
         return ArticleState(id: id, seq: rec.seq, versions: rec.versions, bodies: bodies)
     }
 
-    /// True when a body with this hash is stored (sync uses it to avoid resending bodies).
-    public func hasBody(_ hash: BodyHash) throws -> Bool {
-        try !heldBodies([hash]).isEmpty
+    private static func wanted(_ versions: VersionSet, _ selection: BodySelection) -> [Version] {
+        switch selection {
+        case .none: return []
+        case .winner: return versions.winner.map { [$0] } ?? []
+        case .all: return versions.versions
+        }
     }
 
-    /// Those of `hashes` whose bodies are stored, in one snapshot (sync uses it so bodies
-    /// already held are never sent again).
-    public func heldBodies(_ hashes: [BodyHash]) throws -> [BodyHash] {
-        try storeErrors {
+    /// True when a body with this hash is stored: in `bodies`, or in the record of article `id`.
+    public func hasBody(_ hash: BodyHash, in id: String? = nil) throws -> Bool {
+        try !heldBodies([hash], holders: id.map { [hash: [$0]] } ?? [:]).isEmpty
+    }
+
+    /// Those of `hashes` whose bodies this store still holds, in one snapshot: in `bodies`,
+    /// or — for one `holders` names — in the record of every article it names (sync re-checks
+    /// `SyncNeeds.have` with its `haveIn` before each fetch, so bodies already held are never
+    /// sent again and none is left out that an article would then lack).
+    public func heldBodies(_ hashes: [BodyHash], holders: [BodyHash: [String]] = [:]) throws -> [BodyHash] {
+        guard !hashes.isEmpty else { return [] }
+        return try storeErrors {
             try env.read { txn in
-                try hashes.filter { h in try h.withKeyBytes { try txn.withValue(dbs.bodies, key: $0) { _ in true } } ?? false }
+                try hashes.filter { h in
+                    if try h.withKeyBytes({ try txn.withValue(dbs.bodies, key: $0) { _ in true } }) == true { return true }
+                    guard let ids = holders[h], !ids.isEmpty else { return false }
+                    return try ids.allSatisfy { try record($0, txn: txn)?.inlineHashes.contains(h) == true }
+                }
             }
         }
     }
@@ -397,21 +455,26 @@ public final class Store: Sendable {
 
     /// Visits every article (whose id starts with `prefix`) with all its bodies, in id order,
     /// in one snapshot.
-    public func forEach(prefix: String = "", includeDeleted: Bool = true, _ body: (ArticleState) throws -> Void) throws {
+    public func forEach(prefix: String = "", includeDeleted: Bool = true, _ visit: (ArticleState) throws -> Void) throws {
         let start = Array(prefix.utf8)
         try storeErrors {
             try env.read { txn in
                 try txn.scan(dbs.articles, from: start.isEmpty ? nil : start) { k, v in
                     guard k.starts(with: start) else { return false }
-                    let rec = try RecordCodec.decodeArticle(v)
+                    var inline: [(BodyHash, UnsafeRawBufferPointer)] = []
+                    let rec = try RecordCodec.decodeArticle(v) { h, text in inline.append((h, text)) }
                     guard includeDeleted || rec.versions.isLive else { return true }
                     guard let id = String(validating: k, as: UTF8.self) else { throw CorruptRecord("an article key is not UTF-8") }
                     var bodies = BodyTable()
                     for case let c? in rec.versions.versions.map(\.content) where bodies[c.bodyHash] == nil {
-                        guard let b = try self.body(c.bodyHash, txn: txn) else { throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing") }
+                        if let text = inline.first(where: { $0.0 == c.bodyHash })?.1 {
+                            bodies[c.bodyHash] = try decodeUTF8(text, "body")
+                            continue
+                        }
+                        guard let b = try self.externalBody(c.bodyHash, txn: txn) else { throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing") }
                         bodies[c.bodyHash] = b
                     }
-                    try body(ArticleState(id: id, seq: rec.seq, versions: rec.versions, bodies: bodies))
+                    try visit(ArticleState(id: id, seq: rec.seq, versions: rec.versions, bodies: bodies))
                     return true
                 }
             }
@@ -519,6 +582,9 @@ enum Meta {
     static let tombstonesCollected = Array("tombstones.collected".utf8)
     static let purgesCollected = Array("tombstones.purges".utf8)
     static let staleRefused = Array("tombstones.refused".utf8)
+    /// While a store is upgraded to format 5: `1` + the last article key converted, or `2` +
+    /// the last body key converted (`Store.upgradeBodies`).
+    static let bodiesUpgrade = Array("upgrade.bodies".utf8)
 
     /// The recorded storage format (0 when none is).
     static func recordedFormat(_ db: Database, _ txn: Transaction) throws -> UInt32 {

@@ -10,7 +10,7 @@ extension Store {
         let pageSize = try storeErrors { try env.statistics().pageSize }
         return try storeErrors {
             try env.read { txn in
-                let all = [dbs.meta, dbs.articles, dbs.bodies, dbs.bodyRefs, dbs.changes, dbs.peers, dbs.peerStatus] + (dbs.writes.map { [$0] } ?? [])
+                let all = [dbs.meta, dbs.articles, dbs.bodies, dbs.changes, dbs.peers, dbs.peerStatus] + (dbs.writes.map { [$0] } ?? [])
                     + (dbs.search?.all ?? []) + [dbs.acks, dbs.purged, dbs.tombstones, dbs.collected].compactMap { $0 }
                 let format = try Meta.recordedFormat(dbs.meta, txn)
                 return StoreStatistics(

@@ -25,6 +25,11 @@ extension Store {
         }
         try storeErrors {
             try env.read { txn in
+                // The checks below are those of the current format.
+                if try Meta.recordedFormat(dbs.meta, txn) < Store.inlineBodyFormat || txn.get(dbs.meta, key: Meta.bodiesUpgrade) != nil {
+                    problem("meta: the store is not yet in storage format \(Store.storageFormat): open it for writing once (any write, e.g. `folio reindex`) to upgrade it, then verify it")
+                    return
+                }
                 let lastSeq: UInt64
                 do {
                     lastSeq = try Meta.u64(Meta.seq, dbs.meta, txn)
@@ -34,6 +39,7 @@ extension Store {
                 }
                 var articleSeqs: [UInt64: String] = [:]
                 var expectedRefs: [BodyHash: UInt64] = [:]
+                var declared: [BodyHash: Int] = [:]
                 var live: UInt64 = 0
                 var tombs: UInt64 = 0
                 var onlyTombstones = 0
@@ -45,11 +51,37 @@ extension Store {
                         return true
                     }
                     let rec: RecordCodec.ArticleRecord
+                    var inline: [BodyHash: Int] = [:]
                     do {
-                        rec = try RecordCodec.decodeArticle(v)
+                        rec = try RecordCodec.decodeArticle(v) { h, text in
+                            inline[h] = text.count
+                            guard let body = String(validating: text, as: UTF8.self) else {
+                                problem("articles[\(id)]: body \(h.hex.prefix(12))… is not valid UTF-8")
+                                return
+                            }
+                            if BodyHash(of: body) != h { problem("articles[\(id)]: body \(h.hex.prefix(12))… does not match its hash") }
+                        }
                     } catch {
                         problem("articles[\(id)]: \(error)")
                         return true
+                    }
+                    // Small bodies in the record, each once; large ones counted in `bodies`.
+                    var keptInline = Set<BodyHash>()
+                    for case let c? in rec.versions.versions.map(\.content) {
+                        if RecordCodec.isInline(c) {
+                            keptInline.insert(c.bodyHash)
+                            if let n = inline[c.bodyHash] {
+                                if n != c.bodyLength { problem("articles[\(id)]: body \(c.bodyHash.hex.prefix(12))… holds \(n) bytes; its version declares \(c.bodyLength)") }
+                            } else if v.first == RecordCodec.articleFormat {
+                                problem("articles[\(id)]: body \(c.bodyHash.hex.prefix(12))… (\(c.bodyLength) bytes) is not in the record")
+                            }
+                        } else {
+                            expectedRefs[c.bodyHash, default: 0] += 1
+                            declared[c.bodyHash] = c.bodyLength
+                        }
+                    }
+                    for h in inline.keys where !keptInline.contains(h) {
+                        problem("articles[\(id)]: holds body \(h.hex.prefix(12))…, which none of its versions keeps in the record")
                     }
                     let vs = rec.versions.versions
                     report.versions += vs.count
@@ -69,7 +101,6 @@ extension Store {
                         } catch {
                             problem("articles[\(id)]: version \(a.dot): \(error)")
                         }
-                        if let c = a.content { expectedRefs[c.bodyHash, default: 0] += 1 }
                     }
                     if rec.seq == 0 || rec.seq > lastSeq { problem("articles[\(id)]: sequence \(rec.seq) outside 1...\(lastSeq)") }
                     if let other = articleSeqs[rec.seq] { problem("articles[\(id)]: sequence \(rec.seq) also used by \"\(other)\"") }
@@ -178,38 +209,30 @@ extension Store {
                 for (seq, id) in articleSeqs.sorted(by: { $0.key < $1.key }) {
                     problem("articles[\(id)]: its sequence \(seq) is missing from the change feed")
                 }
-                var refs: [BodyHash: UInt64] = [:]
-                try txn.scan(dbs.bodyRefs) { k, v in
-                    guard let h = BodyHash(bytes: k), v.count == 8 else {
-                        problem("bodyrefs: malformed entry")
-                        return true
-                    }
-                    refs[h] = UInt64(bigEndianBytes: v)
-                    return true
-                }
                 try txn.scan(dbs.bodies) { k, v in
                     report.bodies += 1
                     guard let h = BodyHash(bytes: k) else {
                         problem("bodies: a key is \(k.count) bytes, expected 32")
                         return true
                     }
+                    let name = "bodies[\(h.hex.prefix(12))…]"
                     do {
-                        let body = try RecordCodec.decodeBody(v)
-                        if BodyHash(of: body) != h { problem("bodies[\(h.hex.prefix(12))…]: content does not match its hash") }
+                        let (references, text) = try RecordCodec.bodyRecord(v)
+                        guard let body = String(validating: text, as: UTF8.self) else { throw CorruptRecord("not valid UTF-8") }
+                        if BodyHash(of: body) != h { problem("\(name): content does not match its hash") }
+                        if let n = declared[h], n != text.count { problem("\(name): holds \(text.count) bytes; its versions declare \(n)") }
+                        if references == nil { problem("\(name): a format-1 record (no reference count)") }
+                        if let references, references != expectedRefs[h] ?? 0 {
+                            problem("\(name): counts \(references) references, versions referring: \(expectedRefs[h] ?? 0)")
+                        }
                     } catch {
-                        problem("bodies[\(h.hex.prefix(12))…]: \(error)")
+                        problem("\(name): \(error)")
                     }
-                    if expectedRefs[h] == nil { problem("bodies[\(h.hex.prefix(12))…]: no version refers to it") }
+                    if expectedRefs[h] == nil { problem("\(name): no version keeps it outside its record") }
                     return true
                 }
-                for (h, n) in expectedRefs {
-                    if try txn.withValue(dbs.bodies, key: h.bytes, { _ in true }) == nil {
-                        problem("bodies[\(h.hex.prefix(12))…]: missing, \(n) version(s) refer to it")
-                    }
-                    if refs[h] != n { problem("bodyrefs[\(h.hex.prefix(12))…]: count \(refs[h] ?? 0), versions referring: \(n)") }
-                }
-                for (h, n) in refs where expectedRefs[h] == nil {
-                    problem("bodyrefs[\(h.hex.prefix(12))…]: count \(n) for a body no version refers to")
+                for (h, n) in expectedRefs where try txn.withValue(dbs.bodies, key: h.bytes, { _ in true }) == nil {
+                    problem("bodies[\(h.hex.prefix(12))…]: missing, \(n) version(s) refer to it")
                 }
                 let counters = [
                     ("live articles", Meta.live, live), ("tombstones", Meta.tombstones, tombs),
@@ -268,7 +291,7 @@ extension Store {
                 problem("search_ids[\(id)]: the live article is not in the search index")
                 return true
             }
-            guard let body = try self.body(c.bodyHash, txn: txn) else { return true }  // reported with the bodies
+            guard let body = (try? self.body(c.bodyHash, of: id, txn: txn)) ?? nil else { return true }  // reported with the bodies
             let expected = IndexedDocument(content: c, body: body)
             documents += 1
             length += UInt64(expected.length)

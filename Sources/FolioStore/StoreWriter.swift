@@ -321,9 +321,17 @@ public final class StoreWriter {
         let oldWinner = old?.versions.winner.flatMap { $0.isTombstone ? nil : $0 }
         let newWinner = new.winner.flatMap { $0.isTombstone ? nil : $0 }
         let reindex = dbs.search != nil && oldWinner?.dot != newWinner?.dot
+        // Small bodies go in the record; large ones are counted in `bodies` (STORAGE.md).
         var delta: [BodyHash: Int] = [:]
-        for case let c? in old?.versions.versions.map(\.content) ?? [] { delta[c.bodyHash, default: 0] -= 1 }
-        for case let c? in new.versions.map(\.content) { delta[c.bodyHash, default: 0] += 1 }
+        for case let c? in old?.versions.versions.map(\.content) ?? [] where !RecordCodec.isInline(c) { delta[c.bodyHash, default: 0] -= 1 }
+        var inline: [(BodyHash, [UInt8])] = []
+        for case let c? in new.versions.map(\.content) {
+            if !RecordCodec.isInline(c) {
+                delta[c.bodyHash, default: 0] += 1
+            } else if !inline.contains(where: { $0.0 == c.bodyHash }) {
+                inline.append((c.bodyHash, try inlineText(c, id: id, supplied: bodies)))
+            }
+        }
         for (hash, d) in delta where d != 0 {
             try adjustReference(hash, by: d, id: id, body: bodies[hash])
         }
@@ -336,12 +344,12 @@ public final class StoreWriter {
             if let old, old.versions.isOnlyTombstones { try txn.delete(tombstones, key: old.seq.bigEndianBytes) }
             if new.isOnlyTombstones { try txn.put(tombstones, key: seq.bigEndianBytes, value: idKey, flags: .append) }
         }
-        try txn.put(dbs.articles, key: idKey, value: RecordCodec.encode(.init(seq: seq, versions: new)))
+        try txn.put(dbs.articles, key: idKey, value: RecordCodec.encode(seq: seq, versions: new, inline: inline))
 
         if let o = old?.versions { count(o, sign: -1) }
         count(new, sign: 1)
         if reindex, let search = dbs.search {
-            let newDocument = try indexedDocument(newWinner, id: id, bodies: bodies)
+            let newDocument = try indexedDocument(newWinner, id: id, bodies: bodies, inline: inline)
             try SearchIndexWriter(txn: txn, dbs: search, meta: dbs.meta).update(id: id, wasLive: oldWinner != nil, new: newDocument, journal: &postings)
         }
         dirty = true
@@ -359,9 +367,10 @@ public final class StoreWriter {
     }
 
     /// What the search index holds for `winner` (a live version) of article `id`.
-    private func indexedDocument(_ winner: Version?, id: String, bodies: [BodyHash: String]) throws -> IndexedDocument? {
+    private func indexedDocument(_ winner: Version?, id: String, bodies: [BodyHash: String], inline: [(BodyHash, [UInt8])]) throws -> IndexedDocument? {
         guard let c = winner?.content else { return nil }
-        guard let body = try bodies[c.bodyHash] ?? store.body(c.bodyHash, txn: txn) else {
+        let text = bodies[c.bodyHash] ?? inline.first(where: { $0.0 == c.bodyHash }).map { String(decoding: $0.1, as: UTF8.self) }
+        guard let body = try text ?? store.body(c.bodyHash, of: id, txn: txn) else {
             throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing")
         }
         if let p = prepared[id], p.matches(c, body: body) { return p.document }
@@ -373,29 +382,54 @@ public final class StoreWriter {
         if v.isInConflict { conflicts += sign }
     }
 
-    private func adjustReference(_ hash: BodyHash, by d: Int, id: String, body: String?) throws {
-        let current = try txn.withValue(dbs.bodyRefs, key: hash.bytes) { UInt64(bigEndianBytes: $0) } ?? 0
-        let next = Int64(current) + Int64(d)
-        if next < 0 { throw StoreError.corrupt("body \(hash) reference count would go negative") }
-        if next == 0 {
-            try txn.delete(dbs.bodyRefs, key: hash.bytes)
-            orphanedBodies.insert(hash)
-            return
+    /// The text of an inline body of a version of `id`: as the write supplied it, else as the
+    /// store holds it (in the article's record, or — a store upgraded from format 4 — in
+    /// `bodies`). A body the write left out must have the length its version declares.
+    private func inlineText(_ c: VersionContent, id: String, supplied: [BodyHash: String]) throws -> [UInt8] {
+        if let body = supplied[c.bodyHash] { return Array(body.utf8) }
+        guard let text = try store.withBodyText(c.bodyHash, of: id, txn: txn, { Array($0) }) else {
+            throw StoreError.missingBody(id: id, hash: c.bodyHash.hex)
         }
-        if current == 0 {
-            // First reference: the body must come with the write unless it is already stored.
-            if let body {
-                try txn.put(dbs.bodies, key: hash.bytes, value: RecordCodec.encodeBody(body))
-            } else if try txn.withValue(dbs.bodies, key: hash.bytes, { _ in true }) == nil {
+        guard text.count == c.bodyLength else {
+            throw StoreError.invalidArticle(id: id, InvalidArticle(field: "body", reason: "a version declares \(c.bodyLength) bytes for body \(c.bodyHash.hex.prefix(12))…, which holds \(text.count)"))
+        }
+        return text
+    }
+
+    /// Changes the reference count of a large body, kept in its `bodies` record: the first
+    /// reference stores the body (which must come with the write unless it is stored), the
+    /// last one leaves it to be deleted at commit (unless referred to again by then).
+    private func adjustReference(_ hash: BodyHash, by d: Int, id: String, body: String?) throws {
+        try hash.withKeyBytes { key in
+            let stored = try txn.withValue(dbs.bodies, key: key) { v -> (UInt64, [UInt8]) in
+                let (references, text) = try RecordCodec.bodyRecord(v)
+                guard let references else { throw StoreError.corrupt("body \(hash) has no reference count (a store of format 4 not upgraded): run `folio verify`") }
+                return (references, Array(text))
+            }
+            let current = stored?.0 ?? 0
+            let next = Int64(clamping: current) + Int64(d)
+            if next < 0 { throw StoreError.corrupt("body \(hash) reference count would go negative") }
+            var text: [UInt8]
+            if let stored {
+                text = stored.1
+            } else if let body {
+                text = Array(body.utf8)
+            } else if let held = try store.withBodyText(hash, of: id, txn: txn, { $0.count }) {
+                // Held in the record, so small: the version that wants it outside lies about its length.
+                throw StoreError.invalidArticle(id: id, InvalidArticle(field: "body", reason: "a version declares more than \(RecordCodec.inlineBodyLimit) bytes for body \(hash.hex.prefix(12))…, which holds \(held)"))
+            } else {
                 throw StoreError.missingBody(id: id, hash: hash.hex)
             }
+            if next == 0 { orphanedBodies.insert(hash) }
+            // A count of 0 stays until commit: a later write of this transaction may refer to it again.
+            let value = text.withUnsafeBytes { RecordCodec.encodeBody($0, references: UInt64(next)) }
+            try txn.put(dbs.bodies, key: key, value: value)
         }
-        try txn.put(dbs.bodyRefs, key: hash.bytes, value: UInt64(next).bigEndianBytes)
     }
 
     func finish() throws {
         if let search = dbs.search { try postings.apply(txn, search, dbs.meta) }
-        for hash in orphanedBodies where try txn.withValue(dbs.bodyRefs, key: hash.bytes, { _ in true }) == nil {
+        for hash in orphanedBodies where try txn.withValue(dbs.bodies, key: hash.bytes, { try RecordCodec.bodyRecord($0).references }) == 0 {
             try txn.delete(dbs.bodies, key: hash.bytes)
         }
         guard dirty else { return }

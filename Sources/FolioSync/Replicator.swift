@@ -251,9 +251,9 @@ public struct Replicator: Sendable {
         let store = self.store
         /// A chunk, with its search documents prepared off the pool as soon as it arrives
         /// (while the chunk ahead commits), so its write transaction does not tokenize it.
-        @Sendable func fetch(_ ids: [String], have: [BodyHash]) async throws -> (FetchResult, [String: PreparedSearchDocument]) {
+        @Sendable func fetch(_ ids: [String], have needs: SyncNeeds) async throws -> (FetchResult, [String: PreparedSearchDocument]) {
             // Re-check the bodies we hold: an earlier chunk may have released one.
-            let held = try await read { try $0.heldBodies(have) }
+            let held = try await read { try $0.heldBodies(needs.have, holders: needs.haveIn) }
             let chunk = try await peer.fetch(ids, have: held, maxBytes: fetchBytes)
             guard store.maintainsSearchIndex, !chunk.articles.isEmpty else { return (chunk, [:]) }
             return (chunk, try await offPool { store.prepareSearchDocuments(chunk.articles) })
@@ -285,7 +285,7 @@ public struct Replicator: Sendable {
                 guard !needs.ids.isEmpty else { return }
                 fetching.insert(batch.end)
                 group.addTask {
-                    let (chunk, documents) = try await fetch(needs.ids, have: needs.have)
+                    let (chunk, documents) = try await fetch(needs.ids, have: needs)
                     return .fetched(end: batch.end, chunk, documents)
                 }
             }
@@ -372,7 +372,7 @@ public struct Replicator: Sendable {
                         return chunk
                     }
                     first = false
-                    let (chunk, documents) = try await fetch(ids, have: needs.have)
+                    let (chunk, documents) = try await fetch(ids, have: needs)
                     prepared.merge(documents) { _, new in new }
                     return chunk
                 } commit: { report, upTo, articles in

@@ -141,7 +141,7 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try folio("verify").code, 0)
         let stats = try json(folio("stats", "--json").stdout)
         XCTAssertEqual(stats["live"] as? Int, 9)
-        XCTAssertEqual((stats["databases"] as? [String: Any])?.count, 17, "the seven record databases, remembered writes, the five of the search index, acks, purged, tombstones and collected")
+        XCTAssertEqual((stats["databases"] as? [String: Any])?.count, 16, "the six record databases, remembered writes, the five of the search index, acks, purged, tombstones and collected")
         XCTAssertEqual(try folio("backup", dir + "/bk").code, 0)
         XCTAssertEqual(try CLI.run(["verify", "--data", dir + "/bk"]).code, 0)
 
@@ -150,7 +150,7 @@ final class CLITests: XCTestCase {
         }
         let stat = try run(mdbStat, ["-a", data])
         XCTAssertEqual(stat.code, 0)
-        for db in ["articles", "bodies", "bodyrefs", "changes", "meta", "peers", "peerstatus"] { XCTAssertTrue(stat.stdout.contains("Status of \(db)"), stat.stdout) }
+        for db in ["articles", "bodies", "changes", "meta", "peers", "peerstatus"] { XCTAssertTrue(stat.stdout.contains("Status of \(db)"), stat.stdout) }
         let dump = try run(mdbDump, ["-s", "articles", data])
         XCTAssertEqual(dump.code, 0)
         XCTAssertTrue(dump.stdout.contains("VERSION=3"), "\(dump.code) \(dump.stdout.prefix(200))")

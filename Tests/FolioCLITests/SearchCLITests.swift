@@ -79,7 +79,7 @@ final class SearchCLITests: XCTestCase {
         let reindex = try CLI.run(["reindex", "--data", dir + "/old"])
         XCTAssertEqual(reindex.code, 0, reindex.stderr)
         XCTAssertTrue(reindex.stderr.contains("indexed 8 articles"), reindex.stderr)
-        XCTAssertTrue(try CLI.run(["stats", "--data", dir + "/old", "--json"]).stdout.contains(#""format":4"#))
+        XCTAssertTrue(try CLI.run(["stats", "--data", dir + "/old", "--json"]).stdout.contains(#""format":5"#))
         XCTAssertEqual(try CLI.run(["search", "glacier", "--data", dir + "/old"]).code, 0)
         XCTAssertEqual(try CLI.run(["verify", "--data", dir + "/old"]).code, 0)
     }

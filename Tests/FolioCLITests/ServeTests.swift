@@ -123,6 +123,6 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["ping", "no:port:here"]).code, 2)
 
         let version = try CLI.run(["--version"]).stdout
-        XCTAssertTrue(version.contains("protocol versions 2") && version.contains("storage format 4"), version)
+        XCTAssertTrue(version.contains("protocol versions 2") && version.contains("storage format 5"), version)
     }
 }

@@ -24,6 +24,42 @@ final class SyncTests: XCTestCase {
         _ = try await Replicator(store: a, options: options).push(to: LocalPeer(b))
     }
 
+    /// A small body lives in its article's record, so a store holds it only for the articles
+    /// that have it: `needs` lists it as held only when every article of the batch that lacks
+    /// it holds it, and a sync then sends it to the others (a body in `bodies` is held for all).
+    func testABodyHeldOnlyInAnotherArticlesRecordIsStillSent() async throws {
+        let (a, b) = (try tempStore(), try tempStore())
+        let large = String(repeating: "a report long enough to be kept outside records ", count: 400)
+        try a.write { w in
+            try w.put(Article(id: "x", title: "x", body: "shared"))
+            try w.put(Article(id: "w", title: "w", body: large))
+        }
+        try await sync(b, a)
+        try b.write { w in
+            try w.put(Article(id: "x", title: "x edited", body: "shared"))
+            try w.put(Article(id: "y", title: "y", body: "shared"))
+            try w.put(Article(id: "z", title: "z", body: large))
+        }
+        let changes = try b.changes(since: 0, limit: 100).filter { $0.id != "w" }
+        let needs = try a.needs(changes)
+        XCTAssertEqual(Set(needs.ids), ["x", "y", "z"])
+        XCTAssertEqual(needs.have, [BodyHash(of: large)], "\"shared\" is in x's record only, and y lacks it")
+        // Without y, x's own record holds what it lacks.
+        let onlyX = try a.needs(changes.filter { $0.id == "x" })
+        XCTAssertEqual(onlyX.have, [BodyHash(of: "shared")])
+        XCTAssertEqual(onlyX.haveIn, [BodyHash(of: "shared"): ["x"]])
+        XCTAssertEqual(try a.heldBodies(onlyX.have, holders: onlyX.haveIn), onlyX.have)
+        // Once x no longer holds it, a re-check drops it (the body is then sent).
+        try a.write { try $0.put(Article(id: "x", title: "x", body: "other")) }
+        XCTAssertEqual(try a.heldBodies(onlyX.have, holders: onlyX.haveIn), [])
+        try await sync(a, b)
+        XCTAssertEqual(try a.get("y")?.article?.body, "shared")
+        XCTAssertEqual(try a.get("z")?.article?.body, large)
+        XCTAssertEqual(try snapshot(a), try snapshot(b))
+        XCTAssertEqual(try a.verify().problems, [])
+        XCTAssertEqual(try b.verify().problems, [])
+    }
+
     /// Seeded random puts, edits (fresh and stale contexts), deletes and resolves on 3–5
     /// embedded stores with random pairwise syncs: in the end every store is identical.
     func testRandomizedReplicasConverge() async throws {

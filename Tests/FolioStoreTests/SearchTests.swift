@@ -373,7 +373,7 @@ final class SearchTests: XCTestCase {
 
         let s = try Store.open(at: dir)
         defer { s.close() }
-        XCTAssertEqual(try s.statistics().storageFormat, 4)
+        XCTAssertEqual(try s.statistics().storageFormat, Store.storageFormat)
         XCTAssertEqual(try exportAllVersions(s), expected)
         XCTAssertEqual(try s.checkpoints(), checkpointsBefore)
         XCTAssertEqual(try s.changes(since: 0, limit: 100), changesBefore)
@@ -474,7 +474,7 @@ final class FormatThreeUpgradeTests: XCTestCase {
 
         let s = try Store.open(at: dir)
         defer { s.close() }
-        XCTAssertEqual(try s.statistics().storageFormat, 4)
+        XCTAssertEqual(try s.statistics().storageFormat, Store.storageFormat)
         XCTAssertEqual(try exportAllVersions(s), expected)
         XCTAssertEqual(try s.checkpoints(), checkpointsBefore)
         XCTAssertEqual(try s.changes(since: 0, limit: 100), changesBefore)
@@ -509,7 +509,7 @@ final class FormatFourUpgradeTests: XCTestCase {
 
         let s = try Store.open(at: dir)
         defer { s.close() }
-        XCTAssertEqual(try s.statistics().storageFormat, 4)
+        XCTAssertEqual(try s.statistics().storageFormat, Store.storageFormat)
         XCTAssertEqual(try exportAllVersions(s), expected)
         XCTAssertEqual(try s.changes(since: 0, limit: 100), changesBefore)
         XCTAssertEqual(try s.checkpoints(), checkpointsBefore)

@@ -138,19 +138,56 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try s.lastSequence(), 52)
     }
 
-    func testBodiesAreSharedAndReferenceCounted() throws {
+    /// Small bodies live in their article's record; large ones (over the inline limit) once
+    /// in `bodies`, counted, and gone with their last reference.
+    func testSmallBodiesAreInlineAndLargeOnesSharedAndReferenceCounted() throws {
         let s = try makeStore(self)
+        let large = String(repeating: "a long report ", count: 2_000)  // 28 000 bytes
+        let other = String(repeating: "another long report ", count: 1_000)
+        func bodies() throws -> [BodyHash: UInt64] {
+            try s.env.read { txn in
+                var out: [BodyHash: UInt64] = [:]
+                try txn.scan(s.dbs.bodies) { k, v in
+                    out[BodyHash(bytes: k)!] = try RecordCodec.bodyRecord(v).references
+                    return true
+                }
+                return out
+            }
+        }
         try s.write { w in
             try w.put(article("b1", "one", body: "same body"))
             try w.put(article("b2", "two", body: "same body"))
+            try w.put(article("l1", "one", body: large))
+            try w.put(article("l2", "two", body: large))
         }
-        XCTAssertEqual(try s.statistics().databases.first { $0.name == "bodies" }?.statistics.entries, 1)
+        XCTAssertEqual(try bodies(), [BodyHash(of: large): 2], "small bodies are in their records")
+        XCTAssertEqual(try s.get("b2")?.article?.body, "same body")
+        XCTAssertEqual(try s.get("l2")?.article?.body, large)
+        // A retitling keeps the body: one reference less, one more.
+        try s.write { try $0.put(article("l2", "two again", body: large)) }
+        XCTAssertEqual(try bodies(), [BodyHash(of: large): 2])
+        // A conflict keeps both siblings' bodies.
+        let l1 = try XCTUnwrap(s.get("l1"))
+        try s.write { try $0.put(article("l1", "edit A", body: other), context: l1.versions.clock) }
+        try s.write { try $0.put(article("l1", "edit B", body: "short now"), context: l1.versions.clock) }
+        XCTAssertEqual(try s.get("l1", bodies: .all)?.bodies.count, 2)
+        XCTAssertEqual(try bodies(), [BodyHash(of: large): 1, BodyHash(of: other): 1])
         try s.write { try $0.put(article("b1", "one", body: "new body")) }
         try s.write { try $0.delete("b2") }
-        let st = try s.statistics()
-        XCTAssertEqual(st.databases.first { $0.name == "bodies" }?.statistics.entries, 1, "the unreferenced body is gone")
+        try s.write { try $0.delete("l2") }
+        try s.write { try $0.put(article("l1", "settled", body: "short")) }
+        XCTAssertEqual(try bodies(), [:], "the unreferenced bodies are gone")
         XCTAssertEqual(try s.get("b1")?.article?.body, "new body")
-        XCTAssertTrue(try s.verify().isClean)
+        XCTAssertEqual(try s.verify().problems, [])
+        // A large body dropped and written again in one transaction stays.
+        try s.write { w in
+            try w.put(article("l3", "x", body: large))
+            try w.delete("l3")
+            try w.put(article("l4", "y", body: large))
+        }
+        XCTAssertEqual(try bodies(), [BodyHash(of: large): 1])
+        XCTAssertEqual(try s.get("l4")?.article?.body, large)
+        XCTAssertEqual(try s.verify().problems, [])
     }
 
     func testValidationNamesTheField() throws {
