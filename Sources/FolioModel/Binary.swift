@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// Appends big-endian integers and length-prefixed strings to a byte array.
 package struct ByteWriter {
     package var bytes: [UInt8] = []
@@ -109,8 +112,16 @@ extension UInt64 {
 
 /// Decodes UTF-8, refusing anything invalid (overlong forms, encoded surrogates, truncated
 /// sequences) — the same rule for stored records and wire frames.
+///
+/// Decoding with repair and comparing is the stdlib's fast path for contiguous UTF-8 (one
+/// ASCII scan and a copy); `String(validating:as:)` is generic and looks up type metadata on
+/// every call, which costs more than the copy of a short field.
 @inline(__always)
 package func decodeUTF8(_ b: UnsafeRawBufferPointer, _ what: @autoclosure () -> String) throws(CorruptRecord) -> String {
-    guard let s = String(validating: b, as: UTF8.self) else { throw CorruptRecord("\(what()) is not valid UTF-8", invalidUTF8: true) }
+    let bytes = UnsafeBufferPointer(start: b.baseAddress?.assumingMemoryBound(to: UInt8.self), count: b.count)
+    var s = String(decoding: bytes, as: UTF8.self)
+    // Repair replaces each invalid sequence with U+FFFD: the result then differs from the input.
+    let same = s.withUTF8 { d in d.count == bytes.count && (d.isEmpty || memcmp(d.baseAddress!, bytes.baseAddress!, d.count) == 0) }
+    guard same else { throw CorruptRecord("\(what()) is not valid UTF-8", invalidUTF8: true) }
     return s
 }

@@ -22,6 +22,15 @@ public struct BodyHash: Hashable, Sendable, CustomStringConvertible {
         (w0, w1, w2, w3) = w
     }
 
+    /// The hash from exactly 32 bytes in place (four big-endian words: no per-byte walk).
+    public init?(raw b: UnsafeRawBufferPointer) {
+        guard b.count == 32 else { return nil }
+        w0 = UInt64(bigEndian: b.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        w1 = UInt64(bigEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        w2 = UInt64(bigEndian: b.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+        w3 = UInt64(bigEndian: b.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+    }
+
     /// Lends the 32 key bytes without allocating.
     package func withKeyBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
         var be = (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian)

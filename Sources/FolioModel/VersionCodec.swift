@@ -96,7 +96,7 @@ package enum VersionCodec {
                 // Whether the value is (compact) JSON is the store's check, not the codec's.
                 extra.append(ExtraField(name: try r.string("extra field name"), json: try r.string("extra field value")))
             }
-            let hash = BodyHash(bytes: try r.raw(32, "body hash"))!
+            let hash = BodyHash(raw: try r.raw(32, "body hash"))!
             let length = try r.u64("body length")
             guard length <= UInt64(Int.max) else { throw CorruptRecord("body length out of range") }
             return Version(

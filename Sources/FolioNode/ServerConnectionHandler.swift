@@ -236,8 +236,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case let .get(id, all):
             let deflate = peerAsksForDeflate
             future = node.read(on: loop) { store in
-                guard let s = try store.get(id, bodies: all ? .all : .winner) else { throw StoreError.notFound(id: id) }
-                return Self.deflatedIf(deflate, .article(s))
+                guard let state = try store.withRecord(id, { try Self.encodedState(id, $0, allBodies: all) }) else { throw StoreError.notFound(id: id) }
+                return Self.deflatedIf(deflate, .encodedArticle(state))
             }
         case let .put(article, ctx, writeID):
             // With a write id, a retry gets the remembered outcome instead of a second version (SPEC §4.5).
@@ -505,6 +505,20 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     static func deflatedIf(_ peerMaxFrame: UInt32?, _ answer: Message) -> Message {
         guard let peerMaxFrame, let d = DeflatedMessage.compressing(answer), UInt64(d.inflatedLength) + 5 <= peerMaxFrame else { return answer }
         return .deflated(d)
+    }
+
+    /// A GET's answer from the record in place: its versions' bytes copied as they are, each
+    /// followed by its body when asked for (every live version's, or those of the winner's
+    /// body) — what `.article` of `Store.get(id, bodies:)` would encode, without decoding it.
+    static func encodedState(_ id: String, _ view: ArticleRecordView, allBodies: Bool) throws -> EncodedState {
+        var state = EncodedState(id: id, seq: view.seq, versions: view.versionCount)
+        let winner = view.bodyHash(view.winnerIndex)
+        for i in 0..<view.versionCount {
+            let withBody = view.bodyHash(i).map { allBodies || $0 == winner } ?? false
+            let sent: Void? = withBody ? try view.withBody(of: i) { state.append(version: view.versionBytes(i), body: $0) } : nil
+            if sent == nil { state.append(version: view.versionBytes(i), body: nil) }
+        }
+        return state
     }
 
     static func isValidID(_ id: String) -> Bool { (try? Article.validateID(id)) != nil }

@@ -23,6 +23,9 @@ public enum Message: Sendable, Equatable {
     case apply(node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState])
     case pong(UInt64)
     case article(ArticleState)
+    /// An ARTICLE answer already encoded (`EncodedState`): on the wire exactly `.article`,
+    /// and what a peer receives decodes as `.article`.
+    case encodedArticle(EncodedState)
     case written(WriteOutcome)
     case listed([ArticleState], more: Bool)
     case statistics(StoreStatistics)
@@ -71,7 +74,7 @@ public enum Message: Sendable, Equatable {
         case .stats: return .stats
         case .changes: return .changes
         case .pong: return .pong
-        case .article: return .article
+        case .article, .encodedArticle: return .article
         case .written: return .written
         case .listed: return .listed
         case .statistics: return .statistics
@@ -175,6 +178,8 @@ public enum Message: Sendable, Equatable {
             b.writeWire(checkpoint)
         case let .article(s):
             b.writeState(s)
+        case let .encodedArticle(e):
+            b.writeImmutableBuffer(e.bytes)
         case let .written(o):
             b.writeOutcome(o)
         case let .listed(items, more):
@@ -410,5 +415,32 @@ extension Message {
         default: break
         }
         return Array(SHA256.hash(data: Array(Envelope(0, bare).encoded().readableBytesView)))
+    }
+}
+
+/// An article state encoded for the wire (SPEC §6, ARTICLE) from bytes at hand: the node
+/// copies a stored record's versions as they are, since a version is encoded on the wire
+/// exactly as the store encodes it (STORAGE.md), instead of decoding and re-encoding them.
+public struct EncodedState: Sendable, Equatable {
+    public private(set) var bytes: ByteBuffer
+
+    /// Starts a state of `versions` versions of article `id` at sequence `seq`.
+    public init(id: String, seq: UInt64, versions: Int, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+        bytes = allocator.buffer(capacity: 64 + id.utf8.count)
+        bytes.writeWireString(id)
+        bytes.writeWire(seq)
+        bytes.writeWire(UInt32(versions))
+    }
+
+    /// Appends one version (its encoding) and its body's UTF-8 text, when one goes with it.
+    public mutating func append(version: UnsafeRawBufferPointer, body: UnsafeRawBufferPointer?) {
+        bytes.writeBytes(version)
+        if let body {
+            bytes.writeWire(UInt8(1))
+            bytes.writeWire(UInt32(body.count))
+            bytes.writeBytes(body)
+        } else {
+            bytes.writeWire(UInt8(0))
+        }
     }
 }

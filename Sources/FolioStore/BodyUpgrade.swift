@@ -88,7 +88,7 @@ extension Store {
                     guard seen < batch else { return false }
                     seen += 1
                     lastSeen = Array(k)
-                    guard let h = BodyHash(bytes: k) else { throw StoreError.corrupt("a key of bodies is \(k.count) bytes, expected 32") }
+                    guard let h = BodyHash(raw: k) else { throw StoreError.corrupt("a key of bodies is \(k.count) bytes, expected 32") }
                     let (references, text) = try RecordCodec.bodyRecord(v)
                     if references != nil { return true }  // converted before an interruption
                     let n = outside[h] ?? 0

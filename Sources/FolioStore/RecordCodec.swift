@@ -73,7 +73,7 @@ enum RecordCodec {
             let m = try r.count("inline bodies", minSize: 36)
             hashes.reserveCapacity(m)
             for _ in 0..<m {
-                guard let h = BodyHash(bytes: try r.raw(32, "inline body hash")) else { throw CorruptRecord("an inline body's hash is malformed") }
+                guard let h = BodyHash(raw: try r.raw(32, "inline body hash")) else { throw CorruptRecord("an inline body's hash is malformed") }
                 let length = Int(try r.u32("inline body length"))
                 let text = try r.raw(length, "inline body")
                 if hashes.contains(h) { throw CorruptRecord("the record holds body \(h.hex.prefix(12))… twice") }

@@ -211,7 +211,7 @@ extension Store {
                 }
                 try txn.scan(dbs.bodies) { k, v in
                     report.bodies += 1
-                    guard let h = BodyHash(bytes: k) else {
+                    guard let h = BodyHash(raw: k) else {
                         problem("bodies: a key is \(k.count) bytes, expected 32")
                         return true
                     }

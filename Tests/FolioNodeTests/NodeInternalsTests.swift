@@ -142,3 +142,42 @@ final class NodeInternalsTests: XCTestCase {
         try await pool.shutdownGracefully()
     }
 }
+
+/// The node answers GET from the record in place (`ArticleRecordView`, `EncodedState`): the
+/// bytes must be exactly those of `.article(Store.get(…))`, for every shape a record takes.
+final class EncodedGetTests: XCTestCase {
+    func testAGetAnsweredFromTheRecordInPlaceEncodesExactlyWhatTheDecodedStateWould() throws {
+        let dir = NSTemporaryDirectory() + "folio-test-\(UUID().uuidString)"
+        let s = try Store.create(at: dir)
+        defer {
+            s.close()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let large = String(repeating: "a large body kept in bodies ", count: 1_000)
+        try s.write { w in
+            try w.put(Article(id: "plain", title: "Plain", source: "S", url: "u", published: "2026-11-30", body: "body", tags: ["a", "b"]))
+            try w.put(Article(id: "empty", title: ""))
+            try w.put(Article(id: "large", title: "Large", body: large))
+            try w.put(Article(id: "gone", title: "x", body: "y"))
+            try w.delete("gone")
+        }
+        // A conflict: two siblings, one with the winner's body, one with a large one.
+        let plain = try XCTUnwrap(s.get("plain"))
+        try s.write { try $0.put(Article(id: "plain", title: "Edit A", body: "body"), context: plain.versions.clock) }
+        try s.write { try $0.put(Article(id: "plain", title: "Edit B", body: large), context: plain.versions.clock) }
+        try s.write { try $0.put(Article(id: "plain", title: "Edit C", body: "other"), context: plain.versions.clock) }
+        for id in ["plain", "empty", "large", "gone"] {
+            for all in [false, true] {
+                let state = try XCTUnwrap(s.get(id, bodies: all ? .all : .winner))
+                let encoded = try XCTUnwrap(s.withRecord(id) { try ServerConnectionHandler.encodedState(id, $0, allBodies: all) })
+                var mine = ByteBuffer(), theirs = ByteBuffer()
+                Message.encodedArticle(encoded).encodePayload(into: &mine)
+                Message.article(state).encodePayload(into: &theirs)
+                XCTAssertEqual(mine, theirs, "\(id) all=\(all)")
+                // And it decodes as the state.
+                XCTAssertEqual(try Message.decode(type: Message.Kind.article.rawValue, payload: &mine), .article(state), "\(id) all=\(all)")
+            }
+        }
+        XCTAssertNil(try s.withRecord("absent") { _ in 1 })
+    }
+}

@@ -1,0 +1,179 @@
+import FolioModel
+import LMDB
+
+/// An article record read in place (`Store.withRecord`): where each version and body lies on
+/// the LMDB page, found by one bounds-checked pass that decodes no field. Fields are decoded
+/// when asked for, and only those: a point read of the winning article copies its strings and
+/// body out of the page and nothing else; the node serves GET by copying the versions' bytes
+/// as they are (the wire encodes a version as the record does). Valid only during the call
+/// that lends it; `verify` decodes and checks every field of every record.
+public struct ArticleRecordView {
+    /// Where one version lies, and what choosing the winner needs.
+    struct Span {
+        var bytes: Range<Int>
+        var node: UInt64
+        var counter: UInt64
+        var timestamp: Int64
+        var isTombstone: Bool
+        /// Where the live content's fields start (title first).
+        var content: Int
+        var bodyHash: BodyHash?
+        var bodyLength: Int
+    }
+
+    let id: String
+    let record: UnsafeRawBufferPointer
+    let txn: Transaction
+    let bodies: Database
+    public let seq: UInt64
+    let spans: [Span]
+    let inline: [(BodyHash, Range<Int>)]
+
+    init(id: String, record: UnsafeRawBufferPointer, txn: Transaction, bodies: Database) throws(CorruptRecord) {
+        (self.id, self.record, self.txn, self.bodies) = (id, record, txn, bodies)
+        var r = ByteReader(record)
+        let format = try r.u8("format byte")
+        guard format == 1 || format == RecordCodec.articleFormat else {
+            throw CorruptRecord("article record format \(format) is not supported (this folio reads formats 1 and \(RecordCodec.articleFormat))")
+        }
+        seq = try r.u64("sequence")
+        let n = try r.count("versions", minSize: VersionCodec.minVersionSize)
+        guard n > 0 else { throw CorruptRecord("an article record holds no version") }
+        var spans: [Span] = []
+        spans.reserveCapacity(n)
+        for _ in 0..<n {
+            let start = r.offset
+            let node = try r.u64("version dot node")
+            let counter = try r.u64("version dot counter")
+            let m = try r.count("version context", minSize: 16)
+            _ = try r.raw(m * 16, "version context")
+            let timestamp = try r.i64("version timestamp")
+            let kind = try r.u8("version kind")
+            var span = Span(bytes: start..<start, node: node, counter: counter, timestamp: timestamp, isTombstone: kind == 0, content: r.offset, bodyHash: nil, bodyLength: 0)
+            switch kind {
+            case 0: break
+            case 1:
+                for _ in 0..<4 { try Self.skipString(&r) }
+                for _ in 0..<(try r.count("tags", minSize: 4)) { try Self.skipString(&r) }
+                for _ in 0..<(try r.count("extra fields", minSize: 8)) {
+                    try Self.skipString(&r)
+                    try Self.skipString(&r)
+                }
+                span.bodyHash = BodyHash(raw: try r.raw(32, "body hash"))
+                let length = try r.u64("body length")
+                guard length <= UInt64(Int.max) else { throw CorruptRecord("body length out of range") }
+                span.bodyLength = Int(length)
+            case let k: throw CorruptRecord("unknown version kind \(k)")
+            }
+            span.bytes = start..<r.offset
+            spans.append(span)
+        }
+        var inline: [(BodyHash, Range<Int>)] = []
+        if format == RecordCodec.articleFormat {
+            let m = try r.count("inline bodies", minSize: 36)
+            for _ in 0..<m {
+                guard let h = BodyHash(raw: try r.raw(32, "inline body hash")) else { throw CorruptRecord("an inline body's hash is malformed") }
+                let length = Int(try r.u32("inline body length"))
+                let start = r.offset
+                _ = try r.raw(length, "inline body")
+                inline.append((h, start..<r.offset))
+            }
+        }
+        guard r.isAtEnd else { throw CorruptRecord("\(r.remaining) unexpected bytes after the record") }
+        (self.spans, self.inline) = (spans, inline)
+    }
+
+    private static func skipString(_ r: inout ByteReader) throws(CorruptRecord) {
+        let n = Int(try r.u32("string length"))
+        _ = try r.raw(n, "string")
+    }
+
+    /// How many sibling versions the article has.
+    public var versionCount: Int { spans.count }
+
+    /// The winner's index, by `Version.winsOver` (a live version over a tombstone, then the
+    /// later timestamp, then the larger node id, then the larger counter).
+    public var winnerIndex: Int {
+        var best = 0
+        for i in spans.indices.dropFirst() {
+            let (a, b) = (spans[i], spans[best])
+            let wins =
+                a.isTombstone != b.isTombstone ? !a.isTombstone
+                : a.timestamp != b.timestamp ? a.timestamp > b.timestamp
+                : a.node != b.node ? a.node > b.node
+                : a.counter > b.counter
+            if wins { best = i }
+        }
+        return best
+    }
+
+    /// True when the winner is a tombstone.
+    public var isDeleted: Bool { spans[winnerIndex].isTombstone }
+
+    /// Version `i`'s body hash (nil for a tombstone).
+    public func bodyHash(_ i: Int) -> BodyHash? { spans[i].bodyHash }
+
+    /// Version `i`'s bytes as the record (and the wire, SPEC §3) encodes a version.
+    public func versionBytes(_ i: Int) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: record[spans[i].bytes]) }
+
+    /// Lends version `i`'s body text (nil for a tombstone): from the record, else from
+    /// `bodies`. Its UTF-8 is not checked here.
+    public func withBody<T>(of i: Int, _ use: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+        guard let h = spans[i].bodyHash else { return nil }
+        if let range = inline.first(where: { $0.0 == h })?.1 { return try use(UnsafeRawBufferPointer(rebasing: record[range])) }
+        let found = try h.withKeyBytes { key in try txn.withValue(bodies, key: key) { try use(RecordCodec.bodyText($0)) } }
+        guard let found else { throw StoreError.corrupt("body \(h) of \"\(id)\" is missing") }
+        return found
+    }
+
+    /// The winning version as an article (nil when it is a tombstone): its fields and body
+    /// decoded from the page, each checked as UTF-8.
+    public func winningArticle() throws -> Article? {
+        let w = winnerIndex
+        let span = spans[w]
+        guard !span.isTombstone else { return nil }
+        var r = ByteReader(UnsafeRawBufferPointer(rebasing: record[span.content..<span.bytes.upperBound]))
+        let title = try r.string("title")
+        let source = try r.string("source")
+        let url = try r.string("url")
+        let published = try r.string("published")
+        let ntags = try r.count("tags", minSize: 4)
+        var tags: [String] = []
+        if ntags > 0 {
+            tags.reserveCapacity(ntags)
+            for i in 0..<ntags { tags.append(try r.string("tags[\(i)]")) }
+        }
+        var extra: [ExtraField] = []
+        for _ in 0..<(try r.count("extra fields", minSize: 8)) {
+            extra.append(ExtraField(name: try r.string("extra field name"), json: try r.string("extra field value")))
+        }
+        guard let body = try withBody(of: w, { try decodeUTF8($0, "body") }) else { return nil }
+        return Article(id: id, title: title, source: source, url: url, published: published, body: body, tags: tags, extra: extra)
+    }
+}
+
+extension Store {
+    /// Lends article `id`'s record, read in place (`ArticleRecordView`), to `body` within one
+    /// read transaction; nil when the store does not hold the article. The view is valid only
+    /// during `body`.
+    public func withRecord<T>(_ id: String, _ body: (ArticleRecordView) throws -> T) throws -> T? {
+        try Store.checkID(id)
+        return try storeErrors {
+            try env.read { txn in
+                var key = id
+                return try key.withUTF8 { k in
+                    try txn.withValue(dbs.articles, key: UnsafeRawBufferPointer(k)) { v in
+                        try body(try ArticleRecordView(id: id, record: v, txn: txn, bodies: dbs.bodies))
+                    }
+                }
+            }
+        }
+    }
+
+    /// The winning version of article `id` as an article — the common point read, decoding
+    /// only the winner's fields and copying only its body (`get` decodes every version). Nil
+    /// when the article is absent or deleted.
+    public func article(_ id: String) throws -> Article? {
+        try withRecord(id) { try $0.winningArticle() } ?? nil
+    }
+}
