@@ -12,6 +12,8 @@ func readmeStoreSnippet(path: String) throws {
         // Read-modify-write that never loses a concurrent edit:
         try store.write { try $0.put(Article(id: "a1", title: "Edited"), context: state.context) }
     }
+    // The winning article alone, decoded from the page in place (the fast point read):
+    print(try store.article("a1")?.title ?? "(absent or deleted)")
     let feed = try store.changes(since: 0, limit: 100)   // (seq, id, version summary), in order
     print(feed.count)
     store.close()
