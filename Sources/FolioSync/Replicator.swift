@@ -271,6 +271,7 @@ public struct Replicator: Sendable {
             var firstChunks: [UInt64: (FetchResult, [String: PreparedSearchDocument])] = [:]  // by batch end
             var prepared: [String: PreparedSearchDocument] = [:]  // of chunks fetched, not yet committed
             var fetching = Set<UInt64>()
+            var fetched = Set<UInt64>()  // batches (by end) whose first chunk was fetched ahead
 
             func startReading() {
                 guard let from = nextRead, !reading, readAhead.count < 2 else { return }
@@ -281,8 +282,18 @@ public struct Replicator: Sendable {
                     return .read(batch, try await lacking(batch.changes))
                 }
             }
+            /// Fetches ahead the first chunk of the next batch read ahead — one chunk at a time,
+            /// so at most one waits (decoded, its documents prepared) besides the one committing
+            /// and the one being fetched: the syncing process's memory follows the chunk size.
+            func prefetch() {
+                guard fetching.isEmpty, firstChunks.isEmpty,
+                    let (batch, needs) = readAhead.first(where: { !$0.1.ids.isEmpty && !fetched.contains($0.0.end) })
+                else { return }
+                startFetching(batch, needs)
+            }
             func startFetching(_ batch: Batch, _ needs: SyncNeeds) {
                 guard !needs.ids.isEmpty else { return }
+                fetched.insert(batch.end)
                 fetching.insert(batch.end)
                 group.addTask {
                     let (chunk, documents) = try await fetch(needs.ids, have: needs)
@@ -304,7 +315,7 @@ public struct Replicator: Sendable {
                 case let .read(batch, needs):
                     reading = false
                     readAhead.append((batch, needs))
-                    startFetching(batch, needs)
+                    prefetch()
                     if continues(batch) { nextRead = batch.end }
                     startReading()
                 case let .fetched(end, chunk, documents):
@@ -345,6 +356,7 @@ public struct Replicator: Sendable {
                     while readAhead.isEmpty { try await step(&report) }
                     (batch, needs) = readAhead.removeFirst()
                     startReading()
+                    prefetch()
                 }
                 report.sourceLastSequence = batch.last
                 if batch.changes.isEmpty {
@@ -368,7 +380,9 @@ public struct Replicator: Sendable {
                         first = false
                         while firstChunks[batch.end] == nil { try await step(&report) }
                         let (chunk, documents) = firstChunks.removeValue(forKey: batch.end)!
+                        fetched.remove(batch.end)
                         prepared.merge(documents) { _, new in new }
+                        prefetch()
                         return chunk
                     }
                     first = false
