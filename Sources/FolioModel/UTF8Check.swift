@@ -20,4 +20,18 @@ package enum UTF8Check {
         }
         return nil
     }
+
+    /// Whether `bytes` is valid UTF-8, without making a String when it is ASCII (the common
+    /// case of a title or a URL): eight bytes at a time.
+    package static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
+        let n = bytes.count
+        while i + 8 <= n {
+            if bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { break }
+            i += 8
+        }
+        while i < n && bytes[i] < 0x80 { i += 1 }
+        if i == n { return true }
+        return firstInvalid(UnsafeRawBufferPointer(rebasing: bytes[i...])) == nil
+    }
 }

@@ -31,27 +31,36 @@ extension Store {
         // Phase 1: every article record in format 2, its small bodies inline.
         while commits(), try storeErrors({
             try env.write { txn -> Bool in
-                guard let cursor = try txn.get(dbs.meta, key: Meta.bodiesUpgrade), cursor.first == 1 else { return false }
+                guard var cursor = try txn.get(dbs.meta, key: Meta.bodiesUpgrade) else { return false }
+                // A marker damaged in any way starts the conversion over: each step skips what
+                // is converted already, so doing it again changes nothing.
+                if cursor.first != 1 && cursor.first != 2 { cursor = [1] }
+                guard cursor.first == 1 else { return false }
                 let after = Array(cursor.dropFirst())
                 var pending: [([UInt8], RecordCodec.ArticleRecord)] = []
+                var seen = 0
+                var last: [UInt8]?
                 try txn.scan(dbs.articles, from: after.isEmpty ? nil : after) { k, v in
                     if !after.isEmpty && k.elementsEqual(after) { return true }
-                    guard pending.count < batch else { return false }
-                    // A record converted before an interruption is left as it is.
-                    if v.first != RecordCodec.articleFormat { pending.append((Array(k), try RecordCodec.decodeArticle(v))) }
+                    guard seen < batch else { return false }
+                    // A record converted before an interruption is left as it is; so is one that
+                    // does not decode (damage the upgrade must not make worse: `verify` names it).
+                    if v.first != RecordCodec.articleFormat, let rec = try? RecordCodec.decodeArticle(v) { pending.append((Array(k), rec)) }
+                    last = Array(k)
+                    seen += 1
                     return true
                 }
                 for (key, rec) in pending {
                     var inline: [(BodyHash, [UInt8])] = []
                     for case let c? in rec.versions.versions.map(\.content) where RecordCodec.isInline(c) && !inline.contains(where: { $0.0 == c.bodyHash }) {
-                        guard let text = try c.bodyHash.withKeyBytes({ k in try txn.withValue(dbs.bodies, key: k) { Array(try RecordCodec.bodyText($0)) } }) else {
-                            throw StoreError.corrupt("body \(c.bodyHash) of \"\(String(decoding: key, as: UTF8.self))\" is missing: the store cannot be upgraded to format 5 (run `folio verify` with the folio that wrote it)")
-                        }
+                        // A body already missing stays missing (`verify` names it; the article can
+                        // still be deleted or written again); the rest of the store upgrades.
+                        guard let text = try? c.bodyHash.withKeyBytes({ k in try txn.withValue(dbs.bodies, key: k) { Array(try RecordCodec.bodyText($0)) } }) else { continue }
                         inline.append((c.bodyHash, text))
                     }
                     try txn.put(dbs.articles, key: key, value: RecordCodec.encode(seq: rec.seq, versions: rec.versions, inline: inline))
                 }
-                if pending.count == batch, let last = pending.last?.0 {
+                if seen == batch, let last {
                     try txn.put(dbs.meta, key: Meta.bodiesUpgrade, value: [1] + last)
                 } else {
                     try txn.put(dbs.meta, key: Meta.bodiesUpgrade, value: [2])
@@ -66,7 +75,8 @@ extension Store {
                 guard try txn.get(dbs.meta, key: Meta.bodiesUpgrade) != nil else { return nil }
                 var counts: [BodyHash: UInt64] = [:]
                 try txn.scan(dbs.articles) { _, v in
-                    for case let c? in try RecordCodec.decodeArticle(v).versions.versions.map(\.content) where !RecordCodec.isInline(c) {
+                    guard let rec = try? RecordCodec.decodeArticle(v) else { return true }
+                    for case let c? in rec.versions.versions.map(\.content) where !RecordCodec.isInline(c) {
                         counts[c.bodyHash, default: 0] += 1
                     }
                     return true
@@ -77,9 +87,9 @@ extension Store {
         guard let outside else { return }
         while commits(), try storeErrors({
             try env.write { txn -> Bool in
-                guard let cursor = try txn.get(dbs.meta, key: Meta.bodiesUpgrade) else { return false }
-                guard cursor.first == 2 else { throw StoreError.corrupt("meta/upgrade.bodies is malformed") }
-                let after = Array(cursor.dropFirst())
+                guard let cursor = try txn.get(dbs.meta, key: Meta.bodiesUpgrade), cursor.first == 2 else { return false }
+                // (A marker whose key is not a body's starts this step over.)
+                let after = cursor.count == 33 ? Array(cursor.dropFirst()) : []
                 var pending: [([UInt8], [UInt8]?)] = []
                 var seen = 0
                 var lastSeen: [UInt8]?
@@ -88,8 +98,8 @@ extension Store {
                     guard seen < batch else { return false }
                     seen += 1
                     lastSeen = Array(k)
-                    guard let h = BodyHash(raw: k) else { throw StoreError.corrupt("a key of bodies is \(k.count) bytes, expected 32") }
-                    let (references, text) = try RecordCodec.bodyRecord(v)
+                    // A malformed key or record is left for `verify` to name.
+                    guard let h = BodyHash(raw: k), let (references, text) = try? RecordCodec.bodyRecord(v) else { return true }
                     if references != nil { return true }  // converted before an interruption
                     let n = outside[h] ?? 0
                     pending.append((Array(k), n == 0 ? nil : RecordCodec.encodeBody(text, references: n)))

@@ -27,6 +27,9 @@ enum RecordCodec {
         var versions: VersionSet
         var inlineHashes: [BodyHash] = []
         var inlineBodies: [BodyHash: [UInt8]] = [:]
+        /// False when the record held its versions out of dot order (`VersionSet(stored:)`
+        /// sorts them; `verify` reports it).
+        var storedInOrder = true
 
         init(seq: UInt64, versions: VersionSet, inlineHashes: [BodyHash] = [], inlineBodies: [BodyHash: [UInt8]] = [:]) {
             (self.seq, self.versions, self.inlineHashes, self.inlineBodies) = (seq, versions, inlineHashes, inlineBodies)
@@ -65,6 +68,7 @@ enum RecordCodec {
         let seq = try r.u64("sequence")
         // The smallest version is a tombstone with an empty context: dot 16, count 4, time 8, kind 1.
         let n = try r.count("versions", minSize: VersionCodec.minVersionSize)
+        guard n > 0 else { throw CorruptRecord("an article record holds no version") }
         var versions: [Version] = []
         versions.reserveCapacity(n)
         for _ in 0..<n { versions.append(try decodeVersion(&r)) }
@@ -82,7 +86,9 @@ enum RecordCodec {
             }
         }
         guard r.isAtEnd else { throw CorruptRecord("\(r.remaining) unexpected bytes after the record") }
-        return ArticleRecord(seq: seq, versions: VersionSet(stored: versions), inlineHashes: hashes)
+        var record = ArticleRecord(seq: seq, versions: VersionSet(stored: versions), inlineHashes: hashes)
+        record.storedInOrder = !zip(versions, versions.dropFirst()).contains { ($0.dot.node, $0.dot.counter) >= ($1.dot.node, $1.dot.counter) }
+        return record
     }
 
     /// Decodes a record with copies of its inline bodies' text.

@@ -45,19 +45,30 @@ public struct ArticleRecordView {
             let start = r.offset
             let node = try r.u64("version dot node")
             let counter = try r.u64("version dot counter")
+            // What a version must be (STORAGE.md "articles"), checked without decoding it: what
+            // the node sends from here, a peer takes as it is.
+            guard node != 0, (1...Dot.maxCounter).contains(counter) else { throw CorruptRecord("version dot \(node):\(counter) is out of range") }
+            if let p = spans.last, (p.node, p.counter) >= (node, counter) { throw CorruptRecord("the versions are not sorted by dot") }
             let m = try r.count("version context", minSize: 16)
-            _ = try r.raw(m * 16, "version context")
+            var previous: UInt64?
+            for _ in 0..<m {
+                let (n, c) = (try r.u64("context node"), try r.u64("context counter"))
+                guard n != 0, (1...Dot.maxCounter).contains(c) else { throw CorruptRecord("a context entry \(n):\(c) is out of range") }
+                if let previous, n <= previous { throw CorruptRecord("a context's entries are not sorted by node") }
+                if n == node && c >= counter { throw CorruptRecord("a version's context covers its own dot") }
+                previous = n
+            }
             let timestamp = try r.i64("version timestamp")
             let kind = try r.u8("version kind")
             var span = Span(bytes: start..<start, node: node, counter: counter, timestamp: timestamp, isTombstone: kind == 0, content: r.offset, bodyHash: nil, bodyLength: 0)
             switch kind {
             case 0: break
             case 1:
-                for _ in 0..<4 { try Self.skipString(&r) }
-                for _ in 0..<(try r.count("tags", minSize: 4)) { try Self.skipString(&r) }
+                for _ in 0..<4 { try Self.checkString(&r) }
+                for _ in 0..<(try r.count("tags", minSize: 4)) { try Self.checkString(&r) }
                 for _ in 0..<(try r.count("extra fields", minSize: 8)) {
-                    try Self.skipString(&r)
-                    try Self.skipString(&r)
+                    try Self.checkString(&r)
+                    try Self.checkString(&r)
                 }
                 span.bodyHash = BodyHash(raw: try r.raw(32, "body hash"))
                 let length = try r.u64("body length")
@@ -76,6 +87,7 @@ public struct ArticleRecordView {
                 let length = Int(try r.u32("inline body length"))
                 let start = r.offset
                 _ = try r.raw(length, "inline body")
+                if inline.contains(where: { $0.0 == h }) { throw CorruptRecord("the record holds body \(h.hex.prefix(12))… twice") }
                 inline.append((h, start..<r.offset))
             }
         }
@@ -83,9 +95,10 @@ public struct ArticleRecordView {
         (self.spans, self.inline) = (spans, inline)
     }
 
-    private static func skipString(_ r: inout ByteReader) throws(CorruptRecord) {
+    /// Passes a string, checking that it is UTF-8.
+    private static func checkString(_ r: inout ByteReader) throws(CorruptRecord) {
         let n = Int(try r.u32("string length"))
-        _ = try r.raw(n, "string")
+        guard UTF8Check.isValid(try r.raw(n, "string")) else { throw CorruptRecord("a string of a version is not valid UTF-8", invalidUTF8: true) }
     }
 
     /// How many sibling versions the article has.

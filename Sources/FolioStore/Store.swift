@@ -237,6 +237,13 @@ public final class Store: Sendable {
         guard let here = StoreHome.current(dataFile: dataFile(path)) else { return (node, epoch, nil) }
         return try storeErrors {
             try env.write { txn -> (NodeID, Epoch, IdentityChange?) in
+                // Read again under the write lock: another process may have settled this copy's
+                // identity since `node` and `epoch` were read (its new id is then the one to use).
+                guard let n = try txn.get(dbs.meta, key: Meta.node), n.count == 8, let e = try txn.get(dbs.meta, key: Meta.epoch) else {
+                    throw StoreError.notAFolioStore(path: path, reason: "no node id recorded")
+                }
+                let node = NodeID(n.withUnsafeBytes { UInt64(bigEndianBytes: $0) })
+                let epoch = Epoch(String(decoding: e, as: UTF8.self))
                 let recorded = try txn.withValue(dbs.meta, key: Meta.home) { try StoreHome(decoding: $0) }
                 if recorded == here { return (node, epoch, nil) }
                 try txn.put(dbs.meta, key: Meta.home, value: here.encoded)

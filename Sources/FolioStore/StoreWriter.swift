@@ -407,7 +407,8 @@ public final class StoreWriter {
                 return (references, Array(text))
             }
             let current = stored?.0 ?? 0
-            let next = Int64(clamping: current) + Int64(d)
+            guard current <= UInt64(Int64.max) else { throw StoreError.corrupt("body \(hash) counts \(current) references: run `folio verify`") }
+            let next = Int64(current) + Int64(d)
             if next < 0 { throw StoreError.corrupt("body \(hash) reference count would go negative") }
             var text: [UInt8]
             if let stored {

@@ -469,11 +469,13 @@ public struct Replicator: Sendable {
             }
             do {
                 try await send(changes, from: since, offered)
-            } catch where pipelined && !(error is CancellationError) {
-                // This batch was offered while the APPLY before it was committing; that commit
-                // may have released on the peer a body the answer named as held, and the peer
-                // then refuses the chunk. Offer what is left of the batch again and send it
-                // (a second failure is a real one).
+            } catch where !(error is CancellationError) && (pipelined || Self.isRefusal(error)) {
+                // A body the peer's answer named as held may be gone by the time the chunk
+                // arrives: released by the APPLY before it (this batch was offered while that
+                // one committed), or by a write on the peer (a small body lives in its
+                // article's record, and the peer may have rewritten that article). The peer
+                // then refuses the chunk whole. Offer what is left of the batch again and send
+                // it (a second failure is a real one).
                 let rest = changes.filter { $0.seq > report.checkpoint }
                 let from = max(since, report.checkpoint)
                 try await send(rest, from: from, rest.isEmpty ? SyncNeeds(ids: [], have: []) : try await peer.offer(rest))
@@ -492,6 +494,16 @@ public struct Replicator: Sendable {
             try await acknowledge(peer.peerNode, report.checkpoint)
         }
         return report
+    }
+}
+
+extension Replicator {
+    /// Whether the peer refused a pushed chunk as it refuses one that lacks a body it does not
+    /// hold (an invalid article, over the wire), so the chunk is worth offering again.
+    static func isRefusal(_ error: Error) -> Bool {
+        if case StoreError.missingBody = error { return true }
+        if case FolioClientError.invalidArticle = error { return true }
+        return false
     }
 }
 

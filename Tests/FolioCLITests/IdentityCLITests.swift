@@ -11,6 +11,41 @@ final class IdentityCLITests: XCTestCase {
         return String(node)
     }
 
+    /// Several writers opening a fresh copy at once: one of them settles the copy's new
+    /// identity, and every other must write under that one — never under the original's id
+    /// it read before the first committed (a fork nobody would ever see).
+    func testConcurrentFirstWritesToACopyAllTakeTheCopysNewId() throws {
+        let dir = temporaryDirectory(self)
+        let a = dir + "/a"
+        XCTAssertEqual(try CLI.run(["init", "--data", a]).code, 0)
+        let original = try XCTUnwrap(node(of: try CLI.run(["put", "--data", a, "before/1", "--title", "history"]).stdout))
+        for round in 0..<10 {
+            let copy = dir + "/copy\(round)"
+            let cp = Process()
+            cp.executableURL = URL(fileURLWithPath: "/bin/cp")
+            cp.arguments = ["-a", a, copy]
+            try cp.run()
+            cp.waitUntilExit()
+            let results = try (0..<4).map { i -> (Process, Pipe) in
+                let p = Process()
+                p.executableURL = CLI.binary
+                p.arguments = ["put", "--data", copy, "conc/\(i)", "--title", "c\(i)"]
+                let out = Pipe()
+                p.standardOutput = out
+                p.standardError = FileHandle.nullDevice
+                try p.run()
+                return (p, out)
+            }.map { p, out -> String in
+                p.waitUntilExit()
+                return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            }
+            let nodes = Set(results.compactMap(node(of:)))
+            XCTAssertEqual(results.compactMap(node(of:)).count, 4, "round \(round): \(results)")
+            XCTAssertEqual(nodes.count, 1, "round \(round): every writer of the copy uses one id: \(results)")
+            XCTAssertFalse(nodes.contains(original), "round \(round): a writer kept the original's id")
+        }
+    }
+
     func testACopyMadeAnyWayTakesANewNodeIdAndTheForkShowsAsAConflict() throws {
         let dir = temporaryDirectory(self)
         let a = dir + "/a"

@@ -94,6 +94,38 @@ final class FormatFiveUpgradeTests: XCTestCase {
         }
     }
 
+    /// An old store already damaged (a body missing, the upgrade marker mangled) still
+    /// upgrades: the damage is kept as it was, `verify` names it, and the article can go.
+    func testADamagedOldStoreUpgradesKeepingItsDamageForVerifyToName() throws {
+        let (dir, _) = try copyFixture(self, "format4")
+        do {
+            let (env, dbs) = try Store.environment(dir, Store.Options())
+            defer { env.close() }
+            // Which body of the fixture goes missing: that of one small article.
+            let victim = try env.read { txn -> (String, BodyHash) in
+                var found: (String, BodyHash)?
+                try txn.scan(dbs.articles) { k, v in
+                    let rec = try RecordCodec.decodeArticle(v)
+                    if let c = rec.versions.winner?.content, c.bodyLength < 1_000, found == nil { found = (String(decoding: k, as: UTF8.self), c.bodyHash) }
+                    return found == nil
+                }
+                return try XCTUnwrap(found)
+            }
+            try env.write { txn in
+                try txn.delete(dbs.bodies, key: victim.1.bytes)
+                try txn.put(dbs.meta, key: Meta.format, value: [0, 0, 0, 5])
+                try txn.put(dbs.meta, key: Meta.bodiesUpgrade, value: [7, 7, 7])
+            }
+            let s = try Store.open(at: dir)
+            defer { s.close() }
+            let problems = try s.verify().problems
+            XCTAssertTrue(problems.contains { $0.contains("articles[\(victim.0)]") && $0.contains("is not in the record") }, "\(problems)")
+            XCTAssertThrowsError(try s.get(victim.0))
+            try s.write { try $0.delete(victim.0) }
+            XCTAssertEqual(try s.verify().problems, [])
+        }
+    }
+
     /// A peer that leaves out a body this store holds must declare the body's true length:
     /// where the body goes (record or `bodies`) follows it.
     func testAVersionWhoseLeftOutBodyHasAnotherLengthIsRefused() throws {
@@ -168,13 +200,40 @@ final class InlineBodyDamageTests: XCTestCase {
                 try t.put(s.dbs.bodies, key: small.bytes, value: Array("small body".utf8).withUnsafeBytes { RecordCodec.encodeBody($0, references: 1) })
             }, "no version keeps it outside its record"),
             ("a large body missing", { s, t in try t.delete(s.dbs.bodies, key: BodyHash(of: large).bytes) }, "missing, 2 version(s) refer to it"),
+            ("no versions", { s, t in
+                try t.put(s.dbs.articles, key: Array("a".utf8), value: [2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0])
+            }, "holds no version"),
+            ("a format-1 record", { s, t in
+                let rec = try XCTUnwrap(t.withValue(s.dbs.articles, key: Array("a".utf8)) { try RecordCodec.decodeArticle($0) })
+                var w = ByteWriter(capacity: 256)
+                w.u8(1)
+                w.u64(rec.seq)
+                w.u32(UInt32(rec.versions.versions.count))
+                for v in rec.versions.versions { RecordCodec.encode(v, into: &w) }
+                try t.put(s.dbs.articles, key: Array("a".utf8), value: w.bytes)
+            }, "a record of format 1"),
+            ("versions out of order", { s, t in
+                let rec = try XCTUnwrap(t.withValue(s.dbs.articles, key: Array("c".utf8)) { try RecordCodec.decodeArticleWithBodies($0) })
+                let other = Version(dot: Dot(node: NodeID(1), counter: 1), context: VersionVector(), timestamp: 1, content: nil)
+                var w = ByteWriter(capacity: 256)
+                w.u8(2)
+                w.u64(rec.seq)
+                w.u32(2)
+                RecordCodec.encode(rec.versions.versions[0], into: &w)
+                RecordCodec.encode(other, into: &w)
+                w.u32(0)
+                try t.put(s.dbs.articles, key: Array("c".utf8), value: w.bytes)
+            }, "not stored in dot order"),
         ]
         for (name, change, expected) in cases {
             let (s, problems) = try damaged(change)
             XCTAssertTrue(problems.contains { $0.contains(expected) }, "\(name): \(problems)")
             // A read that cannot decode what it needs fails with an error, never a trap (a
             // read does not hash the body it returns: `verify` does).
-            if ["invalid UTF-8", "a missing body", "a cut record"].contains(name) { XCTAssertThrowsError(try s.get("a"), name) }
+            if ["invalid UTF-8", "a missing body", "a cut record", "no versions", "a format-1 record"].contains(name) { XCTAssertThrowsError(try s.get("a"), name) }
+            // The node's GET copies versions as they are: it checks them as it finds them.
+            if ["invalid UTF-8", "a cut record", "no versions"].contains(name) { XCTAssertThrowsError(try s.article("a"), name) }
+            if name == "versions out of order" { XCTAssertThrowsError(try s.withRecord("c") { _ in 1 }, name) }
             if name == "a large body missing" { XCTAssertThrowsError(try s.get("b"), name) }
         }
     }
