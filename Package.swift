@@ -145,7 +145,7 @@ let package = Package(
         // Benchmark driver used by tools/bench-* (store reads vs raw LMDB; load on a node).
         .executableTarget(
             name: "folio-bench",
-            dependencies: ["FolioModel", "FolioStore", "FolioImport", "LMDB", "CLMDB", "FolioClient", "FolioProtocol", .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["FolioModel", "FolioStore", "FolioImport", "FolioSync", "LMDB", "CLMDB", "FolioClient", "FolioProtocol", .product(name: "NIOPosix", package: "swift-nio")],
             path: "Sources/folio-bench"
         ),
         // A small program using the client library (see README).

@@ -497,6 +497,16 @@ enum SegmentMerger {
 
     static func maintain(_ txn: Transaction, _ dbs: SearchDatabases, _ meta: Database) throws {
         var rewritten: UInt64 = 0
+        // What this transaction's merges have written so far: merges stop once it reaches
+        // the largest merge (the next write goes on), so a transaction never holds more than
+        // about that many bytes of merged pages on top of its own (a cascade of levels, or
+        // many merges in a large store, would otherwise pile up in one commit's memory).
+        var merged: UInt64 = 0
+        func merging(_ run: [SegmentRecord]) throws -> Bool {
+            try merge(run, txn, dbs, meta)
+            merged = sum([merged, sum(run.map(liveBytes))])
+            return merged < largestMergeBytes
+        }
         while true {
             let segments = try SegmentRecord.ordered(txn, dbs.segments)
             guard let last = segments.last else { return }
@@ -506,8 +516,8 @@ enum SegmentMerger {
             while start > 0 && level(segments[start - 1]) == l { start -= 1 }
             let run = Array(segments[start...])
             if run.count >= fanIn && sum(run.map(liveBytes)) <= largestMergeBytes {
-                try merge(run, txn, dbs, meta)
-                continue
+                if try merging(run) { continue }
+                return
             }
             // Too many segments (levels broken up as documents die): the 8 adjacent ones with
             // the fewest live bytes, within the size limit.
@@ -518,16 +528,16 @@ enum SegmentMerger {
                     if bytes <= largestMergeBytes && bytes < best?.bytes ?? .max { best = (start, bytes) }
                 }
                 if let best {
-                    try merge(Array(segments[best.start..<best.start + fanIn]), txn, dbs, meta)
-                    continue
+                    if try merging(Array(segments[best.start..<best.start + fanIn])) { continue }
+                    return
                 }
             }
             // Segments at least half dead are rewritten alone, up to a budget of blocks read
             // per transaction (at least one).
             if let s = segments.first(where: { $0.dead > 0 && UInt64($0.dead) * 2 >= UInt64($0.docs) && (rewritten == 0 || sum([rewritten, $0.bytes]) <= rewriteBudget) }) {
                 rewritten = sum([rewritten, max(1, s.bytes)])
-                try merge([s], txn, dbs, meta)
-                continue
+                if try merging([s]) { continue }
+                return
             }
             return
         }

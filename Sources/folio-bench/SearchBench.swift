@@ -1,8 +1,10 @@
 // tools/bench-search's driver: a corpus with a realistic vocabulary, the index's cost on
 // import, and query latency through the library. SQLite FTS5 runs the same in Python.
+import FolioClient
 import FolioImport
 import FolioModel
 import FolioStore
+import FolioSync
 import Foundation
 
 /// A pseudo-language: a 40 000-word vocabulary drawn Zipf-like (word i with weight 1/(i+10)),
@@ -167,4 +169,23 @@ func searchQueries(_ storePath: String, _ queriesFile: String, _ outFile: String
         let u = (bare[kind] ?? [0]).sorted()
         print(String(format: "%@ %.3f %.3f %.3f %.3f", kind, t[t.count / 2], t[min(t.count - 1, t.count * 99 / 100)], u[u.count / 2], u[min(u.count - 1, u.count * 99 / 100)]))
     }
+}
+
+/// A full sync from the node at ADDR into fresh stores in DIR, without and with the search
+/// index (the whole pull, as `folio sync --pull-only` makes it). Prints "with without" (s).
+func syncCost(_ address: String, _ dir: String) async throws {
+    var times: [Double] = []
+    for (name, index) in [("pull-without", false), ("pull-with", true)] {
+        var o = Store.Options()
+        o.maintainSearchIndex = index
+        o.mapSize = 1 << 30
+        let s = try Store.create(at: dir + "/" + name, options: o)
+        let client = try await FolioClient.connect(to: address)
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        _ = try await Replicator(store: s).pull(from: client)
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        try await client.close()
+        s.close()
+    }
+    print(String(format: "%.3f %.3f", times[1], times[0]))
 }

@@ -238,11 +238,13 @@ case "search-corpus" where args.count == 4:
     try searchCorpus(Int(args[2])!, args[3])
 case "index-cost" where args.count == 4:
     try indexCost(args[2], args[3])
+case "sync-cost" where args.count == 4:
+    try await syncCost(args[2], args[3])
 case "search" where args.count >= 5:
     try searchQueries(args[2], args[3], args[4], rounds: args.count > 5 ? Int(args[5])! : 5)
 case "reads" where args.count >= 5:
     try reads(store: args[2], anchor: args[3], idsFile: args[4], rounds: args.count > 5 ? Int(args[5])! : 3)
 default:
-    FileHandle.standardError.write(Data("usage: folio-bench generate N DIR | search-corpus N DIR | index-cost JSONL DIR | search STORE QUERIES OUT [ROUNDS] | reads STORE ANCHOR IDS [ROUNDS] | store-reads STORE IDS COUNT | load ADDR fill|get|put CONNECTIONS REQUESTS SIZE KEYS\n".utf8))
+    FileHandle.standardError.write(Data("usage: folio-bench generate N DIR | search-corpus N DIR | index-cost JSONL DIR | sync-cost ADDR DIR | search STORE QUERIES OUT [ROUNDS] | reads STORE ANCHOR IDS [ROUNDS] | store-reads STORE IDS COUNT | load ADDR fill|get|put CONNECTIONS REQUESTS SIZE KEYS\n".utf8))
     exit(2)
 }
