@@ -73,6 +73,27 @@ package enum VersionCodec {
         return VersionVector(pairs)
     }
 
+    /// A live version's fields before its body hash: title, source, url, published, tags and
+    /// extra fields (whether an extra value is compact JSON is the store's check, not the codec's).
+    package static func readFields(_ r: inout ByteReader) throws(CorruptRecord) -> (
+        title: String, source: String, url: String, published: String, tags: [String], extra: [ExtraField]
+    ) {
+        let title = try r.string("title")
+        let source = try r.string("source")
+        let url = try r.string("url")
+        let published = try r.string("published")
+        let ntags = try r.count("tags", minSize: 4)
+        var tags: [String] = []
+        if ntags > 0 { tags.reserveCapacity(ntags) }
+        for i in 0..<ntags { tags.append(try r.string("tags[\(i)]")) }
+        let nextra = try r.count("extra fields", minSize: 8)
+        var extra: [ExtraField] = []
+        for _ in 0..<nextra {
+            extra.append(ExtraField(name: try r.string("extra field name"), json: try r.string("extra field value")))
+        }
+        return (title, source, url, published, tags, extra)
+    }
+
     package static func readVersion(_ r: inout ByteReader) throws(CorruptRecord) -> Version {
         let dot = try readDot(&r, "version dot")
         let context = try readVector(&r, "version context")
@@ -82,20 +103,7 @@ package enum VersionCodec {
         case 0:
             return Version(dot: dot, context: context, timestamp: timestamp, content: nil)
         case 1:
-            let title = try r.string("title")
-            let source = try r.string("source")
-            let url = try r.string("url")
-            let published = try r.string("published")
-            let ntags = try r.count("tags", minSize: 4)
-            var tags: [String] = []
-            if ntags > 0 { tags.reserveCapacity(ntags) }
-            for i in 0..<ntags { tags.append(try r.string("tags[\(i)]")) }
-            let nextra = try r.count("extra fields", minSize: 8)
-            var extra: [ExtraField] = []
-            for _ in 0..<nextra {
-                // Whether the value is (compact) JSON is the store's check, not the codec's.
-                extra.append(ExtraField(name: try r.string("extra field name"), json: try r.string("extra field value")))
-            }
+            let (title, source, url, published, tags, extra) = try readFields(&r)
             let hash = BodyHash(raw: try r.raw(32, "body hash"))!
             let length = try r.u64("body length")
             guard length <= UInt64(Int.max) else { throw CorruptRecord("body length out of range") }

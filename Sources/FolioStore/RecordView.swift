@@ -146,20 +146,7 @@ public struct ArticleRecordView {
         let span = spans[w]
         guard !span.isTombstone else { return nil }
         var r = ByteReader(UnsafeRawBufferPointer(rebasing: record[span.content..<span.bytes.upperBound]))
-        let title = try r.string("title")
-        let source = try r.string("source")
-        let url = try r.string("url")
-        let published = try r.string("published")
-        let ntags = try r.count("tags", minSize: 4)
-        var tags: [String] = []
-        if ntags > 0 {
-            tags.reserveCapacity(ntags)
-            for i in 0..<ntags { tags.append(try r.string("tags[\(i)]")) }
-        }
-        var extra: [ExtraField] = []
-        for _ in 0..<(try r.count("extra fields", minSize: 8)) {
-            extra.append(ExtraField(name: try r.string("extra field name"), json: try r.string("extra field value")))
-        }
+        let (title, source, url, published, tags, extra) = try VersionCodec.readFields(&r)
         guard let body = try withBody(of: w, { try decodeUTF8($0, "body") }) else { return nil }
         return Article(id: id, title: title, source: source, url: url, published: published, body: body, tags: tags, extra: extra)
     }

@@ -5,6 +5,7 @@ import FolioProtocol
 import FolioStore
 @testable import FolioSync
 import Foundation
+import NIOConcurrencyHelpers
 import XCTest
 
 /// Deflated frames between real nodes and clients over loopback TCP (SPEC §2.1), and the
@@ -126,9 +127,12 @@ final class CompressionTests: XCTestCase {
     }
 }
 
-/// A peer whose APPLYs take a while to commit, so the push's next OFFER is answered before.
-struct SlowApplyingPeer: SyncPeer {
+/// An embedded store as a peer, with `beforeApply` run before each APPLY (given how many
+/// came before): a peer whose APPLYs take a while, or whose store changes under a push.
+struct ApplyHookPeer: SyncPeer {
     let inner: LocalPeer
+    let beforeApply: @Sendable (Int) async throws -> Void
+    let applied = NIOLockedValueBox(0)
     var peerNode: NodeID { inner.peerNode }
     var maxFrame: UInt32 { inner.maxFrame }
     var filters: Bool { inner.filters }
@@ -143,8 +147,16 @@ struct SlowApplyingPeer: SyncPeer {
     func checkpoint(node: NodeID, epoch: Epoch) async throws -> UInt64 { try await inner.checkpoint(node: node, epoch: epoch) }
     func offer(_ changes: [Change]) async throws -> SyncNeeds { try await inner.offer(changes) }
     func apply(node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState]) async throws -> ApplyOutcome {
-        try await Task.sleep(for: .milliseconds(300))
+        try await beforeApply(applied.withLockedValue { n in
+            defer { n += 1 }
+            return n
+        })
         return try await inner.apply(node: node, epoch: epoch, upTo: upTo, articles: articles)
+    }
+
+    /// A peer whose APPLYs take a while to commit, so the push's next OFFER is answered before.
+    static func slow(_ inner: LocalPeer) -> ApplyHookPeer {
+        ApplyHookPeer(inner: inner) { _ in try await Task.sleep(for: .milliseconds(300)) }
     }
 }
 
@@ -172,7 +184,7 @@ extension CompressionTests {
         let shared = try await bodyRace(laptop) { _ = try await Replicator(store: laptop).push(to: LocalPeer(hub)) }
         var so = SyncOptions()
         so.batchCount = 1
-        let report = try await Replicator(store: laptop, options: so).push(to: SlowApplyingPeer(inner: LocalPeer(hub)))
+        let report = try await Replicator(store: laptop, options: so).push(to: ApplyHookPeer.slow(LocalPeer(hub)))
         XCTAssertEqual(try hub.get("b")?.article?.body, shared)
         XCTAssertEqual(try hub.get("a")?.article?.title, "second")
         XCTAssertEqual(report.checkpoint, try laptop.lastSequence())

@@ -65,35 +65,13 @@ final class SyncTests: XCTestCase {
     /// away before the chunk arrived (it lived in the rewritten article's record): the peer
     /// refuses the chunk, and the push offers the rest again and completes.
     func testAPushWhoseHeldBodyThePeerRewroteAwayIsOfferedAgain() async throws {
-        struct RewritingPeer: SyncPeer {
-            let inner: LocalPeer
-            let before: @Sendable () throws -> Void
-            let applied = NIOLockedValueBox(0)
-            var maxFrame: UInt32 { inner.maxFrame }
-            var peerNode: NodeID { inner.peerNode }
-            var filters: Bool { inner.filters }
-            func syncState() async throws -> (node: NodeID, epoch: Epoch, lastSequence: UInt64) { try await inner.syncState() }
-            func changes(since: UInt64, limit: UInt32, waitMillis: UInt32) async throws -> (changes: [Change], lastSequence: UInt64) {
-                try await inner.changes(since: since, limit: limit, waitMillis: waitMillis)
-            }
-            func changes(since: UInt64, limit: UInt32, waitMillis: UInt32, filter: ReplicationFilter) async throws -> (changes: [Change], scanned: UInt64, lastSequence: UInt64) {
-                try await inner.changes(since: since, limit: limit, waitMillis: waitMillis, filter: filter)
-            }
-            func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> FetchResult { try await inner.fetch(ids, have: have, maxBytes: maxBytes) }
-            func checkpoint(node: NodeID, epoch: Epoch) async throws -> UInt64 { try await inner.checkpoint(node: node, epoch: epoch) }
-            func offer(_ changes: [Change]) async throws -> SyncNeeds { try await inner.offer(changes) }
-            func apply(node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState]) async throws -> ApplyOutcome {
-                // The first APPLY finds the article rewritten since the OFFER.
-                if applied.withLockedValue({ n in defer { n += 1 }; return n == 0 }) { try before() }
-                return try await inner.apply(node: node, epoch: epoch, upTo: upTo, articles: articles)
-            }
-        }
         let (node, client) = (try tempStore(), try tempStore())
         try node.write { try $0.put(Article(id: "k1", title: "k1", body: "shared small body")) }
         try await sync(client, node)
         try client.write { try $0.put(Article(id: "k1", title: "k1 retitled", body: "shared small body")) }
-        let peer = RewritingPeer(inner: LocalPeer(node)) {
-            _ = try node.write { try $0.put(Article(id: "k1", title: "k1 on the node", body: "another body")) }
+        // The first APPLY finds the article rewritten since the OFFER.
+        let peer = ApplyHookPeer(inner: LocalPeer(node)) { n in
+            if n == 0 { _ = try node.write { try $0.put(Article(id: "k1", title: "k1 on the node", body: "another body")) } }
         }
         let report = try await Replicator(store: client).push(to: peer)
         XCTAssertEqual(report.checkpoint, try client.lastSequence())
