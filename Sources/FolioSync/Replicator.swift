@@ -72,10 +72,10 @@ public struct Replicator: Sendable {
     /// The sequence numbers here of articles a pull of this replicator changed into exactly
     /// what its source sent: a push to that same source skips them while unchanged since (a
     /// fresh pull is not offered back). A sequence names one article's one change, so an
-    /// article changed since has another and is offered. Sequences alone, not ids: 8 bytes an
-    /// article, so a pull of a million articles remembers them in ~20 MB. Bounded; shared by
-    /// a link's pull and push.
-    private let pulled = NIOLockedValueBox<Set<UInt64>>([])
+    /// article changed since has another and is offered. Sequences alone, not ids, kept as
+    /// ranges (a pull numbers its changes one after another: a pull of a million articles is
+    /// typically one range). Bounded (in ranges); shared by a link's pull and push.
+    private let pulled = NIOLockedValueBox(SequenceRanges())
     static let maxRemembered = 1_000_000
 
     /// `applyLocally` commits a batch into `store` (a node routes it through its writer thread).
@@ -188,7 +188,7 @@ public struct Replicator: Sendable {
             let o = try await applyLocally(source.node, scope, upTo, articles, prepared)
             if !o.heldBySource.isEmpty {
                 pulled.withLockedValue { p in
-                    if p.count < Replicator.maxRemembered { p.formUnion(o.heldBySource.values) }
+                    for seq in o.heldBySource.values where p.ranges.count < Replicator.maxRemembered { p.insert(seq) }
                 }
             }
             return o
@@ -432,7 +432,7 @@ public struct Replicator: Sendable {
                 let (c, scanned) = try store.changes(since: from, limit: limit, filter: filter, deletions: .withinPrefix)
                 return (c, max(scanned, from), last)
             }
-            let changes = pulled.withLockedValue { p in batch.changes.filter { c in p.remove(c.seq) == nil } }
+            let changes = pulled.withLockedValue { p in batch.changes.filter { c in !p.remove(c.seq) } }
             return (batch, changes, changes.isEmpty ? nil : try await peer.offer(changes))
         }
         // The next batch, offered while this one's APPLYs were on the wire: the link does not
