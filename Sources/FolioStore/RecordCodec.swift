@@ -27,9 +27,6 @@ enum RecordCodec {
         var versions: VersionSet
         var inlineHashes: [BodyHash] = []
         var inlineBodies: [BodyHash: [UInt8]] = [:]
-        /// False when the record held its versions out of dot order (`VersionSet(stored:)`
-        /// sorts them; `verify` reports it).
-        var storedInOrder = true
 
         init(seq: UInt64, versions: VersionSet, inlineHashes: [BodyHash] = [], inlineBodies: [BodyHash: [UInt8]] = [:]) {
             (self.seq, self.versions, self.inlineHashes, self.inlineBodies) = (seq, versions, inlineHashes, inlineBodies)
@@ -86,9 +83,12 @@ enum RecordCodec {
             }
         }
         guard r.isAtEnd else { throw CorruptRecord("\(r.remaining) unexpected bytes after the record") }
-        var record = ArticleRecord(seq: seq, versions: VersionSet(stored: versions), inlineHashes: hashes)
-        record.storedInOrder = !zip(versions, versions.dropFirst()).contains { ($0.dot.node, $0.dot.counter) >= ($1.dot.node, $1.dot.counter) }
-        return record
+        // Versions out of dot order (or sharing a dot) break the record's invariant: corruption,
+        // as every reader (and the node's GET, which copies them) treats it, never sorted quietly.
+        if zip(versions, versions.dropFirst()).contains(where: { ($0.dot.node, $0.dot.counter) >= ($1.dot.node, $1.dot.counter) }) {
+            throw CorruptRecord("the versions are not sorted by dot")
+        }
+        return ArticleRecord(seq: seq, versions: VersionSet(stored: versions), inlineHashes: hashes)
     }
 
     /// Decodes a record with copies of its inline bodies' text.

@@ -86,13 +86,11 @@ extension Store {
                     let vs = rec.versions.versions
                     report.versions += vs.count
                     if v.first != RecordCodec.articleFormat { problem("articles[\(id)]: a record of format \(v.first ?? 0); storage format \(Store.storageFormat) writes format \(RecordCodec.articleFormat) (small bodies in the record)") }
-                    if !rec.storedInOrder { problem("articles[\(id)]: the versions are not stored in dot order") }
                     for case let c? in vs.map(\.content) {
                         for f in c.extra where (try? JSONParser.parse(f.json)) == nil {
                             problem("articles[\(id)]: extra field \"\(f.name)\" does not hold JSON")
                         }
                     }
-                    if Set(vs.map(\.dot)).count != vs.count { problem("articles[\(id)]: two versions share a dot") }
                     for a in vs {
                         for b in vs where a.isObsoleted(by: b) {
                             problem("articles[\(id)]: version \(a.dot) is kept though \(b.dot) supersedes it")

@@ -126,6 +126,29 @@ final class FormatFiveUpgradeTests: XCTestCase {
         }
     }
 
+    /// A marker damaged into any form — the second step's with no first step done, a position
+    /// past every key — never lets a body go that no record holds yet: the conversion checks
+    /// that every record is converted before it touches `bodies`, and starts over if not.
+    func testAMarkerDamagedIntoAnyFormNeverLosesABody() throws {
+        let markers: [[UInt8]] = [[2], [2, 0xFF], [2, 0], [1, 0xFF, 0xFF], [2] + [UInt8](repeating: 0xFF, count: 32), [], [3]]
+        for marker in markers {
+            let (dir, expected) = try copyFixture(self, "format4")
+            do {
+                let (env, dbs) = try Store.environment(dir, Store.Options())
+                defer { env.close() }
+                try env.write { txn in
+                    try txn.put(dbs.meta, key: Meta.format, value: [0, 0, 0, 5])
+                    try txn.put(dbs.meta, key: Meta.bodiesUpgrade, value: marker)
+                }
+            }
+            let s = try Store.open(at: dir)
+            defer { s.close() }
+            XCTAssertEqual(try exportAllVersions(s), expected, "marker \(marker)")
+            XCTAssertEqual(try s.verify().problems, [], "marker \(marker)")
+            XCTAssertEqual(try bodies(s.env, s.dbs).count, 2, "marker \(marker)")
+        }
+    }
+
     /// A peer that leaves out a body this store holds must declare the body's true length:
     /// where the body goes (record or `bodies`) follows it.
     func testAVersionWhoseLeftOutBodyHasAnotherLengthIsRefused() throws {
@@ -223,7 +246,7 @@ final class InlineBodyDamageTests: XCTestCase {
                 RecordCodec.encode(other, into: &w)
                 w.u32(0)
                 try t.put(s.dbs.articles, key: Array("c".utf8), value: w.bytes)
-            }, "not stored in dot order"),
+            }, "not sorted by dot"),
         ]
         for (name, change, expected) in cases {
             let (s, problems) = try damaged(change)
@@ -233,7 +256,10 @@ final class InlineBodyDamageTests: XCTestCase {
             if ["invalid UTF-8", "a missing body", "a cut record", "no versions", "a format-1 record"].contains(name) { XCTAssertThrowsError(try s.get("a"), name) }
             // The node's GET copies versions as they are: it checks them as it finds them.
             if ["invalid UTF-8", "a cut record", "no versions"].contains(name) { XCTAssertThrowsError(try s.article("a"), name) }
-            if name == "versions out of order" { XCTAssertThrowsError(try s.withRecord("c") { _ in 1 }, name) }
+            if name == "versions out of order" {
+                XCTAssertThrowsError(try s.withRecord("c") { _ in 1 }, name)
+                XCTAssertThrowsError(try s.get("c"), "a local read refuses it too")
+            }
             if name == "a large body missing" { XCTAssertThrowsError(try s.get("b"), name) }
         }
     }
