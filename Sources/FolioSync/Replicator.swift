@@ -478,7 +478,11 @@ public struct Replicator: Sendable {
                 // it (a second failure is a real one).
                 let rest = changes.filter { $0.seq > report.checkpoint }
                 let from = max(since, report.checkpoint)
-                try await send(rest, from: from, rest.isEmpty ? SyncNeeds(ids: [], have: []) : try await peer.offer(rest))
+                do {
+                    try await send(rest, from: from, rest.isEmpty ? SyncNeeds(ids: [], have: []) : try await peer.offer(rest))
+                } catch where Self.isRefusal(error) {
+                    throw PushRefusedAgain(reason: "\(error)")
+                }
             }
             since = batch.end
             prefetched = try await next
@@ -494,6 +498,18 @@ public struct Replicator: Sendable {
             try await acknowledge(peer.peerNode, report.checkpoint)
         }
         return report
+    }
+}
+
+/// A pushed chunk the peer refused again after it was offered anew: a body the peer named as
+/// held was gone by the time the chunk arrived, twice — the peer's store changed under the push
+/// (SPEC §8.2). Nothing of the chunk was merged; the next push picks up from the peer's
+/// checkpoint. A failure to retry, not input to correct.
+public struct PushRefusedAgain: Failure, CustomStringConvertible, Equatable {
+    public let reason: String
+    public var kind: FailureKind { .busy }
+    public var description: String {
+        "the node refused a pushed chunk twice, each time for a body it had said it held (its articles changed during the push); sync again to send the rest (\(reason))"
     }
 }
 

@@ -127,12 +127,14 @@ final class CompressionTests: XCTestCase {
     }
 }
 
-/// An embedded store as a peer, with `beforeApply` run before each APPLY (given how many
-/// came before): a peer whose APPLYs take a while, or whose store changes under a push.
+/// An embedded store as a peer, with `beforeOffer` and `beforeApply` run before each OFFER
+/// and APPLY (given how many came before): a peer whose APPLYs take a while, or whose store changes under a push.
 struct ApplyHookPeer: SyncPeer {
     let inner: LocalPeer
+    var beforeOffer: @Sendable (Int) async throws -> Void = { _ in }
     let beforeApply: @Sendable (Int) async throws -> Void
     let applied = NIOLockedValueBox(0)
+    let offered = NIOLockedValueBox(0)
     var peerNode: NodeID { inner.peerNode }
     var maxFrame: UInt32 { inner.maxFrame }
     var filters: Bool { inner.filters }
@@ -145,7 +147,13 @@ struct ApplyHookPeer: SyncPeer {
     }
     func fetch(_ ids: [String], have: [BodyHash], maxBytes: UInt32) async throws -> FetchResult { try await inner.fetch(ids, have: have, maxBytes: maxBytes) }
     func checkpoint(node: NodeID, epoch: Epoch) async throws -> UInt64 { try await inner.checkpoint(node: node, epoch: epoch) }
-    func offer(_ changes: [Change]) async throws -> SyncNeeds { try await inner.offer(changes) }
+    func offer(_ changes: [Change]) async throws -> SyncNeeds {
+        try await beforeOffer(offered.withLockedValue { n in
+            defer { n += 1 }
+            return n
+        })
+        return try await inner.offer(changes)
+    }
     func apply(node: NodeID, epoch: Epoch, upTo: UInt64, articles: [ArticleState]) async throws -> ApplyOutcome {
         try await beforeApply(applied.withLockedValue { n in
             defer { n += 1 }

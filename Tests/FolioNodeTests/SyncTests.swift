@@ -79,6 +79,31 @@ final class SyncTests: XCTestCase {
         XCTAssertEqual(try node.verify().problems, [])
     }
 
+    /// Refused again after the second offer (the peer changed under the push twice): the push
+    /// ends with an error that says so and is worth retrying, and a later push completes.
+    func testAPushRefusedTwiceSaysThePeerChangedAndTheNextPushCompletes() async throws {
+        let (node, client) = (try tempStore(), try tempStore())
+        try node.write { try $0.put(Article(id: "k1", title: "k1", body: "shared small body")) }
+        try await sync(client, node)
+        try client.write { try $0.put(Article(id: "k1", title: "k1 retitled", body: "shared small body")) }
+        // Each OFFER finds the client's body held in k1's record; each APPLY finds it gone.
+        let peer = ApplyHookPeer(inner: LocalPeer(node), beforeOffer: { n in
+            if n == 1 { _ = try node.write { try $0.put(Article(id: "k1", title: "k1 on the node, again", body: "shared small body")) } }
+        }, beforeApply: { n in
+            if n < 2 { _ = try node.write { try $0.put(Article(id: "k1", title: "k1 on the node, edit \(n)", body: "small body \(n)")) } }
+        })
+        do {
+            _ = try await Replicator(store: client).push(to: peer)
+            XCTFail("the push should fail")
+        } catch let e as PushRefusedAgain {
+            XCTAssertEqual(e.kind, .busy)
+            XCTAssertTrue("\(e)".contains("sync again"), "\(e)")
+        }
+        _ = try await Replicator(store: client).push(to: LocalPeer(node))
+        XCTAssertEqual(try node.verify().problems, [])
+        XCTAssertEqual(try node.get("k1")?.versions.versions.count, 2, "the client's edit arrived, in conflict with the node's")
+    }
+
     /// Stores of every older format (the committed fixtures), opened by this binary, upgrade
     /// and then sync both ways with a store made in the current format: both end identical,
     /// bodies over and under the inline limit included, and both verify clean.
