@@ -318,14 +318,6 @@ public final class Store: Sendable {
         }
     }
 
-    /// The record with copies of its inline bodies (what a write that rewrites it needs).
-    func recordWithBodies(_ id: String, txn: Transaction) throws -> RecordCodec.ArticleRecord? {
-        var key = id
-        return try key.withUTF8 { k in
-            try txn.withValue(dbs.articles, key: UnsafeRawBufferPointer(k)) { try RecordCodec.decodeArticleWithBodies($0) }
-        }
-    }
-
     /// A body kept in `bodies` (a large one; or any, in a store not yet upgraded to format 5).
     func externalBody(_ hash: BodyHash, txn: Transaction) throws -> String? {
         try hash.withKeyBytes { key in try txn.withValue(dbs.bodies, key: key) { try RecordCodec.decodeBody($0) } }
