@@ -71,13 +71,7 @@ enum RecordCodec {
         for _ in 0..<n { versions.append(try decodeVersion(&r)) }
         var hashes: [BodyHash] = []
         if format == 2 {
-            let m = try r.count("inline bodies", minSize: 36)
-            hashes.reserveCapacity(m)
-            for _ in 0..<m {
-                guard let h = BodyHash(raw: try r.raw(32, "inline body hash")) else { throw CorruptRecord("an inline body's hash is malformed") }
-                let length = Int(try r.u32("inline body length"))
-                let text = try r.raw(length, "inline body")
-                if hashes.contains(h) { throw CorruptRecord("the record holds body \(h.hex.prefix(12))… twice") }
+            try readInlineBodies(&r) { h, text in
                 hashes.append(h)
                 try body(h, text)
             }
@@ -89,6 +83,19 @@ enum RecordCodec {
             throw CorruptRecord("the versions are not sorted by dot")
         }
         return ArticleRecord(seq: seq, versions: VersionSet(stored: versions), inlineHashes: hashes)
+    }
+
+    /// Reads a format-2 record's inline bodies (u32 count, then 32-byte hash, u32 length,
+    /// text each), refusing a body held twice; `visit` sees each hash and text in place.
+    static func readInlineBodies(_ r: inout ByteReader, _ visit: (BodyHash, UnsafeRawBufferPointer) throws -> Void) throws {
+        var seen: [BodyHash] = []
+        for _ in 0..<(try r.count("inline bodies", minSize: 36)) {
+            guard let h = BodyHash(raw: try r.raw(32, "inline body hash")) else { throw CorruptRecord("an inline body's hash is malformed") }
+            let text = try r.raw(Int(try r.u32("inline body length")), "inline body")
+            if seen.contains(h) { throw CorruptRecord("the record holds body \(h.hex.prefix(12))… twice") }
+            seen.append(h)
+            try visit(h, text)
+        }
     }
 
     /// Decodes a record with copies of its inline bodies' text.

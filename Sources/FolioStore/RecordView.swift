@@ -29,7 +29,7 @@ public struct ArticleRecordView {
     let spans: [Span]
     let inline: [(BodyHash, Range<Int>)]
 
-    init(id: String, record: UnsafeRawBufferPointer, txn: Transaction, bodies: Database) throws(CorruptRecord) {
+    init(id: String, record: UnsafeRawBufferPointer, txn: Transaction, bodies: Database) throws {
         (self.id, self.record, self.txn, self.bodies) = (id, record, txn, bodies)
         var r = ByteReader(record)
         let format = try r.u8("format byte")
@@ -81,14 +81,10 @@ public struct ArticleRecordView {
         }
         var inline: [(BodyHash, Range<Int>)] = []
         if format == RecordCodec.articleFormat {
-            let m = try r.count("inline bodies", minSize: 36)
-            for _ in 0..<m {
-                guard let h = BodyHash(raw: try r.raw(32, "inline body hash")) else { throw CorruptRecord("an inline body's hash is malformed") }
-                let length = Int(try r.u32("inline body length"))
-                let start = r.offset
-                _ = try r.raw(length, "inline body")
-                if inline.contains(where: { $0.0 == h }) { throw CorruptRecord("the record holds body \(h.hex.prefix(12))… twice") }
-                inline.append((h, start..<r.offset))
+            try RecordCodec.readInlineBodies(&r) { h, text in
+                // Where the text lies in the record (an empty one anywhere: its range is empty).
+                let start = text.isEmpty ? 0 : text.baseAddress! - record.baseAddress!
+                inline.append((h, start..<start + text.count))
             }
         }
         guard r.isAtEnd else { throw CorruptRecord("\(r.remaining) unexpected bytes after the record") }
@@ -133,10 +129,14 @@ public struct ArticleRecordView {
     /// `bodies`. Its UTF-8 is not checked here.
     public func withBody<T>(of i: Int, _ use: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
         guard let h = spans[i].bodyHash else { return nil }
-        if let range = inline.first(where: { $0.0 == h })?.1 { return try use(UnsafeRawBufferPointer(rebasing: record[range])) }
-        let found = try h.withKeyBytes { key in try txn.withValue(bodies, key: key) { try use(RecordCodec.bodyText($0)) } }
-        guard let found else { throw StoreError.corrupt("body \(h) of \"\(id)\" is missing") }
+        guard let found = try withBody(h, use) else { throw StoreError.corrupt("body \(h) of \"\(id)\" is missing") }
         return found
+    }
+
+    /// Lends body `h`'s text: from the record, else from `bodies`; nil when neither holds it.
+    func withBody<T>(_ h: BodyHash, _ use: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+        if let range = inline.first(where: { $0.0 == h })?.1 { return try use(UnsafeRawBufferPointer(rebasing: record[range])) }
+        return try h.withKeyBytes { key in try txn.withValue(bodies, key: key) { try use(RecordCodec.bodyText($0)) } }
     }
 
     /// The winning version as an article (nil when it is a tombstone): its fields and body

@@ -330,16 +330,15 @@ public final class Store: Sendable {
 
     /// Lends the text of body `hash` of article `id` in place (valid during the call): from
     /// its record, else from `bodies`; nil when neither holds it.
+    /// The record is scanned in place (`ArticleRecordView`), no version decoded.
     func withBodyText<T>(_ hash: BodyHash, of id: String, txn: Transaction, _ use: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
         var key = id
-        let inline = try key.withUTF8 { k in
-            try txn.withValue(dbs.articles, key: UnsafeRawBufferPointer(k)) { v -> T? in
-                var found: T?
-                _ = try RecordCodec.decodeArticle(v) { h, text in if h == hash { found = try use(text) } }
-                return found
+        let found = try key.withUTF8 { k in
+            try txn.withValue(dbs.articles, key: UnsafeRawBufferPointer(k)) { v in
+                try ArticleRecordView(id: id, record: v, txn: txn, bodies: dbs.bodies).withBody(hash, use)
             }
         }
-        if let inline, let inline { return inline }
+        if let found { return found }
         return try hash.withKeyBytes { key in try txn.withValue(dbs.bodies, key: key) { try use(RecordCodec.bodyText($0)) } }
     }
 
@@ -347,30 +346,34 @@ public final class Store: Sendable {
     func state(_ id: String, bodies selection: BodySelection, except: Set<BodyHash> = [], txn: Transaction) throws -> ArticleState? {
         var key = id
         // One lookup: the versions and, lent from the page, the inline bodies asked for.
-        let found = try key.withUTF8 { k in
-            try txn.withValue(dbs.articles, key: UnsafeRawBufferPointer(k)) { v -> (RecordCodec.ArticleRecord, BodyTable) in
+        return try key.withUTF8 { k in
+            try txn.withValue(dbs.articles, key: UnsafeRawBufferPointer(k)) { v -> ArticleState in
                 var inline: [(BodyHash, UnsafeRawBufferPointer)] = []
                 let rec = try RecordCodec.decodeArticle(v) { h, text in
                     if selection != .none { inline.append((h, text)) }
                 }
-                var bodies = BodyTable()
-                for v in Self.wanted(rec.versions, selection) {
-                    guard let c = v.content, bodies[c.bodyHash] == nil, !except.contains(c.bodyHash),
-                        let text = inline.first(where: { $0.0 == c.bodyHash })?.1
-                    else { continue }
-                    bodies[c.bodyHash] = try decodeUTF8(text, "body")
-                }
-                return (rec, bodies)
+                let bodies = try self.bodies(of: Self.wanted(rec.versions, selection), inline: inline, except: except, id: id, txn: txn)
+                return ArticleState(id: id, seq: rec.seq, versions: rec.versions, bodies: bodies)
             }
         }
-        guard let (rec, inlineBodies) = found else { return nil }
-        var bodies = inlineBodies
-        for v in Self.wanted(rec.versions, selection) {
-            guard let c = v.content, bodies[c.bodyHash] == nil, !except.contains(c.bodyHash) else { continue }
-            guard let b = try externalBody(c.bodyHash, txn: txn) else { throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing") }
-            bodies[c.bodyHash] = b
+    }
+
+    /// The bodies of `versions` (less `except`): each from the record's `inline` ones, else
+    /// from `bodies`; one that neither holds is corruption.
+    private func bodies(
+        of versions: [Version], inline: [(BodyHash, UnsafeRawBufferPointer)], except: Set<BodyHash> = [], id: String, txn: Transaction
+    ) throws -> BodyTable {
+        var bodies = BodyTable()
+        for case let c? in versions.map(\.content) where bodies[c.bodyHash] == nil && !except.contains(c.bodyHash) {
+            if let text = inline.first(where: { $0.0 == c.bodyHash })?.1 {
+                bodies[c.bodyHash] = try decodeUTF8(text, "body")
+            } else if let b = try externalBody(c.bodyHash, txn: txn) {
+                bodies[c.bodyHash] = b
+            } else {
+                throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing")
+            }
         }
-        return ArticleState(id: id, seq: rec.seq, versions: rec.versions, bodies: bodies)
+        return bodies
     }
 
     private static func wanted(_ versions: VersionSet, _ selection: BodySelection) -> [Version] {
@@ -464,15 +467,7 @@ public final class Store: Sendable {
                     let rec = try RecordCodec.decodeArticle(v) { h, text in inline.append((h, text)) }
                     guard includeDeleted || rec.versions.isLive else { return true }
                     guard let id = String(validating: k, as: UTF8.self) else { throw CorruptRecord("an article key is not UTF-8") }
-                    var bodies = BodyTable()
-                    for case let c? in rec.versions.versions.map(\.content) where bodies[c.bodyHash] == nil {
-                        if let text = inline.first(where: { $0.0 == c.bodyHash })?.1 {
-                            bodies[c.bodyHash] = try decodeUTF8(text, "body")
-                            continue
-                        }
-                        guard let b = try self.externalBody(c.bodyHash, txn: txn) else { throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing") }
-                        bodies[c.bodyHash] = b
-                    }
+                    let bodies = try self.bodies(of: rec.versions.versions, inline: inline, id: id, txn: txn)
                     try visit(ArticleState(id: id, seq: rec.seq, versions: rec.versions, bodies: bodies))
                     return true
                 }
