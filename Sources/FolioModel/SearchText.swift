@@ -228,7 +228,25 @@ public enum SearchText {
                     continue
                 }
                 if cjkCount > 0 { flushCJK() }
-                if wordCount == 0 { wordStart = i }
+                if wordCount == 0 {
+                    // A word starting here that is lowercase ASCII to its end (an ASCII
+                    // separator or the end of the text) is handed over in place, uncopied.
+                    var j = i
+                    var changed: UInt8 = 0
+                    while j < n {
+                        let b = base[j]
+                        let f = asciiFold[Int(b)]
+                        if f == 0 { break }
+                        changed |= f ^ b
+                        j += 1
+                    }
+                    if changed == 0 && (j == n || base[j] < 0x80) {
+                        body(UnsafeBufferPointer(start: base + i, count: min(j - i, maxTermBytes)), i..<j)
+                        i = j
+                        continue
+                    }
+                    wordStart = i
+                }
                 // The whole run of ASCII letters and digits in one tight loop.
                 var j = i
                 while j < n {

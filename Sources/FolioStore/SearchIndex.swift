@@ -26,6 +26,65 @@ struct SearchDatabases: Sendable {
     var all: [Database] { [ids, docs, norms, segments, postings] }
 }
 
+/// How a `TermTable` hashes its terms. A fast multiply-fold hash keyed per process does the
+/// work; a table whose probes ever grow long (terms that collide under it, which text from
+/// outside might be crafted to do) rehashes itself with SipHash-1-3 (Swift's `Hasher`, keyed
+/// per process), which it cannot be made to collide under. Without that guard an unkeyed hash
+/// let one crafted article of words sharing a slot turn every insertion into a walk of the
+/// whole table, stalling a node's writer for half a minute.
+enum TermHash: Sendable, Equatable {
+    case fast
+    case sip
+    /// Every term hashes to 0 (tests of the guard only).
+    case collidingForTesting
+
+    /// The fast hash's key, drawn once per process.
+    static let seed: UInt64 = UInt64.random(in: .min ... .max) | 1
+
+    /// Longer probes than this switch a table to SipHash: at most half full, a table of a
+    /// million terms hashed at random has its longest probe near 20.
+    static let probeLimit = 64
+
+    @inline(__always) func callAsFunction(_ b: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        switch self {
+        case .fast: return Self.fastHash(b)
+        case .sip:
+            var h = Hasher()
+            h.combine(bytes: UnsafeRawBufferPointer(b))
+            return UInt32(truncatingIfNeeded: h.finalize())
+        case .collidingForTesting: return 0
+        }
+    }
+
+    /// Folds each 8 bytes into the state with a 64×64→128-bit multiply (as wyhash does).
+    @inline(__always) static func fastHash(_ b: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        @inline(__always) func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
+            let (hi, lo) = a.multipliedFullWidth(by: b)
+            return hi ^ lo
+        }
+        let n = b.count
+        var h = seed ^ UInt64(truncatingIfNeeded: n) &* 0x9E37_79B9_7F4A_7C15
+        guard let p = b.baseAddress.map(UnsafeRawPointer.init) else { return UInt32(truncatingIfNeeded: mix(h, 0xA076_1D64_78BD_642F)) }
+        var i = 0
+        while i + 8 <= n {
+            h = mix(h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self), 0xE703_7ED1_A0B4_28DB)
+            i += 8
+        }
+        if i < n {
+            var w: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < n {
+                w |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << shift
+                shift += 8
+                i += 1
+            }
+            h = mix(h ^ w, 0xE703_7ED1_A0B4_28DB)
+        }
+        let f = mix(h, 0xA076_1D64_78BD_642F)
+        return UInt32(truncatingIfNeeded: f ^ f >> 32)
+    }
+}
+
 /// A set of terms (their UTF-8 bytes) with a value per term: an open-addressing hash table over
 /// one byte arena, so adding a term makes no String and hashes its bytes once. Terms are
 /// compared as bytes (never as Strings, whose == holds canonically equivalent text equal).
@@ -35,13 +94,38 @@ struct TermTable<Value: Sendable>: Sendable {
     private var starts: [Int32] = [0]
     private var hashes: [UInt32] = []
     private(set) var values: [Value] = []
-    /// Term number + 1 (0: empty slot); the count is a power of two, at most half full.
-    private var slots: [Int32]
+    /// Per slot, its term's `tag` and first 8 bytes (zero-padded): a probe compares the hash,
+    /// the length and, for a term of at most 8 bytes, the whole term without another lookup.
+    /// The count is a power of two; at most half the slots are full.
+    private var slots: [Slot]
 
-    init(capacity: Int = 64) {
+    struct Slot {
+        /// High 32 bits: the hash's top 24 bits and the term's length (at most 255); low 32:
+        /// the term's number + 1 (0: an empty slot).
+        var tag: UInt64
+        var head: UInt64
+    }
+
+    @inline(__always) static func tag(hash h: UInt32, count: Int) -> UInt64 {
+        UInt64(h & 0xFFFF_FF00 | UInt32(min(count, 255))) << 32
+    }
+
+    /// A term's first 8 bytes as one integer, zero-padded.
+    @inline(__always) static func head(_ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        guard let p = b.baseAddress.map(UnsafeRawPointer.init) else { return 0 }
+        if b.count >= 8 { return p.loadUnaligned(as: UInt64.self) }
+        var w: UInt64 = 0
+        for i in 0..<b.count { w |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << UInt64(8 * i) }
+        return w
+    }
+    /// The hash this table's terms are kept under (`TermHash`).
+    private(set) var hashing: TermHash
+
+    init(capacity: Int = 64, hashing: TermHash = .fast) {
         var n = 16
         while n < capacity * 2 { n <<= 1 }
-        slots = [Int32](repeating: 0, count: n)
+        slots = [Slot](repeating: Slot(tag: 0, head: 0), count: n)
+        self.hashing = hashing
         arena.reserveCapacity(capacity * 8)
         starts.reserveCapacity(capacity + 1)
         hashes.reserveCapacity(capacity)
@@ -49,15 +133,6 @@ struct TermTable<Value: Sendable>: Sendable {
     }
 
     var count: Int { values.count }
-
-    /// SipHash-1-3 keyed per process (Swift's `Hasher`): text from outside cannot be made
-    /// to collide (an unkeyed hash let one crafted article of words sharing a slot turn every
-    /// insertion into a walk of the whole table, stalling a node's writer for half a minute).
-    @inline(__always) static func hash(_ b: UnsafeBufferPointer<UInt8>) -> UInt32 {
-        var h = Hasher()
-        h.combine(bytes: UnsafeRawBufferPointer(b))
-        return UInt32(truncatingIfNeeded: h.finalize())
-    }
 
     /// Terms are short: comparing in place beats a call to memcmp.
     @inline(__always) static func equal(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
@@ -78,39 +153,60 @@ struct TermTable<Value: Sendable>: Sendable {
     /// its write (about twice its text, instead of six times).
     mutating func freeze() {
         slots = []
-        arena = arena.withUnsafeBufferPointer { Array($0) }
-        starts = starts.withUnsafeBufferPointer { Array($0) }
-        hashes = hashes.withUnsafeBufferPointer { Array($0) }
-        values = values.withUnsafeBufferPointer { Array($0) }
+        if arena.capacity > arena.count + arena.count / 2 + 64 { arena = arena.withUnsafeBufferPointer { Array($0) } }
+        if values.capacity > values.count + values.count / 2 + 16 {
+            starts = starts.withUnsafeBufferPointer { Array($0) }
+            hashes = hashes.withUnsafeBufferPointer { Array($0) }
+            values = values.withUnsafeBufferPointer { Array($0) }
+        }
     }
 
     /// The number of `term`, added with `initial` if new.
     @inline(__always) mutating func number(of term: UnsafeBufferPointer<UInt8>, initial: @autoclosure () -> Value) -> Int {
-        number(of: term, hash: Self.hash(term), initial: initial())
+        number(of: term, hash: hashing(term), initial: initial())
     }
 
-    /// The same with the term's `hash` known (from another table).
-    @inline(__always) mutating func number(of term: UnsafeBufferPointer<UInt8>, hash h: UInt32, initial: @autoclosure () -> Value) -> Int {
+    /// The same with the term's hash `h` under `hashing` known (from another table): used
+    /// when this table hashes the same way, else the term is hashed again.
+    @inline(__always) mutating func number(of term: UnsafeBufferPointer<UInt8>, hash h: UInt32, hashedBy other: TermHash, initial: @autoclosure () -> Value) -> Int {
+        number(of: term, hash: other == hashing ? h : hashing(term), initial: initial())
+    }
+
+    @inline(__always) private mutating func number(of term: UnsafeBufferPointer<UInt8>, hash h: UInt32, initial: @autoclosure () -> Value) -> Int {
         precondition(!slots.isEmpty, "a frozen term table is read-only")
         let mask = slots.count - 1
         var slot = Int(h) & mask
+        var probes = 0
+        let tag = Self.tag(hash: h, count: term.count)
+        let head = Self.head(term)
         while true {
             let s = slots[slot]
-            if s == 0 { break }
-            let t = Int(s) - 1
-            if hashes[t] == h {
+            if s.tag == 0 { break }
+            if s.tag & 0xFFFF_FFFF_0000_0000 == tag && s.head == head {
+                let t = Int(truncatingIfNeeded: s.tag & 0xFFFF_FFFF) - 1
+                if term.count <= 8 { return t }
                 let a = Int(starts[t]), e = Int(starts[t + 1])
-                if e - a == term.count, arena.withUnsafeBufferPointer({ Self.equal($0.baseAddress! + a, term.baseAddress!, term.count) }) { return t }
+                if e - a == term.count, arena.withUnsafeBufferPointer({ Self.equal($0.baseAddress! + a + 8, term.baseAddress! + 8, term.count - 8) }) { return t }
             }
             slot = (slot + 1) & mask
+            probes += 1
+        }
+        if probes > TermHash.probeLimit, hashing != .sip {
+            // Terms collide under this hash: rehash every term with SipHash, then add this one.
+            hashing = .sip
+            arena.withUnsafeBufferPointer { p in
+                for t in hashes.indices { hashes[t] = hashing(UnsafeBufferPointer(rebasing: p[Int(starts[t])..<Int(starts[t + 1])])) }
+            }
+            rebuildSlots(count: slots.count)
+            return number(of: term, hash: hashing(term), initial: initial())
         }
         let t = values.count
         arena.append(contentsOf: term)
         starts.append(Int32(arena.count))
         hashes.append(h)
         values.append(initial())
-        slots[slot] = Int32(t + 1)
-        if values.count * 2 > slots.count { grow() }
+        slots[slot] = Slot(tag: tag | UInt64(t + 1), head: head)
+        if values.count * 2 > slots.count { rebuildSlots(count: slots.count * 2) }
         return t
     }
 
@@ -119,13 +215,17 @@ struct TermTable<Value: Sendable>: Sendable {
         return term.withUTF8 { number(of: $0, initial: initial()) }
     }
 
-    private mutating func grow() {
-        slots = [Int32](repeating: 0, count: slots.count * 2)
-        let mask = slots.count - 1
-        for t in hashes.indices {
-            var slot = Int(hashes[t]) & mask
-            while slots[slot] != 0 { slot = (slot + 1) & mask }
-            slots[slot] = Int32(t + 1)
+    private mutating func rebuildSlots(count: Int) {
+        slots = [Slot](repeating: Slot(tag: 0, head: 0), count: count)
+        let mask = count - 1
+        arena.withUnsafeBufferPointer { p in
+            for t in hashes.indices {
+                let h = hashes[t]
+                let term = UnsafeBufferPointer(rebasing: p[Int(starts[t])..<Int(starts[t + 1])])
+                var slot = Int(h) & mask
+                while slots[slot].tag != 0 { slot = (slot + 1) & mask }
+                slots[slot] = Slot(tag: Self.tag(hash: h, count: term.count) | UInt64(t + 1), head: Self.head(term))
+            }
         }
     }
 
@@ -139,10 +239,25 @@ struct TermTable<Value: Sendable>: Sendable {
     var longestProbe: Int {
         let mask = slots.count - 1
         var longest = 0
-        for (slot, s) in slots.enumerated() where s != 0 {
-            longest = max(longest, (slot - Int(hashes[Int(s) - 1]) & mask) & mask)
+        for (slot, s) in slots.enumerated() where s.tag != 0 {
+            longest = max(longest, (slot - Int(hashes[Int(s.tag & 0xFFFF_FFFF) - 1])) & mask)
         }
         return longest
+    }
+
+    /// Each term's bytes (valid during the call), hash and value, in number order.
+    func forEach(_ body: (UnsafeBufferPointer<UInt8>, UInt32, Value) throws -> Void) rethrows {
+        try arena.withUnsafeBufferPointer { a in
+            try starts.withUnsafeBufferPointer { st in
+                try hashes.withUnsafeBufferPointer { h in
+                    try values.withUnsafeBufferPointer { v in
+                        for t in 0..<v.count {
+                            try body(UnsafeBufferPointer(rebasing: a[Int(st[t])..<Int(st[t + 1])]), h[t], v[t])
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Term `t`'s hash.
@@ -231,6 +346,13 @@ struct IndexedDocument: Sendable {
         setFilterTerm(Self.documentTerm)
     }
 
+    /// The same terms kept under `hashing` (tests only).
+    mutating func rehashForTesting(_ hashing: TermHash) {
+        var table = TermTable<TermStats>(capacity: terms.count, hashing: hashing)
+        terms.forEach { term, _, stats in table[table.number(of: term, initial: stats)] = stats }
+        terms = table
+    }
+
     /// Keeps only what reading the terms needs (`TermTable.freeze`).
     mutating func freeze() { terms.freeze() }
 
@@ -248,7 +370,7 @@ struct IndexedDocument: Sendable {
 
     /// Each term's bytes (valid during the call), hash and statistics.
     func forEachTerm(_ body: (UnsafeBufferPointer<UInt8>, UInt32, TermStats) throws -> Void) rethrows {
-        for t in 0..<terms.count { try terms.withBytes(t) { try body($0, terms.hash(of: t), terms[t]) } }
+        try terms.forEach(body)
     }
 
     static func encodeDoc(length: Int, id: String, published: String) -> [UInt8] {
@@ -361,14 +483,17 @@ struct PostingJournal {
     var killedDocuments = false
 
     var count: Int { postings.count }
+    /// How many distinct terms the journal has numbered.
+    var distinctTerms: Int { table.count }
 
     /// Every posting of `document`, numbered `doc` (above every document recorded before).
     mutating func record(_ document: IndexedDocument, doc: UInt32) {
         let n = postings.count + document.terms.count
         // Geometric: an exact reserve per document would copy the journal each time.
         if n > postings.capacity { postings.reserveCapacity(max(n, postings.capacity * 2)) }
+        let hashing = document.terms.hashing
         document.forEachTerm { term, hash, stats in
-            postings.append(Posting(term: Int32(table.number(of: term, hash: hash, initial: ())), doc: doc, tf: stats.tf, mask: stats.mask))
+            postings.append(Posting(term: Int32(table.number(of: term, hash: hash, hashedBy: hashing, initial: ())), doc: doc, tf: stats.tf, mask: stats.mask))
         }
     }
 

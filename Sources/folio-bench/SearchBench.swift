@@ -82,6 +82,13 @@ func searchCorpus(_ n: Int, _ dir: String) throws {
     try q.write(toFile: dir + "/queries.tsv", atomically: true, encoding: .utf8)
 }
 
+/// This process's CPU time so far (user + system), in seconds.
+func processCPUSeconds() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+}
+
 func timeSeconds(_ body: () throws -> Void) rethrows -> Double {
     let t0 = DispatchTime.now().uptimeNanoseconds
     try body()
@@ -92,12 +99,15 @@ func timeSeconds(_ body: () throws -> Void) rethrows -> Double {
 /// first alone (what FTS5's insert does). Prints "import_with import_without reindex index_bytes".
 func indexCost(_ file: String, _ dir: String) throws {
     var times: [Double] = []
+    var cpu: [Double] = []
     for (name, index) in [("without-index", false), ("with-index", true)] {
         var o = Store.Options()
         o.maintainSearchIndex = index
         o.mapSize = 1 << 30
         let s = try Store.create(at: dir + "/" + name, options: o)
+        let c0 = processCPUSeconds()
         times.append(try timeSeconds { _ = try Importer(store: s).run(paths: [file]) })
+        cpu.append(processCPUSeconds() - c0)
         s.close()
     }
     var o = Store.Options()
@@ -128,7 +138,7 @@ func indexCost(_ file: String, _ dir: String) throws {
         merges.append(try timeSeconds { _ = try Importer(store: m).run(paths: [versions]) })
         m.close()
     }
-    print(String(format: "%.3f %.3f %.3f %d %.3f %.3f", times[1], times[0], reindex, bytes, merges[1], merges[0]))
+    print(String(format: "%.3f %.3f %.3f %d %.3f %.3f %.3f %.3f", times[1], times[0], reindex, bytes, merges[1], merges[0], cpu[1], cpu[0]))
 }
 
 /// Runs every query of QUERIES (limit 10) ROUNDS times; writes "kind p50_ms p99_ms" lines to

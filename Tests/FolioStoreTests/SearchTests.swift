@@ -127,6 +127,42 @@ final class SearchTests: XCTestCase {
         XCTAssertLessThan(document.terms.longestProbe, 64)
     }
 
+    /// Terms that collide under the table's fast hash (here all of them, as a test hash makes
+    /// them) turn its probes long only until it notices: it rehashes every term with SipHash
+    /// and goes on, each term keeping its number. A document's hashes are reused by another
+    /// table only when both hash the same way.
+    func testATableWhoseTermsCollideRehashesWithSipHash() {
+        var table = TermTable<Int>(capacity: 16, hashing: .collidingForTesting)
+        let words = (0..<5_000).map { "w\($0)-\(String(repeating: "x", count: $0 % 13))" }
+        for (i, w) in words.enumerated() { XCTAssertEqual(table.number(of: w, initial: i), i) }
+        XCTAssertEqual(table.hashing, .sip)
+        XCTAssertLessThan(table.longestProbe, TermHash.probeLimit)
+        for (i, w) in words.enumerated() {
+            XCTAssertEqual(table.number(of: w, initial: -1), i)
+            XCTAssertEqual(table[i], i)
+            XCTAssertEqual(table.string(i), w)
+        }
+        XCTAssertEqual(table.count, words.count)
+        // The fast hash spreads real words: the generated corpus's vocabulary never trips it.
+        var fast = TermTable<Void>(capacity: 16)
+        var rng = SplitMix64(seed: 7)
+        for _ in 0..<200_000 {
+            let n = 1 + Int(rng.next() % 12)
+            let w = String(decoding: (0..<n).map { _ in UInt8(0x61 + rng.next() % 26) }, as: UTF8.self)
+            _ = fast.number(of: w, initial: ())
+        }
+        XCTAssertEqual(fast.hashing, .fast)
+        XCTAssertLessThan(fast.longestProbe, TermHash.probeLimit)
+        // A journal fed a document hashed with SipHash finds its terms under its own hash.
+        var journal = PostingJournal()
+        let document = IndexedDocument(title: "port strike", body: "night trains port", source: "", tags: [], published: "")
+        journal.record(document, doc: 0)
+        var sipDocument = document
+        sipDocument.rehashForTesting(.sip)
+        journal.record(sipDocument, doc: 1)
+        XCTAssertEqual(journal.distinctTerms, document.terms.count)
+    }
+
     func testQueryParsingAndItsErrors() throws {
         let q = try SearchQuery(parsing: #"port "night trains" strike OR walkout -rail tele* source:"Nordic Wire" tag:Labour since:2026-11-20 until:2026-11-30 id:wire/"#)
         XCTAssertEqual(q.groups, [[.term("port")], [.phrase(["night", "trains"])], [.term("strike"), .term("walkout")], [.prefix("tele")]])
