@@ -45,9 +45,10 @@ enum TermHash: Sendable, Equatable {
     /// million terms hashed at random has its longest probe near 20.
     static let probeLimit = 64
 
-    @inline(__always) func callAsFunction(_ b: UnsafeBufferPointer<UInt8>) -> UInt32 {
+    /// `b`'s hash; `seed` is `TermHash.seed` (passed in: a table reads it once, not per term).
+    @inline(__always) func callAsFunction(_ b: UnsafeBufferPointer<UInt8>, seed: UInt64 = TermHash.seed) -> UInt32 {
         switch self {
-        case .fast: return Self.fastHash(b)
+        case .fast: return Self.fastHash(b, seed: seed)
         case .sip:
             var h = Hasher()
             h.combine(bytes: UnsafeRawBufferPointer(b))
@@ -57,7 +58,7 @@ enum TermHash: Sendable, Equatable {
     }
 
     /// Folds each 8 bytes into the state with a 64×64→128-bit multiply (as wyhash does).
-    @inline(__always) static func fastHash(_ b: UnsafeBufferPointer<UInt8>) -> UInt32 {
+    @inline(__always) static func fastHash(_ b: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt32 {
         @inline(__always) func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
             let (hi, lo) = a.multipliedFullWidth(by: b)
             return hi ^ lo
@@ -89,22 +90,94 @@ enum TermHash: Sendable, Equatable {
 /// one byte arena, so adding a term makes no String and hashes its bytes once. Terms are
 /// compared as bytes (never as Strings, whose == holds canonically equivalent text equal).
 struct TermTable<Value: Sendable>: Sendable {
-    /// Term `i`'s bytes are `arena[starts[i]..<starts[i + 1]]`.
-    private(set) var arena: [UInt8] = []
-    private var starts: [Int32] = [0]
-    private var hashes: [UInt32] = []
-    private(set) var values: [Value] = []
+    /// The table's memory, shared by copies until one of them adds a term (copy on write):
+    /// term `i`'s bytes are `arena[starts[i]..<starts[i + 1]]`, its hash `hashes[i]`, its value
+    /// `values[i]`. Raw pointers, so adding a term checks uniqueness once, not per array.
+    final class Storage: @unchecked Sendable {
+        var arena: UnsafeMutablePointer<UInt8>
+        var arenaCount = 0
+        var arenaCapacity: Int
+        var starts: UnsafeMutablePointer<Int32>
+        var hashes: UnsafeMutablePointer<UInt32>
+        var values: UnsafeMutablePointer<Value>
+        var count = 0
+        var capacity: Int
+        /// Empty once frozen (`freeze`).
+        var slots: UnsafeMutablePointer<Slot>?
+        var slotCount: Int
+
+        init(capacity: Int, arenaCapacity: Int, slotCount: Int) {
+            self.capacity = max(1, capacity)
+            self.arenaCapacity = max(8, arenaCapacity)
+            arena = .allocate(capacity: self.arenaCapacity)
+            starts = .allocate(capacity: self.capacity + 1)
+            starts[0] = 0
+            hashes = .allocate(capacity: self.capacity)
+            values = .allocate(capacity: self.capacity)
+            self.slotCount = slotCount
+            if slotCount > 0 {
+                let s = UnsafeMutablePointer<Slot>.allocate(capacity: slotCount)
+                s.initialize(repeating: Slot(tag: 0, head: 0), count: slotCount)
+                slots = s
+            }
+        }
+
+        /// A copy with room for `capacity` terms and `arenaCapacity` bytes (at least what it
+        /// holds), with its slots or (`slots` false) none.
+        func copy(capacity: Int, arenaCapacity: Int, slots keep: Bool) -> Storage {
+            let c = Storage(capacity: max(capacity, count), arenaCapacity: max(arenaCapacity, arenaCount), slotCount: 0)
+            c.arena.update(from: arena, count: arenaCount)
+            c.arenaCount = arenaCount
+            c.starts.update(from: starts, count: count + 1)
+            c.hashes.update(from: hashes, count: count)
+            c.values.initialize(from: values, count: count)
+            c.count = count
+            if keep, let slots {
+                let s = UnsafeMutablePointer<Slot>.allocate(capacity: slotCount)
+                s.update(from: slots, count: slotCount)
+                c.slots = s
+                c.slotCount = slotCount
+            }
+            return c
+        }
+
+        deinit {
+            arena.deallocate()
+            starts.deallocate()
+            hashes.deallocate()
+            values.deinitialize(count: count)
+            values.deallocate()
+            slots?.deallocate()
+        }
+
+        @inline(__always) func bytes(_ t: Int) -> UnsafeBufferPointer<UInt8> {
+            UnsafeBufferPointer(start: arena + Int(starts[t]), count: Int(starts[t + 1] - starts[t]))
+        }
+    }
+
     /// Per slot, its term's `tag` and first 8 bytes (zero-padded): a probe compares the hash,
     /// the length and, for a term of at most 8 bytes, the whole term without another lookup.
     /// The count is a power of two; at most half the slots are full.
-    private var slots: [Slot]
-
     struct Slot {
         /// High 32 bits: the hash's top 24 bits and the term's length (at most 255); low 32:
         /// the term's number + 1 (0: an empty slot).
         var tag: UInt64
         var head: UInt64
     }
+
+    private var storage: Storage
+    /// The hash this table's terms are kept under (`TermHash`).
+    private(set) var hashing: TermHash
+    private let seed = TermHash.seed
+
+    init(capacity: Int = 64, hashing: TermHash = .fast) {
+        var n = 16
+        while n < capacity * 2 { n <<= 1 }
+        storage = Storage(capacity: capacity, arenaCapacity: capacity * 8, slotCount: n)
+        self.hashing = hashing
+    }
+
+    var count: Int { storage.count }
 
     @inline(__always) static func tag(hash h: UInt32, count: Int) -> UInt64 {
         UInt64(h & 0xFFFF_FF00 | UInt32(min(count, 255))) << 32
@@ -118,21 +191,6 @@ struct TermTable<Value: Sendable>: Sendable {
         for i in 0..<b.count { w |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << UInt64(8 * i) }
         return w
     }
-    /// The hash this table's terms are kept under (`TermHash`).
-    private(set) var hashing: TermHash
-
-    init(capacity: Int = 64, hashing: TermHash = .fast) {
-        var n = 16
-        while n < capacity * 2 { n <<= 1 }
-        slots = [Slot](repeating: Slot(tag: 0, head: 0), count: n)
-        self.hashing = hashing
-        arena.reserveCapacity(capacity * 8)
-        starts.reserveCapacity(capacity + 1)
-        hashes.reserveCapacity(capacity)
-        values.reserveCapacity(capacity)
-    }
-
-    var count: Int { values.count }
 
     /// Terms are short: comparing in place beats a call to memcmp.
     @inline(__always) static func equal(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
@@ -152,29 +210,46 @@ struct TermTable<Value: Sendable>: Sendable {
     /// values, hashes) but not added to. What a prepared document keeps while it waits for
     /// its write (about twice its text, instead of six times).
     mutating func freeze() {
-        slots = []
-        if arena.capacity > arena.count + arena.count / 2 + 64 { arena = arena.withUnsafeBufferPointer { Array($0) } }
-        if values.capacity > values.count + values.count / 2 + 16 {
-            starts = starts.withUnsafeBufferPointer { Array($0) }
-            hashes = hashes.withUnsafeBufferPointer { Array($0) }
-            values = values.withUnsafeBufferPointer { Array($0) }
+        storage = storage.copy(capacity: storage.count, arenaCapacity: storage.arenaCount, slots: false)
+    }
+
+    /// Makes the storage this table's own before a change.
+    @inline(__always) private mutating func unique() {
+        if !isKnownUniquelyReferenced(&storage) {
+            storage = storage.copy(capacity: storage.capacity, arenaCapacity: storage.arenaCapacity, slots: true)
         }
     }
 
     /// The number of `term`, added with `initial` if new.
     @inline(__always) mutating func number(of term: UnsafeBufferPointer<UInt8>, initial: @autoclosure () -> Value) -> Int {
-        number(of: term, hash: hashing(term), initial: initial())
+        unique()
+        return insert(term, hash: hashing(term, seed: seed), initial: initial())
     }
 
     /// The same with the term's hash `h` under `hashing` known (from another table): used
     /// when this table hashes the same way, else the term is hashed again.
     @inline(__always) mutating func number(of term: UnsafeBufferPointer<UInt8>, hash h: UInt32, hashedBy other: TermHash, initial: @autoclosure () -> Value) -> Int {
-        number(of: term, hash: other == hashing ? h : hashing(term), initial: initial())
+        unique()
+        return insert(term, hash: other == hashing ? h : hashing(term, seed: seed), initial: initial())
     }
 
-    @inline(__always) private mutating func number(of term: UnsafeBufferPointer<UInt8>, hash h: UInt32, initial: @autoclosure () -> Value) -> Int {
-        precondition(!slots.isEmpty, "a frozen term table is read-only")
-        let mask = slots.count - 1
+    /// Adds `term` if new (with `initial`), then lets `body` change its value.
+    @inline(__always) mutating func update(_ term: UnsafeBufferPointer<UInt8>, initial: @autoclosure () -> Value, _ body: (inout Value) -> Void) {
+        unique()
+        let t = insert(term, hash: hashing(term, seed: seed), initial: initial())
+        body(&storage.values[t])
+    }
+
+    mutating func number(of term: String, initial: @autoclosure () -> Value) -> Int {
+        var term = term
+        return term.withUTF8 { number(of: $0, initial: initial()) }
+    }
+
+    /// The number of `term`, hashed `h`, added if new; the storage is this table's own.
+    @inline(__always) private mutating func insert(_ term: UnsafeBufferPointer<UInt8>, hash h: UInt32, initial: @autoclosure () -> Value) -> Int {
+        let st = storage
+        guard let slots = st.slots else { preconditionFailure("a frozen term table is read-only") }
+        let mask = st.slotCount - 1
         var slot = Int(h) & mask
         var probes = 0
         let tag = Self.tag(hash: h, count: term.count)
@@ -184,111 +259,185 @@ struct TermTable<Value: Sendable>: Sendable {
             if s.tag == 0 { break }
             if s.tag & 0xFFFF_FFFF_0000_0000 == tag && s.head == head {
                 let t = Int(truncatingIfNeeded: s.tag & 0xFFFF_FFFF) - 1
-                if term.count <= 8 { return t }
-                let a = Int(starts[t]), e = Int(starts[t + 1])
-                if e - a == term.count, arena.withUnsafeBufferPointer({ Self.equal($0.baseAddress! + a + 8, term.baseAddress! + 8, term.count - 8) }) { return t }
+                // The tag holds lengths up to 255 (terms of the index are at most 64 bytes,
+                // filter values longer): the length is checked before the bytes.
+                if term.count <= 8 || (Int(st.starts[t + 1] - st.starts[t]) == term.count && Self.equal(st.arena + Int(st.starts[t]) + 8, term.baseAddress! + 8, term.count - 8)) { return t }
             }
             slot = (slot + 1) & mask
             probes += 1
         }
         if probes > TermHash.probeLimit, hashing != .sip {
-            // Terms collide under this hash: rehash every term with SipHash, then add this one.
-            hashing = .sip
-            arena.withUnsafeBufferPointer { p in
-                for t in hashes.indices { hashes[t] = hashing(UnsafeBufferPointer(rebasing: p[Int(starts[t])..<Int(starts[t + 1])])) }
-            }
-            rebuildSlots(count: slots.count)
-            return number(of: term, hash: hashing(term), initial: initial())
+            // Terms collide under this hash: rehash them all with SipHash, then add this one.
+            switchToSipHash()
+            return insert(term, hash: hashing(term, seed: seed), initial: initial())
         }
-        let t = values.count
-        arena.append(contentsOf: term)
-        starts.append(Int32(arena.count))
-        hashes.append(h)
-        values.append(initial())
+        let t = st.count
+        if t == st.capacity || st.arenaCount + term.count > st.arenaCapacity {
+            storage = st.copy(capacity: t == st.capacity ? st.capacity * 2 : st.capacity, arenaCapacity: max(st.arenaCapacity * 2, st.arenaCount + term.count), slots: true)
+            return insert(term, hash: h, initial: initial())
+        }
+        (st.arena + st.arenaCount).update(from: term.baseAddress!, count: term.count)
+        st.arenaCount += term.count
+        st.starts[t + 1] = Int32(st.arenaCount)
+        st.hashes[t] = h
+        (st.values + t).initialize(to: initial())
+        st.count = t + 1
         slots[slot] = Slot(tag: tag | UInt64(t + 1), head: head)
-        if values.count * 2 > slots.count { rebuildSlots(count: slots.count * 2) }
+        if st.count * 2 > st.slotCount { rebuildSlots(count: st.slotCount * 2) }
         return t
     }
 
-    mutating func number(of term: String, initial: @autoclosure () -> Value) -> Int {
-        var term = term
-        return term.withUTF8 { number(of: $0, initial: initial()) }
+    private mutating func switchToSipHash() {
+        hashing = .sip
+        let st = storage
+        for t in 0..<st.count { st.hashes[t] = hashing(st.bytes(t), seed: seed) }
+        rebuildSlots(count: st.slotCount)
     }
 
+    /// Places every term again in `count` slots; a probe grown long there too (terms whose
+    /// full hashes collide) switches the table to SipHash.
     private mutating func rebuildSlots(count: Int) {
-        slots = [Slot](repeating: Slot(tag: 0, head: 0), count: count)
+        let st = storage
+        st.slots?.deallocate()
+        let slots = UnsafeMutablePointer<Slot>.allocate(capacity: count)
+        slots.initialize(repeating: Slot(tag: 0, head: 0), count: count)
+        st.slots = slots
+        st.slotCount = count
         let mask = count - 1
-        arena.withUnsafeBufferPointer { p in
-            for t in hashes.indices {
-                let h = hashes[t]
-                let term = UnsafeBufferPointer(rebasing: p[Int(starts[t])..<Int(starts[t + 1])])
-                var slot = Int(h) & mask
-                while slots[slot].tag != 0 { slot = (slot + 1) & mask }
-                slots[slot] = Slot(tag: Self.tag(hash: h, count: term.count) | UInt64(t + 1), head: Self.head(term))
+        var longest = 0
+        for t in 0..<st.count {
+            let h = st.hashes[t]
+            let term = st.bytes(t)
+            var slot = Int(h) & mask
+            var probes = 0
+            while slots[slot].tag != 0 {
+                slot = (slot + 1) & mask
+                probes += 1
             }
+            longest = max(longest, probes)
+            slots[slot] = Slot(tag: Self.tag(hash: h, count: term.count) | UInt64(t + 1), head: Self.head(term))
         }
+        if longest > TermHash.probeLimit, hashing != .sip { switchToSipHash() }
     }
 
     subscript(term: Int) -> Value {
-        get { values[term] }
-        _modify { yield &values[term] }
+        get {
+            precondition(term >= 0 && term < storage.count, "no term numbered \(term)")
+            return storage.values[term]
+        }
+        _modify {
+            precondition(term >= 0 && term < storage.count, "no term numbered \(term)")
+            unique()
+            yield &storage.values[term]
+        }
     }
 
     /// The longest distance any term lies from its home slot (how many probes finding it
     /// takes, less one): small for any text, if the hash cannot be made to collide.
     var longestProbe: Int {
-        let mask = slots.count - 1
+        guard let slots = storage.slots else { return 0 }
+        let mask = storage.slotCount - 1
         var longest = 0
-        for (slot, s) in slots.enumerated() where s.tag != 0 {
-            longest = max(longest, (slot - Int(hashes[Int(s.tag & 0xFFFF_FFFF) - 1])) & mask)
+        for slot in 0..<storage.slotCount where slots[slot].tag != 0 {
+            longest = max(longest, (slot - Int(storage.hashes[Int(slots[slot].tag & 0xFFFF_FFFF) - 1])) & mask)
         }
         return longest
     }
 
     /// Each term's bytes (valid during the call), hash and value, in number order.
     func forEach(_ body: (UnsafeBufferPointer<UInt8>, UInt32, Value) throws -> Void) rethrows {
-        try arena.withUnsafeBufferPointer { a in
-            try starts.withUnsafeBufferPointer { st in
-                try hashes.withUnsafeBufferPointer { h in
-                    try values.withUnsafeBufferPointer { v in
-                        for t in 0..<v.count {
-                            try body(UnsafeBufferPointer(rebasing: a[Int(st[t])..<Int(st[t + 1])]), h[t], v[t])
-                        }
-                    }
-                }
-            }
+        let st = storage
+        try withExtendedLifetime(st) {
+            for t in 0..<st.count { try body(st.bytes(t), st.hashes[t], st.values[t]) }
         }
     }
 
     /// Term `t`'s hash.
-    func hash(of t: Int) -> UInt32 { hashes[t] }
+    func hash(of t: Int) -> UInt32 { storage.hashes[t] }
 
     /// Term `t`'s bytes, valid during the call.
     func withBytes<R>(_ t: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
-        try arena.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[Int(starts[t])..<Int(starts[t + 1])])) }
+        precondition(t >= 0 && t < storage.count, "no term numbered \(t)")
+        let st = storage
+        return try withExtendedLifetime(st) { try body(st.bytes(t)) }
     }
 
     func string(_ t: Int) -> String { withBytes(t) { String(decoding: $0, as: UTF8.self) } }
 
-    /// True when term `a`'s bytes sort before term `b`'s (byte order, as LMDB sorts keys).
-    /// The terms numbered `terms`, in byte order (as LMDB orders keys). Sorted by their first 8
-    /// bytes as one integer, and by all their bytes only where those tie.
+    /// The terms numbered `terms`, in byte order (as LMDB orders keys): a radix sort by their
+    /// first 8 bytes as one big-endian integer (zero-padded), then, only where those tie, a
+    /// sort of each tied run by all their bytes.
     func sorted(_ terms: [Int]) -> [Int] {
-        let keyed: [(UInt64, Int32)] = arena.withUnsafeBufferPointer { p in
-            terms.map { t in
-                let (a, e) = (Int(starts[t]), Int(starts[t + 1]))
+        let n = terms.count
+        var keys = [UInt64](repeating: 0, count: n)
+        var order = [Int32](repeating: 0, count: n)
+        let st = storage
+        withExtendedLifetime(st) {
+            for (i, t) in terms.enumerated() {
+                let b = st.bytes(t)
                 var k: UInt64 = 0
-                for i in 0..<8 { k = k << 8 | UInt64(a + i < e ? p[a + i] : 0) }
-                return (k, Int32(t))
+                for j in 0..<8 { k = k << 8 | UInt64(j < b.count ? b[j] : 0) }
+                keys[i] = k
+                order[i] = Int32(t)
             }
         }
-        return keyed.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : precedes(Int($0.1), Int($1.1)) }.map { Int($0.1) }
+        if n > 1 { Self.radixSort(&keys, &order) }
+        // Runs of equal keys (terms longer than 8 bytes sharing them, or shorter ones ending in
+        // zero bytes) by all their bytes.
+        var i = 0
+        while i < n {
+            var j = i + 1
+            while j < n && keys[j] == keys[i] { j += 1 }
+            if j - i > 1 { order[i..<j].sort { precedes(Int($0), Int($1)) } }
+            i = j
+        }
+        return order.map { Int($0) }
     }
 
-    func precedes(_ a: Int, _ b: Int) -> Bool {
-        arena.withUnsafeBytes { p in
-            PostingPage.compare(UnsafeRawBufferPointer(rebasing: p[Int(starts[a])..<Int(starts[a + 1])]), UnsafeRawBufferPointer(rebasing: p[Int(starts[b])..<Int(starts[b + 1])])) < 0
+    /// Sorts `keys` ascending, carrying `values` along (stable LSD radix, a byte per pass; a
+    /// pass whose byte all keys share is skipped).
+    static func radixSort(_ keys: inout [UInt64], _ values: inout [Int32]) {
+        let n = keys.count
+        var counts = [Int](repeating: 0, count: 8 * 256)
+        for k in keys {
+            for b in 0..<8 { counts[b << 8 | Int(truncatingIfNeeded: k >> UInt64(8 * b)) & 0xFF] += 1 }
         }
+        var k2 = [UInt64](repeating: 0, count: n)
+        var v2 = [Int32](repeating: 0, count: n)
+        for b in 0..<8 {
+            let shift = UInt64(8 * b)
+            let first = Int(truncatingIfNeeded: keys[0] >> shift) & 0xFF
+            if counts[b << 8 | first] == n { continue }
+            var next = [Int](repeating: 0, count: 256)
+            var sum = 0
+            for d in 0..<256 {
+                next[d] = sum
+                sum += counts[b << 8 | d]
+            }
+            keys.withUnsafeBufferPointer { ks in
+                values.withUnsafeBufferPointer { vs in
+                    k2.withUnsafeMutableBufferPointer { kd in
+                        v2.withUnsafeMutableBufferPointer { vd in
+                            for i in 0..<n {
+                                let d = Int(truncatingIfNeeded: ks[i] >> shift) & 0xFF
+                                let o = next[d]
+                                kd[o] = ks[i]
+                                vd[o] = vs[i]
+                                next[d] = o + 1
+                            }
+                        }
+                    }
+                }
+            }
+            swap(&keys, &k2)
+            swap(&values, &v2)
+        }
+    }
+
+    /// True when term `a`'s bytes sort before term `b`'s (byte order, as LMDB sorts keys).
+    func precedes(_ a: Int, _ b: Int) -> Bool {
+        let st = storage
+        return withExtendedLifetime(st) { PostingPage.compare(UnsafeRawBufferPointer(st.bytes(a)), UnsafeRawBufferPointer(st.bytes(b))) < 0 }
     }
 }
 
@@ -362,8 +511,8 @@ struct IndexedDocument: Sendable {
     }
 
     private mutating func add(_ term: UnsafeBufferPointer<UInt8>, _ weight: Int) {
-        let t = terms.number(of: term, initial: TermStats())
-        terms[t].add(weight, UInt32(1) << UInt32(position & 31))
+        let bit = UInt32(1) << UInt32(position & 31)
+        terms.update(term, initial: TermStats()) { $0.add(weight, bit) }
         length += weight
         position += 1
     }
@@ -448,7 +597,8 @@ public struct PreparedSearchDocument: Sendable {
     /// The same UTF-8 bytes (one memcmp).
     static func same(_ a: String, _ b: String) -> Bool {
         var (a, b) = (a, b)
-        return a.withUTF8 { x in b.withUTF8 { y in x.count == y.count && (x.isEmpty || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0) } }
+        // The same storage (the prepared copy of the very text being written) is equal at once.
+        return a.withUTF8 { x in b.withUTF8 { y in x.count == y.count && (x.isEmpty || x.baseAddress == y.baseAddress || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0) } }
     }
 }
 

@@ -199,3 +199,34 @@ func syncCost(_ address: String, _ dir: String) async throws {
     }
     print(String(format: "%.3f %.3f", times[1], times[0]))
 }
+
+/// What each stage of building the index costs on one core, with the articles of FILE already
+/// in memory: tokenizing alone (every term handed to a no-op), then tokenizing into each
+/// document's term table (what the importer's reading thread prepares), against parsing the
+/// same JSON lines. Prints "parse tokenize prepare" (s) and the text's MB.
+func indexStages(_ file: String) throws {
+    let data = try Data(contentsOf: URL(fileURLWithPath: file))
+    let lines = data.split(separator: UInt8(ascii: "\n"))
+    var articles: [Article] = []
+    articles.reserveCapacity(lines.count)
+    let parse = try timeSeconds {
+        for line in lines { articles.append(try Article(json: JSONParser.parse(line))) }
+    }
+    var textBytes = 0
+    for a in articles { textBytes += a.title.utf8.count + a.body.utf8.count + a.source.utf8.count + a.tags.reduce(0) { $0 + $1.utf8.count } }
+    var terms = 0
+    let tokenize = timeSeconds {
+        for a in articles {
+            for field in [a.title, a.body, a.source] + a.tags { SearchText.forEachTermBytes(field) { terms &+= $0.count } }
+        }
+    }
+    var kept = 0
+    let prepare = timeSeconds {
+        for a in articles {
+            let d = PreparedSearchDocument(title: a.title, body: a.body, source: a.source, tags: a.tags, published: a.published)
+            withExtendedLifetime(d) { kept &+= 1 }
+        }
+    }
+    FileHandle.standardError.write(Data("\(articles.count) articles, \(terms) term bytes, \(kept) prepared\n".utf8))
+    print(String(format: "%.3f %.3f %.3f %.1f", parse, tokenize, prepare, Double(textBytes) / 1e6))
+}
