@@ -615,6 +615,9 @@ enum SegmentMerger {
         var writer = PostingBlock.Writer()
         var matching: [Int] = []
         var liveDocs: UInt32 = 0
+        // No document of the run died since its segment was written: every posting is live,
+        // and none needs looking up (a bulk import's merges).
+        let allLive = run.allSatisfy { $0.dead == 0 }
         while true {
             for i in sources.indices where !sources[i].hasHead && !sources[i].exhausted {
                 try sources[i].refill(txn, dbs.postings, budget: share)
@@ -666,7 +669,7 @@ enum SegmentMerger {
                             sources[i].postingsRead += UInt64(r.count)
                             sources[i].bytesRead += UInt64(e - b)
                             while let p = try r.next() {
-                                guard try norms.isLive(p.doc) else { continue }
+                                guard try allLive || norms.isLive(p.doc) else { continue }
                                 sink.append(doc: p.doc, tf: p.tf, mask: p.mask)
                                 if isDocumentTerm { liveDocs += 1 }
                             }
