@@ -621,6 +621,69 @@ final class SearchSegmentTests: XCTestCase {
         XCTAssertEqual(try s.statistics().liveArticles, UInt64(model.count))
     }
 
+    /// The term table against a dictionary, on arbitrary byte strings (empty, zero bytes, up
+    /// to 400 bytes, sharing prefixes, across growths): every term keeps its number, bytes,
+    /// hash and value; a copy is unchanged by changes to the other (copy on write), also when
+    /// one of them grows or switches to SipHash; a frozen copy reads the same.
+    func testTheTermTableAgreesWithADictionaryOnArbitraryTerms() {
+        var rng = SplitMix64(seed: 2026_11_30)
+        for round in 0..<40 {
+            let hashing: TermHash = round % 4 == 3 ? .collidingForTesting : .fast
+            var table = TermTable<Int>(capacity: Int(rng.next() % 40), hashing: hashing)
+            var model: [[UInt8]: Int] = [:]
+            var order: [[UInt8]] = []
+            var snapshot: (TermTable<Int>, [[UInt8]: Int], [[UInt8]])?
+            let stems: [[UInt8]] = (0..<8).map { _ in (0..<Int(rng.next() % 30)).map { _ in UInt8(truncatingIfNeeded: rng.next()) } }
+            for step in 0..<Int(200 + rng.next() % 2_000) {
+                var term = stems[Int(rng.next() % 8)]
+                switch rng.next() % 4 {
+                case 0: term += (0..<Int(rng.next() % 400)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                case 1: term += (0..<Int(rng.next() % 12)).map { _ in [0, 1, 0x61, 0xFF][Int(rng.next() % 4)] }
+                case 2: term = Array(term.prefix(Int(rng.next() % 10)))
+                default: term += [UInt8(truncatingIfNeeded: rng.next())]
+                }
+                let value = Int(rng.next() % 1000)
+                let n = term.withUnsafeBufferPointer { table.number(of: $0, initial: value) }
+                if let known = model[term] {
+                    XCTAssertEqual(order[n], term)
+                    XCTAssertEqual(table[n], known)
+                    table[n] += 1
+                    model[term] = known + 1
+                } else {
+                    XCTAssertEqual(n, order.count)
+                    model[term] = value
+                    order.append(term)
+                }
+                if step == 100 {
+                    snapshot = (table, model, order)
+                    // A change of a value right after the copy, before any term is added.
+                    table[0] += 1_000
+                    model[order[0]]! += 1_000
+                }
+            }
+            XCTAssertEqual(table.count, order.count)
+            XCTAssertLessThanOrEqual(table.longestProbe, TermHash.probeLimit)
+            func check(_ t: TermTable<Int>, _ m: [[UInt8]: Int], _ o: [[UInt8]], _ label: String) {
+                XCTAssertEqual(t.count, o.count, label)
+                var i = 0
+                t.forEach { bytes, hash, value in
+                    XCTAssertEqual(Array(bytes), o[i], label)
+                    XCTAssertEqual(value, m[o[i]], label)
+                    XCTAssertEqual(hash, t.hash(of: i), label)
+                    i += 1
+                }
+                XCTAssertEqual(i, o.count, label)
+                XCTAssertEqual(t.sorted(Array(0..<t.count)).map { t.withBytes($0) { Array($0) } }, o.sorted { $0.lexicographicallyPrecedes($1) }, label)
+            }
+            check(table, model, order, "round \(round)")
+            if let (t, m, o) = snapshot { check(t, m, o, "round \(round), the copy taken at step 100") }
+            var frozen = table
+            frozen.freeze()
+            check(frozen, model, order, "round \(round), frozen")
+            check(table, model, order, "round \(round), after a copy was frozen")
+        }
+    }
+
     /// Terms are written in LMDB's key order (bytes, a prefix first): the table's sort agrees
     /// with it, for terms sharing 8-byte prefixes, prefixes of each other and zero bytes.
     func testTermsSortInLMDBKeyOrder() {
