@@ -182,15 +182,21 @@ func searchQueries(_ storePath: String, _ queriesFile: String, _ outFile: String
 }
 
 /// A full sync from the node at ADDR into fresh stores in DIR, without and with the search
-/// index (the whole pull, as `folio sync --pull-only` makes it). Prints "with without" (s).
-func syncCost(_ address: String, _ dir: String) async throws {
+/// index (the whole pull, as `folio sync --pull-only` makes it), deflated with `deflate` (as
+/// over a real link; through a proxy on loopback `--compress auto` would not). Prints
+/// "with without" (s).
+func syncCost(_ address: String, _ dir: String, deflate: Bool = false) async throws {
     var times: [Double] = []
     for (name, index) in [("pull-without", false), ("pull-with", true)] {
         var o = Store.Options()
         o.maintainSearchIndex = index
         o.mapSize = 1 << 30
-        let s = try Store.create(at: dir + "/" + name, options: o)
-        let client = try await FolioClient.connect(to: address)
+        let path = dir + "/" + name
+        try? FileManager.default.removeItem(atPath: path)
+        let s = try Store.create(at: path, options: o)
+        var options = FolioClient.Options()
+        options.compression = deflate ? .always : .never
+        let client = try await FolioClient.connect(to: address, options: options)
         let t0 = DispatchTime.now().uptimeNanoseconds
         _ = try await Replicator(store: s).pull(from: client)
         times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)

@@ -240,13 +240,13 @@ case "index-cost" where args.count == 4:
     try indexCost(args[2], args[3])
 case "index-stages" where args.count == 3:
     try indexStages(args[2])
-case "sync-cost" where args.count == 4:
-    try await syncCost(args[2], args[3])
+case "sync-cost" where args.count == 4 || (args.count == 5 && args[4] == "deflate"):
+    try await syncCost(args[2], args[3], deflate: args.count == 5)
 case "search" where args.count >= 5:
     try searchQueries(args[2], args[3], args[4], rounds: args.count > 5 ? Int(args[5])! : 5)
 case "reads" where args.count >= 5:
     try reads(store: args[2], anchor: args[3], idsFile: args[4], rounds: args.count > 5 ? Int(args[5])! : 3)
 default:
-    FileHandle.standardError.write(Data("usage: folio-bench generate N DIR | search-corpus N DIR | index-cost JSONL DIR | index-stages JSONL | sync-cost ADDR DIR | search STORE QUERIES OUT [ROUNDS] | reads STORE ANCHOR IDS [ROUNDS] | store-reads STORE IDS COUNT | load ADDR fill|get|put CONNECTIONS REQUESTS SIZE KEYS\n".utf8))
+    FileHandle.standardError.write(Data("usage: folio-bench generate N DIR | search-corpus N DIR | index-cost JSONL DIR | index-stages JSONL | sync-cost ADDR DIR [deflate] | search STORE QUERIES OUT [ROUNDS] | reads STORE ANCHOR IDS [ROUNDS] | store-reads STORE IDS COUNT | load ADDR fill|get|put CONNECTIONS REQUESTS SIZE KEYS\n".utf8))
     exit(2)
 }
