@@ -274,6 +274,13 @@ final class SearchTests: XCTestCase {
             let b = Article(id: "b", title: "Night trains", source: "Nordic Wire", body: "Sleepers return.", tags: ["rail"])
             w.prepare(["b": PreparedSearchDocument(title: b.title, body: b.body, source: b.source, tags: b.tags, published: b.published)])
             try w.put(b)
+            // Prepared from a body of the same length but other bytes: neither its terms nor
+            // the body hash it carries are used.
+            w.prepare(["c": PreparedSearchDocument(title: "Ferries", body: "Ships sail again!", source: "", tags: [], published: "")])
+            try w.put(Article(id: "c", title: "Ferries", body: "Ships sail again?"))
+        }
+        for (id, body) in [("a", "Ships sail again."), ("b", "Sleepers return."), ("c", "Ships sail again?")] {
+            XCTAssertEqual(try s.get(id)?.versions.winner?.content?.bodyHash, BodyHash(of: body), id)
         }
         XCTAssertEqual(try ids(s, "reopens"), ["a"])
         XCTAssertEqual(try ids(s, "zebra OR decoy OR dockers"), [])
