@@ -24,6 +24,9 @@ public struct BodyTable: Sendable, Equatable, ExpressibleByDictionaryLiteral {
 
     public var count: Int { entries.count }
 
+    /// The UTF-8 bytes of every body held.
+    public var totalBytes: Int { entries.reduce(0) { $0 &+ $1.body.utf8.count } }
+
     public static func == (a: BodyTable, b: BodyTable) -> Bool {
         a.entries.count == b.entries.count && a.entries.allSatisfy { b[$0.hash] == $0.body }
     }

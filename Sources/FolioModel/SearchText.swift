@@ -17,8 +17,9 @@ import Foundation
 /// Swift Strings, whose == holds canonically equivalent text equal, so a CJK compatibility
 /// ideograph (U+F900) and its canonical form (U+8C48), or a precomposed Hangul syllable and
 /// its jamo, shared postings; now each has its own, as a query's bytes look them up.
+/// Version 5: an article indexes at most `maxDocumentTerms` distinct terms.
 public enum SearchText {
-    public static let version: UInt32 = 4
+    public static let version: UInt32 = 5
 
     /// The rules' version with a fingerprint of the Unicode tables this build folds with
     /// (they come with the toolchain): an index made under other tables is rebuilt, never
@@ -33,6 +34,14 @@ public enum SearchText {
     /// Longest filter value (a folded source or tag) kept, so a filter term is a valid LMDB key.
     public static let maxFilterBytes = 400
     public static let maxTermBytes = 64
+    /// Most distinct terms indexed for one article (its filter terms aside): its text is read
+    /// in order (title, body, source, tags), and a term that first appears after this many
+    /// others is not indexed for it (every occurrence of one already indexed still counts).
+    /// News text has a few hundred per article, a 100 000-word English text about 30 000;
+    /// what it bounds is the memory a write spends on one article (a few hundred bytes per
+    /// distinct term), which random CJK text of the largest allowed article would otherwise
+    /// drive to half a gigabyte.
+    public static let maxDocumentTerms = 65_536
 
     /// The terms of `text`, in order.
     public static func terms(_ text: String) -> [String] {

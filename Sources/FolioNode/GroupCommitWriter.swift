@@ -32,6 +32,8 @@ package final class GroupCommitWriter: Sendable {
     private struct Pending: Sendable {
         var run: @Sendable (StoreWriter) throws -> @Sendable () -> Void
         var fail: @Sendable (Error) -> Void
+        /// The text the job writes (what its transaction indexes), as its submitter counted it.
+        var bytes: Int
     }
 
     private struct Queue: Sendable {
@@ -46,29 +48,36 @@ package final class GroupCommitWriter: Sendable {
     private let thread = NIOThreadPool(numberOfThreads: 1)
     /// Most jobs in one transaction.
     package let maxGroup: Int
+    /// Most text in one transaction (`submit`'s `bytes`), unless its first job alone holds
+    /// more: what the transaction's search journal holds grows with the text it indexes (up to
+    /// a few hundred bytes per distinct term of each article), so a burst of large writes is
+    /// committed a few at a time instead of all at once.
+    package let maxGroupBytes: Int
     private let onCommit: @Sendable (UInt64) -> Void
     private let observe: @Sendable (_ jobs: Int, _ nanoseconds: Int64) -> Void
 
     /// `onCommit` runs on the writer thread after each commit, with the last sequence number;
     /// `observe` gets each group's size and the time its transaction took, commit and fsync included.
     package init(
-        store: Store, maxGroup: Int = 512, onCommit: @escaping @Sendable (UInt64) -> Void = { _ in },
+        store: Store, maxGroup: Int = 512, maxGroupBytes: Int = 1 << 20, onCommit: @escaping @Sendable (UInt64) -> Void = { _ in },
         observe: @escaping @Sendable (_ jobs: Int, _ nanoseconds: Int64) -> Void = { _, _ in }
     ) {
         self.store = store
         self.maxGroup = maxGroup
+        self.maxGroupBytes = maxGroupBytes
         self.onCommit = onCommit
         self.observe = observe
         thread.start()
     }
 
-    /// Queues `job`; its future completes on `eventLoop` once its group committed.
-    package func submit<T: Sendable>(on eventLoop: EventLoop, _ job: @escaping @Sendable (StoreWriter) throws -> T) -> EventLoopFuture<T> {
+    /// Queues `job`, which writes about `bytes` of text; its future completes on `eventLoop`
+    /// once its group committed.
+    package func submit<T: Sendable>(on eventLoop: EventLoop, bytes: Int = 0, _ job: @escaping @Sendable (StoreWriter) throws -> T) -> EventLoopFuture<T> {
         let promise = eventLoop.makePromise(of: T.self)
         let pending = Pending(run: { w in
             let value = try job(w)
             return { promise.succeed(value) }
-        }, fail: { promise.fail($0) })
+        }, fail: { promise.fail($0) }, bytes: max(0, bytes))
         let (accepted, startDrain) = queue.withLockedValue { q -> (Bool, Bool) in
             if q.stopping { return (false, false) }
             q.jobs.append(pending)
@@ -111,7 +120,14 @@ package final class GroupCommitWriter: Sendable {
     private func drain() {
         while true {
             let group = queue.withLockedValue { q -> [Pending] in
-                let n = min(q.jobs.count, maxGroup)
+                var n = 0
+                var bytes = 0
+                while n < min(q.jobs.count, maxGroup) {
+                    let b = q.jobs[n].bytes
+                    if n > 0 && b > maxGroupBytes - bytes { break }
+                    bytes += min(b, maxGroupBytes)
+                    n += 1
+                }
                 let group = Array(q.jobs.prefix(n))
                 q.jobs.removeFirst(n)
                 if group.isEmpty { q.draining = false }

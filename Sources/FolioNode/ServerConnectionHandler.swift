@@ -242,7 +242,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case let .put(article, ctx, writeID):
             // With a write id, a retry gets the remembered outcome instead of a second version (SPEC §4.5).
             let digest = writeID == nil ? [] : envelope.message.writeDigest
-            future = node.writer.submit(on: loop) { w in
+            future = node.writer.submit(on: loop, bytes: article.title.utf8.count + article.body.utf8.count) { w in
                 .written(try w.idempotent(writeID, articleID: article.id, digest: digest) { try w.put(article, context: ctx) })
             }
         case let .delete(id, ctx, writeID):
@@ -316,7 +316,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             // The writer tokenizes the batch for search itself: preparing it on a read thread
             // first would hold several times a pushed frame per request while it waits for the
             // writer, before anything in it is checked.
-            future = node.writer.submit(on: loop) { w in
+            let bytes = articles.reduce(0) { $0 &+ $1.bodies.totalBytes }
+            future = node.writer.submit(on: loop, bytes: bytes) { w in
                 let (answer, o) = try SyncResponder.apply(node: peer, epoch: epoch, upTo: upTo, articles: articles, writer: w)
                 if o.changed > 0 {
                     logger.debug("applied pushed changes", metadata: ["from": "\(peer)", "changed": "\(o.changed)", "checkpoint": "\(o.checkpoint)"])

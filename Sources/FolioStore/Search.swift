@@ -6,6 +6,9 @@ extension Store {
     /// Articles indexed per write transaction while the index is built (a store of a million
     /// articles is indexed in many transactions, resumable: `meta/search.build` is the cursor).
     static let searchBuildBatch = 5000
+    /// And at most about this much text per transaction (articles of 100 KB would otherwise
+    /// put half a gigabyte of text in one, and its search journal several times that).
+    static let searchBuildBytes = 4 << 20
     /// Document or segment numbers past this make the next write-open rebuild the index.
     static let renumberAt: UInt64 = 3 << 30
 
@@ -54,21 +57,33 @@ extension Store {
     }
 
     /// Indexes every live article after the build cursor, a batch per transaction. An article
-    /// written meanwhile (indexed by its write) is not indexed twice.
-    private static func buildSearchIndex(env: Environment, dbs: Databases, search: SearchDatabases) throws {
+    /// written meanwhile (indexed by its write) is not indexed twice. Returns how many
+    /// transactions it took.
+    @discardableResult
+    private static func buildSearchIndex(env: Environment, dbs: Databases, search: SearchDatabases) throws -> Int {
+        var transactions = 0
         while true {
+            transactions += 1
             let done = try storeErrors {
                 try env.write { txn -> Bool in
                     guard let cursor = try txn.get(dbs.meta, key: Meta.searchBuild) else { return true }
                     let index = SearchIndexWriter(txn: txn, dbs: search, meta: dbs.meta)
                     var journal = PostingJournal()
                     var pending: [(String, RecordCodec.ArticleRecord)] = []
+                    var pendingBytes = 0
+                    var more = false
                     var last: [UInt8]?
                     try txn.scan(dbs.articles, from: cursor.isEmpty ? nil : cursor) { k, v in
                         if !cursor.isEmpty && k.elementsEqual(cursor) { return true }
-                        guard pending.count < searchBuildBatch else { return false }
+                        guard pending.count < searchBuildBatch && pendingBytes < searchBuildBytes else {
+                            more = true
+                            return false
+                        }
                         guard let id = String(validating: k, as: UTF8.self) else { throw CorruptRecord("an article key is not UTF-8") }
-                        pending.append((id, try RecordCodec.decodeArticleWithBodies(v)))
+                        let rec = try RecordCodec.decodeArticleWithBodies(v)
+                        // The record (its inline bodies in it) and the winner's body, wherever it lives.
+                        pendingBytes += v.count + max(0, rec.versions.winner?.content?.bodyLength ?? 0)
+                        pending.append((id, rec))
                         last = Array(k)
                         return true
                     }
@@ -77,11 +92,14 @@ extension Store {
                         if try txn.get(search.ids, key: Array(id.utf8)) != nil { continue }
                         let body = try rec.inlineBodies[c.bodyHash].map { try $0.withUnsafeBytes { b throws(CorruptRecord) in try decodeUTF8(b, "body") } }
                             ?? c.bodyHash.withKeyBytes { key in try txn.withValue(dbs.bodies, key: key) { try RecordCodec.decodeBody($0) } }
-                        guard let body else { throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing") }
+                        // A body gone missing (damage `verify` names with the bodies) leaves its
+                        // article out of the index: the build, which may run at an upgrade's
+                        // open, never makes a damaged store unopenable.
+                        guard let body else { continue }
                         try index.update(id: id, wasLive: false, new: IndexedDocument(content: c, body: body), journal: &journal)
                     }
                     try journal.apply(txn, search, dbs.meta)
-                    if let last, pending.count == searchBuildBatch {
+                    if let last, more {
                         try txn.put(dbs.meta, key: Meta.searchBuild, value: last)
                         return false
                     }
@@ -89,7 +107,7 @@ extension Store {
                     return true
                 }
             }
-            if done { return }
+            if done { return transactions }
         }
     }
 
@@ -101,11 +119,17 @@ extension Store {
     /// else changes. Batched like the build at an upgrade; searches are refused ("being
     /// built") from the first batch until the last commits.
     public func reindex() throws {
+        try rebuildSearchIndex()
+    }
+
+    /// `reindex`, returning how many transactions the build took.
+    @discardableResult
+    func rebuildSearchIndex() throws -> Int {
         guard let search = dbs.search, !options.readOnly else {
             throw SearchUnavailable(reason: "the store is open read-only: reindex needs write access")
         }
         try storeErrors { try env.write { txn in try Store.clearSearch(txn, search, dbs.meta) } }
-        try Store.buildSearchIndex(env: env, dbs: dbs, search: search)
+        return try Store.buildSearchIndex(env: env, dbs: dbs, search: search)
     }
 
     /// Articles indexed, and whether the index is complete (not being built).

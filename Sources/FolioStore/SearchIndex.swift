@@ -240,6 +240,35 @@ struct TermTable<Value: Sendable>: Sendable {
         body(&storage.values[t])
     }
 
+    /// Lets `body` change the value of `term` when the table holds it (adds nothing).
+    @inline(__always) mutating func updateExisting(_ term: UnsafeBufferPointer<UInt8>, _ body: (inout Value) -> Void) {
+        guard let t = find(term) else { return }
+        unique()
+        body(&storage.values[t])
+    }
+
+    /// The number of `term`, if the table holds it.
+    func find(_ term: UnsafeBufferPointer<UInt8>) -> Int? {
+        let st = storage
+        return withExtendedLifetime(st) { () -> Int? in
+            guard let slots = st.slots else { preconditionFailure("a frozen term table is not searched") }
+            let h = hashing(term, seed: seed)
+            let mask = st.slotCount - 1
+            var slot = Int(h) & mask
+            let tag = Self.tag(hash: h, count: term.count)
+            let head = Self.head(term)
+            while true {
+                let s = slots[slot]
+                if s.tag == 0 { return nil }
+                if s.tag & 0xFFFF_FFFF_0000_0000 == tag && s.head == head {
+                    let t = Int(truncatingIfNeeded: s.tag & 0xFFFF_FFFF) - 1
+                    if term.count <= 8 || (Int(st.starts[t + 1] - st.starts[t]) == term.count && Self.equal(st.arena + Int(st.starts[t]) + 8, term.baseAddress! + 8, term.count - 8)) { return t }
+                }
+                slot = (slot + 1) & mask
+            }
+        }
+    }
+
     mutating func number(of term: String, initial: @autoclosure () -> Value) -> Int {
         var term = term
         return term.withUTF8 { number(of: $0, initial: initial()) }
@@ -512,7 +541,11 @@ struct IndexedDocument: Sendable {
 
     private mutating func add(_ term: UnsafeBufferPointer<UInt8>, _ weight: Int) {
         let bit = UInt32(1) << UInt32(position & 31)
-        terms.update(term, initial: TermStats()) { $0.add(weight, bit) }
+        if terms.count < SearchText.maxDocumentTerms {
+            terms.update(term, initial: TermStats()) { $0.add(weight, bit) }
+        } else {
+            terms.updateExisting(term) { $0.add(weight, bit) }
+        }
         length += weight
         position += 1
     }

@@ -9,7 +9,8 @@ struct Search: AsyncParsableCommand {
             Finds articles whose title, body, source or tags hold the query's words, best \\
             first (BM25; the title counts double). Case and diacritics do not matter \\
             (stadtbibliothek finds Stadtbibliothek, espanol finds español); Chinese, Japanese \\
-            and Korean text is matched by character pairs.
+            and Korean text is matched by character pairs. An article is indexed by its \
+            first 65 536 distinct words (title, body, source, tags in that order).
 
             Query syntax: words are ANDed; OR between words (or phrases) takes any of them; \\
             -word excludes; "exact phrase"; prefix*; filters source:NAME, tag:TAG, \\

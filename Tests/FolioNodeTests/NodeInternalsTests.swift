@@ -49,6 +49,32 @@ final class NodeInternalsTests: XCTestCase {
         await writer.shutdown()
     }
 
+    /// A group also ends at `maxGroupBytes` of text (a job larger than that commits alone), so
+    /// a burst of large writes never puts all their index journal in one transaction.
+    func testAGroupEndsAtItsTextBudget() async throws {
+        let groups = NIOLockedValueBox<[Int]>([])
+        let writer = GroupCommitWriter(store: store, maxGroupBytes: 1_000, observe: { jobs, _ in groups.withLockedValue { $0.append(jobs) } })
+        let loop = loops.next()
+        let open = NIOLockedValueBox(false)
+        let running = NIOLockedValueBox(false)
+        // Holds the writer thread until everything below is queued.
+        let blocker = writer.submit(on: loop) { _ in
+            running.withLockedValue { $0 = true }
+            while !open.withLockedValue({ $0 }) { usleep(1_000) }
+        }
+        while !running.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(1)) }
+        var futures: [EventLoopFuture<WriteOutcome>] = []
+        for (i, bytes) in (Array(repeating: 400, count: 10) + [5_000, 10, 10]).enumerated() {
+            futures.append(writer.submit(on: loop, bytes: bytes) { try $0.put(Article(id: "b/\(i)", title: "t")) })
+        }
+        open.withLockedValue { $0 = true }
+        try await blocker.get()
+        for f in futures { _ = try await f.get() }
+        XCTAssertEqual(groups.withLockedValue { $0 }, [1, 2, 2, 2, 2, 2, 1, 2])
+        XCTAssertEqual(try store.list(prefix: "b/", limit: 100).count, 13)
+        await writer.shutdown()
+    }
+
     func testShutdownFinishesAcceptedJobsAndRefusesNewOnes() async throws {
         let writer = GroupCommitWriter(store: store, maxGroup: 4)
         let loop = loops.next()

@@ -303,6 +303,55 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(try t.verify().problems, [])
     }
 
+    /// An article indexes its first `maxDocumentTerms` distinct terms: one that first appears
+    /// later is not found in it, while every later occurrence of an indexed one still counts;
+    /// its source and tags stay filters. `verify` agrees and a reindex keeps it the same.
+    func testAnArticleIndexesAtMostMaxDocumentTermsDistinctTerms() throws {
+        let s = try makeStore(self)
+        let cap = SearchText.maxDocumentTerms
+        // "w0" … "w(cap + 99)" once each, then "w5" again and a word seen nowhere before.
+        let words = (0..<(cap + 100)).map { "w\($0)" }
+        let body = words.joined(separator: " ") + " w5 w5 latecomer"
+        try s.write { w in
+            try w.put(Article(id: "big", title: "Census", source: "Stats Office", body: body, tags: ["data"]))
+            try w.put(Article(id: "small", title: "Census", body: "w5 \(words[cap + 50]) latecomer"))
+        }
+        let document = IndexedDocument(title: "Census", body: body, source: "Stats Office", tags: ["data"], published: "")
+        XCTAssertEqual(document.terms.count, cap + 3, "the cap, then the source, tag and document filter terms")
+        var w5 = IndexedDocument.TermStats()
+        document.forEachTerm { term, _, stats in if Array(term) == Array("w5".utf8) { w5 = stats } }
+        XCTAssertEqual(w5.tf, 3, "an indexed term counts every occurrence, also past the cap")
+        XCTAssertEqual(try ids(s, "w0"), ["big"])
+        XCTAssertEqual(try ids(s, words[cap - 2]), ["big"])
+        XCTAssertEqual(try ids(s, words[cap + 50]), ["small"], "first seen past the cap: not indexed for the big one")
+        XCTAssertEqual(try ids(s, "latecomer"), ["small"])
+        XCTAssertEqual(try ids(s, "census source:\"stats office\" tag:data"), ["big"])
+        XCTAssertEqual(try s.verify().problems, [])
+        try s.reindex()
+        XCTAssertEqual(try ids(s, words[cap + 50]), ["small"])
+        XCTAssertEqual(try ids(s, "w0"), ["big"])
+        XCTAssertEqual(try s.verify().problems, [])
+    }
+
+    /// The build (`reindex`, a rebuild at an upgrade) commits about `searchBuildBytes` of text
+    /// at a time, however few articles that is: large articles take several transactions, and
+    /// every one of them is indexed once.
+    func testARebuildOfLargeArticlesSpansTransactionsAndIndexesEachOnce() throws {
+        let s = try makeStore(self)
+        let n = 3 * Store.searchBuildBytes / 200_000 + 1
+        try s.write { w in
+            for i in 0..<n {
+                let body = (0..<25_000).map { "p\(i)x\($0 % 97)" }.joined(separator: " ") + " only\(i)"
+                try w.put(Article(id: "long/\(i)", title: "Long read \(i)", body: body))
+            }
+        }
+        XCTAssertGreaterThanOrEqual(try s.rebuildSearchIndex(), 3, "about \(n * 200) KB of text, at most \(Store.searchBuildBytes >> 10) KiB per transaction")
+        XCTAssertEqual(try s.searchStatus().documents, UInt64(n))
+        for i in [0, n / 2, n - 1] { XCTAssertEqual(try ids(s, "only\(i)"), ["long/\(i)"]) }
+        XCTAssertEqual(try ids(s, "long read", limit: 1000).count, n)
+        XCTAssertEqual(try s.verify().problems, [])
+    }
+
     func testVerifyFindsADamagedIndexAndReindexRepairsIt() throws {
         let s = try makeStore(self)
         try s.write { w in for a in try samples() { try w.put(a) } }
