@@ -600,17 +600,9 @@ public struct PreparedSearchDocument: Sendable {
     let tags: [String]
     let body: String
     let document: IndexedDocument
-    /// The body's hash, worked out here too for a local write of this content (`put`), which
-    /// uses it only for a body of exactly these bytes; nil for a peer's winner.
-    let bodyHash: BodyHash?
 
     /// The terms of this content (what `IndexedDocument(content:body:)` makes).
     public init(title: String, body: String, source: String, tags: [String], published: String) {
-        self.init(title: title, body: body, source: source, tags: tags, published: published, bodyHash: BodyHash(of: body))
-    }
-
-    private init(title: String, body: String, source: String, tags: [String], published: String, bodyHash: BodyHash?) {
-        self.bodyHash = bodyHash
         self.title = title
         self.source = source
         self.published = published
@@ -625,7 +617,7 @@ public struct PreparedSearchDocument: Sendable {
     /// when the winner is a tombstone).
     public init?(winnerOf versions: VersionSet, bodies: (BodyHash) -> String?) {
         guard let c = versions.winner?.content, let body = bodies(c.bodyHash) else { return nil }
-        self.init(title: c.title, body: body, source: c.source, tags: c.tags, published: c.published, bodyHash: nil)
+        self.init(title: c.title, body: body, source: c.source, tags: c.tags, published: c.published)
     }
 
     /// True when this was made from `c` with `body` (compared as bytes: canonically equal

@@ -123,13 +123,7 @@ public final class StoreWriter {
         if let context, context[.purgeMarker] > (old?.versions.clock[.purgeMarker] ?? 0) {
             throw StoreError.invalidContext("it names a purge of \"\(article.id)\" that this store does not hold")
         }
-        // Hashed ahead with the search document when one was prepared from these very bytes.
-        let hash: BodyHash
-        if let p = prepared[article.id], let h = p.bodyHash, PreparedSearchDocument.same(p.body, article.body) {
-            hash = h
-        } else {
-            hash = BodyHash(of: article.body)
-        }
+        let hash = BodyHash(of: article.body)
         let content = VersionContent(
             title: article.title, source: article.source, url: article.url, published: article.published,
             tags: article.tags, extra: article.extra, bodyHash: hash, bodyLength: article.body.utf8.count)
