@@ -8,7 +8,7 @@ extension Store {
     static let searchBuildBatch = 5000
     /// And at most about this much text per transaction (articles of 100 KB would otherwise
     /// put half a gigabyte of text in one, and its search journal several times that).
-    static let searchBuildBytes = 4 << 20
+    static let searchBuildBytes = 8 << 20
     /// Document or segment numbers past this make the next write-open rebuild the index.
     static let renumberAt: UInt64 = 3 << 30
 
