@@ -263,6 +263,8 @@ public final class Importer {
         // A batch is written on a thread of its own while the next is read, parsed and its
         // search documents prepared here: the two halves of an import overlap on two cores.
         let background = BackgroundWrite()
+        // Words folded for search while preparing, kept across the batches (this thread's).
+        let foldCache = FoldCache()
         func collect() throws {
             guard let done = try background.wait() else { return }
             report.added += done.added
@@ -284,7 +286,7 @@ public final class Importer {
             }
             let items = batch
             let store = self.store!
-            let documents = store.maintainsSearchIndex ? Self.prepareDocuments(items) : [:]
+            let documents = store.maintainsSearchIndex ? Self.prepareDocuments(items, foldCache: foldCache) : [:]
             batch = []
             batchBytes = 0
             try collect()
@@ -320,15 +322,17 @@ public final class Importer {
 
     /// The search documents of a batch's articles (for versions: of the set's own winner),
     /// worked out before its write transaction (`StoreWriter.prepare`).
-    static func prepareDocuments(_ items: [Item]) -> [String: PreparedSearchDocument] {
+    static func prepareDocuments(_ items: [Item], foldCache: FoldCache) -> [String: PreparedSearchDocument] {
         var out: [String: PreparedSearchDocument] = [:]
         out.reserveCapacity(items.count)
+        // The articles share their words: each is folded once for all of them.
+        let cache = foldCache
         for item in items {
             switch item {
             case let .article(a):
-                out[a.id] = PreparedSearchDocument(title: a.title, body: a.body, source: a.source, tags: a.tags, published: a.published)
+                out[a.id] = PreparedSearchDocument(title: a.title, body: a.body, source: a.source, tags: a.tags, published: a.published, foldCache: cache)
             case let .versions(id, vs, bodies):
-                out[id] = PreparedSearchDocument(winnerOf: VersionSet(versions: vs)) { bodies[$0] }
+                out[id] = PreparedSearchDocument(winnerOf: VersionSet(versions: vs), foldCache: cache) { bodies[$0] }
             }
         }
         return out

@@ -149,9 +149,9 @@ public enum SearchText {
     /// `forEachTerm`, without making a String for each (the index's hot path). An ASCII word
     /// is lowercased into a scratch buffer; only a word holding other letters is folded through
     /// a String. The bytes are valid only during the call.
-    public static func forEachTermBytes(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+    public static func forEachTermBytes(_ text: String, foldCache: FoldCache? = nil, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         var text = text
-        text.withUTF8 { forEachTermBytes(utf8: $0) { term, _ in body(term) } }
+        text.withUTF8 { forEachTermBytes(utf8: $0, foldCache: foldCache) { term, _ in body(term) } }
     }
 
     /// `forEachTermBytes` with the UTF-8 byte range of the text each term came from (a word,
@@ -162,7 +162,10 @@ public enum SearchText {
     }
 
     /// `forEachTermBytes` over valid UTF-8.
-    static func forEachTermBytes(utf8 bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Range<Int>) -> Void) {
+    static func forEachTermBytes(utf8 bytes: UnsafeBufferPointer<UInt8>, foldCache: FoldCache? = nil, _ body: (UnsafeBufferPointer<UInt8>, Range<Int>) -> Void) {
+        // Words holding other letters than ASCII ones are folded through Unicode's tables, the
+        // slow part of tokenizing: each distinct one once per cache (this call's, if none is given).
+        var cache = foldCache
         // The word so far: ASCII lowercased, or (wordIsASCII false) its raw bytes to fold.
         var capacity = 256
         var word = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
@@ -180,10 +183,9 @@ public enum SearchText {
             if wordIsASCII {
                 body(UnsafeBufferPointer(start: word, count: min(wordCount, maxTermBytes)), wordStart..<wordEnd)
             } else {
-                let folded = fold(String(decoding: UnsafeBufferPointer(start: word, count: wordCount), as: UTF8.self))
-                if !folded.isEmpty {
-                    var capped = cut(folded, to: maxTermBytes)
-                    capped.withUTF8 { body($0, wordStart..<wordEnd) }
+                if cache == nil { cache = FoldCache() }
+                cache!.withFolded(UnsafeBufferPointer(start: word, count: wordCount)) { folded in
+                    if !folded.isEmpty { body(folded, wordStart..<wordEnd) }
                 }
             }
             wordCount = 0
@@ -601,3 +603,28 @@ public struct SearchHit: Sendable, Equatable {
     }
 }
 
+
+/// Words already folded (`SearchText.fold`, capped to `maxTermBytes`) by their raw UTF-8 bytes,
+/// for tokenizing many texts of one language on one thread: an import batch's articles repeat
+/// most of their words, and folding one through Unicode's tables costs a microsecond or more.
+/// Used by one thread at a time; holds at most `capacity` words (then starts over).
+public final class FoldCache {
+    public static let capacity = 65_536
+    private var folded: [[UInt8]: [UInt8]] = [:]
+
+    public init() {}
+
+    /// Lends `body` the folded, capped form of the word whose raw bytes are `raw` (empty when
+    /// folding leaves nothing).
+    func withFolded(_ raw: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        let key = Array(raw)
+        if let known = folded[key] {
+            known.withUnsafeBufferPointer(body)
+            return
+        }
+        let value = Array(SearchText.cut(SearchText.fold(String(decoding: raw, as: UTF8.self)), to: SearchText.maxTermBytes).utf8)
+        if folded.count >= Self.capacity { folded.removeAll(keepingCapacity: true) }
+        folded[key] = value
+        value.withUnsafeBufferPointer(body)
+    }
+}

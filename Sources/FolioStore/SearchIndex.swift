@@ -501,22 +501,24 @@ struct IndexedDocument: Sendable {
     static let documentTerm = "\u{1}d"
     static let documentTermBytes = Array(documentTerm.utf8)
 
-    init(content c: VersionContent, body: String) {
-        self.init(title: c.title, body: body, source: c.source, tags: c.tags, published: c.published)
+    init(content c: VersionContent, body: String, foldCache: FoldCache? = nil) {
+        self.init(title: c.title, body: body, source: c.source, tags: c.tags, published: c.published, foldCache: foldCache)
     }
 
-    init(title: String, body: String, source: String, tags: [String], published: String) {
+    init(title: String, body: String, source: String, tags: [String], published: String, foldCache: FoldCache? = nil) {
         self.published = published
+        // One cache for all the fields (their words repeat), unless the caller shares one.
+        let foldCache = foldCache ?? FoldCache()
         // About one distinct term per 12 bytes of text: no rehashing while it fills.
         terms = TermTable(capacity: min(8192, (title.utf8.count + body.utf8.count) / 12 + 16))
-        SearchText.forEachTermBytes(title) { add($0, Self.titleWeight) }
+        SearchText.forEachTermBytes(title, foldCache: foldCache) { add($0, Self.titleWeight) }
         position += 2
-        SearchText.forEachTermBytes(body) { add($0, 1) }
+        SearchText.forEachTermBytes(body, foldCache: foldCache) { add($0, 1) }
         position += 2
-        SearchText.forEachTermBytes(source) { add($0, 1) }
+        SearchText.forEachTermBytes(source, foldCache: foldCache) { add($0, 1) }
         for t in tags {
             position += 2
-            SearchText.forEachTermBytes(t) { add($0, 1) }
+            SearchText.forEachTermBytes(t, foldCache: foldCache) { add($0, 1) }
         }
         let folded = SearchText.foldedValue(source)
         if !folded.isEmpty { setFilterTerm(Self.sourcePrefix + folded) }
@@ -601,23 +603,24 @@ public struct PreparedSearchDocument: Sendable {
     let body: String
     let document: IndexedDocument
 
-    /// The terms of this content (what `IndexedDocument(content:body:)` makes).
-    public init(title: String, body: String, source: String, tags: [String], published: String) {
+    /// The terms of this content (what `IndexedDocument(content:body:)` makes); `foldCache`
+    /// may be shared by the documents one thread prepares (an import batch).
+    public init(title: String, body: String, source: String, tags: [String], published: String, foldCache: FoldCache? = nil) {
         self.title = title
         self.source = source
         self.published = published
         self.tags = tags
         self.body = body
-        var document = IndexedDocument(title: title, body: body, source: source, tags: tags, published: published)
+        var document = IndexedDocument(title: title, body: body, source: source, tags: tags, published: published, foldCache: foldCache)
         document.freeze()
         self.document = document
     }
 
     /// The terms of a version set's own winner, when its body is at hand (nil otherwise, or
     /// when the winner is a tombstone).
-    public init?(winnerOf versions: VersionSet, bodies: (BodyHash) -> String?) {
+    public init?(winnerOf versions: VersionSet, foldCache: FoldCache? = nil, bodies: (BodyHash) -> String?) {
         guard let c = versions.winner?.content, let body = bodies(c.bodyHash) else { return nil }
-        self.init(title: c.title, body: body, source: c.source, tags: c.tags, published: c.published)
+        self.init(title: c.title, body: body, source: c.source, tags: c.tags, published: c.published, foldCache: foldCache)
     }
 
     /// True when this was made from `c` with `body` (compared as bytes: canonically equal
@@ -642,7 +645,8 @@ extension Store {
     public func prepareSearchDocuments(_ articles: [ArticleState]) -> [String: PreparedSearchDocument] {
         guard maintainsSearchIndex else { return [:] }
         var out: [String: PreparedSearchDocument] = [:]
-        for a in articles { out[a.id] = PreparedSearchDocument(winnerOf: a.versions) { a.bodies[$0] } }
+        let cache = FoldCache()
+        for a in articles { out[a.id] = PreparedSearchDocument(winnerOf: a.versions, foldCache: cache) { a.bodies[$0] } }
         return out
     }
 }

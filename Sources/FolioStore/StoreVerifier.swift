@@ -284,6 +284,7 @@ extension Store {
             return h ^ (h >> 33)
         }
         var norms = Norms.Reader(txn, search.norms)
+        let foldCache = FoldCache()
         try txn.scan(dbs.articles) { k, v in
             guard let id = String(validating: k, as: UTF8.self), let rec = try? RecordCodec.decodeArticle(v) else { return true }
             let indexed = try txn.withValue(search.ids, key: k) { $0.count == 4 ? UInt32(bigEndianBytes: $0) : nil }
@@ -298,7 +299,7 @@ extension Store {
                 problem("search_ids[\(id)]: the live article is not in the search index")
                 return true
             }
-            let expected = IndexedDocument(content: c, body: body)
+            let expected = IndexedDocument(content: c, body: body, foldCache: foldCache)
             documents += 1
             length += UInt64(expected.length)
             postings += expected.terms.count

@@ -25,6 +25,8 @@ public final class StoreWriter {
     private var postings = PostingJournal()
     /// Search documents prepared ahead of this transaction's writes, by article id (`prepare`).
     private var prepared: [String: PreparedSearchDocument] = [:]
+    /// Words folded by this transaction's tokenizing (a group commit's articles share them).
+    private let foldCache = FoldCache()
     /// Version sets refused as collected articles coming back (counted in `meta/tombstones.refused`).
     var staleRefused: UInt64 = 0
     /// Whether this store has collected anything (so merges look up what it covered); read
@@ -374,7 +376,7 @@ public final class StoreWriter {
             throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing")
         }
         if let p = prepared[id], p.matches(c, body: body) { return p.document }
-        return IndexedDocument(content: c, body: body)
+        return IndexedDocument(content: c, body: body, foldCache: foldCache)
     }
 
     private func count(_ v: VersionSet, sign: Int64) {

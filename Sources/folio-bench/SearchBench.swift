@@ -228,8 +228,11 @@ func indexStages(_ file: String) throws {
     }
     var kept = 0
     let prepare = timeSeconds {
-        for a in articles {
-            let d = PreparedSearchDocument(title: a.title, body: a.body, source: a.source, tags: a.tags, published: a.published)
+        var cache = FoldCache()
+        for (i, a) in articles.enumerated() {
+            // A cache per 1 000 articles, as the importer's batches have.
+            if i % 1000 == 0 { cache = FoldCache() }
+            let d = PreparedSearchDocument(title: a.title, body: a.body, source: a.source, tags: a.tags, published: a.published, foldCache: cache)
             withExtendedLifetime(d) { kept &+= 1 }
         }
     }

@@ -43,6 +43,8 @@ final class SearchTests: XCTestCase {
             0x1100...0x11FF, 0xFF01...0xFF9F, 0xFB00...0xFB06, 0x1E9E...0x1E9E, 0x1F300...0x1F64F,
             0x20000...0x20010, 0x2160...0x216F, 0x1D400...0x1D4FF, 0x0...0x10FFFF,
         ]
+        // One fold cache shared by every text, as an import batch shares one.
+        let shared = FoldCache()
         for round in 0..<3000 {
             var text = String.UnicodeScalarView()
             let length = Int(rng.next() % (round % 10 == 0 ? 400 : 40))
@@ -57,6 +59,9 @@ final class SearchTests: XCTestCase {
             var bytes: [String] = []
             SearchText.forEachTermBytes(s) { bytes.append(String(decoding: $0, as: UTF8.self)) }
             XCTAssertEqual(bytes, SearchText.terms(s), "text: \(s.unicodeScalars.map { String($0.value, radix: 16) })")
+            var cached: [String] = []
+            SearchText.forEachTermBytes(s, foldCache: shared) { cached.append(String(decoding: $0, as: UTF8.self)) }
+            XCTAssertEqual(cached, bytes, "with a shared fold cache")
             // The ranges too (snippets mark words by them).
             var ranged: [String] = [], expected: [String] = []
             SearchText.forEachTermBytesAndRange(s) { ranged.append("\(String(decoding: $0, as: UTF8.self))@\($1)") }
