@@ -249,24 +249,7 @@ struct TermTable<Value: Sendable>: Sendable {
 
     /// The number of `term`, if the table holds it.
     func find(_ term: UnsafeBufferPointer<UInt8>) -> Int? {
-        let st = storage
-        return withExtendedLifetime(st) { () -> Int? in
-            guard let slots = st.slots else { preconditionFailure("a frozen term table is not searched") }
-            let h = hashing(term, seed: seed)
-            let mask = st.slotCount - 1
-            var slot = Int(h) & mask
-            let tag = Self.tag(hash: h, count: term.count)
-            let head = Self.head(term)
-            while true {
-                let s = slots[slot]
-                if s.tag == 0 { return nil }
-                if s.tag & 0xFFFF_FFFF_0000_0000 == tag && s.head == head {
-                    let t = Int(truncatingIfNeeded: s.tag & 0xFFFF_FFFF) - 1
-                    if term.count <= 8 || (Int(st.starts[t + 1] - st.starts[t]) == term.count && Self.equal(st.arena + Int(st.starts[t]) + 8, term.baseAddress! + 8, term.count - 8)) { return t }
-                }
-                slot = (slot + 1) & mask
-            }
-        }
+        withExtendedLifetime(storage) { Self.probe(storage, term, hash: hashing(term, seed: seed)).found }
     }
 
     mutating func number(of term: String, initial: @autoclosure () -> Value) -> Int {
@@ -275,8 +258,9 @@ struct TermTable<Value: Sendable>: Sendable {
     }
 
     /// The number of `term`, hashed `h`, added if new; the storage is this table's own.
-    @inline(__always) private mutating func insert(_ term: UnsafeBufferPointer<UInt8>, hash h: UInt32, initial: @autoclosure () -> Value) -> Int {
-        let st = storage
+    /// Where `term` (hashed `h`) is in `st`'s slots: its number, or the empty slot it would
+    /// take and how many full slots came before it.
+    @inline(__always) private static func probe(_ st: Storage, _ term: UnsafeBufferPointer<UInt8>, hash h: UInt32) -> (found: Int?, slot: Int, probes: Int) {
         guard let slots = st.slots else { preconditionFailure("a frozen term table is read-only") }
         let mask = st.slotCount - 1
         var slot = Int(h) & mask
@@ -285,16 +269,22 @@ struct TermTable<Value: Sendable>: Sendable {
         let head = Self.head(term)
         while true {
             let s = slots[slot]
-            if s.tag == 0 { break }
+            if s.tag == 0 { return (nil, slot, probes) }
             if s.tag & 0xFFFF_FFFF_0000_0000 == tag && s.head == head {
                 let t = Int(truncatingIfNeeded: s.tag & 0xFFFF_FFFF) - 1
                 // The tag holds lengths up to 255 (terms of the index are at most 64 bytes,
                 // filter values longer): the length is checked before the bytes.
-                if term.count <= 8 || (Int(st.starts[t + 1] - st.starts[t]) == term.count && Self.equal(st.arena + Int(st.starts[t]) + 8, term.baseAddress! + 8, term.count - 8)) { return t }
+                if term.count <= 8 || (Int(st.starts[t + 1] - st.starts[t]) == term.count && Self.equal(st.arena + Int(st.starts[t]) + 8, term.baseAddress! + 8, term.count - 8)) { return (t, slot, probes) }
             }
             slot = (slot + 1) & mask
             probes += 1
         }
+    }
+
+    @inline(__always) private mutating func insert(_ term: UnsafeBufferPointer<UInt8>, hash h: UInt32, initial: @autoclosure () -> Value) -> Int {
+        let st = storage
+        let (found, slot, probes) = Self.probe(st, term, hash: h)
+        if let found { return found }
         if probes > TermHash.probeLimit, hashing != .sip {
             // Terms collide under this hash: rehash them all with SipHash, then add this one.
             switchToSipHash()
@@ -311,7 +301,7 @@ struct TermTable<Value: Sendable>: Sendable {
         st.hashes[t] = h
         (st.values + t).initialize(to: initial())
         st.count = t + 1
-        slots[slot] = Slot(tag: tag | UInt64(t + 1), head: head)
+        st.slots![slot] = Slot(tag: Self.tag(hash: h, count: term.count) | UInt64(t + 1), head: Self.head(term))
         if st.count * 2 > st.slotCount { rebuildSlots(count: st.slotCount * 2) }
         return t
     }
