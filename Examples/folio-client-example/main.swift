@@ -41,15 +41,32 @@ do {
     exit(1)
 }
 
-/// Prints the node's changes after `since` (matching `filter`, with the articles) until
-/// `stopAfter` have come.
-nonisolated func printChanges(at address: String, options: FolioClient.Options, since: UInt64, filter: ReplicationFilter, stopAfter: Int) async throws {
-    var seen = 0
+/// How far the feed has been followed, and up to which change it must be.
+actor FeedProgress {
+    private var seen: UInt64 = 0
+    private var target: UInt64?
+
+    /// Records a change printed; true once it reaches the target.
+    func saw(_ seq: UInt64) -> Bool {
+        seen = max(seen, seq)
+        return target.map { seen >= $0 } ?? false
+    }
+
+    /// Sets the change to follow up to; true if it has been printed already.
+    func follow(upTo seq: UInt64) -> Bool {
+        target = seq
+        return seen >= seq
+    }
+}
+
+/// Prints the node's changes after `since` (matching `filter`, with the articles) until the
+/// change `progress` names has come. The feed gives each changed article once, at its latest
+/// change: a subscription that starts after the conflicting write sees the resolution alone.
+nonisolated func printChanges(at address: String, options: FolioClient.Options, since: UInt64, filter: ReplicationFilter, progress: FeedProgress) async throws {
     for try await change in FolioClient.changes(at: address, options: options, since: since, filter: filter, includeBodies: true) {
         let siblings = change.article?.versions.versions.count ?? 0
         print("feed: #\(change.seq) \(change.id) — \(change.article?.article?.title ?? "(deleted)"), \(siblings) version(s)")
-        seen += 1
-        if seen == stopAfter { return }
+        if await progress.saw(change.seq) { return }
     }
 }
 
@@ -59,10 +76,11 @@ nonisolated func printChanges(at address: String, options: FolioClient.Options, 
 nonisolated func followAndSettle(_ client: FolioClient, address: String, key: SharedKey?, staleContext: VersionVector, since start: UInt64) async throws {
     let options = FolioClient.Options(key: key)
     let filter = try ReplicationFilter(expressions: ["prefix=example/"])
+    let progress = FeedProgress()
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask {
             // The conflicting write, then the resolution.
-            try await printChanges(at: address, options: options, since: start, filter: filter, stopAfter: 2)
+            try await printChanges(at: address, options: options, since: start, filter: filter, progress: progress)
         }
         let conflicting = try await client.put(
             Article(id: "example/hello", title: "Hello, concurrently", source: "Example", body: "Written without seeing the edit."),
@@ -76,7 +94,11 @@ nonisolated func followAndSettle(_ client: FolioClient, address: String, key: Sh
         let keep = all.versions.versions.compactMap { all.article($0) }.first { $0.title.hasSuffix("(edited)") }!
         let resolved = try await client.put(keep, context: all.context)
         print("resolved: \(resolved.superseded) sibling(s) superseded, \(resolved.siblings) left")
-        try await group.next()
-        group.cancelAll()
+        // Follow the feed up to the resolution (stop at once if it has come already).
+        if await progress.follow(upTo: resolved.seq) {
+            group.cancelAll()
+        } else {
+            try await group.next()
+        }
     }
 }

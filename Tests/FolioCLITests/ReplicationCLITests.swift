@@ -253,7 +253,9 @@ final class ReplicationCLITests: XCTestCase {
         XCTAssertEqual(p.terminationStatus, 0, text)
         XCTAssertTrue(text.contains("stale-context write: 2 siblings"), text)
         XCTAssertTrue(text.contains("resolved: 2 sibling(s) superseded, 1 left"), text)
-        XCTAssertEqual(text.components(separatedBy: "feed: #").count - 1, 2, text)
+        // The conflict and its resolution, or (the feed giving each article once, at its latest
+        // change, to a subscription that starts after the conflicting write) the resolution alone.
+        XCTAssertTrue((1...2).contains(text.components(separatedBy: "feed: #").count - 1), text)
         XCTAssertTrue(text.contains("feed: #4 example/hello — Hello from FolioClient (edited), 1 version(s)"), text)
         XCTAssertEqual(try CLI.run(["conflicts", "--remote", address]).code, 0)
         node.terminate()
