@@ -326,13 +326,12 @@ public final class Importer {
         var out: [String: PreparedSearchDocument] = [:]
         out.reserveCapacity(items.count)
         // The articles share their words: each is folded once for all of them.
-        let cache = foldCache
         for item in items {
             switch item {
             case let .article(a):
-                out[a.id] = PreparedSearchDocument(title: a.title, body: a.body, source: a.source, tags: a.tags, published: a.published, foldCache: cache)
+                out[a.id] = PreparedSearchDocument(title: a.title, body: a.body, source: a.source, tags: a.tags, published: a.published, foldCache: foldCache)
             case let .versions(id, vs, bodies):
-                out[id] = PreparedSearchDocument(winnerOf: VersionSet(versions: vs), foldCache: cache) { bodies[$0] }
+                out[id] = PreparedSearchDocument(winnerOf: VersionSet(versions: vs), foldCache: foldCache) { bodies[$0] }
             }
         }
         return out

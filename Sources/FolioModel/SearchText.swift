@@ -183,8 +183,9 @@ public enum SearchText {
             if wordIsASCII {
                 body(UnsafeBufferPointer(start: word, count: min(wordCount, maxTermBytes)), wordStart..<wordEnd)
             } else {
-                if cache == nil { cache = FoldCache() }
-                cache!.withFolded(UnsafeBufferPointer(start: word, count: wordCount)) { folded in
+                let folding = cache ?? FoldCache()
+                cache = folding
+                folding.withFolded(UnsafeBufferPointer(start: word, count: wordCount)) { folded in
                     if !folded.isEmpty { body(folded, wordStart..<wordEnd) }
                 }
             }

@@ -46,7 +46,7 @@ enum TermHash: Sendable, Equatable {
     static let probeLimit = 64
 
     /// `b`'s hash; `seed` is `TermHash.seed` (passed in: a table reads it once, not per term).
-    @inline(__always) func callAsFunction(_ b: UnsafeBufferPointer<UInt8>, seed: UInt64 = TermHash.seed) -> UInt32 {
+    @inline(__always) func callAsFunction(_ b: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt32 {
         switch self {
         case .fast: return Self.fastHash(b, seed: seed)
         case .sip:
@@ -71,18 +71,21 @@ enum TermHash: Sendable, Equatable {
             h = mix(h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self), 0xE703_7ED1_A0B4_28DB)
             i += 8
         }
-        if i < n {
-            var w: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < n {
-                w |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << shift
-                shift += 8
-                i += 1
-            }
-            h = mix(h ^ w, 0xE703_7ED1_A0B4_28DB)
-        }
+        if i < n { h = mix(h ^ word(p, from: i, to: n), 0xE703_7ED1_A0B4_28DB) }
         let f = mix(h, 0xA076_1D64_78BD_642F)
         return UInt32(truncatingIfNeeded: f ^ f >> 32)
+    }
+
+    /// The bytes `from..<to` of `p` (at most 8) as one little-endian integer, zero-padded.
+    @inline(__always) static func word(_ p: UnsafeRawPointer, from: Int, to: Int) -> UInt64 {
+        if to - from >= 8 { return p.loadUnaligned(fromByteOffset: from, as: UInt64.self) }
+        var w: UInt64 = 0
+        var i = from
+        while i < to {
+            w |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << UInt64(8 * (i - from))
+            i += 1
+        }
+        return w
     }
 }
 
@@ -183,13 +186,10 @@ struct TermTable<Value: Sendable>: Sendable {
         UInt64(h & 0xFFFF_FF00 | UInt32(min(count, 255))) << 32
     }
 
-    /// A term's first 8 bytes as one integer, zero-padded.
+    /// A term's first 8 bytes as one little-endian integer, zero-padded.
     @inline(__always) static func head(_ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        guard let p = b.baseAddress.map(UnsafeRawPointer.init) else { return 0 }
-        if b.count >= 8 { return p.loadUnaligned(as: UInt64.self) }
-        var w: UInt64 = 0
-        for i in 0..<b.count { w |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << UInt64(8 * i) }
-        return w
+        guard let p = b.baseAddress else { return 0 }
+        return TermHash.word(UnsafeRawPointer(p), from: 0, to: min(b.count, 8))
     }
 
     /// Terms are short: comparing in place beats a call to memcmp.
@@ -257,7 +257,6 @@ struct TermTable<Value: Sendable>: Sendable {
         return term.withUTF8 { number(of: $0, initial: initial()) }
     }
 
-    /// The number of `term`, hashed `h`, added if new; the storage is this table's own.
     /// Where `term` (hashed `h`) is in `st`'s slots: its number, or the empty slot it would
     /// take and how many full slots came before it.
     @inline(__always) private static func probe(_ st: Storage, _ term: UnsafeBufferPointer<UInt8>, hash h: UInt32) -> (found: Int?, slot: Int, probes: Int) {
@@ -281,6 +280,7 @@ struct TermTable<Value: Sendable>: Sendable {
         }
     }
 
+    /// The number of `term`, hashed `h`, added if new; the storage is this table's own.
     @inline(__always) private mutating func insert(_ term: UnsafeBufferPointer<UInt8>, hash h: UInt32, initial: @autoclosure () -> Value) -> Int {
         let st = storage
         let (found, slot, probes) = Self.probe(st, term, hash: h)
@@ -393,10 +393,8 @@ struct TermTable<Value: Sendable>: Sendable {
         let st = storage
         withExtendedLifetime(st) {
             for (i, t) in terms.enumerated() {
-                let b = st.bytes(t)
-                var k: UInt64 = 0
-                for j in 0..<8 { k = k << 8 | UInt64(j < b.count ? b[j] : 0) }
-                keys[i] = k
+                // Big-endian: integer order is byte order.
+                keys[i] = Self.head(st.bytes(t)).byteSwapped
                 order[i] = Int32(t)
             }
         }
