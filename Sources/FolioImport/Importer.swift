@@ -286,7 +286,8 @@ public final class Importer {
             }
             let items = batch
             let store = self.store!
-            let documents = store.maintainsSearchIndex ? Self.prepareDocuments(items, foldCache: foldCache) : [:]
+            // A lexicon per batch: the writer reads this one while the next is made.
+            let documents = store.maintainsSearchIndex ? Self.prepareDocuments(items, lexicon: TermLexicon(foldCache: foldCache)) : [:]
             batch = []
             batchBytes = 0
             try collect()
@@ -322,16 +323,16 @@ public final class Importer {
 
     /// The search documents of a batch's articles (for versions: of the set's own winner),
     /// worked out before its write transaction (`StoreWriter.prepare`).
-    static func prepareDocuments(_ items: [Item], foldCache: FoldCache) -> [String: PreparedSearchDocument] {
+    static func prepareDocuments(_ items: [Item], lexicon: TermLexicon) -> [String: PreparedSearchDocument] {
         var out: [String: PreparedSearchDocument] = [:]
         out.reserveCapacity(items.count)
         // The articles share their words: each is folded once for all of them.
         for item in items {
             switch item {
             case let .article(a):
-                out[a.id] = PreparedSearchDocument(title: a.title, body: a.body, source: a.source, tags: a.tags, published: a.published, foldCache: foldCache)
+                out[a.id] = PreparedSearchDocument(title: a.title, body: a.body, source: a.source, tags: a.tags, published: a.published, lexicon: lexicon)
             case let .versions(id, vs, bodies):
-                out[id] = PreparedSearchDocument(winnerOf: VersionSet(versions: vs), foldCache: foldCache) { bodies[$0] }
+                out[id] = PreparedSearchDocument(winnerOf: VersionSet(versions: vs), lexicon: lexicon) { bodies[$0] }
             }
         }
         return out

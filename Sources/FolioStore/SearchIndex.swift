@@ -240,6 +240,13 @@ struct TermTable<Value: Sendable>: Sendable {
         body(&storage.values[t])
     }
 
+    /// Adds `term` if new (with `initial`), then lets `body` change its value, given its number.
+    @inline(__always) mutating func upsert<R>(_ term: UnsafeBufferPointer<UInt8>, initial: @autoclosure () -> Value, _ body: (Int, inout Value) -> R) -> R {
+        unique()
+        let t = insert(term, hash: hashing(term, seed: seed), initial: initial())
+        return body(t, &storage.values[t])
+    }
+
     /// Lets `body` change the value of `term` when the table holds it (adds nothing).
     @inline(__always) mutating func updateExisting(_ term: UnsafeBufferPointer<UInt8>, _ body: (inout Value) -> Void) {
         guard let t = find(term) else { return }
@@ -371,6 +378,19 @@ struct TermTable<Value: Sendable>: Sendable {
         }
     }
 
+    /// Sets every term's value to `value` (terms and numbers stay).
+    mutating func resetValues(to value: Value) {
+        unique()
+        for t in 0..<storage.count { storage.values[t] = value }
+    }
+
+    /// Calls `body` with a function giving term `t`'s bytes and the terms' hashes, both valid
+    /// during the call (no check of `t` per term: the caller's numbers come from this table).
+    func withTerms<R>(_ body: ((Int) -> UnsafeBufferPointer<UInt8>, UnsafePointer<UInt32>) throws -> R) rethrows -> R {
+        let st = storage
+        return try withExtendedLifetime(st) { try body({ st.bytes($0) }, UnsafePointer(st.hashes)) }
+    }
+
     /// Term `t`'s hash.
     func hash(of t: Int) -> UInt32 { storage.hashes[t] }
 
@@ -459,6 +479,63 @@ struct TermTable<Value: Sendable>: Sendable {
 }
 
 /// The terms of one article as the index holds them.
+/// Terms numbered once for documents tokenized together — an import batch, a sync chunk, a
+/// write transaction's own, an index build's transaction — so each word of the text costs one
+/// lookup in one table. Before, each document kept a table of its own, and the journal hashed
+/// every term of every document again into its table. A document made with a lexicon
+/// (`IndexedDocument`) holds its terms' numbers with their statistics; the journal maps a
+/// lexicon's numbers to its own once per term (`PostingJournal.record`).
+///
+/// One thread at a time makes documents with a lexicon. Documents made with it may be read
+/// on another thread once none are being made: an importer hands a batch's documents to the
+/// writer and starts the next batch with a new lexicon. The fold cache it carries goes with
+/// it.
+public final class TermLexicon: @unchecked Sendable {
+    /// Each term with the mark of the last document that held it: that document's serial <<
+    /// 32 | the term's index among its entries.
+    fileprivate var table: TermTable<UInt64>
+    /// The serial of the document being made (the first is 1: a mark of 0 is no document's).
+    fileprivate var serial: UInt64 = 0
+    public let foldCache: FoldCache
+
+    public convenience init(foldCache: FoldCache = FoldCache()) {
+        self.init(capacity: 4096, foldCache: foldCache)
+    }
+
+    init(capacity: Int, hashing: TermHash = .fast, foldCache: FoldCache = FoldCache()) {
+        table = TermTable(capacity: capacity, hashing: hashing)
+        self.foldCache = foldCache
+    }
+
+    /// How many distinct terms it has numbered.
+    public var count: Int { table.count }
+
+    /// The longest probe of its table (`TermTable.longestProbe`).
+    var longestProbe: Int { table.longestProbe }
+
+    /// The table, moved out while a document is made (`IndexedDocument.Builder`) so that
+    /// adding to it neither copies it nor checks access to the lexicon per word.
+    fileprivate func takeTable() -> TermTable<UInt64> {
+        let t = table
+        table = Self.placeholder
+        return t
+    }
+
+    /// What the lexicon holds while its table is out (never added to).
+    private static let placeholder = TermTable<UInt64>(capacity: 0)
+
+    /// The next document's serial, in the high 32 bits.
+    fileprivate func nextSerial() -> UInt64 {
+        if serial == UInt64(UInt32.max) {
+            // Four billion documents in one lexicon: forget every mark and count again.
+            table.resetValues(to: 0)
+            serial = 0
+        }
+        serial += 1
+        return serial << 32
+    }
+}
+
 struct IndexedDocument: Sendable {
     struct TermStats: Equatable, Sendable {
         /// Weighted frequency: a title occurrence counts `titleWeight`, any other one 1.
@@ -472,13 +549,18 @@ struct IndexedDocument: Sendable {
         }
     }
 
-    /// Each distinct term with its statistics.
-    private(set) var terms: TermTable<TermStats>
+    /// A distinct term of the document: its number in `lexicon`, and its statistics.
+    struct Entry: Sendable {
+        var term: Int32
+        var stats: TermStats
+    }
+
+    /// Where its terms are numbered.
+    let lexicon: TermLexicon
+    /// Each distinct term with its statistics, in the order they first appear.
+    private(set) var entries: [Entry] = []
     var length = 0
     var published = ""
-    /// Positions run through title, body, source and tags in that order, with a gap of 2
-    /// between fields (so the last word of one field is not next to the first of the next).
-    private var position = 0
 
     static let titleWeight = 2
     /// Filter terms (an exact source or tag) start with this byte, which no text term holds.
@@ -489,60 +571,110 @@ struct IndexedDocument: Sendable {
     static let documentTerm = "\u{1}d"
     static let documentTermBytes = Array(documentTerm.utf8)
 
-    init(content c: VersionContent, body: String, foldCache: FoldCache? = nil) {
-        self.init(title: c.title, body: body, source: c.source, tags: c.tags, published: c.published, foldCache: foldCache)
+    init(content c: VersionContent, body: String, lexicon: TermLexicon? = nil) {
+        self.init(title: c.title, body: body, source: c.source, tags: c.tags, published: c.published, lexicon: lexicon)
     }
 
-    init(title: String, body: String, source: String, tags: [String], published: String, foldCache: FoldCache? = nil) {
+    /// The terms of this content, numbered in `lexicon` (a lexicon of its own when nil).
+    init(title: String, body: String, source: String, tags: [String], published: String, lexicon: TermLexicon? = nil) {
         self.published = published
-        // One cache for all the fields (their words repeat), unless the caller shares one.
-        let foldCache = foldCache ?? FoldCache()
-        // About one distinct term per 12 bytes of text: no rehashing while it fills.
-        terms = TermTable(capacity: min(8192, (title.utf8.count + body.utf8.count) / 12 + 16))
-        SearchText.forEachTermBytes(title, foldCache: foldCache) { add($0, Self.titleWeight) }
-        position += 2
-        SearchText.forEachTermBytes(body, foldCache: foldCache) { add($0, 1) }
-        position += 2
-        SearchText.forEachTermBytes(source, foldCache: foldCache) { add($0, 1) }
+        // About one distinct term per 12 bytes of text.
+        let estimate = min(8192, (title.utf8.count + body.utf8.count) / 12 + 16)
+        let lexicon = lexicon ?? TermLexicon(capacity: estimate)
+        self.lexicon = lexicon
+        var b = Builder(table: lexicon.takeTable(), serial: lexicon.nextSerial(), estimate: estimate)
+        let foldCache = lexicon.foldCache
+        SearchText.forEachTermBytes(title, foldCache: foldCache) { b.add($0, Self.titleWeight) }
+        b.position += 2
+        SearchText.forEachTermBytes(body, foldCache: foldCache) { b.add($0, 1) }
+        b.position += 2
+        SearchText.forEachTermBytes(source, foldCache: foldCache) { b.add($0, 1) }
         for t in tags {
-            position += 2
-            SearchText.forEachTermBytes(t, foldCache: foldCache) { add($0, 1) }
+            b.position += 2
+            SearchText.forEachTermBytes(t, foldCache: foldCache) { b.add($0, 1) }
         }
         let folded = SearchText.foldedValue(source)
-        if !folded.isEmpty { setFilterTerm(Self.sourcePrefix + folded) }
-        for t in Set(tags.map(SearchText.foldedValue)) where !t.isEmpty { setFilterTerm(Self.tagPrefix + t) }
-        setFilterTerm(Self.documentTerm)
+        if !folded.isEmpty { b.setFilterTerm(Self.sourcePrefix + folded) }
+        for t in Set(tags.map(SearchText.foldedValue)) where !t.isEmpty { b.setFilterTerm(Self.tagPrefix + t) }
+        b.setFilterTerm(Self.documentTerm)
+        lexicon.table = b.table
+        entries = b.entries
+        length = b.length
     }
 
-    /// The same terms kept under `hashing` (tests only).
-    mutating func rehashForTesting(_ hashing: TermHash) {
-        var table = TermTable<TermStats>(capacity: terms.count, hashing: hashing)
-        terms.forEach { term, _, stats in table[table.number(of: term, initial: stats)] = stats }
-        terms = table
-    }
+    /// A document being made: the lexicon's table (moved out of it meanwhile) and the
+    /// document's entries so far.
+    private struct Builder {
+        var table: TermTable<UInt64>
+        /// This document's serial << 32 (`TermLexicon`).
+        let serial: UInt64
+        var entries: [Entry] = []
+        var length = 0
+        /// Positions run through title, body, source and tags in that order, with a gap of 2
+        /// between fields (so the last word of one field is not next to the first of the next).
+        var position = 0
 
-    /// Keeps only what reading the terms needs (`TermTable.freeze`).
-    mutating func freeze() { terms.freeze() }
-
-    private mutating func setFilterTerm(_ term: String) {
-        let t = terms.number(of: term, initial: TermStats())
-        terms[t] = TermStats(tf: 1, mask: 0)
-    }
-
-    private mutating func add(_ term: UnsafeBufferPointer<UInt8>, _ weight: Int) {
-        let bit = UInt32(1) << UInt32(position & 31)
-        if terms.count < SearchText.maxDocumentTerms {
-            terms.update(term, initial: TermStats()) { $0.add(weight, bit) }
-        } else {
-            terms.updateExisting(term) { $0.add(weight, bit) }
+        init(table: TermTable<UInt64>, serial: UInt64, estimate: Int) {
+            self.table = table
+            self.serial = serial
+            entries.reserveCapacity(estimate)
         }
-        length += weight
-        position += 1
+
+        /// The entry of a term marked `mark` if the document of `serial` holds it.
+        @inline(__always) private static func entry(marked mark: UInt64, _ serial: UInt64) -> Int? {
+            mark & 0xFFFF_FFFF_0000_0000 == serial ? Int(truncatingIfNeeded: mark & 0xFFFF_FFFF) : nil
+        }
+
+        /// Term `term`'s number, and its entry if this document holds it (else it is marked as
+        /// the next entry's).
+        @inline(__always) private mutating func lookUp(_ term: UnsafeBufferPointer<UInt8>) -> (Int, Int?) {
+            let (serial, next) = (self.serial, UInt64(entries.count))
+            return table.upsert(term, initial: 0) { t, mark -> (Int, Int?) in
+                if let e = Self.entry(marked: mark, serial) { return (t, e) }
+                mark = serial | next
+                return (t, nil)
+            }
+        }
+
+        @inline(__always) mutating func add(_ term: UnsafeBufferPointer<UInt8>, _ weight: Int) {
+            let bit = UInt32(1) << UInt32(position & 31)
+            length += weight
+            position += 1
+            if entries.count < SearchText.maxDocumentTerms {
+                let (t, held) = lookUp(term)
+                if let held {
+                    entries[held].stats.add(weight, bit)
+                } else {
+                    entries.append(Entry(term: Int32(t), stats: TermStats(tf: UInt32(weight), mask: bit)))
+                }
+            } else if let t = table.find(term), let e = Self.entry(marked: table[t], serial) {
+                // Past the cap: only terms the document already holds still count.
+                entries[e].stats.add(weight, bit)
+            }
+        }
+
+        /// Holds filter term `term` with frequency 1 and mask 0.
+        mutating func setFilterTerm(_ term: String) {
+            var term = term
+            let (t, held) = term.withUTF8 { lookUp($0) }
+            if let held {
+                entries[held].stats = TermStats(tf: 1, mask: 0)
+            } else {
+                entries.append(Entry(term: Int32(t), stats: TermStats(tf: 1, mask: 0)))
+            }
+        }
     }
 
-    /// Each term's bytes (valid during the call), hash and statistics.
+    /// How many distinct terms it holds (its filter terms included).
+    var termCount: Int { entries.count }
+
+    /// Each term's bytes (valid during the call), hash (as its lexicon hashes it) and
+    /// statistics.
     func forEachTerm(_ body: (UnsafeBufferPointer<UInt8>, UInt32, TermStats) throws -> Void) rethrows {
-        try terms.forEach(body)
+        let table = lexicon.table
+        try table.withTerms { bytes, hashes in
+            for e in entries { try body(bytes(Int(e.term)), hashes[Int(e.term)], e.stats) }
+        }
     }
 
     static func encodeDoc(length: Int, id: String, published: String) -> [UInt8] {
@@ -591,24 +723,22 @@ public struct PreparedSearchDocument: Sendable {
     let body: String
     let document: IndexedDocument
 
-    /// The terms of this content (what `IndexedDocument(content:body:)` makes); `foldCache`
-    /// may be shared by the documents one thread prepares (an import batch).
-    public init(title: String, body: String, source: String, tags: [String], published: String, foldCache: FoldCache? = nil) {
+    /// The terms of this content (what `IndexedDocument(content:body:)` makes), numbered in
+    /// `lexicon`: the documents one thread prepares together (an import batch) share one.
+    public init(title: String, body: String, source: String, tags: [String], published: String, lexicon: TermLexicon? = nil) {
         self.title = title
         self.source = source
         self.published = published
         self.tags = tags
         self.body = body
-        var document = IndexedDocument(title: title, body: body, source: source, tags: tags, published: published, foldCache: foldCache)
-        document.freeze()
-        self.document = document
+        document = IndexedDocument(title: title, body: body, source: source, tags: tags, published: published, lexicon: lexicon)
     }
 
     /// The terms of a version set's own winner, when its body is at hand (nil otherwise, or
     /// when the winner is a tombstone).
-    public init?(winnerOf versions: VersionSet, foldCache: FoldCache? = nil, bodies: (BodyHash) -> String?) {
+    public init?(winnerOf versions: VersionSet, lexicon: TermLexicon? = nil, bodies: (BodyHash) -> String?) {
         guard let c = versions.winner?.content, let body = bodies(c.bodyHash) else { return nil }
-        self.init(title: c.title, body: body, source: c.source, tags: c.tags, published: c.published, foldCache: foldCache)
+        self.init(title: c.title, body: body, source: c.source, tags: c.tags, published: c.published, lexicon: lexicon)
     }
 
     /// True when this was made from `c` with `body` (compared as bytes: canonically equal
@@ -633,8 +763,8 @@ extension Store {
     public func prepareSearchDocuments(_ articles: [ArticleState]) -> [String: PreparedSearchDocument] {
         guard maintainsSearchIndex else { return [:] }
         var out: [String: PreparedSearchDocument] = [:]
-        let cache = FoldCache()
-        for a in articles { out[a.id] = PreparedSearchDocument(winnerOf: a.versions, foldCache: cache) { a.bodies[$0] } }
+        let lexicon = TermLexicon()
+        for a in articles { out[a.id] = PreparedSearchDocument(winnerOf: a.versions, lexicon: lexicon) { a.bodies[$0] } }
         return out
     }
 }
@@ -642,7 +772,8 @@ extension Store {
 /// The postings of one write transaction's new documents, written when it ends (`apply`) as
 /// one new segment: grouped by term, terms in byte order, each term's block appended. A
 /// savepoint that fails truncates the journal to where it began. Terms are numbered as they
-/// come (`TermTable`), so a posting costs one hash of its bytes.
+/// come (`TermTable`): a document's terms, already numbered in its lexicon, are mapped to the
+/// journal's numbers once per term and lexicon, so most postings cost an array lookup.
 struct PostingJournal {
     struct Posting {
         var term: Int32
@@ -651,8 +782,13 @@ struct PostingJournal {
         var mask: UInt32
     }
 
-    private var table = TermTable<Void>(capacity: 4096)
+    /// The journal's terms; their values are not used (the type is a lexicon's, so that the
+    /// journal can start from the first lexicon's table: `record`).
+    private var table = TermTable<UInt64>(capacity: 0)
     private(set) var postings: [Posting] = []
+    /// Per lexicon whose documents were recorded, its term numbers' numbers here (+ 1; 0: not
+    /// mapped yet).
+    private var maps: [(lexicon: TermLexicon, numbers: [Int32])] = []
     /// Set when a document died in this transaction: the merge policy runs at its end even
     /// when it indexed nothing (a transaction that only deletes can leave segments half dead).
     var killedDocuments = false
@@ -663,14 +799,45 @@ struct PostingJournal {
 
     /// Every posting of `document`, numbered `doc` (above every document recorded before).
     mutating func record(_ document: IndexedDocument, doc: UInt32) {
-        let n = postings.count + document.terms.count
+        let n = postings.count + document.termCount
         // Geometric: an exact reserve per document would copy the journal each time.
         if n > postings.capacity { postings.reserveCapacity(max(n, postings.capacity * 2)) }
-        let hashing = document.terms.hashing
-        document.forEachTerm { term, hash, stats in
-            postings.append(Posting(term: Int32(table.number(of: term, hash: hash, hashedBy: hashing, initial: ())), doc: doc, tf: stats.tf, mask: stats.mask))
+        let lexicon = document.lexicon
+        let m: Int
+        if let i = maps.lastIndex(where: { $0.lexicon === lexicon }) {
+            m = i
+        } else if maps.isEmpty && table.count == 0 {
+            // The first lexicon's terms become the journal's, numbered the same (sharing its
+            // table until either adds a term): an import batch's documents, the usual case,
+            // then cost no lookups here at all.
+            table = lexicon.table
+            maps.append((lexicon, (0..<table.count).map { Int32($0) + 1 }))
+            m = 0
+        } else {
+            maps.append((lexicon, []))
+            m = maps.count - 1
         }
+        var numbers = maps[m].numbers
+        maps[m].numbers = []
+        let terms = lexicon.table
+        if numbers.count < terms.count { numbers.append(contentsOf: repeatElement(0, count: terms.count - numbers.count)) }
+        let hashing = terms.hashing
+        terms.withTerms { bytes, hashes in
+            for e in document.entries {
+                let l = Int(e.term)
+                var t = numbers[l]
+                if t == 0 {
+                    t = Int32(table.number(of: bytes(l), hash: hashes[l], hashedBy: hashing, initial: 0)) + 1
+                    numbers[l] = t
+                }
+                postings.append(Posting(term: t - 1, doc: doc, tf: e.stats.tf, mask: e.stats.mask))
+            }
+        }
+        maps[m].numbers = numbers
     }
+
+    /// Term `t`'s text (tests).
+    func term(_ t: Int) -> String { table.string(t) }
 
     mutating func truncate(to n: Int) {
         // Terms numbered since stay in the table: a term without postings writes nothing.

@@ -284,7 +284,9 @@ extension Store {
             return h ^ (h >> 33)
         }
         var norms = Norms.Reader(txn, search.norms)
-        let foldCache = FoldCache()
+        // Shared by the documents, with a new one when it grows large (terms of other
+        // documents are no use to the next ones beyond the vocabulary they share).
+        var lexicon = TermLexicon()
         try txn.scan(dbs.articles) { k, v in
             guard let id = String(validating: k, as: UTF8.self), let rec = try? RecordCodec.decodeArticle(v) else { return true }
             let indexed = try txn.withValue(search.ids, key: k) { $0.count == 4 ? UInt32(bigEndianBytes: $0) : nil }
@@ -299,10 +301,11 @@ extension Store {
                 problem("search_ids[\(id)]: the live article is not in the search index")
                 return true
             }
-            let expected = IndexedDocument(content: c, body: body, foldCache: foldCache)
+            if lexicon.count > 1 << 20 { lexicon = TermLexicon(foldCache: lexicon.foldCache) }
+            let expected = IndexedDocument(content: c, body: body, lexicon: lexicon)
             documents += 1
             length += UInt64(expected.length)
-            postings += expected.terms.count
+            postings += expected.termCount
             expected.forEachTerm { term, _, stats in expectedSum &+= digest(term, doc, stats.tf, stats.mask) }
             do {
                 guard let record = try txn.withValue(search.docs, key: doc.bigEndianBytes, IndexedDocument.decodeDoc) else {

@@ -25,8 +25,9 @@ public final class StoreWriter {
     private var postings = PostingJournal()
     /// Search documents prepared ahead of this transaction's writes, by article id (`prepare`).
     private var prepared: [String: PreparedSearchDocument] = [:]
-    /// Words folded by this transaction's tokenizing (a group commit's articles share them).
-    private let foldCache = FoldCache()
+    /// Terms numbered (and words folded) by this transaction's tokenizing: a group commit's
+    /// articles share them.
+    private let lexicon = TermLexicon()
     /// Version sets refused as collected articles coming back (counted in `meta/tombstones.refused`).
     var staleRefused: UInt64 = 0
     /// Whether this store has collected anything (so merges look up what it covered); read
@@ -376,7 +377,7 @@ public final class StoreWriter {
             throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing")
         }
         if let p = prepared[id], p.matches(c, body: body) { return p.document }
-        return IndexedDocument(content: c, body: body, foldCache: foldCache)
+        return IndexedDocument(content: c, body: body, lexicon: lexicon)
     }
 
     private func count(_ v: VersionSet, sign: Int64) {

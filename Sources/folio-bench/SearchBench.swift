@@ -228,11 +228,12 @@ func indexStages(_ file: String) throws {
     }
     var kept = 0
     let prepare = timeSeconds {
-        var cache = FoldCache()
+        let cache = FoldCache()
+        var lexicon = TermLexicon(foldCache: cache)
         for (i, a) in articles.enumerated() {
-            // A cache per 1 000 articles, as the importer's batches have.
-            if i % 1000 == 0 { cache = FoldCache() }
-            let d = PreparedSearchDocument(title: a.title, body: a.body, source: a.source, tags: a.tags, published: a.published, foldCache: cache)
+            // A lexicon per 1 000 articles, as the importer's batches have (one fold cache).
+            if i % 1000 == 0 { lexicon = TermLexicon(foldCache: cache) }
+            let d = PreparedSearchDocument(title: a.title, body: a.body, source: a.source, tags: a.tags, published: a.published, lexicon: lexicon)
             withExtendedLifetime(d) { kept &+= 1 }
         }
     }
