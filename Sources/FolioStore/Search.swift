@@ -69,7 +69,6 @@ extension Store {
                     guard let cursor = try txn.get(dbs.meta, key: Meta.searchBuild) else { return true }
                     let index = SearchIndexWriter(txn: txn, dbs: search, meta: dbs.meta)
                     var journal = PostingJournal()
-                    let lexicon = TermLexicon()
                     var pending: [(String, RecordCodec.ArticleRecord)] = []
                     var pendingBytes = 0
                     var more = false
@@ -97,7 +96,7 @@ extension Store {
                         // article out of the index: the build, which may run at an upgrade's
                         // open, never makes a damaged store unopenable.
                         guard let body else { continue }
-                        try index.update(id: id, wasLive: false, new: IndexedDocument(content: c, body: body, lexicon: lexicon), journal: &journal)
+                        try index.update(id: id, wasLive: false, new: IndexedDocument(content: c, body: body, lexicon: journal.lexicon), journal: &journal)
                     }
                     try journal.apply(txn, search, dbs.meta)
                     if let last, more {

@@ -771,9 +771,11 @@ extension Store {
 
 /// The postings of one write transaction's new documents, written when it ends (`apply`) as
 /// one new segment: grouped by term, terms in byte order, each term's block appended. A
-/// savepoint that fails truncates the journal to where it began. Terms are numbered as they
-/// come (`TermTable`): a document's terms, already numbered in its lexicon, are mapped to the
-/// journal's numbers once per term and lexicon, so most postings cost an array lookup.
+/// savepoint that fails truncates the journal to where it began. Its terms are numbered in its
+/// own lexicon, in which the transaction tokenizes what it indexes itself (`lexicon`): those
+/// documents' numbers are the journal's. Another lexicon's documents (prepared ahead) have their
+/// numbers mapped once per term; the first one's table, when it comes first, becomes the
+/// journal's own (an import batch's documents then cost no lookup at all).
 struct PostingJournal {
     struct Posting {
         var term: Int32
@@ -782,9 +784,9 @@ struct PostingJournal {
         var mask: UInt32
     }
 
-    /// The journal's terms; their values are not used (the type is a lexicon's, so that the
-    /// journal can start from the first lexicon's table: `record`).
-    private var table = TermTable<UInt64>(capacity: 0)
+    /// Where the journal's terms are numbered: what the transaction tokenizes itself is made
+    /// with this one.
+    let lexicon = TermLexicon(capacity: 256)
     private(set) var postings: [Posting] = []
     /// Per lexicon whose documents were recorded, its term numbers' numbers here (+ 1; 0: not
     /// mapped yet).
@@ -795,7 +797,7 @@ struct PostingJournal {
 
     var count: Int { postings.count }
     /// How many distinct terms the journal has numbered.
-    var distinctTerms: Int { table.count }
+    var distinctTerms: Int { lexicon.count }
 
     /// Every posting of `document`, numbered `doc` (above every document recorded before).
     mutating func record(_ document: IndexedDocument, doc: UInt32) {
@@ -803,15 +805,18 @@ struct PostingJournal {
         // Geometric: an exact reserve per document would copy the journal each time.
         if n > postings.capacity { postings.reserveCapacity(max(n, postings.capacity * 2)) }
         let lexicon = document.lexicon
+        if lexicon === self.lexicon {
+            for e in document.entries { postings.append(Posting(term: e.term, doc: doc, tf: e.stats.tf, mask: e.stats.mask)) }
+            return
+        }
         let m: Int
         if let i = maps.lastIndex(where: { $0.lexicon === lexicon }) {
             m = i
-        } else if maps.isEmpty && table.count == 0 {
+        } else if maps.isEmpty && self.lexicon.count == 0 {
             // The first lexicon's terms become the journal's, numbered the same (sharing its
-            // table until either adds a term): an import batch's documents, the usual case,
-            // then cost no lookups here at all.
-            table = lexicon.table
-            maps.append((lexicon, (0..<table.count).map { Int32($0) + 1 }))
+            // table until either adds a term).
+            self.lexicon.table = lexicon.table
+            maps.append((lexicon, (0..<lexicon.count).map { Int32($0) + 1 }))
             m = 0
         } else {
             maps.append((lexicon, []))
@@ -822,12 +827,14 @@ struct PostingJournal {
         let terms = lexicon.table
         if numbers.count < terms.count { numbers.append(contentsOf: repeatElement(0, count: terms.count - numbers.count)) }
         let hashing = terms.hashing
+        let own = self.lexicon
         terms.withTerms { bytes, hashes in
             for e in document.entries {
                 let l = Int(e.term)
                 var t = numbers[l]
                 if t == 0 {
-                    t = Int32(table.number(of: bytes(l), hash: hashes[l], hashedBy: hashing, initial: 0)) + 1
+                    // Added unmarked (0 is no document's mark).
+                    t = Int32(own.table.number(of: bytes(l), hash: hashes[l], hashedBy: hashing, initial: 0)) + 1
                     numbers[l] = t
                 }
                 postings.append(Posting(term: t - 1, doc: doc, tf: e.stats.tf, mask: e.stats.mask))
@@ -837,7 +844,7 @@ struct PostingJournal {
     }
 
     /// Term `t`'s text (tests).
-    func term(_ t: Int) -> String { table.string(t) }
+    func term(_ t: Int) -> String { lexicon.table.string(t) }
 
     mutating func truncate(to n: Int) {
         // Terms numbered since stay in the table: a term without postings writes nothing.
@@ -865,7 +872,7 @@ struct PostingJournal {
         guard liveDocs > 0 else { return false }
         // A counting sort groups the postings by term, keeping document order; only the
         // distinct terms are sorted, by their bytes.
-        let distinct = table.count
+        let distinct = lexicon.count
         var starts = [Int](repeating: 0, count: distinct + 1)
         for p in postings { starts[Int(p.term) + 1] += 1 }
         for i in 0..<distinct { starts[i + 1] += starts[i] }
@@ -881,7 +888,7 @@ struct PostingJournal {
                 next[t] += 1
             }
         }
-        let table = self.table
+        let table = lexicon.table
         let order = table.sorted((0..<distinct).filter { starts[$0] < starts[$0 + 1] })
         var builder = SegmentBuilder(txn, dbs.postings, number: try SegmentRecord.allocate(txn, meta))
         var writer = PostingBlock.Writer()

@@ -21,13 +21,12 @@ public final class StoreWriter {
     /// Bodies whose last reference went away in this transaction; deleted at commit unless a
     /// later write in the same transaction refers to them again.
     private var orphanedBodies = Set<BodyHash>()
-    /// Search postings changed by this transaction, written at its end.
+    /// Search postings changed by this transaction, written at its end; what it tokenizes
+    /// itself is numbered in their lexicon (a group commit's articles share its terms and
+    /// folded words).
     private var postings = PostingJournal()
     /// Search documents prepared ahead of this transaction's writes, by article id (`prepare`).
     private var prepared: [String: PreparedSearchDocument] = [:]
-    /// Terms numbered (and words folded) by this transaction's tokenizing: a group commit's
-    /// articles share them.
-    private let lexicon = TermLexicon()
     /// Version sets refused as collected articles coming back (counted in `meta/tombstones.refused`).
     var staleRefused: UInt64 = 0
     /// Whether this store has collected anything (so merges look up what it covered); read
@@ -377,7 +376,7 @@ public final class StoreWriter {
             throw StoreError.corrupt("body \(c.bodyHash) of \"\(id)\" is missing")
         }
         if let p = prepared[id], p.matches(c, body: body) { return p.document }
-        return IndexedDocument(content: c, body: body, lexicon: lexicon)
+        return IndexedDocument(content: c, body: body, lexicon: postings.lexicon)
     }
 
     private func count(_ v: VersionSet, sign: Int64) {
