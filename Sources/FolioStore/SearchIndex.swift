@@ -105,7 +105,7 @@ struct TermTable<Value: Sendable>: Sendable {
         var values: UnsafeMutablePointer<Value>
         var count = 0
         var capacity: Int
-        /// Empty once frozen (`freeze`).
+        /// Nil in a copy made without them (`copy(slots: false)`).
         var slots: UnsafeMutablePointer<Slot>?
         var slotCount: Int
 
@@ -206,13 +206,6 @@ struct TermTable<Value: Sendable>: Sendable {
         return true
     }
 
-    /// Drops the lookup slots and spare capacity: the table can then be read (`withBytes`,
-    /// values, hashes) but not added to. What a prepared document keeps while it waits for
-    /// its write (about twice its text, instead of six times).
-    mutating func freeze() {
-        storage = storage.copy(capacity: storage.count, arenaCapacity: storage.arenaCount, slots: false)
-    }
-
     /// Makes the storage this table's own before a change.
     @inline(__always) private mutating func unique() {
         if !isKnownUniquelyReferenced(&storage) {
@@ -267,7 +260,7 @@ struct TermTable<Value: Sendable>: Sendable {
     /// Where `term` (hashed `h`) is in `st`'s slots: its number, or the empty slot it would
     /// take and how many full slots came before it.
     @inline(__always) private static func probe(_ st: Storage, _ term: UnsafeBufferPointer<UInt8>, hash h: UInt32) -> (found: Int?, slot: Int, probes: Int) {
-        guard let slots = st.slots else { preconditionFailure("a frozen term table is read-only") }
+        guard let slots = st.slots else { preconditionFailure("a term table copied without its slots is read-only") }
         let mask = st.slotCount - 1
         var slot = Int(h) & mask
         var probes = 0
