@@ -575,7 +575,10 @@ struct IndexedDocument: Sendable {
         let estimate = min(8192, (title.utf8.count + body.utf8.count) / 12 + 16)
         let lexicon = lexicon ?? TermLexicon(capacity: estimate)
         self.lexicon = lexicon
-        var b = Builder(table: lexicon.takeTable(), serial: lexicon.nextSerial(), estimate: estimate)
+        // The serial first: when it wraps, it clears the marks of the table, not of the
+        // placeholder left while the table is out.
+        let serial = lexicon.nextSerial()
+        var b = Builder(table: lexicon.takeTable(), serial: serial, estimate: estimate)
         let foldCache = lexicon.foldCache
         SearchText.forEachTermBytes(title, foldCache: foldCache) { b.add($0, Self.titleWeight) }
         b.position += 2
@@ -782,8 +785,9 @@ struct PostingJournal {
     let lexicon = TermLexicon(capacity: 256)
     private(set) var postings: [Posting] = []
     /// Per lexicon whose documents were recorded, its term numbers' numbers here (+ 1; 0: not
-    /// mapped yet).
+    /// mapped yet), found by `mapOf`.
     private var maps: [(lexicon: TermLexicon, numbers: [Int32])] = []
+    private var mapOf: [ObjectIdentifier: Int] = [:]
     /// Set when a document died in this transaction: the merge policy runs at its end even
     /// when it indexed nothing (a transaction that only deletes can leave segments half dead).
     var killedDocuments = false
@@ -803,17 +807,24 @@ struct PostingJournal {
             return
         }
         let m: Int
-        if let i = maps.lastIndex(where: { $0.lexicon === lexicon }) {
-            m = i
-        } else if maps.isEmpty && self.lexicon.count == 0 {
-            // The first lexicon's terms become the journal's, numbered the same (sharing its
-            // table until either adds a term).
-            self.lexicon.table = lexicon.table
-            maps.append((lexicon, (0..<lexicon.count).map { Int32($0) + 1 }))
-            m = 0
-        } else {
-            maps.append((lexicon, []))
+        if let last = maps.last, last.lexicon === lexicon {
             m = maps.count - 1
+        } else if let i = mapOf[ObjectIdentifier(lexicon)] {
+            m = i
+        } else {
+            if maps.isEmpty && self.lexicon.count == 0 {
+                // The first lexicon's terms become the journal's, numbered the same (sharing
+                // its table until either adds a term). The table's values are that lexicon's
+                // marks: the journal's own documents take serials above all of them, or a
+                // word of one would look held by it.
+                self.lexicon.table = lexicon.table
+                self.lexicon.serial = lexicon.serial
+                maps.append((lexicon, (0..<lexicon.count).map { Int32($0) + 1 }))
+            } else {
+                maps.append((lexicon, []))
+            }
+            m = maps.count - 1
+            mapOf[ObjectIdentifier(lexicon)] = m
         }
         var numbers = maps[m].numbers
         maps[m].numbers = []

@@ -247,6 +247,56 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(try ids(s, "tag:t1").count, 13)
     }
 
+    /// A transaction that takes a prepared batch's lexicon as its journal's and then tokenizes
+    /// an article itself: that article's words, which the batch's documents hold too, are its
+    /// own (each counted once, for it), not taken for another document's entries. (Its serial
+    /// once started where the batch's did: the first prepared document's words looked held by
+    /// it, crashing the write or crediting a word's counts to another.)
+    func testAnArticleTokenizedAfterAPreparedBatchKeepsItsOwnTerms() throws {
+        let s = try makeStore(self)
+        let words = (0..<120).map { "w\($0)" }
+        let lexicon = TermLexicon()
+        let first = Article(id: "first", title: "Docks", body: words.joined(separator: " ") + " docks")
+        let second = Article(id: "second", title: "Other", body: "other words entirely")
+        var prepared: [String: PreparedSearchDocument] = [:]
+        for a in [first, second] { prepared[a.id] = PreparedSearchDocument(title: a.title, body: a.body, source: a.source, tags: a.tags, published: a.published, lexicon: lexicon) }
+        // Tokenized in the write: short (a word held by the first at a later entry than it has)
+        // and long (one inside its own entries).
+        let short = Article(id: "short", title: "", body: "docks")
+        let long = Article(id: "long", title: "Long", body: (words[60...] + ["docks", "own", "w3"]).joined(separator: " "))
+        try s.write { w in
+            w.prepare(prepared)
+            for a in [first, second, short, long] { try w.put(a) }
+        }
+        XCTAssertEqual(try s.verify().problems, [])
+        XCTAssertEqual(Set(try ids(s, "docks")), ["first", "short", "long"])
+        XCTAssertEqual(Set(try ids(s, "w70")), ["first", "long"])
+        XCTAssertEqual(Set(try ids(s, "w3")), ["first", "long"])
+        XCTAssertEqual(try ids(s, "own"), ["long"])
+        XCTAssertEqual(Set(try ids(s, "\"w118 w119 docks\"")), ["first", "long"])
+    }
+
+    /// The per-article cap in a shared lexicon: terms the lexicon holds from another document
+    /// but that this one first meets past the cap are not its terms, as with a lexicon of its
+    /// own.
+    func testTheTermCapHoldsInASharedLexicon() {
+        let cap = SearchText.maxDocumentTerms
+        let lexicon = TermLexicon()
+        let before = IndexedDocument(title: "", body: (cap..<(cap + 500)).map { "w\($0)" }.joined(separator: " "), source: "", tags: [], published: "", lexicon: lexicon)
+        XCTAssertEqual(before.termCount, 501)
+        let body = (0..<(cap + 400)).map { "w\($0)" }.joined(separator: " ") + " w7"
+        let shared = IndexedDocument(title: "", body: body, source: "", tags: ["t"], published: "", lexicon: lexicon)
+        let own = IndexedDocument(title: "", body: body, source: "", tags: ["t"], published: "")
+        var a: [String: IndexedDocument.TermStats] = [:], b: [String: IndexedDocument.TermStats] = [:]
+        shared.forEachTerm { a[String(decoding: $0, as: UTF8.self)] = $2 }
+        own.forEachTerm { b[String(decoding: $0, as: UTF8.self)] = $2 }
+        XCTAssertEqual(a.count, cap + 2)  // the cap, the tag and the document term
+        XCTAssertNil(a["w\(cap + 10)"])
+        XCTAssertEqual(a["w7"]?.tf, 2)
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(shared.length, own.length)
+    }
+
     func testQueryParsingAndItsErrors() throws {
         let q = try SearchQuery(parsing: #"port "night trains" strike OR walkout -rail tele* source:"Nordic Wire" tag:Labour since:2026-11-20 until:2026-11-30 id:wire/"#)
         XCTAssertEqual(q.groups, [[.term("port")], [.phrase(["night", "trains"])], [.term("strike"), .term("walkout")], [.prefix("tele")]])
