@@ -294,8 +294,14 @@ public final class Importer {
             background.start { try Self.write(items, documents: documents, to: store) }
         }
         try read(files, total: total, progress: progress) { item in
-            // Sibling records of one article stay together: they are merged as one set.
-            if case let .versions(id, vs, bodies) = item, case let .versions(lastID, held, heldBodies)? = batch.last, lastID == id {
+            // Sibling records of one article stay together: they are merged as one set. One
+            // store's export lists a set's versions by ascending dot, none superseding another;
+            // a record that breaks either starts another set (another store's export of the
+            // same article, concatenated after it), merged after it as that store's whole set.
+            if case let .versions(id, vs, bodies) = item, case let .versions(lastID, held, heldBodies)? = batch.last, lastID == id,
+                let before = held.last?.dot, let next = vs.first?.dot, (before.node, before.counter) < (next.node, next.counter),
+                !held.contains(where: { h in vs.contains { h.isObsoleted(by: $0) || $0.isObsoleted(by: h) } })
+            {
                 batch[batch.count - 1] = .versions(id: id, held + vs, bodies: heldBodies.merging(bodies) { a, _ in a })
                 batchBytes += item.bytes
                 return

@@ -25,7 +25,8 @@ struct Import: AsyncParsableCommand {
 
             A bad record never stops the rest: each is reported as file:line: reason, and the \
             exit code is 4. With --strict, nothing is written unless every record is good. \
-            Records written by `folio export --all-versions` restore their versions exactly.
+            Records written by `folio export --all-versions` restore their versions exactly; \
+            several stores' exports concatenated merge each store's versions as a sync would.
 
             --remote imports into a node over the protocol: each article is read there first \
             and written only when it differs (a re-import reports it unchanged), up to 32 \
