@@ -474,8 +474,8 @@ struct TermTable<Value: Sendable>: Sendable {
 /// The terms of one article as the index holds them.
 /// Terms numbered once for documents tokenized together — an import batch, a sync chunk, a
 /// write transaction's own, an index build's transaction — so each word of the text costs one
-/// lookup in one table. Before, each document kept a table of its own, and the journal hashed
-/// every term of every document again into its table. A document made with a lexicon
+/// lookup in one table (not one in a table of its document, then one more per distinct term in
+/// the journal's). A document made with a lexicon
 /// (`IndexedDocument`) holds its terms' numbers with their statistics; the journal maps a
 /// lexicon's numbers to its own once per term (`PostingJournal.record`).
 ///
