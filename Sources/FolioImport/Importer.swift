@@ -299,7 +299,7 @@ public final class Importer {
             // a record that breaks either starts another set (another store's export of the
             // same article, concatenated after it), merged after it as that store's whole set.
             if case let .versions(id, vs, bodies) = item, case let .versions(lastID, held, heldBodies)? = batch.last, lastID == id,
-                let before = held.last?.dot, let next = vs.first?.dot, (before.node, before.counter) < (next.node, next.counter),
+                let before = held.last?.dot, let next = vs.first?.dot, before < next,
                 !held.contains(where: { h in vs.contains { h.isObsoleted(by: $0) || $0.isObsoleted(by: h) } })
             {
                 batch[batch.count - 1] = .versions(id: id, held + vs, bodies: heldBodies.merging(bodies) { a, _ in a })

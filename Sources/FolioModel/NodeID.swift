@@ -37,8 +37,9 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public static let none = NodeID(0)
 }
 
-/// One event: the `counter`-th write that node `node` made to one article.
-public struct Dot: Hashable, Sendable, CustomStringConvertible {
+/// One event: the `counter`-th write that node `node` made to one article. Dots are ordered
+/// by node, then counter: the order of a version set's versions (STORAGE.md "articles").
+public struct Dot: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var node: NodeID
     public var counter: UInt64
 
@@ -48,6 +49,8 @@ public struct Dot: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "(\(node.hex),\(counter))" }
+
+    public static func < (a: Dot, b: Dot) -> Bool { (a.node, a.counter) < (b.node, b.counter) }
 }
 
 /// A store's history: a random name chosen when the store was created, and again when a copy

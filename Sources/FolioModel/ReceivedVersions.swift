@@ -20,7 +20,7 @@ extension VersionSet {
         var previous: Dot?
         for v in versions {
             try v.dot.validate()
-            if let p = previous, (p.node, p.counter) >= (v.dot.node, v.dot.counter) {
+            if let p = previous, p >= v.dot {
                 throw bad(p == v.dot ? "two versions share the dot \(v.dot)" : "versions are not sorted by dot (\(p) before \(v.dot))")
             }
             previous = v.dot

@@ -16,11 +16,11 @@ public struct VersionSet: Sendable, Equatable {
     /// Adopts versions as a stored record holds them (sorted by dot), sorting only if needed.
     package init(stored: [Version]) {
         versions = stored
-        if zip(stored, stored.dropFirst()).contains(where: { ($0.dot.node, $0.dot.counter) >= ($1.dot.node, $1.dot.counter) }) { sort() }
+        if zip(stored, stored.dropFirst()).contains(where: { $0.dot >= $1.dot }) { sort() }
     }
 
     private mutating func sort() {
-        versions.sort { ($0.dot.node, $0.dot.counter) < ($1.dot.node, $1.dot.counter) }
+        versions.sort { $0.dot < $1.dot }
     }
 
     public var isEmpty: Bool { versions.isEmpty }

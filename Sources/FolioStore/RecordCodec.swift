@@ -79,7 +79,7 @@ enum RecordCodec {
         guard r.isAtEnd else { throw CorruptRecord("\(r.remaining) unexpected bytes after the record") }
         // Versions out of dot order (or sharing a dot) break the record's invariant: corruption,
         // as every reader (and the node's GET, which copies them) treats it, never sorted quietly.
-        if zip(versions, versions.dropFirst()).contains(where: { ($0.dot.node, $0.dot.counter) >= ($1.dot.node, $1.dot.counter) }) {
+        if zip(versions, versions.dropFirst()).contains(where: { $0.dot >= $1.dot }) {
             throw CorruptRecord("the versions are not sorted by dot")
         }
         return ArticleRecord(seq: seq, versions: VersionSet(stored: versions), inlineHashes: hashes)

@@ -84,7 +84,7 @@ package struct ArbitraryVersions {
             }
         }
         if chance(40), let first = versions.first { versions.append(first) }
-        if !chance(40) { versions.sort { ($0.dot.node, $0.dot.counter) < ($1.dot.node, $1.dot.counter) } }
+        if !chance(40) { versions.sort { $0.dot < $1.dot } }
         return ReceivedArticle(id: pick(ids), versions: versions, bodies: bodies)
     }
 }
