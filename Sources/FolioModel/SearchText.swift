@@ -444,12 +444,19 @@ public struct SearchQuery: Sendable, Equatable {
     public init(parsing text: String) throws(Invalid) {
         guard text.utf8.count <= Self.maxLength else { throw Invalid(reason: "longer than \(Self.maxLength) bytes") }
         var pendingOr = false
+        // Whether the last word was something to find (OR joins two of those, nothing else).
+        var afterAtom = false
         var atoms = 0
         let words = try Self.split(text)
         for (index, w) in words.enumerated() {
             if !w.quoted && w.text == "OR" {
-                guard !groups.isEmpty, index + 1 < words.count else { throw Invalid(reason: "OR needs something on both sides") }
+                guard afterAtom, index + 1 < words.count else {
+                    throw Invalid(reason: pendingOr || afterAtom || index + 1 == words.count || groups.isEmpty && excluded.isEmpty && !hasFilters
+                        ? "OR needs a word or phrase on both sides"
+                        : "OR joins words or phrases: it cannot follow an excluded word or a filter")
+                }
                 pendingOr = true
+                afterAtom = false
                 continue
             }
             // What the word is: a filter, an excluded atom, or an atom.
@@ -477,6 +484,7 @@ public struct SearchQuery: Sendable, Equatable {
             if let field {
                 guard !pendingOr else { throw Invalid(reason: "OR cannot join a filter (\(field):)") }
                 try addFilter(field, body)
+                afterAtom = false
                 continue
             }
             let atom: Atom
@@ -509,12 +517,15 @@ public struct SearchQuery: Sendable, Equatable {
             } else {
                 groups.append([atom])
             }
+            afterAtom = !negated
             pendingOr = false
         }
-        if groups.isEmpty && sources.isEmpty && tags.isEmpty && since == nil && until == nil && idPrefix == nil {
+        if groups.isEmpty && !hasFilters {
             throw Invalid(reason: excluded.isEmpty ? "nothing to search for" : "only excluded terms: add something to find")
         }
     }
+
+    private var hasFilters: Bool { !sources.isEmpty || !tags.isEmpty || since != nil || until != nil || idPrefix != nil }
 
     private mutating func addFilter(_ field: String, _ value: String) throws(Invalid) {
         switch field {
@@ -523,13 +534,28 @@ public struct SearchQuery: Sendable, Equatable {
             guard !v.isEmpty else { throw Invalid(reason: "\(field): needs a value") }
             if field == "source" { sources.append(v) } else { tags.append(v) }
         case "since", "until":
-            guard !value.isEmpty, ISO8601Check.problem(with: value) == nil else {
-                throw Invalid(reason: "\(field): needs an ISO-8601 date (2026-11-20), not \"\(value)\"")
+            if let problem = value.isEmpty ? "it is empty" : ISO8601Check.problem(with: value) {
+                throw Invalid(reason: "\(field): needs an ISO-8601 date (2026-11-20) or date-time, not \"\(value)\" (\(problem))")
             }
-            if field == "since" { since = value } else { until = value }
+            // Given twice, both hold: the later since, the earlier until.
+            let c = ReplicationFilter.comparable(value)
+            if field == "since" {
+                if since.map({ ReplicationFilter.comparable($0).lexicographicallyPrecedes(c) }) ?? true { since = value }
+            } else {
+                if until.map({ c.lexicographicallyPrecedes(ReplicationFilter.comparable($0)) }) ?? true { until = value }
+            }
         case "id":
             guard !value.isEmpty else { throw Invalid(reason: "id: needs a prefix") }
-            idPrefix = value
+            // Given twice, both hold: an id starting with both starts with the longer one.
+            if let held = idPrefix {
+                let (a, b) = (Array(held.utf8), Array(value.utf8))
+                guard a.starts(with: b) || b.starts(with: a) else {
+                    throw Invalid(reason: "id:\(held) and id:\(value) cannot both hold (an article has one id)")
+                }
+                if b.count > a.count { idPrefix = value }
+            } else {
+                idPrefix = value
+            }
         default:
             throw Invalid(reason: "unknown field \"\(field):\" (fields: source:, tag:, since:, until:, id:)")
         }
@@ -561,7 +587,8 @@ public struct SearchQuery: Sendable, Equatable {
             if !current.isEmpty || quoted { out.append(Word(text: current, quoted: quoted, prefix: prefix)) }
             (current, prefix, quoted) = ("", "", false)
         }
-        for ch in text {
+        // Per scalar: a quote followed by a combining mark is still a quote.
+        for ch in text.unicodeScalars {
             if ch == "\"" {
                 if inQuotes {
                     inQuotes = false
@@ -572,10 +599,10 @@ public struct SearchQuery: Sendable, Equatable {
                     prefix = current
                     current = ""
                 }
-            } else if !inQuotes && ch.isWhitespace {
+            } else if !inQuotes && ch.properties.isWhitespace {
                 flush()
             } else {
-                current.append(ch)
+                current.unicodeScalars.append(ch)
             }
         }
         if inQuotes { throw Invalid(reason: "a quote is not closed") }

@@ -57,8 +57,11 @@ public struct FrameDecoder: ByteToMessageDecoder {
             guard let type = buffer.getInteger(at: start + 4, as: UInt8.self) else { return nil }
             let known = Message.Kind(rawValue: type)
             if known != .hello && known != .error {
-                if let known, known.rawValue >= 0x10, known.rawValue < 0x80, length >= 5, length <= maxFrame {
-                    throw ProtocolViolation(.handshakeRequired, "\(known) before HELLO: the connection must open with a HELLO")
+                if let known, known.rawValue >= 0x10, known.rawValue < 0x80, length >= 5 {
+                    // A request sent first, whatever length it declares (none of it is
+                    // buffered): answered with its request id, once the header holding it is in.
+                    guard let requestID = buffer.getInteger(at: start + 5, as: UInt32.self) else { return nil }
+                    throw ProtocolViolation(.handshakeRequired, "\(known) before HELLO: the connection must open with a HELLO", requestID: requestID)
                 }
                 throw ProtocolViolation(.badMagic, "the connection did not open with a Folio HELLO frame (is this a Folio node?)")
             }
@@ -72,7 +75,9 @@ public struct FrameDecoder: ByteToMessageDecoder {
         guard length >= 5 else { throw ProtocolViolation(.badFrame, "frame length \(length) is below the 5-byte minimum") }
         let maxFrame = limits.inbound
         guard length <= maxFrame else {
-            throw ProtocolViolation(.tooLarge, "frame of \(length) bytes exceeds the \(maxFrame)-byte limit")
+            // Refused before any of its payload is buffered; its request id is named when the
+            // header that holds it has arrived with the length.
+            throw ProtocolViolation(.tooLarge, "frame of \(length) bytes exceeds the \(maxFrame)-byte limit", requestID: buffer.getInteger(at: start + 5, as: UInt32.self) ?? 0)
         }
         guard buffer.readableBytes >= 4 + Int(length) else {
             if !partialAdmitted, length > FrameDecoder.smallFrame, let admit = limits.admitPartial {

@@ -155,7 +155,7 @@ extension Store {
                         : "this store's search index has an older layout (storage format \(format)): open it once for writing (any write, or `folio reindex`) to rebuild it")
                 }
                 if try txn.get(dbs.meta, key: Meta.searchBuild) != nil {
-                    throw SearchUnavailable(reason: "the search index is being built; try again when the store has been opened for writing to the end of the build")
+                    throw SearchUnavailable(reason: "the search index is being built (by `folio reindex`, or after an upgrade): search again when the build ends; a build that was stopped part-way resumes the next time the store is opened for writing")
                 }
                 if try Meta.u64(Meta.searchVersion, dbs.meta, txn) != SearchText.fingerprint {
                     throw SearchUnavailable(reason: "the search index was built under other term rules (another folio or Unicode version): open the store once for writing (or `folio reindex`) to rebuild it")
@@ -535,7 +535,7 @@ final class SearchExecution {
 
         /// The lazy checks, on one document: id, dates, phrases (mixed groups, exclusions).
         func passes(_ doc: UInt32, _ record: IndexedDocument.DocRecord) throws -> Bool {
-            if let p = query.idPrefix, !record.id.hasPrefix(p) { return false }
+            if let p = query.idPrefix, !record.id.utf8.starts(with: p.utf8) { return false }
             if let since = query.since, record.published.isEmpty || !Self.onOrAfter(record.published, since) { return false }
             if let until = query.until, record.published.isEmpty || !Self.onOrBefore(record.published, until) { return false }
             for d in excludedTermDocs where Self.contains(d, doc) { return false }
@@ -785,25 +785,30 @@ struct CandidateText {
 }
 
 /// A short passage showing why an article matched.
+///
+/// The passage is the stretch of about `shownBytes` of the body that holds the most matches
+/// (else of the title, else the body's start), begun a little before its first match. It is
+/// cut at spaces where a space is near (else between characters, never inside one), every
+/// match is marked «like this» (matches with only punctuation between them, as in e-mail or
+/// a run of CJK pairs, as one mark), a mark is never cut, runs of spaces and line breaks are
+/// one space, and the whole is at most `maxBytes`, with "…" where text was left out.
 enum Snippet {
-    static let words = 24
-
-    /// The window of `words` whitespace-separated words of the body holding the most matched
-    /// terms (else the title), matched words marked «like this», cut with "…".
     /// Bytes of the body looked at (a match further in shows the title), and most bytes of a snippet.
     static let scannedBytes = 64 << 10
     static let maxBytes = 400
+    /// Text shown (marks and ellipses aside), and how much of it comes before the first match.
+    static let shownBytes = 300
+    static let leadBytes = 48
+    /// How far a cut looks for a space before cutting between characters instead.
+    static let reach = 40
+    /// A mark is at most this long (a longer run of matches is marked in parts).
+    static let maxMark = 96
 
     static func make(body: String, title: String, terms: [[UInt8]], prefixes: [[UInt8]]) -> String {
-        let text = make(SearchText.cut(body, to: scannedBytes), title, terms, prefixes)
-        guard text.utf8.count > maxBytes else { return text }
-        return SearchText.cut(text, to: maxBytes - 3) + "…"
-    }
-
-    private static func make(_ body: String, _ title: String, _ terms: [[UInt8]], _ prefixes: [[UInt8]]) -> String {
-        if let s = window(body, terms: terms, prefixes: prefixes, requireMatch: true) { return s }
-        if let s = window(title, terms: terms, prefixes: prefixes, requireMatch: true) { return s }
-        return window(body.isEmpty ? title : body, terms: terms, prefixes: prefixes, requireMatch: false) ?? ""
+        let body = SearchText.cut(body, to: scannedBytes)
+        if let s = passage(body, terms: terms, prefixes: prefixes, requireMatch: true) { return s }
+        if let s = passage(title, terms: terms, prefixes: prefixes, requireMatch: true) { return s }
+        return passage(body.isEmpty ? title : body, terms: terms, prefixes: prefixes, requireMatch: false) ?? ""
     }
 
     /// True when `term` is one of `terms` or starts with one of `prefixes` (a query has a few).
@@ -813,53 +818,112 @@ enum Snippet {
         return false
     }
 
-    private static func window(_ text: String, terms: [[UInt8]], prefixes: [[UInt8]], requireMatch: Bool) -> String? {
-        let bytes = Array(text.utf8)
-        // Words: byte ranges between ASCII whitespace.
-        var starts: [Int] = []
-        var ends: [Int] = []
-        var i = 0
-        while i < bytes.count {
-            while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x09 || bytes[i] == 0x0D { i += 1 }
-            guard i < bytes.count else { break }
-            starts.append(i)
-            while i < bytes.count, !(bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x09 || bytes[i] == 0x0D) { i += 1 }
-            ends.append(i)
+    @inline(__always) private static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D }
+
+    /// Whether `text` holds no whitespace (of any script).
+    private static func hasNoSpace(_ bytes: ArraySlice<UInt8>) -> Bool {
+        !String(decoding: bytes, as: UTF8.self).unicodeScalars.contains { $0.properties.isWhitespace }
+    }
+
+    /// `bytes` as text with each run of spaces, tabs and line breaks made one space (a
+    /// snippet is one line).
+    private static func collapsingSpaces(_ bytes: ArraySlice<UInt8>) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        for b in bytes {
+            if isSpace(b) {
+                if out.last != 0x20 { out.append(0x20) }
+            } else {
+                out.append(b)
+            }
         }
-        guard !starts.isEmpty else { return nil }
-        var marked = [Bool](repeating: false, count: starts.count)
-        var any = false
-        var w = 0
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The byte offset at or before `offset` where a character of `text` starts.
+    private static func characterStart(_ text: String, atOrBefore offset: Int) -> Int {
+        let utf8 = text.utf8
+        var i = utf8.index(utf8.startIndex, offsetBy: offset)
+        while i > utf8.startIndex, i.samePosition(in: text) == nil { i = utf8.index(before: i) }
+        return utf8.distance(from: utf8.startIndex, to: i)
+    }
+
+    private static func passage(_ text: String, terms: [[UInt8]], prefixes: [[UInt8]], requireMatch: Bool) -> String? {
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty else { return nil }
+        // The matched byte ranges, in order; neighbours with only punctuation between them joined.
+        var marks: [Range<Int>] = []
         SearchText.forEachTermBytesAndRange(text) { term, range in
             guard matches(term, terms, prefixes) else { return }
-            while w < starts.count && ends[w] <= range.lowerBound { w += 1 }
-            var k = w
-            while k < starts.count && starts[k] < range.upperBound {
-                marked[k] = true
-                k += 1
-            }
-            any = true
-        }
-        if requireMatch && !any { return nil }
-        // The densest window of `words` words, started a few words before its first match.
-        var best = 0, bestCount = -1, count = 0
-        for j in 0..<marked.count {
-            if marked[j] { count += 1 }
-            if j >= words, marked[j - words] { count -= 1 }
-            if count > bestCount {
-                bestCount = count
-                best = max(0, j - words + 1)
+            if let last = marks.last, range.upperBound - last.lowerBound <= maxMark,
+                range.lowerBound <= last.upperBound || (range.lowerBound - last.upperBound <= 4 && hasNoSpace(bytes[last.upperBound..<range.lowerBound]))
+            {
+                marks[marks.count - 1] = last.lowerBound..<max(last.upperBound, range.upperBound)
+            } else if range.count <= maxMark {
+                marks.append(range)
             }
         }
-        if let first = (best..<min(marked.count, best + words)).first(where: { marked[$0] }) { best = max(0, min(best, first - 4)) }
-        let end = min(marked.count, best + words)
-        var out = best > 0 ? "…" : ""
-        for j in best..<end {
-            if j > best { out += " " }
-            let word = String(decoding: bytes[starts[j]..<ends[j]], as: UTF8.self)
-            out += marked[j] ? "«" + word + "»" : word
+        if requireMatch && marks.isEmpty { return nil }
+        // The stretch holding the most marks.
+        var start = 0
+        if !marks.isEmpty {
+            var (best, bestCount, j) = (0, 0, 0)
+            for i in marks.indices {
+                j = max(j, i)
+                while j < marks.count, marks[j].upperBound <= marks[i].lowerBound + shownBytes - leadBytes { j += 1 }
+                if j - i > bestCount { (best, bestCount) = (i, j - i) }
+            }
+            let anchor = marks[best].lowerBound
+            start = max(0, anchor - leadBytes)
+            if start > 0 {
+                // At the first word that begins after `start` (else between two characters).
+                if let space = bytes[start..<anchor].firstIndex(where: isSpace) {
+                    start = space
+                    while start < anchor, isSpace(bytes[start]) { start += 1 }
+                } else {
+                    start = characterStart(text, atOrBefore: start)
+                }
+                if let m = marks.first(where: { $0.lowerBound < start && start < $0.upperBound }) { start = m.lowerBound }
+            }
         }
-        if end < marked.count { out += "…" }
+        var end = min(bytes.count, start + shownBytes)
+        if end < bytes.count {
+            if let space = bytes[max(start, end - reach)..<end].lastIndex(where: isSpace) {
+                end = space
+            } else {
+                end = characterStart(text, atOrBefore: end)
+            }
+            if let m = marks.first(where: { $0.lowerBound < end && end < $0.upperBound }) { end = m.lowerBound }
+        }
+        // The passage, marks whole, within `maxBytes` (ellipses included).
+        var out = start > 0 ? "…" : ""
+        let room = maxBytes - "…".utf8.count
+        var p = start
+        var complete = true
+        /// Appends `bytes[p..<to]` as far as it fits (to a character's start); false if cut.
+        func plain(to: Int) -> Bool {
+            guard p < to else { return true }
+            let fits = min(to, p + max(0, room - out.utf8.count))
+            let cut = fits < to ? max(p, characterStart(text, atOrBefore: fits)) : to
+            out += collapsingSpaces(bytes[p..<cut])
+            p = cut
+            return cut == to
+        }
+        for m in marks where m.lowerBound >= start && m.upperBound <= end {
+            guard plain(to: m.lowerBound) else {
+                complete = false
+                break
+            }
+            let marked = "«" + String(decoding: bytes[m], as: UTF8.self) + "»"
+            guard out.utf8.count + marked.utf8.count <= room else {
+                complete = false
+                break
+            }
+            out += marked
+            p = m.upperBound
+        }
+        if complete { complete = plain(to: end) }
+        if !complete || end < bytes.count { out += "…" }
         return out
     }
 }

@@ -46,7 +46,7 @@ enum FolioVersion {
 enum FolioMain {
     static func main() async {
         do {
-            var command = try FolioCommand.parseAsRoot()
+            var command = try FolioCommand.parseAsRoot(Search.arrangingQuery(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -38,6 +38,51 @@ struct Search: AsyncParsableCommand {
 
     var text: String { words.joined(separator: " ") }
 
+    /// The command line with `folio search`'s query words moved after `--`, so that a word
+    /// of the query syntax such as -rail (or "-shipping port", which holds an h) is never
+    /// taken for an option: an argument is an option only when it is one of `search`'s
+    /// (`--name`, `--name=value`, `-h`), the one after an option that takes a value is that
+    /// value, and every other argument is a query word. Other commands' lines are unchanged.
+    static func arrangingQuery(_ arguments: [String]) -> [String] {
+        guard arguments.first == "search" else { return arguments }
+        let options = Self.options
+        var (arranged, words) = (["search"], [String]())
+        var rest = arguments.dropFirst()
+        while let a = rest.popFirst() {
+            if a == "--" {
+                words += rest
+                break
+            }
+            let name = a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a
+            if a == "-h", a == name {
+                arranged.append(a)
+            } else if a.hasPrefix("--"), let takesValue = options[name] {
+                arranged.append(a)
+                if takesValue, !a.contains("="), let value = rest.popFirst() { arranged.append(value) }
+            } else if a.hasPrefix("--") {
+                // Not an option of search (a typo such as --limt): reported as one.
+                arranged.append(a)
+            } else {
+                words.append(a)
+            }
+        }
+        return arranged + ["--"] + words
+    }
+
+    /// `search`'s long options, each with whether it takes a value, as its help lists them
+    /// ("--limit <limit>" takes one, "--json" does not).
+    static let options: [String: Bool] = {
+        var options: [String: Bool] = [:]
+        for line in helpMessage(columns: 10_000).split(separator: "\n") {
+            for field in line.split(separator: ",") {
+                let f = field.trimmingPrefix(while: { $0 == " " })
+                guard f.hasPrefix("--"), let name = f.split(separator: " ").first else { continue }
+                options[String(name)] = f.dropFirst(name.count).hasPrefix(" <")
+            }
+        }
+        return options
+    }()
+
     func validate() throws {
         try Check.count(limit, "--limit", in: 1...1000)
         if words.isEmpty { throw ValidationError("give a query, e.g. folio search port strike") }
@@ -74,8 +119,10 @@ struct Reindex: ParsableCommand {
         abstract: "Rebuild the full-text search index from the articles.",
         discussion: """
             The index is derived data, kept in the store and changed with every write; it is \\
-            never replicated. Rebuild it after `folio verify` reports it damaged. The store \\
-            stays usable meanwhile (searches see a growing index until it ends).
+            never replicated. Rebuild it after `folio verify` reports it damaged. Everything but \\
+            search works meanwhile; searches are refused (exit 3, "being built") until the \\
+            build ends. A build that is stopped part-way resumes where it stopped the next \\
+            time the store is opened for writing (by any command that writes, or reindex).
 
             Examples:
               folio reindex --data ./archive

@@ -62,9 +62,9 @@ enum Terminal {
 
     static var stderrIsTerminal: Bool { isatty(2) == 1 }
 
-    /// `text` safe to print on a terminal: control characters (ESC, BEL, backspace, C1, …)
-    /// become visible `\u{…}` escapes, so a hostile title cannot drive the terminal or fake
-    /// output. With `keepingLines`, newlines and tabs stay (an article body).
+    /// `text` safe to print on a terminal: control characters (ESC, BEL, backspace, C1, bidi
+    /// overrides, …) become visible `\u{…}` escapes, so a hostile title cannot drive the
+    /// terminal or fake output. With `keepingLines`, newlines and tabs stay (an article body).
     static func safe(_ text: String, keepingLines: Bool = false) -> String {
         guard text.unicodeScalars.contains(where: { isControl($0) && !(keepingLines && ($0 == "\n" || $0 == "\t")) }) else { return text }
         var out = ""
@@ -98,7 +98,16 @@ enum Terminal {
     }
 
     private static func isControl(_ u: Unicode.Scalar) -> Bool {
-        u.value < 0x20 || (0x7F...0x9F).contains(u.value) || u == "\u{2028}" || u == "\u{2029}"
+        u.value < 0x20 || (0x7F...0x9F).contains(u.value) || u == "\u{2028}" || u == "\u{2029}" || isBidiControl(u)
+    }
+
+    /// The explicit direction marks, embeddings, overrides and isolates: printed raw they
+    /// reorder what a terminal shows (an id or title could pose as another).
+    private static func isBidiControl(_ u: Unicode.Scalar) -> Bool {
+        switch u.value {
+        case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
     }
 
     /// An error as one line for a person.

@@ -184,12 +184,12 @@ final class CLITests: XCTestCase {
 
     func testHumanOutputIsTerminalSafeAndResolvingWithoutAConflictWritesNothing() throws {
         let dir = temporaryDirectory(self)
-        writeFile(dir + "/evil.json", #"{"id":"evil/1","title":"\u001b[31mred\u0007 bell","source":"S\u009b","body":"line one\nline\u001b[2J two"}"#)
+        writeFile(dir + "/evil.json", #"{"id":"evil/1","title":"\u001b[31mred\u0007 bell \u202Egnp.exe","source":"S\u009b","body":"line one\nline\u001b[2J two"}"#)
         XCTAssertEqual(try folio("put", "--file", dir + "/evil.json").code, 0)
         for args in [["get", "evil/1"], ["ls"]] {
             let r = try CLI.run(args + ["--data", data])
             XCTAssertEqual(r.code, 0, r.stderr)
-            XCTAssertFalse(r.stdout.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x9B }, "\(args) printed raw control characters")
+            XCTAssertFalse(r.stdout.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x9B || $0.value == 0x202E }, "\(args) printed raw control characters")
             XCTAssertTrue(r.stdout.contains("\\u{1b}[31mred"), r.stdout)
         }
         XCTAssertTrue(try folio("get", "evil/1").stdout.contains("line one\nline"), "newlines of a body stay")

@@ -31,6 +31,22 @@ final class SearchCLITests: XCTestCase {
         XCTAssertEqual(bad.code, 2)
         XCTAssertTrue(bad.stderr.contains("a quote is not closed"), bad.stderr)
         XCTAssertEqual(try CLI.run(["search", "--data", data, "-port"]).code, 2)
+        // Excluded words are query words, never options: not even one holding an h.
+        let excluded = try CLI.run(["search", "--data", data, "--json", "port -telescope"])
+        XCTAssertEqual(excluded.code, 0, excluded.stderr)
+        for words in [["port", "-telescope"], ["-telescope port"], ["-telescope", "port"], ["--", "-telescope", "port"]] {
+            let r = try CLI.run(["search", "--data", data, "--json"] + words)
+            XCTAssertEqual(r.code, 0, "\(words): \(r.stderr)")
+            XCTAssertEqual(r.stdout, excluded.stdout, "\(words)")
+        }
+        let shipping = try CLI.run(["search", "-shipping port", "--data", data])
+        XCTAssertFalse(shipping.stdout.contains("USAGE") || shipping.stdout.contains("OVERVIEW"), shipping.stdout)
+        XCTAssertEqual(shipping.code, 1, shipping.stderr)  // the one article on the port mentions shipping
+        XCTAssertTrue(shipping.stderr.contains("no article matches -shipping port"), shipping.stderr)
+        let limit = try CLI.run(["search", "port", "--limit", "-1", "--data", data])
+        XCTAssertEqual(limit.code, 2)
+        XCTAssertTrue(limit.stderr.contains("--limit"), limit.stderr)
+        XCTAssertTrue(try CLI.run(["search", "-h"]).stdout.contains("Query syntax"))
 
         let (server, address, _) = try startServe(self, data)
         for query in [["port", "strike"], ["古地図"], ["source:\"nordic wire\"", "-port"], ["teles*", "--json"]] {

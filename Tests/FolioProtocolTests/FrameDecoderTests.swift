@@ -30,6 +30,8 @@ final class FrameDecoderTests: XCTestCase {
         var d = try! decoderPastHello()
         var b = ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0xFF])
         XCTAssertThrowsError(try d.decodeOne(&b)) { XCTAssertEqual(($0 as? ProtocolViolation)?.code, .tooLarge) }
+        // With the header in, the refusal names the frame's request id.
+        XCTAssertEqual(violation([0x01, 0x10, 0x00, 0x01, 0x17, 0, 0, 0, 5])?.requestID, 5)
     }
 
     func testPartialFramesWaitForMoreData() throws {
@@ -60,6 +62,13 @@ final class FrameDecoderTests: XCTestCase {
     func testTheConnectionMustOpenWithHello() {
         XCTAssertEqual(violation(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8), pastHello: false)?.code, .badMagic)
         XCTAssertEqual(violation(Array(Envelope(1, .stats).encoded().readableBytesView), pastHello: false)?.code, .handshakeRequired)
+        XCTAssertEqual(violation(Array(Envelope(7, .stats).encoded().readableBytesView), pastHello: false)?.requestID, 7)
+        // A request declaring more than the pre-auth limit is still "handshake required",
+        // refused from its header alone; a header cut short waits for the request id.
+        XCTAssertEqual(violation([0, 0, 0x13, 0x88, 0x17, 0, 0, 0, 1], pastHello: false), ProtocolViolation(.handshakeRequired, "search before HELLO: the connection must open with a HELLO", requestID: 1))
+        var d = FrameDecoder()
+        var b = ByteBuffer(bytes: [0, 0, 0x13, 0x88, 0x17, 0, 0])
+        XCTAssertNil(try d.decodeOne(&b))
         var hello = Array(Envelope(0, GoldenVectors.all[0].3).encoded().readableBytesView)
         hello[9] = 0x58  // break the magic
         XCTAssertEqual(violation(hello, pastHello: false)?.code, .badMagic)

@@ -310,6 +310,25 @@ final class SearchTests: XCTestCase {
         for bad in ["", "   ", "-port", "OR port", "port OR", "\"open", "*", "since:soon", "colour:red", "-source:x port", "a OR -b", String(repeating: "x ", count: 100)] {
             XCTAssertThrowsError(try SearchQuery(parsing: bad), bad)
         }
+        // OR joins two things to find, nothing else: not across an excluded word or a filter.
+        for bad in ["tokyo -maps OR port", #"tokyo source:"asia desk" OR port"#, "tokyo OR OR port", "port OR -strike", "port OR since:2026-11-20"] {
+            XCTAssertThrowsError(try SearchQuery(parsing: bad), bad) { XCTAssertTrue("\($0)".contains("OR"), "\($0)") }
+        }
+        XCTAssertEqual(try SearchQuery(parsing: #"tokyo OR "port strike" -maps"#).groups, [[.term("tokyo"), .phrase(["port", "strike"])]])
+        // A filter given twice: both hold.
+        let twice = try SearchQuery(parsing: "since:2026-11-23 port since:2026-11-20 until:2026-11-30 until:2026-11-25T10:00 id:wire id:wire/2026")
+        XCTAssertEqual(twice.since, "2026-11-23")
+        XCTAssertEqual(twice.until, "2026-11-25T10:00")
+        XCTAssertEqual(twice.idPrefix, "wire/2026")
+        XCTAssertEqual(try SearchQuery(parsing: "id:wire/2026 id:wire").idPrefix, "wire/2026")
+        XCTAssertThrowsError(try SearchQuery(parsing: "id:wire id:world")) { XCTAssertTrue("\($0)".contains("cannot both hold"), "\($0)") }
+        // A date's problem is named.
+        XCTAssertThrowsError(try SearchQuery(parsing: "since:2024-02-30")) { XCTAssertTrue("\($0)".contains("day 30 does not exist in month 2"), "\($0)") }
+        // A quote is a quote even when a combining mark follows it.
+        XCTAssertEqual(try SearchQuery(parsing: "lead \"\u{301}f\"").groups.count, 2)
+        // Any whitespace separates words (no-break space, ideographic space).
+        XCTAssertEqual(try SearchQuery(parsing: "port\u{A0}strike\u{3000}rail").groups, [[.term("port")], [.term("strike")], [.term("rail")]])
+
         // Arbitrary input never traps: it parses or is refused.
         var rng = SplitMix64(seed: 7)
         let alphabet = Array("ab \"-*:OR()東é\t\u{0}")
@@ -345,6 +364,81 @@ final class SearchTests: XCTestCase {
         XCTAssertTrue(hits.first!.snippet.contains("«port»"), hits.first!.snippet)
         XCTAssertEqual(hits.first?.title, "Port workers end three-day strike")
         XCTAssertEqual(try s.search(SearchQuery(parsing: "port"), limit: 0), [])
+    }
+
+    func testIdPrefixesCompareBytesOnEveryPath() throws {
+        let s = try makeStore(self)
+        try s.write { w in
+            try w.put(Article(id: "cafe\u{301}/1", title: "T", body: "bread"))
+            try w.put(Article(id: "caf\u{E9}/2", title: "T", body: "bread"))
+        }
+        // "e" + combining acute starts with "cafe" as bytes (as `folio ls --prefix` sees it).
+        for q in ["id:cafe", "bread id:cafe"] { XCTAssertEqual(try ids(s, q), ["cafe\u{301}/1"], q) }
+        for q in ["id:cafe\u{301}", "bread id:cafe\u{301}"] { XCTAssertEqual(try ids(s, q), ["cafe\u{301}/1"], q) }
+        for q in ["id:caf\u{E9}", "bread id:caf\u{E9}"] { XCTAssertEqual(try ids(s, q), ["caf\u{E9}/2"], q) }
+    }
+
+    /// A snippet shows a match whatever the text around it: long runs without spaces (CJK,
+    /// URLs, compounds), other scripts' spaces, characters of several scalars; its marks are
+    /// whole and balanced, its text the body's, and it stays within `Snippet.maxBytes`.
+    func testSnippetsShowTheMatchMarkedWholeAndWithinBounds() throws {
+        func snippet(_ body: String, _ query: String) throws -> String {
+            let q = try SearchQuery(parsing: query)
+            var terms: [[UInt8]] = [], prefixes: [[UInt8]] = []
+            for group in q.groups {
+                for atom in group {
+                    switch atom {
+                    case let .term(t): terms.append(Array(t.utf8))
+                    case let .prefix(p): prefixes.append(Array(p.utf8))
+                    case let .phrase(ts): terms += ts.map { Array($0.utf8) }
+                    }
+                }
+            }
+            return Snippet.make(body: body, title: "A title", terms: terms, prefixes: prefixes)
+        }
+        let cjk = String(repeating: "あ", count: 500) + "東京タワー" + String(repeating: "い", count: 500)
+        let tower = try snippet(cjk, "タワー")
+        XCTAssertTrue(tower.contains("«タワー»"), tower)
+        let urls = "Die Verhandlungen " + (0..<12).map { "https://example.org/a/very/long/path/segment/number/\($0)" }.joined(separator: " ") + " endeten mit einem Hafenstreik in Hamburg."
+        let strike = try snippet(urls, "hafenstreik")
+        XCTAssertTrue(strike.contains("«Hafenstreik»"), strike)
+        let compounds = String(repeating: "Donaudampfschifffahrtsgesellschaftskapitän ", count: 23) + "und der Hafenstreik"
+        XCTAssertTrue(try snippet(compounds, "hafenstreik").contains("«Hafenstreik»"))
+        let nbsp = String(repeating: "word\u{A0}", count: 200) + "harbour" + String(repeating: "\u{3000}語", count: 200)
+        XCTAssertTrue(try snippet(nbsp, "harbour").contains("«harbour»"))
+        XCTAssertTrue(try snippet("Send an e-mail today", "e-mail").contains("«e-mail»"))
+        XCTAssertEqual(try snippet("The port workers'\n\n strike", "port strike"), "The «port» workers' «strike»")
+
+        // Arbitrary bodies: whole marks, the body's own text, whole characters, the limit.
+        var rng = SplitMix64(seed: 0x5A1F)
+        let pieces = ["port", "Port", " ", "  ", "\n", "-", "東京", "タワー", "👨‍👩‍👧", "e\u{301}", "\u{A0}", "https://x.example/", "Donaudampfschifffahrt", "«", "»", "…", "strike", "ß"]
+        for i in 0..<1500 {
+            let body = (0..<Int(rng.next() % 400)).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }.joined()
+            let query = ["port", "タワー", "strike OR 東京", "donau*", "e\u{301}"][i % 5]
+            let s = try snippet(body, query)
+            XCTAssertLessThanOrEqual(s.utf8.count, Snippet.maxBytes, s)
+            // Marks come in pairs, none inside another; without them and the ellipses the
+            // snippet is pieces of the body (or title), cut between characters.
+            var open = false
+            var parts: [String] = [""]
+            let bodyHasMarks = body.contains("«") || body.contains("»")
+            if !bodyHasMarks {
+                for ch in s {
+                    if ch == "«" { XCTAssertFalse(open, s); open = true } else if ch == "»" { XCTAssertTrue(open, s); open = false }
+                }
+                XCTAssertFalse(open, "unclosed mark: \(s)")
+            }
+            for ch in s where !bodyHasMarks {
+                if ch == "…" && !body.contains("…") { parts.append("") } else if ch != "«" && ch != "»" { parts[parts.count - 1].append(ch) }
+            }
+            let oneLine = body.replacing(/[ \n\t\r]+/, with: " ")
+            for part in parts where !part.isEmpty && !bodyHasMarks && !body.contains("…") {
+                XCTAssertTrue(oneLine.contains(part) || "A title".contains(part), "\(part.debugDescription) is not the body's: \(s.debugDescription)")
+            }
+            if !bodyHasMarks, query == "port", SearchText.terms(body).contains("port") {
+                XCTAssertTrue(s.contains("«"), "no match shown: \(s.debugDescription) of \(body.debugDescription)")
+            }
+        }
     }
 
     func testResultsFollowWritesDeletesAndMergesInTheSameTransaction() throws {
