@@ -9,13 +9,13 @@ struct Changes: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the change feed: each changed article once, at its latest change.",
         discussion: """
-            One line per change, in sequence order: sequence number, id, state (live, \\
-            deleted, or "conflict N" with N siblings) and the versions' dots. --json prints \\
-            one object per change ({"seq","id","deleted","conflict","versions":[{"dot", \\
-            "deleted"}]}). --since SEQ starts after that sequence number (0: from the \\
-            beginning). With --follow it keeps printing as changes commit — on a node \\
-            (--remote) the moment they commit (the node holds the request open), locally \\
-            within a quarter of a second — and reconnects by itself after a cut, resuming at \\
+            One line per change, in sequence order: sequence number, id, state (live, \
+            deleted, or "conflict N" with N siblings) and the versions' dots. --json prints \
+            one object per change ({"seq","id","deleted","conflict","versions":[{"dot", \
+            "deleted"}]}). --since SEQ starts after that sequence number (0: from the \
+            beginning). With --follow it keeps printing as changes commit — on a node \
+            (--remote) the moment they commit (the node holds the request open), locally \
+            within a quarter of a second — and reconnects by itself after a cut, resuming at \
             the last sequence printed. Ctrl-C ends it.
 
             --filter keeps only matching articles (prefix=, source=, tag=, since=, until=, as \

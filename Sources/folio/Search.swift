@@ -6,26 +6,29 @@ struct Search: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Search the archive's text, offline.",
         discussion: """
-            Finds articles whose title, body, source or tags hold the query's words, best \\
-            first (BM25; the title counts double). Case and diacritics do not matter \\
-            (stadtbibliothek finds Stadtbibliothek, espanol finds español); Chinese, Japanese \\
+            Finds articles whose title, body, source or tags hold the query's words, best \
+            first (BM25; the title counts double). Case and diacritics do not matter \
+            (stadtbibliothek finds Stadtbibliothek, espanol finds español); Chinese, Japanese \
             and Korean text is matched by character pairs. An article is indexed by its \
             first 65 536 distinct words (title, body, source, tags in that order).
 
-            Query syntax: words are ANDed; OR between words (or phrases) takes any of them; \\
-            -word excludes; "exact phrase"; prefix*; filters source:NAME, tag:TAG, \\
-            since:DATE, until:DATE (on the published date, ISO-8601) and id:PREFIX; quote a \\
-            filter value with spaces (source:"Nordic Wire").
+            Query syntax: words are ANDed; OR between words (or phrases) takes any of them; \
+            -word excludes; "exact phrase"; prefix*; filters source:NAME, tag:TAG, \
+            since:DATE, until:DATE (on the published date, ISO-8601) and id:PREFIX; quote a \
+            filter value with spaces (source:"Nordic Wire"). since:, until: or id: given \
+            twice narrows (both hold); several source: or tag: take any. An argument that \
+            is not one of the options below is part of the query, -word included.
 
-            Prints one line per hit — id, score, published, source, title, tab-separated — \\
-            then the snippet, indented, with matched words marked «like this». --json prints \\
-            one object per hit ({"id","score","title","source","published","snippet"}), best \\
+            Prints one line per hit — id, score, published, source, title, tab-separated — \
+            then the snippet, indented, with matched words marked «like this». --json prints \
+            one object per hit ({"id","score","title","source","published","snippet"}), best \
             first. Exit 1 when nothing matches.
 
             Examples:
               folio search port strike
               folio search '"port strike" since:2026-11-18'
               folio search 'strike OR walkout -rail source:"Nordic Wire"'
+              folio search port -rail --json
               folio search 'teles*' --limit 5 --json
               folio search 東京 --remote hub.example --key-file mesh.key
             """)
@@ -118,10 +121,10 @@ struct Reindex: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rebuild the full-text search index from the articles.",
         discussion: """
-            The index is derived data, kept in the store and changed with every write; it is \\
-            never replicated. Rebuild it after `folio verify` reports it damaged. Everything but \\
-            search works meanwhile; searches are refused (exit 3, "being built") until the \\
-            build ends. A build that is stopped part-way resumes where it stopped the next \\
+            The index is derived data, kept in the store and changed with every write; it is \
+            never replicated. Rebuild it after `folio verify` reports it damaged. Everything but \
+            search works meanwhile; searches are refused (exit 3, "being built") until the \
+            build ends. A build that is stopped part-way resumes where it stopped the next \
             time the store is opened for writing (by any command that writes, or reindex).
 
             Examples:

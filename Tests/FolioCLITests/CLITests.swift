@@ -30,6 +30,16 @@ final class CLITests: XCTestCase {
         let help = try CLI.run(["import", "--help"])
         XCTAssertEqual(help.code, 0)
         XCTAssertTrue(help.stdout.contains("Examples:"), help.stdout)
+        // Every command's help reads as prose: no line ends in a stray backslash (a doubled
+        // line continuation in the source prints one).
+        let commands = try CLI.run(["--help"]).stdout.components(separatedBy: "SUBCOMMANDS:").last!
+            .split(separator: "\n").compactMap { line in line.hasPrefix("  ") && !line.hasPrefix("   ") ? line.split(separator: " ").first.map(String.init) : nil }
+        XCTAssertGreaterThan(commands.count, 15, "\(commands)")
+        for c in commands {
+            let h = try CLI.run([c, "--help"])
+            XCTAssertEqual(h.code, 0, c)
+            XCTAssertFalse(h.stdout.split(separator: "\n").contains { $0.hasSuffix("\\") }, "\(c) --help:\n\(h.stdout)")
+        }
         let noStore = try CLI.run(["ls", "--data", data + "-missing"])
         XCTAssertEqual(noStore.code, 3)
         XCTAssertTrue(noStore.stderr.contains("no Folio store"), noStore.stderr)
