@@ -60,8 +60,8 @@ struct Search: AsyncParsableCommand {
             if a == "-h", a == name {
                 arranged.append(a)
             } else if a.hasPrefix("--"), let takesValue = options[name] {
-                arranged.append(a)
-                if takesValue, !a.contains("="), let value = rest.popFirst() { arranged.append(value) }
+                // The value joined to its option, so that one such as -1 reaches validation.
+                if takesValue, !a.contains("="), let value = rest.popFirst() { arranged.append(a + "=" + value) } else { arranged.append(a) }
             } else if a.hasPrefix("--") {
                 // Not an option of search (a typo such as --limt): reported as one.
                 arranged.append(a)

@@ -45,7 +45,7 @@ final class SearchCLITests: XCTestCase {
         XCTAssertTrue(shipping.stderr.contains("no article matches -shipping port"), shipping.stderr)
         let limit = try CLI.run(["search", "port", "--limit", "-1", "--data", data])
         XCTAssertEqual(limit.code, 2)
-        XCTAssertTrue(limit.stderr.contains("--limit"), limit.stderr)
+        XCTAssertTrue(limit.stderr.contains("--limit must be"), limit.stderr)
         XCTAssertTrue(try CLI.run(["search", "-h"]).stdout.contains("Query syntax"))
 
         let (server, address, _) = try startServe(self, data)
