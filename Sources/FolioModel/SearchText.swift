@@ -538,11 +538,14 @@ public struct SearchQuery: Sendable, Equatable {
                 throw Invalid(reason: "\(field): needs an ISO-8601 date (2026-11-20) or date-time, not \"\(value)\" (\(problem))")
             }
             // Given twice, both hold: the later since, the earlier until.
-            let c = ReplicationFilter.comparable(value)
+            func precedes(_ a: String, _ b: String) -> Bool {
+                let (x, y) = PublishedTime.comparable(a, b)
+                return x.lexicographicallyPrecedes(y)
+            }
             if field == "since" {
-                if since.map({ ReplicationFilter.comparable($0).lexicographicallyPrecedes(c) }) ?? true { since = value }
+                if since.map({ precedes($0, value) }) ?? true { since = value }
             } else {
-                if until.map({ c.lexicographicallyPrecedes(ReplicationFilter.comparable($0)) }) ?? true { until = value }
+                if until.map({ precedes(value, $0) }) ?? true { until = value }
             }
         case "id":
             guard !value.isEmpty else { throw Invalid(reason: "id: needs a prefix") }

@@ -536,8 +536,8 @@ final class SearchExecution {
         /// The lazy checks, on one document: id, dates, phrases (mixed groups, exclusions).
         func passes(_ doc: UInt32, _ record: IndexedDocument.DocRecord) throws -> Bool {
             if let p = query.idPrefix, !record.id.utf8.starts(with: p.utf8) { return false }
-            if let since = query.since, record.published.isEmpty || !Self.onOrAfter(record.published, since) { return false }
-            if let until = query.until, record.published.isEmpty || !Self.onOrBefore(record.published, until) { return false }
+            if let since = query.since, record.published.isEmpty || !PublishedTime.onOrAfter(record.published, since) { return false }
+            if let until = query.until, record.published.isEmpty || !PublishedTime.onOrBefore(record.published, until) { return false }
             for d in excludedTermDocs where Self.contains(d, doc) { return false }
             var needText = !excludedPhrases.isEmpty
             for group in checkedGroups where !group.contains(where: { a in
@@ -638,20 +638,6 @@ final class SearchExecution {
         return CandidateText(fields: [c.title, c.source] + c.tags, body: { [store, txn] body in
             try store.withBodyText(c.bodyHash, of: id, txn: txn) { try body(.bytes($0)) } ?? false
         })
-    }
-
-    /// ISO-8601 texts compared by their date (and time when both have one): "2026-11-20T14:05Z"
-    /// is on or after "2026-11-20".
-    static func onOrAfter(_ published: String, _ bound: String) -> Bool {
-        let (p, b) = (ReplicationFilter.comparable(published), ReplicationFilter.comparable(bound))
-        let n = min(p.count, b.count)
-        return !p.prefix(n).lexicographicallyPrecedes(b.prefix(n))
-    }
-
-    static func onOrBefore(_ published: String, _ bound: String) -> Bool {
-        let (p, b) = (ReplicationFilter.comparable(published), ReplicationFilter.comparable(bound))
-        let n = min(p.count, b.count)
-        return !b.prefix(n).lexicographicallyPrecedes(p.prefix(n))
     }
 }
 

@@ -357,6 +357,12 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(try ids(s, "tag:labour port"), ["wire/2026-11-20-port-strike"])
         XCTAssertEqual(try ids(s, "id:wire/ since:2026-11-21"), ["wire/2026-11-21-rail-timetable"])
         XCTAssertEqual(try ids(s, "id:wire/ until:2026-11-20"), ["wire/2026-11-20-port-strike"])
+        // Timed bounds compare instants when both name a zone (Tokyo's 09:00+09:00 is 00:00Z).
+        XCTAssertEqual(try ids(s, "tokyo until:2026-11-23T04:00:00Z"), ["world/2026-11-23-tokyo-exhibit"])
+        XCTAssertEqual(try ids(s, "tokyo since:2026-11-23T05:00:00Z"), [])
+        XCTAssertEqual(try ids(s, "tokyo since:2026-11-23"), ["world/2026-11-23-tokyo-exhibit"])
+        XCTAssertEqual(try ids(s, "port since:2026-11-20T15:00:00+02:00"), ["wire/2026-11-20-port-strike"])
+        XCTAssertEqual(try ids(s, "port until:2026-11-20T15:00:00+02:00"), [])
         XCTAssertEqual(try ids(s, "nothingmatchesthis"), [])
         // Ranking: the title counts double, so an article about telescopes in its title wins.
         let hits = try s.search(SearchQuery(parsing: "port"), limit: 5)
