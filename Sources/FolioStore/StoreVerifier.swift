@@ -267,6 +267,7 @@ extension Store {
             return
         }
         var documents: UInt64 = 0
+        var liveArticles: UInt64 = 0
         var length: UInt64 = 0
         var postings = 0
         // An order-independent checksum of every live posting: extra, missing or altered ones
@@ -297,6 +298,7 @@ extension Store {
             // A winner whose body is missing is reported with the bodies; the index may hold it
             // (indexed before the body went) or not (a build leaves it out).
             guard let body = (try? self.body(c.bodyHash, of: id, txn: txn)) ?? nil else { return true }
+            liveArticles += 1
             guard let doc = indexed ?? nil else {
                 problem("search_ids[\(id)]: the live article is not in the search index")
                 return true
@@ -327,7 +329,15 @@ extension Store {
         let ids = try txn.statistics(search.ids).entries
         let docs = try txn.statistics(search.docs).entries
         if ids != Int(documents) || docs != Int(documents) {
-            problem("search: \(ids) indexed ids and \(docs) document records for \(documents) live articles")
+            problem("search: \(ids) indexed ids and \(docs) document records for \(liveArticles) live articles, \(documents) of them indexed")
+            // Ids the index holds for no article at all (those of deleted ones are named above).
+            var named = 0
+            try txn.scan(search.ids) { k, _ in
+                guard try txn.withValue(dbs.articles, key: k, { _ in true }) == nil else { return true }
+                named += 1
+                problem(named > 20 ? "search_ids: more ids of no article" : "search_ids[\(String(decoding: k, as: UTF8.self))]: indexed, but there is no such article")
+                return named <= 20
+            }
         }
         // Norms: one live entry per document.
         var liveNorms = 0

@@ -657,6 +657,19 @@ final class SearchTests: XCTestCase {
         try s.reindex()
         XCTAssertEqual(try s.verify().problems, [])
         XCTAssertEqual(try ids(s, "port strike"), ["wire/2026-11-20-port-strike"])
+        // An id indexed for no article is named; a live article left out is counted as live.
+        let lost = "wire/2026-11-20-port-strike"
+        try s.env.write { txn in
+            try txn.put(search.ids, key: Array("ghost/1".utf8), value: UInt32(77).bigEndianBytes)
+            try txn.delete(search.ids, key: Array(lost.utf8))
+        }
+        problems = try s.verify().problems
+        let live = try samples().count
+        XCTAssertTrue(problems.contains("search: \(live) indexed ids and \(live) document records for \(live) live articles, \(live - 1) of them indexed"), "\(problems)")
+        XCTAssertTrue(problems.contains("search_ids[ghost/1]: indexed, but there is no such article"), "\(problems)")
+        XCTAssertTrue(problems.contains("search_ids[\(lost)]: the live article is not in the search index"), "\(problems)")
+        try s.reindex()
+        XCTAssertEqual(try s.verify().problems, [])
     }
 
     func testAnInterruptedBuildResumesAndMatchesTheIncrementalIndex() throws {
