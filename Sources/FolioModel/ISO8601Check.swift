@@ -34,7 +34,7 @@ enum ISO8601Check {
         if i == b.count { return nil }
         guard expect("T") || expect(" ") else { return "expected 'T' and a time after the date" }
         guard let hour = num(2), expect(":"), let minute = num(2) else { return "expected HH:MM after 'T'" }
-        guard hour < 24, minute < 60 else { return "time \(hour):\(minute) is out of range" }
+        guard hour < 24, minute < 60 else { return "time \(b[i - 5 ..< i].map { String(UnicodeScalar($0)) }.joined()) is out of range" }
         if expect(":") {
             guard let second = num(2), second <= 60 else { return "invalid seconds" }
             if expect(".") || expect(",") {

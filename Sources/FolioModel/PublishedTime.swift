@@ -2,9 +2,11 @@
 /// written with different offsets (`since:2026-11-23T05:00Z` against
 /// "2026-11-23T09:00:00+09:00", which is midnight UTC).
 public enum PublishedTime {
-    /// `text` (valid per `ISO8601Check`) as "YYYY-MM-DDTHH:MM" in UTC followed by its
-    /// seconds and fraction as written (offsets are whole minutes), its zone dropped; nil when
-    /// it has no time or no zone (a floating local time), or is not such a text.
+    /// `text` (valid per `ISO8601Check`) as "YYYYY-MM-DDTHH:MM" in UTC — the year plus one
+    /// in five digits, so that 0000-01-01T00:30+01:00 and 9999-12-31T20:00-05:00 have one —
+    /// followed by its seconds and fraction as written (offsets are whole minutes), its zone
+    /// dropped; nil when it has no time or no zone (a floating local time), or is not such a
+    /// text. Only ever compared with another text made here.
     public static func utc(_ text: String) -> [UInt8]? {
         let b = Array(text.utf8)
         guard b.count >= 17, b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: " ") else { return nil }
@@ -31,10 +33,11 @@ public enum PublishedTime {
         let minutes = (daysFromCivil(year, month, day) * 24 + hour) * 60 + minute - offset
         let days = minutes >= 0 ? minutes / 1440 : (minutes - 1439) / 1440
         let (y, m, d) = civil(fromDays: days)
-        guard (0...9999).contains(y) else { return nil }
+        guard (-1...10_000).contains(y) else { return nil }
         let inDay = minutes - days * 1440
         func two(_ v: Int) -> [UInt8] { [UInt8(0x30 + v / 10), UInt8(0x30 + v % 10)] }
-        var out = [UInt8(0x30 + y / 1000), UInt8(0x30 + y / 100 % 10), UInt8(0x30 + y / 10 % 10), UInt8(0x30 + y % 10)]
+        let shifted = y + 1
+        var out = [10_000, 1000, 100, 10, 1].map { UInt8(0x30 + shifted / $0 % 10) }
         out += [UInt8(ascii: "-")] + two(m) + [UInt8(ascii: "-")] + two(d) + [UInt8(ascii: "T")] + two(inDay / 60) + [UInt8(ascii: ":")] + two(inDay % 60)
         out += b[16..<zone]
         return out

@@ -425,10 +425,11 @@ public struct SearchQuery: Sendable, Equatable {
     /// Exact folded sources / tags; several of one kind: any of them.
     public var sources: [String] = []
     public var tags: [String] = []
-    /// Published on or after / on or before (ISO-8601 text compared as a date: `since:2026-11-20`
-    /// keeps "2026-11-20T14:05:00Z").
-    public var since: String?
-    public var until: String?
+    /// Published on or after / on or before each of these (`PublishedTime`: `since:2026-11-20`
+    /// keeps "2026-11-20T14:05:00Z"). Several of one kind: all hold (a date bound and a timed
+    /// one are compared differently, so neither is dropped for the other).
+    public var since: [String] = []
+    public var until: [String] = []
     public var idPrefix: String?
 
     public struct Invalid: Failure, Equatable, CustomStringConvertible {
@@ -525,7 +526,7 @@ public struct SearchQuery: Sendable, Equatable {
         }
     }
 
-    private var hasFilters: Bool { !sources.isEmpty || !tags.isEmpty || since != nil || until != nil || idPrefix != nil }
+    private var hasFilters: Bool { !sources.isEmpty || !tags.isEmpty || !since.isEmpty || !until.isEmpty || idPrefix != nil }
 
     private mutating func addFilter(_ field: String, _ value: String) throws(Invalid) {
         switch field {
@@ -537,16 +538,7 @@ public struct SearchQuery: Sendable, Equatable {
             if let problem = value.isEmpty ? "it is empty" : ISO8601Check.problem(with: value) {
                 throw Invalid(reason: "\(field): needs an ISO-8601 date (2026-11-20) or date-time, not \"\(value)\" (\(problem))")
             }
-            // Given twice, both hold: the later since, the earlier until.
-            func precedes(_ a: String, _ b: String) -> Bool {
-                let (x, y) = PublishedTime.comparable(a, b)
-                return x.lexicographicallyPrecedes(y)
-            }
-            if field == "since" {
-                if since.map({ precedes($0, value) }) ?? true { since = value }
-            } else {
-                if until.map({ precedes(value, $0) }) ?? true { until = value }
-            }
+            if field == "since" { since.append(value) } else { until.append(value) }
         case "id":
             guard !value.isEmpty else { throw Invalid(reason: "id: needs a prefix") }
             // Given twice, both hold: an id starting with both starts with the longer one.

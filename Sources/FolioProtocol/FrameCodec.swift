@@ -75,9 +75,9 @@ public struct FrameDecoder: ByteToMessageDecoder {
         guard length >= 5 else { throw ProtocolViolation(.badFrame, "frame length \(length) is below the 5-byte minimum") }
         let maxFrame = limits.inbound
         guard length <= maxFrame else {
-            // Refused before any of its payload is buffered; its request id is named when the
-            // header that holds it has arrived with the length.
-            throw ProtocolViolation(.tooLarge, "frame of \(length) bytes exceeds the \(maxFrame)-byte limit", requestID: buffer.getInteger(at: start + 5, as: UInt32.self) ?? 0)
+            // Refused before any of it is buffered, with request id 0: a `tooLarge` naming a
+            // request answers it (its answer would not fit), SPEC §7.
+            throw ProtocolViolation(.tooLarge, "frame of \(length) bytes exceeds the \(maxFrame)-byte limit")
         }
         guard buffer.readableBytes >= 4 + Int(length) else {
             if !partialAdmitted, length > FrameDecoder.smallFrame, let admit = limits.admitPartial {

@@ -536,8 +536,11 @@ final class SearchExecution {
         /// The lazy checks, on one document: id, dates, phrases (mixed groups, exclusions).
         func passes(_ doc: UInt32, _ record: IndexedDocument.DocRecord) throws -> Bool {
             if let p = query.idPrefix, !record.id.utf8.starts(with: p.utf8) { return false }
-            if let since = query.since, record.published.isEmpty || !PublishedTime.onOrAfter(record.published, since) { return false }
-            if let until = query.until, record.published.isEmpty || !PublishedTime.onOrBefore(record.published, until) { return false }
+            if !query.since.isEmpty || !query.until.isEmpty {
+                if record.published.isEmpty { return false }
+                for since in query.since where !PublishedTime.onOrAfter(record.published, since) { return false }
+                for until in query.until where !PublishedTime.onOrBefore(record.published, until) { return false }
+            }
             for d in excludedTermDocs where Self.contains(d, doc) { return false }
             var needText = !excludedPhrases.isEmpty
             for group in checkedGroups where !group.contains(where: { a in
@@ -774,10 +777,10 @@ struct CandidateText {
 ///
 /// The passage is the stretch of about `shownBytes` of the body that holds the most matches
 /// (else of the title, else the body's start), begun a little before its first match. It is
-/// cut at spaces where a space is near (else between characters, never inside one), every
+/// cut at spaces where a space is near (else between scalars, never inside one), every
 /// match is marked «like this» (matches with only punctuation between them, as in e-mail or
-/// a run of CJK pairs, as one mark), a mark is never cut, runs of spaces and line breaks are
-/// one space, and the whole is at most `maxBytes`, with "…" where text was left out.
+/// a run of CJK pairs, as one mark), a mark is never cut, each run of whitespace (line breaks
+/// included) is one space, and the whole is at most `maxBytes`, with "…" where text was left out.
 enum Snippet {
     /// Bytes of the body looked at (a match further in shows the title), and most bytes of a snippet.
     static let scannedBytes = 64 << 10
@@ -811,27 +814,30 @@ enum Snippet {
         !String(decoding: bytes, as: UTF8.self).unicodeScalars.contains { $0.properties.isWhitespace }
     }
 
-    /// `bytes` as text with each run of spaces, tabs and line breaks made one space (a
-    /// snippet is one line).
+    /// `bytes` as text with each run of whitespace (spaces, line breaks of any script, NEL,
+    /// U+2028, no-break and ideographic spaces…) made one space: a snippet is one line.
     private static func collapsingSpaces(_ bytes: ArraySlice<UInt8>) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        for b in bytes {
-            if isSpace(b) {
-                if out.last != 0x20 { out.append(0x20) }
-            } else {
-                out.append(b)
+        var out = String.UnicodeScalarView()
+        var lastWasSpace = false
+        for u in String(decoding: bytes, as: UTF8.self).unicodeScalars {
+            let space = u.properties.isWhitespace || u == "\u{0B}" || u == "\u{0C}"
+            if !space {
+                out.append(u)
+            } else if !lastWasSpace {
+                out.append(" ")
             }
+            lastWasSpace = space
         }
-        return String(decoding: out, as: UTF8.self)
+        return String(out)
     }
 
-    /// The byte offset at or before `offset` where a character of `text` starts.
-    private static func characterStart(_ text: String, atOrBefore offset: Int) -> Int {
-        let utf8 = text.utf8
-        var i = utf8.index(utf8.startIndex, offsetBy: offset)
-        while i > utf8.startIndex, i.samePosition(in: text) == nil { i = utf8.index(before: i) }
-        return utf8.distance(from: utf8.startIndex, to: i)
+    /// The byte offset at or before `offset` where a scalar of `bytes` (valid UTF-8) starts:
+    /// at most three steps back. (A cut between scalars may part a combining mark from its
+    /// letter; looking for a grapheme's start instead could walk a crafted one of any length.)
+    private static func scalarStart(_ bytes: [UInt8], atOrBefore offset: Int) -> Int {
+        var i = offset
+        while i > 0, i < bytes.count, bytes[i] & 0xC0 == 0x80 { i -= 1 }
+        return i
     }
 
     private static func passage(_ text: String, terms: [[UInt8]], prefixes: [[UInt8]], requireMatch: Bool) -> String? {
@@ -841,10 +847,13 @@ enum Snippet {
         var marks: [Range<Int>] = []
         SearchText.forEachTermBytesAndRange(text) { term, range in
             guard matches(term, terms, prefixes) else { return }
+            // A match overlapping the last mark (CJK pairs do) starts where that one ends.
+            let range = max(range.lowerBound, marks.last?.upperBound ?? 0)..<range.upperBound
+            guard !range.isEmpty else { return }
             if let last = marks.last, range.upperBound - last.lowerBound <= maxMark,
-                range.lowerBound <= last.upperBound || (range.lowerBound - last.upperBound <= 4 && hasNoSpace(bytes[last.upperBound..<range.lowerBound]))
+                range.lowerBound - last.upperBound <= 4 && hasNoSpace(bytes[last.upperBound..<range.lowerBound])
             {
-                marks[marks.count - 1] = last.lowerBound..<max(last.upperBound, range.upperBound)
+                marks[marks.count - 1] = last.lowerBound..<range.upperBound
             } else if range.count <= maxMark {
                 marks.append(range)
             }
@@ -867,7 +876,7 @@ enum Snippet {
                     start = space
                     while start < anchor, isSpace(bytes[start]) { start += 1 }
                 } else {
-                    start = characterStart(text, atOrBefore: start)
+                    start = scalarStart(bytes, atOrBefore: start)
                 }
                 if let m = marks.first(where: { $0.lowerBound < start && start < $0.upperBound }) { start = m.lowerBound }
             }
@@ -877,7 +886,7 @@ enum Snippet {
             if let space = bytes[max(start, end - reach)..<end].lastIndex(where: isSpace) {
                 end = space
             } else {
-                end = characterStart(text, atOrBefore: end)
+                end = scalarStart(bytes, atOrBefore: end)
             }
             if let m = marks.first(where: { $0.lowerBound < end && end < $0.upperBound }) { end = m.lowerBound }
         }
@@ -890,7 +899,7 @@ enum Snippet {
         func plain(to: Int) -> Bool {
             guard p < to else { return true }
             let fits = min(to, p + max(0, room - out.utf8.count))
-            let cut = fits < to ? max(p, characterStart(text, atOrBefore: fits)) : to
+            let cut = fits < to ? max(p, scalarStart(bytes, atOrBefore: fits)) : to
             out += collapsingSpaces(bytes[p..<cut])
             p = cut
             return cut == to

@@ -16,8 +16,9 @@ struct Search: AsyncParsableCommand {
             -word excludes; "exact phrase"; prefix*; filters source:NAME, tag:TAG, \
             since:DATE, until:DATE (on the published date, ISO-8601) and id:PREFIX; quote a \
             filter value with spaces (source:"Nordic Wire"). since:, until: or id: given \
-            twice narrows (both hold); several source: or tag: take any. An argument that \
-            is not one of the options below is part of the query, -word included.
+            twice narrows (each holds); several source: or tag: take any. Arguments that \
+            are not options below are the query, -word included; a query word starting \
+            with -- goes after a lone -- (folio search -- --flag).
 
             Prints one line per hit — id, score, published, source, title, tab-separated — \
             then the snippet, indented, with matched words marked «like this». --json prints \
@@ -60,8 +61,12 @@ struct Search: AsyncParsableCommand {
             if a == "-h", a == name {
                 arranged.append(a)
             } else if a.hasPrefix("--"), let takesValue = options[name] {
-                // The value joined to its option, so that one such as -1 reaches validation.
-                if takesValue, !a.contains("="), let value = rest.popFirst() { arranged.append(a + "=" + value) } else { arranged.append(a) }
+                arranged.append(a)
+                if takesValue, !a.contains("="), let value = rest.popFirst() {
+                    // A value such as -1 joined to its option, so that it reaches validation
+                    // (joined, an empty value would read as none).
+                    if value.hasPrefix("-") { arranged[arranged.count - 1] += "=" + value } else { arranged.append(value) }
+                }
             } else if a.hasPrefix("--") {
                 // Not an option of search (a typo such as --limt): reported as one.
                 arranged.append(a)

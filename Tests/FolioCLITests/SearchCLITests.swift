@@ -46,6 +46,9 @@ final class SearchCLITests: XCTestCase {
         let limit = try CLI.run(["search", "port", "--limit", "-1", "--data", data])
         XCTAssertEqual(limit.code, 2)
         XCTAssertTrue(limit.stderr.contains("--limit must be"), limit.stderr)
+        let empty = try CLI.run(["search", "port", "--data", ""])
+        XCTAssertNotEqual(empty.code, 0)
+        XCTAssertFalse(empty.stderr.contains("Missing value"), empty.stderr)
         XCTAssertTrue(try CLI.run(["search", "-h"]).stdout.contains("Query syntax"))
 
         let (server, address, _) = try startServe(self, data)

@@ -30,9 +30,11 @@ final class PublishedTimeTests: XCTestCase {
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = TimeZone(secondsFromGMT: 0)!
             let instant = calendar.date(from: c)!.addingTimeInterval(TimeInterval(-offset * 60))
-            let expected = utc.string(from: instant) + seconds
             let got = PublishedTime.utc(text).map { String(decoding: $0, as: UTF8.self) }
-            if calendar.component(.year, from: instant) > 9999 || calendar.component(.year, from: instant) < 1 { continue }
+            // Foundation's years are 1…; ours are shifted by one into five digits.
+            let year = calendar.component(.era, from: instant) == 0 ? 1 - calendar.component(.year, from: instant) : calendar.component(.year, from: instant)
+            guard year >= 1 else { continue }
+            let expected = String(format: "%05d", year + 1) + utc.string(from: instant).dropFirst(utc.string(from: instant).count - 12) + seconds
             XCTAssertEqual(got, expected, text)
         }
     }
@@ -42,8 +44,12 @@ final class PublishedTimeTests: XCTestCase {
         for text in ["2026-11-23", "2026-11-23T09:00", "2026-11-23T09:00:00.5", "", "soon", "2026-11-23T09:00:00+0"] {
             XCTAssertNil(PublishedTime.utc(text), text)
         }
-        XCTAssertEqual(PublishedTime.utc("2026-01-01T01:30+02:00").map { String(decoding: $0, as: UTF8.self) }, "2025-12-31T23:30")
-        XCTAssertEqual(PublishedTime.utc("2024-02-28T23:00:05-01:00").map { String(decoding: $0, as: UTF8.self) }, "2024-02-29T00:00:05")
+        XCTAssertEqual(PublishedTime.utc("2026-01-01T01:30+02:00").map { String(decoding: $0, as: UTF8.self) }, "02026-12-31T23:30")
+        XCTAssertEqual(PublishedTime.utc("2024-02-28T23:00:05-01:00").map { String(decoding: $0, as: UTF8.self) }, "02025-02-29T00:00:05")
+        // Across the ends of the years ISO-8601 text can hold.
+        XCTAssertTrue(PublishedTime.onOrAfter("9999-12-31T20:00:00-05:00", "9999-12-31T23:00Z"))
+        XCTAssertTrue(PublishedTime.onOrBefore("0000-01-01T00:30:00+01:00", "0000-01-01T00:00Z"))
+        XCTAssertFalse(PublishedTime.onOrAfter("0000-01-01T00:30:00+01:00", "0000-01-01T00:00Z"))
         // A date bound compares the article's own calendar date; a timed bound, instants.
         let tokyo = "2026-11-23T09:00:00+09:00"  // 00:00 UTC
         XCTAssertTrue(PublishedTime.onOrAfter(tokyo, "2026-11-23"))

@@ -30,8 +30,8 @@ final class FrameDecoderTests: XCTestCase {
         var d = try! decoderPastHello()
         var b = ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0xFF])
         XCTAssertThrowsError(try d.decodeOne(&b)) { XCTAssertEqual(($0 as? ProtocolViolation)?.code, .tooLarge) }
-        // With the header in, the refusal names the frame's request id.
-        XCTAssertEqual(violation([0x01, 0x10, 0x00, 0x01, 0x17, 0, 0, 0, 5])?.requestID, 5)
+        // Request id 0 even with the header in: a `tooLarge` naming a request answers it.
+        XCTAssertEqual(violation([0x01, 0x10, 0x00, 0x01, 0x17, 0, 0, 0, 5])?.requestID, 0)
     }
 
     func testPartialFramesWaitForMoreData() throws {
