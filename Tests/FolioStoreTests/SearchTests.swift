@@ -324,6 +324,7 @@ final class SearchTests: XCTestCase {
         XCTAssertThrowsError(try SearchQuery(parsing: "id:wire id:world")) { XCTAssertTrue("\($0)".contains("cannot both hold"), "\($0)") }
         // A date's problem is named.
         XCTAssertThrowsError(try SearchQuery(parsing: "since:2024-02-30")) { XCTAssertTrue("\($0)".contains("day 30 does not exist in month 2"), "\($0)") }
+        XCTAssertThrowsError(try SearchQuery(parsing: "until:2024-02-03T25:00")) { XCTAssertTrue("\($0)".contains("time 25:00 is out of range"), "\($0)") }
         // A quote is a quote even when a combining mark follows it.
         XCTAssertEqual(try SearchQuery(parsing: "lead \"\u{301}f\"").groups.count, 2)
         // Any whitespace separates words (no-break space, ideographic space).
