@@ -70,6 +70,8 @@ final class NodeInternalsTests: XCTestCase {
         open.withLockedValue { $0 = true }
         try await blocker.get()
         for f in futures { _ = try await f.get() }
+        // A group is observed after its jobs complete: wait for the last one's report.
+        for _ in 0..<5_000 where groups.withLockedValue({ $0.reduce(0, +) }) < 14 { try await Task.sleep(for: .milliseconds(1)) }
         XCTAssertEqual(groups.withLockedValue { $0 }, [1, 2, 2, 2, 2, 2, 1, 2])
         XCTAssertEqual(try store.list(prefix: "b/", limit: 100).count, 13)
         await writer.shutdown()
