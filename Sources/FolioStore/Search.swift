@@ -782,7 +782,8 @@ struct CandidateText {
 /// a run of CJK pairs, as one mark), a mark is never cut, each run of whitespace (line breaks
 /// included) is one space, and the whole is at most `maxBytes`, with "…" where text was left out.
 enum Snippet {
-    /// Bytes of the body looked at (a match further in shows the title), and most bytes of a snippet.
+    /// Bytes of the body (and of the title) looked at (a match further in shows the title),
+    /// and most bytes of a snippet.
     static let scannedBytes = 64 << 10
     static let maxBytes = 400
     /// Text shown (marks and ellipses aside), and how much of it comes before the first match.
@@ -795,6 +796,7 @@ enum Snippet {
 
     static func make(body: String, title: String, terms: [[UInt8]], prefixes: [[UInt8]]) -> String {
         let body = SearchText.cut(body, to: scannedBytes)
+        let title = SearchText.cut(title, to: scannedBytes)
         if let s = passage(body, terms: terms, prefixes: prefixes, requireMatch: true) { return s }
         if let s = passage(title, terms: terms, prefixes: prefixes, requireMatch: true) { return s }
         return passage(body.isEmpty ? title : body, terms: terms, prefixes: prefixes, requireMatch: false) ?? ""

@@ -290,7 +290,13 @@ extension Store {
         var lexicon = TermLexicon()
         try txn.scan(dbs.articles) { k, v in
             guard let id = String(validating: k, as: UTF8.self), let rec = try? RecordCodec.decodeArticle(v) else { return true }
-            let indexed = try txn.withValue(search.ids, key: k) { $0.count == 4 ? UInt32(bigEndianBytes: $0) : nil }
+            let indexed = try txn.withValue(search.ids, key: k) { v -> UInt32? in
+                guard v.count == 4 else {
+                    problem("search_ids[\(id)]: a \(v.count)-byte record (a 4-byte document number expected)")
+                    return nil
+                }
+                return UInt32(bigEndianBytes: v)
+            }
             guard let c = rec.versions.winner?.content else {
                 if indexed != nil { problem("search_ids[\(id)]: indexed, but the article is deleted") }
                 return true
@@ -300,7 +306,7 @@ extension Store {
             guard let body = (try? self.body(c.bodyHash, of: id, txn: txn)) ?? nil else { return true }
             liveArticles += 1
             guard let doc = indexed ?? nil else {
-                problem("search_ids[\(id)]: the live article is not in the search index")
+                if indexed == nil { problem("search_ids[\(id)]: the live article is not in the search index") }
                 return true
             }
             if lexicon.count > 1 << 20 { lexicon = TermLexicon(foldCache: lexicon.foldCache) }

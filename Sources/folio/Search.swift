@@ -17,8 +17,7 @@ struct Search: AsyncParsableCommand {
             since:DATE, until:DATE (on the published date, ISO-8601) and id:PREFIX; quote a \
             filter value with spaces (source:"Nordic Wire"). since:, until: or id: given \
             twice narrows (each holds); several source: or tag: take any. Arguments that \
-            are not options below are the query, -word included; a query word starting \
-            with -- goes after a lone -- (folio search -- --flag).
+            are not options below are the query, -word included.
 
             Prints one line per hit — id, score, published, source, title, tab-separated — \
             then the snippet, indented, with matched words marked «like this». --json prints \

@@ -428,6 +428,10 @@ final class SearchTests: XCTestCase {
         XCTAssertTrue(try snippet("Send an e-mail today", "e-mail").contains("«e-mail»"))
         XCTAssertEqual(try snippet("The port workers'\n\n strike", "port strike"), "The «port» workers' «strike»")
         XCTAssertEqual(try snippet("port\u{0B}\u{0B}\u{0C} strike\u{2028}\u{2028}line\u{85}next\u{A0}\u{3000}end", "port strike"), "«port» «strike» line next end")
+        // The title is looked at as far as the body is: a match past that is not shown.
+        let longTitle = "a" + String(repeating: "\u{301}", count: 40_000) + " 港港"
+        XCTAssertEqual(Snippet.make(body: "x", title: longTitle, terms: [Array("港港".utf8)], prefixes: []), "x")
+        XCTAssertEqual(Snippet.make(body: "x", title: "Tokyo 港港", terms: [Array("港港".utf8)], prefixes: []), "Tokyo «港港»")
         // A long grapheme before the match costs nothing much and hides nothing.
         let cluster = "a" + String(repeating: "\u{301}", count: 30_000) + "港港 end"
         XCTAssertTrue(try snippet(cluster, "港港").contains("«港港»"))
@@ -695,10 +699,12 @@ final class SearchTests: XCTestCase {
         try s.env.write { txn in
             try txn.put(search.ids, key: Array("ghost/1".utf8), value: UInt32(77).bigEndianBytes)
             try txn.delete(search.ids, key: Array(lost.utf8))
+            try txn.put(search.ids, key: Array("kultur/2026-11-22-bibliothek".utf8), value: [1, 2])
         }
         problems = try s.verify().problems
         let live = try samples().count
-        XCTAssertTrue(problems.contains("search: \(live) indexed ids and \(live) document records for \(live) live articles, \(live - 1) of them indexed"), "\(problems)")
+        XCTAssertTrue(problems.contains("search: \(live) indexed ids and \(live) document records for \(live) live articles, \(live - 2) of them indexed"), "\(problems)")
+        XCTAssertTrue(problems.contains("search_ids[kultur/2026-11-22-bibliothek]: a 2-byte record (a 4-byte document number expected)"), "\(problems)")
         XCTAssertTrue(problems.contains("search_ids[ghost/1]: indexed, but there is no such article"), "\(problems)")
         XCTAssertTrue(problems.contains("search_ids[\(lost)]: the live article is not in the search index"), "\(problems)")
         try s.reindex()
