@@ -873,7 +873,7 @@ enum Snippet {
             let anchor = marks[best].lowerBound
             start = max(0, anchor - leadBytes)
             if start > 0 {
-                // At the first word that begins after `start` (else between two characters).
+                // At the first word that begins after `start` (else between two scalars).
                 if let space = bytes[start..<anchor].firstIndex(where: isSpace) {
                     start = space
                     while start < anchor, isSpace(bytes[start]) { start += 1 }
@@ -897,7 +897,7 @@ enum Snippet {
         let room = maxBytes - "…".utf8.count
         var p = start
         var complete = true
-        /// Appends `bytes[p..<to]` as far as it fits (to a character's start); false if cut.
+        /// Appends `bytes[p..<to]` as far as it fits (to a scalar's start); false if cut.
         func plain(to: Int) -> Bool {
             guard p < to else { return true }
             let fits = min(to, p + max(0, room - out.utf8.count))
