@@ -65,25 +65,34 @@ public enum PublishedTime {
         return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
+    /// A date-time's bytes as written, with the space form of the separator read as "T"
+    /// (`published` may be written either way).
+    static func asWritten(_ s: String) -> [UInt8] { s.utf8.map { $0 == 0x20 ? 0x54 : $0 } }
+
+    /// `a` on or after `b`, compared over the length both have (a date against a date-time
+    /// compares the dates).
+    static func notBefore(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        let n = min(a.count, b.count)
+        return !a.prefix(n).lexicographicallyPrecedes(b.prefix(n))
+    }
+
     /// The texts `published` and `bound` are compared as (to the shorter length): both in
     /// UTC when both name a zone and the bound has a time; else as written (a date bound
     /// compares the article's own calendar date).
-    public static func comparable(_ published: String, _ bound: String) -> (published: [UInt8], bound: [UInt8]) {
+    static func comparable(_ published: String, _ bound: String) -> (published: [UInt8], bound: [UInt8]) {
         if let b = utc(bound), let p = utc(published) { return (p, b) }
-        return (ReplicationFilter.comparable(published), ReplicationFilter.comparable(bound))
+        return (asWritten(published), asWritten(bound))
     }
 
     /// `published` on or after `bound` (`comparable`).
     public static func onOrAfter(_ published: String, _ bound: String) -> Bool {
         let (p, b) = comparable(published, bound)
-        let n = min(p.count, b.count)
-        return !p.prefix(n).lexicographicallyPrecedes(b.prefix(n))
+        return notBefore(p, b)
     }
 
     /// `published` on or before `bound` (`comparable`).
     public static func onOrBefore(_ published: String, _ bound: String) -> Bool {
         let (p, b) = comparable(published, bound)
-        let n = min(p.count, b.count)
-        return !b.prefix(n).lexicographicallyPrecedes(p.prefix(n))
+        return notBefore(b, p)
     }
 }

@@ -175,22 +175,14 @@ public struct ReplicationFilter: Sendable, Hashable, CustomStringConvertible {
     static func starts(_ s: String, with prefix: String) -> Bool { s.utf8.starts(with: prefix.utf8) }
 
     /// `published` on or after `bound`, comparing as much of both texts as both have (a date
-    /// against a date-time compares the dates).
+    /// against a date-time compares the dates), as written.
     static func onOrAfter(_ published: String, _ bound: String) -> Bool {
-        let (p, b) = (comparable(published), comparable(bound))
-        let n = min(p.count, b.count)
-        return !p.prefix(n).lexicographicallyPrecedes(b.prefix(n))
+        PublishedTime.notBefore(PublishedTime.asWritten(published), PublishedTime.asWritten(bound))
     }
 
     static func onOrBefore(_ published: String, _ bound: String) -> Bool {
-        let (p, b) = (comparable(published), comparable(bound))
-        let n = min(p.count, b.count)
-        return !b.prefix(n).lexicographicallyPrecedes(p.prefix(n))
+        PublishedTime.notBefore(PublishedTime.asWritten(bound), PublishedTime.asWritten(published))
     }
-
-    /// A date-time's bytes with the space form of the separator read as "T" (`published`
-    /// may be written either way).
-    package static func comparable(_ s: String) -> [UInt8] { s.utf8.map { $0 == 0x20 ? 0x54 : $0 } }
 
     static func isUnreserved(_ b: UInt8) -> Bool {
         switch b {

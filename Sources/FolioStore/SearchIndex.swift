@@ -105,7 +105,7 @@ struct TermTable<Value: Sendable>: Sendable {
         var values: UnsafeMutablePointer<Value>
         var count = 0
         var capacity: Int
-        /// Nil in a copy made without them (`copy(slots: false)`).
+        /// Nil only in a table made with no slots (never, as `init` sizes them).
         var slots: UnsafeMutablePointer<Slot>?
         var slotCount: Int
 
@@ -126,8 +126,8 @@ struct TermTable<Value: Sendable>: Sendable {
         }
 
         /// A copy with room for `capacity` terms and `arenaCapacity` bytes (at least what it
-        /// holds), with its slots or (`slots` false) none.
-        func copy(capacity: Int, arenaCapacity: Int, slots keep: Bool) -> Storage {
+        /// holds), its slots included.
+        func copy(capacity: Int, arenaCapacity: Int) -> Storage {
             let c = Storage(capacity: max(capacity, count), arenaCapacity: max(arenaCapacity, arenaCount), slotCount: 0)
             c.arena.update(from: arena, count: arenaCount)
             c.arenaCount = arenaCount
@@ -135,7 +135,7 @@ struct TermTable<Value: Sendable>: Sendable {
             c.hashes.update(from: hashes, count: count)
             c.values.initialize(from: values, count: count)
             c.count = count
-            if keep, let slots {
+            if let slots {
                 let s = UnsafeMutablePointer<Slot>.allocate(capacity: slotCount)
                 s.update(from: slots, count: slotCount)
                 c.slots = s
@@ -209,7 +209,7 @@ struct TermTable<Value: Sendable>: Sendable {
     /// Makes the storage this table's own before a change.
     @inline(__always) private mutating func unique() {
         if !isKnownUniquelyReferenced(&storage) {
-            storage = storage.copy(capacity: storage.capacity, arenaCapacity: storage.arenaCapacity, slots: true)
+            storage = storage.copy(capacity: storage.capacity, arenaCapacity: storage.arenaCapacity)
         }
     }
 
@@ -226,25 +226,11 @@ struct TermTable<Value: Sendable>: Sendable {
         return insert(term, hash: other == hashing ? h : hashing(term, seed: seed), initial: initial())
     }
 
-    /// Adds `term` if new (with `initial`), then lets `body` change its value.
-    @inline(__always) mutating func update(_ term: UnsafeBufferPointer<UInt8>, initial: @autoclosure () -> Value, _ body: (inout Value) -> Void) {
-        unique()
-        let t = insert(term, hash: hashing(term, seed: seed), initial: initial())
-        body(&storage.values[t])
-    }
-
     /// Adds `term` if new (with `initial`), then lets `body` change its value, given its number.
     @inline(__always) mutating func upsert<R>(_ term: UnsafeBufferPointer<UInt8>, initial: @autoclosure () -> Value, _ body: (Int, inout Value) -> R) -> R {
         unique()
         let t = insert(term, hash: hashing(term, seed: seed), initial: initial())
         return body(t, &storage.values[t])
-    }
-
-    /// Lets `body` change the value of `term` when the table holds it (adds nothing).
-    @inline(__always) mutating func updateExisting(_ term: UnsafeBufferPointer<UInt8>, _ body: (inout Value) -> Void) {
-        guard let t = find(term) else { return }
-        unique()
-        body(&storage.values[t])
     }
 
     /// The number of `term`, if the table holds it.
@@ -260,7 +246,7 @@ struct TermTable<Value: Sendable>: Sendable {
     /// Where `term` (hashed `h`) is in `st`'s slots: its number, or the empty slot it would
     /// take and how many full slots came before it.
     @inline(__always) private static func probe(_ st: Storage, _ term: UnsafeBufferPointer<UInt8>, hash h: UInt32) -> (found: Int?, slot: Int, probes: Int) {
-        guard let slots = st.slots else { preconditionFailure("a term table copied without its slots is read-only") }
+        guard let slots = st.slots else { preconditionFailure("a term table without slots") }
         let mask = st.slotCount - 1
         var slot = Int(h) & mask
         var probes = 0
@@ -292,7 +278,7 @@ struct TermTable<Value: Sendable>: Sendable {
         }
         let t = st.count
         if t == st.capacity || st.arenaCount + term.count > st.arenaCapacity {
-            storage = st.copy(capacity: t == st.capacity ? st.capacity * 2 : st.capacity, arenaCapacity: max(st.arenaCapacity * 2, st.arenaCount + term.count), slots: true)
+            storage = st.copy(capacity: t == st.capacity ? st.capacity * 2 : st.capacity, arenaCapacity: max(st.arenaCapacity * 2, st.arenaCount + term.count))
             return insert(term, hash: h, initial: initial())
         }
         (st.arena + st.arenaCount).update(from: term.baseAddress!, count: term.count)
@@ -471,7 +457,6 @@ struct TermTable<Value: Sendable>: Sendable {
     }
 }
 
-/// The terms of one article as the index holds them.
 /// Terms numbered once for documents tokenized together — an import batch, a sync chunk, a
 /// write transaction's own, an index build's transaction — so each word of the text costs one
 /// lookup in one table (not one in a table of its document, then one more per distinct term in
@@ -529,6 +514,7 @@ public final class TermLexicon: @unchecked Sendable {
     }
 }
 
+/// The terms of one article as the index holds them.
 struct IndexedDocument: Sendable {
     struct TermStats: Equatable, Sendable {
         /// Weighted frequency: a title occurrence counts `titleWeight`, any other one 1.
