@@ -8,6 +8,8 @@ import Foundation
 ///   → "offnet", "español" → "espanol"), lowercased, "ß" → "ss". At most 64 bytes are kept.
 /// - CJK text (Han, Hiragana, Katakana, Hangul) has no spaces between words: each run becomes
 ///   its overlapping character bigrams ("東京で" → "東京", "京で"); a lone character is a term.
+///   The index also holds each character of a longer run as a single (`forEachTermBytes(…,
+///   singles: true)`), so one character typed alone finds the words holding it.
 /// - Everything else separates terms.
 ///
 /// Changing these rules changes every index: `version` goes up, and a store whose index was
@@ -18,8 +20,10 @@ import Foundation
 /// ideograph (U+F900) and its canonical form (U+8C48), or a precomposed Hangul syllable and
 /// its jamo, shared postings; now each has its own, as a query's bytes look them up.
 /// Version 5: an article indexes at most `maxDocumentTerms` distinct terms.
+/// Version 6: the index holds CJK singles (before it, 港 found only a 港 standing alone, never
+/// 神戸港 or 港湾).
 public enum SearchText {
-    public static let version: UInt32 = 5
+    public static let version: UInt32 = 6
 
     /// The rules' version with a fingerprint of the Unicode tables this build folds with
     /// (they come with the toolchain): an index made under other tables is rebuilt, never
@@ -163,6 +167,21 @@ public enum SearchText {
 
     /// `forEachTermBytes` over valid UTF-8.
     static func forEachTermBytes(utf8 bytes: UnsafeBufferPointer<UInt8>, foldCache: FoldCache? = nil, _ body: (UnsafeBufferPointer<UInt8>, Range<Int>) -> Void) {
+        forEachTermBytes(utf8: bytes, foldCache: foldCache, singles: false) { term, range, _ in body(term, range) }
+    }
+
+    /// The terms of `text` as `forEachTermBytes` gives them, and with `singles` also each
+    /// character of a CJK run of two or more as a **single** (`body`'s third argument true),
+    /// after the pair it begins (the last, after the run's last pair): what the index holds
+    /// so that one character typed alone finds it inside longer words (港 in 神戸港). Singles
+    /// take no position of their own; the terms without them are exactly `forEachTerm`'s.
+    public static func forEachTermBytes(_ text: String, foldCache: FoldCache? = nil, singles: Bool, _ body: (UnsafeBufferPointer<UInt8>, Range<Int>, Bool) -> Void) {
+        var text = text
+        text.withUTF8 { forEachTermBytes(utf8: $0, foldCache: foldCache, singles: singles, body) }
+    }
+
+    static func forEachTermBytes(utf8 bytes: UnsafeBufferPointer<UInt8>, foldCache: FoldCache? = nil, singles: Bool, _ emit: (UnsafeBufferPointer<UInt8>, Range<Int>, Bool) -> Void) {
+        @inline(__always) func body(_ term: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) { emit(term, range, false) }
         // Words holding other letters than ASCII ones are folded through Unicode's tables, the
         // slow part of tokenizing: each distinct one once per cache (this call's, if none is given).
         var cache = foldCache
@@ -212,14 +231,20 @@ public enum SearchText {
                 for k in 0..<(cjkPreviousEnd - cjkPrevious) { pair[k] = bytes[cjkPrevious + k] }
                 for k in 0..<(end - start) { pair[cjkPreviousEnd - cjkPrevious + k] = bytes[start + k] }
                 body(UnsafeBufferPointer(start: pair, count: n), cjkPrevious..<end)
+                if singles { emit(UnsafeBufferPointer(rebasing: bytes[cjkPrevious..<cjkPreviousEnd]), cjkPrevious..<cjkPreviousEnd, true) }
             }
             cjkPrevious = start
             cjkPreviousEnd = end
             cjkCount += 1
         }
         func flushCJK() {
-            // A lone character is a term; a longer run has made its pairs already.
-            if cjkCount == 1 { body(UnsafeBufferPointer(rebasing: bytes[cjkStart..<cjkPreviousEnd]), cjkStart..<cjkPreviousEnd) }
+            // A lone character is a term; a longer run has made its pairs already (and the
+            // singles of all its characters but the last).
+            if cjkCount == 1 {
+                body(UnsafeBufferPointer(rebasing: bytes[cjkStart..<cjkPreviousEnd]), cjkStart..<cjkPreviousEnd)
+            } else if singles {
+                emit(UnsafeBufferPointer(rebasing: bytes[cjkPrevious..<cjkPreviousEnd]), cjkPrevious..<cjkPreviousEnd, true)
+            }
             cjkCount = 0
         }
         var i = 0

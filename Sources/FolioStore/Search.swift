@@ -811,9 +811,10 @@ enum Snippet {
 
     @inline(__always) private static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D }
 
-    /// Whether `text` holds no whitespace (of any script).
-    private static func hasNoSpace(_ bytes: ArraySlice<UInt8>) -> Bool {
-        !String(decoding: bytes, as: UTF8.self).unicodeScalars.contains { $0.properties.isWhitespace }
+    /// Whether `bytes` hold only punctuation: no whitespace (of any script), no letter, digit
+    /// or CJK character (two CJK singles with another character between are two marks).
+    private static func onlyPunctuation(_ bytes: ArraySlice<UInt8>) -> Bool {
+        !String(decoding: bytes, as: UTF8.self).unicodeScalars.contains { $0.properties.isWhitespace || !SearchText.isSeparator($0, afterWord: false) }
     }
 
     /// `bytes` as text with each run of whitespace (spaces, line breaks of any script, NEL,
@@ -847,13 +848,16 @@ enum Snippet {
         guard !bytes.isEmpty else { return nil }
         // The matched byte ranges, in order; neighbours with only punctuation between them joined.
         var marks: [Range<Int>] = []
-        SearchText.forEachTermBytesAndRange(text) { term, range in
+        // With CJK singles: a character typed alone is marked inside a longer run.
+        SearchText.forEachTermBytes(text, singles: true) { term, range, _ in
             guard matches(term, terms, prefixes) else { return }
-            // A match overlapping the last mark (CJK pairs do) starts where that one ends.
-            let range = max(range.lowerBound, marks.last?.upperBound ?? 0)..<range.upperBound
-            guard !range.isEmpty else { return }
+            // A match overlapping the last mark (CJK pairs and singles do) starts where that
+            // one ends; one inside it (a single of a marked pair) adds nothing.
+            let from = max(range.lowerBound, marks.last?.upperBound ?? 0)
+            guard from < range.upperBound else { return }
+            let range = from..<range.upperBound
             if let last = marks.last, range.upperBound - last.lowerBound <= maxMark,
-                range.lowerBound - last.upperBound <= 4 && hasNoSpace(bytes[last.upperBound..<range.lowerBound])
+                range.lowerBound - last.upperBound <= 4 && onlyPunctuation(bytes[last.upperBound..<range.lowerBound])
             {
                 marks[marks.count - 1] = last.lowerBound..<range.upperBound
             } else if range.count <= maxMark {

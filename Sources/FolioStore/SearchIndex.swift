@@ -566,14 +566,15 @@ struct IndexedDocument: Sendable {
         let serial = lexicon.nextSerial()
         var b = Builder(table: lexicon.takeTable(), serial: serial, estimate: estimate)
         let foldCache = lexicon.foldCache
-        SearchText.forEachTermBytes(title, foldCache: foldCache) { b.add($0, Self.titleWeight) }
+        // A CJK single (a character of a longer run) counts in its term's frequency only.
+        SearchText.forEachTermBytes(title, foldCache: foldCache, singles: true) { t, _, single in single ? b.addSingle(t, Self.titleWeight) : b.add(t, Self.titleWeight) }
         b.position += 2
-        SearchText.forEachTermBytes(body, foldCache: foldCache) { b.add($0, 1) }
+        SearchText.forEachTermBytes(body, foldCache: foldCache, singles: true) { t, _, single in single ? b.addSingle(t, 1) : b.add(t, 1) }
         b.position += 2
-        SearchText.forEachTermBytes(source, foldCache: foldCache) { b.add($0, 1) }
-        for t in tags {
+        SearchText.forEachTermBytes(source, foldCache: foldCache, singles: true) { t, _, single in single ? b.addSingle(t, 1) : b.add(t, 1) }
+        for tag in tags {
             b.position += 2
-            SearchText.forEachTermBytes(t, foldCache: foldCache) { b.add($0, 1) }
+            SearchText.forEachTermBytes(tag, foldCache: foldCache, singles: true) { t, _, single in single ? b.addSingle(t, 1) : b.add(t, 1) }
         }
         let folded = SearchText.foldedValue(source)
         if !folded.isEmpty { b.setFilterTerm(Self.sourcePrefix + folded) }
@@ -622,6 +623,17 @@ struct IndexedDocument: Sendable {
             let bit = UInt32(1) << UInt32(position & 31)
             length += weight
             position += 1
+            count(term, weight, bit)
+        }
+
+        /// A CJK single (`SearchText.forEachTermBytes(singles:)`): its frequency counts, but
+        /// it takes no position (mask bit 0) and adds nothing to the length, so a phrase or a
+        /// pair ranks as it would without it.
+        @inline(__always) mutating func addSingle(_ term: UnsafeBufferPointer<UInt8>, _ weight: Int) {
+            count(term, weight, 0)
+        }
+
+        @inline(__always) private mutating func count(_ term: UnsafeBufferPointer<UInt8>, _ weight: Int, _ bit: UInt32) {
             if entries.count < SearchText.maxDocumentTerms {
                 let (t, held) = lookUp(term)
                 if let held {

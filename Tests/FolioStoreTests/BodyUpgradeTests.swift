@@ -57,6 +57,9 @@ final class FormatFiveUpgradeTests: XCTestCase {
         XCTAssertEqual(edge.inlineHashes, [try XCTUnwrap(edge.versions.winner?.content?.bodyHash)])
         XCTAssertEqual(try s.verify().problems, [])
         XCTAssertEqual(try s.search(SearchQuery(parsing: "hafen tag:streik"), limit: 10).map(\.id), ["notes/2026-11-30-hafen"])
+        // Its index, of older term rules, was rebuilt under today's: a CJK character alone
+        // finds the word holding it (term rules 6).
+        XCTAssertEqual(try s.search(SearchQuery(parsing: "図"), limit: 10).map(\.id), ["world/2026-11-23-tokyo-exhibit"])
         // Writes go on in the new format: a shared large body loses a reference, then its last.
         try s.write { try $0.delete("archive/big-one") }
         XCTAssertEqual(try bodies(s.env, s.dbs), [big: 1, over: 1])

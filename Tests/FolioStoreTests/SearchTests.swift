@@ -67,8 +67,78 @@ final class SearchTests: XCTestCase {
             SearchText.forEachTermBytesAndRange(s) { ranged.append("\(String(decoding: $0, as: UTF8.self))@\($1)") }
             SearchText.forEachTerm(s) { expected.append("\($0)@\($1)") }
             XCTAssertEqual(ranged, expected)
-            if bytes != SearchText.terms(s) || ranged != expected { return }
+            // With singles: the same terms, and each character of a CJK run of two or more
+            // once as a single (one scalar, its own range), in order.
+            var withSingles: [String] = [], singles: [String] = []
+            SearchText.forEachTermBytes(s, singles: true) { term, range, single in
+                let text = "\(String(decoding: term, as: UTF8.self))@\(range)"
+                if single { singles.append(text) } else { withSingles.append(text) }
+            }
+            XCTAssertEqual(withSingles, expected)
+            XCTAssertEqual(singles, Self.cjkSingles(s))
+            if bytes != SearchText.terms(s) || ranged != expected || withSingles != expected || singles != Self.cjkSingles(s) { return }
         }
+    }
+
+    /// The characters of `text`'s CJK runs of two or more, with their byte ranges (the model
+    /// the tokenizer's singles are checked against).
+    static func cjkSingles(_ text: String) -> [String] {
+        var out: [String] = [], run: [String] = []
+        var offset = 0
+        for u in text.unicodeScalars {
+            let n = String(u).utf8.count
+            if SearchText.isSeparator(u, afterWord: false) || !(u.value >= 0x1100 && [0x3040...0x30FF, 0x31F0...0x31FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF, 0xAC00...0xD7AF, 0x1100...0x11FF, 0x3130...0x318F, 0xFF66...0xFF9F, 0x20000...0x2FFFF].contains { $0.contains(u.value) }) {
+                if run.count > 1 { out += run }
+                run = []
+            } else {
+                run.append("\(u)@\(offset..<(offset + n))")
+            }
+            offset += n
+        }
+        if run.count > 1 { out += run }
+        return out
+    }
+
+    /// One CJK character typed alone finds the articles holding it inside longer runs (港 in
+    /// 神戸港 and 港湾), in titles and bodies, marked in the snippet; pairs and phrases rank
+    /// and match as without singles (they add to no length and take no position).
+    func testASingleCJKCharacterFindsTheWordsHoldingIt() throws {
+        let s = try makeStore(self)
+        try s.write { w in
+            for a in try samples() { try w.put(a) }
+            try w.put(Article(id: "ja/kobe", title: "神戸港のストライキ", body: "労働者が港を離れた。"))
+            try w.put(Article(id: "ja/bay", title: "湾岸", body: "港湾労働者の集会"))
+            try w.put(Article(id: "ja/lone", title: "港", body: "港 湾"))
+            try w.put(Article(id: "ja/none", title: "空港", body: "", tags: ["空"]))
+        }
+        XCTAssertEqual(Set(try ids(s, "港")), ["ja/kobe", "ja/bay", "ja/lone", "ja/none"])
+        XCTAssertEqual(try ids(s, "図"), ["world/2026-11-23-tokyo-exhibit"])
+        XCTAssertEqual(try ids(s, "江"), ["world/2026-11-23-tokyo-exhibit"])
+        XCTAssertEqual(Set(try ids(s, "港 -湾")), ["ja/kobe", "ja/none"])
+        XCTAssertEqual(Set(try ids(s, "神戸 港")), ["ja/kobe"])
+        XCTAssertEqual(Set(try ids(s, "港 OR 図")), ["ja/kobe", "ja/bay", "ja/lone", "ja/none", "world/2026-11-23-tokyo-exhibit"])
+        // Pairs and phrases are as before: 港湾 is one pair; "港 湾" (two words) only where they
+        // stand apart, as the text's own terms have them.
+        XCTAssertEqual(try ids(s, "港湾"), ["ja/bay"])
+        XCTAssertEqual(try ids(s, #""港 湾""#), ["ja/lone"])
+        XCTAssertEqual(try ids(s, "古地図"), ["world/2026-11-23-tokyo-exhibit"])
+        // A single in the title counts double; the lone 港 of ja/lone's title is a term anyway.
+        let hits = try s.search(SearchQuery(parsing: "港"), limit: 10)
+        XCTAssertEqual(hits.first?.id, "ja/lone")
+        let kobe = try XCTUnwrap(hits.first { $0.id == "ja/kobe" })
+        XCTAssertTrue(kobe.snippet.contains("«港»"), kobe.snippet)
+        XCTAssertFalse(kobe.snippet.contains("«港を»"), kobe.snippet)
+        // Singles take no position and add no length: the document's length counts pairs.
+        let doc = IndexedDocument(title: "", body: "東京で", source: "", tags: [], published: "")
+        XCTAssertEqual(doc.length, 2)
+        var held: [String: IndexedDocument.TermStats] = [:]
+        doc.forEachTerm { term, _, stats in held[String(decoding: term, as: UTF8.self)] = stats }
+        XCTAssertEqual(held["東"], IndexedDocument.TermStats(tf: 1, mask: 0))
+        XCTAssertEqual(held["で"], IndexedDocument.TermStats(tf: 1, mask: 0))
+        // Body positions start at 2 (after the empty title's gap).
+        XCTAssertEqual(held["東京"], IndexedDocument.TermStats(tf: 1, mask: 1 << 2))
+        XCTAssertEqual(held["京で"], IndexedDocument.TermStats(tf: 1, mask: 1 << 3))
+        XCTAssertEqual(try s.verify().problems, [])
     }
 
     /// Phrases are checked on a candidate's text in place, as bytes, when its words are ASCII;
@@ -452,7 +522,7 @@ final class SearchTests: XCTestCase {
         }
         for i in 0..<1500 {
             let body = (0..<Int(rng.next() % 400)).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }.joined()
-            let query = ["port", "タワー", "strike OR 東京", "donau*", "e\u{301}"][i % 5]
+            let query = ["port", "タワー", "strike OR 東京", "donau*", "e\u{301}", "ワ", "京 OR port"][i % 7]
             let s = try snippet(body, query)
             XCTAssertLessThanOrEqual(s.utf8.count, Snippet.maxBytes, s)
             // Marks come in pairs, none inside another; without them and the ellipses the
@@ -480,6 +550,11 @@ final class SearchTests: XCTestCase {
             }
             if query == "port", SearchText.terms(body).contains("port") {
                 XCTAssertTrue(s.contains("«"), "no match shown: \(s.debugDescription) of \(body.debugDescription)")
+            }
+            // A CJK character alone is marked inside the runs holding it, and only itself.
+            if query == "ワ", body.contains("ワ") {
+                XCTAssertTrue(s.contains("«ワ»"), "no single shown: \(s.debugDescription) of \(body.debugDescription)")
+                XCTAssertFalse(s.contains("«ワー") || s.contains("タワ»"), s)
             }
         }
     }
