@@ -76,16 +76,24 @@ enum TermHash: Sendable, Equatable {
         return UInt32(truncatingIfNeeded: f ^ f >> 32)
     }
 
-    /// The bytes `from..<to` of `p` (at most 8) as one little-endian integer, zero-padded.
+    /// The bytes `from..<to` of `p` (at most 8) as one little-endian integer, zero-padded:
+    /// without a loop, by loads that overlap (bytes both read land on the same bits) and never
+    /// reach outside `from..<to`.
     @inline(__always) static func word(_ p: UnsafeRawPointer, from: Int, to: Int) -> UInt64 {
-        if to - from >= 8 { return p.loadUnaligned(fromByteOffset: from, as: UInt64.self) }
-        var w: UInt64 = 0
-        var i = from
-        while i < to {
-            w |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << UInt64(8 * (i - from))
-            i += 1
+        let n = to - from
+        let q = p + from
+        if n >= 8 { return UInt64(littleEndian: q.loadUnaligned(as: UInt64.self)) }
+        if n >= 4 {
+            let lo = UInt64(UInt32(littleEndian: q.loadUnaligned(as: UInt32.self)))
+            let hi = UInt64(UInt32(littleEndian: q.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)))
+            return lo | hi << UInt64(8 * (n - 4))
         }
-        return w
+        guard n > 0 else { return 0 }
+        // One to three bytes: the first, the middle and the last.
+        let a = UInt64(q.load(as: UInt8.self))
+        let b = UInt64(q.load(fromByteOffset: n >> 1, as: UInt8.self))
+        let c = UInt64(q.load(fromByteOffset: n - 1, as: UInt8.self))
+        return a | b << UInt64(8 * (n >> 1)) | c << UInt64(8 * (n - 1))
     }
 }
 

@@ -1099,6 +1099,22 @@ final class SearchSegmentTests: XCTestCase {
 
     /// Terms are written in LMDB's key order (bytes, a prefix first): the table's sort agrees
     /// with it, for terms sharing 8-byte prefixes, prefixes of each other and zero bytes.
+    /// A term's first bytes as one integer (what slots compare and sorting orders by): the
+    /// loads that overlap give exactly the bytes, zero-padded, at every offset and length.
+    func testAWordOfATermIsItsBytesZeroPadded() {
+        var rng = SplitMix64(seed: 0x3D)
+        let bytes = (0..<64).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        bytes.withUnsafeBytes { p in
+            for from in 0..<24 {
+                for to in from...(from + 12) {
+                    var expected: UInt64 = 0
+                    for (k, b) in bytes[from..<min(to, from + 8)].enumerated() { expected |= UInt64(b) << UInt64(8 * k) }
+                    XCTAssertEqual(TermHash.word(p.baseAddress!, from: from, to: to), expected, "\(from)..<\(to)")
+                }
+            }
+        }
+    }
+
     func testTermsSortInLMDBKeyOrder() {
         var rng = SplitMix64(seed: 99)
         var table = TermTable<Void>(capacity: 16)
