@@ -12,7 +12,8 @@ import LMDB
 /// One term's postings in one segment: varint count, then per posting (documents ascending)
 /// varint document delta (the first from the segment's first document, the others from the
 /// previous document, so ≥ 1), varint (weighted frequency << 1 | single), and the position
-/// mask: one byte (the bit's index) when exactly one bit is set (`single`), else u32.
+/// mask: one byte when at most one bit is set (`single`: the bit's index, 32 for no bit — a
+/// filter term, a CJK single), else u32.
 enum PostingBlock {
     /// The most bytes one posting takes (varint delta ≤ 5, varint frequency ≤ 5, mask ≤ 4).
     static let maxPostingBytes = 14
@@ -43,9 +44,10 @@ enum PostingBlock {
 
             @inline(__always) mutating func append(doc: UInt32, tf: UInt32, mask: UInt32) {
                 varint(UInt64(doc - (previous ?? base)))
-                let single = mask != 0 && mask & (mask &- 1) == 0
+                let single = mask & (mask &- 1) == 0
                 varint(UInt64(tf) << 1 | (single ? 1 : 0))
                 if single {
+                    // The bit's index; 32 (UInt32's count of trailing zeros) for a mask of 0.
                     p[o] = UInt8(mask.trailingZeroBitCount)
                     o += 1
                 } else {
@@ -136,8 +138,8 @@ enum PostingBlock {
             guard h >> 1 <= UInt64(UInt32.max), h >> 1 > 0 else { throw CorruptRecord("a posting's frequency is \(h >> 1)") }
             let mask: UInt32
             if h & 1 == 1 {
-                guard offset < bytes.count, bytes[offset] < 32 else { throw CorruptRecord("a posting's position bit is missing or beyond 31") }
-                mask = 1 << UInt32(bytes[offset])
+                guard offset < bytes.count, bytes[offset] <= 32 else { throw CorruptRecord("a posting's position bit is missing or beyond 32") }
+                mask = bytes[offset] == 32 ? 0 : 1 << UInt32(bytes[offset])
                 offset += 1
             } else {
                 guard bytes.count - offset >= 4 else { throw CorruptRecord("a posting block ends inside a position mask") }

@@ -1115,6 +1115,47 @@ final class SearchSegmentTests: XCTestCase {
         }
     }
 
+    /// Posting blocks give back what was encoded — any frequency, documents, and masks of no
+    /// bit (filter terms, CJK singles: one byte), one bit (one byte) or several (four bytes) —
+    /// and a mask byte beyond 32 is damage, not a crash.
+    func testPostingBlocksRoundTripEveryKindOfMask() throws {
+        var rng = SplitMix64(seed: 0xB10C)
+        var writer = PostingBlock.Writer()
+        for _ in 0..<2000 {
+            let base = UInt32(truncatingIfNeeded: rng.next() % 1_000_000)
+            var doc = base
+            var postings: [(doc: UInt32, tf: UInt32, mask: UInt32)] = []
+            for k in 0..<Int(1 + rng.next() % 40) {
+                doc += k == 0 ? UInt32(rng.next() % 3) : UInt32(1 + rng.next() % 5000)
+                let mask: UInt32 = switch rng.next() % 3 {
+                case 0: 0
+                case 1: 1 << UInt32(rng.next() % 32)
+                default: UInt32(truncatingIfNeeded: rng.next())
+                }
+                postings.append((doc, UInt32(1 + rng.next() % (rng.next() % 2 == 0 ? 10 : UInt64(UInt32.max))), mask))
+            }
+            var decoded: [(doc: UInt32, tf: UInt32, mask: UInt32)] = []
+            var size = 0
+            try writer.encode(base: base, room: postings.count * PostingBlock.maxPostingBytes, { sink in
+                for p in postings { sink.append(doc: p.doc, tf: p.tf, mask: p.mask) }
+            }, then: { block, _ in
+                size = block.count
+                var r = try PostingBlock.Reader(block, base: base, last: doc)
+                while let p = try r.next() { decoded.append(p) }
+            })
+            XCTAssertEqual(decoded.map { [$0.doc, $0.tf, $0.mask] }, postings.map { [$0.doc, $0.tf, $0.mask] })
+            // A mask of at most one bit takes one byte.
+            if postings.count == 1, postings[0].mask & (postings[0].mask &- 1) == 0, postings[0].tf < 64, postings[0].doc - base < 128 {
+                XCTAssertEqual(size, 4)
+            }
+        }
+        // count 1, delta 0, frequency 1 with s = 1, then a mask byte of 33.
+        try [UInt8]([1, 0, 3, 33]).withUnsafeBytes { b in
+            var r = try PostingBlock.Reader(b, base: 0, last: 10)
+            XCTAssertThrowsError(try r.next())
+        }
+    }
+
     func testTermsSortInLMDBKeyOrder() {
         var rng = SplitMix64(seed: 99)
         var table = TermTable<Void>(capacity: 16)
