@@ -49,6 +49,16 @@ extension Store {
         try buildSearchIndex(env: env, dbs: dbs, search: search)
     }
 
+    /// What another process did to the index, recorded as `found` in `search.version`, that a
+    /// process keeping its index under `SearchText.fingerprint` cannot write on.
+    static func searchRulesChange(found: UInt64) -> String {
+        if found == 0 { return "a folio keeping no search index wrote to it" }
+        if found >> 32 == UInt64(SearchText.version) {
+            return "another build of folio (the same term rules \(SearchText.version), other Unicode tables) rebuilt its search index"
+        }
+        return "another folio rebuilt its search index under term rules \(found >> 32) (this one indexes under rules \(SearchText.version))"
+    }
+
     private static func clearSearch(_ txn: Transaction, _ search: SearchDatabases, _ meta: Database) throws {
         for db in search.all { try txn.clear(db) }
         for k in [Meta.searchDocs, Meta.searchLength, Meta.searchNext, Meta.searchSegment] { try txn.put(meta, key: k, value: UInt64(0).bigEndianBytes) }
@@ -66,6 +76,9 @@ extension Store {
             transactions += 1
             let done = try storeErrors {
                 try env.write { txn -> Bool in
+                    // Another process may have rebuilt the index under its rules meanwhile.
+                    let version = try Meta.u64(Meta.searchVersion, dbs.meta, txn)
+                    guard version == SearchText.fingerprint else { throw StoreError.changedSinceOpen(searchRulesChange(found: version)) }
                     guard let cursor = try txn.get(dbs.meta, key: Meta.searchBuild) else { return true }
                     let index = SearchIndexWriter(txn: txn, dbs: search, meta: dbs.meta)
                     var journal = PostingJournal()

@@ -36,6 +36,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A write failed because the filesystem holding the store is full (`ENOSPC`, `EDQUOT`,
     /// or `EIO` with almost no space left). Nothing of that write was committed.
     case diskFull(path: String, availableBytes: Int64, LMDBError)
+    /// Another folio process changed the store since this one opened it, in a way this one
+    /// cannot write on under (a newer storage format, a search index rebuilt under other term
+    /// rules): nothing was written; restarting this process reopens the store as it now is.
+    case changedSinceOpen(String)
     /// LMDB reported an error.
     case lmdb(LMDBError)
 
@@ -62,6 +66,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .diskFull(path, available, e):
             return "disk full: the filesystem holding \(path) has \(available) bytes available (\(e.message)); "
                 + "nothing of this write was committed and the store is intact: free some space and run the command again"
+        case let .changedSinceOpen(what):
+            return "\(what) since this process opened the store; nothing was written: restart this process (an admin ran another folio on the store while it was running?)"
         case let .lmdb(e): return e.description
         }
     }
@@ -85,7 +91,7 @@ extension StoreError: Failure {
         case .notFound, .noSuchVersion: return .notFound
         case .dotClash: return .conflict
         case .invalidArticle, .invalidContext, .missingBody, .writeIDReused: return .invalidInput
-        case .noStore, .permissionDenied, .alreadyExists, .newerFormat, .notAFolioStore, .corrupt, .badDestination, .diskFull, .lmdb: return .internalFailure
+        case .noStore, .permissionDenied, .alreadyExists, .newerFormat, .notAFolioStore, .corrupt, .badDestination, .diskFull, .changedSinceOpen, .lmdb: return .internalFailure
         }
     }
 }

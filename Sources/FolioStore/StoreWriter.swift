@@ -39,11 +39,34 @@ public final class StoreWriter {
     init(store: Store, txn: Transaction) throws {
         self.store = store
         self.txn = txn
+        try Self.checkUnchangedSinceOpen(store, txn)
         seq = try Meta.u64(Meta.seq, store.dbs.meta, txn)
         live = Int64(try Meta.u64(Meta.live, store.dbs.meta, txn))
         tombstones = Int64(try Meta.u64(Meta.tombstones, store.dbs.meta, txn))
         conflicts = Int64(try Meta.u64(Meta.conflicts, store.dbs.meta, txn))
         clock = Int64(bitPattern: try Meta.u64(Meta.clock, store.dbs.meta, txn))
+    }
+
+    /// Refuses a write transaction on a store that another folio process changed since this
+    /// one opened it (LMDB lets several processes write one store: a node runs while an admin
+    /// runs a newer `folio`, whose write-open upgrades the format or rebuilds the search index
+    /// under its own term rules): writing on would index under rules the index no longer
+    /// has, or misread records. A process that keeps no index makes any index there stale
+    /// (`search.version` 0), so a process that keeps one finds out at its next write.
+    static func checkUnchangedSinceOpen(_ store: Store, _ txn: Transaction) throws {
+        let meta = store.dbs.meta
+        let format = try Meta.recordedFormat(meta, txn)
+        guard format <= Store.storageFormat else {
+            throw StoreError.changedSinceOpen("another folio upgraded it to storage format \(format) (this one writes format \(Store.storageFormat))")
+        }
+        let version = try Meta.u64(Meta.searchVersion, meta, txn)
+        if store.dbs.search != nil {
+            guard version == SearchText.fingerprint else {
+                throw StoreError.changedSinceOpen(Store.searchRulesChange(found: version))
+            }
+        } else if version != 0 && !store.options.readOnly {
+            try txn.put(meta, key: Meta.searchVersion, value: UInt64(0).bigEndianBytes)
+        }
     }
 
     /// The timestamp of a new local version of an article held as `held`: never below the

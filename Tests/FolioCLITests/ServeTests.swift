@@ -1,3 +1,5 @@
+import FolioModel
+import FolioStore
 import Foundation
 import XCTest
 
@@ -42,6 +44,36 @@ final class ServeTests: XCTestCase {
         server.terminate()
         server.waitUntilExit()
         XCTAssertEqual(server.terminationStatus, 0)
+        XCTAssertEqual(try CLI.run(["verify", "--data", data]).code, 0)
+    }
+
+    /// Two processes on one store: a node runs while another process (here this test, keeping
+    /// no search index, as a library user may) writes an article. The node's index no longer
+    /// holds every article, so its writes refuse — exit 3, the message says to restart it —
+    /// instead of going on with an index that misses one; restarted, it rebuilds the index
+    /// and finds that article too.
+    func testANodeRefusesWritesAfterAnotherProcessLeftItsIndexStale() throws {
+        let data = temporaryDirectory(self) + "/store"
+        XCTAssertEqual(try CLI.run(["init", "--data", data]).code, 0)
+        XCTAssertEqual(try CLI.run(["import", CLI.samples, "--data", data]).code, 0)
+        var (server, address, _) = try serve(data)
+        XCTAssertEqual(try CLI.run(["put", "n/1", "--title", "harbour one", "--remote", address]).code, 0)
+        var o = Store.Options()
+        o.maintainSearchIndex = false
+        let other = try Store.open(at: data, options: o)
+        try other.write { try $0.put(Article(id: "n/2", title: "harbour two")) }
+        other.close()
+        let refused = try CLI.run(["put", "n/3", "--title", "harbour three", "--remote", address])
+        XCTAssertEqual(refused.code, 3, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("restart this process"), refused.stderr)
+        XCTAssertEqual(try CLI.run(["get", "n/3", "--remote", address]).code, 1)
+        server.terminate()
+        server.waitUntilExit()
+        (server, address, _) = try serve(data)
+        defer { server.terminate(); server.waitUntilExit() }
+        XCTAssertEqual(try CLI.run(["put", "n/3", "--title", "harbour three", "--remote", address]).code, 0)
+        let found = try CLI.run(["search", "harbour", "--json", "--remote", address])
+        for id in ["n/1", "n/2", "n/3"] { XCTAssertTrue(found.stdout.contains("\"id\":\"\(id)\""), found.stdout) }
         XCTAssertEqual(try CLI.run(["verify", "--data", data]).code, 0)
     }
 

@@ -141,6 +141,55 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(try s.verify().problems, [])
     }
 
+    /// Another folio process (a newer one an admin runs while a node keeps the store open)
+    /// rebuilds the index under its term rules, upgrades the format, or writes keeping no
+    /// index — what it leaves in `meta` is written here as it would: every write of this
+    /// process then refuses, writing nothing, rather than index under rules the index no
+    /// longer has; a process keeping no index marks any index there stale.
+    func testWritesRefuseAStoreAnotherFolioChangedSinceItWasOpened() throws {
+        let dir = try temporaryDirectory(self) + "/store"
+        let s = try makeStore(self, path: dir)
+        try s.write { try $0.put(Article(id: "a", title: "港湾", body: "port")) }
+        let meta = s.dbs.meta
+        func refuses(_ what: String, file: StaticString = #filePath, line: UInt = #line) {
+            XCTAssertThrowsError(try s.write { try $0.put(Article(id: "b", title: "T", body: "x")) }, file: file, line: line) { e in
+                guard case let StoreError.changedSinceOpen(why) = e else { return XCTFail("\(e)", file: file, line: line) }
+                XCTAssertTrue(why.contains(what), why, file: file, line: line)
+                XCTAssertTrue("\(e)".contains("restart this process"), "\(e)", file: file, line: line)
+            }
+            XCTAssertNil(try s.get("b"), file: file, line: line)
+        }
+        let ours = try s.env.read { try Meta.u64(Meta.searchVersion, meta, $0) }
+        XCTAssertEqual(ours, SearchText.fingerprint)
+        for (version, what) in [(UInt64(SearchText.version + 1) << 32 | 7, "under term rules \(SearchText.version + 1)"),
+                                (UInt64(SearchText.version) << 32 | (ours &+ 1) & 0xFFFF_FFFF, "other Unicode tables"),
+                                (0, "keeping no search index")] {
+            try s.env.write { try $0.put(meta, key: Meta.searchVersion, value: version.bigEndianBytes) }
+            refuses(what)
+            try s.env.write { try $0.put(meta, key: Meta.searchVersion, value: ours.bigEndianBytes) }
+        }
+        try s.env.write { try $0.put(meta, key: Meta.format, value: withUnsafeBytes(of: (Store.storageFormat + 1).bigEndian) { Array($0) }) }
+        refuses("storage format \(Store.storageFormat + 1)")
+        try s.env.write { try $0.put(meta, key: Meta.format, value: withUnsafeBytes(of: Store.storageFormat.bigEndian) { Array($0) }) }
+        try s.write { try $0.put(Article(id: "b", title: "T", body: "x")) }
+        XCTAssertEqual(try s.verify().problems, [])
+        s.close()
+
+        // A process keeping no index, while the index is current: its first write marks it stale.
+        var o = Store.Options()
+        o.maintainSearchIndex = false
+        let bare = try Store.open(at: dir, options: o)
+        try bare.env.write { try $0.put(bare.dbs.meta, key: Meta.searchVersion, value: ours.bigEndianBytes) }
+        try bare.write { try $0.put(Article(id: "c", title: "港", body: "y")) }
+        XCTAssertEqual(try bare.env.read { try Meta.u64(Meta.searchVersion, bare.dbs.meta, $0) }, 0)
+        bare.close()
+        // The next process keeping one rebuilds it at its write-open: "c" is found.
+        let again = try Store.open(at: dir)
+        defer { again.close() }
+        XCTAssertEqual(Set(try ids(again, "港")), ["a", "c"])
+        XCTAssertEqual(try again.verify().problems, [])
+    }
+
     /// Phrases are checked on a candidate's text in place, as bytes, when its words are ASCII;
     /// on arbitrary text (punctuation and letters beyond ASCII, marks, CJK, long words) the
     /// byte scan either answers as the terms of the text do, or declines (nil) so they decide.
