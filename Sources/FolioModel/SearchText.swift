@@ -8,6 +8,7 @@ import Foundation
 ///   → "offnet", "español" → "espanol"), lowercased, "ß" → "ss". At most 64 bytes are kept.
 /// - CJK text (Han, Hiragana, Katakana, Hangul) has no spaces between words: each run becomes
 ///   its overlapping character bigrams ("東京で" → "東京", "京で"); a lone character is a term.
+///   Half-width and decomposed forms fold to the forms typed (`foldCJK`).
 ///   The index also holds each character of a longer run as a single (`forEachTermBytes(…,
 ///   singles: true)`), so one character typed alone finds the words holding it.
 /// - Everything else separates terms.
@@ -21,7 +22,9 @@ import Foundation
 /// its jamo, shared postings; now each has its own, as a query's bytes look them up.
 /// Version 5: an article indexes at most `maxDocumentTerms` distinct terms.
 /// Version 6: the index holds CJK singles (before it, 港 found only a 港 standing alone, never
-/// 神戸港 or 港湾).
+/// 神戸港 or 港湾); a CJK character takes the voicing marks after it and is folded (ｶﾞ, か +
+/// U+3099 → ガ, が; compatibility ideographs → their canonical forms); 々〆〇, Bopomofo, the
+/// kana supplements and extensions G and H are CJK.
 public enum SearchText {
     public static let version: UInt32 = 6
 
@@ -29,7 +32,7 @@ public enum SearchText {
     /// (they come with the toolchain): an index made under other tables is rebuilt, never
     /// silently mixed with new terms.
     public static let fingerprint: UInt64 = {
-        let probe = "Straße İSTANBUL ΣΊΣΥΦΟΣ ﬁ ＦＵＬＬ Ångström naïve 東京で Ꙗ ǅ ᾧ ϴ ꥠꥡ 𝔘𝔫𝔦 ١٢٣ ௫ Ⅻ"
+        let probe = "Straße İSTANBUL ΣΊΣΥΦΟΣ ﬁ ＦＵＬＬ Ångström naïve 東京で ｶﾞｲﾄﾞ か\u{3099}ﾊﾟ \u{F91F}\u{2F800} 々 Ꙗ ǅ ᾧ ϴ ꥠꥡ 𝔘𝔫𝔦 ١٢٣ ௫ Ⅻ"
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in terms(probe).joined(separator: "|").utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return UInt64(version) << 32 | (h & 0xFFFF_FFFF)
@@ -65,7 +68,9 @@ public enum SearchText {
         var word: [UInt8] = []
         var wordIsASCII = true
         var wordStart = 0
-        var cjk: [(Unicode.Scalar, Int, Int)] = []
+        // The CJK run so far: its characters (a scalar and the marks it takes), each with
+        // the UTF-8 range it came from, and how many marks it took.
+        var cjk: [(String.UnicodeScalarView, Int, Int, Int)] = []
         var offset = 0
         func flushWord() {
             guard !word.isEmpty else { return }
@@ -82,15 +87,11 @@ public enum SearchText {
         }
         func flushCJK() {
             guard !cjk.isEmpty else { return }
-            if cjk.count == 1 {
-                body(String(Character(cjk[0].0)), cjk[0].1..<cjk[0].2)
+            let chars = cjk.map { c in c.3 > 0 || needsCJKFold(c.0.first!) ? foldCJK(String(c.0)) : String(c.0) }
+            if chars.count == 1 {
+                body(chars[0], cjk[0].1..<cjk[0].2)
             } else {
-                for i in 0..<(cjk.count - 1) {
-                    var pair = String.UnicodeScalarView()
-                    pair.append(cjk[i].0)
-                    pair.append(cjk[i + 1].0)
-                    body(String(pair), cjk[i].1..<cjk[i + 1].2)
-                }
+                for i in 0..<(chars.count - 1) { body(chars[i] + chars[i + 1], cjk[i].1..<cjk[i + 1].2) }
             }
             cjk.removeAll(keepingCapacity: true)
         }
@@ -131,7 +132,14 @@ public enum SearchText {
                 offset = start
                 flushWord()
                 offset = end
-                cjk.append((u, start, end))
+                if let last = cjk.last, isCJKMark(u), last.3 < maxCJKMarks {
+                    // A voicing mark (decomposed, or half-width) belongs to the kana before it.
+                    cjk[cjk.count - 1].0.append(u)
+                    cjk[cjk.count - 1].2 = end
+                    cjk[cjk.count - 1].3 += 1
+                } else {
+                    cjk.append((String.UnicodeScalarView([u]), start, end, 0))
+                }
             } else if isWordPart(u, inWord: !word.isEmpty) {
                 if !cjk.isEmpty { flushCJK() }
                 if word.isEmpty { wordStart = start }
@@ -193,10 +201,18 @@ public enum SearchText {
         var wordIsASCII = true
         // Where the word stands in `bytes`.
         var wordStart = 0, wordEnd = 0
-        // The CJK run so far, as byte ranges of `bytes` (one per scalar).
-        var cjkStart = -1, cjkPrevious = -1, cjkPreviousEnd = -1, cjkCount = 0
-        let pair = UnsafeMutablePointer<UInt8>.allocate(capacity: 8)
-        defer { pair.deallocate() }
+        // The CJK run so far: how many characters it has made final, the last of them (its
+        // folded bytes, and the range of `bytes` it came from), and the character after it,
+        // not final while a mark may still join it (`pending`: its range and marks).
+        var cjkCount = 0
+        var previousCount = 0, previousStart = 0, previousEnd = 0
+        var pending = false, pendingStart = 0, pendingEnd = 0, pendingMarks = 0, pendingFolds = false
+        let previous = UnsafeMutablePointer<UInt8>.allocate(capacity: maxCJKCharacterBytes)
+        let pair = UnsafeMutablePointer<UInt8>.allocate(capacity: 2 * maxCJKCharacterBytes)
+        defer {
+            previous.deallocate()
+            pair.deallocate()
+        }
         func flushWord() {
             guard wordCount > 0 else { return }
             if wordIsASCII {
@@ -222,28 +238,56 @@ public enum SearchText {
             word[wordCount] = b
             wordCount += 1
         }
-        func cjkScalar(_ start: Int, _ end: Int) {
-            if cjkCount == 0 {
-                cjkStart = start
-            } else {
-                // The pair (previous scalar, this one).
-                let n = (cjkPreviousEnd - cjkPrevious) + (end - start)
-                for k in 0..<(cjkPreviousEnd - cjkPrevious) { pair[k] = bytes[cjkPrevious + k] }
-                for k in 0..<(end - start) { pair[cjkPreviousEnd - cjkPrevious + k] = bytes[start + k] }
-                body(UnsafeBufferPointer(start: pair, count: n), cjkPrevious..<end)
-                if singles { emit(UnsafeBufferPointer(rebasing: bytes[cjkPrevious..<cjkPreviousEnd]), cjkPrevious..<cjkPreviousEnd, true) }
+        // Makes the pending character final: folded (when it holds what folds), paired with
+        // the one before it, and then the one before the next.
+        func finishPending() {
+            pending = false
+            let raw = UnsafeBufferPointer(rebasing: bytes[pendingStart..<pendingEnd])
+            func take(_ char: UnsafeBufferPointer<UInt8>) {
+                if cjkCount > 0 {
+                    // The pair (previous character, this one), then the previous one's single.
+                    pair.update(from: previous, count: previousCount)
+                    (pair + previousCount).update(from: char.baseAddress!, count: char.count)
+                    body(UnsafeBufferPointer(start: pair, count: previousCount + char.count), previousStart..<pendingEnd)
+                    if singles { emit(UnsafeBufferPointer(start: previous, count: previousCount), previousStart..<previousEnd, true) }
+                }
+                previous.update(from: char.baseAddress!, count: char.count)
+                previousCount = char.count
+                previousStart = pendingStart
+                previousEnd = pendingEnd
+                cjkCount += 1
             }
-            cjkPrevious = start
-            cjkPreviousEnd = end
-            cjkCount += 1
+            if pendingFolds {
+                let folding = cache ?? FoldCache()
+                cache = folding
+                folding.withFoldedCJK(raw, take)
+            } else {
+                take(raw)
+            }
+        }
+        func cjkScalar(_ u: Unicode.Scalar, _ start: Int, _ end: Int) {
+            if pending && pendingMarks < maxCJKMarks && isCJKMark(u) {
+                // A voicing mark (decomposed, or half-width) belongs to the kana before it.
+                pendingEnd = end
+                pendingMarks += 1
+                pendingFolds = true
+                return
+            }
+            if pending { finishPending() }
+            pending = true
+            pendingStart = start
+            pendingEnd = end
+            pendingMarks = 0
+            pendingFolds = needsCJKFold(u)
         }
         func flushCJK() {
+            if pending { finishPending() }
             // A lone character is a term; a longer run has made its pairs already (and the
             // singles of all its characters but the last).
             if cjkCount == 1 {
-                body(UnsafeBufferPointer(rebasing: bytes[cjkStart..<cjkPreviousEnd]), cjkStart..<cjkPreviousEnd)
+                body(UnsafeBufferPointer(start: previous, count: previousCount), previousStart..<previousEnd)
             } else if singles {
-                emit(UnsafeBufferPointer(rebasing: bytes[cjkPrevious..<cjkPreviousEnd]), cjkPrevious..<cjkPreviousEnd, true)
+                emit(UnsafeBufferPointer(start: previous, count: previousCount), previousStart..<previousEnd, true)
             }
             cjkCount = 0
         }
@@ -260,11 +304,11 @@ public enum SearchText {
                 let folded = asciiFold[Int(byte)]
                 guard folded != 0 else {
                     i += 1
-                    if cjkCount > 0 { flushCJK() }
+                    if pending { flushCJK() }
                     flushWord()
                     continue
                 }
-                if cjkCount > 0 { flushCJK() }
+                if pending { flushCJK() }
                 if wordCount == 0 {
                     // A word starting here that is lowercase ASCII to its end (an ASCII
                     // separator or the end of the text) is handed over in place, uncopied.
@@ -317,19 +361,19 @@ public enum SearchText {
             guard let u = Unicode.Scalar(value) else { continue }
             if isCJK(u) {
                 flushWord()
-                cjkScalar(start, i)
+                cjkScalar(u, start, i)
             } else if isWordPart(u, inWord: wordCount > 0) {
-                if cjkCount > 0 { flushCJK() }
+                if pending { flushCJK() }
                 if wordCount == 0 { wordStart = start }
                 for k in start..<i { appendWord(bytes[k]) }
                 wordEnd = i
                 wordIsASCII = false
             } else {
-                if cjkCount > 0 { flushCJK() }
+                if pending { flushCJK() }
                 flushWord()
             }
         }
-        if cjkCount > 0 { flushCJK() }
+        if pending { flushCJK() }
         flushWord()
     }
 
@@ -355,14 +399,54 @@ public enum SearchText {
         !isCJK(u) && !isWordPart(u, inWord: afterWord)
     }
 
+    /// Han (with 々〆〇 and the Hangzhou numerals), Hiragana, Katakana (half-width too, and the
+    /// kana supplements), Bopomofo, Hangul (syllables, jamo, compatibility and half-width
+    /// jamo), the ideographs of every extension.
     static func isCJK(_ u: Unicode.Scalar) -> Bool {
         switch u.value {
-        case 0x3040...0x30FF, 0x31F0...0x31FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF,
-            0xAC00...0xD7AF, 0x1100...0x11FF, 0x3130...0x318F, 0xFF66...0xFF9F, 0x20000...0x2FFFF:
+        case 0x3005...0x3007, 0x3021...0x3029, 0x3031...0x3035, 0x303B...0x303C, 0x3040...0x30FF,
+            0x3100...0x312F, 0x3130...0x318F, 0x31A0...0x31BF, 0x31F0...0x31FF, 0x3400...0x4DBF,
+            0x4E00...0x9FFF, 0xA960...0xA97F, 0xAC00...0xD7AF, 0xD7B0...0xD7FF, 0xF900...0xFAFF,
+            0x1100...0x11FF, 0xFF66...0xFFDC, 0x1B000...0x1B16F, 0x20000...0x2FFFF, 0x30000...0x323AF:
             return true
         default:
             return false
         }
+    }
+
+    /// A voicing mark that joins the kana before it (decomposed ゙ ゚, half-width ﾞ ﾟ): the
+    /// character is the two together, folded (か + ゙ → が, ｶ + ﾞ → ガ).
+    static func isCJKMark(_ u: Unicode.Scalar) -> Bool {
+        switch u.value {
+        case 0x3099, 0x309A, 0xFF9E, 0xFF9F: return true
+        default: return false
+        }
+    }
+
+    /// Most voicing marks one character takes (more start characters of their own).
+    static let maxCJKMarks = 2
+    /// Most bytes of a folded CJK character.
+    static let maxCJKCharacterBytes = 24
+
+    /// Whether a CJK character starting with `u` is folded (by NFKC), as it has other forms:
+    /// half-width katakana and Hangul, compatibility ideographs and jamo, the spacing voicing
+    /// marks, the kana digraphs ゟ ヿ. Every other CJK character is its own folded form; one
+    /// that took a voicing mark is folded too.
+    static func needsCJKFold(_ u: Unicode.Scalar) -> Bool {
+        switch u.value {
+        case 0x3099...0x309C, 0x309F, 0x30FF, 0x3131...0x318E, 0xF900...0xFAFF, 0xFF66...0xFFDC, 0x2F800...0x2FA1F: return true
+        default: return false
+        }
+    }
+
+    /// The folded form of a CJK character (`needsCJKFold`, or one that took a voicing mark):
+    /// its compatibility composition (NFKC) keeping only CJK scalars, at most
+    /// `maxCJKCharacterBytes`; the character itself when that leaves nothing.
+    static func foldCJK(_ char: String) -> String {
+        // NFC once more: Foundation's NFKC leaves ｶﾞ as カ + U+3099, not ガ.
+        let nfkc = char.precomposedStringWithCompatibilityMapping.precomposedStringWithCanonicalMapping.unicodeScalars.filter(isCJK)
+        let folded = cut(String(String.UnicodeScalarView(nfkc)), to: maxCJKCharacterBytes)
+        return folded.isEmpty ? cut(char, to: maxCJKCharacterBytes) : folded
     }
 
     static func isWordPart(_ u: Unicode.Scalar, inWord: Bool) -> Bool {
@@ -661,6 +745,22 @@ public final class FoldCache {
     private var folded: [[UInt8]: [UInt8]] = [:]
 
     public init() {}
+
+    private var foldedCJK: [[UInt8]: [UInt8]] = [:]
+
+    /// Lends `body` the folded form of the CJK character whose raw bytes are `raw`
+    /// (`SearchText.foldCJK`).
+    func withFoldedCJK(_ raw: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        let key = Array(raw)
+        if let known = foldedCJK[key] {
+            known.withUnsafeBufferPointer(body)
+            return
+        }
+        let value = Array(SearchText.foldCJK(String(decoding: raw, as: UTF8.self)).utf8)
+        if foldedCJK.count >= Self.capacity { foldedCJK.removeAll(keepingCapacity: true) }
+        foldedCJK[key] = value
+        value.withUnsafeBufferPointer(body)
+    }
 
     /// Lends `body` the folded, capped form of the word whose raw bytes are `raw` (empty when
     /// folding leaves nothing).

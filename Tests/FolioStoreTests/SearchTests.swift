@@ -26,6 +26,16 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(SearchText.terms("ＦＵＬＬ　ｗｉｄｔｈ ﬁne"), ["full", "width", "fine"])
         XCTAssertEqual(SearchText.terms("東京で古地図展"), ["東京", "京で", "で古", "古地", "地図", "図展"])
         XCTAssertEqual(SearchText.terms("Tokyo東京2026年"), ["tokyo", "東京", "2026", "年"])
+        // CJK width and composition: half-width katakana and its voicing marks, decomposed
+        // kana, compatibility ideographs fold to the forms typed; 々 is part of its run.
+        // Compared as bytes (String's == holds canonically equivalent text equal).
+        func bytes(_ text: String) -> [[UInt8]] { SearchText.terms(text).map { Array($0.utf8) } }
+        XCTAssertEqual(bytes("ｶﾞｲﾄﾞ"), bytes("ガイド"))
+        XCTAssertEqual(bytes("か\u{3099}っこう"), bytes("がっこう"))
+        XCTAssertEqual(bytes("\u{F91F}"), bytes("\u{862D}"))
+        XCTAssertEqual(bytes("人々"), [Array("人々".utf8)])
+        XCTAssertEqual(bytes("ﾊﾟﾝ"), [Array("パン".utf8)])
+        XCTAssertEqual(bytes("ﾊﾟﾝ"), [[0xE3, 0x83, 0x91, 0xE3, 0x83, 0xB3]])
         XCTAssertEqual(SearchText.terms("e-mail: don't!"), ["e", "mail", "don", "t"])
         XCTAssertEqual(SearchText.terms(String(repeating: "a", count: 200)), [String(repeating: "a", count: 64)])
         XCTAssertEqual(SearchText.terms(""), [])
@@ -42,6 +52,10 @@ final class SearchTests: XCTestCase {
             0x900...0x97F, 0x660...0x669, 0x3040...0x30FF, 0x4E00...0x4E80, 0xAC00...0xAC40,
             0x1100...0x11FF, 0xFF01...0xFF9F, 0xFB00...0xFB06, 0x1E9E...0x1E9E, 0x1F300...0x1F64F,
             0x20000...0x20010, 0x2160...0x216F, 0x1D400...0x1D4FF, 0x0...0x10FFFF,
+            // What CJK folding joins and maps: voicing marks after kana (decomposed, half-width),
+            // half-width kana and Hangul, compatibility ideographs and jamo, 々〆〇.
+            0x3099...0x309C, 0x3099...0x309A, 0xFF9E...0xFF9F, 0xFF66...0xFFDC, 0xF900...0xFA6D,
+            0x3000...0x303F, 0x3100...0x318F, 0x2F800...0x2F810,
         ]
         // One fold cache shared by every text, as an import batch shares one.
         let shared = FoldCache()
@@ -58,15 +72,17 @@ final class SearchTests: XCTestCase {
             let s = String(text)
             var bytes: [String] = []
             SearchText.forEachTermBytes(s) { bytes.append(String(decoding: $0, as: UTF8.self)) }
-            XCTAssertEqual(bytes, SearchText.terms(s), "text: \(s.unicodeScalars.map { String($0.value, radix: 16) })")
+            // As bytes: String's == would hold canonically equivalent terms equal.
+            func utf8(_ terms: [String]) -> [[UInt8]] { terms.map { Array($0.utf8) } }
+            XCTAssertEqual(utf8(bytes), utf8(SearchText.terms(s)), "text: \(s.unicodeScalars.map { String($0.value, radix: 16) })")
             var cached: [String] = []
             SearchText.forEachTermBytes(s, foldCache: shared) { cached.append(String(decoding: $0, as: UTF8.self)) }
-            XCTAssertEqual(cached, bytes, "with a shared fold cache")
+            XCTAssertEqual(utf8(cached), utf8(bytes), "with a shared fold cache")
             // The ranges too (snippets mark words by them).
             var ranged: [String] = [], expected: [String] = []
             SearchText.forEachTermBytesAndRange(s) { ranged.append("\(String(decoding: $0, as: UTF8.self))@\($1)") }
             SearchText.forEachTerm(s) { expected.append("\($0)@\($1)") }
-            XCTAssertEqual(ranged, expected)
+            XCTAssertEqual(utf8(ranged), utf8(expected))
             // With singles: the same terms, and each character of a CJK run of two or more
             // once as a single (one scalar, its own range), in order.
             var withSingles: [String] = [], singles: [String] = []
@@ -74,29 +90,41 @@ final class SearchTests: XCTestCase {
                 let text = "\(String(decoding: term, as: UTF8.self))@\(range)"
                 if single { singles.append(text) } else { withSingles.append(text) }
             }
-            XCTAssertEqual(withSingles, expected)
-            XCTAssertEqual(singles, Self.cjkSingles(s))
-            if bytes != SearchText.terms(s) || ranged != expected || withSingles != expected || singles != Self.cjkSingles(s) { return }
+            XCTAssertEqual(utf8(withSingles), utf8(expected))
+            let problem = Self.singlesProblem(s)
+            XCTAssertNil(problem, "text: \(s.unicodeScalars.map { String($0.value, radix: 16) })")
+            if utf8(bytes) != utf8(SearchText.terms(s)) || utf8(ranged) != utf8(expected) || utf8(withSingles) != utf8(expected) || problem != nil { return }
         }
     }
 
-    /// The characters of `text`'s CJK runs of two or more, with their byte ranges (the model
-    /// the tokenizer's singles are checked against).
-    static func cjkSingles(_ text: String) -> [String] {
-        var out: [String] = [], run: [String] = []
-        var offset = 0
-        for u in text.unicodeScalars {
-            let n = String(u).utf8.count
-            if SearchText.isSeparator(u, afterWord: false) || !(u.value >= 0x1100 && [0x3040...0x30FF, 0x31F0...0x31FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF, 0xAC00...0xD7AF, 0x1100...0x11FF, 0x3130...0x318F, 0xFF66...0xFF9F, 0x20000...0x2FFFF].contains { $0.contains(u.value) }) {
-                if run.count > 1 { out += run }
-                run = []
+    /// What is wrong with the singles `forEachTermBytes(singles: true)` gives for `text`, if
+    /// anything: each pair must be two singles, side by side, its bytes theirs joined; each
+    /// single a part of a pair; a lone character (a term, no pair) no single.
+    static func singlesProblem(_ text: String) -> String? {
+        var pairs: [(bytes: [UInt8], range: Range<Int>)] = []
+        var singles: [Range<Int>: [UInt8]] = [:]
+        SearchText.forEachTermBytes(text, singles: true) { term, range, single in
+            if single {
+                if singles[range] != nil { return }
+                singles[range] = Array(term)
             } else {
-                run.append("\(u)@\(offset..<(offset + n))")
+                pairs.append((Array(term), range))
             }
-            offset += n
         }
-        if run.count > 1 { out += run }
-        return out
+        var used = Set<Range<Int>>()
+        for p in pairs {
+            // The singles of this pair: one starting where it starts, one ending where it ends.
+            let first = singles.first { $0.key.lowerBound == p.range.lowerBound && $0.key.upperBound < p.range.upperBound }
+            let second = singles.first { $0.key.upperBound == p.range.upperBound && $0.key.lowerBound > p.range.lowerBound }
+            guard let first, let second else { continue }  // a word, or a lone character
+            guard first.key.upperBound == second.key.lowerBound, first.value + second.value == p.bytes else {
+                return "pair \(String(decoding: p.bytes, as: UTF8.self))@\(p.range) is not its singles \(String(decoding: first.value, as: UTF8.self))@\(first.key) + \(String(decoding: second.value, as: UTF8.self))@\(second.key)"
+            }
+            used.insert(first.key)
+            used.insert(second.key)
+        }
+        if let stray = singles.keys.first(where: { !used.contains($0) }) { return "single at \(stray) belongs to no pair" }
+        return nil
     }
 
     /// One CJK character typed alone finds the articles holding it inside longer runs (港 in
@@ -110,7 +138,18 @@ final class SearchTests: XCTestCase {
             try w.put(Article(id: "ja/bay", title: "湾岸", body: "港湾労働者の集会"))
             try w.put(Article(id: "ja/lone", title: "港", body: "港 湾"))
             try w.put(Article(id: "ja/none", title: "空港", body: "", tags: ["空"]))
+            // Half-width katakana, decomposed kana: found as they are typed.
+            try w.put(Article(id: "ja/half", title: "ｶﾞｲﾄﾞ", body: "ﾊﾟﾝを食べた"))
+            try w.put(Article(id: "ja/nfd", title: "T", body: "か\u{3099}っこうへ行った"))
         }
+        XCTAssertEqual(try ids(s, "ガイド"), ["ja/half"])
+        XCTAssertEqual(try ids(s, "パン"), ["ja/half"])
+        XCTAssertEqual(try ids(s, "ド"), ["ja/half"])
+        XCTAssertEqual(try ids(s, "がっこう"), ["ja/nfd"])
+        XCTAssertTrue(try ids(s, "が").contains("ja/nfd"))
+        XCTAssertEqual(try ids(s, "か"), [])
+        let nfd = try XCTUnwrap(try s.search(SearchQuery(parsing: "が"), limit: 1).first)
+        XCTAssertTrue(nfd.snippet.contains("«か\u{3099}»"), nfd.snippet)
         XCTAssertEqual(Set(try ids(s, "港")), ["ja/kobe", "ja/bay", "ja/lone", "ja/none"])
         XCTAssertEqual(try ids(s, "図"), ["world/2026-11-23-tokyo-exhibit"])
         XCTAssertEqual(try ids(s, "江"), ["world/2026-11-23-tokyo-exhibit"])
