@@ -244,14 +244,16 @@ public enum SearchText {
             pending = false
             let raw = UnsafeBufferPointer(rebasing: bytes[pendingStart..<pendingEnd])
             func take(_ char: UnsafeBufferPointer<UInt8>) {
+                // Characters are a few bytes: copied by hand, not by a call to memmove.
+                let c = char.baseAddress!
                 if cjkCount > 0 {
                     // The pair (previous character, this one), then the previous one's single.
-                    pair.update(from: previous, count: previousCount)
-                    (pair + previousCount).update(from: char.baseAddress!, count: char.count)
+                    for k in 0..<previousCount { pair[k] = previous[k] }
+                    for k in 0..<char.count { pair[previousCount + k] = c[k] }
                     body(UnsafeBufferPointer(start: pair, count: previousCount + char.count), previousStart..<pendingEnd)
                     if singles { emit(UnsafeBufferPointer(start: previous, count: previousCount), previousStart..<previousEnd, true) }
                 }
-                previous.update(from: char.baseAddress!, count: char.count)
+                for k in 0..<char.count { previous[k] = c[k] }
                 previousCount = char.count
                 previousStart = pendingStart
                 previousEnd = pendingEnd
@@ -402,12 +404,15 @@ public enum SearchText {
     /// Han (with 々〆〇 and the Hangzhou numerals), Hiragana, Katakana (half-width too, and the
     /// kana supplements), Bopomofo, Hangul (syllables, jamo, compatibility and half-width
     /// jamo), the ideographs of every extension.
-    static func isCJK(_ u: Unicode.Scalar) -> Bool {
+    @inline(__always) static func isCJK(_ u: Unicode.Scalar) -> Bool {
         switch u.value {
-        case 0x3005...0x3007, 0x3021...0x3029, 0x3031...0x3035, 0x303B...0x303C, 0x3040...0x30FF,
+        // The common blocks first (cases are tried in order).
+        case 0x4E00...0x9FFF, 0x3040...0x30FF, 0xAC00...0xD7FF:
+            return true
+        case 0x3005...0x3007, 0x3021...0x3029, 0x3031...0x3035, 0x303B...0x303C,
             0x3100...0x312F, 0x3130...0x318F, 0x31A0...0x31BF, 0x31F0...0x31FF, 0x3400...0x4DBF,
-            0x4E00...0x9FFF, 0xA960...0xA97F, 0xAC00...0xD7AF, 0xD7B0...0xD7FF, 0xF900...0xFAFF,
-            0x1100...0x11FF, 0xFF66...0xFFDC, 0x1B000...0x1B16F, 0x20000...0x2FFFF, 0x30000...0x323AF:
+            0xA960...0xA97F, 0xF900...0xFAFF, 0x1100...0x11FF, 0xFF66...0xFFDC, 0x1B000...0x1B16F,
+            0x20000...0x2FFFF, 0x30000...0x323AF:
             return true
         default:
             return false
