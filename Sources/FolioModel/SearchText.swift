@@ -22,9 +22,10 @@ import Foundation
 /// its jamo, shared postings; now each has its own, as a query's bytes look them up.
 /// Version 5: an article indexes at most `maxDocumentTerms` distinct terms.
 /// Version 6: the index holds CJK singles (before it, 港 found only a 港 standing alone, never
-/// 神戸港 or 港湾); a CJK character takes the voicing marks after it and is folded (ｶﾞ, か +
-/// U+3099 → ガ, が; compatibility ideographs → their canonical forms); 々〆〇, Bopomofo, the
-/// kana supplements and extensions G and H are CJK.
+/// 神戸港 or 港湾); a CJK character takes the marks after it (voicing marks, Hangul vowels and
+/// finals) and is folded (ｶﾞ, か + U+3099 → ガ, が; ヿ → コ, ト; decomposed Hangul → its
+/// syllables; compatibility ideographs → their canonical forms); 々〆〇, Bopomofo, the kana
+/// supplements and extensions G and H are CJK; ・ ゠ separate.
 public enum SearchText {
     public static let version: UInt32 = 6
 
@@ -87,11 +88,15 @@ public enum SearchText {
         }
         func flushCJK() {
             guard !cjk.isEmpty else { return }
-            let chars = cjk.map { c in c.3 > 0 || needsCJKFold(c.0.first!) ? foldCJK(String(c.0)) : String(c.0) }
+            // Each scalar of a folded form is a character, from its cluster's range.
+            let chars = cjk.flatMap { c -> [(String, Int, Int)] in
+                guard c.3 > 0 || needsCJKFold(c.0.first!) else { return [(String(c.0), c.1, c.2)] }
+                return foldCJK(String(c.0)).unicodeScalars.map { (String($0), c.1, c.2) }
+            }
             if chars.count == 1 {
-                body(chars[0], cjk[0].1..<cjk[0].2)
+                body(chars[0].0, chars[0].1..<chars[0].2)
             } else {
-                for i in 0..<(chars.count - 1) { body(chars[i] + chars[i + 1], cjk[i].1..<cjk[i + 1].2) }
+                for i in 0..<(chars.count - 1) { body(chars[i].0 + chars[i + 1].0, chars[i].1..<chars[i + 1].2) }
             }
             cjk.removeAll(keepingCapacity: true)
         }
@@ -133,7 +138,7 @@ public enum SearchText {
                 flushWord()
                 offset = end
                 if let last = cjk.last, isCJKMark(u), last.3 < maxCJKMarks {
-                    // A voicing mark (decomposed, or half-width) belongs to the kana before it.
+                    // A mark (`isCJKMark`) joins the character before it.
                     cjk[cjk.count - 1].0.append(u)
                     cjk[cjk.count - 1].2 = end
                     cjk[cjk.count - 1].3 += 1
@@ -262,14 +267,23 @@ public enum SearchText {
             if pendingFolds {
                 let folding = cache ?? FoldCache()
                 cache = folding
-                folding.withFoldedCJK(raw, take)
+                // Each scalar of the folded form is a character (ヿ → コ, ト; ｱﾞ → ア, ゙),
+                // all from the same range of the text.
+                folding.withFoldedCJK(raw) { folded in
+                    var k = 0
+                    while k < folded.count {
+                        let n = min(folded.count - k, utf8Length(lead: folded[k]))
+                        take(UnsafeBufferPointer(rebasing: folded[k..<k + n]))
+                        k += n
+                    }
+                }
             } else {
                 take(raw)
             }
         }
         func cjkScalar(_ u: Unicode.Scalar, _ start: Int, _ end: Int) {
             if pending && pendingMarks < maxCJKMarks && isCJKMark(u) {
-                // A voicing mark (decomposed, or half-width) belongs to the kana before it.
+                // A mark (`isCJKMark`) joins the character before it.
                 pendingEnd = end
                 pendingMarks += 1
                 pendingFolds = true
@@ -406,8 +420,9 @@ public enum SearchText {
     /// jamo), the ideographs of every extension.
     @inline(__always) static func isCJK(_ u: Unicode.Scalar) -> Bool {
         switch u.value {
-        // The common blocks first (cases are tried in order).
-        case 0x4E00...0x9FFF, 0x3040...0x30FF, 0xAC00...0xD7FF:
+        // The common blocks first (cases are tried in order); ゠ and ・ (U+30A0, U+30FB) are
+        // punctuation (the dot between the words of a name: ジョン・スミス), not characters.
+        case 0x4E00...0x9FFF, 0x3040...0x309F, 0x30A1...0x30FA, 0x30FC...0x30FF, 0xAC00...0xD7FF:
             return true
         case 0x3005...0x3007, 0x3021...0x3029, 0x3031...0x3035, 0x303B...0x303C,
             0x3100...0x312F, 0x3130...0x318F, 0x31A0...0x31BF, 0x31F0...0x31FF, 0x3400...0x4DBF,
@@ -419,24 +434,30 @@ public enum SearchText {
         }
     }
 
-    /// A voicing mark that joins the kana before it (decomposed ゙ ゚, half-width ﾞ ﾟ): the
-    /// character is the two together, folded (か + ゙ → が, ｶ + ﾞ → ガ).
-    static func isCJKMark(_ u: Unicode.Scalar) -> Bool {
+    /// What joins the character before it, which is then folded with it: a voicing mark
+    /// (decomposed ゙ ゚, half-width ﾞ ﾟ: か + ゙ → が, ｶ + ﾞ → ガ), a Hangul vowel or final
+    /// consonant (conjoining, or a half-width vowel: decomposed Hangul → its syllables).
+    public static func isCJKMark(_ u: Unicode.Scalar) -> Bool {
         switch u.value {
-        case 0x3099, 0x309A, 0xFF9E, 0xFF9F: return true
+        case 0x3099, 0x309A, 0xFF9E, 0xFF9F, 0x1160...0x11FF, 0xD7B0...0xD7FF, 0xFFC2...0xFFDC: return true
         default: return false
         }
     }
 
+    /// The length of the UTF-8 sequence led by `b` (1 for a byte that leads none).
+    @inline(__always) public static func utf8Length(lead b: UInt8) -> Int {
+        b < 0xC0 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
+    }
+
     /// Most voicing marks one character takes (more start characters of their own).
     static let maxCJKMarks = 2
-    /// Most bytes of a folded CJK character.
+    /// Most bytes of a folded CJK cluster (its scalars are characters of their own).
     static let maxCJKCharacterBytes = 24
 
     /// Whether a CJK character starting with `u` is folded (by NFKC), as it has other forms:
     /// half-width katakana and Hangul, compatibility ideographs and jamo, the spacing voicing
-    /// marks, the kana digraphs ゟ ヿ. Every other CJK character is its own folded form; one
-    /// that took a voicing mark is folded too.
+    /// marks, the kana digraphs ゟ ヿ (→ より, コト). Every other CJK character is its own
+    /// folded form; one that took a mark (`isCJKMark`) is folded too.
     static func needsCJKFold(_ u: Unicode.Scalar) -> Bool {
         switch u.value {
         case 0x3099...0x309C, 0x309F, 0x30FF, 0x3131...0x318E, 0xF900...0xFAFF, 0xFF66...0xFFDC, 0x2F800...0x2FA1F: return true
@@ -610,7 +631,8 @@ public struct SearchQuery: Sendable, Equatable {
                         ? "\"\(body)\": a prefix needs at least one letter before *"
                         : "\"\(body)\": a prefix is one word followed by *")
                 }
-                guard stem[0].count >= 2 else { throw Invalid(reason: "\"\(body)\": a prefix needs at least two letters before *") }
+                // Counted in scalars: two jamo may make one Character.
+                guard stem[0].unicodeScalars.count >= 2 else { throw Invalid(reason: "\"\(body)\": a prefix needs at least two letters before *") }
                 atom = .prefix(stem[0])
             } else {
                 quoted = true

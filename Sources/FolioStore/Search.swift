@@ -847,14 +847,37 @@ enum Snippet {
         return String(out)
     }
 
-    /// The byte offset at or before `offset` where a scalar of `bytes` (valid UTF-8) starts:
-    /// at most three steps back. (A cut between scalars may part a combining mark from its
-    /// letter; looking for a grapheme's start instead could walk a crafted one of any length.)
+    /// The byte offset at or before `offset` where a scalar of `bytes` (valid UTF-8) starts,
+    /// moved back before up to `maxMarksKept` marks there (combining marks, kana voicing
+    /// marks, Hangul vowels and finals) and the character they belong to: a cut keeps a kana
+    /// with its dakuten, a letter with its accents. (Looking for a grapheme's start instead
+    /// could walk a crafted one of any length: past that many marks, the cut parts them.)
     private static func scalarStart(_ bytes: [UInt8], atOrBefore offset: Int) -> Int {
-        var i = offset
-        while i > 0, i < bytes.count, bytes[i] & 0xC0 == 0x80 { i -= 1 }
-        return i
+        func start(_ offset: Int) -> Int {
+            var i = offset
+            while i > 0, i < bytes.count, bytes[i] & 0xC0 == 0x80 { i -= 1 }
+            return i
+        }
+        func isMark(at i: Int) -> Bool {
+            guard i < bytes.count else { return false }
+            let n = min(bytes.count - i, SearchText.utf8Length(lead: bytes[i]))
+            guard let u = String(decoding: bytes[i..<i + n], as: UTF8.self).unicodeScalars.first else { return false }
+            switch u.properties.generalCategory {
+            case .nonspacingMark, .spacingMark, .enclosingMark: return true
+            default: return SearchText.isCJKMark(u)
+            }
+        }
+        var i = start(offset)
+        var steps = 0
+        while i > 0, steps <= maxMarksKept, isMark(at: i) {
+            i = start(i - 1)
+            steps += 1
+        }
+        return steps > maxMarksKept ? start(offset) : i
     }
+
+    /// Most marks after one character a cut moves back over (`scalarStart`).
+    static let maxMarksKept = 4
 
     private static func passage(_ text: String, terms: [[UInt8]], prefixes: [[UInt8]], requireMatch: Bool) -> String? {
         let bytes = Array(text.utf8)

@@ -67,7 +67,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "disk full: the filesystem holding \(path) has \(available) bytes available (\(e.message)); "
                 + "nothing of this write was committed and the store is intact: free some space and run the command again"
         case let .changedSinceOpen(what):
-            return "\(what) since this process opened the store; nothing was written: restart this process (an admin ran another folio on the store while it was running?)"
+            return "\(what) since the folio process writing here opened the store; nothing was written: restart that process (a node: restart the node; another folio was run on its store while it ran)"
         case let .lmdb(e): return e.description
         }
     }

@@ -65,7 +65,7 @@ final class ServeTests: XCTestCase {
         other.close()
         let refused = try CLI.run(["put", "n/3", "--title", "harbour three", "--remote", address])
         XCTAssertEqual(refused.code, 3, refused.stderr)
-        XCTAssertTrue(refused.stderr.contains("restart this process"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("restart the node"), refused.stderr)
         XCTAssertEqual(try CLI.run(["get", "n/3", "--remote", address]).code, 1)
         server.terminate()
         server.waitUntilExit()

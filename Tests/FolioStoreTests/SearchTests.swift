@@ -36,6 +36,13 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(bytes("人々"), [Array("人々".utf8)])
         XCTAssertEqual(bytes("ﾊﾟﾝ"), [Array("パン".utf8)])
         XCTAssertEqual(bytes("ﾊﾟﾝ"), [[0xE3, 0x83, 0x91, 0xE3, 0x83, 0xB3]])
+        // ・ separates the words of a name, in either width; a digraph is its two kana; extra
+        // marks fold alike in any spelling; decomposed Hangul is its syllables.
+        XCTAssertEqual(bytes("ジョン・スミス"), bytes("ｼﾞｮﾝ･ｽﾐｽ"))
+        XCTAssertEqual(bytes("ジョン・スミス"), bytes("ジョン スミス"))
+        XCTAssertEqual(bytes("事ヿ"), bytes("事コト"))
+        XCTAssertEqual(bytes("ﾊﾞﾞﾞｲ"), bytes("バ\u{3099}\u{3099}イ"))
+        XCTAssertEqual(bytes("한국어".decomposedStringWithCanonicalMapping), bytes("한국어"))
         XCTAssertEqual(SearchText.terms("e-mail: don't!"), ["e", "mail", "don", "t"])
         XCTAssertEqual(SearchText.terms(String(repeating: "a", count: 200)), [String(repeating: "a", count: 64)])
         XCTAssertEqual(SearchText.terms(""), [])
@@ -98,33 +105,38 @@ final class SearchTests: XCTestCase {
     }
 
     /// What is wrong with the singles `forEachTermBytes(singles: true)` gives for `text`, if
-    /// anything: each pair must be two singles, side by side, its bytes theirs joined; each
-    /// single a part of a pair; a lone character (a term, no pair) no single.
+    /// anything. A run of characters c1…cn (n ≥ 2) must give pair(c1 c2), single(c1),
+    /// pair(c2 c3), single(c2), …, single(cn): each pair its two singles' bytes joined, each
+    /// single from where its pair starts; a word or a lone character no single.
     static func singlesProblem(_ text: String) -> String? {
-        var pairs: [(bytes: [UInt8], range: Range<Int>)] = []
-        var singles: [Range<Int>: [UInt8]] = [:]
-        SearchText.forEachTermBytes(text, singles: true) { term, range, single in
-            if single {
-                if singles[range] != nil { return }
-                singles[range] = Array(term)
+        var stream: [(bytes: [UInt8], range: Range<Int>, single: Bool)] = []
+        SearchText.forEachTermBytes(text, singles: true) { stream.append((Array($0), $1, $2)) }
+        func show(_ i: Int) -> String { "\(String(decoding: stream[i].bytes, as: UTF8.self))@\(stream[i].range)\(stream[i].single ? " single" : "")" }
+        // The character the last pair ended with, until the run's last single.
+        var carried: (bytes: [UInt8], upper: Int)?
+        var i = 0
+        while i < stream.count {
+            let t = stream[i]
+            if !t.single && i + 1 < stream.count && stream[i + 1].single {
+                // A pair, then the single of its first character.
+                let first = stream[i + 1]
+                guard t.bytes.starts(with: first.bytes), first.bytes.count < t.bytes.count, first.range.lowerBound == t.range.lowerBound,
+                    first.range.upperBound <= t.range.upperBound
+                else { return "\(show(i + 1)) is not the first character of \(show(i))" }
+                if let c = carried, c.bytes != first.bytes { return "\(show(i)) does not start with the character the pair before ended with" }
+                carried = (Array(t.bytes.dropFirst(first.bytes.count)), t.range.upperBound)
+                i += 2
+            } else if t.single {
+                // The run's last character.
+                guard let c = carried, c.bytes == t.bytes, c.upper == t.range.upperBound else { return "\(show(i)) follows no pair ending with it" }
+                carried = nil
+                i += 1
             } else {
-                pairs.append((Array(term), range))
+                guard carried == nil else { return "a run ends without its last single before \(show(i))" }
+                i += 1
             }
         }
-        var used = Set<Range<Int>>()
-        for p in pairs {
-            // The singles of this pair: one starting where it starts, one ending where it ends.
-            let first = singles.first { $0.key.lowerBound == p.range.lowerBound && $0.key.upperBound < p.range.upperBound }
-            let second = singles.first { $0.key.upperBound == p.range.upperBound && $0.key.lowerBound > p.range.lowerBound }
-            guard let first, let second else { continue }  // a word, or a lone character
-            guard first.key.upperBound == second.key.lowerBound, first.value + second.value == p.bytes else {
-                return "pair \(String(decoding: p.bytes, as: UTF8.self))@\(p.range) is not its singles \(String(decoding: first.value, as: UTF8.self))@\(first.key) + \(String(decoding: second.value, as: UTF8.self))@\(second.key)"
-            }
-            used.insert(first.key)
-            used.insert(second.key)
-        }
-        if let stray = singles.keys.first(where: { !used.contains($0) }) { return "single at \(stray) belongs to no pair" }
-        return nil
+        return carried == nil ? nil : "the last run has no last single"
     }
 
     /// One CJK character typed alone finds the articles holding it inside longer runs (港 in
@@ -141,7 +153,13 @@ final class SearchTests: XCTestCase {
             // Half-width katakana, decomposed kana: found as they are typed.
             try w.put(Article(id: "ja/half", title: "ｶﾞｲﾄﾞ", body: "ﾊﾟﾝを食べた"))
             try w.put(Article(id: "ja/nfd", title: "T", body: "か\u{3099}っこうへ行った"))
+            try w.put(Article(id: "ja/name", title: "T", body: "ｼﾞｮﾝ･ｽﾐｽ来日"))
+            try w.put(Article(id: "ko/nfd", title: "T", body: "한국어 뉴스".decomposedStringWithCanonicalMapping))
         }
+        XCTAssertEqual(try ids(s, "ジョン・スミス"), ["ja/name"])
+        XCTAssertEqual(try ids(s, #""ジョン スミス""#), ["ja/name"])
+        XCTAssertEqual(try ids(s, "한국어"), ["ko/nfd"])
+        XCTAssertEqual(try ids(s, "국"), ["ko/nfd"])
         XCTAssertEqual(try ids(s, "ガイド"), ["ja/half"])
         XCTAssertEqual(try ids(s, "パン"), ["ja/half"])
         XCTAssertEqual(try ids(s, "ド"), ["ja/half"])
@@ -194,7 +212,7 @@ final class SearchTests: XCTestCase {
             XCTAssertThrowsError(try s.write { try $0.put(Article(id: "b", title: "T", body: "x")) }, file: file, line: line) { e in
                 guard case let StoreError.changedSinceOpen(why) = e else { return XCTFail("\(e)", file: file, line: line) }
                 XCTAssertTrue(why.contains(what), why, file: file, line: line)
-                XCTAssertTrue("\(e)".contains("restart this process"), "\(e)", file: file, line: line)
+                XCTAssertTrue("\(e)".contains("restart that process"), "\(e)", file: file, line: line)
             }
             XCTAssertNil(try s.get("b"), file: file, line: line)
         }
@@ -598,6 +616,21 @@ final class SearchTests: XCTestCase {
             let s = try snippet(body, query)
             let text = s.replacing("«", with: "").replacing("»", with: "").replacing("…", with: "")
             XCTAssertTrue(body.contains(text), "\(s) repeats text of \(body)")
+        }
+
+        // A cut never parts a kana from its voicing mark (decomposed or half-width), at either
+        // end of the snippet.
+        for unit in ["か\u{3099}き", "ｶﾞｲ", "漢\u{3099}\u{3099}"] {
+            let body = String(repeating: unit, count: 40) + "港湾" + String(repeating: unit, count: 100)
+            let s = try snippet(body, "港湾")
+            XCTAssertTrue(s.contains("«港湾»"), s)
+            let scalars = Array(s.unicodeScalars)
+            for (k, u) in scalars.enumerated() where SearchText.isCJKMark(u) {
+                XCTAssertTrue(k > 0 && (SearchText.isCJKMark(scalars[k - 1]) || !"…«»".unicodeScalars.contains(scalars[k - 1])), "a mark cut from its kana: \(s.debugDescription)")
+            }
+            for (k, u) in scalars.enumerated() where u == "か" || u == "ｶ" || u == "漢" {
+                XCTAssertTrue(k + 1 < scalars.count && SearchText.isCJKMark(scalars[k + 1]), "a kana cut from its mark: \(s.debugDescription)")
+            }
         }
 
         // Arbitrary bodies: whole marks, the body's own text, whole characters, the limit.
