@@ -171,13 +171,6 @@ public enum SearchText {
         text.withUTF8 { forEachTermBytes(utf8: $0, foldCache: foldCache) { term, _ in body(term) } }
     }
 
-    /// `forEachTermBytes` with the UTF-8 byte range of the text each term came from (a word,
-    /// or a CJK pair), as `forEachTerm` gives it.
-    public static func forEachTermBytesAndRange(_ text: String, _ body: (UnsafeBufferPointer<UInt8>, Range<Int>) -> Void) {
-        var text = text
-        text.withUTF8 { forEachTermBytes(utf8: $0, body) }
-    }
-
     /// `forEachTermBytes` over valid UTF-8.
     static func forEachTermBytes(utf8 bytes: UnsafeBufferPointer<UInt8>, foldCache: FoldCache? = nil, _ body: (UnsafeBufferPointer<UInt8>, Range<Int>) -> Void) {
         forEachTermBytes(utf8: bytes, foldCache: foldCache, singles: false) { term, range, _ in body(term, range) }
@@ -302,7 +295,7 @@ public enum SearchText {
             // singles of all its characters but the last).
             if cjkCount == 1 {
                 body(UnsafeBufferPointer(start: previous, count: previousCount), previousStart..<previousEnd)
-            } else if singles {
+            } else if singles && cjkCount > 1 {
                 emit(UnsafeBufferPointer(start: previous, count: previousCount), previousStart..<previousEnd, true)
             }
             cjkCount = 0
@@ -418,13 +411,13 @@ public enum SearchText {
     /// Han (with 々〆〇 and the Hangzhou numerals), Hiragana, Katakana (half-width too, and the
     /// kana supplements), Bopomofo, Hangul (syllables, jamo, compatibility and half-width
     /// jamo), the ideographs of every extension.
-    @inline(__always) static func isCJK(_ u: Unicode.Scalar) -> Bool {
+    @inline(__always) public static func isCJK(_ u: Unicode.Scalar) -> Bool {
         switch u.value {
         // The common blocks first (cases are tried in order); ゠ and ・ (U+30A0, U+30FB) are
         // punctuation (the dot between the words of a name: ジョン・スミス), not characters.
         case 0x4E00...0x9FFF, 0x3040...0x309F, 0x30A1...0x30FA, 0x30FC...0x30FF, 0xAC00...0xD7FF:
             return true
-        case 0x3005...0x3007, 0x3021...0x3029, 0x3031...0x3035, 0x303B...0x303C,
+        case 0x3005...0x3007, 0x3021...0x3029, 0x3031...0x3035, 0x3038...0x303C,
             0x3100...0x312F, 0x3130...0x318F, 0x31A0...0x31BF, 0x31F0...0x31FF, 0x3400...0x4DBF,
             0xA960...0xA97F, 0xF900...0xFAFF, 0x1100...0x11FF, 0xFF66...0xFFDC, 0x1B000...0x1B16F,
             0x20000...0x2FFFF, 0x30000...0x323AF:
@@ -435,11 +428,12 @@ public enum SearchText {
     }
 
     /// What joins the character before it, which is then folded with it: a voicing mark
-    /// (decomposed ゙ ゚, half-width ﾞ ﾟ: か + ゙ → が, ｶ + ﾞ → ガ), a Hangul vowel or final
-    /// consonant (conjoining, or a half-width vowel: decomposed Hangul → its syllables).
+    /// (decomposed ゙ ゚, spacing ゛ ゜, half-width ﾞ ﾟ: か + ゙ → が, ｶ + ﾞ → ガ), a Hangul
+    /// vowel (conjoining, compatibility or half-width: ㄱ + ㅏ → 가) or a conjoining final
+    /// (decomposed Hangul → its syllables).
     public static func isCJKMark(_ u: Unicode.Scalar) -> Bool {
         switch u.value {
-        case 0x3099, 0x309A, 0xFF9E, 0xFF9F, 0x1160...0x11FF, 0xD7B0...0xD7FF, 0xFFC2...0xFFDC: return true
+        case 0x3099...0x309C, 0xFF9E, 0xFF9F, 0x1160...0x11FF, 0xD7B0...0xD7FF, 0x314F...0x3163, 0xFFC2...0xFFDC: return true
         default: return false
         }
     }
@@ -449,9 +443,10 @@ public enum SearchText {
         b < 0xC0 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
     }
 
-    /// Most voicing marks one character takes (more start characters of their own).
+    /// Most marks (`isCJKMark`) one character takes (more start characters of their own).
     static let maxCJKMarks = 2
-    /// Most bytes of a folded CJK cluster (its scalars are characters of their own).
+    /// Most bytes of a folded cluster (`foldCJK`); each of its scalars is a character of its
+    /// own, so a character is at most 4 bytes and a pair 8.
     static let maxCJKCharacterBytes = 24
 
     /// Whether a CJK character starting with `u` is folded (by NFKC), as it has other forms:
@@ -460,18 +455,18 @@ public enum SearchText {
     /// folded form; one that took a mark (`isCJKMark`) is folded too.
     static func needsCJKFold(_ u: Unicode.Scalar) -> Bool {
         switch u.value {
-        case 0x3099...0x309C, 0x309F, 0x30FF, 0x3131...0x318E, 0xF900...0xFAFF, 0xFF66...0xFFDC, 0x2F800...0x2FA1F: return true
+        case 0x3038...0x303A, 0x3099...0x309C, 0x309F, 0x30FF, 0x3131...0x318E, 0xF900...0xFAFF, 0xFF66...0xFFDC, 0x2F800...0x2FA1F: return true
         default: return false
         }
     }
 
-    /// The folded form of a CJK character (`needsCJKFold`, or one that took a voicing mark):
-    /// its compatibility composition (NFKC) keeping only CJK scalars, at most
-    /// `maxCJKCharacterBytes`; the character itself when that leaves nothing.
+    /// The folded form of a CJK character (`needsCJKFold`, or one that took a mark): its
+    /// compatibility composition (NFKC) keeping only CJK scalars, composed again (NFC) once
+    /// they are alone (か + ゛ is か, space, ゙ under NFKC; Foundation's NFKC also leaves ｶﾞ as
+    /// カ + ゙), at most `maxCJKCharacterBytes`; the character itself when that leaves nothing.
     static func foldCJK(_ char: String) -> String {
-        // NFC once more: Foundation's NFKC leaves ｶﾞ as カ + U+3099, not ガ.
-        let nfkc = char.precomposedStringWithCompatibilityMapping.precomposedStringWithCanonicalMapping.unicodeScalars.filter(isCJK)
-        let folded = cut(String(String.UnicodeScalarView(nfkc)), to: maxCJKCharacterBytes)
+        let kept = char.precomposedStringWithCompatibilityMapping.unicodeScalars.filter(isCJK)
+        let folded = cut(String(String.UnicodeScalarView(kept)).precomposedStringWithCanonicalMapping, to: maxCJKCharacterBytes)
         return folded.isEmpty ? cut(char, to: maxCJKCharacterBytes) : folded
     }
 
@@ -763,43 +758,41 @@ public struct SearchHit: Sendable, Equatable {
 }
 
 
-/// Words already folded (`SearchText.fold`, capped to `maxTermBytes`) by their raw UTF-8 bytes,
-/// for tokenizing many texts of one language on one thread: an import batch's articles repeat
-/// most of their words, and folding one through Unicode's tables costs a microsecond or more.
-/// Used by one thread at a time; holds at most `capacity` words (then starts over).
+/// Words already folded (`SearchText.fold`, capped to `maxTermBytes`), and CJK characters
+/// (`SearchText.foldCJK`), by their raw UTF-8 bytes, for tokenizing many texts of one language
+/// on one thread: an import batch's articles repeat most of their words, and folding one
+/// through Unicode's tables costs a microsecond or more. Used by one thread at a time; holds
+/// at most `capacity` of each (then starts over).
 public final class FoldCache {
     public static let capacity = 65_536
     private var folded: [[UInt8]: [UInt8]] = [:]
 
     public init() {}
 
+    /// CJK characters folded (`SearchText.foldCJK`), by their raw bytes.
     private var foldedCJK: [[UInt8]: [UInt8]] = [:]
 
-    /// Lends `body` the folded form of the CJK character whose raw bytes are `raw`
-    /// (`SearchText.foldCJK`).
+    /// Lends `body` the folded form of the CJK character whose raw bytes are `raw`.
     func withFoldedCJK(_ raw: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        let key = Array(raw)
-        if let known = foldedCJK[key] {
-            known.withUnsafeBufferPointer(body)
-            return
-        }
-        let value = Array(SearchText.foldCJK(String(decoding: raw, as: UTF8.self)).utf8)
-        if foldedCJK.count >= Self.capacity { foldedCJK.removeAll(keepingCapacity: true) }
-        foldedCJK[key] = value
-        value.withUnsafeBufferPointer(body)
+        Self.lend(&foldedCJK, raw, { SearchText.foldCJK($0) }, body)
     }
 
     /// Lends `body` the folded, capped form of the word whose raw bytes are `raw` (empty when
     /// folding leaves nothing).
     func withFolded(_ raw: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        Self.lend(&folded, raw, { SearchText.cut(SearchText.fold($0), to: SearchText.maxTermBytes) }, body)
+    }
+
+    /// `fold` of `raw` (as text), from `cache` or worked out and kept there.
+    private static func lend(_ cache: inout [[UInt8]: [UInt8]], _ raw: UnsafeBufferPointer<UInt8>, _ fold: (String) -> String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         let key = Array(raw)
-        if let known = folded[key] {
+        if let known = cache[key] {
             known.withUnsafeBufferPointer(body)
             return
         }
-        let value = Array(SearchText.cut(SearchText.fold(String(decoding: raw, as: UTF8.self)), to: SearchText.maxTermBytes).utf8)
-        if folded.count >= Self.capacity { folded.removeAll(keepingCapacity: true) }
-        folded[key] = value
+        let value = Array(fold(String(decoding: raw, as: UTF8.self)).utf8)
+        if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
+        cache[key] = value
         value.withUnsafeBufferPointer(body)
     }
 }

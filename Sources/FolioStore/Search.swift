@@ -52,7 +52,7 @@ extension Store {
     /// What another process did to the index, recorded as `found` in `search.version`, that a
     /// process keeping its index under `SearchText.fingerprint` cannot write on.
     static func searchRulesChange(found: UInt64) -> String {
-        if found == 0 { return "a folio keeping no search index wrote to it" }
+        if found == 0 { return "a folio keeping no search index opened it for writing" }
         if found >> 32 == UInt64(SearchText.version) {
             return "another build of folio (the same term rules \(SearchText.version), other Unicode tables) rebuilt its search index"
         }

@@ -574,15 +574,18 @@ struct IndexedDocument: Sendable {
         let serial = lexicon.nextSerial()
         var b = Builder(table: lexicon.takeTable(), serial: serial, estimate: estimate)
         let foldCache = lexicon.foldCache
-        // A CJK single (a character of a longer run) counts in its term's frequency only.
-        SearchText.forEachTermBytes(title, foldCache: foldCache, singles: true) { t, _, single in single ? b.addSingle(t, Self.titleWeight) : b.add(t, Self.titleWeight) }
+        func index(_ text: String, _ weight: Int) {
+            // A CJK single (a character of a longer run) counts in its term's frequency only.
+            SearchText.forEachTermBytes(text, foldCache: foldCache, singles: true) { t, _, single in single ? b.addSingle(t, weight) : b.add(t, weight) }
+        }
+        index(title, Self.titleWeight)
         b.position += 2
-        SearchText.forEachTermBytes(body, foldCache: foldCache, singles: true) { t, _, single in single ? b.addSingle(t, 1) : b.add(t, 1) }
+        index(body, 1)
         b.position += 2
-        SearchText.forEachTermBytes(source, foldCache: foldCache, singles: true) { t, _, single in single ? b.addSingle(t, 1) : b.add(t, 1) }
+        index(source, 1)
         for tag in tags {
             b.position += 2
-            SearchText.forEachTermBytes(tag, foldCache: foldCache, singles: true) { t, _, single in single ? b.addSingle(t, 1) : b.add(t, 1) }
+            index(tag, 1)
         }
         let folded = SearchText.foldedValue(source)
         if !folded.isEmpty { b.setFilterTerm(Self.sourcePrefix + folded) }

@@ -11,8 +11,8 @@ import LMDB
 
 /// One term's postings in one segment: varint count, then per posting (documents ascending)
 /// varint document delta (the first from the segment's first document, the others from the
-/// previous document, so ≥ 1), varint (weighted frequency << 1 | single), and the position
-/// mask: one byte when at most one bit is set (`single`: the bit's index, 32 for no bit — a
+/// previous document, so ≥ 1), varint (weighted frequency << 1 | oneByte), and the position
+/// mask: one byte when at most one bit is set (`oneByte`: the bit's index, 32 for no bit — a
 /// filter term, a CJK single), else u32.
 enum PostingBlock {
     /// The most bytes one posting takes (varint delta ≤ 5, varint frequency ≤ 5, mask ≤ 4).
@@ -44,9 +44,9 @@ enum PostingBlock {
 
             @inline(__always) mutating func append(doc: UInt32, tf: UInt32, mask: UInt32) {
                 varint(UInt64(doc - (previous ?? base)))
-                let single = mask & (mask &- 1) == 0
-                varint(UInt64(tf) << 1 | (single ? 1 : 0))
-                if single {
+                let oneByte = mask & (mask &- 1) == 0
+                varint(UInt64(tf) << 1 | (oneByte ? 1 : 0))
+                if oneByte {
                     // The bit's index; 32 (UInt32's count of trailing zeros) for a mask of 0.
                     p[o] = UInt8(mask.trailingZeroBitCount)
                     o += 1

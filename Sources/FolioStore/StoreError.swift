@@ -38,7 +38,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case diskFull(path: String, availableBytes: Int64, LMDBError)
     /// Another folio process changed the store since this one opened it, in a way this one
     /// cannot write on under (a newer storage format, a search index rebuilt under other term
-    /// rules): nothing was written; restarting this process reopens the store as it now is.
+    /// rules, or made stale by a process keeping none): nothing was written; restarting this
+    /// process reopens the store as it now is.
     case changedSinceOpen(String)
     /// LMDB reported an error.
     case lmdb(LMDBError)

@@ -64,7 +64,7 @@ public final class StoreWriter {
             guard version == SearchText.fingerprint else {
                 throw StoreError.changedSinceOpen(Store.searchRulesChange(found: version))
             }
-        } else if version != 0 && !store.options.readOnly {
+        } else if version != 0 {
             try txn.put(meta, key: Meta.searchVersion, value: UInt64(0).bigEndianBytes)
         }
     }

@@ -43,6 +43,9 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(bytes("事ヿ"), bytes("事コト"))
         XCTAssertEqual(bytes("ﾊﾞﾞﾞｲ"), bytes("バ\u{3099}\u{3099}イ"))
         XCTAssertEqual(bytes("한국어".decomposedStringWithCanonicalMapping), bytes("한국어"))
+        XCTAssertEqual(bytes("か゛っこう"), bytes("がっこう"))
+        XCTAssertEqual(bytes("ㄱㅏ"), bytes("가"))
+        XCTAssertEqual(bytes("〸年"), bytes("十年"))
         XCTAssertEqual(SearchText.terms("e-mail: don't!"), ["e", "mail", "don", "t"])
         XCTAssertEqual(SearchText.terms(String(repeating: "a", count: 200)), [String(repeating: "a", count: 64)])
         XCTAssertEqual(SearchText.terms(""), [])
@@ -87,7 +90,7 @@ final class SearchTests: XCTestCase {
             XCTAssertEqual(utf8(cached), utf8(bytes), "with a shared fold cache")
             // The ranges too (snippets mark words by them).
             var ranged: [String] = [], expected: [String] = []
-            SearchText.forEachTermBytesAndRange(s) { ranged.append("\(String(decoding: $0, as: UTF8.self))@\($1)") }
+            SearchText.forEachTermBytes(s, singles: false) { t, r, _ in ranged.append("\(String(decoding: t, as: UTF8.self))@\(r)") }
             SearchText.forEachTerm(s) { expected.append("\($0)@\($1)") }
             XCTAssertEqual(utf8(ranged), utf8(expected))
             // With singles: the same terms, and each character of a CJK run of two or more
@@ -133,6 +136,10 @@ final class SearchTests: XCTestCase {
                 i += 1
             } else {
                 guard carried == nil else { return "a run ends without its last single before \(show(i))" }
+                // A word or a lone character: a term of two CJK characters is a pair, which a
+                // single must follow.
+                let scalars = String(decoding: t.bytes, as: UTF8.self).unicodeScalars
+                if scalars.count > 1 && scalars.allSatisfy(SearchText.isCJK) { return "pair \(show(i)) without its singles" }
                 i += 1
             }
         }
@@ -1218,8 +1225,6 @@ final class SearchSegmentTests: XCTestCase {
         }
     }
 
-    /// Terms are written in LMDB's key order (bytes, a prefix first): the table's sort agrees
-    /// with it, for terms sharing 8-byte prefixes, prefixes of each other and zero bytes.
     /// A term's first bytes as one integer (what slots compare and sorting orders by): the
     /// loads that overlap give exactly the bytes, zero-padded, at every offset and length.
     func testAWordOfATermIsItsBytesZeroPadded() {
@@ -1277,6 +1282,8 @@ final class SearchSegmentTests: XCTestCase {
         }
     }
 
+    /// Terms are written in LMDB's key order (bytes, a prefix first): the table's sort agrees
+    /// with it, for terms sharing 8-byte prefixes, prefixes of each other and zero bytes.
     func testTermsSortInLMDBKeyOrder() {
         var rng = SplitMix64(seed: 99)
         var table = TermTable<Void>(capacity: 16)
