@@ -574,18 +574,14 @@ struct IndexedDocument: Sendable {
         let serial = lexicon.nextSerial()
         var b = Builder(table: lexicon.takeTable(), serial: serial, estimate: estimate)
         let foldCache = lexicon.foldCache
-        func index(_ text: String, _ weight: Int) {
-            // A CJK single (a character of a longer run) counts in its term's frequency only.
-            SearchText.forEachTermBytes(text, foldCache: foldCache, singles: true) { t, _, single in single ? b.addSingle(t, weight) : b.add(t, weight) }
-        }
-        index(title, Self.titleWeight)
+        b.index(title, weight: Self.titleWeight, foldCache)
         b.position += 2
-        index(body, 1)
+        b.index(body, weight: 1, foldCache)
         b.position += 2
-        index(source, 1)
+        b.index(source, weight: 1, foldCache)
         for tag in tags {
             b.position += 2
-            index(tag, 1)
+            b.index(tag, weight: 1, foldCache)
         }
         let folded = SearchText.foldedValue(source)
         if !folded.isEmpty { b.setFilterTerm(Self.sourcePrefix + folded) }
@@ -628,6 +624,12 @@ struct IndexedDocument: Sendable {
                 mark = serial | next
                 return (t, nil)
             }
+        }
+
+        /// Adds the terms of `text`, each occurrence weighing `weight`; a CJK single (a
+        /// character of a longer run) counts in its term's frequency only.
+        mutating func index(_ text: String, weight: Int, _ foldCache: FoldCache) {
+            SearchText.forEachTermBytes(text, foldCache: foldCache, singles: true) { t, _, single in single ? addSingle(t, weight) : add(t, weight) }
         }
 
         @inline(__always) mutating func add(_ term: UnsafeBufferPointer<UInt8>, _ weight: Int) {
