@@ -774,25 +774,23 @@ public final class FoldCache {
 
     /// Lends `body` the folded form of the CJK character whose raw bytes are `raw`.
     func withFoldedCJK(_ raw: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        Self.lend(&foldedCJK, raw, { SearchText.foldCJK($0) }, body)
+        Self.value(&foldedCJK, raw) { SearchText.foldCJK($0) }.withUnsafeBufferPointer(body)
     }
 
     /// Lends `body` the folded, capped form of the word whose raw bytes are `raw` (empty when
     /// folding leaves nothing).
     func withFolded(_ raw: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        Self.lend(&folded, raw, { SearchText.cut(SearchText.fold($0), to: SearchText.maxTermBytes) }, body)
+        Self.value(&folded, raw) { SearchText.cut(SearchText.fold($0), to: SearchText.maxTermBytes) }.withUnsafeBufferPointer(body)
     }
 
-    /// `fold` of `raw` (as text), from `cache` or worked out and kept there.
-    private static func lend(_ cache: inout [[UInt8]: [UInt8]], _ raw: UnsafeBufferPointer<UInt8>, _ fold: (String) -> String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+    /// `fold` of `raw` (as text), from `cache` or worked out and kept there (the cache is not
+    /// held while the caller's body runs).
+    private static func value(_ cache: inout [[UInt8]: [UInt8]], _ raw: UnsafeBufferPointer<UInt8>, _ fold: (String) -> String) -> [UInt8] {
         let key = Array(raw)
-        if let known = cache[key] {
-            known.withUnsafeBufferPointer(body)
-            return
-        }
+        if let known = cache[key] { return known }
         let value = Array(fold(String(decoding: raw, as: UTF8.self)).utf8)
         if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
         cache[key] = value
-        value.withUnsafeBufferPointer(body)
+        return value
     }
 }
