@@ -327,7 +327,7 @@ struct ServeSettings {
         }
         if let v = try f.path("data") { data = v; origins["data"] = f.origin("data") }
         if let v = try f.string("listen") {
-            try wrap { try Check.address(v, f.origin("listen"), listening: true) }
+            _ = try wrap { try Check.address(v, f.origin("listen"), listening: true) }
             listen = v
             origins["listen"] = f.origin("listen")
         }

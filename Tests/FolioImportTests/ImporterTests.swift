@@ -78,6 +78,48 @@ final class ImporterTests: XCTestCase {
         XCTAssertTrue(try s.verify().isClean)
     }
 
+    /// A write that fails mid-import (here: another process rebuilt the index under other
+    /// rules, so every write refuses) stops it: the batches already prepared behind the failed
+    /// one are not written, and the failure's report counts exactly what was committed — a
+    /// prefix of the input.
+    func testAFailedWriteStopsTheImportAndTheReportCountsWhatWasCommitted() throws {
+        let dir = temporaryDirectory(self)
+        var text = ""
+        for i in 0..<6000 { text += #"{"id":"n\#(String(format: "%05d", i))","title":"t","body":"word\#(i) text"}"# + "\n" }
+        write(dir + "/many.jsonl", text)
+        let s = try makeStore(self)
+        var o = Importer.Options()
+        o.batchSize = 100
+        let meta = s.dbs.meta
+        let ours = try s.env.read { try Meta.u64(Meta.searchVersion, meta, $0) }
+        var records = 0
+        var marked = false
+        // Progress comes on the importer's thread after 1 024 records: the index is then marked
+        // as another process's (the batches read so far may or may not be written by then).
+        let progress: (Importer.Progress) -> Void = { p in
+            records = p.records
+            guard !marked else { return }
+            marked = true
+            do {
+                try s.env.write { try $0.put(meta, key: Meta.searchVersion, value: UInt64(0).bigEndianBytes) }
+            } catch {
+                XCTFail("\(error)")
+            }
+        }
+        XCTAssertThrowsError(try Importer(store: s, options: o).run(paths: [dir], progress: progress)) { e in
+            guard let f = e as? Importer.Failure else { return XCTFail("\(e)") }
+            guard case StoreError.changedSinceOpen = f.error else { return XCTFail("\(f.error)") }
+            let held = (try? s.list(prefix: "").map(\.id)) ?? []
+            XCTAssertEqual(f.report.added, held.count)
+            XCTAssertEqual(held.count % 100, 0, "whole batches only")
+            XCTAssertLessThan(held.count, 1100)
+            XCTAssertEqual(held, (0..<held.count).map { "n" + String(format: "%05d", $0) }, "a prefix of the input")
+        }
+        XCTAssertLessThan(records, 6000, "reading stopped at the failure")
+        try s.env.write { try $0.put(meta, key: Meta.searchVersion, value: ours.bigEndianBytes) }
+        XCTAssertTrue(try s.verify().isClean)
+    }
+
     func testOversizedLineIsRejectedWithoutBufferingIt() throws {
         let dir = temporaryDirectory(self)
         var o = Store.Options()
