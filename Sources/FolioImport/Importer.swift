@@ -260,11 +260,13 @@ public final class Importer {
         }
         var batch: [Item] = []
         var batchBytes = 0
-        // Each batch's search documents are prepared on a thread of their own, then it is
-        // written on another, while this one reads and parses the next: the three stages of an
-        // import overlap on two cores (`ImportPipeline`).
-        let pipeline = self.store.map { ImportPipeline(store: $0) }
-        func collect(_ done: WriteCounts) {
+        // A batch is written on a thread of its own while the next is read, parsed and its
+        // search documents prepared here: the two halves of an import overlap on two cores.
+        let background = BackgroundWrite()
+        // Words folded for search while preparing, kept across the batches (this thread's).
+        let foldCache = FoldCache()
+        func collect() throws {
+            guard let done = try background.wait() else { return }
             report.added += done.added
             report.updated += done.updated
             report.unchanged += done.unchanged
@@ -283,39 +285,38 @@ public final class Importer {
                 return
             }
             let items = batch
+            let store = self.store!
+            // A lexicon per batch: the writer reads this one while the next is made.
+            let documents = store.maintainsSearchIndex ? Self.prepareDocuments(items, lexicon: TermLexicon(foldCache: foldCache)) : [:]
             batch = []
             batchBytes = 0
-            try pipeline!.submit(items)
+            try collect()
+            background.start { try Self.write(items, documents: documents, to: store) }
         }
-        do {
-            try read(files, total: total, progress: progress) { item in
-                // Sibling records of one article stay together: they are merged as one set. One
-                // store's export lists a set's versions by ascending dot, none superseding another;
-                // a record that breaks either starts another set (another store's export of the
-                // same article, concatenated after it), merged after it as that store's whole set.
-                if case let .versions(id, vs, bodies) = item, case let .versions(lastID, held, heldBodies)? = batch.last, lastID == id,
-                    let before = held.last?.dot, let next = vs.first?.dot, before < next,
-                    !held.contains(where: { h in vs.contains { h.isObsoleted(by: $0) || $0.isObsoleted(by: h) } })
-                {
-                    batch[batch.count - 1] = .versions(id: id, held + vs, bodies: heldBodies.merging(bodies) { a, _ in a })
-                    batchBytes += item.bytes
-                    return
-                }
-                if batch.count >= options.batchSize || batchBytes >= options.batchBytes { try flush() }
-                batch.append(item)
+        try read(files, total: total, progress: progress) { item in
+            // Sibling records of one article stay together: they are merged as one set. One
+            // store's export lists a set's versions by ascending dot, none superseding another;
+            // a record that breaks either starts another set (another store's export of the
+            // same article, concatenated after it), merged after it as that store's whole set.
+            if case let .versions(id, vs, bodies) = item, case let .versions(lastID, held, heldBodies)? = batch.last, lastID == id,
+                let before = held.last?.dot, let next = vs.first?.dot, before < next,
+                !held.contains(where: { h in vs.contains { h.isObsoleted(by: $0) || $0.isObsoleted(by: h) } })
+            {
+                batch[batch.count - 1] = .versions(id: id, held + vs, bodies: heldBodies.merging(bodies) { a, _ in a })
                 batchBytes += item.bytes
-            } reject: { report.rejected.append($0) }
+                return
+            }
+            if batch.count >= options.batchSize || batchBytes >= options.batchBytes { try flush() }
+            batch.append(item)
+            batchBytes += item.bytes
+        } reject: { report.rejected.append($0) }
+        do {
             try flush()
+            try collect()
         } catch {
-            // A failed write stops the import; the batches in flight are waited for either way
-            // (none after the failed one is written), and what was written is reported.
-            if let pipeline { collect(pipeline.finish().counts) }
+            // A failed write stops the import; the one in flight is waited for either way.
+            _ = try? background.wait()
             throw error
-        }
-        if let pipeline {
-            let (counts, failure) = pipeline.finish()
-            collect(counts)
-            if let failure { throw failure }
         }
         return report
     }
@@ -614,68 +615,22 @@ struct StatFailure: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// An import's batches, each prepared (its search documents, `Importer.prepareDocuments`) on
-/// one thread and then written on another, in the order they were submitted, while the
-/// importer's own thread reads the next. At most `depth` batches are in flight: `submit` blocks
-/// until one of them is written (the importer is synchronous code on a thread of its own, so
-/// blocking here is the point). After a write fails, the batches behind it are not written,
-/// and `submit` throws that failure.
-private final class ImportPipeline: @unchecked Sendable {
-    private let store: Store
-    private let prepareQueue = DispatchQueue(label: "folio.import.prepare")
-    private let writeQueue = DispatchQueue(label: "folio.import.write")
+/// One write at a time on a thread of its own (`Importer.run`): `start` hands it work, `wait`
+/// blocks until it is done and returns what it returned (or throws what it threw). The
+/// importer is synchronous code on a thread of its own, so blocking here is the point.
+private final class BackgroundWrite: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "folio.import.write")
     private let group = DispatchGroup()
-    private let room: DispatchSemaphore
-    /// Words folded for search while preparing, kept across the batches: used on
-    /// `prepareQueue` only.
-    private let foldCache = FoldCache()
-    private let lock = NSLock()
-    /// What the batches written so far did, and the first failure (guarded by `lock`).
-    private var counts = Importer.WriteCounts()
-    private var failure: Error?
+    // Written by the queue, read after `group.wait()` (which orders the two).
+    private var result: Result<Importer.WriteCounts, Error>?
 
-    /// Two batches in flight (one being prepared, one being written) keep both cores busy
-    /// while the next is parsed; each holds up to `Options.batchBytes` of text.
-    init(store: Store, depth: Int = 2) {
-        self.store = store
-        room = DispatchSemaphore(value: depth)
+    func start(_ work: @escaping @Sendable () throws -> Importer.WriteCounts) {
+        queue.async(group: group) { self.result = Result { try work() } }
     }
 
-    func submit(_ items: [Importer.Item]) throws {
-        room.wait()
-        if let failure = lock.withLock({ failure }) {
-            room.signal()
-            throw failure
-        }
-        group.enter()
-        prepareQueue.async {
-            // A lexicon per batch: the writer reads this one while the next is made.
-            let documents = self.store.maintainsSearchIndex ? Importer.prepareDocuments(items, lexicon: TermLexicon(foldCache: self.foldCache)) : [:]
-            self.writeQueue.async {
-                defer {
-                    self.room.signal()
-                    self.group.leave()
-                }
-                guard self.lock.withLock({ self.failure == nil }) else { return }
-                do {
-                    let done = try Importer.write(items, documents: documents, to: self.store)
-                    self.lock.withLock {
-                        self.counts.added += done.added
-                        self.counts.updated += done.updated
-                        self.counts.unchanged += done.unchanged
-                        self.counts.restored += done.restored
-                        self.counts.refused += done.refused
-                    }
-                } catch {
-                    self.lock.withLock { self.failure = error }
-                }
-            }
-        }
-    }
-
-    /// Waits for every batch submitted; what they did, and the first failure.
-    func finish() -> (counts: Importer.WriteCounts, failure: Error?) {
+    func wait() throws -> Importer.WriteCounts? {
         group.wait()
-        return lock.withLock { (counts, failure) }
+        defer { result = nil }
+        return try result?.get()
     }
 }
