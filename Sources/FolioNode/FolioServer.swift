@@ -124,7 +124,9 @@ public final class FolioServer: Service, Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 256 << 10, high: 1 << 20))
-            .childChannelOption(.maxMessagesPerRead, value: 16)
+            // At most 4 reads of up to 64 KiB per turn: what a connection that is not taking
+            // requests can leave undecoded (`FrameLimits.holding`).
+            .childChannelOption(.maxMessagesPerRead, value: 4)
             .childChannelInitializer { [weak self] channel in
                 guard let self else { return channel.eventLoop.makeSucceededVoidFuture() }
                 return self.initialize(channel, node: node, tls: tls)
@@ -210,10 +212,12 @@ public final class FolioServer: Service, Sendable {
                     "wrong transport", address: loopback ? nil : address,
                     used == .tls ? "refused a TLS client: this node has no key and serves plaintext" : "refused a plaintext client: this node requires TLS")
             })
+            let resumer = HeldFrameResumer()
+            try sync.addHandler(resumer)
             try sync.addHandler(ByteToMessageHandler(FrameDecoder(limits: limits)))
             try sync.addHandler(MessageToByteHandler(FrameEncoder(limits: limits)))
             try sync.addHandler(IdleStateHandler(readTimeout: node.configuration.heartbeatInterval))
-            try sync.addHandler(ServerConnectionHandler(node: node, limits: limits, loopback: loopback, binding: tls?.binding))
+            try sync.addHandler(ServerConnectionHandler(node: node, limits: limits, resumer: resumer, loopback: loopback, binding: tls?.binding))
         }
     }
 

@@ -43,10 +43,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var searches = 0
     static let maxSearches = 2
     /// Requests decoded while `maxInFlightPerConnection` were running or the peer was not
-    /// reading its answers; started as those drain.
+    /// reading its answers; started as those drain. The first one parked makes the decoder
+    /// hold the frames after it undecoded (`FrameLimits.holding`), so this holds one or two.
     private var waiting: [Envelope] = []
     private var waitingHead = 0
     private var readPending = false
+    /// Hands the decoder an empty read once it may decode held frames again.
+    private let resumer: HeldFrameResumer
+    /// Set while `resumeReadingIfPossible` runs, which a request answered at once calls again
+    /// from within it (then only `resumeAgain` is set, and the running one loops).
+    private var resuming = false
+    private var resumeAgain = false
     private var quiescing = false
     private var lastInbound = NIODeadline.now()
     private var pings: UInt32 = 0
@@ -57,8 +64,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// plaintext (keyless, loopback) node.
     private let binding: [UInt8]?
 
-    init(node: NodeServices, limits: FrameLimits, loopback: Bool, binding: [UInt8]?) {
+    init(node: NodeServices, limits: FrameLimits, resumer: HeldFrameResumer, loopback: Bool, binding: [UInt8]?) {
         self.node = node
+        self.resumer = resumer
         self.binding = binding
         self.limits = limits
         self.loopback = loopback
@@ -153,9 +161,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             refuseAuthentication(context, reason: "request before authentication", "this node requires authentication before any request", requestID: envelope.requestID)
         case (.ready, .pong):
             return  // an answer to our heartbeat; lastInbound is already updated
-        case let (.ready, .ping(token)) where envelope.requestID & 0x8000_0000 != 0:
-            // A peer node's heartbeat uses the server half of the id space; answer it too.
-            context.writeAndFlush(wrapOutboundOut(Envelope(envelope.requestID, .pong(token))), promise: nil)
+        case (.ready, .ping) where envelope.requestID & 0x8000_0000 != 0:
+            // A peer node's heartbeat uses the server half of the id space; answered too, as a
+            // request is (so a flood of them waits for its answers to drain like any other).
+            take(context, envelope)
         case (.ready, let m) where m.isRequest && (envelope.requestID == 0 || envelope.requestID & 0x8000_0000 != 0):
             fail(context, .badFrame, "request id \(envelope.requestID) is outside a client's range 1…0x7FFFFFFF (SPEC §4.4)", requestID: envelope.requestID)
         case (.ready, let m) where m.isRequest:
@@ -163,20 +172,27 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 context.writeAndFlush(wrapOutboundOut(Envelope(envelope.requestID, .error(code: .shuttingDown, message: "the node is shutting down"))), promise: nil)
                 return
             }
-            if waitingHead < waiting.count || inFlight >= node.configuration.maxInFlightPerConnection || !context.channel.isWritable {
-                // Frames already read are decoded at once; executing them all would buffer
-                // every answer. They wait here (bounded by what one read can hold, and
-                // inflated ones by the connection's and the node's inflated budgets) instead.
-                guard park(envelope) else {
-                    fail(context, .busy, "too many inflated requests wait here unexecuted; wait for answers before sending more", requestID: envelope.requestID)
-                    return
-                }
-                waiting.append(envelope)
-            } else {
-                handle(context: context, envelope)
-            }
+            take(context, envelope)
         case let (.ready, m):
             fail(context, .badFrame, "\(m.kind) is not a request a client may send", requestID: envelope.requestID)
+        }
+    }
+
+    /// Runs a request, or parks it when the connection takes no more for now.
+    private func take(_ context: ChannelHandlerContext, _ envelope: Envelope) {
+        if waitingHead < waiting.count || !canTakeRequests(context) {
+            // Executing it would buffer its answer beyond the limits: it waits here, and
+            // the frames after it wait undecoded in the decoder (bytes as they came, at
+            // most what one turn of reads brought) until answers drain. An inflated one
+            // is also bounded by the connection's and the node's inflated budgets.
+            guard park(envelope) else {
+                fail(context, .busy, "too many inflated requests wait here unexecuted; wait for answers before sending more", requestID: envelope.requestID)
+                return
+            }
+            waiting.append(envelope)
+            limits.holding = true
+        } else {
+            handle(context: context, envelope)
         }
     }
 
@@ -347,15 +363,26 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func complete(context: ChannelHandlerContext, requestID: UInt32, result: Result<Message, Error>) {
         inFlight -= 1
         guard case .ready = state else { return }
+        let answer: Envelope
         switch result {
         case let .success(m):
-            context.write(wrapOutboundOut(Envelope(requestID, m)), promise: nil)
+            answer = Envelope(requestID, m)
         case let .failure(error):
             let (code, message) = error.wireError
             if code == .internal { logger.error("request failed", metadata: ["error": "\(error)"]) }
             node.metrics.errorSent(code)
-            context.write(wrapOutboundOut(Envelope(requestID, .error(code: code, message: message))), promise: nil)
+            answer = Envelope(requestID, .error(code: code, message: message))
         }
+        // Counted until the socket has taken it (`maxQueuedAnswers`).
+        queuedAnswers += 1
+        let written = context.eventLoop.makePromise(of: Void.self)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        written.futureResult.whenComplete { _ in
+            let (handler, context) = bound.value
+            handler.queuedAnswers -= 1
+            if handler.queuedAnswers == Self.maxQueuedAnswers - 1 { handler.resumeReadingIfPossible(context: context) }
+        }
+        context.write(wrapOutboundOut(answer), promise: written)
         context.flush()
         resumeReadingIfPossible(context: context)
     }
@@ -363,7 +390,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     // MARK: Backpressure
 
     func read(context: ChannelHandlerContext) {
-        if waitingHead < waiting.count || inFlight >= node.configuration.maxInFlightPerConnection || !context.channel.isWritable {
+        if waitingHead < waiting.count || limits.holding || !canTakeRequests(context) {
             readPending = true
             return
         }
@@ -375,28 +402,56 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         context.fireChannelWritabilityChanged()
     }
 
+    /// Answers handed to the channel that the socket has not taken yet. The write buffer's
+    /// watermarks count their bytes; many small answers (PONGs, refusals) hold several times
+    /// their bytes in buffers and bookkeeping, so their number is capped too.
+    private var queuedAnswers = 0
+    static let maxQueuedAnswers = 256
+
+    /// Fewer than `maxInFlightPerConnection` requests running, and the peer reading its answers.
+    private func canTakeRequests(_ context: ChannelHandlerContext) -> Bool {
+        inFlight < node.configuration.maxInFlightPerConnection && queuedAnswers < Self.maxQueuedAnswers && context.channel.isWritable
+    }
+
     private func resumeReadingIfPossible(context: ChannelHandlerContext) {
-        while waitingHead < waiting.count, inFlight < node.configuration.maxInFlightPerConnection, context.channel.isWritable,
-            case .ready = state
-        {
-            let next = waiting[waitingHead]
-            waitingHead += 1
-            unpark(next)
-            if quiescing {
-                context.writeAndFlush(wrapOutboundOut(Envelope(next.requestID, .error(code: .shuttingDown, message: "the node is shutting down"))), promise: nil)
-            } else {
-                handle(context: context, next)
-            }
-        }
-        if waitingHead == waiting.count {
-            waiting.removeAll(keepingCapacity: waiting.count < 1024)
-            waitingHead = 0
-        }
-        if quiescing && inFlight == 0 && waiting.isEmpty {
-            fail(context, .shuttingDown, "the node is shutting down")
+        // A request answered at once (a PING, a refused SEARCH) completes within `handle` and
+        // calls this again: that call only asks the running one to loop once more, so a long
+        // run of such requests costs no stack.
+        if resuming {
+            resumeAgain = true
             return
         }
-        guard waiting.isEmpty, readPending, inFlight < node.configuration.maxInFlightPerConnection, context.channel.isWritable else { return }
+        resuming = true
+        defer { resuming = false }
+        repeat {
+            resumeAgain = false
+            while waitingHead < waiting.count, canTakeRequests(context), case .ready = state {
+                let next = waiting[waitingHead]
+                waitingHead += 1
+                unpark(next)
+                if quiescing {
+                    context.writeAndFlush(wrapOutboundOut(Envelope(next.requestID, .error(code: .shuttingDown, message: "the node is shutting down"))), promise: nil)
+                } else {
+                    handle(context: context, next)
+                }
+            }
+            if waitingHead == waiting.count {
+                waiting.removeAll(keepingCapacity: true)
+                waitingHead = 0
+            }
+            if quiescing && inFlight == 0 && waiting.isEmpty {
+                fail(context, .shuttingDown, "the node is shutting down")
+                return
+            }
+            // The frames the decoder held: decoded now, each taken or parked as it comes (the
+            // first parked holds the rest again). Not while shutting down: they were never
+            // taken, and the connection closes once what was taken is answered.
+            if waiting.isEmpty, limits.holding, !quiescing, case .ready = state, canTakeRequests(context) {
+                limits.holding = false
+                resumer.resume()
+            }
+        } while resumeAgain
+        guard waiting.isEmpty, !limits.holding, readPending, canTakeRequests(context), case .ready = state else { return }
         readPending = false
         context.read()
     }
@@ -531,5 +586,22 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         } catch {
             return .invalidArticle(id: "", error)
         }
+    }
+}
+
+/// Sits just before a node connection's frame decoder: hands the decoder an empty read when
+/// the connection handler takes requests again (`FrameLimits.holding` cleared), so it decodes
+/// the frames it held — they may all have arrived already, with no read to come.
+final class HeldFrameResumer: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func resume() {
+        guard let context else { return }
+        context.fireChannelRead(wrapInboundOut(context.channel.allocator.buffer(capacity: 0)))
     }
 }

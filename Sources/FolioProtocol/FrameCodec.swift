@@ -39,7 +39,8 @@ public struct FrameDecoder: ByteToMessageDecoder {
     public init(limits: FrameLimits) { self.limits = limits }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let envelope = try decodeOne(&buffer) else { return .needMoreData }
+        // Frames wait here, undecoded, while the connection's handler takes no requests.
+        guard !limits.holding, let envelope = try decodeOne(&buffer) else { return .needMoreData }
         context.fireChannelRead(wrapInboundOut(envelope))
         return .continue
     }
@@ -134,6 +135,10 @@ public final class FrameLimits {
     /// Whether DEFLATED frames are accepted: set when the handshake completes, if this side's
     /// HELLO announced `deflate` (SPEC §2.1).
     public var acceptsDeflated = false
+    /// While true the decoder decodes nothing: complete frames stay in its buffer as the bytes
+    /// they arrived as (a node's connection handler sets it while it takes no more requests,
+    /// SPEC §9). Whoever clears it hands the decoder an empty read to go on.
+    public var holding = false
 
     public init(inbound: UInt32, outbound: UInt32 = FrameDecoder.defaultMaxFrame) {
         self.inbound = inbound

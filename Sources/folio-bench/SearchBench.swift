@@ -141,6 +141,56 @@ func indexCost(_ file: String, _ dir: String) throws {
     print(String(format: "%.3f %.3f %.3f %d %.3f %.3f %.3f %.3f", times[1], times[0], reindex, bytes, merges[1], merges[0], cpu[1], cpu[0]))
 }
 
+/// The floor under what any index written in the import's transactions can cost: the import
+/// pipeline (read and parse on one thread, write each batch on another while the next is
+/// read) with no index, then with each batch's text only tokenized before it is handed over
+/// (every word read once, nothing looked up or kept), then with its search documents made
+/// (terms numbered in a lexicon per batch, as the importer does) — nothing of either is
+/// written. Prints "bare tokenized documents" wall seconds, then the same in CPU seconds.
+func indexFloor(_ file: String, _ dir: String) throws {
+    enum Work: CaseIterable { case none, tokenize, documents }
+    var wall: [Double] = []
+    var cpu: [Double] = []
+    var seen = 0
+    for (n, work) in Work.allCases.enumerated() {
+        var o = Store.Options()
+        o.maintainSearchIndex = false
+        o.mapSize = 1 << 30
+        let store = try Store.create(at: dir + "/floor-\(n)", options: o)
+        let queue = DispatchQueue(label: "floor.write")
+        let group = DispatchGroup()
+        let cache = FoldCache()
+        let c0 = processCPUSeconds()
+        wall.append(try timeSeconds {
+            _ = try Importer(options: Importer.Options()) { batch in
+                switch work {
+                case .none: break
+                case .tokenize:
+                    for a in batch {
+                        for field in [a.title, a.body, a.source] + a.tags { SearchText.forEachTermBytes(field, foldCache: cache) { seen &+= $0.count } }
+                    }
+                case .documents:
+                    let lexicon = TermLexicon(foldCache: cache)
+                    for a in batch {
+                        let d = PreparedSearchDocument(title: a.title, body: a.body, source: a.source, tags: a.tags, published: a.published, lexicon: lexicon)
+                        withExtendedLifetime(d) { seen &+= 1 }
+                    }
+                }
+                group.wait()
+                queue.async(group: group) {
+                    do { try store.write { w in for a in batch { _ = try w.put(a, skipIfUnchanged: true) } } } catch { fatalError("\(error)") }
+                }
+                return Importer.Counts(added: batch.count)
+            }.run(paths: [file])
+            group.wait()
+        })
+        cpu.append(processCPUSeconds() - c0)
+        store.close()
+    }
+    FileHandle.standardError.write(Data("(\(seen))\n".utf8))
+    print(String(format: "%.3f %.3f %.3f %.3f %.3f %.3f", wall[0], wall[1], wall[2], cpu[0], cpu[1], cpu[2]))
+}
+
 /// Runs every query of QUERIES (limit 10) ROUNDS times; writes "kind p50_ms p99_ms" lines to
 /// stdout and each query's top-10 ids to OUT ("kind\tquery\tid,id,…").
 func searchQueries(_ storePath: String, _ queriesFile: String, _ outFile: String, rounds: Int) throws {

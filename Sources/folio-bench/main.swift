@@ -7,7 +7,7 @@
 //                                  point reads of every id through the Folio library, and a
 //                                  plain LMDB read loop over the same keys in ANCHOR; prints
 //                                  reads/s for each and the ratio
-//   folio-bench search-corpus N DIR / index-cost JSONL DIR / index-stages JSONL / search STORE QUERIES OUT [ROUNDS]
+//   folio-bench search-corpus N DIR / index-cost JSONL DIR / index-stages JSONL / index-floor JSONL DIR / search STORE QUERIES OUT [ROUNDS]
 //                                  tools/bench-search (see SearchBench.swift)
 //   folio-bench load ADDR fill|get|put CONNECTIONS REQUESTS SIZE KEYS
 //                                  drives a node from CONNECTIONS clients; prints
@@ -238,6 +238,8 @@ case "search-corpus" where args.count == 4:
     try searchCorpus(Int(args[2])!, args[3])
 case "index-cost" where args.count == 4:
     try indexCost(args[2], args[3])
+case "index-floor" where args.count == 4:
+    try indexFloor(args[2], args[3])
 case "index-stages" where args.count == 3:
     try indexStages(args[2])
 case "sync-cost" where args.count == 4 || (args.count == 5 && args[4] == "deflate"):
@@ -247,6 +249,6 @@ case "search" where args.count >= 5:
 case "reads" where args.count >= 5:
     try reads(store: args[2], anchor: args[3], idsFile: args[4], rounds: args.count > 5 ? Int(args[5])! : 3)
 default:
-    FileHandle.standardError.write(Data("usage: folio-bench generate N DIR | search-corpus N DIR | index-cost JSONL DIR | index-stages JSONL | sync-cost ADDR DIR [deflate] | search STORE QUERIES OUT [ROUNDS] | reads STORE ANCHOR IDS [ROUNDS] | store-reads STORE IDS COUNT | load ADDR fill|get|put CONNECTIONS REQUESTS SIZE KEYS\n".utf8))
+    FileHandle.standardError.write(Data("usage: folio-bench generate N DIR | search-corpus N DIR | index-cost JSONL DIR | index-stages JSONL | index-floor JSONL DIR | sync-cost ADDR DIR [deflate] | search STORE QUERIES OUT [ROUNDS] | reads STORE ANCHOR IDS [ROUNDS] | store-reads STORE IDS COUNT | load ADDR fill|get|put CONNECTIONS REQUESTS SIZE KEYS\n".utf8))
     exit(2)
 }

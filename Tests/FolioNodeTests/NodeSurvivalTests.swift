@@ -92,27 +92,85 @@ final class NodeSurvivalTests: XCTestCase {
         await node.stop()
     }
 
-    /// Deflated requests read in one go are inflated at once; while a connection's requests
-    /// are all in flight, the rest are parked. What parked inflated requests hold is capped
-    /// across the node: past it the connection is `busy` and closed, and everything it held
-    /// is given back.
+    /// While a connection's requests are all in flight, the first request after them waits
+    /// decoded (inflated, if deflated) and the frames behind it wait undecoded, as bytes: a
+    /// connection parks one inflated request, whatever it sends. What parked inflated requests
+    /// hold is capped across the node: past it a connection is `busy` and closed, and
+    /// everything it held is given back.
     func testParkedInflatedRequestsShareOneBudget() async throws {
-        // (A small budget: the socket reads after a quiet start are a few KB each.)
         let node = try await TestNode(self) { $0.partialFrameBudget = 48 << 10 }
         let good = try await node.client()
-        // (3000 tiny PUTs: one socket read decodes a thousand of them.)
-        let raw = try parkingDeflatedPuts(node, count: 3000)
-        let (frames, closed) = raw.readUntilClosed()
-        XCTAssertTrue(closed, "the connection past the budget is closed")
-        XCTAssertEqual(frames.last?.errorCode, .busy)
-        XCTAssertTrue(frames.last.map { "\($0.message)".contains("inflated") } == true, "\(String(describing: frames.last))")
-        // Nothing it parked ran, and all of it was given back.
-        for _ in 0..<50 where node.server.node.inflated.inUse > 0 { try await Task.sleep(for: .milliseconds(20)) }
+        // 3000 tiny deflated PUTs behind 32 held requests: one parked, the rest held as bytes.
+        let one = try parkingDeflatedPuts(node, count: 3000)
+        for _ in 0..<50 where node.server.node.inflated.inUse == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        try await Task.sleep(for: .milliseconds(200))
+        let parkedByOne = node.server.node.inflated.inUse
+        XCTAssertGreaterThan(parkedByOne, 0)
+        XCTAssertLessThanOrEqual(parkedByOne, 4 << 10, "one parked request, not thousands")
+        // Many such connections: those whose parked request does not fit are closed `busy`.
+        var hogs = [one]
+        for _ in 0..<40 { hogs.append(try parkingDeflatedPuts(node, count: 5)) }
+        var refused = 0
+        for hog in hogs.dropFirst() {
+            let (frames, closed) = hog.readUntilClosed(within: 0.3)
+            if closed, let last = frames.last, last.errorCode == .busy, "\(last.message)".contains("inflated") { refused += 1 }
+        }
+        XCTAssertGreaterThan(refused, 0, "the budget is shared")
+        XCTAssertLessThanOrEqual(node.server.node.inflated.inUse, 48 << 10)
+        for hog in hogs { hog.reset() }
+        // Nothing parked ran, and all of it was given back.
+        for _ in 0..<100 where node.server.node.inflated.inUse > 0 { try await Task.sleep(for: .milliseconds(20)) }
         XCTAssertEqual(node.server.node.inflated.inUse, 0)
         let stats = try await good.statistics()
         XCTAssertEqual(stats.liveArticles, 0)
         _ = try await good.ping()
         try await good.close()
+        await node.stop()
+    }
+
+    /// A client that pipelines a long run of requests answered at once (PINGs) and reads none
+    /// of the answers until it has sent them all: the node stops decoding and reading while
+    /// its answers back up, and answers every one, in order, once the client reads. (Each
+    /// request answered at once used to start the next from within its own completion, one
+    /// stack frame deeper each time, until the node crashed.)
+    func testALongPipelineOfRequestsAnsweredAtOnceIsAnsweredInOrder() async throws {
+        let node = try await TestNode(self)
+        let raw = try RawSocket(port: port(node), receiveTimeout: 30)
+        raw.sendHello()
+        _ = raw.read(frames: 1)
+        let count = 100_000
+        var burst: [UInt8] = []
+        burst.reserveCapacity(count * 17)
+        for i in 1...count { burst += Array(Envelope(UInt32(i), .ping(UInt64(i))).encoded().readableBytesView) }
+        let sent = DispatchGroup()
+        DispatchQueue.global().async(group: sent) { [burst] in raw.send(burst) }
+        // The node backs up first: the sender blocks until answers are read.
+        try await Task.sleep(for: .milliseconds(500))
+        var answered = 0
+        var inOrder = true
+        var pending: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        while answered < count {
+            let n = recv(raw.fd, &buf, buf.count, 0)
+            if n <= 0 { break }
+            pending += buf[0..<n]
+            var at = 0
+            while pending.count - at >= 9 {
+                let length = Int(pending[at]) << 24 | Int(pending[at + 1]) << 16 | Int(pending[at + 2]) << 8 | Int(pending[at + 3])
+                guard pending.count - at >= 4 + length else { break }
+                let id = UInt32(pending[at + 5]) << 24 | UInt32(pending[at + 6]) << 16 | UInt32(pending[at + 7]) << 8 | UInt32(pending[at + 8])
+                if pending[at + 4] != Message.Kind.pong.rawValue || id != UInt32(answered + 1) { inOrder = false }
+                answered += 1
+                at += 4 + length
+            }
+            pending.removeFirst(at)
+        }
+        sent.wait()
+        XCTAssertEqual(answered, count)
+        XCTAssertTrue(inOrder, "every answer a PONG, in request order")
+        let fresh = try await node.client()
+        _ = try await fresh.ping()
+        try await fresh.close()
         await node.stop()
     }
 
@@ -138,9 +196,11 @@ final class NodeSurvivalTests: XCTestCase {
     /// inflated budget, a client that waits for its answers still pushes deflated.
     func testAClientThatWaitsForAnswersIsNeverChargedForInflatedRequests() async throws {
         let node = try await TestNode(self) { $0.partialFrameBudget = 48 << 10 }
-        let hog = try parkingDeflatedPuts(node, count: 18)
-        for _ in 0..<50 where node.server.node.inflated.inUse == 0 { try await Task.sleep(for: .milliseconds(20)) }
-        XCTAssertGreaterThan(node.server.node.inflated.inUse, 30 << 10, "the hog parks most of the budget")
+        // Hogs, each parking one inflated request (about 2 KB), hold most of the budget.
+        var hogs: [RawSocket] = []
+        for _ in 0..<18 { hogs.append(try parkingDeflatedPuts(node, count: 3)) }
+        for _ in 0..<100 where node.server.node.inflated.inUse < 30 << 10 { try await Task.sleep(for: .milliseconds(20)) }
+        XCTAssertGreaterThan(node.server.node.inflated.inUse, 30 << 10, "the hogs park most of the budget")
         // A laptop pushes 50 articles deflated (each APPLY far larger than what is left).
         let laptop = try tempStore()
         try laptop.write { w in for i in 0..<50 { try w.put(Article(id: "l/\(i)", title: "t", body: String(repeating: "harbour council \(i) ", count: 100))) } }
@@ -152,7 +212,7 @@ final class NodeSurvivalTests: XCTestCase {
         let pushed = try await Replicator(store: laptop).push(to: client)
         XCTAssertEqual(pushed.articlesChanged, 50)
         try await client.close()
-        hog.reset()
+        for hog in hogs { hog.reset() }
         for _ in 0..<50 where node.server.node.inflated.inUse > 0 { try await Task.sleep(for: .milliseconds(20)) }
         XCTAssertEqual(node.server.node.inflated.inUse, 0)
         await node.stop()

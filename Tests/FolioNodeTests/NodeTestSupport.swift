@@ -150,6 +150,13 @@ final class RawSocket {
         return (decodeAll(data), closed)
     }
 
+    /// `readUntilClosed` with a receive timeout of `seconds` instead of the socket's.
+    func readUntilClosed(within seconds: Double) -> (frames: [Envelope], closed: Bool) {
+        var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1e6))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        return readUntilClosed()
+    }
+
     /// Reads until at least `count` frames have arrived (`afterHandshake`: the node's HELLO
     /// was already read, so the first frame may be any answer).
     func read(frames count: Int, afterHandshake: Bool = false) -> [Envelope] {
@@ -175,6 +182,9 @@ final class RawSocket {
         return out
     }
 }
+
+/// A socket may send on one thread while another receives (a pipelining test does).
+extension RawSocket: @unchecked Sendable {}
 
 extension Envelope {
     var errorCode: ErrorCode? {
