@@ -90,22 +90,25 @@ struct Export: AsyncParsableCommand {
         }
         var buffer: [UInt8] = []
         var count = 0
-        func emit(_ line: String) {
+        // A failed write (a full disk, a reader gone) stops the export.
+        struct WriteFailed: Error { var errno: Int32 }
+        func flush() throws {
+            if let failure = Terminal.write(handle.fileDescriptor, buffer) { throw WriteFailed(errno: failure) }
+            buffer.removeAll(keepingCapacity: true)
+        }
+        func emit(_ line: String) throws {
             buffer.append(contentsOf: line.utf8)
             buffer.append(0x0A)
             count += 1
-            if buffer.count > 1 << 20 {
-                handle.write(Data(buffer))
-                buffer.removeAll(keepingCapacity: true)
-            }
+            if buffer.count > 1 << 20 { try flush() }
         }
         let (since, prefix, allVersions) = (self.since.flatMap(Export.milliseconds), self.prefix, self.allVersions)
-        let visit: (ArticleState) -> Void = { state in
+        let visit: (ArticleState) throws -> Void = { state in
             if let since, state.versions.versions.map(\.timestamp).max() ?? .min < since { return }
             if allVersions {
-                for v in state.versions.versions { emit(VersionJSON.exportLine(state, v)) }
+                for v in state.versions.versions { try emit(VersionJSON.exportLine(state, v)) }
             } else if let a = state.article {
-                emit(a.jsonLine)
+                try emit(a.jsonLine)
             }
         }
         var tooLarge: [OversizedArticle] = []
@@ -118,9 +121,13 @@ struct Export: AsyncParsableCommand {
                     tooLarge = try await Export.remoteArticles(c, prefix: prefix, includeDeleted: allVersions, since: since, visit)
                 }
             }
-            handle.write(Data(buffer))
+            try flush()
         } catch {
             if let tempPath { try? FileManager.default.removeItem(atPath: tempPath) }
+            if let w = error as? WriteFailed {
+                guard let out else { Terminal.outputFailed(w.errno) }
+                throw CLIFailure(code: .failure, message: "cannot write \(out): \(String(cString: strerror(w.errno)))")
+            }
             throw error
         }
         if let out, let tempPath {
@@ -138,7 +145,7 @@ struct Export: AsyncParsableCommand {
     /// A node's articles in id order, with their bodies: LIST pages of ids (metadata only),
     /// then FETCH for the articles that pass `since`, as much as fits an answer at a time.
     static func remoteArticles(
-        _ c: FolioClient, prefix: String, includeDeleted: Bool, since: Int64?, _ visit: (ArticleState) -> Void
+        _ c: FolioClient, prefix: String, includeDeleted: Bool, since: Int64?, _ visit: (ArticleState) throws -> Void
     ) async throws -> [OversizedArticle] {
         var after: String?
         var oversized: [OversizedArticle] = []
@@ -151,7 +158,7 @@ struct Export: AsyncParsableCommand {
                 let answered = Set(r.articles.map(\.id)).union(r.oversized.map(\.id))
                 // Deleted meanwhile (or purged): skip; then go on after the last answered id.
                 guard let last = ids.lastIndex(where: answered.contains) else { break }
-                for a in r.articles where includeDeleted || a.versions.isLive { visit(a) }
+                for a in r.articles where includeDeleted || a.versions.isLive { try visit(a) }
                 ids.removeFirst(last + 1)
             }
             guard page.more, let last = page.articles.last else { return oversized }

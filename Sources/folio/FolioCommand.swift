@@ -45,6 +45,7 @@ enum FolioVersion {
 @main
 enum FolioMain {
     static func main() async {
+        Terminal.sanitizeStandardDescriptors()
         do {
             var command = try FolioCommand.parseAsRoot(Search.arrangingQuery(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? AsyncParsableCommand {

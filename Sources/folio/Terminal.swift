@@ -36,28 +36,51 @@ struct CLIFailure: Error {
 /// stdout/stderr helpers and the mapping from errors to exit codes.
 enum Terminal {
     static func out(_ s: String) {
-        // A reader that went away (`| head`) ends the command quietly, as SIGPIPE would (NIO
-        // ignores SIGPIPE process-wide, so the write fails with EPIPE instead).
-        if !write(1, s + "\n") { Foundation.exit(0) }
+        if let failure = write(1, Array((s + "\n").utf8)) { outputFailed(failure) }
     }
 
     static func err(_ s: String) {
-        _ = write(2, s + "\n")
+        _ = write(2, Array((s + "\n").utf8))
     }
 
-    /// Writes all of `text` to `fd`; false when the reader is gone (EPIPE) or the write failed.
-    private static func write(_ fd: Int32, _ text: String) -> Bool {
-        var bytes = Array(text.utf8)
+    /// Set at start when the process was started with standard output closed: descriptor 1
+    /// then points at /dev/null (so no file the command opens, a store's data file, takes
+    /// it), and every write to it fails as the closed descriptor would have (`sanitizeStandardDescriptors`).
+    nonisolated(unsafe) static var stdoutWasClosed = false
+
+    /// Makes sure descriptors 0, 1 and 2 are open before anything else is opened: one the
+    /// process was started without would otherwise go to the next file opened — a store's
+    /// data file — and what the command prints would be written into it.
+    static func sanitizeStandardDescriptors() {
+        for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
+            guard open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) == fd else { continue }
+            if fd == 1 { stdoutWasClosed = true }
+        }
+    }
+
+    /// Ends the command after a write to standard output failed with `error`: quietly when
+    /// the reader went away (`| head`: EPIPE, as SIGPIPE would end it — NIO ignores SIGPIPE
+    /// process-wide), else with the reason and exit 3 (a full disk, a closed descriptor:
+    /// what was asked for was not all written).
+    static func outputFailed(_ error: Int32) -> Never {
+        if error == EPIPE { Foundation.exit(0) }
+        err("folio: cannot write to standard output: \(String(cString: strerror(error)))")
+        Foundation.exit(Exit.failure.rawValue)
+    }
+
+    /// Writes all of `bytes` to `fd`; the errno of a failed write, or nil.
+    static func write(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
+        if fd == 1 && stdoutWasClosed { return EBADF }
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
             if n < 0 {
                 if errno == EINTR { continue }
-                return false
+                return errno
             }
             offset += n
         }
-        return true
+        return nil
     }
 
     static var stderrIsTerminal: Bool { isatty(2) == 1 }

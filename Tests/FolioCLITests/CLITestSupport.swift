@@ -30,9 +30,9 @@ enum CLI {
     }()
 
     @discardableResult
-    static func run(_ args: [String], env: [String: String] = [:], stdin: String? = nil) throws -> CLIResult {
+    static func run(_ args: [String], env: [String: String] = [:], stdin: String? = nil, through executable: String? = nil) throws -> CLIResult {
         let p = Process()
-        p.executableURL = binary
+        p.executableURL = executable.map { URL(fileURLWithPath: $0) } ?? binary
         p.arguments = args
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "FOLIO_DATA")

@@ -121,6 +121,27 @@ final class RoughEdgeCLITests: XCTestCase {
         XCTAssertEqual(try CLI.run(["export", "--data", data, "--since", "last week"]).code, 2)
     }
 
+    /// Output that cannot be written (a full disk, a closed standard output) is a failure
+    /// with the reason, never a silent exit 0; a closed standard output never lets the
+    /// command's output land in a file it opens (the store's).
+    func testOutputThatCannotBeWrittenFailsWithTheReason() throws {
+        let (dir, data) = try store()
+        writeFile(dir + "/a.jsonl", #"{"id":"p/1","title":"port strike","body":"the port"}"# + "\n")
+        XCTAssertEqual(try CLI.run(["import", "--data", data, dir + "/a.jsonl"]).code, 0)
+        func shell(_ script: String) throws -> CLIResult {
+            try CLI.run(["-c", script, CLI.binary.path], env: [:], through: "/bin/sh")
+        }
+        for args in ["search --data '\(data)' port", "search --data '\(data)' --json port", "ls --data '\(data)'", "export --data '\(data)'"] {
+            let full = try shell("exec \"$0\" \(args) > /dev/full")
+            XCTAssertEqual(full.code, 3, "\(args): \(full.stderr)")
+            XCTAssertTrue(full.stderr.contains("cannot write to standard output: No space left on device"), "\(args): \(full.stderr)")
+            let closed = try shell("exec \"$0\" \(args) >&-")
+            XCTAssertEqual(closed.code, 3, "\(args): \(closed.stderr)")
+            XCTAssertTrue(closed.stderr.contains("cannot write to standard output: Bad file descriptor"), "\(args): \(closed.stderr)")
+        }
+        XCTAssertEqual(try CLI.run(["verify", "--data", data]).code, 0)
+    }
+
     func testBodyFromAPipeAndFlagMistakesAreUsageErrors() throws {
         let (_, data) = try store()
         let sh = Process()
