@@ -358,6 +358,13 @@ public final class FolioClient: Sendable {
             }
             let m = try await request(.search(query: query, limit: limit))
             guard case let .searchResults(hits) = m else { throw unexpected(m, for: "SEARCH") }
+            // What SPEC §6.2 promises, checked: a node that breaks it is not believed.
+            guard hits.count <= Int(min(limit, 1000)) else {
+                throw FolioClientError.protocolError("the node answered SEARCH with \(hits.count) hits, over the \(min(limit, 1000)) asked for")
+            }
+            for (a, b) in zip(hits, hits.dropFirst()) where !(a.score > b.score || (a.score == b.score && a.id.utf8.lexicographicallyPrecedes(b.id.utf8))) {
+                throw FolioClientError.protocolError("the node answered SEARCH with hits out of order or repeated (\"\(b.id)\" after \"\(a.id)\")")
+            }
             return hits
         }
     }

@@ -610,7 +610,8 @@ final class SearchExecution {
                     }
                     run.append((doc, record))
                 }
-                run.sort { $0.1.id < $1.1.id }
+                // By id as bytes: a total order (String's < holds canonically equivalent ids equal).
+                run.sort { $0.1.id.utf8.lexicographicallyPrecedes($1.1.id.utf8) }
                 for (doc, record) in run where hits.count < limit {
                     if try passes(doc, record) { hits.append((score, record)) }
                 }

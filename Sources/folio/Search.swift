@@ -1,4 +1,5 @@
 import ArgumentParser
+import FolioClient
 import FolioModel
 import FolioStore
 
@@ -105,7 +106,13 @@ struct Search: AsyncParsableCommand {
     func run() async throws {
         let backend = try await Backend.open(store, remote, readOnly: true)
         let (text, limit) = (self.text, self.limit)
-        let hits = try await withBackend(backend) { try await $0.search(text, limit: limit) }
+        let hits: [SearchHit]
+        do {
+            hits = try await withBackend(backend) { try await $0.search(text, limit: limit) }
+        } catch let FolioClientError.invalidArticle(why) {
+            // The node's parser refused what ours took (another version): still the query's fault.
+            throw CLIFailure(code: .usage, message: "the node refused the query: \(why)")
+        }
         var out = ""
         for h in hits {
             if json {

@@ -165,3 +165,96 @@ final class BackpressureTests: XCTestCase {
         await node.stop()
     }
 }
+
+/// A node that answers one connection's SEARCH with `hits`, whatever was asked (plaintext, on
+/// loopback, keyless): what a client gets from a buggy or lying node.
+final class LyingSearchNode: @unchecked Sendable {
+    let port: Int
+    private let listener: Int32
+    private let done = DispatchGroup()
+
+    init(hits: [SearchHit]) throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.listener = listener
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, len) == 0 && listen(listener, 1) == 0 && getsockname(listener, $0, &len) == 0 }
+        }
+        guard bound else { throw POSIXError(.EADDRINUSE) }
+        port = Int(UInt16(bigEndian: addr.sin_port))
+        let fd = listener
+        DispatchQueue.global().async(group: done) {
+            let c = accept(fd, nil, nil)
+            guard c >= 0 else { return }
+            defer { close(c) }
+            var decoder = FrameDecoder()
+            var pending = ByteBuffer()
+            var buf = [UInt8](repeating: 0, count: 1 << 16)
+            func send(_ e: Envelope) { _ = Array(e.encoded().readableBytesView).withUnsafeBytes { Glibc.send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+            while true {
+                let n = recv(c, &buf, buf.count, 0)
+                if n <= 0 { return }
+                pending.writeBytes(buf[0..<n])
+                while let e = try? decoder.decodeOne(&pending) {
+                    switch e.message {
+                    case .hello:
+                        send(Envelope(0, .hello(Hello(nodeID: NodeID(0x1234), software: "liar", features: [.search], nonce: Hello.freshNonce(), maxFrame: 1 << 24))))
+                    case .search:
+                        send(Envelope(e.requestID, .searchResults(hits)))
+                    case let .ping(t):
+                        send(Envelope(e.requestID, .pong(t)))
+                    default:
+                        return
+                    }
+                }
+            }
+        }
+    }
+
+    deinit {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+}
+
+final class LyingNodeTests: XCTestCase {
+    func hit(_ id: String, _ score: Double) -> SearchHit {
+        SearchHit(id: id, score: score, title: "t", source: "s", published: "", snippet: "x")
+    }
+
+    /// The client checks what SPEC §6.2 promises of SEARCH_RESULTS: no more hits than asked
+    /// for, best first, ties by id as bytes, none twice. A node that breaks it is a protocol
+    /// error, not a result.
+    func testAClientRefusesSearchResultsTheSpecForbids() async throws {
+        let cases: [(String, [SearchHit], UInt32, String?)] = [
+            ("more than the limit", (0..<6).map { hit("a\($0)", 1) }, 5, "over the 5 asked for"),
+            ("worse first", [hit("a", 1), hit("b", 2)], 5, "out of order"),
+            ("ties not by id", [hit("b", 1), hit("a", 1)], 5, "out of order"),
+            ("one id twice", [hit("a", 1), hit("a", 1)], 5, "out of order"),
+            ("as the spec says", [hit("z", 3), hit("a", 1), hit("b", 1), hit("é", 1)], 5, nil),
+        ]
+        for (what, hits, limit, refusal) in cases {
+            let liar = try LyingSearchNode(hits: hits)
+            let client = try await FolioClient.connect(to: "127.0.0.1:\(liar.port)")
+            do {
+                let got = try await client.search("port", limit: limit)
+                XCTAssertNil(refusal, what)
+                XCTAssertEqual(got.map(\.id), hits.map(\.id), what)
+            } catch {
+                guard let refusal else {
+                    XCTFail("\(what): \(error)")
+                    continue
+                }
+                guard case let .protocolError(why) = error else {
+                    XCTFail("\(what): \(error)")
+                    continue
+                }
+                XCTAssertTrue(why.contains(refusal), "\(what): \(why)")
+            }
+            try? await client.close()
+        }
+    }
+}
