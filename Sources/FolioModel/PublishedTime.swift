@@ -80,7 +80,17 @@ public enum PublishedTime {
     /// UTC when both name a zone and the bound has a time; else as written (a date bound
     /// compares the article's own calendar date).
     static func comparable(_ published: String, _ bound: String) -> (published: [UInt8], bound: [UInt8]) {
-        if let b = utc(bound), let p = utc(published) { return (p, b) }
+        if let b = utc(bound), var p = utc(published) {
+            // A published time written to fewer digits than the bound is the instant it names:
+            // its missing seconds and fraction are zeros (14:05:00Z is before 14:05:00.7Z, as
+            // 14:05:00.5Z is). A bound written to fewer digits names its whole minute, second, …
+            if p.count < b.count {
+                if p.count == 17 { p += Array(":00".utf8) }
+                if p.count == 20, b.count > 20 { p.append(b[20]) }
+                while p.count < b.count { p.append(UInt8(ascii: "0")) }
+            }
+            return (p, b)
+        }
         return (asWritten(published), asWritten(bound))
     }
 

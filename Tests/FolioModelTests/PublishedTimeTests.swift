@@ -58,5 +58,17 @@ final class PublishedTimeTests: XCTestCase {
         XCTAssertTrue(PublishedTime.onOrAfter("2026-11-20T14:05:00Z", "2026-11-20T15:00:00+02:00"))
         XCTAssertTrue(PublishedTime.onOrBefore("2026-11-20T14:05:00Z", "2026-11-20T14:05"))  // floating bound: as written
         XCTAssertTrue(PublishedTime.onOrAfter("2026-11-20", "2026-11-20T23:00+01:00"))  // a date holds every time of it
+        // A published time to fewer digits than the bound is the instant it names (its missing
+        // seconds and fraction zeros), so since: and until: stay monotonic in the instant.
+        let bound = "2026-11-20T14:05:00.7Z"
+        for (published, since, until) in [("2026-11-20T14:05Z", false, true), ("2026-11-20T14:05:00Z", false, true), ("2026-11-20T14:05:00.500Z", false, true),
+                                          ("2026-11-20T14:05:00.7Z", true, true), ("2026-11-20T14:05:00.71Z", true, true), ("2026-11-20T14:05:01Z", true, false)] {
+            XCTAssertEqual(PublishedTime.onOrAfter(published, bound), since, published)
+            XCTAssertEqual(PublishedTime.onOrBefore(published, bound), until, published)
+        }
+        // A bound to fewer digits names its whole minute or second.
+        XCTAssertTrue(PublishedTime.onOrBefore("2026-11-20T14:05:00.500Z", "2026-11-20T14:05:00Z"))
+        XCTAssertTrue(PublishedTime.onOrBefore("2026-11-20T14:05:59Z", "2026-11-20T14:05Z"))
+        XCTAssertFalse(PublishedTime.onOrBefore("2026-11-20T14:06:00Z", "2026-11-20T14:05Z"))
     }
 }
