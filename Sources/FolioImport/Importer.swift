@@ -298,7 +298,7 @@ public final class Importer {
             // store's export lists a set's versions by ascending dot, none superseding another;
             // a record that breaks either starts another set (another store's export of the
             // same article, concatenated after it), merged after it as that store's whole set.
-            if case let .versions(id, vs, bodies) = item, case let .versions(lastID, held, heldBodies)? = batch.last, lastID == id,
+            if case let .versions(id, vs, bodies) = item, case let .versions(lastID, held, heldBodies)? = batch.last, lastID.sameBytes(id),
                 let before = held.last?.dot, let next = vs.first?.dot, before < next,
                 !held.contains(where: { h in vs.contains { h.isObsoleted(by: $0) || $0.isObsoleted(by: h) } })
             {

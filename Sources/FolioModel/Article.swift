@@ -196,3 +196,10 @@ extension Article {
     /// One line of JSON Lines (no trailing newline).
     public var jsonLine: String { jsonValue.serialized }
 }
+
+extension String {
+    /// The same UTF-8 bytes: how article ids (and texts) are compared. `==` on Strings holds
+    /// canonically equivalent text equal — `café` with a precomposed é and with e + U+0301 —
+    /// and those are two articles, as the store keys them by their bytes.
+    @inlinable public func sameBytes(_ other: String) -> Bool { utf8.elementsEqual(other.utf8) }
+}

@@ -98,7 +98,7 @@ extension StoreWriter {
             try txn.withValue(db, key: RememberedWrite.key(writeID)) { try RememberedWrite(decoding: $0) }
         }
         if let r = remembered {
-            guard r.digest == digest, r.articleID == articleID else {
+            guard r.digest == digest, r.articleID.sameBytes(articleID) else {
                 throw StoreError.writeIDReused(writeID: writeID.description, articleID: r.articleID)
             }
             var outcome = r.outcome

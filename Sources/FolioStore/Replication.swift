@@ -102,19 +102,20 @@ extension Store {
         var needs = SyncNeeds(ids: [], have: [])
         try storeErrors {
             try env.read { txn in
-                var seen = Set<String>()
+                // By bytes: a Set of Strings holds canonically equivalent ids (two articles) as one.
+                var seen = Set<[UInt8]>()
                 var order: [BodyHash] = []
                 var outside = Set<BodyHash>()
                 var inRecords: [BodyHash: [String]] = [:]
                 var notEverywhere = Set<BodyHash>()
-                for c in changes where !seen.contains(c.id) {
+                for c in changes where !seen.contains(Array(c.id.utf8)) {
                     let rec = try record(c.id, txn: txn)
                     let held = rec?.versions.versions ?? []
                     // Only a dot held exactly is known: a held context that covers a dot does
                     // not prove its writer saw that version's whole history (SPEC §8.1).
                     let lacking = c.versions.filter { s in !held.contains { $0.dot == s.dot } }
                     guard !lacking.isEmpty else { continue }
-                    seen.insert(c.id)
+                    seen.insert(Array(c.id.utf8))
                     needs.ids.append(c.id)
                     for case let h? in Set(lacking.map(\.bodyHash)) {
                         if !order.contains(h) { order.append(h) }

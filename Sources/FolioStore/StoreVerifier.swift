@@ -320,7 +320,7 @@ extension Store {
                     problem("search_docs[\(doc)]: missing (article \(id))")
                     return true
                 }
-                if record.id != id || record.length != expected.length || record.published != expected.published {
+                if !record.id.sameBytes(id) || record.length != expected.length || record.published != expected.published {
                     problem("search_docs[\(doc)]: says \(record.id), length \(record.length); the article \(id) has length \(expected.length)")
                 }
                 // A chunk that does not read is reported once (by the norms scan below).

@@ -211,7 +211,7 @@ public final class StoreWriter {
     @discardableResult
     public func resolve(_ id: String, with article: Article) throws -> WriteOutcome {
         guard try store.record(id, txn: txn) != nil else { throw StoreError.notFound(id: id) }
-        guard article.id == id else {
+        guard article.id.sameBytes(id) else {
             throw StoreError.invalidArticle(id: article.id, InvalidArticle(field: "id", reason: "must be \"\(id)\", the article being resolved"))
         }
         return try put(article)

@@ -98,8 +98,8 @@ public struct Replicator: Sendable {
 
     /// The checkpoint to commit with a chunk: the sequence just before the first change whose
     /// article is still to come (or the batch's end when none is).
-    static func upTo(_ changes: [Change], pending: Set<String>, since: UInt64, end: UInt64? = nil) -> UInt64 {
-        guard let first = changes.firstIndex(where: { pending.contains($0.id) }) else { return end ?? changes.last?.seq ?? since }
+    static func upTo(_ changes: [Change], pending: Set<[UInt8]>, since: UInt64, end: UInt64? = nil) -> UInt64 {
+        guard let first = changes.firstIndex(where: { pending.contains(Array($0.id.utf8)) }) else { return end ?? changes.last?.seq ?? since }
         return first == 0 ? since : changes[first - 1].seq
     }
 
@@ -125,19 +125,20 @@ public struct Replicator: Sendable {
             let chunk = try await fetch(&report, pending)
             for o in chunk.oversized {
                 report.untransferable.append(o)
-                if let change = changes.first(where: { $0.id == o.id }) {
+                if let change = changes.first(where: { $0.id.sameBytes(o.id) }) {
                     report.heldCheckpoint = min(report.heldCheckpoint ?? .max, max(since, change.seq - 1))
                 }
             }
             // Ids the source no longer holds are skipped; if it holds none of the rest, the
             // batch is done.
-            let answered = Set(chunk.articles.map(\.id)).union(chunk.oversized.map(\.id))
-            guard let last = pending.lastIndex(where: answered.contains) else {
+            // Ids as bytes: canonically equivalent ids are two articles.
+            let answered = Set(chunk.articles.map { Array($0.id.utf8) }).union(chunk.oversized.map { Array($0.id.utf8) })
+            guard let last = pending.lastIndex(where: { answered.contains(Array($0.utf8)) }) else {
                 try await commit(&report, held(end, report), [])
                 return
             }
             pending.removeFirst(last + 1)
-            let upTo = held(Replicator.upTo(changes, pending: Set(pending), since: since, end: end), report)
+            let upTo = held(Replicator.upTo(changes, pending: Set(pending.map { Array($0.utf8) }), since: since, end: end), report)
             report.articlesSent += chunk.articles.count
             try await commit(&report, upTo, chunk.articles)
         }

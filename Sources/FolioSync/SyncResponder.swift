@@ -38,9 +38,10 @@ package enum SyncResponder {
             guard let first = r.oversized.first else { return .fetched(r.articles) }
             // Answer only what comes before the first article that cannot be sent; if that is
             // nothing, say which one it is (SPEC §8.1).
-            let cut = ids.firstIndex(of: first.id)!
-            let earlier = Set(ids.prefix(cut))
-            let before = r.articles.filter { earlier.contains($0.id) }
+            // Ids as bytes: canonically equivalent ids are two articles.
+            let cut = ids.firstIndex { $0.sameBytes(first.id) }!
+            let earlier = Set(ids.prefix(cut).map { Array($0.utf8) })
+            let before = r.articles.filter { earlier.contains(Array($0.id.utf8)) }
             if !before.isEmpty { return .fetched(before) }
             throw ProtocolViolation(
                 .tooLarge, "article \"\(first.id)\" is \(first.bytes) bytes encoded, over the \(budget.maxArticleBytes) bytes one frame of yours can carry")

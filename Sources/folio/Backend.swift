@@ -270,7 +270,7 @@ enum Backend {
             guard let state = try await get(id, allBodies: true) else { throw StoreError.notFound(id: id) }
             guard state.versions.isInConflict else { throw notInConflict() }
             if let replacement {
-                guard replacement.id == id else {
+                guard replacement.id.sameBytes(id) else {
                     throw StoreError.invalidArticle(id: replacement.id, InvalidArticle(field: "id", reason: "must be \"\(id)\", the article being resolved"))
                 }
                 return try await c.put(replacement, context: state.context)

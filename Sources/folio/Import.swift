@@ -223,7 +223,7 @@ struct Import: AsyncParsableCommand {
         } catch FolioClientError.notFound {
             held = nil
         }
-        if let held, held.versions.versions.count == 1, let article = held.article, article.jsonLine == a.jsonLine {
+        if let held, held.versions.versions.count == 1, let article = held.article, article.jsonLine.sameBytes(a.jsonLine) {
             return .unchanged
         }
         return try await client.put(a, context: held?.context).kind

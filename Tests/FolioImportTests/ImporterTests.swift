@@ -120,6 +120,24 @@ final class ImporterTests: XCTestCase {
         XCTAssertTrue(try s.verify().isClean)
     }
 
+    /// Version records of two ids that differ only in normalization (é precomposed, e +
+    /// U+0301), one after the other, restore two articles: a run of records is one
+    /// article's only when the ids are the same bytes.
+    func testVersionRecordsOfCanonicallyEquivalentIdsRestoreTwoArticles() throws {
+        let a = try makeStore(self)
+        let ids = ["caf\u{E9}/1", "cafe\u{301}/1"]
+        try a.write { w in for (i, id) in ids.enumerated() { try w.put(Article(id: id, title: "t", body: "word\(i)")) } }
+        var lines = ""
+        try a.forEach { st in for v in st.versions.versions { lines += VersionJSON.exportLine(st, v) + "\n" } }
+        let dir = temporaryDirectory(self)
+        write(dir + "/all.jsonl", lines)
+        let b = try makeStore(self)
+        let r = try Importer(store: b).run(paths: [dir + "/all.jsonl"])
+        XCTAssertEqual(r.restored, 2)
+        XCTAssertEqual(try b.list().map { Array($0.id.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }, ids.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) })
+        XCTAssertTrue(try b.verify().isClean)
+    }
+
     func testOversizedLineIsRejectedWithoutBufferingIt() throws {
         let dir = temporaryDirectory(self)
         var o = Store.Options()

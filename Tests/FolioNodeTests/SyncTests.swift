@@ -245,6 +245,42 @@ final class SyncTests: XCTestCase {
         XCTAssertTrue(try p.verify().isClean && q.verify().isClean)
     }
 
+    /// Ids that are canonically equivalent but differ in bytes (é precomposed and e + U+0301,
+    /// Å and the Ångström sign, a Hangul syllable and its jamo) are different articles, as the
+    /// store keys them: a sync moves every one of them, in one batch, both ways (a Set of
+    /// Strings once held each pair as one id, and the second of each never crossed).
+    func testCanonicallyEquivalentIdsAreDifferentArticlesToSync() async throws {
+        let ids = ["caf\u{E9}/1", "cafe\u{301}/1", "\u{C5}ngstr\u{F6}m", "\u{212B}ngstr\u{F6}m", "\u{D55C}", "\u{1112}\u{1161}\u{11AB}"]
+        XCTAssertEqual(Set(ids).count, 3, "Swift's String equality holds each pair equal")
+        func bytes(_ s: Store) throws -> [[UInt8]] { try s.list().map { Array($0.id.utf8) }.sorted { $0.lexicographicallyPrecedes($1) } }
+        let expected = ids.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
+        let node = try await TestNode(self)
+        try node.store.write { w in for (i, id) in ids.enumerated() { try w.put(Article(id: id, title: "t", body: "word\(i)")) } }
+        XCTAssertEqual(try bytes(node.store), expected)
+        // Pulled from a node over the protocol.
+        let local = try tempStore()
+        var options = FolioClient.Options()
+        options.nodeID = local.nodeID
+        let client = try await FolioClient.connect(to: node.address, options: options)
+        let pulled = try await Replicator(store: local).pull(from: client)
+        XCTAssertEqual(pulled.articlesChanged, ids.count)
+        XCTAssertEqual(try bytes(local), expected)
+        for (i, id) in ids.enumerated() {
+            XCTAssertEqual(try local.search(SearchQuery(parsing: "word\(i)"), limit: 5).map { Array($0.id.utf8) }, [Array(id.utf8)])
+        }
+        // Pushed to an empty store, and synced between stores.
+        let empty = try tempStore()
+        let pushed = try await Replicator(store: local).push(to: LocalPeer(empty))
+        XCTAssertEqual(pushed.articlesChanged, ids.count)
+        XCTAssertEqual(try bytes(empty), expected)
+        let third = try tempStore()
+        try await sync(third, empty)
+        XCTAssertEqual(try bytes(third), expected)
+        XCTAssertEqual(try snapshot(third).map { Array($0.utf8) }, try snapshot(empty).map { Array($0.utf8) })
+        try await client.close()
+        await node.stop()
+    }
+
     func testTwoNodesSyncOnlyWhatChanged() async throws {
         let node = try await TestNode(self)
         try node.store.write { w in for i in 0..<120 { try w.put(Article(id: "n/\(i)", title: "t\(i)", body: "body \(i)")) } }
