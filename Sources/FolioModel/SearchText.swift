@@ -623,7 +623,7 @@ public struct SearchQuery: Sendable, Equatable {
                 let stem = SearchText.terms(String(body.dropLast()))
                 guard stem.count == 1 else {
                     throw Invalid(reason: stem.isEmpty
-                        ? "\"\(body)\": a prefix needs at least one letter before *"
+                        ? "\"\(body)\": a prefix needs at least two letters before *"
                         : "\"\(body)\": a prefix is one word followed by *")
                 }
                 // Counted in scalars: two jamo may make one Character.

@@ -16,6 +16,8 @@ final class NodeServices: PeerLinkHost {
     /// Searches run on their own thread: however long one takes, GET, LIST, sync and the
     /// other reads keep their threads (searches queue behind each other instead).
     let searchPool: NIOThreadPool
+    /// Which search the search thread runs next: one connection at a time in turn.
+    let searches: SearchScheduler
     let configuration: NodeConfiguration
     let logger: Logger
     let software = "folio/0.1.0"
@@ -48,6 +50,7 @@ final class NodeServices: PeerLinkHost {
         readPool.start()
         searchPool = NIOThreadPool(numberOfThreads: 1)
         searchPool.start()
+        searches = SearchScheduler(pool: searchPool)
         let notifier = ChangeNotifier(store: store, loop: loops.next(), pool: readPool)
         self.notifier = notifier
         writer = GroupCommitWriter(
@@ -184,10 +187,16 @@ final class NodeServices: PeerLinkHost {
     /// comes (work for a client that left is dropped, not done).
     func search(on eventLoop: EventLoop, channel: Channel, _ body: @escaping @Sendable (Store) throws -> Message) -> EventLoopFuture<Message> {
         let store = self.store
-        return searchPool.runIfActive(eventLoop: eventLoop) {
-            guard channel.isActive else { throw ProtocolViolation(.busy, "the connection closed before its search ran") }
-            return try body(store)
+        let promise = eventLoop.makePromise(of: Message.self)
+        let queued = searches.submit(ObjectIdentifier(channel)) { run in
+            guard run else { return promise.fail(ProtocolViolation(.shuttingDown, "the node is shutting down")) }
+            guard channel.isActive else { return promise.fail(ProtocolViolation(.busy, "the connection closed before its search ran")) }
+            promise.completeWith(Result { try body(store) })
         }
+        if !queued {
+            promise.fail(ProtocolViolation(.busy, "the node has \(SearchScheduler.maxQueued) searches waiting; try again shortly"))
+        }
+        return promise.futureResult
     }
 
     /// Runs a store read on the read pool, batched with the other reads of this loop turn;

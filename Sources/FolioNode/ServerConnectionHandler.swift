@@ -489,6 +489,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         if event is ChannelShouldQuiesceEvent {
             quiescing = true
+            // Searches still queued are answered `shuttingDown` now rather than run (or
+            // dropped unanswered when the grace period ends).
+            node.searches.cancel(ObjectIdentifier(context.channel))
             resumeReadingIfPossible(context: context)
             return
         }

@@ -23,7 +23,8 @@ struct StoreOptions: ParsableArguments {
         let env = ProcessInfo.processInfo.environment
         if let d = env["FOLIO_DATA"], !d.isEmpty { return d }
         let base = env["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".local/share")
+            // $HOME as the shell expands ~ (NSHomeDirectory reads the password database).
+            ?? ((env["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()) as NSString).appendingPathComponent(".local/share")
         return (base as NSString).appendingPathComponent("folio")
     }
 

@@ -142,6 +142,15 @@ final class RoughEdgeCLITests: XCTestCase {
         XCTAssertEqual(try CLI.run(["verify", "--data", data]).code, 0)
     }
 
+    /// With neither --data, FOLIO_DATA nor XDG_DATA_HOME, the store is ~/.local/share/folio
+    /// with ~ as the shell has it: $HOME.
+    func testTheDefaultStoreFollowsHOME() throws {
+        let home = temporaryDirectory(self)
+        let r = try CLI.run(["init"], env: ["HOME": home, "XDG_DATA_HOME": ""])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: home + "/.local/share/folio/data.mdb"), r.stderr)
+    }
+
     func testBodyFromAPipeAndFlagMistakesAreUsageErrors() throws {
         let (_, data) = try store()
         let sh = Process()

@@ -209,3 +209,42 @@ final class EncodedGetTests: XCTestCase {
         XCTAssertNil(try s.withRecord("absent") { _ in 1 })
     }
 }
+
+final class SearchSchedulerTests: XCTestCase {
+    /// Searches run one connection at a time in turn: a connection that queued one search
+    /// behind another's ten waits for one of them, not ten. At most 16 wait; a connection's
+    /// queued searches can be answered without running (shutdown).
+    func testSearchesRunOneConnectionAtATimeInTurnAndAtMostSixteenWait() throws {
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        defer { try? pool.syncShutdownGracefully() }
+        let scheduler = SearchScheduler(pool: pool)
+        let order = NIOLockedValueBox<[String]>([])
+        let gate = DispatchSemaphore(value: 0)
+        let done = DispatchGroup()
+        final class Tag {}
+        let (a, b, c) = (Tag(), Tag(), Tag())
+        func job(_ name: String, blocking: Bool = false) -> SearchScheduler.Job {
+            done.enter()
+            return { run in
+                if blocking { gate.wait() }
+                order.withLockedValue { $0.append(run ? name : "cancelled " + name) }
+                done.leave()
+            }
+        }
+        XCTAssertTrue(scheduler.submit(ObjectIdentifier(a), job("a0", blocking: true)))
+        // The thread takes a0 and waits; everything else queues behind it.
+        Thread.sleep(forTimeInterval: 0.1)
+        for i in 1...10 { XCTAssertTrue(scheduler.submit(ObjectIdentifier(a), job("a\(i)"))) }
+        XCTAssertTrue(scheduler.submit(ObjectIdentifier(b), job("b1")))
+        for i in 1...5 { XCTAssertTrue(scheduler.submit(ObjectIdentifier(c), job("c\(i)"))) }
+        // 16 wait: the next is refused at once.
+        XCTAssertFalse(scheduler.submit(ObjectIdentifier(b), { _ in XCTFail("a refused search ran") }))
+        scheduler.cancel(ObjectIdentifier(c))
+        gate.signal()
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+        let ran = order.withLockedValue { $0 }
+        XCTAssertEqual(Array(ran.prefix(5)), ["cancelled c1", "cancelled c2", "cancelled c3", "cancelled c4", "cancelled c5"])
+        XCTAssertEqual(Array(ran.dropFirst(5)), ["a0", "a1", "b1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9", "a10"])
+    }
+}
