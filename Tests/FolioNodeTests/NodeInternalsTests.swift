@@ -212,8 +212,9 @@ final class EncodedGetTests: XCTestCase {
 
 final class SearchSchedulerTests: XCTestCase {
     /// Searches run one connection at a time in turn: a connection that queued one search
-    /// behind another's ten waits for one of them, not ten. At most 16 wait; a connection's
-    /// queued searches can be answered without running (shutdown).
+    /// behind another's ten waits for one of them, not ten. Beyond each connection's first,
+    /// at most 16 wait — a connection's first is queued however full the queue is; a
+    /// connection's queued searches can be answered without running (shutdown).
     func testSearchesRunOneConnectionAtATimeInTurnAndAtMostSixteenWait() throws {
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
@@ -236,15 +237,19 @@ final class SearchSchedulerTests: XCTestCase {
         // The thread takes a0 and waits; everything else queues behind it.
         Thread.sleep(forTimeInterval: 0.1)
         for i in 1...10 { XCTAssertTrue(scheduler.submit(ObjectIdentifier(a), job("a\(i)"))) }
+        for i in 1...8 { XCTAssertTrue(scheduler.submit(ObjectIdentifier(c), job("c\(i)"))) }
+        // 9 of a's and 7 of c's wait behind their first: the next further one is refused at
+        // once, but b's first is queued.
+        XCTAssertFalse(scheduler.submit(ObjectIdentifier(a), { _ in XCTFail("a refused search ran") }))
         XCTAssertTrue(scheduler.submit(ObjectIdentifier(b), job("b1")))
-        for i in 1...5 { XCTAssertTrue(scheduler.submit(ObjectIdentifier(c), job("c\(i)"))) }
-        // 16 wait: the next is refused at once.
         XCTAssertFalse(scheduler.submit(ObjectIdentifier(b), { _ in XCTFail("a refused search ran") }))
         scheduler.cancel(ObjectIdentifier(c))
+        // c's places are free again.
+        XCTAssertTrue(scheduler.submit(ObjectIdentifier(b), job("b2")))
         gate.signal()
         XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
         let ran = order.withLockedValue { $0 }
-        XCTAssertEqual(Array(ran.prefix(5)), ["cancelled c1", "cancelled c2", "cancelled c3", "cancelled c4", "cancelled c5"])
-        XCTAssertEqual(Array(ran.dropFirst(5)), ["a0", "a1", "b1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9", "a10"])
+        XCTAssertEqual(Array(ran.prefix(8)), (1...8).map { "cancelled c\($0)" })
+        XCTAssertEqual(Array(ran.dropFirst(8)), ["a0", "a1", "b1", "a2", "b2", "a3", "a4", "a5", "a6", "a7", "a8", "a9", "a10"])
     }
 }
