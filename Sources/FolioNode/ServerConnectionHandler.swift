@@ -100,6 +100,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         logger.debug("connection closed")
         handshakeDeadline?.cancel()
         state = .closing
+        // Its queued searches will never be answered: their places go back at once.
+        node.searches.cancel(ObjectIdentifier(context.channel))
         // Parked requests will never run: their inflated bytes go back to the node.
         for e in waiting[waitingHead...] { unpark(e) }
         waiting.removeAll()
