@@ -455,6 +455,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         } while resumeAgain
         guard waiting.isEmpty, !limits.holding, readPending, canTakeRequests(context), case .ready = state else { return }
         readPending = false
+        // The peer's silence counts from now: while the node did not read, what it sent
+        // (PONGs to the node's heartbeats) waited unread.
+        lastInbound = .now()
         context.read()
     }
 
@@ -463,7 +466,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
             let silent = NIODeadline.now() - lastInbound
-            if silent >= node.configuration.idleTimeout {
+            // A connection with requests running or waiting is not idle: the peer waits for
+            // answers (a long poll), or the node has stopped reading it (its PONGs wait unread).
+            let busy = inFlight > 0 || waitingHead < waiting.count || limits.holding
+            if silent >= node.configuration.idleTimeout && !busy {
                 logger.debug("closing idle connection", metadata: ["silent_ms": "\(silent.nanoseconds / 1_000_000)"])
                 fail(context, .timeout, "no traffic for \(silent.nanoseconds / 1_000_000) ms")
             } else if case .ready = state, !quiescing {

@@ -128,6 +128,52 @@ final class NodeSurvivalTests: XCTestCase {
         await node.stop()
     }
 
+    /// A connection whose 32 requests are long polls is not idle, though the node stops
+    /// reading it (the client's PONGs to its heartbeats wait unread): it stays open past the
+    /// idle timeout, and every poll is answered when its wait ends.
+    func testAConnectionWaitingForItsLongPollsIsNotClosedAsIdle() async throws {
+        let node = try await TestNode(self) {
+            $0.idleTimeout = .milliseconds(600)
+            $0.heartbeatInterval = .milliseconds(150)
+        }
+        let raw = try RawSocket(port: port(node), receiveTimeout: 5)
+        raw.sendHello()
+        _ = raw.read(frames: 1)
+        var burst: [UInt8] = []
+        for i in 1...32 { burst += Array(Envelope(UInt32(i), .changes(since: 0, limit: 10, waitMillis: 1500)).encoded().readableBytesView) }
+        burst += Array(Envelope(33, .ping(33)).encoded().readableBytesView)
+        raw.send(burst)
+        // Answer the node's heartbeats (they wait unread while it holds the PING behind 32).
+        var answered = Set<UInt32>()
+        var closedEarly = false
+        let started = Date()
+        var pending = ByteBuffer()
+        var decoder = FrameDecoder()
+        var hello = Envelope(0, .hello(Hello(nodeID: .none, software: "t", features: [], nonce: Array(repeating: 0, count: 32), maxFrame: 1 << 20))).encoded()
+        _ = try? decoder.decodeOne(&hello)
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        while answered.count < 33 && Date().timeIntervalSince(started) < 5 {
+            let n = recv(raw.fd, &buf, buf.count, 0)
+            if n <= 0 {
+                closedEarly = true
+                break
+            }
+            pending.writeBytes(buf[0..<n])
+            while let e = try decoder.decodeOne(&pending) {
+                if case let .ping(t) = e.message, e.requestID & 0x8000_0000 != 0 {
+                    raw.send(Envelope(e.requestID, .pong(t)))
+                } else {
+                    XCTAssertNil(e.errorCode, "\(e)")
+                    answered.insert(e.requestID)
+                }
+            }
+        }
+        XCTAssertFalse(closedEarly, "closed as idle")
+        XCTAssertEqual(answered, Set(1...33))
+        XCTAssertGreaterThan(Date().timeIntervalSince(started), 1.2, "the polls waited")
+        await node.stop()
+    }
+
     /// A client that pipelines a long run of requests answered at once (PINGs) and reads none
     /// of the answers until it has sent them all: the node stops decoding and reading while
     /// its answers back up, and answers every one, in order, once the client reads. (Each
