@@ -10,6 +10,28 @@ final class ReplicationCLITests: XCTestCase {
 
     func lines(_ r: CLIResult) -> [String] { r.stdout.split(separator: "\n").map(String.init) }
 
+    /// `import --remote` writes an article whose text differs only in normalization (é
+    /// precomposed, then e + U+0301): the node holds the new bytes, as a local import would.
+    func testImportRemoteCallsUnchangedOnlyTheSameBytes() throws {
+        let dir = temporaryDirectory(self)
+        let hub = dir + "/hub"
+        XCTAssertEqual(try CLI.run(["init", "--data", hub]).code, 0)
+        let (_, address, _) = try startServe(self, hub)
+        writeFile(dir + "/b1.jsonl", #"{"id":"n/1","title":"t","body":"Caf\u00e9"}"# + "\n")
+        writeFile(dir + "/b2.jsonl", #"{"id":"n/1","title":"t","body":"Cafe\u0301"}"# + "\n")
+        XCTAssertEqual(try CLI.run(["import", "--remote", address, dir + "/b1.jsonl"]).code, 0)
+        let second = try CLI.run(["import", "--remote", address, "--json", dir + "/b2.jsonl"])
+        XCTAssertEqual(second.code, 0, second.stderr)
+        XCTAssertTrue(second.stdout.contains(#""updated":1"#), second.stdout)
+        let again = try CLI.run(["import", "--remote", address, "--json", dir + "/b2.jsonl"])
+        XCTAssertTrue(again.stdout.contains(#""unchanged":1"#), again.stdout)
+        let got = try CLI.run(["get", "n/1", "--remote", address, "--json"])
+        // As bytes: String's contains would hold the precomposed é equal too.
+        let body = Array("Cafe\u{301}".utf8)
+        let out = Array(got.stdout.utf8)
+        XCTAssertTrue((0...max(0, out.count - body.count)).contains { out[$0..<min(out.count, $0 + body.count)].elementsEqual(body) }, got.stdout)
+    }
+
     func testFilteredSyncFlagsAndPeersShowTheFilter() throws {
         let dir = temporaryDirectory(self)
         let (hub, laptop) = (dir + "/hub", dir + "/laptop")
