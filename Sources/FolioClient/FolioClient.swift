@@ -362,8 +362,13 @@ public final class FolioClient: Sendable {
             guard hits.count <= Int(min(limit, 1000)) else {
                 throw FolioClientError.protocolError("the node answered SEARCH with \(hits.count) hits, over the \(min(limit, 1000)) asked for")
             }
-            for (a, b) in zip(hits, hits.dropFirst()) where !(a.score > b.score || (a.score == b.score && a.id.utf8.lexicographicallyPrecedes(b.id.utf8))) {
-                throw FolioClientError.protocolError("the node answered SEARCH with hits out of order or repeated (\"\(b.id)\" after \"\(a.id)\")")
+            // Ties are not held to an order: a node of an earlier release sorts them as Strings.
+            for (a, b) in zip(hits, hits.dropFirst()) where b.score > a.score {
+                throw FolioClientError.protocolError("the node answered SEARCH with hits out of order (\"\(b.id)\" scored above \"\(a.id)\" before it)")
+            }
+            var seen = Set<[UInt8]>()
+            for h in hits where !seen.insert(Array(h.id.utf8)).inserted {
+                throw FolioClientError.protocolError("the node answered SEARCH with \"\(h.id)\" twice")
             }
             return hits
         }

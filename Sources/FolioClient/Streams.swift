@@ -95,7 +95,7 @@ public struct ChangeFeed: AsyncSequence, Sendable {
                     }
                     let articles = feed.includeBodies ? try await Self.articles(batch.map(\.id), c) : [:]
                     failures = 0
-                    (buffer, index) = (batch.map { FeedChange($0, article: articles[$0.id]) }, 0)
+                    (buffer, index) = (batch.map { FeedChange($0, article: articles[Array($0.id.utf8)]) }, 0)
                 } catch {
                     // (A `catch … where` here crashes the Swift 6.3 compiler.)
                     guard feed.follow && Self.reconnectable(error) else {
@@ -115,15 +115,16 @@ public struct ChangeFeed: AsyncSequence, Sendable {
             return nil
         }
 
-        /// The articles `ids` with every version and the live ones' bodies, by FETCH.
-        static func articles(_ ids: [String], _ c: FolioClient) async throws -> [String: ArticleState] {
-            var out: [String: ArticleState] = [:]
+        /// The articles `ids` with every version and the live ones' bodies, by FETCH, keyed by
+        /// their ids' bytes (canonically equivalent ids are two articles).
+        static func articles(_ ids: [String], _ c: FolioClient) async throws -> [[UInt8]: ArticleState] {
+            var out: [[UInt8]: ArticleState] = [:]
             var pending = ids[...]
             while !pending.isEmpty {
                 let r = try await c.fetch(Array(pending), have: [], maxBytes: 4 << 20)
-                for a in r.articles { out[a.id] = a }
-                let answered = Set(r.articles.map(\.id)).union(r.oversized.map(\.id))
-                guard let last = pending.lastIndex(where: answered.contains) else { break }
+                for a in r.articles { out[Array(a.id.utf8)] = a }
+                let answered = Set(r.articles.map { Array($0.id.utf8) }).union(r.oversized.map { Array($0.id.utf8) })
+                guard let last = pending.lastIndex(where: { answered.contains(Array($0.utf8)) }) else { break }
                 pending = pending[(last + 1)...]
             }
             return out

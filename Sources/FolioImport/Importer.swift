@@ -495,7 +495,7 @@ public final class Importer {
                     var article = try PlainTextArticle.parse(data)
                     if options.idFromPath {
                         article.id = PlainTextArticle.pathID(relative)
-                    } else if let first = pageIDs[article.id], first != relative {
+                    } else if let first = pageIDs[article.id], !first.sameBytes(relative) {
                         article.id = PlainTextArticle.disambiguated(article.id, path: relative)
                     }
                     pageIDs[article.id] = pageIDs[article.id] ?? relative

@@ -39,7 +39,8 @@ public enum PublishedTime {
         let shifted = y + 1
         var out = [10_000, 1000, 100, 10, 1].map { UInt8(0x30 + shifted / $0 % 10) }
         out += [UInt8(ascii: "-")] + two(m) + [UInt8(ascii: "-")] + two(d) + [UInt8(ascii: "T")] + two(inDay / 60) + [UInt8(ascii: ":")] + two(inDay % 60)
-        out += b[16..<zone]
+        // A decimal comma (which ISO-8601 allows) compares as the point.
+        out += b[16..<zone].map { $0 == UInt8(ascii: ",") ? UInt8(ascii: ".") : $0 }
         return out
     }
 

@@ -379,9 +379,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         queuedAnswers += 1
         let written = context.eventLoop.makePromise(of: Void.self)
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        written.futureResult.whenComplete { _ in
+        written.futureResult.whenComplete { result in
             let (handler, context) = bound.value
             handler.queuedAnswers -= 1
+            // Not when the write failed: the connection is closing (NIO fails its pending
+            // writes before it says so), and parked requests must not run.
+            guard case .success = result, context.channel.isActive else { return }
             if handler.queuedAnswers == Self.maxQueuedAnswers - 1 { handler.resumeReadingIfPossible(context: context) }
         }
         context.write(wrapOutboundOut(answer), promise: written)
@@ -413,6 +416,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// Fewer than `maxInFlightPerConnection` requests running, and the peer reading its answers.
     private func canTakeRequests(_ context: ChannelHandlerContext) -> Bool {
         inFlight < node.configuration.maxInFlightPerConnection && queuedAnswers < Self.maxQueuedAnswers && context.channel.isWritable
+            && context.channel.isActive
     }
 
     private func resumeReadingIfPossible(context: ChannelHandlerContext) {
@@ -466,10 +470,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
             let silent = NIODeadline.now() - lastInbound
-            // A connection with requests running or waiting is not idle: the peer waits for
-            // answers (a long poll), or the node has stopped reading it (its PONGs wait unread).
-            let busy = inFlight > 0 || waitingHead < waiting.count || limits.holding
-            if silent >= node.configuration.idleTimeout && !busy {
+            // A connection with requests running is not idle: the peer waits for answers (a
+            // long poll, at most 60 s), and the node may have stopped reading it meanwhile (its
+            // PONGs wait unread). One that only has requests waiting is: its peer is not
+            // reading its answers.
+            if silent >= node.configuration.idleTimeout && inFlight == 0 {
                 logger.debug("closing idle connection", metadata: ["silent_ms": "\(silent.nanoseconds / 1_000_000)"])
                 fail(context, .timeout, "no traffic for \(silent.nanoseconds / 1_000_000) ms")
             } else if case .ready = state, !quiescing {
@@ -614,5 +619,7 @@ final class HeldFrameResumer: ChannelInboundHandler, RemovableChannelHandler {
     func resume() {
         guard let context else { return }
         context.fireChannelRead(wrapInboundOut(context.channel.allocator.buffer(capacity: 0)))
+        // As a socket read would end: the idle handler counts silence again only after it.
+        context.fireChannelReadComplete()
     }
 }

@@ -204,7 +204,7 @@ extension Store {
                     let seq = UInt64(bigEndianBytes: k)
                     let id = String(decoding: v, as: UTF8.self)
                     if let owner = articleSeqs.removeValue(forKey: seq) {
-                        if owner != id { problem("changes[\(seq)]: names \"\(id)\", but that sequence belongs to \"\(owner)\"") }
+                        if !owner.sameBytes(id) { problem("changes[\(seq)]: names \"\(id)\", but that sequence belongs to \"\(owner)\"") }
                     } else {
                         problem("changes[\(seq)]: names \"\(id)\", whose record is at another sequence or missing")
                     }

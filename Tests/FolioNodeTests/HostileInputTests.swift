@@ -232,8 +232,8 @@ final class LyingNodeTests: XCTestCase {
         let cases: [(String, [SearchHit], UInt32, String?)] = [
             ("more than the limit", (0..<6).map { hit("a\($0)", 1) }, 5, "over the 5 asked for"),
             ("worse first", [hit("a", 1), hit("b", 2)], 5, "out of order"),
-            ("ties not by id", [hit("b", 1), hit("a", 1)], 5, "out of order"),
-            ("one id twice", [hit("a", 1), hit("a", 1)], 5, "out of order"),
+            ("one id twice", [hit("a", 1), hit("b", 1), hit("a", 1)], 5, "twice"),
+            ("ties in another order", [hit("b", 1), hit("a", 1)], 5, nil),
             ("as the spec says", [hit("z", 3), hit("a", 1), hit("b", 1), hit("é", 1)], 5, nil),
         ]
         for (what, hits, limit, refusal) in cases {

@@ -222,20 +222,24 @@ final class SearchSchedulerTests: XCTestCase {
         let scheduler = SearchScheduler(pool: pool)
         let order = NIOLockedValueBox<[String]>([])
         let gate = DispatchSemaphore(value: 0)
+        let started = DispatchSemaphore(value: 0)
         let done = DispatchGroup()
         final class Tag {}
         let (a, b, c) = (Tag(), Tag(), Tag())
         func job(_ name: String, blocking: Bool = false) -> SearchScheduler.Job {
             done.enter()
             return { run in
-                if blocking { gate.wait() }
+                if blocking {
+                    started.signal()
+                    gate.wait()
+                }
                 order.withLockedValue { $0.append(run ? name : "cancelled " + name) }
                 done.leave()
             }
         }
         XCTAssertTrue(scheduler.submit(ObjectIdentifier(a), job("a0", blocking: true)))
         // The thread takes a0 and waits; everything else queues behind it.
-        Thread.sleep(forTimeInterval: 0.1)
+        XCTAssertEqual(started.wait(timeout: .now() + 10), .success)
         for i in 1...10 { XCTAssertTrue(scheduler.submit(ObjectIdentifier(a), job("a\(i)"))) }
         for i in 1...8 { XCTAssertTrue(scheduler.submit(ObjectIdentifier(c), job("c\(i)"))) }
         // 9 of a's and 7 of c's wait behind their first: the next further one is refused at

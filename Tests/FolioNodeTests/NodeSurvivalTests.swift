@@ -174,6 +174,32 @@ final class NodeSurvivalTests: XCTestCase {
         await node.stop()
     }
 
+    /// After frames the node held undecoded are decoded (its requests drained), heartbeats
+    /// and the idle timeout go on as after any read: a client that then goes silent is
+    /// pinged, and closed at its idle timeout.
+    func testHeartbeatsAndTheIdleTimeoutGoOnAfterHeldFramesAreDecoded() async throws {
+        let node = try await TestNode(self) {
+            $0.idleTimeout = .milliseconds(600)
+            $0.heartbeatInterval = .milliseconds(150)
+        }
+        let raw = try RawSocket(port: port(node), receiveTimeout: 5)
+        raw.sendHello()
+        _ = raw.read(frames: 1)
+        var burst: [UInt8] = []
+        for i in 1...32 { burst += Array(Envelope(UInt32(i), .changes(since: 0, limit: 10, waitMillis: 300)).encoded().readableBytesView) }
+        for i in 33...40 { burst += Array(Envelope(UInt32(i), .ping(UInt64(i))).encoded().readableBytesView) }
+        raw.send(burst)
+        // Never answers the node's heartbeats from here on.
+        let started = Date()
+        let (frames, closed) = raw.readUntilClosed(afterHandshake: true)
+        XCTAssertTrue(closed, "closed at the idle timeout")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 4)
+        XCTAssertEqual(Set(frames.filter { $0.requestID <= 40 && $0.errorCode == nil }.map(\.requestID)), Set(1...40), "every request answered")
+        XCTAssertTrue(frames.contains { $0.requestID & 0x8000_0000 != 0 }, "heartbeats went on")
+        XCTAssertEqual(frames.last?.errorCode, .timeout)
+        await node.stop()
+    }
+
     /// A client that pipelines a long run of requests answered at once (PINGs) and reads none
     /// of the answers until it has sent them all: the node stops decoding and reading while
     /// its answers back up, and answers every one, in order, once the client reads. (Each

@@ -130,7 +130,7 @@ final class RawSocket {
     }
 
     /// Reads frames until EOF (or the timeout); returns the decoded frames and whether EOF came.
-    func readUntilClosed() -> (frames: [Envelope], closed: Bool) {
+    func readUntilClosed(afterHandshake: Bool = false) -> (frames: [Envelope], closed: Bool) {
         var data: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
         var closed = false
@@ -147,7 +147,7 @@ final class RawSocket {
             }
             data += buf[0..<n]
         }
-        return (decodeAll(data), closed)
+        return (decodeAll(data, afterHandshake: afterHandshake), closed)
     }
 
     /// `readUntilClosed` with a receive timeout of `seconds` instead of the socket's.
