@@ -128,10 +128,10 @@ final class NodeSurvivalTests: XCTestCase {
         await node.stop()
     }
 
-    /// A connection whose 32 requests are long polls is not idle, though the node stops
-    /// reading it (the client's PONGs to its heartbeats wait unread): it stays open past the
-    /// idle timeout, and every poll is answered when its wait ends.
-    func testAConnectionWaitingForItsLongPollsIsNotClosedAsIdle() async throws {
+    /// A node with a 600 ms idle timeout (heartbeats every 150 ms) and a raw connection that
+    /// sent, in one write, 32 CHANGES waiting `waitMillis` (all its requests in flight) and
+    /// then `pings` PINGs (ids 33…), which wait behind them.
+    func longPolls(waitMillis: UInt32, pings: Int) async throws -> (TestNode, RawSocket) {
         let node = try await TestNode(self) {
             $0.idleTimeout = .milliseconds(600)
             $0.heartbeatInterval = .milliseconds(150)
@@ -140,9 +140,17 @@ final class NodeSurvivalTests: XCTestCase {
         raw.sendHello()
         _ = raw.read(frames: 1)
         var burst: [UInt8] = []
-        for i in 1...32 { burst += Array(Envelope(UInt32(i), .changes(since: 0, limit: 10, waitMillis: 1500)).encoded().readableBytesView) }
-        burst += Array(Envelope(33, .ping(33)).encoded().readableBytesView)
+        for i in 1...32 { burst += Array(Envelope(UInt32(i), .changes(since: 0, limit: 10, waitMillis: waitMillis)).encoded().readableBytesView) }
+        for i in 33..<33 + pings { burst += Array(Envelope(UInt32(i), .ping(UInt64(i))).encoded().readableBytesView) }
         raw.send(burst)
+        return (node, raw)
+    }
+
+    /// A connection whose 32 requests are long polls is not idle, though the node stops
+    /// reading it (the client's PONGs to its heartbeats wait unread): it stays open past the
+    /// idle timeout, and every poll is answered when its wait ends.
+    func testAConnectionWaitingForItsLongPollsIsNotClosedAsIdle() async throws {
+        let (node, raw) = try await longPolls(waitMillis: 1500, pings: 1)
         // Answer the node's heartbeats (they wait unread while it holds the PING behind 32).
         var answered = Set<UInt32>()
         var closedEarly = false
@@ -178,17 +186,7 @@ final class NodeSurvivalTests: XCTestCase {
     /// and the idle timeout go on as after any read: a client that then goes silent is
     /// pinged, and closed at its idle timeout.
     func testHeartbeatsAndTheIdleTimeoutGoOnAfterHeldFramesAreDecoded() async throws {
-        let node = try await TestNode(self) {
-            $0.idleTimeout = .milliseconds(600)
-            $0.heartbeatInterval = .milliseconds(150)
-        }
-        let raw = try RawSocket(port: port(node), receiveTimeout: 5)
-        raw.sendHello()
-        _ = raw.read(frames: 1)
-        var burst: [UInt8] = []
-        for i in 1...32 { burst += Array(Envelope(UInt32(i), .changes(since: 0, limit: 10, waitMillis: 300)).encoded().readableBytesView) }
-        for i in 33...40 { burst += Array(Envelope(UInt32(i), .ping(UInt64(i))).encoded().readableBytesView) }
-        raw.send(burst)
+        let (node, raw) = try await longPolls(waitMillis: 300, pings: 8)
         // Never answers the node's heartbeats from here on.
         let started = Date()
         let (frames, closed) = raw.readUntilClosed(afterHandshake: true)
