@@ -123,8 +123,7 @@ public struct ChangeFeed: AsyncSequence, Sendable {
             while !pending.isEmpty {
                 let r = try await c.fetch(Array(pending), have: [], maxBytes: 4 << 20)
                 for a in r.articles { out[Array(a.id.utf8)] = a }
-                let answered = Set(r.articles.map { Array($0.id.utf8) }).union(r.oversized.map { Array($0.id.utf8) })
-                guard let last = pending.lastIndex(where: { answered.contains(Array($0.utf8)) }) else { break }
+                guard let last = r.lastAnswered(in: pending) else { break }
                 pending = pending[(last + 1)...]
             }
             return out

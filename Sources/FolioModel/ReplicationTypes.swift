@@ -78,6 +78,15 @@ public struct FetchResult: Sendable, Equatable {
         self.articles = articles
         self.oversized = oversized
     }
+
+    /// Where in `ids` (what the FETCH asked for, in order) the answer ends: the last id it
+    /// holds or names as oversized — the ids before it that it does not hold are gone from
+    /// the source — or nil when it answers none of them. Ids are compared as bytes
+    /// (canonically equivalent ids are two articles).
+    public func lastAnswered<C: BidirectionalCollection<String>>(in ids: C) -> C.Index? {
+        let answered = Set(articles.map { Array($0.id.utf8) }).union(oversized.map { Array($0.id.utf8) })
+        return ids.lastIndex { answered.contains(Array($0.utf8)) }
+    }
 }
 
 /// An article whose state does not fit one frame of the receiver: replication skips it,

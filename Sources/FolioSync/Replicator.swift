@@ -131,9 +131,7 @@ public struct Replicator: Sendable {
             }
             // Ids the source no longer holds are skipped; if it holds none of the rest, the
             // batch is done.
-            // Ids as bytes: canonically equivalent ids are two articles.
-            let answered = Set(chunk.articles.map { Array($0.id.utf8) }).union(chunk.oversized.map { Array($0.id.utf8) })
-            guard let last = pending.lastIndex(where: { answered.contains(Array($0.utf8)) }) else {
+            guard let last = chunk.lastAnswered(in: pending) else {
                 try await commit(&report, held(end, report), [])
                 return
             }

@@ -155,10 +155,8 @@ struct Export: AsyncParsableCommand {
             while !ids.isEmpty {
                 let r = try await c.fetch(ids, have: [], maxBytes: 4 << 20)
                 oversized += r.oversized
-                // Ids as bytes: canonically equivalent ids are two articles.
-                let answered = Set(r.articles.map { Array($0.id.utf8) }).union(r.oversized.map { Array($0.id.utf8) })
                 // Deleted meanwhile (or purged): skip; then go on after the last answered id.
-                guard let last = ids.lastIndex(where: { answered.contains(Array($0.utf8)) }) else { break }
+                guard let last = r.lastAnswered(in: ids) else { break }
                 for a in r.articles where includeDeleted || a.versions.isLive { try visit(a) }
                 ids.removeFirst(last + 1)
             }
