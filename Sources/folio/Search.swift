@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import FolioClient
 import FolioModel
 import FolioStore
@@ -17,10 +18,16 @@ struct Search: AsyncParsableCommand {
 
             Query syntax: words are ANDed; OR between words (or phrases) takes any of them; \
             -word excludes; "exact phrase"; prefix*; filters source:NAME, tag:TAG, \
-            since:DATE, until:DATE (on the published date, ISO-8601) and id:PREFIX; quote a \
-            filter value with spaces (source:"Nordic Wire"). since:, until: or id: given \
-            twice narrows (each holds); several source: or tag: take any. Arguments that \
-            are not options below are the query, -word included.
+            since:DATE, until:DATE (on the published date) and id:PREFIX; quote a filter \
+            value with spaces (source:"Nordic Wire"). since:, until: or id: given twice \
+            narrows (each holds); several source: or tag: take any. Arguments that are not \
+            options below are the query, -word included.
+
+            A DATE is ISO-8601 (2026-11-20, 2026-11-20T14:05Z) or a day on this machine's \
+            calendar: today, yesterday, a weekday (tuesday or tue: the latest one, today \
+            included), Nd or Nw (N days or weeks before today); Nh is the instant N hours \
+            ago. They become dates here, before the query runs or goes to a node \
+            (--remote), and on a terminal the query is shown with them.
 
             Prints one line per hit — id, score, published, source, title, tab-separated — \
             then the snippet, indented, with matched words marked «like this». --json prints \
@@ -30,6 +37,8 @@ struct Search: AsyncParsableCommand {
             Examples:
               folio search port strike
               folio search '"port strike" since:2026-11-18'
+              folio search port strike since:tuesday
+              folio search 'walkout since:2w until:yesterday'
               folio search 'strike OR walkout -rail source:"Nordic Wire"'
               folio search port -rail --json
               folio search 'teles*' --limit 5 --json
@@ -43,6 +52,17 @@ struct Search: AsyncParsableCommand {
     @Flag(help: "Machine-readable output (JSON Lines, one hit per line).") var json = false
 
     var text: String { words.joined(separator: " ") }
+
+    /// The query with its relative dates (since:tuesday) as this machine's calendar names them.
+    func resolvedText() throws -> String {
+        let now = Date()
+        do {
+            return try SearchQuery.resolvingRelativeDates(
+                in: text, now: Int64(now.timeIntervalSince1970.rounded(.down)), utcOffset: TimeZone.current.secondsFromGMT(for: now))
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
 
     /// The command line with `folio search`'s query words moved after `--`, so that a word
     /// of the query syntax such as -rail (or "-shipping port", which holds an h) is never
@@ -97,7 +117,9 @@ struct Search: AsyncParsableCommand {
         try Check.count(limit, "--limit", in: 1...1000)
         if words.isEmpty { throw ValidationError("give a query, e.g. folio search port strike") }
         do {
-            _ = try SearchQuery(parsing: text)
+            _ = try SearchQuery(parsing: try resolvedText())
+        } catch let error as ValidationError {
+            throw error
         } catch {
             throw ValidationError("\(error)")
         }
@@ -105,7 +127,8 @@ struct Search: AsyncParsableCommand {
 
     func run() async throws {
         let backend = try await Backend.open(store, remote, readOnly: true)
-        let (text, limit) = (self.text, self.limit)
+        let (text, limit) = (try resolvedText(), self.limit)
+        if text != self.text, Terminal.stderrIsTerminal { Terminal.err("searching: \(Terminal.safe(text))") }
         let hits: [SearchHit]
         do {
             hits = try await withBackend(backend) { try await $0.search(text, limit: limit) }

@@ -64,6 +64,65 @@ final class SearchCLITests: XCTestCase {
         XCTAssertEqual(try CLI.run(["verify", "--data", data]).code, 0)
     }
 
+    /// since:today, since:3d, until:yesterday: days of the user's calendar (TZ), made dates
+    /// before the query runs, locally and for a node (which never sees the words).
+    func testRelativeDatesAreTheUsersCalendarDaysLocallyAndRemotely() throws {
+        let dir = temporaryDirectory(self)
+        let data = dir + "/store"
+        XCTAssertEqual(try CLI.run(["init", "--data", data]).code, 0)
+        // Days as UTC+14 (Kiritimati) and UTC−12 (Etc/GMT+12) see them: 26 hours apart.
+        func day(_ daysAgo: Int, offsetHours: Int) -> String {
+            let f = DateFormatter()
+            f.locale = Locale(identifier: "en_US_POSIX")
+            f.timeZone = TimeZone(secondsFromGMT: offsetHours * 3600)
+            f.dateFormat = "yyyy-MM-dd"
+            return f.string(from: Date().addingTimeInterval(TimeInterval(-daysAgo * 86_400)))
+        }
+        let ahead = day(0, offsetHours: 14)
+        for (id, published) in [("tide/ahead", ahead), ("tide/3", day(3, offsetHours: 14)), ("tide/20", day(20, offsetHours: 14))] {
+            let r = try CLI.run(["put", id, "--title", "Tide tables", "--published", published, "--body-file", "-", "--data", data], stdin: "Spring tides")
+            XCTAssertEqual(r.code, 0, r.stderr)
+        }
+        let (kiritimati, behind) = (["TZ": "Pacific/Kiritimati"], ["TZ": "Etc/GMT+12"])
+        func ids(_ query: String, _ env: [String: String], _ target: [String]) throws -> [String] {
+            let r = try CLI.run(["search", "--json", query] + target, env: env)
+            XCTAssertTrue(r.code == 0 || r.code == 1, "\(query): \(r.stderr)")
+            return try r.stdout.split(separator: "\n").map { try XCTUnwrap((try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["id"] as? String) }.sorted()
+        }
+        let (server, address, _) = try startServe(self, data)
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        for target in [["--data", data], ["--remote", address]] {
+            XCTAssertEqual(try ids("tide since:today", kiritimati, target), ["tide/ahead"], "\(target)")
+            XCTAssertEqual(try ids("tide since:4d", kiritimati, target), ["tide/3", "tide/ahead"], "\(target)")
+            XCTAssertEqual(try ids("tide Since:\"3D\" until:yesterday", kiritimati, target), ["tide/3"], "\(target)")
+            XCTAssertEqual(try ids("tide until:2w", kiritimati, target), ["tide/20"], "\(target)")
+            // A day behind (or two), today has not reached the newest article yet.
+            XCTAssertEqual(try ids("tide until:today", behind, target), ["tide/20", "tide/3"], "\(target)")
+            XCTAssertEqual(try ids("tide until:today", kiritimati, target), ["tide/20", "tide/3", "tide/ahead"], "\(target)")
+        }
+        // A weekday is the latest one, today included: the last seven days.
+        let weekday = DateFormatter()
+        weekday.locale = Locale(identifier: "en_US_POSIX")
+        weekday.timeZone = TimeZone(secondsFromGMT: 14 * 3600)
+        weekday.dateFormat = "EEEE"
+        XCTAssertEqual(try ids("tide since:\(weekday.string(from: Date()))", kiritimati, ["--data", data]), ["tide/ahead"])
+        XCTAssertEqual(try ids("tide since:\(weekday.string(from: Date().addingTimeInterval(-3 * 86_400)).prefix(3))", kiritimati, ["--data", data]), ["tide/3", "tide/ahead"])
+
+        // Words that are not dates: a usage error naming them, locally and remotely.
+        for target in [["--data", data], ["--remote", address]] {
+            let typo = try CLI.run(["search", "tide since:tusday"] + target)
+            XCTAssertEqual(typo.code, 2, typo.stderr)
+            XCTAssertTrue(typo.stderr.contains("since: needs a date, not \"tusday\"") && typo.stderr.contains("a weekday"), typo.stderr)
+            let far = try CLI.run(["search", "tide since:99999999999d"] + target)
+            XCTAssertEqual(far.code, 2, far.stderr)
+            XCTAssertTrue(far.stderr.contains("reaches back more than 36600 days"), far.stderr)
+        }
+        XCTAssertTrue(try CLI.run(["search", "--help"]).stdout.contains("yesterday"))
+    }
+
     func testAWriteOnOneNodeIsFoundOnItsPeerAndADeleteLeavesBoth() throws {
         let dir = temporaryDirectory(self)
         let (a, b) = (dir + "/a", dir + "/b")
