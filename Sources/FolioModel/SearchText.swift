@@ -8,6 +8,8 @@ import Foundation
 ///   → "offnet", "español" → "espanol"), lowercased, "ß" → "ss". At most 64 bytes are kept.
 /// - CJK text (Han, Hiragana, Katakana, Hangul) has no spaces between words: each run becomes
 ///   its overlapping character bigrams ("東京で" → "東京", "京で"); a lone character is a term.
+///   Thai, Lao, Myanmar and Khmer are paired the same way, a letter and its marks being one
+///   character ("ท่าเรือ" → "ท่า", "าเ", "เรื", "รือ").
 ///   Half-width and decomposed forms fold to the forms typed (`foldCJK`).
 ///   The index also holds each character of a longer run as a single (`forEachTermBytes(…,
 ///   singles: true)`), so one character typed alone finds the words holding it.
@@ -26,14 +28,18 @@ import Foundation
 /// finals) and is folded (ｶﾞ, か + U+3099 → ガ, が; ヿ → コ, ト; decomposed Hangul → its
 /// syllables; compatibility ideographs → their canonical forms); 々〆〇, Bopomofo, the kana
 /// supplements and extensions G and H are CJK; ・ ゠ separate.
+/// Version 7: Thai, Lao, Myanmar and Khmer, written without spaces between words, are paired
+/// as CJK text is, each letter with the marks after it one character (before it, a run of them
+/// between spaces was one word, cut at 64 bytes and stripped of its vowel and tone marks, so a
+/// word inside it was never found).
 public enum SearchText {
-    public static let version: UInt32 = 6
+    public static let version: UInt32 = 7
 
     /// The rules' version with a fingerprint of the Unicode tables this build folds with
     /// (they come with the toolchain): an index made under other tables is rebuilt, never
     /// silently mixed with new terms.
     public static let fingerprint: UInt64 = {
-        let probe = "Straße İSTANBUL ΣΊΣΥΦΟΣ ﬁ ＦＵＬＬ Ångström naïve 東京で ｶﾞｲﾄﾞ か\u{3099}ﾊﾟ \u{F91F}\u{2F800} 々 Ꙗ ǅ ᾧ ϴ ꥠꥡ 𝔘𝔫𝔦 ١٢٣ ௫ Ⅻ"
+        let probe = "Straße İSTANBUL ΣΊΣΥΦΟΣ ﬁ ＦＵＬＬ Ångström naïve 東京で ｶﾞｲﾄﾞ か\u{3099}ﾊﾟ \u{F91F}\u{2F800} 々 Ꙗ ǅ ᾧ ϴ ꥠꥡ 𝔘𝔫𝔦 ١٢٣ ௫ Ⅻ ท่าเรือทำงาน ໜ້າທີ່ ကြော်ငြာ ក្រុងភ្នំពេញ ๚ ៕ ၊"
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in terms(probe).joined(separator: "|").utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return UInt64(version) << 32 | (h & 0xFFFF_FFFF)
@@ -91,7 +97,12 @@ public enum SearchText {
             // Each scalar of a folded form is a character, from its cluster's range.
             let chars = cjk.flatMap { c -> [(String, Int, Int)] in
                 guard c.3 > 0 || needsCJKFold(c.0.first!) else { return [(String(c.0), c.1, c.2)] }
-                return foldCJK(String(c.0)).unicodeScalars.map { (String($0), c.1, c.2) }
+                var chars: [(String, Int, Int)] = []
+                for u in foldCJK(String(c.0)).unicodeScalars {
+                    // A Thai, Lao, Myanmar or Khmer mark stays with its letter.
+                    if isUnspacedMark(u), !chars.isEmpty { chars[chars.count - 1].0.unicodeScalars.append(u) } else { chars.append((String(u), c.1, c.2)) }
+                }
+                return chars
             }
             if chars.count == 1 {
                 body(chars[0].0, chars[0].1..<chars[0].2)
@@ -265,7 +276,13 @@ public enum SearchText {
                 folding.withFoldedCJK(raw) { folded in
                     var k = 0
                     while k < folded.count {
-                        let n = min(folded.count - k, utf8Length(lead: folded[k]))
+                        var n = min(folded.count - k, utf8Length(lead: folded[k]))
+                        // A Thai, Lao, Myanmar or Khmer mark stays with its letter.
+                        while k + n < folded.count {
+                            let m = min(folded.count - k - n, utf8Length(lead: folded[k + n]))
+                            guard let u = scalar(UnsafeBufferPointer(rebasing: folded[(k + n)..<(k + n + m)])), isUnspacedMark(u) else { break }
+                            n += m
+                        }
                         take(UnsafeBufferPointer(rebasing: folded[k..<k + n]))
                         k += n
                     }
@@ -410,7 +427,8 @@ public enum SearchText {
 
     /// Han (with 々〆〇 and the Hangzhou numerals), Hiragana, Katakana (half-width too, and the
     /// kana supplements), Bopomofo, Hangul (syllables, jamo, compatibility and half-width
-    /// jamo), the ideographs of every extension.
+    /// jamo), the ideographs of every extension; and the letters, digits and marks of Thai,
+    /// Lao, Myanmar and Khmer (`isUnspacedLetter`), paired the same way.
     @inline(__always) public static func isCJK(_ u: Unicode.Scalar) -> Bool {
         switch u.value {
         // The common blocks first (cases are tried in order); ゠ and ・ (U+30A0, U+30FB) are
@@ -422,8 +440,22 @@ public enum SearchText {
             0xA960...0xA97F, 0xF900...0xFAFF, 0x1100...0x11FF, 0xFF66...0xFFDC, 0x1B000...0x1B16F,
             0x20000...0x2FFFF, 0x30000...0x323AF:
             return true
+        case 0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF:
+            return isUnspacedLetter(u)
         default:
             return false
+        }
+    }
+
+    /// Thai, Lao, Myanmar and Khmer are written without spaces between words too, and are
+    /// paired like CJK text (version 7): their letters, digits and marks (`isCJKMark`) are
+    /// characters of a run, their punctuation (๏ ๚ ๛, ។ ៕, ၊ ။) and currency signs separate.
+    static func isUnspacedLetter(_ u: Unicode.Scalar) -> Bool {
+        let p = u.properties
+        if p.isAlphabetic || p.numericType != nil { return true }
+        switch p.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: return true
+        default: return false
         }
     }
 
@@ -431,9 +463,16 @@ public enum SearchText {
     /// (decomposed ゙ ゚, spacing ゛ ゜, half-width ﾞ ﾟ: か + ゙ → が, ｶ + ﾞ → ガ), a Hangul
     /// vowel (conjoining, compatibility or half-width: ㄱ + ㅏ → 가) or a conjoining final
     /// (decomposed Hangul → its syllables).
+    /// In Thai, Lao, Myanmar and Khmer, each combining mark (vowel signs above and below,
+    /// tone marks, viramas: ก + ่ is one character, as is ក + ្).
     public static func isCJKMark(_ u: Unicode.Scalar) -> Bool {
         switch u.value {
         case 0x3099...0x309C, 0xFF9E, 0xFF9F, 0x1160...0x11FF, 0xD7B0...0xD7FF, 0x314F...0x3163, 0xFFC2...0xFFDC: return true
+        case 0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF:
+            switch u.properties.generalCategory {
+            case .nonspacingMark, .spacingMark, .enclosingMark: return true
+            default: return false
+            }
         default: return false
         }
     }
@@ -456,9 +495,42 @@ public enum SearchText {
     static func needsCJKFold(_ u: Unicode.Scalar) -> Bool {
         switch u.value {
         case 0x3038...0x303A, 0x3099...0x309C, 0x309F, 0x30FF, 0x3131...0x318E, 0xF900...0xFAFF, 0xFF66...0xFFDC, 0x2F800...0x2FA1F: return true
+        case 0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF: return unspacedFolds.contains(u.value)
         default: return false
         }
     }
+
+    /// A mark of Thai, Lao, Myanmar or Khmer: it stays with the letter before it, in a folded
+    /// form too.
+    @inline(__always) public static func isUnspacedMark(_ u: Unicode.Scalar) -> Bool {
+        switch u.value {
+        case 0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF: return isCJKMark(u)
+        default: return false
+        }
+    }
+
+    /// The scalar `bytes` (one UTF-8 sequence) encode.
+    static func scalar(_ bytes: UnsafeBufferPointer<UInt8>) -> Unicode.Scalar? {
+        var it = bytes.makeIterator()
+        var decoder = UTF8()
+        if case let .scalarValue(u) = decoder.decode(&it) { return u }
+        return nil
+    }
+
+    /// The letters of Thai, Lao, Myanmar and Khmer that NFKC changes (ໜ → ຫ + ນ), read off
+    /// this build's Unicode tables; but ำ and ຳ (sara am), which NFKC makes a mark and a
+    /// vowel, stay as typed (a mark split off would start a character of its own).
+    private static let unspacedFolds: Set<UInt32> = {
+        var out = Set<UInt32>()
+        for r in [0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF] as [ClosedRange<UInt32>] {
+            for v in r where v != 0x0E33 && v != 0x0EB3 {
+                guard let u = Unicode.Scalar(v) else { continue }
+                let folded = String(u).precomposedStringWithCompatibilityMapping.unicodeScalars
+                if folded.count != 1 || folded.first != u { out.insert(v) }
+            }
+        }
+        return out
+    }()
 
     /// The folded form of a CJK character (`needsCJKFold`, or one that took a mark): its
     /// compatibility composition (NFKC) keeping only CJK scalars, composed again (NFC) once

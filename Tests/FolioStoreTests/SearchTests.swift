@@ -46,6 +46,16 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(bytes("か゛っこう"), bytes("がっこう"))
         XCTAssertEqual(bytes("ㄱㅏ"), bytes("가"))
         XCTAssertEqual(bytes("〸年"), bytes("十年"))
+        // Thai, Lao, Myanmar and Khmer are paired too, a letter with its marks one character;
+        // their punctuation separates, and marks typed in another order fold alike.
+        XCTAssertEqual(SearchText.terms("ท่าเรือ"), ["ท่า", "าเ", "เรื", "รือ"])
+        XCTAssertEqual(SearchText.terms("ท่าเรือ๚ทำงาน"), ["ท่า", "าเ", "เรื", "รือ", "ทำ", "ำง", "งา", "าน"])
+        XCTAssertEqual(bytes("ก\u{0E48}\u{0E38}"), bytes("ก\u{0E38}\u{0E48}"))
+        XCTAssertEqual(bytes("ທ່າເຮືອ"), [Array("ທ່າ".utf8), Array("າເ".utf8), Array("ເຮື".utf8), Array("ຮືອ".utf8)])
+        XCTAssertEqual(bytes("ໜ້າ"), bytes("ຫນ້າ"))
+        XCTAssertEqual(SearchText.terms("ភ្នំពេញ។"), ["ភ្នំ", "នំពេ", "ពេញ"])
+        XCTAssertEqual(SearchText.terms("ရန်ကုန်၊ ဆိပ်ကမ်း"), ["ရန်", "န်ကု", "ကုန်", "ဆိပ်", "ပ်က", "ကမ်း"])
+        XCTAssertEqual(SearchText.terms("ก"), ["ก"])
         XCTAssertEqual(SearchText.terms("e-mail: don't!"), ["e", "mail", "don", "t"])
         XCTAssertEqual(SearchText.terms(String(repeating: "a", count: 200)), [String(repeating: "a", count: 64)])
         XCTAssertEqual(SearchText.terms(""), [])
@@ -66,6 +76,8 @@ final class SearchTests: XCTestCase {
             // half-width kana and Hangul, compatibility ideographs and jamo, 々〆〇.
             0x3099...0x309C, 0x3099...0x309A, 0xFF9E...0xFF9F, 0xFF66...0xFFDC, 0xF900...0xFA6D,
             0x3000...0x303F, 0x3100...0x318F, 0x2F800...0x2F810,
+            // Thai, Lao, Myanmar, Khmer: letters, marks (several after one letter), punctuation.
+            0x0E00...0x0E7F, 0x0E30...0x0E4E, 0x0E80...0x0EFF, 0x1000...0x109F, 0x102B...0x103E, 0x1780...0x17FF, 0x17B6...0x17D3,
         ]
         // One fold cache shared by every text, as an import batch shares one.
         let shared = FoldCache()
@@ -139,11 +151,51 @@ final class SearchTests: XCTestCase {
                 // A word or a lone character: a term of two CJK characters is a pair, which a
                 // single must follow.
                 let scalars = String(decoding: t.bytes, as: UTF8.self).unicodeScalars
-                if scalars.count > 1 && scalars.allSatisfy(SearchText.isCJK) { return "pair \(show(i)) without its singles" }
+                // (A Thai, Lao, Myanmar or Khmer character is a letter and the marks after it.)
+                let characters = scalars.enumerated().filter { $0.offset == 0 || !SearchText.isUnspacedMark($0.element) }.count
+                if characters > 1 && scalars.allSatisfy(SearchText.isCJK) { return "pair \(show(i)) without its singles" }
                 i += 1
             }
         }
         return carried == nil ? nil : "the last run has no last single"
+    }
+
+    /// Thai, Lao, Myanmar and Khmer have no spaces between words: a word inside a run is found
+    /// (before version 7 only a whole run between spaces was), with its vowel and tone marks
+    /// (they tell words apart: ใกล้ is not ไกล), marked in the snippet; phrases hold.
+    func testWordsInsideThaiLaoMyanmarAndKhmerRunsAreFound() throws {
+        let s = try makeStore(self)
+        try s.write { w in
+            try w.put(Article(id: "th/port", title: "คนงานท่าเรือหยุดงานประท้วง", body: "คนงานท่าเรือกรุงเทพกลับมาทำงานหลังตกลงค่าจ้างได้ รถไฟไม่ได้รับผลกระทบ"))
+            try w.put(Article(id: "th/near", title: "บ้านใกล้โรงเรียน", body: "ครอบครัวย้ายมาอยู่ใกล้เมือง"))
+            try w.put(Article(id: "th/far", title: "บ้านไกลโรงเรียน", body: "ครอบครัวย้ายไปอยู่ไกลเมือง"))
+            try w.put(Article(id: "lo/port", title: "ທ່າເຮືອວຽງຈັນ", body: "ກຳມະກອນທ່າເຮືອກັບມາເຮັດວຽກ"))
+            try w.put(Article(id: "my/port", title: "ရန်ကုန်ဆိပ်ကမ်းအလုပ်သမားများ", body: "ဆိပ်ကမ်းအလုပ်သမားများ အလုပ်ပြန်ဝင်ကြသည်။"))
+            try w.put(Article(id: "km/port", title: "កំពង់ផែភ្នំពេញ", body: "កម្មករកំពង់ផែបានត្រឡប់ទៅធ្វើការវិញ។"))
+        }
+        XCTAssertEqual(try ids(s, "ท่าเรือ"), ["th/port"])
+        XCTAssertEqual(try ids(s, "ค่าจ้าง"), ["th/port"])
+        XCTAssertEqual(try ids(s, "รถไฟ"), ["th/port"])
+        XCTAssertEqual(try ids(s, "ท่าเรือ -รถไฟ"), [])
+        XCTAssertEqual(try ids(s, "เรือบิน"), [])
+        XCTAssertEqual(try ids(s, "ใกล้"), ["th/near"])
+        XCTAssertEqual(try ids(s, "ไกล"), ["th/far"])
+        XCTAssertEqual(Set(try ids(s, "โรงเรียน")), ["th/near", "th/far"])
+        XCTAssertEqual(try ids(s, #""ท่าเรือกรุงเทพ""#), ["th/port"])
+        XCTAssertEqual(try ids(s, #""กรุงเทพท่าเรือ""#), [])
+        XCTAssertEqual(try ids(s, "ท่าเรือ"), try ids(s, "ท" + "\u{0E48}" + "าเรือ"))
+        XCTAssertEqual(try ids(s, "ທ່າເຮືອ"), ["lo/port"])
+        XCTAssertEqual(try ids(s, "ວຽງຈັນ"), ["lo/port"])
+        XCTAssertEqual(try ids(s, "ဆိပ်ကမ်း"), ["my/port"])
+        XCTAssertEqual(try ids(s, "ရန်ကုန်"), ["my/port"])
+        XCTAssertEqual(try ids(s, "កំពង់ផែ"), ["km/port"])
+        XCTAssertEqual(try ids(s, "ភ្នំពេញ"), ["km/port"])
+        // The title counts double; the snippet marks the word within its run.
+        let hits = try s.search(SearchQuery(parsing: "ท่าเรือ"), limit: 5)
+        XCTAssertTrue(hits[0].snippet.contains("«ท่าเรือ»"), hits[0].snippet)
+        let khmer = try s.search(SearchQuery(parsing: "កំពង់ផែ"), limit: 5)
+        XCTAssertTrue(khmer[0].snippet.contains("«កំពង់ផែ»"), khmer[0].snippet)
+        XCTAssertEqual(try s.verify().problems, [])
     }
 
     /// One CJK character typed alone finds the articles holding it inside longer runs (港 in
