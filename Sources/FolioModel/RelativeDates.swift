@@ -9,10 +9,11 @@
 /// - A weekday, in full or in three letters (`tuesday`, `tue`): the most recent one, today
 ///   included (on a Tuesday, `since:tuesday` is today).
 /// - `Nd`, `Nw`: N days or weeks before today (`0d` is today), N ≤ 36 600 days in all.
-/// - `Nh`: the instant N hours ago, in UTC (`since:6h` → `2026-11-30T08:15:00Z`), N ≤ 876 000.
+/// - `Nh`: the instant N hours ago, in UTC (`since:6h` → `2026-11-30T08:15:00Z`), N ≤ 878 400.
 ///
 /// Case does not matter (`Since:Tuesday`), and a quoted value reads the same
-/// (`since:"tuesday"`). A value that is neither these nor ISO-8601 is refused, naming both.
+/// (`since:"tuesday"` → `since:"2026-11-24"`). A value that is neither these nor ISO-8601, or
+/// none, is refused, naming both.
 extension SearchQuery {
     /// The most days a relative date reaches back (about a hundred years).
     public static let maxRelativeDays = 36_600
@@ -70,15 +71,20 @@ extension SearchQuery {
         // The value as the parser reads it: unquoted, or all of it in quotes (anything else
         // with a quote in it is a word of text, not a filter).
         var value = word[(colon + 1)...]
-        if value.contains("\"") {
+        let quoted = value.contains("\"")
+        if quoted {
             guard value.count >= 2, value.first == "\"", value.last == "\"", !value.dropFirst().dropLast().contains("\"") else { return nil }
             value = value.dropFirst().dropLast()
         }
         let text = String(String.UnicodeScalarView(value))
-        guard !text.isEmpty else { return nil }
-        if let date = try relativeDate(text.lowercased(), field: name, now: now, utcOffset: utcOffset) { return field + ":" + date }
+        let forms = "ISO-8601 (2026-11-20, 2026-11-20T14:05Z), today, yesterday, a weekday (tuesday or tue), or Nd, Nw, Nh (days, weeks, hours ago)"
+        guard !text.isEmpty else { throw Invalid(reason: "\(name): needs a date: \(forms)") }
+        if let date = try relativeDate(text.lowercased(), field: name, now: now, utcOffset: utcOffset) {
+            // Quoted as it was: a word may follow the closing quote (since:"2w"-rail).
+            return quoted ? field + ":\"" + date + "\"" : field + ":" + date
+        }
         if let problem = ISO8601Check.problem(with: text) {
-            throw Invalid(reason: "\(name): needs a date, not \"\(text)\" (\(problem)): ISO-8601 (2026-11-20, 2026-11-20T14:05Z), today, yesterday, a weekday (tuesday or tue), or Nd, Nw, Nh (days, weeks, hours ago)")
+            throw Invalid(reason: "\(name): needs a date, not \"\(text)\" (\(problem)): \(forms)")
         }
         return nil
     }

@@ -56,10 +56,13 @@ struct Search: AsyncParsableCommand {
 
     /// The query with its relative dates (since:tuesday) as this machine's calendar names them.
     func resolvedText() throws -> String {
-        let now = Date()
+        // The C library's reading of TZ, as date(1) has it (Foundation ignores ":Area/City",
+        // POSIX rules such as JST-9, and reads UTC+14 the other way round).
+        var now = time(nil)
+        var local = tm()
+        let offset = localtime_r(&now, &local) == nil ? 0 : Int(local.tm_gmtoff)
         do {
-            return try SearchQuery.resolvingRelativeDates(
-                in: text, now: Int64(now.timeIntervalSince1970.rounded(.down)), utcOffset: TimeZone.current.secondsFromGMT(for: now))
+            return try SearchQuery.resolvingRelativeDates(in: text, now: Int64(now), utcOffset: offset)
         } catch {
             throw ValidationError("\(error)")
         }

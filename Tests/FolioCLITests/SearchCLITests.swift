@@ -103,6 +103,14 @@ final class SearchCLITests: XCTestCase {
             XCTAssertEqual(try ids("tide until:today", behind, target), ["tide/20", "tide/3"], "\(target)")
             XCTAssertEqual(try ids("tide until:today", kiritimati, target), ["tide/20", "tide/3", "tide/ahead"], "\(target)")
         }
+        // TZ as the C library reads it (date(1) agrees): a colon before a zone name, POSIX
+        // rules, whose sign is west of Greenwich.
+        for tz in [":Pacific/Kiritimati", "<+14>-14", "LINT-14"] {
+            XCTAssertEqual(try ids("tide until:today", ["TZ": tz], ["--data", data]), ["tide/20", "tide/3", "tide/ahead"], tz)
+        }
+        for tz in ["UTC+12", ":Etc/GMT+12", "<-12>12"] {
+            XCTAssertEqual(try ids("tide until:today", ["TZ": tz], ["--data", data]), ["tide/20", "tide/3"], tz)
+        }
         // A weekday is the latest one, today included: the last seven days.
         let weekday = DateFormatter()
         weekday.locale = Locale(identifier: "en_US_POSIX")

@@ -47,14 +47,18 @@ final class RelativeDateTests: XCTestCase {
 
     func testOnlyRelativeFilterValuesChangeAndTheRestStaysByteForByte() throws {
         // Case, quotes, other filters and the query's own words.
-        XCTAssertEqual(try resolve("Since:Tuesday UNTIL:\"today\""), "Since:2026-11-24 UNTIL:2026-11-26")
+        XCTAssertEqual(try resolve("Since:Tuesday UNTIL:\"today\""), "Since:2026-11-24 UNTIL:\"2026-11-26\"")
+        // A quoted value stays quoted: what follows its closing quote is another word.
+        for (relative, iso) in [(#"since:"2w""three-day strike""#, #"since:"2026-11-12""three-day strike""#), (#"port since:"2w"-rail"#, #"port since:"2026-11-12"-rail"#)] {
+            XCTAssertEqual(try resolve(relative), iso)
+            XCTAssertEqual(try SearchQuery(parsing: try resolve(relative)), try SearchQuery(parsing: iso))
+        }
         let kept = [
             "since:2026-11-20 until:2026-11-30T05:00Z port",
             "\"since:today\" strike",  // a phrase, not a filter
             "-since:today",  // refused by the parser, as written
             "tag:today source:yesterday id:3d today yesterday tuesday 3d",
             "since:today\"x\" \"until:today\"x",  // quotes that make words of text
-            "cafe\u{301} since:  port",
             "\"unclosed since:today",
         ]
         for text in kept { XCTAssertEqual(Array(try resolve(text).utf8), Array(text.utf8), text) }
@@ -77,10 +81,14 @@ final class RelativeDateTests: XCTestCase {
             }
         }
         XCTAssertThrowsError(try resolve("until:soon")) { XCTAssertTrue("\($0)".contains("until: needs a date, not \"soon\""), "\($0)") }
+        for empty in ["since:", "since:\"\" port", "port until:"] {
+            XCTAssertThrowsError(try resolve(empty), empty) { XCTAssertTrue("\($0)".contains("needs a date: ISO-8601") && "\($0)".contains("yesterday"), "\($0)") }
+        }
     }
 
     func testHowFarBackIsBoundedWithoutOverflow() throws {
         XCTAssertNoThrow(try resolve("since:\(SearchQuery.maxRelativeDays)d"))
+        XCTAssertNoThrow(try resolve("since:878400h"))
         for text in ["since:36601d", "until:5229w", "since:878401h", "since:99999999999999999999999999999d"] {
             XCTAssertThrowsError(try resolve(text), text) { error in
                 XCTAssertTrue("\(error)".contains("reaches back more than"), "\(error)")
