@@ -39,7 +39,7 @@ public enum SearchText {
     /// (they come with the toolchain): an index made under other tables is rebuilt, never
     /// silently mixed with new terms.
     public static let fingerprint: UInt64 = {
-        let probe = "Straße İSTANBUL ΣΊΣΥΦΟΣ ﬁ ＦＵＬＬ Ångström naïve 東京で ｶﾞｲﾄﾞ か\u{3099}ﾊﾟ \u{F91F}\u{2F800} 々 Ꙗ ǅ ᾧ ϴ ꥠꥡ 𝔘𝔫𝔦 ١٢٣ ௫ Ⅻ ท่าเรือทำงาน ໜ້າທີ່ ကြော်ငြာ ក្រុងភ្នំពេញ ๚ ៕ ၊"
+        let probe = "Straße İSTANBUL ΣΊΣΥΦΟΣ ﬁ ＦＵＬＬ Ångström naïve 東京で ｶﾞｲﾄﾞ か\u{3099}ﾊﾟ \u{F91F}\u{2F800} 々 Ꙗ ǅ ᾧ ϴ ꥠꥡ 𝔘𝔫𝔦 ١٢٣ ௫ Ⅻ ท่าเรือทำงาน นํ้า ก่ิง ໜ້າທີ່ ກໍາ ကြော်ငြာ ကျောင်း ក្រុងភ្នំពេញ ๚ ៕ ၊"
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in terms(probe).joined(separator: "|").utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return UInt64(version) << 32 | (h & 0xFFFF_FFFF)
@@ -148,7 +148,7 @@ public enum SearchText {
                 offset = start
                 flushWord()
                 offset = end
-                if let last = cjk.last, isCJKMark(u), last.3 < maxCJKMarks {
+                if let last = cjk.last, last.3 < markLimit(last.0.first!), isCJKMark(u) || joinsAsSaraAm(u, last.0.contains(where: isNikhahit)) {
                     // A mark (`isCJKMark`) joins the character before it.
                     cjk[cjk.count - 1].0.append(u)
                     cjk[cjk.count - 1].2 = end
@@ -216,6 +216,9 @@ public enum SearchText {
         var cjkCount = 0
         var previousCount = 0, previousStart = 0, previousEnd = 0
         var pending = false, pendingStart = 0, pendingEnd = 0, pendingMarks = 0, pendingFolds = false
+        // How many marks the pending character may take, and whether it holds a nikhahit (the
+        // sara aa after it joins it: ํ + า is ำ).
+        var pendingMarkLimit = maxCJKMarks, pendingNikhahit = false
         let previous = UnsafeMutablePointer<UInt8>.allocate(capacity: maxCJKCharacterBytes)
         let pair = UnsafeMutablePointer<UInt8>.allocate(capacity: 2 * maxCJKCharacterBytes)
         defer {
@@ -292,11 +295,12 @@ public enum SearchText {
             }
         }
         func cjkScalar(_ u: Unicode.Scalar, _ start: Int, _ end: Int) {
-            if pending && pendingMarks < maxCJKMarks && isCJKMark(u) {
+            if pending && pendingMarks < pendingMarkLimit && (isCJKMark(u) || joinsAsSaraAm(u, pendingNikhahit)) {
                 // A mark (`isCJKMark`) joins the character before it.
                 pendingEnd = end
                 pendingMarks += 1
                 pendingFolds = true
+                pendingNikhahit = pendingNikhahit || isNikhahit(u)
                 return
             }
             if pending { finishPending() }
@@ -304,6 +308,8 @@ public enum SearchText {
             pendingStart = start
             pendingEnd = end
             pendingMarks = 0
+            pendingMarkLimit = markLimit(u)
+            pendingNikhahit = isNikhahit(u)
             pendingFolds = needsCJKFold(u)
         }
         func flushCJK() {
@@ -468,6 +474,10 @@ public enum SearchText {
     public static func isCJKMark(_ u: Unicode.Scalar) -> Bool {
         switch u.value {
         case 0x3099...0x309C, 0xFF9E, 0xFF9F, 0x1160...0x11FF, 0xD7B0...0xD7FF, 0x314F...0x3163, 0xFFC2...0xFFDC: return true
+        case 0x0E33, 0x0EB3:
+            // Sara am (ำ ຳ): written after the tone mark that sits on the letter before it
+            // (น้ำ), and typed in other orders (นำ้, นํ้า): it joins that letter, and folds with it.
+            return true
         case 0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF:
             switch u.properties.generalCategory {
             case .nonspacingMark, .spacingMark, .enclosingMark: return true
@@ -484,6 +494,30 @@ public enum SearchText {
 
     /// Most marks (`isCJKMark`) one character takes (more start characters of their own).
     static let maxCJKMarks = 2
+    /// Most marks a Thai, Lao, Myanmar or Khmer letter takes (a Burmese syllable often has
+    /// three or four: ကျော); at 3 bytes each, a character still fits `maxCJKCharacterBytes`.
+    static let maxUnspacedMarks = 7
+
+    /// How many marks a character starting with `u` takes.
+    @inline(__always) static func markLimit(_ u: Unicode.Scalar) -> Int {
+        isUnspacedBlock(u) ? maxUnspacedMarks : maxCJKMarks
+    }
+
+    @inline(__always) static func isUnspacedBlock(_ u: Unicode.Scalar) -> Bool {
+        switch u.value {
+        case 0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF: return true
+        default: return false
+        }
+    }
+
+    /// Thai ํ and Lao ໍ (nikhahit, niggahita): with the sara aa after them, the sara am.
+    @inline(__always) static func isNikhahit(_ u: Unicode.Scalar) -> Bool { u.value == 0x0E4D || u.value == 0x0ECD }
+
+    /// Whether `u` joins the character before it as the second half of a sara am typed as two
+    /// scalars (ํ + า, ໍ + າ), that character holding a nikhahit.
+    @inline(__always) static func joinsAsSaraAm(_ u: Unicode.Scalar, _ afterNikhahit: Bool) -> Bool {
+        afterNikhahit && (u.value == 0x0E32 || u.value == 0x0EB2)
+    }
     /// Most bytes of a folded cluster (`foldCJK`); each of its scalars is a character of its
     /// own, so a character is at most 4 bytes and a pair 8.
     static let maxCJKCharacterBytes = 24
@@ -538,8 +572,50 @@ public enum SearchText {
     /// カ + ゙), at most `maxCJKCharacterBytes`; the character itself when that leaves nothing.
     static func foldCJK(_ char: String) -> String {
         let kept = char.precomposedStringWithCompatibilityMapping.unicodeScalars.filter(isCJK)
-        let folded = cut(String(String.UnicodeScalarView(kept)).precomposedStringWithCanonicalMapping, to: maxCJKCharacterBytes)
+        let folded = cut(orderingThaiAndLaoMarks(String(String.UnicodeScalarView(kept)).precomposedStringWithCanonicalMapping), to: maxCJKCharacterBytes)
         return folded.isEmpty ? cut(char, to: maxCJKCharacterBytes) : folded
+    }
+
+    /// A Thai or Lao character (after NFKC and NFC) in the one order its marks are typed in
+    /// most: vowel signs, then tone marks, then the rest, and a sara am (NFKC makes it a
+    /// nikhahit and a sara aa, wherever they were typed) last: น้ำ, นํ้า, น้ํา and นำ้ are
+    /// the same character. (Unicode's canonical order leaves a tone typed before an upper
+    /// vowel, ก่ิ, apart from กิ่.) Other text is returned as it is.
+    static func orderingThaiAndLaoMarks(_ char: String) -> String {
+        var scalars = Array(char.unicodeScalars)
+        guard let first = scalars.first, (0x0E00...0x0EFF).contains(first.value) else { return char }
+        let lao = first.value >= 0x0E80
+        let (nikhahit, aa, am): (UInt32, UInt32, UInt32) = lao ? (0x0ECD, 0x0EB2, 0x0EB3) : (0x0E4D, 0x0E32, 0x0E33)
+        var saraAm = false
+        if let n = scalars.firstIndex(where: { $0.value == nikhahit }), let a = scalars[n...].firstIndex(where: { $0.value == aa }) {
+            scalars.remove(at: a)
+            scalars.remove(at: n)
+            saraAm = true
+        }
+        func rank(_ u: Unicode.Scalar) -> Int {
+            switch u.value {
+            case 0x0E31, 0x0E34...0x0E3A, 0x0EB1, 0x0EB4...0x0EBC: return 0
+            case 0x0E47: return 1
+            case 0x0E48...0x0E4B, 0x0EC8...0x0ECB: return 2
+            default: return 3
+            }
+        }
+        // Each run of marks (after a letter, or leading) in rank order, each rank as it came
+        // (stable); letters (ໜ folds to two) stay where they are.
+        var i = 0
+        while i < scalars.count {
+            guard isCJKMark(scalars[i]) else {
+                i += 1
+                continue
+            }
+            var j = i
+            while j < scalars.count, isCJKMark(scalars[j]) { j += 1 }
+            let run = scalars[i..<j].enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
+            scalars.replaceSubrange(i..<j, with: run)
+            i = j
+        }
+        if saraAm { scalars.append(Unicode.Scalar(am)!) }
+        return String(String.UnicodeScalarView(scalars))
     }
 
     static func isWordPart(_ u: Unicode.Scalar, inWord: Bool) -> Bool {
@@ -691,8 +767,12 @@ public struct SearchQuery: Sendable, Equatable {
                 continue
             }
             let atom: Atom
-            if !quoted, body.hasSuffix("*") {
-                let stem = SearchText.terms(String(body.dropLast()))
+            let stem = !quoted && body.hasSuffix("*") ? SearchText.terms(String(body.dropLast())) : []
+            if !stem.isEmpty, stem.allSatisfy({ $0.unicodeScalars.allSatisfy(SearchText.isCJK) }) {
+                // CJK (or Thai, Lao, Myanmar, Khmer) text: its pairs and characters already match
+                // inside longer runs (東京 finds 東京都, ข่าว finds ข่าวสาร), so * adds nothing.
+                atom = stem.count == 1 ? .term(stem[0]) : .phrase(stem)
+            } else if !quoted, body.hasSuffix("*") {
                 guard stem.count == 1 else {
                     throw Invalid(reason: stem.isEmpty
                         ? "\"\(body)\": a prefix needs at least two letters before *"

@@ -618,23 +618,12 @@ final class SearchExecution {
                 position = end
             }
         }
-        // As bytes: a Set of Strings would keep one of two canonically equivalent terms.
-        let terms = query.groups.flatMap { $0 }.flatMap { a -> [[UInt8]] in
-            switch a {
-            case let .term(t): return [Array(t.utf8)]
-            case let .phrase(t): return t.map { Array($0.utf8) }
-            case .prefix: return []
-            }
-        }
-        let prefixes = query.groups.flatMap { $0 }.compactMap { a -> [UInt8]? in
-            if case let .prefix(p) = a { return Array(p.utf8) }
-            return nil
-        }
+        let marked = Snippet.Marked(query)
         return try hits.map { hit in
             guard let rec = try store.record(hit.record.id, txn: txn), let w = rec.versions.winner, let c = w.content else {
                 throw StoreError.corrupt("the search index holds \"\(hit.record.id)\", which is not a live article: run `folio reindex`")
             }
-            let snippet = snippets ? Snippet.make(body: try store.body(c.bodyHash, of: hit.record.id, txn: txn) ?? "", title: c.title, terms: terms, prefixes: prefixes) : ""
+            let snippet = snippets ? Snippet.make(body: try store.body(c.bodyHash, of: hit.record.id, txn: txn) ?? "", title: c.title, marked) : ""
             return SearchHit(id: hit.record.id, score: hit.score, title: c.title, source: c.source, published: c.published, snippet: snippet)
         }
     }
@@ -808,12 +797,73 @@ enum Snippet {
     /// A mark is at most this long (a longer run of matches is marked in parts).
     static let maxMark = 96
 
-    static func make(body: String, title: String, terms: [[UInt8]], prefixes: [[UInt8]]) -> String {
+    /// What a query's snippets mark, as bytes (a Set of Strings would keep one of two
+    /// canonically equivalent terms): its terms and prefixes wherever they stand, each of its
+    /// phrases (its terms, in order) only where it stands whole — never its words apart, as
+    /// the pairs of a CJK or Thai word are found all over a text. Excluded atoms are not marked.
+    struct Marked {
+        var terms: [[UInt8]] = []
+        var prefixes: [[UInt8]] = []
+        var phrases: [[[UInt8]]] = []
+
+        init(_ query: SearchQuery) {
+            for atom in query.groups.joined() {
+                switch atom {
+                case let .term(t): terms.append(Array(t.utf8))
+                case let .prefix(p): prefixes.append(Array(p.utf8))
+                case let .phrase(ts): phrases.append(ts.map { Array($0.utf8) })
+                }
+            }
+        }
+    }
+
+    static func make(body: String, title: String, _ marked: Marked) -> String {
+        make(body: body, title: title, terms: marked.terms, prefixes: marked.prefixes, phrases: marked.phrases)
+    }
+
+    /// `terms` and `prefixes` are marked wherever they stand; each of `phrases` (its terms, in
+    /// order) only where it stands whole.
+    static func make(body: String, title: String, terms: [[UInt8]], prefixes: [[UInt8]], phrases: [[[UInt8]]] = []) -> String {
         let body = SearchText.cut(body, to: scannedBytes)
         let title = SearchText.cut(title, to: scannedBytes)
-        if let s = passage(body, terms: terms, prefixes: prefixes, requireMatch: true) { return s }
-        if let s = passage(title, terms: terms, prefixes: prefixes, requireMatch: true) { return s }
-        return passage(body.isEmpty ? title : body, terms: terms, prefixes: prefixes, requireMatch: false) ?? ""
+        if let s = passage(body, terms: terms, prefixes: prefixes, phrases: phrases, requireMatch: true) { return s }
+        if let s = passage(title, terms: terms, prefixes: prefixes, phrases: phrases, requireMatch: true) { return s }
+        return passage(body.isEmpty ? title : body, terms: terms, prefixes: prefixes, phrases: phrases, requireMatch: false) ?? ""
+    }
+
+    /// The byte ranges of `text` where a term or prefix matches, or a phrase stands whole (its
+    /// terms one after the other: CJK singles, which take no position, do not part them), in
+    /// order of where they start.
+    private static func matchedRanges(_ text: String, terms: [[UInt8]], prefixes: [[UInt8]], phrases: [[[UInt8]]]) -> [Range<Int>] {
+        var found: [Range<Int>] = []
+        // Per phrase: its partial matches so far (the ranges of the terms matched).
+        var partial = [[[Range<Int>]]](repeating: [], count: phrases.count)
+        // With CJK singles: a character typed alone is marked inside a longer run.
+        SearchText.forEachTermBytes(text, singles: true) { term, range, single in
+            if matches(term, terms, prefixes) { found.append(range) }
+            guard !single else { return }
+            for (k, phrase) in phrases.enumerated() where !phrase.isEmpty {
+                var kept = 0
+                for var m in partial[k] where phrase[m.count].elementsEqual(term) {
+                    m.append(range)
+                    if m.count == phrase.count {
+                        // Whole; one longer than a mark may be is marked term by term.
+                        let whole = m[0].lowerBound..<range.upperBound
+                        if whole.count <= maxMark { found.append(whole) } else { found += m }
+                    } else {
+                        partial[k][kept] = m
+                        kept += 1
+                    }
+                }
+                partial[k].removeLast(partial[k].count - kept)
+                if phrase[0].elementsEqual(term) {
+                    if phrase.count == 1 { found.append(range) } else { partial[k].append([range]) }
+                }
+            }
+        }
+        // A phrase is found at its last term, after matches that begin inside it.
+        if !phrases.isEmpty { found.sort { ($0.lowerBound, $0.upperBound) < ($1.lowerBound, $1.upperBound) } }
+        return found
     }
 
     /// True when `term` is one of `terms` or starts with one of `prefixes` (a query has a few).
@@ -880,18 +930,16 @@ enum Snippet {
     /// Most marks after one character a cut moves back over (`scalarStart`).
     static let maxMarksKept = 4
 
-    private static func passage(_ text: String, terms: [[UInt8]], prefixes: [[UInt8]], requireMatch: Bool) -> String? {
+    private static func passage(_ text: String, terms: [[UInt8]], prefixes: [[UInt8]], phrases: [[[UInt8]]], requireMatch: Bool) -> String? {
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty else { return nil }
         // The matched byte ranges, in order; neighbours with only punctuation between them joined.
         var marks: [Range<Int>] = []
-        // With CJK singles: a character typed alone is marked inside a longer run.
-        SearchText.forEachTermBytes(text, singles: true) { term, range, _ in
-            guard matches(term, terms, prefixes) else { return }
+        for range in matchedRanges(text, terms: terms, prefixes: prefixes, phrases: phrases) {
             // A match overlapping the last mark (CJK pairs and singles do) starts where that
             // one ends; one inside it (a single of a marked pair) adds nothing.
             let from = max(range.lowerBound, marks.last?.upperBound ?? 0)
-            guard from < range.upperBound else { return }
+            guard from < range.upperBound else { continue }
             let range = from..<range.upperBound
             if let last = marks.last, range.upperBound - last.lowerBound <= maxMark,
                 range.lowerBound - last.upperBound <= 4 && onlyPunctuation(bytes[last.upperBound..<range.lowerBound])

@@ -12,7 +12,9 @@ struct Search: AsyncParsableCommand {
             first (BM25; the title counts double). Case and diacritics do not matter \
             (stadtbibliothek finds Stadtbibliothek, espanol finds español); Chinese, Japanese \
             and Korean text, and Thai, Lao, Myanmar and Khmer (also written without spaces \
-            between words), is matched by character pairs, half-width and full-width forms \
+            between words; their vowel and tone marks do count, as they tell words apart, \
+            in whatever order they were typed), is matched by character pairs, half-width \
+            and full-width forms \
             alike (ガイド finds ｶﾞｲﾄﾞ), and one character typed alone finds every word \
             holding it (港 finds 神戸港). An article is indexed by its \
             first 65 536 distinct words (title, body, source, tags in that order).

@@ -49,13 +49,25 @@ final class SearchTests: XCTestCase {
         // Thai, Lao, Myanmar and Khmer are paired too, a letter with its marks one character;
         // their punctuation separates, and marks typed in another order fold alike.
         XCTAssertEqual(SearchText.terms("ท่าเรือ"), ["ท่า", "าเ", "เรื", "รือ"])
-        XCTAssertEqual(SearchText.terms("ท่าเรือ๚ทำงาน"), ["ท่า", "าเ", "เรื", "รือ", "ทำ", "ำง", "งา", "าน"])
+        XCTAssertEqual(SearchText.terms("ท่าเรือ๚ทำงาน"), ["ท่า", "าเ", "เรื", "รือ", "ทำง", "งา", "าน"])
         XCTAssertEqual(bytes("ก\u{0E48}\u{0E38}"), bytes("ก\u{0E38}\u{0E48}"))
         XCTAssertEqual(bytes("ທ່າເຮືອ"), [Array("ທ່າ".utf8), Array("າເ".utf8), Array("ເຮື".utf8), Array("ຮືອ".utf8)])
         XCTAssertEqual(bytes("ໜ້າ"), bytes("ຫນ້າ"))
         XCTAssertEqual(SearchText.terms("ភ្នំពេញ។"), ["ភ្នំ", "នំពេ", "ពេញ"])
         XCTAssertEqual(SearchText.terms("ရန်ကုန်၊ ဆိပ်ကမ်း"), ["ရန်", "န်ကု", "ကုန်", "ဆိပ်", "ပ်က", "ကမ်း"])
         XCTAssertEqual(SearchText.terms("ก"), ["ก"])
+        // Sara am in each way it is typed (precomposed, nikhahit + sara aa on either side of
+        // the tone mark, before the tone mark), and a tone typed before an upper vowel.
+        for variant in ["น\u{0E49}\u{0E4D}\u{0E32}มัน", "น\u{0E4D}\u{0E49}\u{0E32}มัน", "น\u{0E33}\u{0E49}มัน"] {
+            XCTAssertEqual(bytes(variant), bytes("น้ำมัน"), variant.unicodeScalars.map { String($0.value, radix: 16) }.joined(separator: " "))
+        }
+        XCTAssertEqual(SearchText.terms("น้ำมัน"), ["น้ำมั", "มัน"])
+        XCTAssertEqual(bytes("\u{0E4D}\u{0E32}"), bytes("\u{0E33}"))
+        XCTAssertEqual(bytes("ก\u{0E48}\u{0E34}ง"), bytes("กิ่ง"))
+        XCTAssertEqual(bytes("ກໍາລັງ"), bytes("ກຳລັງ"))
+        // A Burmese syllable keeps its three or four marks: ပြေ is not the start of ပြော.
+        XCTAssertEqual(SearchText.terms("ပြော"), ["ပြော"])
+        XCTAssertEqual(SearchText.terms("ကျောင်း"), ["ကျောင်း"])
         XCTAssertEqual(SearchText.terms("e-mail: don't!"), ["e", "mail", "don", "t"])
         XCTAssertEqual(SearchText.terms(String(repeating: "a", count: 200)), [String(repeating: "a", count: 64)])
         XCTAssertEqual(SearchText.terms(""), [])
@@ -172,6 +184,9 @@ final class SearchTests: XCTestCase {
             try w.put(Article(id: "lo/port", title: "ທ່າເຮືອວຽງຈັນ", body: "ກຳມະກອນທ່າເຮືອກັບມາເຮັດວຽກ"))
             try w.put(Article(id: "my/port", title: "ရန်ကုန်ဆိပ်ကမ်းအလုပ်သမားများ", body: "ဆိပ်ကမ်းအလုပ်သမားများ အလုပ်ပြန်ဝင်ကြသည်။"))
             try w.put(Article(id: "km/port", title: "កំពង់ផែភ្នំពេញ", body: "កម្មករកំពង់ផែបានត្រឡប់ទៅធ្វើការវិញ។"))
+            try w.put(Article(id: "my/school", title: "ကျောင်းသားများ", body: "မြို့တော်ရှိ ကျောင်းများ ပြန်ဖွင့်သည်။"))
+            try w.put(Article(id: "th/oil", title: "ราคาน้ำมันดิบ", body: "ตลาดปิดบวก"))
+            try w.put(Article(id: "th/oil-nfd", title: "ราคาน\u{0E49}\u{0E4D}\u{0E32}มันเบนซิน", body: "ตลาดปิดลบ"))
         }
         XCTAssertEqual(try ids(s, "ท่าเรือ"), ["th/port"])
         XCTAssertEqual(try ids(s, "ค่าจ้าง"), ["th/port"])
@@ -190,6 +205,18 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(try ids(s, "ရန်ကုန်"), ["my/port"])
         XCTAssertEqual(try ids(s, "កំពង់ផែ"), ["km/port"])
         XCTAssertEqual(try ids(s, "ភ្នំពេញ"), ["km/port"])
+        // Burmese syllables of three or four marks are whole characters: ပြေ is not ပြော.
+        XCTAssertEqual(try ids(s, "အလုပ်"), ["my/port"])
+        XCTAssertEqual(try ids(s, "ပြေ"), [])
+        XCTAssertEqual(try ids(s, "ကျောင်း"), ["my/school"])
+        XCTAssertEqual(try ids(s, "ကျေ"), [])
+        // Sara am typed any way finds it typed any other way.
+        for typed in ["น้ำมัน", "น\u{0E49}\u{0E4D}\u{0E32}มัน", "น\u{0E4D}\u{0E49}\u{0E32}มัน", "น\u{0E33}\u{0E49}มัน"] {
+            XCTAssertEqual(Set(try ids(s, typed)), ["th/oil", "th/oil-nfd"], typed.unicodeScalars.map { String($0.value, radix: 16) }.joined(separator: " "))
+        }
+        // A * after such text adds nothing: its pairs already match inside longer words.
+        XCTAssertEqual(try ids(s, "ท่าเรือ*"), ["th/port"])
+        XCTAssertEqual(Set(try ids(s, "บ้าน*")), ["th/near", "th/far"])
         // The title counts double; the snippet marks the word within its run.
         let hits = try s.search(SearchQuery(parsing: "ท่าเรือ"), limit: 5)
         XCTAssertTrue(hits[0].snippet.contains("«ท่าเรือ»"), hits[0].snippet)
@@ -636,20 +663,26 @@ final class SearchTests: XCTestCase {
     /// URLs, compounds), other scripts' spaces, characters of several scalars; its marks are
     /// whole and balanced, its text the body's, and it stays within `Snippet.maxBytes`.
     func testSnippetsShowTheMatchMarkedWholeAndWithinBounds() throws {
-        func snippet(_ body: String, _ query: String) throws -> String {
-            let q = try SearchQuery(parsing: query)
-            var terms: [[UInt8]] = [], prefixes: [[UInt8]] = []
-            for group in q.groups {
-                for atom in group {
-                    switch atom {
-                    case let .term(t): terms.append(Array(t.utf8))
-                    case let .prefix(p): prefixes.append(Array(p.utf8))
-                    case let .phrase(ts): terms += ts.map { Array($0.utf8) }
-                    }
-                }
-            }
-            return Snippet.make(body: body, title: "A title", terms: terms, prefixes: prefixes)
+        func snippet(_ body: String, _ query: String, title: String = "A title") throws -> String {
+            Snippet.make(body: body, title: title, Snippet.Marked(try SearchQuery(parsing: query)))
         }
+        // A phrase (a quoted one, or a CJK or Thai word: its pairs) is marked where it stands
+        // whole, never its words apart: the passage shown is where it stands.
+        let thai = try snippet("ประธานาธิบดีกลับมาเปิดประชุม", "ประชุม")
+        XCTAssertTrue(thai.hasSuffix("กลับมาเปิด«ประชุม»") && thai.components(separatedBy: "«").count == 2, thai)
+        let national = String(repeating: "ต่างชาติ ", count: 6) + String(repeating: "ข่าว ", count: 60) + "ยุทธศาสตร์ชาติ"
+        let strategy = try snippet(national, "ยุทธศาสตร์ชาติ")
+        XCTAssertTrue(strategy.hasSuffix("«ยุทธศาสตร์ชาติ»") && !strategy.contains("ต่าง«"), strategy)
+        XCTAssertEqual(try snippet("東京都の地図と京都の寺", "京都"), "東«京都»の地図と«京都»の寺")  // a pair: inside 東京都 too
+        XCTAssertEqual(try snippet("東京都の地図と京都の寺", "東京都"), "«東京都»の地図と京都の寺")
+        XCTAssertEqual(try snippet("a port, a strike, then the port strike ended", #""port strike""#), "a port, a strike, then the «port strike» ended")
+        XCTAssertEqual(try snippet("a port, a strike, then the port strike ended", #"port "port strike""#), "a «port», a strike, then the «port strike» ended")
+        // Not whole in the body: the title shows it.
+        XCTAssertEqual(try snippet("The port reopened after the strike", #""port strike""#, title: "Port strike over"), "«Port strike» over")
+        // A phrase longer than a mark may be is marked term by term.
+        let words = (1...30).map { "word\($0)" }.joined(separator: " ")
+        let long = try snippet("before " + words + " after", "\"\(words)\"")
+        XCTAssertTrue(long.hasPrefix("before «word1» «word2» «word3»") && long.hasSuffix("«word30» after"), long)
         let cjk = String(repeating: "あ", count: 500) + "東京タワー" + String(repeating: "い", count: 500)
         let tower = try snippet(cjk, "タワー")
         XCTAssertTrue(tower.contains("«タワー»"), tower)
@@ -1034,7 +1067,8 @@ final class SearchReviewTests: XCTestCase {
         }
         XCTAssertEqual(try ids(s, "long source:\"\(longSource)\""), ["l"])
         XCTAssertEqual(try s.verify().problems, [])
-        XCTAssertThrowsError(try SearchQuery(parsing: "\(jamo.prefix(1))*"))  // a one-letter prefix
+        // A * after CJK text adds nothing (its characters match inside longer runs anyway).
+        XCTAssertEqual(try SearchQuery(parsing: "\(jamo.prefix(1))*"), try SearchQuery(parsing: String(jamo.prefix(1))))
     }
 
     func testOverlappingPhrasesMixedGroupsAndExclusions() throws {
