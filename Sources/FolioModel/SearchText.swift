@@ -790,6 +790,19 @@ public struct SearchQuery: Sendable, Equatable {
                 }
                 // "e-mail", "東京展": several terms typed as one word must be adjacent.
                 atom = terms.count == 1 ? .term(terms[0]) : .phrase(terms)
+                // But a lone CJK (or Thai…) character is held inside a longer run as a single,
+                // which takes no position: "ปี2567" would never find ในปี2567, nor 港2026
+                // 神戸港2026. In a word typed unquoted, such a character stands as a word of its
+                // own (all must match), the rest as before — unless the word is excluded or
+                // joined by OR. A quoted phrase matches the text's own terms ("港 湾" not 港湾).
+                let split = w.quoted ? [] : Self.splittingLoneCharacters(terms)
+                if split.count > 1 && !negated && !pendingOr && !(index + 1 < words.count && !words[index + 1].quoted && words[index + 1].text == "OR") {
+                    atoms += terms.count
+                    guard atoms <= Self.maxAtoms else { throw Invalid(reason: "more than \(Self.maxAtoms) words") }
+                    groups += split.map { [$0] }
+                    afterAtom = true
+                    continue
+                }
             }
             if case let .phrase(t) = atom { atoms += t.count } else { atoms += 1 }
             guard atoms <= Self.maxAtoms else { throw Invalid(reason: "more than \(Self.maxAtoms) words") }
@@ -807,6 +820,29 @@ public struct SearchQuery: Sendable, Equatable {
         if groups.isEmpty && !hasFilters {
             throw Invalid(reason: excluded.isEmpty ? "nothing to search for" : "only excluded terms: add something to find")
         }
+    }
+
+    /// The terms of one typed word as atoms: each lone CJK character one term, each stretch
+    /// between them a term or a phrase.
+    static func splittingLoneCharacters(_ terms: [String]) -> [Atom] {
+        var out: [Atom] = []
+        var stretch: [String] = []
+        func flush() {
+            if stretch.count == 1 { out.append(.term(stretch[0])) } else if !stretch.isEmpty { out.append(.phrase(stretch)) }
+            stretch = []
+        }
+        for t in terms {
+            let scalars = t.unicodeScalars
+            let characters = scalars.enumerated().filter { $0.offset == 0 || !SearchText.isUnspacedMark($0.element) }.count
+            if characters == 1 && scalars.allSatisfy(SearchText.isCJK) {
+                flush()
+                out.append(.term(t))
+            } else {
+                stretch.append(t)
+            }
+        }
+        flush()
+        return out
     }
 
     private var hasFilters: Bool { !sources.isEmpty || !tags.isEmpty || !since.isEmpty || !until.isEmpty || idPrefix != nil }

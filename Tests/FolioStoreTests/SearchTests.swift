@@ -186,6 +186,8 @@ final class SearchTests: XCTestCase {
             try w.put(Article(id: "km/port", title: "កំពង់ផែភ្នំពេញ", body: "កម្មករកំពង់ផែបានត្រឡប់ទៅធ្វើការវិញ។"))
             try w.put(Article(id: "my/school", title: "ကျောင်းသားများ", body: "မြို့တော်ရှိ ကျောင်းများ ပြန်ဖွင့်သည်။"))
             try w.put(Article(id: "th/oil", title: "ราคาน้ำมันดิบ", body: "ตลาดปิดบวก"))
+            try w.put(Article(id: "th/year", title: "งบประมาณ", body: "รัฐบาลเสนองบประมาณในปี2567 ตามกฎหมาย พ.ศ.2567"))
+            try w.put(Article(id: "ja/year", title: "神戸港2026", body: "港湾"))
             try w.put(Article(id: "th/oil-nfd", title: "ราคาน\u{0E49}\u{0E4D}\u{0E32}มันเบนซิน", body: "ตลาดปิดลบ"))
         }
         XCTAssertEqual(try ids(s, "ท่าเรือ"), ["th/port"])
@@ -214,6 +216,18 @@ final class SearchTests: XCTestCase {
         for typed in ["น้ำมัน", "น\u{0E49}\u{0E4D}\u{0E32}มัน", "น\u{0E4D}\u{0E49}\u{0E32}มัน", "น\u{0E33}\u{0E49}มัน"] {
             XCTAssertEqual(Set(try ids(s, typed)), ["th/oil", "th/oil-nfd"], typed.unicodeScalars.map { String($0.value, radix: 16) }.joined(separator: " "))
         }
+        // A lone character typed against digits or Latin letters: held inside a longer run
+        // only as a single (no position), it is a word of its own.
+        XCTAssertEqual(try ids(s, "ปี2567"), ["th/year"])
+        XCTAssertEqual(try ids(s, "พ.ศ.2567"), ["th/year"])
+        XCTAssertEqual(try ids(s, "港2026"), ["ja/year"])
+        XCTAssertEqual(try ids(s, "ปี2568"), [])
+        XCTAssertEqual(try SearchQuery(parsing: "港2026 port").groups, [[.term("港")], [.term("2026")], [.term("port")]])
+        XCTAssertEqual(try SearchQuery(parsing: "e-mail").groups, [[.phrase(["e", "mail"])]])
+        // Excluded, or joined by OR, it stays one phrase.
+        XCTAssertEqual(try SearchQuery(parsing: "port -港2026").excluded, [.phrase(["港", "2026"])])
+        XCTAssertEqual(try SearchQuery(parsing: "港2026 OR port").groups, [[.phrase(["港", "2026"]), .term("port")]])
+        XCTAssertEqual(try SearchQuery(parsing: "port OR 港2026").groups, [[.term("port"), .phrase(["港", "2026"])]])
         // A * after such text adds nothing: its pairs already match inside longer words.
         XCTAssertEqual(try ids(s, "ท่าเรือ*"), ["th/port"])
         XCTAssertEqual(Set(try ids(s, "บ้าน*")), ["th/near", "th/far"])
