@@ -834,31 +834,48 @@ enum Snippet {
     /// The byte ranges of `text` where a term or prefix matches, or a phrase stands whole (its
     /// terms one after the other: CJK singles, which take no position, do not part them), in
     /// order of where they start.
-    private static func matchedRanges(_ text: String, terms: [[UInt8]], prefixes: [[UInt8]], phrases: [[[UInt8]]]) -> [Range<Int>] {
+    static func matchedRanges(_ text: String, terms: [[UInt8]], prefixes: [[UInt8]], phrases: [[[UInt8]]]) -> [Range<Int>] {
         var found: [Range<Int>] = []
-        // Per phrase: its partial matches so far (the ranges of the terms matched).
-        var partial = [[[Range<Int>]]](repeating: [], count: phrases.count)
+        // Each phrase is looked for as a string of terms (Knuth–Morris–Pratt: how many of its
+        // terms the text's last ones match, and where to fall back to on a mismatch), so a
+        // crafted text and phrase cost one step per term, not one per partial match.
+        let fallbacks = phrases.map { p -> [Int] in
+            var f = [Int](repeating: 0, count: p.count)
+            var k = 0
+            for i in p.indices.dropFirst() {
+                while k > 0 && p[i] != p[k] { k = f[k - 1] }
+                if p[i] == p[k] { k += 1 }
+                f[i] = k
+            }
+            return f
+        }
+        var matched = [Int](repeating: 0, count: phrases.count)
+        // The ranges of the last terms (singles aside), as many as the longest phrase has:
+        // a phrase found whole is the last of them.
+        let longest = phrases.map(\.count).max() ?? 0
+        var recent = [Range<Int>](repeating: 0..<0, count: max(1, longest))
+        var seen = 0
         // With CJK singles: a character typed alone is marked inside a longer run.
         SearchText.forEachTermBytes(text, singles: true) { term, range, single in
             if matches(term, terms, prefixes) { found.append(range) }
-            guard !single else { return }
+            guard !single, longest > 0 else { return }
+            recent[seen % recent.count] = range
+            seen += 1
             for (k, phrase) in phrases.enumerated() where !phrase.isEmpty {
-                var kept = 0
-                for var m in partial[k] where phrase[m.count].elementsEqual(term) {
-                    m.append(range)
-                    if m.count == phrase.count {
-                        // Whole; one longer than a mark may be is marked term by term.
-                        let whole = m[0].lowerBound..<range.upperBound
-                        if whole.count <= maxMark { found.append(whole) } else { found += m }
+                var q = matched[k]
+                while q > 0 && !phrase[q].elementsEqual(term) { q = fallbacks[k][q - 1] }
+                if phrase[q].elementsEqual(term) { q += 1 }
+                if q == phrase.count {
+                    // Whole; one longer than a mark may be is marked term by term.
+                    let whole = recent[(seen - q) % recent.count].lowerBound..<range.upperBound
+                    if whole.count <= maxMark {
+                        found.append(whole)
                     } else {
-                        partial[k][kept] = m
-                        kept += 1
+                        for back in 0..<q { found.append(recent[(seen - 1 - back) % recent.count]) }
                     }
+                    q = fallbacks[k][q - 1]
                 }
-                partial[k].removeLast(partial[k].count - kept)
-                if phrase[0].elementsEqual(term) {
-                    if phrase.count == 1 { found.append(range) } else { partial[k].append([range]) }
-                }
+                matched[k] = q
             }
         }
         // A phrase is found at its last term, after matches that begin inside it.

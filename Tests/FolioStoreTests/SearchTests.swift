@@ -172,6 +172,29 @@ final class SearchTests: XCTestCase {
         return carried == nil ? nil : "the last run has no last single"
     }
 
+    /// Where a snippet marks phrases (found as strings of terms, Knuth–Morris–Pratt) agrees
+    /// with trying every start, on arbitrary texts and phrases of few, repeating words.
+    func testSnippetPhraseMatchesAgreeWithTryingEveryStart() {
+        var rng = SplitMix64(seed: 0xC0FFEE)
+        let words = ["ab", "c", "ab", "東京", "d"]
+        for _ in 0..<2000 {
+            let text = (0..<Int(rng.next() % 30)).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: " ")
+            let phrases = (0..<Int(1 + rng.next() % 3)).map { _ in
+                (0..<Int(1 + rng.next() % 4)).map { _ in Array(words[Int(rng.next() % UInt64(words.count))].utf8) }
+            }
+            var stream: [([UInt8], Range<Int>)] = []
+            SearchText.forEachTermBytes(text, singles: false) { t, r, _ in stream.append((Array(t), r)) }
+            var expected: [Range<Int>] = []
+            for p in phrases where p.count <= stream.count {
+                for i in 0...(stream.count - p.count) where (0..<p.count).allSatisfy({ stream[i + $0].0 == p[$0] }) {
+                    expected.append(stream[i].1.lowerBound..<stream[i + p.count - 1].1.upperBound)
+                }
+            }
+            let got = Snippet.matchedRanges(text, terms: [], prefixes: [], phrases: phrases)
+            XCTAssertEqual(got, expected.sorted { ($0.lowerBound, $0.upperBound) < ($1.lowerBound, $1.upperBound) }, "\(text) \(phrases.map { $0.map { String(decoding: $0, as: UTF8.self) } })")
+        }
+    }
+
     /// Thai, Lao, Myanmar and Khmer have no spaces between words: a word inside a run is found
     /// (before version 7 only a whole run between spaces was), with its vowel and tone marks
     /// (they tell words apart: ใกล้ is not ไกล), marked in the snippet; phrases hold.
@@ -693,6 +716,13 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(try snippet("a port, a strike, then the port strike ended", #"port "port strike""#), "a «port», a strike, then the «port strike» ended")
         // Not whole in the body: the title shows it.
         XCTAssertEqual(try snippet("The port reopened after the strike", #""port strike""#, title: "Port strike over"), "«Port strike» over")
+        // Many partial matches at once (a phrase of 63 words, 62 alike, over 64 KiB of them):
+        // each is a count and a start, never a copy of the ranges matched.
+        let repeated = String(repeating: "ab ", count: 30_000)
+        let crafted = "\"" + String(repeating: "ab ", count: 62) + "c\""
+        let started = Date()
+        XCTAssertEqual(try snippet(repeated, crafted).count, try snippet(repeated, "zz").count)
+        print("snippet with 62 partial matches per word over 64 KiB: \(Date().timeIntervalSince(started)) s")
         // A phrase longer than a mark may be is marked term by term.
         let words = (1...30).map { "word\($0)" }.joined(separator: " ")
         let long = try snippet("before " + words + " after", "\"\(words)\"")
