@@ -31,7 +31,9 @@ import Foundation
 /// Version 7: Thai, Lao, Myanmar and Khmer, written without spaces between words, are paired
 /// as CJK text is, each letter with the marks after it one character (before it, a run of them
 /// between spaces was one word, cut at 64 bytes and stripped of its vowel and tone marks, so a
-/// word inside it was never found).
+/// word inside it was never found); Thai and Lao marks fold to one order and sara am typed any
+/// way is one form; a variation selector joins the CJK character before it (葛󠄀城 is 葛城; it
+/// ended the run).
 public enum SearchText {
     public static let version: UInt32 = 7
 
@@ -39,7 +41,7 @@ public enum SearchText {
     /// (they come with the toolchain): an index made under other tables is rebuilt, never
     /// silently mixed with new terms.
     public static let fingerprint: UInt64 = {
-        let probe = "Straße İSTANBUL ΣΊΣΥΦΟΣ ﬁ ＦＵＬＬ Ångström naïve 東京で ｶﾞｲﾄﾞ か\u{3099}ﾊﾟ \u{F91F}\u{2F800} 々 Ꙗ ǅ ᾧ ϴ ꥠꥡ 𝔘𝔫𝔦 ١٢٣ ௫ Ⅻ ท่าเรือทำงาน นํ้า ก่ิง ໜ້າທີ່ ກໍາ ကြော်ငြာ ကျောင်း ក្រុងភ្នំពេញ ๚ ៕ ၊"
+        let probe = "Straße İSTANBUL ΣΊΣΥΦΟΣ ﬁ ＦＵＬＬ Ångström naïve 東京で ｶﾞｲﾄﾞ か\u{3099}ﾊﾟ \u{F91F}\u{2F800} 々 Ꙗ ǅ ᾧ ϴ ꥠꥡ 𝔘𝔫𝔦 ١٢٣ ௫ Ⅻ ท่าเรือทำงาน นํ้า ก่ิง ໜ້າທີ່ ກໍາ ကြော်ငြာ ကျောင်း ក្រុងភ្នំពេញ ๚ ៕ ၊ 葛\u{E0100}城 辻\u{FE00}"
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in terms(probe).joined(separator: "|").utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return UInt64(version) << 32 | (h & 0xFFFF_FFFF)
@@ -143,12 +145,12 @@ public enum SearchText {
             }
             offset += scalar.count
             guard let u = String(decoding: scalar, as: UTF8.self).unicodeScalars.first else { continue }
-            if isCJK(u) {
+            if isCJK(u) || (isVariationSelector(u) && !cjk.isEmpty) {
                 let end = offset
                 offset = start
                 flushWord()
                 offset = end
-                if let last = cjk.last, last.3 < markLimit(last.0.first!), isCJKMark(u) || joinsAsSaraAm(u, last.0.contains(where: isNikhahit)) {
+                if let last = cjk.last, last.3 < markLimit(last.0.first!), isCJKMark(u) || isVariationSelector(u) || joinsAsSaraAm(u, last.0.contains(where: isNikhahit)) {
                     // A mark (`isCJKMark`) joins the character before it.
                     cjk[cjk.count - 1].0.append(u)
                     cjk[cjk.count - 1].2 = end
@@ -295,7 +297,7 @@ public enum SearchText {
             }
         }
         func cjkScalar(_ u: Unicode.Scalar, _ start: Int, _ end: Int) {
-            if pending && pendingMarks < pendingMarkLimit && (isCJKMark(u) || joinsAsSaraAm(u, pendingNikhahit)) {
+            if pending && pendingMarks < pendingMarkLimit && (isCJKMark(u) || isVariationSelector(u) || joinsAsSaraAm(u, pendingNikhahit)) {
                 // A mark (`isCJKMark`) joins the character before it.
                 pendingEnd = end
                 pendingMarks += 1
@@ -391,7 +393,7 @@ public enum SearchText {
                 i += 1
             }
             guard let u = Unicode.Scalar(value) else { continue }
-            if isCJK(u) {
+            if isCJK(u) || (isVariationSelector(u) && pending) {
                 flushWord()
                 cjkScalar(u, start, i)
             } else if isWordPart(u, inWord: wordCount > 0) {
@@ -510,6 +512,12 @@ public enum SearchText {
         }
     }
 
+    /// A variation selector (U+FE00–FE0F, U+E0100–E01EF: 葛󠄀 is 葛 drawn another way, common in
+    /// Japanese names): after a CJK character it joins it, and folds away with it.
+    @inline(__always) static func isVariationSelector(_ u: Unicode.Scalar) -> Bool {
+        (0xFE00...0xFE0F).contains(u.value) || (0xE0100...0xE01EF).contains(u.value)
+    }
+
     /// Thai ํ and Lao ໍ (nikhahit, niggahita): with the sara aa after them, the sara am.
     @inline(__always) static func isNikhahit(_ u: Unicode.Scalar) -> Bool { u.value == 0x0E4D || u.value == 0x0ECD }
 
@@ -532,6 +540,23 @@ public enum SearchText {
         case 0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF: return unspacedFolds.contains(u.value)
         default: return false
         }
+    }
+
+    /// Whether `term` is one CJK (or Thai, Lao, Myanmar, Khmer) character: what a run of one
+    /// makes, and the index holds inside a longer run only as a single.
+    public static func isLoneCharacter<Bytes: Collection<UInt8>>(_ term: Bytes) -> Bool {
+        let scalars = String(decoding: term, as: UTF8.self).unicodeScalars
+        guard let first = scalars.first, isCJK(first) else { return false }
+        return scalars.dropFirst().allSatisfy(isUnspacedMark)
+    }
+
+    /// Whether `bytes` are empty or begin a character of a CJK run (not a mark that stays
+    /// with the character before it).
+    public static func startsCharacter(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard !bytes.isEmpty else { return true }
+        let n = min(bytes.count, utf8Length(lead: bytes[0]))
+        guard let u = scalar(UnsafeBufferPointer(rebasing: bytes[0..<n])) else { return true }
+        return !isUnspacedMark(u)
     }
 
     /// A mark of Thai, Lao, Myanmar or Khmer: it stays with the letter before it, in a folded
@@ -790,19 +815,6 @@ public struct SearchQuery: Sendable, Equatable {
                 }
                 // "e-mail", "東京展": several terms typed as one word must be adjacent.
                 atom = terms.count == 1 ? .term(terms[0]) : .phrase(terms)
-                // But a lone CJK (or Thai…) character is held inside a longer run as a single,
-                // which takes no position: "ปี2567" would never find ในปี2567, nor 港2026
-                // 神戸港2026. In a word typed unquoted, such a character stands as a word of its
-                // own (all must match), the rest as before — unless the word is excluded or
-                // joined by OR. A quoted phrase matches the text's own terms ("港 湾" not 港湾).
-                let split = w.quoted ? [] : Self.splittingLoneCharacters(terms)
-                if split.count > 1 && !negated && !pendingOr && !(index + 1 < words.count && !words[index + 1].quoted && words[index + 1].text == "OR") {
-                    atoms += terms.count
-                    guard atoms <= Self.maxAtoms else { throw Invalid(reason: "more than \(Self.maxAtoms) words") }
-                    groups += split.map { [$0] }
-                    afterAtom = true
-                    continue
-                }
             }
             if case let .phrase(t) = atom { atoms += t.count } else { atoms += 1 }
             guard atoms <= Self.maxAtoms else { throw Invalid(reason: "more than \(Self.maxAtoms) words") }
@@ -820,29 +832,6 @@ public struct SearchQuery: Sendable, Equatable {
         if groups.isEmpty && !hasFilters {
             throw Invalid(reason: excluded.isEmpty ? "nothing to search for" : "only excluded terms: add something to find")
         }
-    }
-
-    /// The terms of one typed word as atoms: each lone CJK character one term, each stretch
-    /// between them a term or a phrase.
-    static func splittingLoneCharacters(_ terms: [String]) -> [Atom] {
-        var out: [Atom] = []
-        var stretch: [String] = []
-        func flush() {
-            if stretch.count == 1 { out.append(.term(stretch[0])) } else if !stretch.isEmpty { out.append(.phrase(stretch)) }
-            stretch = []
-        }
-        for t in terms {
-            let scalars = t.unicodeScalars
-            let characters = scalars.enumerated().filter { $0.offset == 0 || !SearchText.isUnspacedMark($0.element) }.count
-            if characters == 1 && scalars.allSatisfy(SearchText.isCJK) {
-                flush()
-                out.append(.term(t))
-            } else {
-                stretch.append(t)
-            }
-        }
-        flush()
-        return out
     }
 
     private var hasFilters: Bool { !sources.isEmpty || !tags.isEmpty || !since.isEmpty || !until.isEmpty || idPrefix != nil }

@@ -370,6 +370,8 @@ final class SearchExecution {
     /// By kind and term bytes (String keys would merge canonically equivalent terms, which
     /// the index keeps apart).
     private var cache: [[UInt8]: ScoredDocs] = [:]
+    /// Words beyond ASCII of the candidates' text, folded once each for this search.
+    private let foldCache = FoldCache()
     /// The index's segments, in document order, and its documents' norms (liveness, length).
     private let segments: [SegmentRecord]
     private var norms: Norms.Reader
@@ -479,8 +481,14 @@ final class SearchExecution {
             // Each word must follow the previous one in the position masks; the text is
             // checked later only for documents that pass this.
             var result: ScoredDocs?
-            for t in terms {
-                let next = try scored(t, prefix: false)
+            for (j, t) in terms.enumerated() {
+                var next = try scored(t, prefix: false)
+                // A lone character at an end of the phrase may stand inside a pair of the
+                // text, where the index holds it only as a single, at no position
+                // (`PhraseMatcher`): any position will do here, the text decides.
+                if (j == 0 || j == terms.count - 1) && terms.count > 1 && SearchText.isLoneCharacter(t.utf8) {
+                    next.masks = [UInt32](repeating: .max, count: next.docs.count)
+                }
                 result = result.map { $0.followedBy(next) } ?? next
                 if result!.isEmpty { break }
             }
@@ -565,12 +573,12 @@ final class SearchExecution {
             let text = try self.candidate(record.id)
             for group in checkedGroups {
                 let ok = try group.contains { a in
-                    if case let .phrase(t) = a.atom { return try Self.contains(a.docs, doc) && text.holds(t) }
+                    if case let .phrase(t) = a.atom { return try Self.contains(a.docs, doc) && text.holds(t, foldCache: foldCache) }
                     return Self.contains(a.docs, doc)
                 }
                 if !ok { return false }
             }
-            return try !excludedPhrases.contains { try text.holds($0) }
+            return try !excludedPhrases.contains { try text.holds($0, foldCache: foldCache) }
         }
 
         var hits: [(score: Double, record: IndexedDocument.DocRecord)] = []
@@ -669,34 +677,25 @@ struct CandidateText {
     /// An article that is not live: nothing holds.
     static var none: CandidateText { CandidateText(fields: []) { _ in false } }
 
-    /// True when `phrase`'s terms stand next to each other, in order, in one field.
-    func holds(_ phrase: [String]) throws -> Bool {
+    /// True when `phrase`'s terms stand next to each other, in order, in one field (a lone
+    /// character at an end of it perhaps inside a pair: `PhraseMatcher`). Words beyond ASCII
+    /// are folded once each per `foldCache`.
+    func holds(_ phrase: [String], foldCache: FoldCache = FoldCache()) throws -> Bool {
         let ascii = phrase.allSatisfy { $0.utf8.allSatisfy { $0 < 0x80 } }
         let terms = phrase.map { Array($0.utf8) }
         func check(_ f: Field) -> Bool {
             switch f {
             case let .bytes(b):
                 if ascii, let found = Self.scanASCII(b, terms) { return found }
-                return Self.holds(phrase, in: String(decoding: b, as: UTF8.self))
+                return PhraseMatcher.holds(terms, in: String(decoding: b, as: UTF8.self), foldCache: foldCache)
             case let .string(s):
                 var s = s
                 if ascii, let found = s.withUTF8({ Self.scanASCII(UnsafeRawBufferPointer($0), terms) }) { return found }
-                return Self.holds(phrase, in: s)
+                return PhraseMatcher.holds(terms, in: s, foldCache: foldCache)
             }
         }
         for f in fields where check(.string(f)) { return true }
         return try body { check($0) }
-    }
-
-    /// The terms of any text, compared in order.
-    static func holds(_ phrase: [String], in text: String) -> Bool {
-        let words = SearchText.terms(text)
-        guard words.count >= phrase.count else { return false }
-        // As bytes, as the index compares terms (String == holds canonical equivalents equal).
-        for i in 0...(words.count - phrase.count) where words[i].utf8.elementsEqual(phrase[0].utf8) {
-            if zip(words[i..<i + phrase.count], phrase).allSatisfy({ $0.utf8.elementsEqual($1.utf8) }) { return true }
-        }
-        return false
     }
 
     /// Words of `text` (letters and digits, compared lowercased, cut at 64 bytes as terms
@@ -836,46 +835,40 @@ enum Snippet {
     /// order of where they start.
     static func matchedRanges(_ text: String, terms: [[UInt8]], prefixes: [[UInt8]], phrases: [[[UInt8]]]) -> [Range<Int>] {
         var found: [Range<Int>] = []
-        // Each phrase is looked for as a string of terms (Knuth–Morris–Pratt: how many of its
-        // terms the text's last ones match, and where to fall back to on a mismatch), so a
-        // crafted text and phrase cost one step per term, not one per partial match.
-        let fallbacks = phrases.map { p -> [Int] in
-            var f = [Int](repeating: 0, count: p.count)
-            var k = 0
-            for i in p.indices.dropFirst() {
-                while k > 0 && p[i] != p[k] { k = f[k - 1] }
-                if p[i] == p[k] { k += 1 }
-                f[i] = k
-            }
-            return f
-        }
-        var matched = [Int](repeating: 0, count: phrases.count)
+        var matchers = phrases.map(PhraseMatcher.init)
         // The ranges of the last terms (singles aside), as many as the longest phrase has:
         // a phrase found whole is the last of them.
         let longest = phrases.map(\.count).max() ?? 0
         var recent = [Range<Int>](repeating: 0..<0, count: max(1, longest))
         var seen = 0
+        let bytes = Array(text.utf8)
+        /// `range` narrowed to `character` at its end (`atEnd`) or start, when it holds more
+        /// (a lone character of the phrase inside a pair of the text) and the text there is it.
+        func narrowed(_ range: Range<Int>, to character: [UInt8], atEnd: Bool) -> Range<Int> {
+            guard range.count > character.count, SearchText.isLoneCharacter(character) else { return range }
+            let part = atEnd ? (range.upperBound - character.count)..<range.upperBound : range.lowerBound..<(range.lowerBound + character.count)
+            return bytes[part].elementsEqual(character) ? part : range
+        }
         // With CJK singles: a character typed alone is marked inside a longer run.
         SearchText.forEachTermBytes(text, singles: true) { term, range, single in
             if matches(term, terms, prefixes) { found.append(range) }
             guard !single, longest > 0 else { return }
             recent[seen % recent.count] = range
             seen += 1
-            for (k, phrase) in phrases.enumerated() where !phrase.isEmpty {
-                var q = matched[k]
-                while q > 0 && !phrase[q].elementsEqual(term) { q = fallbacks[k][q - 1] }
-                if phrase[q].elementsEqual(term) { q += 1 }
-                if q == phrase.count {
-                    // Whole; one longer than a mark may be is marked term by term.
-                    let whole = recent[(seen - q) % recent.count].lowerBound..<range.upperBound
-                    if whole.count <= maxMark {
-                        found.append(whole)
-                    } else {
-                        for back in 0..<q { found.append(recent[(seen - 1 - back) % recent.count]) }
-                    }
-                    q = fallbacks[k][q - 1]
+            for k in matchers.indices where matchers[k].feed(term) {
+                let phrase = phrases[k]
+                let n = phrase.count
+                let first = n > 1 ? narrowed(recent[(seen - n) % recent.count], to: phrase[0], atEnd: true) : range
+                let last = n > 1 ? narrowed(range, to: phrase[n - 1], atEnd: false) : range
+                // Whole; one longer than a mark may be is marked term by term.
+                let whole = first.lowerBound..<last.upperBound
+                if whole.count <= maxMark || n == 1 {
+                    found.append(whole)
+                } else {
+                    found.append(first)
+                    for back in 1..<(n - 1) { found.append(recent[(seen - 1 - back) % recent.count]) }
+                    found.append(last)
                 }
-                matched[k] = q
             }
         }
         // A phrase is found at its last term, after matches that begin inside it.
@@ -964,6 +957,11 @@ enum Snippet {
                 marks[marks.count - 1] = last.lowerBound..<range.upperBound
             } else if range.count <= maxMark {
                 marks.append(range)
+            } else {
+                // One word longer than a mark may be (a long compound, a word cut to its term's
+                // 64 bytes): its start is marked, the rest shown after it.
+                let end = scalarStart(bytes, atOrBefore: range.lowerBound + maxMark)
+                if end > range.lowerBound { marks.append(range.lowerBound..<end) }
             }
         }
         if requireMatch && marks.isEmpty { return nil }
@@ -1017,7 +1015,8 @@ enum Snippet {
                 complete = false
                 break
             }
-            let marked = "«" + String(decoding: bytes[m], as: UTF8.self) + "»"
+            // A phrase's marks may span line breaks: one line, as the rest.
+            let marked = "«" + collapsingSpaces(bytes[m]) + "»"
             guard out.utf8.count + marked.utf8.count <= room else {
                 complete = false
                 break

@@ -53,6 +53,10 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(bytes("ก\u{0E48}\u{0E38}"), bytes("ก\u{0E38}\u{0E48}"))
         XCTAssertEqual(bytes("ທ່າເຮືອ"), [Array("ທ່າ".utf8), Array("າເ".utf8), Array("ເຮື".utf8), Array("ຮືອ".utf8)])
         XCTAssertEqual(bytes("ໜ້າ"), bytes("ຫນ້າ"))
+        // A variation selector stays with its ideograph (葛󠄀城 is 葛城 drawn another way).
+        XCTAssertEqual(bytes("葛\u{E0100}城市"), bytes("葛城市"))
+        XCTAssertEqual(bytes("辻\u{FE00}本"), bytes("辻本"))
+        XCTAssertEqual(SearchText.terms("a\u{FE0F}b"), SearchText.terms("ab"))
         XCTAssertEqual(SearchText.terms("ភ្នំពេញ។"), ["ភ្នំ", "នំពេ", "ពេញ"])
         XCTAssertEqual(SearchText.terms("ရန်ကုန်၊ ဆိပ်ကမ်း"), ["ရန်", "န်ကု", "ကုန်", "ဆိပ်", "ပ်က", "ကမ်း"])
         XCTAssertEqual(SearchText.terms("ก"), ["ก"])
@@ -90,6 +94,8 @@ final class SearchTests: XCTestCase {
             0x3000...0x303F, 0x3100...0x318F, 0x2F800...0x2F810,
             // Thai, Lao, Myanmar, Khmer: letters, marks (several after one letter), punctuation.
             0x0E00...0x0E7F, 0x0E30...0x0E4E, 0x0E80...0x0EFF, 0x1000...0x109F, 0x102B...0x103E, 0x1780...0x17FF, 0x17B6...0x17D3,
+            // Variation selectors (after ideographs they join them).
+            0xFE00...0xFE0F, 0xE0100...0xE0110,
         ]
         // One fold cache shared by every text, as an import batch shares one.
         let shared = FoldCache()
@@ -176,7 +182,7 @@ final class SearchTests: XCTestCase {
     /// with trying every start, on arbitrary texts and phrases of few, repeating words.
     func testSnippetPhraseMatchesAgreeWithTryingEveryStart() {
         var rng = SplitMix64(seed: 0xC0FFEE)
-        let words = ["ab", "c", "ab", "東京", "d"]
+        let words = ["ab", "c", "ab", "東京", "d", "港", "神戸港", "港湾", "ab港"]
         for _ in 0..<2000 {
             let text = (0..<Int(rng.next() % 30)).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: " ")
             let phrases = (0..<Int(1 + rng.next() % 3)).map { _ in
@@ -185,9 +191,22 @@ final class SearchTests: XCTestCase {
             var stream: [([UInt8], Range<Int>)] = []
             SearchText.forEachTermBytes(text, singles: false) { t, r, _ in stream.append((Array(t), r)) }
             var expected: [Range<Int>] = []
+            // A lone character first in a phrase may end a pair of the text, last begin one.
+            func stands(_ p: [[UInt8]], _ j: Int, _ t: [UInt8]) -> Bool {
+                if t == p[j] { return true }
+                guard p.count > 1, SearchText.isLoneCharacter(p[j]) else { return false }
+                return (j == 0 && t.count > p[j].count && t.suffix(p[j].count).elementsEqual(p[j]))
+                    || (j == p.count - 1 && t.count > p[j].count && t.prefix(p[j].count).elementsEqual(p[j]))
+            }
+            func narrowed(_ r: Range<Int>, _ c: [UInt8], atEnd: Bool) -> Range<Int> {
+                guard r.count > c.count, SearchText.isLoneCharacter(c) else { return r }
+                return atEnd ? (r.upperBound - c.count)..<r.upperBound : r.lowerBound..<(r.lowerBound + c.count)
+            }
             for p in phrases where p.count <= stream.count {
-                for i in 0...(stream.count - p.count) where (0..<p.count).allSatisfy({ stream[i + $0].0 == p[$0] }) {
-                    expected.append(stream[i].1.lowerBound..<stream[i + p.count - 1].1.upperBound)
+                for i in 0...(stream.count - p.count) where (0..<p.count).allSatisfy({ stands(p, $0, stream[i + $0].0) }) {
+                    let first = p.count > 1 ? narrowed(stream[i].1, p[0], atEnd: true) : stream[i].1
+                    let last = p.count > 1 ? narrowed(stream[i + p.count - 1].1, p[p.count - 1], atEnd: false) : stream[i].1
+                    expected.append(first.lowerBound..<last.upperBound)
                 }
             }
             let got = Snippet.matchedRanges(text, terms: [], prefixes: [], phrases: phrases)
@@ -210,7 +229,8 @@ final class SearchTests: XCTestCase {
             try w.put(Article(id: "my/school", title: "ကျောင်းသားများ", body: "မြို့တော်ရှိ ကျောင်းများ ပြန်ဖွင့်သည်။"))
             try w.put(Article(id: "th/oil", title: "ราคาน้ำมันดิบ", body: "ตลาดปิดบวก"))
             try w.put(Article(id: "th/year", title: "งบประมาณ", body: "รัฐบาลเสนองบประมาณในปี2567 ตามกฎหมาย พ.ศ.2567"))
-            try w.put(Article(id: "ja/year", title: "神戸港2026", body: "港湾"))
+            try w.put(Article(id: "ja/year", title: "神戸港2026", body: "2026港湾整備"))
+            try w.put(Article(id: "ja/vs", title: "葛\u{E0100}城市の市長が会見", body: "市長"))
             try w.put(Article(id: "th/oil-nfd", title: "ราคาน\u{0E49}\u{0E4D}\u{0E32}มันเบนซิน", body: "ตลาดปิดลบ"))
         }
         XCTAssertEqual(try ids(s, "ท่าเรือ"), ["th/port"])
@@ -239,18 +259,27 @@ final class SearchTests: XCTestCase {
         for typed in ["น้ำมัน", "น\u{0E49}\u{0E4D}\u{0E32}มัน", "น\u{0E4D}\u{0E49}\u{0E32}มัน", "น\u{0E33}\u{0E49}มัน"] {
             XCTAssertEqual(Set(try ids(s, typed)), ["th/oil", "th/oil-nfd"], typed.unicodeScalars.map { String($0.value, radix: 16) }.joined(separator: " "))
         }
-        // A lone character typed against digits or Latin letters: held inside a longer run
-        // only as a single (no position), it is a word of its own.
+        // A lone character typed against digits or letters stands at the end of a run of the
+        // text (held there only inside a pair): ปี2567 finds ในปี2567, 2026港 finds 2026港湾.
         XCTAssertEqual(try ids(s, "ปี2567"), ["th/year"])
         XCTAssertEqual(try ids(s, "พ.ศ.2567"), ["th/year"])
         XCTAssertEqual(try ids(s, "港2026"), ["ja/year"])
+        XCTAssertEqual(try ids(s, "2026港"), ["ja/year"])
+        XCTAssertEqual(try ids(s, #""港 2026""#), ["ja/year"])
         XCTAssertEqual(try ids(s, "ปี2568"), [])
-        XCTAssertEqual(try SearchQuery(parsing: "港2026 port").groups, [[.term("港")], [.term("2026")], [.term("port")]])
-        XCTAssertEqual(try SearchQuery(parsing: "e-mail").groups, [[.phrase(["e", "mail"])]])
-        // Excluded, or joined by OR, it stays one phrase.
-        XCTAssertEqual(try SearchQuery(parsing: "port -港2026").excluded, [.phrase(["港", "2026"])])
-        XCTAssertEqual(try SearchQuery(parsing: "港2026 OR port").groups, [[.phrase(["港", "2026"]), .term("port")]])
-        XCTAssertEqual(try SearchQuery(parsing: "port OR 港2026").groups, [[.term("port"), .phrase(["港", "2026"])]])
+        XCTAssertEqual(try ids(s, "2026湾"), [])  // 湾 is not where a run begins
+        XCTAssertEqual(try ids(s, "戸2026"), [])  // nor 戸 where one ends
+        // As a phrase it stays one atom: OR adds to it, an exclusion takes away what it finds.
+        XCTAssertEqual(Set(try ids(s, "ปี2567 OR ท่าเรือ")), ["th/year", "th/port"])
+        XCTAssertEqual(try ids(s, "งบประมาณ -ปี2567"), [])
+        XCTAssertEqual(try ids(s, "ปี2567 , OR ท่าเรือ").count, 2)
+        let year = try XCTUnwrap(try s.search(SearchQuery(parsing: "ปี2567"), limit: 1).first)
+        XCTAssertTrue(year.snippet.contains("ใน«ปี2567»") && year.snippet.contains("พ.ศ.2567"), year.snippet)
+        let port = try XCTUnwrap(try s.search(SearchQuery(parsing: "2026港"), limit: 1).first)
+        XCTAssertEqual(port.snippet, "«2026港»湾整備")
+        XCTAssertEqual(try ids(s, "葛城市"), ["ja/vs"])
+        XCTAssertEqual(try ids(s, "葛城"), ["ja/vs"])
+        XCTAssertEqual(try s.search(SearchQuery(parsing: "葛"), limit: 1).first?.snippet, "«葛\u{E0100}»城市の市長が会見")
         // A * after such text adds nothing: its pairs already match inside longer words.
         XCTAssertEqual(try ids(s, "ท่าเรือ*"), ["th/port"])
         XCTAssertEqual(Set(try ids(s, "บ้าน*")), ["th/near", "th/far"])
@@ -385,7 +414,10 @@ final class SearchTests: XCTestCase {
                 text += rng.next() % 3 == 0 ? separators[Int(rng.next() % UInt64(separators.count))] : " "
             }
             let phrase = (0..<Int(1 + rng.next() % 3)).map { _ in SearchText.terms(words[Int(rng.next() % UInt64(words.count))])[0] }
-            let expected = CandidateText.holds(phrase, in: text)
+            // Trying every start of the text's terms (as bytes).
+            let textTerms = SearchText.terms(text).map { Array($0.utf8) }
+            let wanted = phrase.map { Array($0.utf8) }
+            let expected = textTerms.count >= wanted.count && (0...(textTerms.count - wanted.count)).contains { i in Array(textTerms[i..<i + wanted.count]) == wanted }
             var t = text
             let scanned = t.withUTF8 { CandidateText.scanASCII(UnsafeRawBufferPointer($0), phrase.map { Array($0.utf8) }) }
             if let scanned {
@@ -723,6 +755,16 @@ final class SearchTests: XCTestCase {
         let started = Date()
         XCTAssertEqual(try snippet(repeated, crafted).count, try snippet(repeated, "zz").count)
         print("snippet with 62 partial matches per word over 64 KiB: \(Date().timeIntervalSince(started)) s")
+        // A phrase across a line break is marked on one line, as the rest of the snippet.
+        XCTAssertEqual(try snippet("the port\n\n\tstrike went on\nline two", #""port strike""#), "the «port strike» went on line two")
+        XCTAssertEqual(try snippet("東京\u{3000}タワー", #""東京 タワー""#), "«東京 タワー»")
+        // A word longer than a mark may be: its start is marked, not the passage lost.
+        let malayalam = "സ്വാതന്ത്ര്യസമരസേനാനികളുടെയുമായിരുന്നു"
+        let filler = (0..<60).map { "പദം\($0)" }.joined(separator: " ")
+        let longWord = try snippet(filler + " " + malayalam + " അവസാനം", malayalam)
+        XCTAssertTrue(longWord.contains("«സ്വാതന്ത്ര്യ") && longWord.contains("അവസാനം"), longWord)
+        let letters = String(repeating: "a", count: 100)
+        XCTAssertTrue(try snippet("x " + letters + " y", letters).hasPrefix("x «" + String(repeating: "a", count: 96) + "»aaaa y"))
         // A phrase longer than a mark may be is marked term by term.
         let words = (1...30).map { "word\($0)" }.joined(separator: " ")
         let long = try snippet("before " + words + " after", "\"\(words)\"")
