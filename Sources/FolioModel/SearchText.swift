@@ -547,7 +547,9 @@ public enum SearchText {
     public static func isLoneCharacter<Bytes: Collection<UInt8>>(_ term: Bytes) -> Bool {
         let scalars = String(decoding: term, as: UTF8.self).unicodeScalars
         guard let first = scalars.first, isCJK(first) else { return false }
-        return scalars.dropFirst().allSatisfy(isUnspacedMark)
+        // A letter and the marks it took (past its limit, a mark is a character of its own).
+        let marks = scalars.dropFirst()
+        return marks.count <= markLimit(first) && marks.allSatisfy(isUnspacedMark)
     }
 
     /// Whether `bytes` are empty or begin a character of a CJK run (not a mark that stays
@@ -942,6 +944,8 @@ public struct SearchHit: Sendable, Equatable {
 /// at most `capacity` of each (then starts over).
 public final class FoldCache {
     public static let capacity = 65_536
+    /// Longest word kept (its raw bytes).
+    public static let maxKeyBytes = 256
     private var folded: [[UInt8]: [UInt8]] = [:]
 
     public init() {}
@@ -963,6 +967,9 @@ public final class FoldCache {
     /// `fold` of `raw` (as text), from `cache` or worked out and kept there (the cache is not
     /// held while the caller's body runs).
     private static func value(_ cache: inout [[UInt8]: [UInt8]], _ raw: UnsafeBufferPointer<UInt8>, _ fold: (String) -> String) -> [UInt8] {
+        // A long word is folded each time: kept, a text of long distinct words would make
+        // the cache hold gigabytes (it lives as long as an import or a search).
+        guard raw.count <= maxKeyBytes else { return Array(fold(String(decoding: raw, as: UTF8.self)).utf8) }
         let key = Array(raw)
         if let known = cache[key] { return known }
         let value = Array(fold(String(decoding: raw, as: UTF8.self)).utf8)

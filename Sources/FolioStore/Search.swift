@@ -483,11 +483,12 @@ final class SearchExecution {
             var result: ScoredDocs?
             for (j, t) in terms.enumerated() {
                 var next = try scored(t, prefix: false)
-                // A lone character at an end of the phrase may stand inside a pair of the
-                // text, where the index holds it only as a single, at no position
-                // (`PhraseMatcher`): any position will do here, the text decides.
-                if (j == 0 || j == terms.count - 1) && terms.count > 1 && SearchText.isLoneCharacter(t.utf8) {
-                    next.masks = [UInt32](repeating: .max, count: next.docs.count)
+                // A lone character at an end of the phrase also stands where a run of the text
+                // ends (first in the phrase) or begins (last), at the position of the run's last
+                // or first pair, which its mask holds shifted (`IndexedDocument.singleShift`).
+                if terms.count > 1 && (j == 0 || j == terms.count - 1) && SearchText.isLoneCharacter(t.utf8) {
+                    let shift = UInt32(j == 0 ? IndexedDocument.singleShift.last : IndexedDocument.singleShift.first)
+                    next.masks = next.masks.map { $0 | ($0 >> shift | $0 << (32 - shift)) }
                 }
                 result = result.map { $0.followedBy(next) } ?? next
                 if result!.isEmpty { break }
@@ -855,7 +856,7 @@ enum Snippet {
             guard !single, longest > 0 else { return }
             recent[seen % recent.count] = range
             seen += 1
-            for k in matchers.indices where matchers[k].feed(term) {
+            for k in matchers.indices where matchers[k].feed(term, range) {
                 let phrase = phrases[k]
                 let n = phrase.count
                 let first = n > 1 ? narrowed(recent[(seen - n) % recent.count], to: phrase[0], atEnd: true) : range

@@ -550,6 +550,9 @@ struct IndexedDocument: Sendable {
     var published = ""
 
     static let titleWeight = 2
+    /// How far a single's mark in a term's position mask is moved from the position of the
+    /// pair it stands in, when it begins (`first`) or ends (`last`) its run.
+    static let singleShift = (first: 16, last: 8)
     /// Filter terms (an exact source or tag) start with this byte, which no text term holds.
     static let sourcePrefix = "\u{1}s"
     static let tagPrefix = "\u{1}t"
@@ -628,22 +631,43 @@ struct IndexedDocument: Sendable {
 
         /// Adds the terms of `text`, each occurrence weighing `weight`; a CJK single (a
         /// character of a longer run) counts in its term's frequency only.
+        /// Where the last term (not a single) of the field stands in its text, and whether it
+        /// overlaps the one before it (a pair after the first of its run).
+        private var lastStart = -1, lastEnd = -1
+        private var lastOverlaps = false
+
         mutating func index(_ text: String, weight: Int, _ foldCache: FoldCache) {
-            SearchText.forEachTermBytes(text, foldCache: foldCache, singles: true) { t, _, single in single ? addSingle(t, weight) : add(t, weight) }
+            (lastStart, lastEnd, lastOverlaps) = (-1, -1, false)
+            SearchText.forEachTermBytes(text, foldCache: foldCache, singles: true) { t, range, single in single ? addSingle(t, range, weight) : add(t, range, weight) }
         }
 
-        @inline(__always) mutating func add(_ term: UnsafeBufferPointer<UInt8>, _ weight: Int) {
+        @inline(__always) mutating func add(_ term: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ weight: Int) {
             let bit = UInt32(1) << UInt32(position & 31)
             length += weight
             position += 1
+            lastOverlaps = range.lowerBound < lastEnd
+            (lastStart, lastEnd) = (range.lowerBound, range.upperBound)
             count(term, weight, bit)
         }
 
         /// A CJK single (`SearchText.forEachTermBytes(singles:)`): its frequency counts, but
-        /// it takes no position (mask bit 0) and adds nothing to the length, so a phrase or a
-        /// pair ranks as it would without it.
-        @inline(__always) mutating func addSingle(_ term: UnsafeBufferPointer<UInt8>, _ weight: Int) {
-            count(term, weight, 0)
+        /// it takes no position of its own and adds nothing to the length, so a phrase or a
+        /// pair ranks as it would without it. The first and the last character of a run mark
+        /// the position of the pair they begin or end (term rules 7), shifted so that one mask
+        /// keeps the kinds apart: a run's last character at that position + 8, its first at
+        /// + 16 (`singleShift`). A phrase starting with a lone character (`港2026`: 神戸港2026)
+        /// then passes the masks where it ends a run, one ending with it (`2026港`: 2026港湾)
+        /// where it begins one (`PhraseMatcher`).
+        @inline(__always) mutating func addSingle(_ term: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ weight: Int) {
+            // It follows the pair it begins (the pair's range starts where it does) or, last
+            // of its run, the pair it ends; the position of that pair is the last one taken.
+            var bit: UInt32 = 0
+            if range.lowerBound == lastStart && !lastOverlaps {
+                bit = UInt32(1) << UInt32((position - 1 + IndexedDocument.singleShift.first) & 31)
+            } else if range.lowerBound > lastStart && range.lowerBound < lastEnd {
+                bit = UInt32(1) << UInt32((position - 1 + IndexedDocument.singleShift.last) & 31)
+            }
+            count(term, weight, bit)
         }
 
         @inline(__always) private mutating func count(_ term: UnsafeBufferPointer<UInt8>, _ weight: Int, _ bit: UInt32) {

@@ -178,32 +178,50 @@ final class SearchTests: XCTestCase {
         return carried == nil ? nil : "the last run has no last single"
     }
 
-    /// Where a snippet marks phrases (found as strings of terms, Knuth–Morris–Pratt) agrees
-    /// with trying every start, on arbitrary texts and phrases of few, repeating words.
+    /// Where a snippet marks phrases (`PhraseMatcher`, one term at a time) agrees with trying
+    /// every start, on arbitrary texts and phrases of few, repeating words, lone characters
+    /// (CJK and Thai, one a stray mark) among them.
     func testSnippetPhraseMatchesAgreeWithTryingEveryStart() {
         var rng = SplitMix64(seed: 0xC0FFEE)
-        let words = ["ab", "c", "ab", "東京", "d", "港", "神戸港", "港湾", "ab港"]
+        let words = ["ab", "c", "ab", "東京", "d", "港", "神戸港", "港湾", "ab港", "ปี", "ในปี", "\u{0E35}", "2567", "港港港", "ก\u{0E48}"]
         for _ in 0..<2000 {
             let text = (0..<Int(rng.next() % 30)).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: " ")
+            // Each phrase term one of a word's terms (a pair, a lone character, a word).
             let phrases = (0..<Int(1 + rng.next() % 3)).map { _ in
-                (0..<Int(1 + rng.next() % 4)).map { _ in Array(words[Int(rng.next() % UInt64(words.count))].utf8) }
+                (0..<Int(1 + rng.next() % 4)).map { _ -> [UInt8] in
+                    let t = SearchText.terms(words[Int(rng.next() % UInt64(words.count))])
+                    return Array(t[Int(rng.next() % UInt64(t.count))].utf8)
+                }
             }
             var stream: [([UInt8], Range<Int>)] = []
             SearchText.forEachTermBytes(text, singles: false) { t, r, _ in stream.append((Array(t), r)) }
             var expected: [Range<Int>] = []
-            // A lone character first in a phrase may end a pair of the text, last begin one.
-            func stands(_ p: [[UInt8]], _ j: Int, _ t: [UInt8]) -> Bool {
+            // A lone character first in a phrase may be the last character of a run of the
+            // text (its last pair, which the next term does not overlap), last in a phrase the
+            // first of one (its first pair, not overlapping the term before).
+            func startsCharacter(_ b: [UInt8]) -> Bool {
+                guard let u = String(decoding: b, as: UTF8.self).unicodeScalars.first else { return true }
+                return !SearchText.isUnspacedMark(u)
+            }
+            func stands(_ p: [[UInt8]], _ j: Int, _ i: Int) -> Bool {
+                let (t, r) = stream[i + j]
                 if t == p[j] { return true }
-                guard p.count > 1, SearchText.isLoneCharacter(p[j]) else { return false }
-                return (j == 0 && t.count > p[j].count && t.suffix(p[j].count).elementsEqual(p[j]))
-                    || (j == p.count - 1 && t.count > p[j].count && t.prefix(p[j].count).elementsEqual(p[j]))
+                guard p.count > 1, SearchText.isLoneCharacter(p[j]), t.count > p[j].count else { return false }
+                if j == 0 {
+                    let tail = Array(t.suffix(p[j].count))
+                    return tail == p[j] && startsCharacter(tail) && stream[i + 1].1.lowerBound >= r.upperBound
+                }
+                if j == p.count - 1 {
+                    return Array(t.prefix(p[j].count)) == p[j] && startsCharacter(Array(t.dropFirst(p[j].count))) && r.lowerBound >= stream[i + j - 1].1.upperBound
+                }
+                return false
             }
             func narrowed(_ r: Range<Int>, _ c: [UInt8], atEnd: Bool) -> Range<Int> {
                 guard r.count > c.count, SearchText.isLoneCharacter(c) else { return r }
                 return atEnd ? (r.upperBound - c.count)..<r.upperBound : r.lowerBound..<(r.lowerBound + c.count)
             }
             for p in phrases where p.count <= stream.count {
-                for i in 0...(stream.count - p.count) where (0..<p.count).allSatisfy({ stands(p, $0, stream[i + $0].0) }) {
+                for i in 0...(stream.count - p.count) where (0..<p.count).allSatisfy({ stands(p, $0, i) }) {
                     let first = p.count > 1 ? narrowed(stream[i].1, p[0], atEnd: true) : stream[i].1
                     let last = p.count > 1 ? narrowed(stream[i + p.count - 1].1, p[p.count - 1], atEnd: false) : stream[i].1
                     expected.append(first.lowerBound..<last.upperBound)
@@ -230,6 +248,7 @@ final class SearchTests: XCTestCase {
             try w.put(Article(id: "th/oil", title: "ราคาน้ำมันดิบ", body: "ตลาดปิดบวก"))
             try w.put(Article(id: "th/year", title: "งบประมาณ", body: "รัฐบาลเสนองบประมาณในปี2567 ตามกฎหมาย พ.ศ.2567"))
             try w.put(Article(id: "ja/year", title: "神戸港2026", body: "2026港湾整備"))
+            try w.put(Article(id: "ja/bay2", title: "神戸港湾", body: "港湾"))
             try w.put(Article(id: "ja/vs", title: "葛\u{E0100}城市の市長が会見", body: "市長"))
             try w.put(Article(id: "th/oil-nfd", title: "ราคาน\u{0E49}\u{0E4D}\u{0E32}มันเบนซิน", body: "ตลาดปิดลบ"))
         }
@@ -269,6 +288,8 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(try ids(s, "ปี2568"), [])
         XCTAssertEqual(try ids(s, "2026湾"), [])  // 湾 is not where a run begins
         XCTAssertEqual(try ids(s, "戸2026"), [])  // nor 戸 where one ends
+        XCTAssertEqual(try ids(s, "港・港湾"), [])  // 戸港 and 港湾 of 神戸港湾 are one run
+        XCTAssertEqual(try ids(s, "\u{0E35}2567"), [])  // a stray mark is not the end of ปี
         // As a phrase it stays one atom: OR adds to it, an exclusion takes away what it finds.
         XCTAssertEqual(Set(try ids(s, "ปี2567 OR ท่าเรือ")), ["th/year", "th/port"])
         XCTAssertEqual(try ids(s, "งบประมาณ -ปี2567"), [])
@@ -337,13 +358,20 @@ final class SearchTests: XCTestCase {
         let kobe = try XCTUnwrap(hits.first { $0.id == "ja/kobe" })
         XCTAssertTrue(kobe.snippet.contains("«港»"), kobe.snippet)
         XCTAssertFalse(kobe.snippet.contains("«港を»"), kobe.snippet)
-        // Singles take no position and add no length: the document's length counts pairs.
-        let doc = IndexedDocument(title: "", body: "東京で", source: "", tags: [], published: "")
-        XCTAssertEqual(doc.length, 2)
+        // Singles take no position of their own and add no length: the document's length
+        // counts pairs. A run's first and last character mark the position of its first and
+        // last pair, shifted by 16 and 8 (a phrase may end or start with it: 2026年, 港2026);
+        // the others none.
+        let doc = IndexedDocument(title: "", body: "東京で 2026年月日", source: "", tags: [], published: "")
+        XCTAssertEqual(doc.length, 5)
         var held: [String: IndexedDocument.TermStats] = [:]
         doc.forEachTerm { term, _, stats in held[String(decoding: term, as: UTF8.self)] = stats }
-        XCTAssertEqual(held["東"], IndexedDocument.TermStats(tf: 1, mask: 0))
-        XCTAssertEqual(held["で"], IndexedDocument.TermStats(tf: 1, mask: 0))
+        XCTAssertEqual(held["東"], IndexedDocument.TermStats(tf: 1, mask: 1 << (2 + 16)))
+        XCTAssertEqual(held["京"], IndexedDocument.TermStats(tf: 1, mask: 0))
+        XCTAssertEqual(held["で"], IndexedDocument.TermStats(tf: 1, mask: 1 << (3 + 8)))
+        XCTAssertEqual(held["年"], IndexedDocument.TermStats(tf: 1, mask: 1 << (5 + 16)))
+        XCTAssertEqual(held["月"], IndexedDocument.TermStats(tf: 1, mask: 0))
+        XCTAssertEqual(held["日"], IndexedDocument.TermStats(tf: 1, mask: 1 << (6 + 8)))
         // Body positions start at 2 (after the empty title's gap).
         XCTAssertEqual(held["東京"], IndexedDocument.TermStats(tf: 1, mask: 1 << 2))
         XCTAssertEqual(held["京で"], IndexedDocument.TermStats(tf: 1, mask: 1 << 3))
@@ -1155,6 +1183,25 @@ final class SearchReviewTests: XCTestCase {
         XCTAssertEqual(try s.verify().problems, [])
         // A * after CJK text adds nothing (its characters match inside longer runs anyway).
         XCTAssertEqual(try SearchQuery(parsing: "\(jamo.prefix(1))*"), try SearchQuery(parsing: String(jamo.prefix(1))))
+    }
+
+    /// A lone character against digits (ปี2567) is checked on the text only where the position
+    /// masks put it at the end of a run right before them: thousands of articles holding both
+    /// apart are never read (the work limit would answer the search "too broad").
+    func testALoneCharacterPhraseIsNarrowedByPositionsNotReadEverywhere() throws {
+        let s = try makeStore(self)
+        try s.write { w in
+            for i in 0..<(SearchExecution.maxChecked + 100) {
+                try w.put(Article(id: "d/\(i)", title: "ปีนี้", body: "งบประมาณ 2567 ปีใหม่ ปีนี้ 2567 x\(i)"))
+            }
+            try w.put(Article(id: "t/1", title: "งบประมาณ", body: "รายงานในปี2567"))
+            try w.put(Article(id: "t/2", title: "港", body: "神戸港2026 2026港湾"))
+            for i in 0..<(SearchExecution.maxChecked + 100) { try w.put(Article(id: "e/\(i)", title: "港", body: "港湾 2026 空港 x\(i)")) }
+        }
+        XCTAssertEqual(try ids(s, "ปี2567"), ["t/1"])
+        XCTAssertEqual(try ids(s, "港2026"), ["t/2"])
+        XCTAssertEqual(try ids(s, "2026港"), ["t/2"])
+        XCTAssertEqual(try ids(s, "ปี2568"), [])
     }
 
     func testOverlappingPhrasesMixedGroupsAndExclusions() throws {
