@@ -438,20 +438,73 @@ public enum SearchText {
     /// jamo), the ideographs of every extension; and the letters, digits and marks of Thai,
     /// Lao, Myanmar and Khmer (`isUnspacedLetter`), paired the same way.
     @inline(__always) public static func isCJK(_ u: Unicode.Scalar) -> Bool {
-        switch u.value {
+        let v = u.value
+        if v < 0x3000 {
+            // Latin, Greek, Cyrillic… leave at once; Thai to Khmer by their table.
+            if v < 0x0E00 || v > 0x17FF { return false }
+            if v >= 0x1100 && v <= 0x11FF { return true }
+            return unspacedClass(v) & UnspacedClass.inRun != 0
+        }
+        switch v {
         // The common blocks first (cases are tried in order); ゠ and ・ (U+30A0, U+30FB) are
         // punctuation (the dot between the words of a name: ジョン・スミス), not characters.
         case 0x4E00...0x9FFF, 0x3040...0x309F, 0x30A1...0x30FA, 0x30FC...0x30FF, 0xAC00...0xD7FF:
             return true
         case 0x3005...0x3007, 0x3021...0x3029, 0x3031...0x3035, 0x3038...0x303C,
             0x3100...0x312F, 0x3130...0x318F, 0x31A0...0x31BF, 0x31F0...0x31FF, 0x3400...0x4DBF,
-            0xA960...0xA97F, 0xF900...0xFAFF, 0x1100...0x11FF, 0xFF66...0xFFDC, 0x1B000...0x1B16F,
+            0xA960...0xA97F, 0xF900...0xFAFF, 0xFF66...0xFFDC, 0x1B000...0x1B16F,
             0x20000...0x2FFFF, 0x30000...0x323AF:
             return true
-        case 0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF:
-            return isUnspacedLetter(u)
         default:
             return false
+        }
+    }
+
+    /// What a scalar of the Thai, Lao, Myanmar and Khmer blocks is to the tokenizer, read off
+    /// this build's Unicode tables once (a property lookup per scalar made tokenizing Thai
+    /// text several times slower).
+    enum UnspacedClass {
+        /// A letter, digit or mark: part of a run (`isUnspacedLetter`).
+        static let inRun: UInt8 = 1
+        /// Joins the character before it (`isCJKMark`).
+        static let mark: UInt8 = 2
+        /// Has another form under NFKC (`needsCJKFold`).
+        static let folds: UInt8 = 4
+    }
+
+    private static let unspacedClasses: [UInt8] = {
+        var out: [UInt8] = []
+        for r in [0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF] as [ClosedRange<UInt32>] {
+            for v in r {
+                guard let u = Unicode.Scalar(v) else {
+                    out.append(0)
+                    continue
+                }
+                var c: UInt8 = isUnspacedLetter(u) ? UnspacedClass.inRun : 0
+                switch u.properties.generalCategory {
+                case .nonspacingMark, .spacingMark, .enclosingMark: c |= UnspacedClass.mark
+                default: break
+                }
+                if v == 0x0E33 || v == 0x0EB3 {
+                    // Sara am joins the letter before it, and is not folded alone: NFKC makes
+                    // it a nikhahit and a sara aa, and a mark split off would start a character.
+                    c |= UnspacedClass.mark
+                } else {
+                    let folded = String(u).precomposedStringWithCompatibilityMapping.unicodeScalars
+                    if folded.count != 1 || folded.first != u { c |= UnspacedClass.folds }
+                }
+                out.append(c)
+            }
+        }
+        return out
+    }()
+
+    @inline(__always) static func unspacedClass(_ v: UInt32) -> UInt8 {
+        switch v {
+        case 0x0E00...0x0EFF: return unspacedClasses[Int(v &- 0x0E00)]
+        case 0x1000...0x109F: return unspacedClasses[256 + Int(v &- 0x1000)]
+        case 0x1780...0x17FF: return unspacedClasses[416 + Int(v &- 0x1780)]
+        default: return 0
         }
     }
 
@@ -476,15 +529,11 @@ public enum SearchText {
     public static func isCJKMark(_ u: Unicode.Scalar) -> Bool {
         switch u.value {
         case 0x3099...0x309C, 0xFF9E, 0xFF9F, 0x1160...0x11FF, 0xD7B0...0xD7FF, 0x314F...0x3163, 0xFFC2...0xFFDC: return true
-        case 0x0E33, 0x0EB3:
-            // Sara am (ำ ຳ): written after the tone mark that sits on the letter before it
-            // (น้ำ), and typed in other orders (นำ้, นํ้า): it joins that letter, and folds with it.
-            return true
         case 0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF:
-            switch u.properties.generalCategory {
-            case .nonspacingMark, .spacingMark, .enclosingMark: return true
-            default: return false
-            }
+            // Their marks, and sara am (ำ ຳ): written after the tone mark that sits on the
+            // letter before it (น้ำ), and typed in other orders (นำ้, นํ้า), it joins that
+            // letter, and folds with it (`UnspacedClass`).
+            return unspacedClass(u.value) & UnspacedClass.mark != 0
         default: return false
         }
     }
@@ -537,7 +586,7 @@ public enum SearchText {
     static func needsCJKFold(_ u: Unicode.Scalar) -> Bool {
         switch u.value {
         case 0x3038...0x303A, 0x3099...0x309C, 0x309F, 0x30FF, 0x3131...0x318E, 0xF900...0xFAFF, 0xFF66...0xFFDC, 0x2F800...0x2FA1F: return true
-        case 0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF: return unspacedFolds.contains(u.value)
+        case 0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF: return unspacedClass(u.value) & UnspacedClass.folds != 0
         default: return false
         }
     }
@@ -578,20 +627,6 @@ public enum SearchText {
         return nil
     }
 
-    /// The letters of Thai, Lao, Myanmar and Khmer that NFKC changes (ໜ → ຫ + ນ), read off
-    /// this build's Unicode tables; but ำ and ຳ (sara am), which NFKC makes a mark and a
-    /// vowel, stay as typed (a mark split off would start a character of its own).
-    private static let unspacedFolds: Set<UInt32> = {
-        var out = Set<UInt32>()
-        for r in [0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF] as [ClosedRange<UInt32>] {
-            for v in r where v != 0x0E33 && v != 0x0EB3 {
-                guard let u = Unicode.Scalar(v) else { continue }
-                let folded = String(u).precomposedStringWithCompatibilityMapping.unicodeScalars
-                if folded.count != 1 || folded.first != u { out.insert(v) }
-            }
-        }
-        return out
-    }()
 
     /// The folded form of a CJK character (`needsCJKFold`, or one that took a mark): its
     /// compatibility composition (NFKC) keeping only CJK scalars, composed again (NFC) once
@@ -946,22 +981,33 @@ public final class FoldCache {
     public static let capacity = 65_536
     /// Longest word kept (its raw bytes).
     public static let maxKeyBytes = 256
-    private var folded: [[UInt8]: [UInt8]] = [:]
+    /// Words folded, and CJK characters folded (`SearchText.foldCJK`), by their raw bytes.
+    /// Behind pointers: an inout access to a stored property of a class is checked for
+    /// exclusivity at run time, which cost a quarter of tokenizing Thai text.
+    private let folded = UnsafeMutablePointer<[[UInt8]: [UInt8]]>.allocate(capacity: 1)
+    private let foldedCJK = UnsafeMutablePointer<[[UInt8]: [UInt8]]>.allocate(capacity: 1)
 
-    public init() {}
+    public init() {
+        folded.initialize(to: [:])
+        foldedCJK.initialize(to: [:])
+    }
 
-    /// CJK characters folded (`SearchText.foldCJK`), by their raw bytes.
-    private var foldedCJK: [[UInt8]: [UInt8]] = [:]
+    deinit {
+        folded.deinitialize(count: 1)
+        folded.deallocate()
+        foldedCJK.deinitialize(count: 1)
+        foldedCJK.deallocate()
+    }
 
     /// Lends `body` the folded form of the CJK character whose raw bytes are `raw`.
     func withFoldedCJK(_ raw: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        Self.value(&foldedCJK, raw) { SearchText.foldCJK($0) }.withUnsafeBufferPointer(body)
+        Self.value(&foldedCJK.pointee, raw) { SearchText.foldCJK($0) }.withUnsafeBufferPointer(body)
     }
 
     /// Lends `body` the folded, capped form of the word whose raw bytes are `raw` (empty when
     /// folding leaves nothing).
     func withFolded(_ raw: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        Self.value(&folded, raw) { SearchText.cut(SearchText.fold($0), to: SearchText.maxTermBytes) }.withUnsafeBufferPointer(body)
+        Self.value(&folded.pointee, raw) { SearchText.cut(SearchText.fold($0), to: SearchText.maxTermBytes) }.withUnsafeBufferPointer(body)
     }
 
     /// `fold` of `raw` (as text), from `cache` or worked out and kept there (the cache is not
