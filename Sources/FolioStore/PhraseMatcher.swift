@@ -12,20 +12,47 @@ import FolioModel
 /// elsewhere, as the whole term, as every other term of the phrase. The index gives a run's
 /// first and last character the position of its first and last pair, so the position masks
 /// agree.
+///
+/// The phrase's terms between those ends (all of them, when neither is a lone character) are
+/// found with Knuth–Morris–Pratt, one step per term of the text however the phrase repeats
+/// its words; the ends are checked around each match, from what is remembered of the last
+/// terms.
 struct PhraseMatcher {
     let terms: [[UInt8]]
     private let loneFirst: Bool
     private let loneLast: Bool
-    /// The partial matches ending at the last term fed (several at once when the phrase
-    /// repeats a word: at most one per term of it): how many terms each matched, where the
-    /// last of them ends in the text, and whether that one was a lone first character inside
-    /// a pair (the next term must then begin after it: the pair ended its run).
-    private var partial: [(matched: Int, end: Int, inside: Bool)] = []
+    /// The terms matched exactly, in order: all but a lone first and a lone last.
+    private let core: [[UInt8]]
+    /// Knuth–Morris–Pratt's table for `core`: after its first k + 1 terms, how many of them
+    /// a mismatch falls back to.
+    private let fallback: [Int]
+    /// How many of `core`'s terms the text's last terms match.
+    private var matched = 0
+    /// The last `core.count + 1` terms of the text: whether each may be the phrase's first
+    /// term (and is so inside a pair), and where it stands.
+    private var recent: [(first: Bool, inside: Bool, start: Int, end: Int)]
+    private var seen = 0
+    /// With a lone last term: a match of the rest ended with the last term fed, which ends
+    /// at `pendingEnd`; `pendingFrontEnd` is where a lone first term inside a pair ends when
+    /// nothing stands between it and the last term (a phrase of two lone characters).
+    private var pending = false
+    private var pendingEnd = 0
+    private var pendingFrontEnd: Int?
 
     init(_ terms: [[UInt8]]) {
         self.terms = terms
         loneFirst = terms.count > 1 && SearchText.isLoneCharacter(terms[0])
         loneLast = terms.count > 1 && SearchText.isLoneCharacter(terms[terms.count - 1])
+        core = Array(terms[(loneFirst ? 1 : 0)..<(terms.count - (loneLast ? 1 : 0))])
+        var f = [Int](repeating: 0, count: core.count)
+        var k = 0
+        for i in core.indices.dropFirst() {
+            while k > 0 && core[i] != core[k] { k = f[k - 1] }
+            if core[i] == core[k] { k += 1 }
+            f[i] = k
+        }
+        fallback = f
+        recent = Array(repeating: (false, false, 0, 0), count: core.count + 1)
     }
 
     /// Whether the text's term `t` is the phrase's first term, or a pair ending with it when
@@ -39,12 +66,12 @@ struct PhraseMatcher {
         return tail.elementsEqual(p) && SearchText.startsCharacter(tail) ? true : nil
     }
 
-    /// Whether the text's term `t`, beginning at `start`, is the phrase's term `j` (the last
-    /// one, when a lone character, also as the first character of a pair beginning its run).
-    @inline(__always) private func continues(_ j: Int, _ t: UnsafeBufferPointer<UInt8>, at start: Int, after end: Int) -> Bool {
-        let p = terms[j]
+    /// Whether the text's term `t`, beginning at `start`, is the phrase's lone last term, or a
+    /// pair beginning with it that does not overlap the term before (ending at `end`).
+    @inline(__always) private func endsHere(_ t: UnsafeBufferPointer<UInt8>, at start: Int, after end: Int) -> Bool {
+        let p = terms[terms.count - 1]
         if p.count == t.count { return p.elementsEqual(t) }
-        guard j == terms.count - 1, loneLast, p.count < t.count, start >= end else { return false }
+        guard p.count < t.count, start >= end else { return false }
         guard UnsafeBufferPointer(rebasing: t[..<p.count]).elementsEqual(p) else { return false }
         return SearchText.startsCharacter(UnsafeBufferPointer(rebasing: t[p.count...]))
     }
@@ -54,22 +81,45 @@ struct PhraseMatcher {
     mutating func feed(_ t: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
         guard !terms.isEmpty else { return false }
         var whole = false
-        var kept = 0
-        for i in partial.indices {
-            let (m, end, inside) = partial[i]
-            guard !inside || range.lowerBound >= end, continues(m, t, at: range.lowerBound, after: end) else { continue }
-            if m + 1 == terms.count {
-                whole = true
-            } else {
-                partial[kept] = (m + 1, range.upperBound, false)
-                kept += 1
+        // The lone last term, after a match of the rest that ended with the term before.
+        if pending {
+            pending = false
+            if endsHere(t, at: range.lowerBound, after: pendingEnd), pendingFrontEnd.map({ range.lowerBound >= $0 }) ?? true { whole = true }
+        }
+        let first = loneFirst ? startsHere(t) : nil
+        recent[seen % recent.count] = (first != nil, first == true, range.lowerBound, range.upperBound)
+        seen += 1
+        // The exact terms: does a match of them end here?
+        var coreEnds = core.isEmpty
+        if !core.isEmpty {
+            while matched > 0 && !core[matched].elementsEqual(t) { matched = fallback[matched - 1] }
+            if core[matched].elementsEqual(t) { matched += 1 }
+            if matched == core.count {
+                coreEnds = true
+                matched = fallback[matched - 1]
             }
         }
-        partial.removeLast(partial.count - kept)
-        if let inside = startsHere(t) {
-            if terms.count == 1 { whole = true } else { partial.append((1, range.upperBound, inside)) }
+        guard coreEnds else { return whole }
+        // The lone first term just before them: a pair ending with it may not overlap them.
+        var frontEnd: Int?
+        if loneFirst {
+            guard seen > core.count else { return whole }
+            let front = recent[(seen - 1 - core.count) % recent.count]
+            guard front.first else { return whole }
+            if front.inside {
+                if core.isEmpty {
+                    frontEnd = front.end
+                } else {
+                    let next = recent[(seen - core.count) % recent.count]
+                    guard next.start >= front.end else { return whole }
+                }
+            }
         }
-        return whole
+        if loneLast {
+            (pending, pendingEnd, pendingFrontEnd) = (true, range.upperBound, frontEnd)
+            return whole
+        }
+        return true
     }
 
     /// Whether `phrase` stands whole in `text` (its terms as `forEachTermBytes` makes them).

@@ -183,9 +183,11 @@ final class SearchTests: XCTestCase {
     /// (CJK and Thai, one a stray mark) among them.
     func testSnippetPhraseMatchesAgreeWithTryingEveryStart() {
         var rng = SplitMix64(seed: 0xC0FFEE)
-        let words = ["ab", "c", "ab", "東京", "d", "港", "神戸港", "港湾", "ab港", "ปี", "ในปี", "\u{0E35}", "2567", "港港港", "ก\u{0E48}"]
-        for _ in 0..<2000 {
-            let text = (0..<Int(rng.next() % 30)).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: " ")
+        let words = ["ab", "c", "ab", "東京", "d", "港", "神戸港", "港湾", "ab港", "ปี", "ในปี", "\u{0E35}", "2567", "港港港", "ก\u{0E48}", "ปี2567", "2026港湾", "港2026"]
+        for _ in 0..<5000 {
+            // Words glued together at times: runs then meet digits and letters.
+            var text = ""
+            for _ in 0..<Int(rng.next() % 30) { text += words[Int(rng.next() % UInt64(words.count))] + (rng.next() % 3 == 0 ? "" : " ") }
             // Each phrase term one of a word's terms (a pair, a lone character, a word).
             let phrases = (0..<Int(1 + rng.next() % 3)).map { _ in
                 (0..<Int(1 + rng.next() % 4)).map { _ -> [UInt8] in
