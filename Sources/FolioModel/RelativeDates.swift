@@ -22,69 +22,41 @@ extension SearchQuery {
     /// the time is `now` (seconds since 1970) and the user's clock is `utcOffset` seconds
     /// ahead of UTC. Everything else is kept as written, byte for byte.
     public static func resolvingRelativeDates(in text: String, now: Int64, utcOffset: Int) throws(Invalid) -> String {
-        let scalars = Array(text.unicodeScalars)
-        var out = String.UnicodeScalarView()
+        // The words as the parser reads them (an unclosed quote: left for it to refuse).
+        guard let words = try? split(text) else { return text }
+        var scalars = Array(text.unicodeScalars)
         var replaced = false
-        // Words as `split` reads them: whitespace outside quotes ends one, and so does a
-        // closing quote.
-        var start = 0
-        var i = 0
-        var inQuotes = false
-        func finish(_ end: Int) throws(Invalid) {
-            defer { start = end }
-            guard end > start else { return }
-            let word = scalars[start..<end]
-            if let resolved = try resolve(word, now: now, utcOffset: utcOffset) {
-                out.append(contentsOf: resolved.unicodeScalars)
-                replaced = true
-            } else {
-                out.append(contentsOf: word)
-            }
+        for word in words.reversed() {
+            guard let resolved = try resolve(word, now: now, utcOffset: utcOffset) else { continue }
+            scalars.replaceSubrange(word.scalars, with: resolved.unicodeScalars)
+            replaced = true
         }
-        while i < scalars.count {
-            let ch = scalars[i]
-            if ch == "\"" {
-                if inQuotes {
-                    inQuotes = false
-                    i += 1
-                    try finish(i)
-                    continue
-                }
-                inQuotes = true
-            } else if !inQuotes && ch.properties.isWhitespace {
-                try finish(i)
-                out.append(ch)
-                start = i + 1
-            }
-            i += 1
-        }
-        try finish(scalars.count)
-        return replaced ? String(out) : text
+        return replaced ? String(String.UnicodeScalarView(scalars)) : text
     }
 
-    /// The word `since:VALUE` or `until:VALUE` with VALUE's date, when VALUE is relative.
-    private static func resolve(_ word: ArraySlice<Unicode.Scalar>, now: Int64, utcOffset: Int) throws(Invalid) -> String? {
-        guard let colon = word.firstIndex(of: ":") else { return nil }
-        let field = String(String.UnicodeScalarView(word[..<colon]))
+    /// The word `since:VALUE` or `until:VALUE` (or `since:"VALUE"`) with VALUE's date, when
+    /// VALUE is relative.
+    private static func resolve(_ word: Word, now: Int64, utcOffset: Int) throws(Invalid) -> String? {
+        // The field as the parser reads it: before the quotes, or before the first colon.
+        let field: Substring
+        let value: String
+        if word.quoted {
+            guard word.prefix.hasSuffix(":") else { return nil }
+            (field, value) = (word.prefix.dropLast(), word.text)
+        } else {
+            guard let colon = word.text.firstIndex(of: ":") else { return nil }
+            (field, value) = (word.text[..<colon], String(word.text[word.text.index(after: colon)...]))
+        }
         let name = field.lowercased()
         guard name == "since" || name == "until" else { return nil }
-        // The value as the parser reads it: unquoted, or all of it in quotes (anything else
-        // with a quote in it is a word of text, not a filter).
-        var value = word[(colon + 1)...]
-        let quoted = value.contains("\"")
-        if quoted {
-            guard value.count >= 2, value.first == "\"", value.last == "\"", !value.dropFirst().dropLast().contains("\"") else { return nil }
-            value = value.dropFirst().dropLast()
-        }
-        let text = String(String.UnicodeScalarView(value))
         let forms = "ISO-8601 (2026-11-20, 2026-11-20T14:05Z), today, yesterday, a weekday (tuesday or tue), or Nd, Nw, Nh (days, weeks, hours ago)"
-        guard !text.isEmpty else { throw Invalid(reason: "\(name): needs a date: \(forms)") }
-        if let date = try relativeDate(text.lowercased(), field: name, now: now, utcOffset: utcOffset) {
+        guard !value.isEmpty else { throw Invalid(reason: "\(name): needs a date: \(forms)") }
+        if let date = try relativeDate(value.lowercased(), field: name, now: now, utcOffset: utcOffset) {
             // Quoted as it was: a word may follow the closing quote (since:"2w"-rail).
-            return quoted ? field + ":\"" + date + "\"" : field + ":" + date
+            return word.quoted ? field + ":\"" + date + "\"" : field + ":" + date
         }
-        if let problem = ISO8601Check.problem(with: text) {
-            throw Invalid(reason: "\(name): needs a date, not \"\(text)\" (\(problem)): \(forms)")
+        if let problem = ISO8601Check.problem(with: value) {
+            throw Invalid(reason: "\(name): needs a date, not \"\(value)\" (\(problem)): \(forms)")
         }
         return nil
     }

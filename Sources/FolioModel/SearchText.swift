@@ -470,6 +470,9 @@ public enum SearchText {
         static let mark: UInt8 = 2
         /// Has another form under NFKC (`needsCJKFold`).
         static let folds: UInt8 = 4
+        /// In one of the four blocks (a character starting with it takes up to
+        /// `maxUnspacedMarks`).
+        static let block: UInt8 = 8
     }
 
     private static let unspacedClasses: [UInt8] = {
@@ -477,10 +480,10 @@ public enum SearchText {
         for r in [0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF] as [ClosedRange<UInt32>] {
             for v in r {
                 guard let u = Unicode.Scalar(v) else {
-                    out.append(0)
+                    out.append(UnspacedClass.block)
                     continue
                 }
-                var c: UInt8 = isUnspacedLetter(u) ? UnspacedClass.inRun : 0
+                var c: UInt8 = UnspacedClass.block | (isUnspacedLetter(u) ? UnspacedClass.inRun : 0)
                 switch u.properties.generalCategory {
                 case .nonspacingMark, .spacingMark, .enclosingMark: c |= UnspacedClass.mark
                 default: break
@@ -499,6 +502,7 @@ public enum SearchText {
         return out
     }()
 
+    /// The class of `v` (`UnspacedClass`), 0 outside the four blocks.
     @inline(__always) static func unspacedClass(_ v: UInt32) -> UInt8 {
         switch v {
         case 0x0E00...0x0EFF: return unspacedClasses[Int(v &- 0x0E00)]
@@ -529,12 +533,11 @@ public enum SearchText {
     public static func isCJKMark(_ u: Unicode.Scalar) -> Bool {
         switch u.value {
         case 0x3099...0x309C, 0xFF9E, 0xFF9F, 0x1160...0x11FF, 0xD7B0...0xD7FF, 0x314F...0x3163, 0xFFC2...0xFFDC: return true
-        case 0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF:
-            // Their marks, and sara am (ำ ຳ): written after the tone mark that sits on the
-            // letter before it (น้ำ), and typed in other orders (นำ้, นํ้า), it joins that
-            // letter, and folds with it (`UnspacedClass`).
-            return unspacedClass(u.value) & UnspacedClass.mark != 0
-        default: return false
+        default:
+            // Thai, Lao, Myanmar and Khmer marks, and sara am (ำ ຳ): written after the tone
+            // mark that sits on the letter before it (น้ำ), and typed in other orders (นำ้,
+            // นํ้า), it joins that letter, and folds with it (`UnspacedClass`).
+            return isUnspacedMark(u)
         }
     }
 
@@ -551,14 +554,7 @@ public enum SearchText {
 
     /// How many marks a character starting with `u` takes.
     @inline(__always) static func markLimit(_ u: Unicode.Scalar) -> Int {
-        isUnspacedBlock(u) ? maxUnspacedMarks : maxCJKMarks
-    }
-
-    @inline(__always) static func isUnspacedBlock(_ u: Unicode.Scalar) -> Bool {
-        switch u.value {
-        case 0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF: return true
-        default: return false
-        }
+        unspacedClass(u.value) & UnspacedClass.block != 0 ? maxUnspacedMarks : maxCJKMarks
     }
 
     /// A variation selector (U+FE00–FE0F, U+E0100–E01EF: 葛󠄀 is 葛 drawn another way, common in
@@ -586,8 +582,7 @@ public enum SearchText {
     static func needsCJKFold(_ u: Unicode.Scalar) -> Bool {
         switch u.value {
         case 0x3038...0x303A, 0x3099...0x309C, 0x309F, 0x30FF, 0x3131...0x318E, 0xF900...0xFAFF, 0xFF66...0xFFDC, 0x2F800...0x2FA1F: return true
-        case 0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF: return unspacedClass(u.value) & UnspacedClass.folds != 0
-        default: return false
+        default: return unspacedClass(u.value) & UnspacedClass.folds != 0
         }
     }
 
@@ -613,10 +608,7 @@ public enum SearchText {
     /// A mark of Thai, Lao, Myanmar or Khmer: it stays with the letter before it, in a folded
     /// form too.
     @inline(__always) public static func isUnspacedMark(_ u: Unicode.Scalar) -> Bool {
-        switch u.value {
-        case 0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF: return isCJKMark(u)
-        default: return false
-        }
+        unspacedClass(u.value) & UnspacedClass.mark != 0
     }
 
     /// The scalar `bytes` (one UTF-8 sequence) encode.
@@ -626,7 +618,6 @@ public enum SearchText {
         if case let .scalarValue(u) = decoder.decode(&it) { return u }
         return nil
     }
-
 
     /// The folded form of a CJK character (`needsCJKFold`, or one that took a mark): its
     /// compatibility composition (NFKC) keeping only CJK scalars, composed again (NFC) once
@@ -909,30 +900,34 @@ public struct SearchQuery: Sendable, Equatable {
         return name.lowercased()
     }
 
-    /// A word of the query: its text (quotes removed), whether it had quotes, and what stood
-    /// before its opening quote ("-" in `-"a phrase"`, "source:" in `source:"Nordic Wire"`).
-    private struct Word {
+    /// A word of the query: its text (quotes removed), whether it had quotes, what stood
+    /// before its opening quote ("-" in `-"a phrase"`, "source:" in `source:"Nordic Wire"`),
+    /// and the scalars of the query it was read from (`resolvingRelativeDates` rewrites them).
+    struct Word {
         var text: String
         var quoted: Bool
         var prefix: String
+        var scalars: Range<Int>
     }
 
-    private static func split(_ text: String) throws(Invalid) -> [Word] {
+    static func split(_ text: String) throws(Invalid) -> [Word] {
         var out: [Word] = []
         var current = ""
         var prefix = ""
         var quoted = false
         var inQuotes = false
-        func flush() {
-            if !current.isEmpty || quoted { out.append(Word(text: current, quoted: quoted, prefix: prefix)) }
+        var start = 0
+        func flush(_ end: Int) {
+            if !current.isEmpty || quoted { out.append(Word(text: current, quoted: quoted, prefix: prefix, scalars: start..<end)) }
             (current, prefix, quoted) = ("", "", false)
+            start = end
         }
         // Per scalar: a quote followed by a combining mark is still a quote.
-        for ch in text.unicodeScalars {
+        for (i, ch) in text.unicodeScalars.enumerated() {
             if ch == "\"" {
                 if inQuotes {
                     inQuotes = false
-                    flush()
+                    flush(i + 1)
                 } else {
                     inQuotes = true
                     quoted = true
@@ -940,13 +935,14 @@ public struct SearchQuery: Sendable, Equatable {
                     current = ""
                 }
             } else if !inQuotes && ch.properties.isWhitespace {
-                flush()
+                flush(i)
+                start = i + 1
             } else {
                 current.unicodeScalars.append(ch)
             }
         }
         if inQuotes { throw Invalid(reason: "a quote is not closed") }
-        flush()
+        flush(text.unicodeScalars.count)
         return out
     }
 }

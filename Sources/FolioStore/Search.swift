@@ -842,13 +842,12 @@ enum Snippet {
         let longest = phrases.map(\.count).max() ?? 0
         var recent = [Range<Int>](repeating: 0..<0, count: max(1, longest))
         var seen = 0
-        let bytes = Array(text.utf8)
         /// `range` narrowed to `character` at its end (`atEnd`) or start, when it holds more
         /// (a lone character of the phrase inside a pair of the text) and the text there is it.
         func narrowed(_ range: Range<Int>, to character: [UInt8], atEnd: Bool) -> Range<Int> {
             guard range.count > character.count, SearchText.isLoneCharacter(character) else { return range }
             let part = atEnd ? (range.upperBound - character.count)..<range.upperBound : range.lowerBound..<(range.lowerBound + character.count)
-            return bytes[part].elementsEqual(character) ? part : range
+            return text.utf8.dropFirst(part.lowerBound).prefix(part.count).elementsEqual(character) ? part : range
         }
         // With CJK singles: a character typed alone is marked inside a longer run.
         SearchText.forEachTermBytes(text, singles: true) { term, range, single in
