@@ -332,6 +332,13 @@ public enum SearchText {
         defer { asciiFold.deallocate() }
         asciiFold.initialize(from: Self.asciiFold, count: 256)
         while i < n {
+            if wordCount == 0 && !pending && n - i >= 8 {
+                // Between words, with no CJK run open: ASCII text is taken eight bytes at a
+                // time (`asciiWords`) up to the first byte from 0x80 on; a word it has not
+                // finished there is read again from its start below.
+                i = asciiWords(base, from: i, count: n, lowercased: word, body)
+                if i == n { break }
+            }
             let byte = base[i]
             if byte < 0x80 {
                 // ASCII: 0 separates, else the byte lowercased (letters and digits).
@@ -409,6 +416,74 @@ public enum SearchText {
         }
         if pending { flushCJK() }
         flushWord()
+    }
+
+    /// The words of `base[from..<count]` as `forEachTermBytes` gives them, eight bytes at a
+    /// time while all eight are ASCII: where its bytes are ASCII letters and digits (found by
+    /// arithmetic on each 64-bit word, SWAR), a word is handed over where it lies when it has no
+    /// capital, else lowercased into `scratch` (room for `maxTermBytes`). Stops at the first
+    /// eight bytes holding one from 0x80 on, or with fewer than eight left, and returns where
+    /// the caller goes on: the start of a word not yet ended (it may go on with other letters),
+    /// else the first byte not read. `from` is not inside a word (the text's start, or after a
+    /// byte that ends one).
+    @inline(__always) static func asciiWords(_ base: UnsafePointer<UInt8>, from: Int, count n: Int, lowercased scratch: UnsafeMutablePointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Range<Int>) -> Void) -> Int {
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        // Bit 7 of each byte of `x` (all below 0x80) set where lo ≤ byte ≤ hi: adding
+        // 0x80 - lo carries into bit 7 exactly when byte ≥ lo, and never into the next byte.
+        @inline(__always) func between(_ x: UInt64, _ lo: UInt64, _ hi: UInt64) -> UInt64 {
+            (x &+ ones &* (0x80 - lo)) & ~(x &+ ones &* (0x7F - hi)) & high
+        }
+        let raw = UnsafeRawPointer(base)
+        var i = from
+        // The word being read: where it starts (-1: none), and whether it holds a capital.
+        var start = -1
+        var capital = false
+        // Bit 7 of byte 0 set when the byte before these eight is a word byte.
+        var carry: UInt64 = 0
+        while n - i >= 8 {
+            let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            guard x & high == 0 else { break }
+            let capitals = between(x, 0x41, 0x5A)
+            let letters = between(x | ones &* 0x20, 0x61, 0x7A)
+            let m = between(x, 0x30, 0x39) | letters
+            let before = m << 8 | carry
+            // Word bytes after a separator start a word; separators after a word byte end one.
+            var starts = m & ~before
+            var ends = ~m & before & high
+            carry = m >> 56 & 0x80
+            // The bytes of this word from `from8` on (in this eight) are checked for capitals
+            // when it ends or the eight run out.
+            var from8 = 0
+            while starts | ends != 0 {
+                let s = starts.trailingZeroBitCount, e = ends.trailingZeroBitCount
+                if s < e {
+                    start = i + s >> 3
+                    capital = false
+                    from8 = s
+                    starts &= starts &- 1
+                } else {
+                    // Bytes from8..<e of these eight (bit indices, multiples of 8).
+                    capital = capital || capitals & (~0 << UInt64(from8)) & ~(~0 << UInt64(e)) != 0
+                    let end = i + e >> 3
+                    let length = min(end - start, maxTermBytes)
+                    if capital {
+                        for k in 0..<length {
+                            let b = base[start + k]
+                            scratch[k] = b &- 0x41 < 26 ? b | 0x20 : b
+                        }
+                        body(UnsafeBufferPointer(start: scratch, count: length), start..<end)
+                    } else {
+                        body(UnsafeBufferPointer(start: base + start, count: length), start..<end)
+                    }
+                    start = -1
+                    ends &= ends &- 1
+                }
+            }
+            if start >= 0 { capital = capital || capitals & (~0 << UInt64(from8)) != 0 }
+            i += 8
+        }
+        return start >= 0 ? start : i
     }
 
     /// Per byte: 0 for every byte that is not an ASCII letter or digit (bytes from 0x80 too),

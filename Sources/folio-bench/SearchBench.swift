@@ -143,12 +143,17 @@ func indexCost(_ file: String, _ dir: String) throws {
 
 /// The floor under what any index written in the import's transactions can cost: the import
 /// pipeline (read and parse on one thread, write each batch on another while the next is
-/// read) with no index, then with each batch's text only tokenized before it is handed over
-/// (every word read once, nothing looked up or kept), then with its search documents made
-/// (terms numbered in a lexicon per batch, as the importer does) — nothing of either is
-/// written. Prints "bare tokenized documents" wall seconds, then the same in CPU seconds.
+/// read) with no index, then with each batch's text, before it is handed over, only
+/// - scan: split into words (ASCII letters and digits, eight bytes at a time, nothing folded or
+///   kept): the least any tokenizer does;
+/// - hash: also each word hashed and counted in one table per batch: the least any inverted
+///   index does on top (no document, no position, no posting);
+/// - tokenize: tokenized as the index does (every term handed to a no-op);
+/// - documents: made into search documents (terms numbered in a lexicon per batch, as the
+///   importer does);
+/// nothing of any of them written. Prints the five wall-clock seconds, then the five CPU ones.
 func indexFloor(_ file: String, _ dir: String) throws {
-    enum Work: CaseIterable { case none, tokenize, documents }
+    enum Work: CaseIterable { case none, scan, hash, tokenize, documents }
     var wall: [Double] = []
     var cpu: [Double] = []
     var seen = 0
@@ -165,6 +170,19 @@ func indexFloor(_ file: String, _ dir: String) throws {
             _ = try Importer(options: Importer.Options()) { batch in
                 switch work {
                 case .none: break
+                case .scan:
+                    // The least any tokenizer does: each byte classed (ASCII letter or digit,
+                    // or not), each word's end found. Nothing folded, nothing kept.
+                    for a in batch {
+                        for field in [a.title, a.body, a.source] + a.tags { seen &+= FloorScan.words(field) }
+                    }
+                case .hash:
+                    // The least any index does on top: each word hashed and counted in one
+                    // table of the batch's words (no document, no posting).
+                    let table = FloorScan.Table()
+                    for a in batch {
+                        for field in [a.title, a.body, a.source] + a.tags { seen &+= FloorScan.count(field, into: table) }
+                    }
                 case .tokenize:
                     for a in batch {
                         for field in [a.title, a.body, a.source] + a.tags { SearchText.forEachTermBytes(field, foldCache: cache) { seen &+= $0.count } }
@@ -186,9 +204,135 @@ func indexFloor(_ file: String, _ dir: String) throws {
         })
         cpu.append(processCPUSeconds() - c0)
         store.close()
+        FileHandle.standardError.write(Data("\(work): \(seen)\n".utf8))
+        seen = 0
     }
-    FileHandle.standardError.write(Data("(\(seen))\n".utf8))
-    print(String(format: "%.3f %.3f %.3f %.3f %.3f %.3f", wall[0], wall[1], wall[2], cpu[0], cpu[1], cpu[2]))
+    print((wall + cpu).map { String(format: "%.3f", $0) }.joined(separator: " "))
+}
+
+/// The cheapest conceivable tokenizing and term counting, as floors for `index-floor`: ASCII
+/// letters and digits make words, every other byte separates them. Eight bytes at a time
+/// (each classed by arithmetic on one 64-bit word, no table), words found from the bits of
+/// where they start and end.
+enum FloorScan {
+    /// Bit 7 of each byte of `x` set where that byte is an ASCII letter or digit.
+    @inline(__always) static func wordBytes(_ x: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high: UInt64 = 0x8080_8080_8080_8080
+        // Per byte b < 0x80: (b + (0x80 - lo)) has bit 7 set iff b >= lo; bytes ≥ 0x80 are not
+        // word bytes (the top bit is cleared first and masked out after).
+        @inline(__always) func between(_ x: UInt64, _ lo: UInt64, _ hi: UInt64) -> UInt64 {
+            let y = x & ~high
+            return ((y &+ ones &* (0x80 - lo)) & ~(y &+ ones &* (0x80 - hi - 1))) & ~x & high
+        }
+        let lower = x | ones &* 0x20
+        return between(x, 0x30, 0x39) | between(lower, 0x61, 0x7A)
+    }
+
+    /// Calls `body` with each word's start and end in `b`.
+    @inline(__always) static func forEachWord(_ b: UnsafeBufferPointer<UInt8>, _ body: (Int, Int) -> Void) {
+        guard let p = b.baseAddress.map(UnsafeRawPointer.init) else { return }
+        let n = b.count
+        var start = -1
+        var i = 0
+        func scanByte(_ k: Int) {
+            let c = p.load(fromByteOffset: k, as: UInt8.self)
+            let w = c < 0x80 && ((c >= 0x30 && c <= 0x39) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x7A))
+            if w && start < 0 { start = k } else if !w && start >= 0 {
+                body(start, k)
+                start = -1
+            }
+        }
+        // Bit 7 of byte 0 set when the byte before these eight is a word byte.
+        var carry: UInt64 = 0
+        while i + 8 <= n {
+            let m = wordBytes(UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+            let before = m << 8 | carry
+            // Word bytes after a separator start a word; separators after a word byte end one.
+            var starts = m & ~before
+            var ends = ~m & before & 0x8080_8080_8080_8080
+            carry = m >> 56 & 0x80
+            while starts | ends != 0 {
+                let s = starts.trailingZeroBitCount, e = ends.trailingZeroBitCount
+                if s < e {
+                    start = i + s >> 3
+                    starts &= starts &- 1
+                } else {
+                    body(start, i + e >> 3)
+                    start = -1
+                    ends &= ends &- 1
+                }
+            }
+            i += 8
+        }
+        if carry == 0 { start = -1 }
+        while i < n {
+            scanByte(i)
+            i += 1
+        }
+        if start >= 0 { body(start, n) }
+    }
+
+    /// How many words `text` holds.
+    static func words(_ text: String) -> Int {
+        var text = text
+        return text.withUTF8 { b in
+            var n = 0
+            forEachWord(b) { _, _ in n &+= 1 }
+            return n
+        }
+    }
+
+    /// A table of 64-bit word hashes (2^16 slots, linear probing) with a count each.
+    final class Table {
+        let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: 1 << 16)
+        let counts = UnsafeMutablePointer<UInt32>.allocate(capacity: 1 << 16)
+        init() {
+            keys.initialize(repeating: 0, count: 1 << 16)
+            counts.initialize(repeating: 0, count: 1 << 16)
+        }
+        deinit {
+            keys.deallocate()
+            counts.deallocate()
+        }
+    }
+
+    /// Counts each word of `text` in `table` (a multiply per 8 bytes hashes it); returns how
+    /// many words.
+    static func count(_ text: String, into table: Table) -> Int {
+        var text = text
+        return text.withUTF8 { b in
+            guard let p = b.baseAddress.map(UnsafeRawPointer.init) else { return 0 }
+            var n = 0
+            let (keys, counts) = (table.keys, table.counts)
+            let mask = (1 << 16) - 1
+            forEachWord(b) { s, e in
+                var h: UInt64 = UInt64(e - s) &* 0x9E37_79B9_7F4A_7C15
+                var k = s
+                while k + 8 <= e {
+                    h = (h ^ p.loadUnaligned(fromByteOffset: k, as: UInt64.self)) &* 0xE703_7ED1_A0B4_28DB
+                    k += 8
+                }
+                // The last 0–7 bytes without a loop: overlapping loads that stay within them.
+                var tail: UInt64 = 0
+                let r = e - k
+                if r >= 4 {
+                    tail = UInt64(p.loadUnaligned(fromByteOffset: k, as: UInt32.self)) << 32 | UInt64(p.loadUnaligned(fromByteOffset: e - 4, as: UInt32.self))
+                } else if r > 0 {
+                    tail = UInt64(p.load(fromByteOffset: k, as: UInt8.self)) << 16 | UInt64(p.load(fromByteOffset: k + r >> 1, as: UInt8.self)) << 8 | UInt64(p.load(fromByteOffset: e - 1, as: UInt8.self))
+                }
+                h = (h ^ tail) &* 0xA076_1D64_78BD_642F
+                h ^= h >> 32
+                h |= 1
+                var slot = Int(truncatingIfNeeded: h) & mask
+                while keys[slot] != 0 && keys[slot] != h { slot = (slot + 1) & mask }
+                keys[slot] = h
+                counts[slot] &+= 1
+                n &+= 1
+            }
+            return n
+        }
+    }
 }
 
 /// Runs every query of QUERIES (limit 10) ROUNDS times; writes "kind p50_ms p99_ms" lines to
