@@ -456,13 +456,22 @@ final class SearchTests: XCTestCase {
             let wanted = phrase.map { Array($0.utf8) }
             let expected = textTerms.count >= wanted.count && (0...(textTerms.count - wanted.count)).contains { i in Array(textTerms[i..<i + wanted.count]) == wanted }
             var t = text
-            let scanned = t.withUTF8 { CandidateText.scanASCII(UnsafeRawBufferPointer($0), phrase.map { Array($0.utf8) }) }
+            var end = -1
+            let scanned = t.withUTF8 { CandidateText.scanASCII(UnsafeRawBufferPointer($0), phrase.map { Array($0.utf8) }, end: &end) }
             if let scanned {
                 answered += 1
                 XCTAssertEqual(scanned, expected, "\(phrase) in \(text.debugDescription)")
                 if scanned != expected { return }
+                // A match found ends where the text's words up to it hold the phrase last.
+                if scanned {
+                    let upTo = String(decoding: text.utf8.prefix(end), as: UTF8.self)
+                    let upToTerms = SearchText.terms(upTo).map { Array($0.utf8) }
+                    XCTAssertEqual(Array(upToTerms.suffix(wanted.count)), wanted, "\(phrase) in \(text.debugDescription) ends at \(end)")
+                }
             }
-            XCTAssertEqual(try CandidateText(fields: [text]) { _ in false }.holds(phrase), expected)
+            var read = 0
+            XCTAssertEqual(try CandidateText(fields: [text]) { _ in false }.holds(phrase, read: &read), expected)
+            XCTAssertEqual(read, scanned == true ? end : text.utf8.count)
         }
         // Texts whose only characters beyond ASCII are punctuation are answered in place.
         XCTAssertGreaterThan(answered, 1500)
@@ -1211,6 +1220,40 @@ final class SearchReviewTests: XCTestCase {
         XCTAssertEqual(try ids(s, "港2026"), ["t/2"])
         XCTAssertEqual(try ids(s, "2026港"), ["t/2"])
         XCTAssertEqual(try ids(s, "ปี2568"), [])
+    }
+
+    /// Checking phrases reads the candidates' text: a search that would read more of it than
+    /// the limit is answered "too broad" (5 000 articles of 8 MiB would take minutes). What
+    /// counts is the text looked at: a body read to its end, or to the end of the match.
+    func testPhraseChecksStopAtTheLimitOnTextRead() throws {
+        let s = try makeStore(self)
+        var rng = SplitMix64(seed: 0x7E47)
+        let filler = (0..<20_000).map { _ in "w\(rng.next() % 5000)" }.joined(separator: " ")
+        try s.write { w in
+            // The phrase at the end: each check reads the whole body.
+            for i in 0..<10 { try w.put(Article(id: "end/\(i)", title: "Long \(i)", body: filler + " alpha beta")) }
+            // At the start: a check stops right after it.
+            for i in 0..<10 { try w.put(Article(id: "start/\(i)", title: "Long \(i)", body: "gamma delta " + filler)) }
+        }
+        let bodyBytes = filler.utf8.count
+        func run(_ text: String, limit: Int) throws -> [String] {
+            try s.search(SearchQuery(parsing: text), limit: 20, snippets: false, maxCheckedBytes: limit).map(\.id)
+        }
+        // Ten bodies read: within a limit of eleven, not of nine.
+        XCTAssertEqual(try run(#""alpha beta""#, limit: 11 * bodyBytes).count, 10)
+        XCTAssertThrowsError(try run(#""alpha beta""#, limit: 9 * bodyBytes)) { error in
+            XCTAssertTrue(error is SearchTooBroad, "\(error)")
+            XCTAssertTrue("\(error)".contains("MiB of article text"), "\(error)")
+        }
+        // A phrase and an excluded phrase, which reads each body to its end again.
+        XCTAssertEqual(try run(#""alpha beta" -"beta alpha""#, limit: 21 * bodyBytes).count, 10)
+        XCTAssertThrowsError(try run(#""alpha beta" -"beta alpha""#, limit: 15 * bodyBytes)) { XCTAssertTrue($0 is SearchTooBroad) }
+        // Found at the start of ten bodies: a few bytes each (the titles too), not the bodies.
+        XCTAssertEqual(try run(#""gamma delta""#, limit: 10 * 64).count, 10)
+        // Words alone read no text.
+        XCTAssertEqual(try run("alpha beta", limit: 1).count, 10)
+        // The default limit holds far more than this.
+        XCTAssertEqual(try s.search(SearchQuery(parsing: #""alpha beta""#), limit: 20, snippets: false).count, 10)
     }
 
     func testOverlappingPhrasesMixedGroupsAndExclusions() throws {
