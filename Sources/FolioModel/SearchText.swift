@@ -1053,45 +1053,164 @@ public final class FoldCache {
     /// Longest word kept (its raw bytes).
     public static let maxKeyBytes = 256
     /// Words folded, and CJK characters folded (`SearchText.foldCJK`), by their raw bytes.
-    /// Behind pointers: an inout access to a stored property of a class is checked for
-    /// exclusivity at run time, which cost a quarter of tokenizing Thai text.
-    private let folded = UnsafeMutablePointer<[[UInt8]: [UInt8]]>.allocate(capacity: 1)
-    private let foldedCJK = UnsafeMutablePointer<[[UInt8]: [UInt8]]>.allocate(capacity: 1)
+    private let folded: Table
+    private let foldedCJK: Table
 
-    public init() {
-        folded.initialize(to: [:])
-        foldedCJK.initialize(to: [:])
-    }
+    public convenience init() { self.init(collidingForTesting: false) }
 
-    deinit {
-        folded.deinitialize(count: 1)
-        folded.deallocate()
-        foldedCJK.deinitialize(count: 1)
-        foldedCJK.deallocate()
+    /// With `collidingForTesting`, every word hashes alike (tests of the probe limit).
+    init(collidingForTesting: Bool) {
+        folded = Table(colliding: collidingForTesting)
+        foldedCJK = Table(colliding: collidingForTesting)
     }
 
     /// Lends `body` the folded form of the CJK character whose raw bytes are `raw`.
     func withFoldedCJK(_ raw: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        Self.value(&foldedCJK.pointee, raw) { SearchText.foldCJK($0) }.withUnsafeBufferPointer(body)
+        foldedCJK.withValue(raw, { SearchText.foldCJK($0) }, body)
     }
 
     /// Lends `body` the folded, capped form of the word whose raw bytes are `raw` (empty when
     /// folding leaves nothing).
     func withFolded(_ raw: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        Self.value(&folded.pointee, raw) { SearchText.cut(SearchText.fold($0), to: SearchText.maxTermBytes) }.withUnsafeBufferPointer(body)
+        folded.withValue(raw, { SearchText.cut(SearchText.fold($0), to: SearchText.maxTermBytes) }, body)
     }
 
-    /// `fold` of `raw` (as text), from `cache` or worked out and kept there (the cache is not
-    /// held while the caller's body runs).
-    private static func value(_ cache: inout [[UInt8]: [UInt8]], _ raw: UnsafeBufferPointer<UInt8>, _ fold: (String) -> String) -> [UInt8] {
-        // A long word is folded each time: kept, a text of long distinct words would make
-        // the cache hold gigabytes (it lives as long as an import or a search).
-        guard raw.count <= maxKeyBytes else { return Array(fold(String(decoding: raw, as: UTF8.self)).utf8) }
-        let key = Array(raw)
-        if let known = cache[key] { return known }
-        let value = Array(fold(String(decoding: raw, as: UTF8.self)).utf8)
-        if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
-        cache[key] = value
-        return value
+    /// Raw bytes → folded bytes: an open-addressing table of hashes (`ByteHash`, seeded per
+    /// table) over one arena holding each key followed by its value, so a word found costs a
+    /// hash and a compare, no allocation. Its memory sits behind pointers (an access to a
+    /// class's stored property is checked for exclusivity at run time). It keeps at most
+    /// `capacity` words (then starts again, empty), none longer than `maxKeyBytes`, and none
+    /// further than `maxProbe` slots from where its hash points: a text crafted to collide
+    /// gets its words folded each time, as without a cache, and no longer walks.
+    final class Table {
+        static let maxProbe = 16
+
+        struct State {
+            /// Per slot: the hash's 32 bits << 32 | entry + 1 (0: empty).
+            var slots: UnsafeMutablePointer<UInt64>
+            var slotCount: Int
+            /// Per entry: where its key starts in the arena, the key's and the value's length.
+            var entries: UnsafeMutablePointer<(start: Int32, key: Int32, value: Int32)>
+            var count = 0
+            var arena: UnsafeMutablePointer<UInt8>
+            var arenaCount = 0
+            var arenaCapacity: Int
+        }
+
+        private let state = UnsafeMutablePointer<State>.allocate(capacity: 1)
+        private let seed = UInt64.random(in: .min ... .max) | 1
+        private let colliding: Bool
+
+        init(colliding: Bool) {
+            self.colliding = colliding
+            let slots = UnsafeMutablePointer<UInt64>.allocate(capacity: 64)
+            slots.initialize(repeating: 0, count: 64)
+            state.initialize(to: State(
+                slots: slots, slotCount: 64,
+                entries: .allocate(capacity: FoldCache.capacity),
+                arena: .allocate(capacity: 1024), arenaCapacity: 1024))
+        }
+
+        deinit {
+            state.pointee.slots.deallocate()
+            state.pointee.entries.deallocate()
+            state.pointee.arena.deallocate()
+            state.deinitialize(count: 1)
+            state.deallocate()
+        }
+
+        @inline(__always) private func hash(_ b: UnsafeBufferPointer<UInt8>) -> UInt32 {
+            colliding ? 0 : ByteHash.hash(b, seed: seed)
+        }
+
+        /// Lends `body` the value of `raw`: kept, or made by `fold` (from `raw` as text) and
+        /// kept when it may be. `body` must not use this table (what it is lent may move).
+        func withValue(_ raw: UnsafeBufferPointer<UInt8>, _ fold: (String) -> String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+            let st = state
+            let h = hash(raw)
+            var slot = Int(h) & (st.pointee.slotCount - 1)
+            var probes = 0
+            if raw.count <= FoldCache.maxKeyBytes {
+                while probes <= Self.maxProbe {
+                    let s = st.pointee.slots[slot]
+                    if s == 0 { break }
+                    if UInt32(truncatingIfNeeded: s >> 32) == h {
+                        let e = st.pointee.entries[Int(truncatingIfNeeded: s & 0xFFFF_FFFF) - 1]
+                        let key = st.pointee.arena + Int(e.start)
+                        if Int(e.key) == raw.count && (raw.isEmpty || memcmp(key, raw.baseAddress!, raw.count) == 0) {
+                            body(UnsafeBufferPointer(start: key + Int(e.key), count: Int(e.value)))
+                            return
+                        }
+                    }
+                    slot = (slot + 1) & (st.pointee.slotCount - 1)
+                    probes += 1
+                }
+            }
+            var value = fold(String(decoding: raw, as: UTF8.self))
+            value.withUTF8 { v in
+                body(v)
+                // Kept only when short enough, and near enough to where its hash points.
+                guard raw.count <= FoldCache.maxKeyBytes, probes <= Self.maxProbe, st.pointee.slots[slot] == 0 else { return }
+                if st.pointee.count >= FoldCache.capacity {
+                    reset()
+                    return
+                }
+                insert(raw, v, hash: h, slot: slot)
+            }
+        }
+
+        private func insert(_ raw: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>, hash h: UInt32, slot: Int) {
+            let st = state
+            let need = raw.count + value.count
+            if st.pointee.arenaCount + need > st.pointee.arenaCapacity {
+                let capacity = max(st.pointee.arenaCapacity * 2, st.pointee.arenaCount + need)
+                let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+                bigger.update(from: st.pointee.arena, count: st.pointee.arenaCount)
+                st.pointee.arena.deallocate()
+                st.pointee.arena = bigger
+                st.pointee.arenaCapacity = capacity
+            }
+            let start = st.pointee.arenaCount
+            if !raw.isEmpty { (st.pointee.arena + start).update(from: raw.baseAddress!, count: raw.count) }
+            if !value.isEmpty { (st.pointee.arena + start + raw.count).update(from: value.baseAddress!, count: value.count) }
+            st.pointee.arenaCount += need
+            let e = st.pointee.count
+            st.pointee.entries[e] = (Int32(start), Int32(raw.count), Int32(value.count))
+            st.pointee.count = e + 1
+            st.pointee.slots[slot] = UInt64(h) << 32 | UInt64(e + 1)
+            // At most half full.
+            if st.pointee.count * 2 > st.pointee.slotCount { rehash(slotCount: st.pointee.slotCount * 2) }
+        }
+
+        /// Places every entry again in `slotCount` slots (one too far from its hash's slot is
+        /// dropped from the slots: it stays in the arena, unreachable, until the next reset).
+        private func rehash(slotCount: Int) {
+            let st = state
+            let slots = UnsafeMutablePointer<UInt64>.allocate(capacity: slotCount)
+            slots.initialize(repeating: 0, count: slotCount)
+            let mask = slotCount - 1
+            for e in 0..<st.pointee.count {
+                let entry = st.pointee.entries[e]
+                let h = hash(UnsafeBufferPointer(start: st.pointee.arena + Int(entry.start), count: Int(entry.key)))
+                var slot = Int(h) & mask
+                var probes = 0
+                while slots[slot] != 0 && probes <= Self.maxProbe {
+                    slot = (slot + 1) & mask
+                    probes += 1
+                }
+                if slots[slot] == 0 { slots[slot] = UInt64(h) << 32 | UInt64(e + 1) }
+            }
+            st.pointee.slots.deallocate()
+            st.pointee.slots = slots
+            st.pointee.slotCount = slotCount
+        }
+
+        /// Forgets every word (the memory stays).
+        private func reset() {
+            let st = state
+            st.pointee.slots.update(repeating: 0, count: st.pointee.slotCount)
+            st.pointee.count = 0
+            st.pointee.arenaCount = 0
+        }
     }
 }
