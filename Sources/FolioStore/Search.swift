@@ -367,7 +367,7 @@ final class SearchExecution {
     /// Work limits of one search (SPEC §6.2): postings read, terms a prefix expands to,
     /// articles read to check phrases or dates, and bytes of their text read to check phrases
     /// (5 000 articles of 8 MiB would otherwise take minutes; reaching this limit takes 0.2 s
-    /// on ASCII text, 3.4 s on text whose words need folding).
+    /// on ASCII text, 2.4 s on text whose words need folding).
     static let maxPostings = 5_000_000
     static let maxPrefixTerms = 5_000
     static let maxChecked = 5_000
