@@ -1064,6 +1064,13 @@ public final class FoldCache {
         foldedCJK = Table(colliding: collidingForTesting)
     }
 
+    /// Bytes of words and characters folded afresh (not found kept) since it was made: the
+    /// slow part of tokenizing, which a search counts against its work limit.
+    public var foldedBytes: Int { folded.foldedBytes + foldedCJK.foldedBytes }
+
+    /// How many words and characters it keeps (tests).
+    var kept: Int { folded.count + foldedCJK.count }
+
     /// Lends `body` the folded form of the CJK character whose raw bytes are `raw`.
     func withFoldedCJK(_ raw: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         foldedCJK.withValue(raw, { SearchText.foldCJK($0) }, body)
@@ -1091,7 +1098,9 @@ public final class FoldCache {
             var slotCount: Int
             /// Per entry: where its key starts in the arena, the key's and the value's length.
             var entries: UnsafeMutablePointer<(start: Int32, key: Int32, value: Int32)>
+            var entriesCapacity: Int
             var count = 0
+            var foldedBytes = 0
             var arena: UnsafeMutablePointer<UInt8>
             var arenaCount = 0
             var arenaCapacity: Int
@@ -1107,9 +1116,12 @@ public final class FoldCache {
             slots.initialize(repeating: 0, count: 64)
             state.initialize(to: State(
                 slots: slots, slotCount: 64,
-                entries: .allocate(capacity: FoldCache.capacity),
+                entries: .allocate(capacity: 32), entriesCapacity: 32,
                 arena: .allocate(capacity: 1024), arenaCapacity: 1024))
         }
+
+        var count: Int { state.pointee.count }
+        var foldedBytes: Int { state.pointee.foldedBytes }
 
         deinit {
             state.pointee.slots.deallocate()
@@ -1146,6 +1158,7 @@ public final class FoldCache {
                     probes += 1
                 }
             }
+            st.pointee.foldedBytes &+= raw.count
             var value = fold(String(decoding: raw, as: UTF8.self))
             value.withUTF8 { v in
                 body(v)
@@ -1175,6 +1188,14 @@ public final class FoldCache {
             if !value.isEmpty { (st.pointee.arena + start + raw.count).update(from: value.baseAddress!, count: value.count) }
             st.pointee.arenaCount += need
             let e = st.pointee.count
+            if e == st.pointee.entriesCapacity {
+                let capacity = min(e * 2, FoldCache.capacity)
+                let bigger = UnsafeMutablePointer<(start: Int32, key: Int32, value: Int32)>.allocate(capacity: capacity)
+                bigger.update(from: st.pointee.entries, count: e)
+                st.pointee.entries.deallocate()
+                st.pointee.entries = bigger
+                st.pointee.entriesCapacity = capacity
+            }
             st.pointee.entries[e] = (Int32(start), Int32(raw.count), Int32(value.count))
             st.pointee.count = e + 1
             st.pointee.slots[slot] = UInt64(h) << 32 | UInt64(e + 1)
@@ -1198,7 +1219,8 @@ public final class FoldCache {
                     slot = (slot + 1) & mask
                     probes += 1
                 }
-                if slots[slot] == 0 { slots[slot] = UInt64(h) << 32 | UInt64(e + 1) }
+                // Where a lookup still looks (within `maxProbe` of its hash's slot), else left out.
+                if probes <= Self.maxProbe { slots[slot] = UInt64(h) << 32 | UInt64(e + 1) }
             }
             st.pointee.slots.deallocate()
             st.pointee.slots = slots

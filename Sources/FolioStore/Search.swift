@@ -366,12 +366,15 @@ public struct SearchTooBroad: Failure, Equatable, CustomStringConvertible {
 final class SearchExecution {
     /// Work limits of one search (SPEC §6.2): postings read, terms a prefix expands to,
     /// articles read to check phrases or dates, and bytes of their text read to check phrases
-    /// (5 000 articles of 8 MiB would otherwise take minutes; reaching this limit takes 0.2 s
-    /// on ASCII text, 2.4 s on text whose words need folding).
+    /// (5 000 articles of 8 MiB would otherwise take minutes: 20 of 7 MB whose words cannot
+    /// be kept in the fold cache took 44 s). Reaching this limit takes 0.2 s on ASCII text,
+    /// 2.2 s on text whose words need folding, 2.9 s on text of words all new.
     static let maxPostings = 5_000_000
     static let maxPrefixTerms = 5_000
     static let maxChecked = 5_000
     static let maxCheckedBytes = 128 << 20
+    /// What a byte of a word folded afresh counts for against `maxCheckedBytes`.
+    static let freshFoldWeight = 16
 
     private var postingsRead = 0
     private var checked = 0
@@ -405,7 +408,10 @@ final class SearchExecution {
     /// Counts `n` bytes of a candidate's text read for a phrase (each time one is checked).
     private func spend(textBytes n: Int) throws {
         checkedBytes += n
-        if checkedBytes > maxCheckedBytes { throw SearchTooBroad(reason: "more than \(maxCheckedBytes >> 20) MiB of article text would have to be read to check its phrases") }
+        if checkedBytes > maxCheckedBytes {
+            let limit = maxCheckedBytes >= 1 << 20 ? "\(maxCheckedBytes >> 20) MiB" : "\(maxCheckedBytes) bytes"
+            throw SearchTooBroad(reason: "more than \(limit) of article text would have to be read to check its phrases")
+        }
     }
 
     init(store: Store, txn: Transaction, search: SearchDatabases, query: SearchQuery, maxCheckedBytes: Int = SearchExecution.maxCheckedBytes) throws {
@@ -664,15 +670,19 @@ final class SearchExecution {
         return lo < docs.count && docs[lo] == doc
     }
 
-    /// The text of an article's winner, to check phrases on.
-    /// Whether `text` holds `phrase`, the text read for it counted against the limit.
+    /// Whether `text` holds `phrase`, the text read for it counted against the limit: the
+    /// bytes looked at, and each byte of a word folded afresh (not in the search's fold
+    /// cache: text of words it cannot keep, or too many distinct ones) `freshFoldWeight`
+    /// times more, as folding one takes that much longer than reading it.
     private func holds(_ text: CandidateText, _ phrase: [String]) throws -> Bool {
         var read = 0
+        let folded = foldCache.foldedBytes
         let found = try text.holds(phrase, foldCache: foldCache, read: &read)
-        try spend(textBytes: read)
+        try spend(textBytes: read + (foldCache.foldedBytes - folded) * (Self.freshFoldWeight - 1))
         return found
     }
 
+    /// The text of an article's winner, to check phrases on.
     private func candidate(_ id: String) throws -> CandidateText {
         guard let rec = try store.record(id, txn: txn), let c = rec.versions.winner?.content else { return .none }
         return CandidateText(fields: [c.title, c.source] + c.tags, body: { [store, txn] body in
@@ -707,7 +717,8 @@ struct CandidateText {
     /// character at an end of it perhaps inside a pair: `PhraseMatcher`). Words beyond ASCII
     /// are folded once each per `foldCache`.
     /// `read` grows by the bytes of text looked at: a field or body read to its end, or to the
-    /// end of the match found in it.
+    /// end of the match found in it; twice where the ASCII scan stopped at a letter beyond
+    /// ASCII and the text was read again as terms (up to there, then whole).
     func holds(_ phrase: [String], foldCache: FoldCache = FoldCache(), read: inout Int) throws -> Bool {
         let ascii = phrase.allSatisfy { $0.utf8.allSatisfy { $0 < 0x80 } }
         let terms = phrase.map { Array($0.utf8) }
@@ -716,21 +727,23 @@ struct CandidateText {
         func check(_ f: Field) -> Bool {
             switch f {
             case let .bytes(b):
-                var end = b.count
+                var end = 0
                 if ascii, let found = Self.scanASCII(b, terms, end: &end) {
                     bytes += end
                     return found
                 }
-                bytes += b.count
+                // Read again as terms (after the scan's part, if it stopped at a letter
+                // beyond ASCII).
+                bytes += end + b.count
                 return PhraseMatcher.holds(terms, in: String(decoding: b, as: UTF8.self), foldCache: foldCache)
             case let .string(s):
                 var s = s
-                var end = s.utf8.count
+                var end = 0
                 if ascii, let found = s.withUTF8({ Self.scanASCII(UnsafeRawBufferPointer($0), terms, end: &end) }) {
                     bytes += end
                     return found
                 }
-                bytes += s.utf8.count
+                bytes += end + s.utf8.count
                 return PhraseMatcher.holds(terms, in: s, foldCache: foldCache)
             }
         }
@@ -746,7 +759,8 @@ struct CandidateText {
         return scanASCII(text, phrase, end: &end)
     }
 
-    /// The same, setting `end` to where the match found ends (else it is left as it is).
+    /// The same, setting `end` to where the match found ends, to the text's end when none is
+    /// found, or (nil) to where a byte beyond ASCII stopped the scan.
     static func scanASCII(_ text: UnsafeRawBufferPointer, _ phrase: [[UInt8]], end: inout Int) -> Bool? {
         guard let first = phrase.first else {
             end = 0
@@ -758,6 +772,8 @@ struct CandidateText {
         /// The word from `i` on (after skipping separators): its start and end, or nil at the
         /// end; `.none` with nonASCII set when a byte beyond ASCII stands in the way.
         var nonASCII = false
+        /// Where a byte beyond ASCII stopped the scan.
+        var stoppedAt = n
         /// The scalar starting at `i` beyond ASCII, and where the next one starts.
         func scalar(at i: Int) -> (Unicode.Scalar?, Int) {
             let lead = text[i]
@@ -779,6 +795,7 @@ struct CandidateText {
                     let (u, next) = scalar(at: i)
                     guard let u, SearchText.isSeparator(u, afterWord: false) else {
                         nonASCII = true
+                        stoppedAt = i
                         return nil
                     }
                     i = next
@@ -793,6 +810,7 @@ struct CandidateText {
                 let (u, _) = scalar(at: i)
                 guard let u, SearchText.isSeparator(u, afterWord: true) else {
                     nonASCII = true
+                    stoppedAt = i
                     return nil
                 }
             }
@@ -817,12 +835,16 @@ struct CandidateText {
                 }
                 next = v.1
             }
-            if nonASCII { return nil }
+            if nonASCII {
+                end = stoppedAt
+                return nil
+            }
             if all {
                 end = next
                 return true
             }
         }
+        end = nonASCII ? stoppedAt : n
         return nonASCII ? nil : false
     }
 }

@@ -283,17 +283,48 @@ enum FloorScan {
         }
     }
 
-    /// A table of 64-bit word hashes (2^16 slots, linear probing) with a count each.
+    /// A table of 64-bit word hashes (linear probing, at most half full: it doubles) with a
+    /// count each.
     final class Table {
-        let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: 1 << 16)
-        let counts = UnsafeMutablePointer<UInt32>.allocate(capacity: 1 << 16)
+        var keys = UnsafeMutablePointer<UInt64>.allocate(capacity: 1 << 16)
+        var counts = UnsafeMutablePointer<UInt32>.allocate(capacity: 1 << 16)
+        var mask = (1 << 16) - 1
+        var count = 0
         init() {
-            keys.initialize(repeating: 0, count: 1 << 16)
-            counts.initialize(repeating: 0, count: 1 << 16)
+            keys.initialize(repeating: 0, count: mask + 1)
+            counts.initialize(repeating: 0, count: mask + 1)
         }
         deinit {
             keys.deallocate()
             counts.deallocate()
+        }
+
+        @inline(__always) func add(_ h: UInt64) {
+            var slot = Int(truncatingIfNeeded: h) & mask
+            while keys[slot] != 0 && keys[slot] != h { slot = (slot + 1) & mask }
+            if keys[slot] == 0 {
+                keys[slot] = h
+                count += 1
+            }
+            counts[slot] &+= 1
+            if count * 2 > mask { grow() }
+        }
+
+        private func grow() {
+            let (oldKeys, oldCounts, oldSize) = (keys, counts, mask + 1)
+            mask = oldSize * 2 - 1
+            keys = .allocate(capacity: mask + 1)
+            counts = .allocate(capacity: mask + 1)
+            keys.initialize(repeating: 0, count: mask + 1)
+            counts.initialize(repeating: 0, count: mask + 1)
+            for i in 0..<oldSize where oldKeys[i] != 0 {
+                var slot = Int(truncatingIfNeeded: oldKeys[i]) & mask
+                while keys[slot] != 0 { slot = (slot + 1) & mask }
+                keys[slot] = oldKeys[i]
+                counts[slot] = oldCounts[i]
+            }
+            oldKeys.deallocate()
+            oldCounts.deallocate()
         }
     }
 
@@ -304,8 +335,6 @@ enum FloorScan {
         return text.withUTF8 { b in
             guard let p = b.baseAddress.map(UnsafeRawPointer.init) else { return 0 }
             var n = 0
-            let (keys, counts) = (table.keys, table.counts)
-            let mask = (1 << 16) - 1
             forEachWord(b) { s, e in
                 var h: UInt64 = UInt64(e - s) &* 0x9E37_79B9_7F4A_7C15
                 var k = s
@@ -324,10 +353,7 @@ enum FloorScan {
                 h = (h ^ tail) &* 0xA076_1D64_78BD_642F
                 h ^= h >> 32
                 h |= 1
-                var slot = Int(truncatingIfNeeded: h) & mask
-                while keys[slot] != 0 && keys[slot] != h { slot = (slot + 1) & mask }
-                keys[slot] = h
-                counts[slot] &+= 1
+                table.add(h)
                 n &+= 1
             }
             return n

@@ -6,9 +6,22 @@ final class FoldCacheTests: XCTestCase {
     /// The fold cache lends each word's fold as folding it would give it: found, added, after
     /// its table grows, and after it fills and starts again (more than `capacity` words).
     func testTheFoldCacheGivesWhatFoldingGives() {
-        check(FoldCache(), words: FoldCache.capacity + 5_000)
-        // Every word hashing alike: those beyond the probe limit are folded each time.
-        check(FoldCache(collidingForTesting: true), words: 300)
+        let cache = FoldCache()
+        check(cache, words: FoldCache.capacity + 5_000)
+        // Full, it started again: it keeps what came since.
+        XCTAssertGreaterThan(cache.kept, 0)
+        XCTAssertLessThan(cache.kept, FoldCache.capacity / 2)
+        // Every word hashing alike: those beyond the probe limit are folded each time, not kept.
+        let colliding = FoldCache(collidingForTesting: true)
+        check(colliding, words: 300)
+        XCTAssertEqual(colliding.kept, FoldCache.Table.maxProbe + 1)
+        // Each word folded afresh is counted (by its bytes), a word found kept is not.
+        let counted = FoldCache()
+        for w in ["Straße", "Straße", "größer"] {
+            var raw = w
+            raw.withUTF8 { r in counted.withFolded(r) { _ in } }
+        }
+        XCTAssertEqual(counted.foldedBytes, "Straße".utf8.count + "größer".utf8.count)
     }
 
     private func check(_ cache: FoldCache, words count: Int) {

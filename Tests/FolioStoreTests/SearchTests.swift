@@ -471,7 +471,9 @@ final class SearchTests: XCTestCase {
             }
             var read = 0
             XCTAssertEqual(try CandidateText(fields: [text]) { _ in false }.holds(phrase, read: &read), expected)
-            XCTAssertEqual(read, scanned == true ? end : text.utf8.count)
+            // The text read: to the match's end, whole, or (the scan stopped) up to there and whole.
+            XCTAssertEqual(read, scanned == nil ? end + text.utf8.count : scanned! ? end : text.utf8.count)
+            if scanned == false { XCTAssertEqual(end, text.utf8.count) }
         }
         // Texts whose only characters beyond ASCII are punctuation are answered in place.
         XCTAssertGreaterThan(answered, 1500)
@@ -1243,7 +1245,7 @@ final class SearchReviewTests: XCTestCase {
         XCTAssertEqual(try run(#""alpha beta""#, limit: 11 * bodyBytes).count, 10)
         XCTAssertThrowsError(try run(#""alpha beta""#, limit: 9 * bodyBytes)) { error in
             XCTAssertTrue(error is SearchTooBroad, "\(error)")
-            XCTAssertTrue("\(error)".contains("MiB of article text"), "\(error)")
+            XCTAssertTrue("\(error)".contains("bytes of article text"), "\(error)")
         }
         // A phrase and an excluded phrase, which reads each body to its end again.
         XCTAssertEqual(try run(#""alpha beta" -"beta alpha""#, limit: 21 * bodyBytes).count, 10)
@@ -1254,6 +1256,12 @@ final class SearchReviewTests: XCTestCase {
         XCTAssertEqual(try run("alpha beta", limit: 1).count, 10)
         // The default limit holds far more than this.
         XCTAssertEqual(try s.search(SearchQuery(parsing: #""alpha beta""#), limit: 20, snippets: false).count, 10)
+        // Words that need folding, each new to the search's fold cache, count 16 times over.
+        let folding = (0..<3000).map { "wö\($0)" }.joined(separator: " ") + " omega zeta"
+        try s.write { w in try w.put(Article(id: "fold/1", title: "Folding", body: folding)) }
+        let foldingBytes = folding.utf8.count
+        XCTAssertThrowsError(try run(#""omega zeta""#, limit: 4 * foldingBytes)) { XCTAssertTrue($0 is SearchTooBroad) }
+        XCTAssertEqual(try run(#""omega zeta""#, limit: 18 * foldingBytes), ["fold/1"])
     }
 
     func testOverlappingPhrasesMixedGroupsAndExclusions() throws {
