@@ -790,6 +790,53 @@ public enum SearchText {
 
     private static func capped(_ term: String) -> String { cut(term, to: maxTermBytes) }
 
+    /// Per scalar below U+0180 (ASCII, Latin-1 Supplement, Latin Extended-A), what `fold`
+    /// makes of it alone, as UTF-8: scalar `v`'s bytes are `bytes[starts[v]..<starts[v + 1]]`.
+    /// Made once, by `fold` itself.
+    private static let latinFolds: (starts: [Int], bytes: [UInt8]) = {
+        var starts = [0]
+        var bytes: [UInt8] = []
+        for v in 0..<0x180 {
+            bytes += Array(fold(String(Unicode.Scalar(UInt32(v))!)).utf8)
+            starts.append(bytes.count)
+        }
+        return (starts, bytes)
+    }()
+
+    /// `cut(fold(word), to: maxTermBytes)` as UTF-8, for a word (valid UTF-8) of scalars below
+    /// U+0180 only, from `latinFolds` — the case mappings and decompositions of those scalars
+    /// do not depend on their neighbours, and the marks decomposition brings are dropped — or
+    /// nil for any other word. Folding through Strings takes microseconds a word; this, tens
+    /// of nanoseconds (German, French, Spanish, Turkish, Polish, Czech… text).
+    static func latinFolded(_ raw: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        let (starts, bytes) = latinFolds
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.count + 4)
+        var i = 0
+        while i < raw.count {
+            let b = raw[i]
+            let v: Int
+            if b < 0x80 {
+                v = Int(b)
+                i += 1
+            } else if b & 0xE0 == 0xC0 && i + 1 < raw.count && raw[i + 1] & 0xC0 == 0x80 {
+                v = Int(b & 0x1F) << 6 | Int(raw[i + 1] & 0x3F)
+                i += 2
+            } else {
+                return nil
+            }
+            guard v < 0x180 else { return nil }
+            out.append(contentsOf: bytes[starts[v]..<starts[v + 1]])
+        }
+        // Cut at a scalar's start, as `cut` does.
+        if out.count > maxTermBytes {
+            var n = maxTermBytes
+            while n > 0 && out[n] & 0xC0 == 0x80 { n -= 1 }
+            out.removeSubrange(n...)
+        }
+        return out
+    }
+
     /// `text` cut to at most `limit` UTF-8 bytes at a scalar boundary (a grapheme may be
     /// longer than the limit: cutting by characters could leave nothing); never empty when
     /// `text` is not.
@@ -1064,22 +1111,42 @@ public final class FoldCache {
         foldedCJK = Table(colliding: collidingForTesting)
     }
 
-    /// Bytes of words and characters folded afresh (not found kept) since it was made: the
-    /// slow part of tokenizing, which a search counts against its work limit.
-    public var foldedBytes: Int { folded.foldedBytes + foldedCJK.foldedBytes }
+    /// Bytes of words and characters folded afresh (not found kept) since it was made, and of
+    /// those, the bytes folded through Unicode's tables (not Latin: `SearchText.latinFolded`):
+    /// the slow parts of tokenizing, which a search counts against its work limit. Behind a
+    /// pointer, as the tables' state.
+    public var foldedBytes: (all: Int, slowly: Int) { (counts[0], counts[1]) }
+    private let counts: UnsafeMutablePointer<Int> = {
+        let p = UnsafeMutablePointer<Int>.allocate(capacity: 2)
+        p.initialize(repeating: 0, count: 2)
+        return p
+    }()
+
+    deinit { counts.deallocate() }
 
     /// How many words and characters it keeps (tests).
     var kept: Int { folded.count + foldedCJK.count }
 
     /// Lends `body` the folded form of the CJK character whose raw bytes are `raw`.
     func withFoldedCJK(_ raw: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        foldedCJK.withValue(raw, { SearchText.foldCJK($0) }, body)
+        let counts = counts
+        foldedCJK.withValue(raw, { raw in
+            counts[0] &+= raw.count
+            counts[1] &+= raw.count
+            return Array(SearchText.foldCJK(String(decoding: raw, as: UTF8.self)).utf8)
+        }, body)
     }
 
     /// Lends `body` the folded, capped form of the word whose raw bytes are `raw` (empty when
     /// folding leaves nothing).
     func withFolded(_ raw: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        folded.withValue(raw, { SearchText.cut(SearchText.fold($0), to: SearchText.maxTermBytes) }, body)
+        let counts = counts
+        folded.withValue(raw, { raw in
+            counts[0] &+= raw.count
+            if let latin = SearchText.latinFolded(raw) { return latin }
+            counts[1] &+= raw.count
+            return Array(SearchText.cut(SearchText.fold(String(decoding: raw, as: UTF8.self)), to: SearchText.maxTermBytes).utf8)
+        }, body)
     }
 
     /// Raw bytes → folded bytes: an open-addressing table of hashes (`ByteHash`, seeded per
@@ -1100,7 +1167,6 @@ public final class FoldCache {
             var entries: UnsafeMutablePointer<(start: Int32, key: Int32, value: Int32)>
             var entriesCapacity: Int
             var count = 0
-            var foldedBytes = 0
             var arena: UnsafeMutablePointer<UInt8>
             var arenaCount = 0
             var arenaCapacity: Int
@@ -1121,7 +1187,6 @@ public final class FoldCache {
         }
 
         var count: Int { state.pointee.count }
-        var foldedBytes: Int { state.pointee.foldedBytes }
 
         deinit {
             state.pointee.slots.deallocate()
@@ -1135,9 +1200,8 @@ public final class FoldCache {
             colliding ? 0 : ByteHash.hash(b, seed: seed)
         }
 
-        /// Lends `body` the value of `raw`: kept, or made by `fold` (from `raw` as text) and
-        /// kept when it may be. `body` must not use this table (what it is lent may move).
-        func withValue(_ raw: UnsafeBufferPointer<UInt8>, _ fold: (String) -> String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        /// Lends `body` the value of `raw`: kept, or made by `fold` and kept when it may be. `body` must not use this table (what it is lent may move).
+        func withValue(_ raw: UnsafeBufferPointer<UInt8>, _ fold: (UnsafeBufferPointer<UInt8>) -> [UInt8], _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
             let st = state
             let h = hash(raw)
             var slot = Int(h) & (st.pointee.slotCount - 1)
@@ -1158,9 +1222,7 @@ public final class FoldCache {
                     probes += 1
                 }
             }
-            st.pointee.foldedBytes &+= raw.count
-            var value = fold(String(decoding: raw, as: UTF8.self))
-            value.withUTF8 { v in
+            fold(raw).withUnsafeBufferPointer { v in
                 body(v)
                 // Kept only when short enough, and near enough to where its hash points.
                 guard raw.count <= FoldCache.maxKeyBytes, probes <= Self.maxProbe, st.pointee.slots[slot] == 0 else { return }

@@ -368,13 +368,16 @@ final class SearchExecution {
     /// articles read to check phrases or dates, and bytes of their text read to check phrases
     /// (5 000 articles of 8 MiB would otherwise take minutes: 20 of 7 MB whose words cannot
     /// be kept in the fold cache took 44 s). Reaching this limit takes 0.2 s on ASCII text,
-    /// 2.2 s on text whose words need folding, 2.9 s on text of words all new.
+    /// 2.5 s on text whose words need folding, 2.1 s on such Latin text whose words are all
+    /// new, 2.7 s on such Cyrillic text.
     static let maxPostings = 5_000_000
     static let maxPrefixTerms = 5_000
     static let maxChecked = 5_000
     static let maxCheckedBytes = 128 << 20
-    /// What a byte of a word folded afresh counts for against `maxCheckedBytes`.
-    static let freshFoldWeight = 16
+    /// What a byte of a word folded afresh counts for against `maxCheckedBytes`: from the
+    /// Latin table, or through Unicode's tables (`FoldCache.foldedBytes`) — about as much more
+    /// as each takes longer than reading a byte.
+    static let freshFoldWeight = (latin: 2, slow: 16)
 
     private var postingsRead = 0
     private var checked = 0
@@ -672,13 +675,14 @@ final class SearchExecution {
 
     /// Whether `text` holds `phrase`, the text read for it counted against the limit: the
     /// bytes looked at, and each byte of a word folded afresh (not in the search's fold
-    /// cache: text of words it cannot keep, or too many distinct ones) `freshFoldWeight`
-    /// times more, as folding one takes that much longer than reading it.
+    /// cache: new to it, or a text of words it cannot keep) `freshFoldWeight` times.
     private func holds(_ text: CandidateText, _ phrase: [String]) throws -> Bool {
         var read = 0
-        let folded = foldCache.foldedBytes
+        let before = foldCache.foldedBytes
         let found = try text.holds(phrase, foldCache: foldCache, read: &read)
-        try spend(textBytes: read + (foldCache.foldedBytes - folded) * (Self.freshFoldWeight - 1))
+        let after = foldCache.foldedBytes
+        let (all, slowly) = (after.all - before.all, after.slowly - before.slowly)
+        try spend(textBytes: read + (all - slowly) * (Self.freshFoldWeight.latin - 1) + slowly * (Self.freshFoldWeight.slow - 1))
         return found
     }
 

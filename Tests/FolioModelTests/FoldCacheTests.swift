@@ -15,13 +15,35 @@ final class FoldCacheTests: XCTestCase {
         let colliding = FoldCache(collidingForTesting: true)
         check(colliding, words: 300)
         XCTAssertEqual(colliding.kept, FoldCache.Table.maxProbe + 1)
-        // Each word folded afresh is counted (by its bytes), a word found kept is not.
+        // Each word folded afresh is counted (by its bytes), apart those folded through
+        // Unicode's tables; a word found kept is not.
         let counted = FoldCache()
-        for w in ["Straße", "Straße", "größer"] {
+        for w in ["Straße", "Ωμέγα", "Ωμέγα", "Straße", "größer", "ﬁnal"] {
             var raw = w
             raw.withUTF8 { r in counted.withFolded(r) { _ in } }
         }
-        XCTAssertEqual(counted.foldedBytes, "Straße".utf8.count + "größer".utf8.count)
+        XCTAssertEqual(counted.foldedBytes.all, "Straße".utf8.count + "Ωμέγα".utf8.count + "größer".utf8.count + "ﬁnal".utf8.count)
+        XCTAssertEqual(counted.foldedBytes.slowly, "Ωμέγα".utf8.count + "ﬁnal".utf8.count)
+    }
+
+    /// Words of scalars below U+0180 are folded from a table, scalar by scalar: that must be
+    /// what folding the whole word gives, cut to 64 bytes, for any such word (and nothing
+    /// for a word holding another scalar).
+    func testLatinWordsFoldFromTheTableAsFoldingGives() {
+        var rng = SplitMix64(seed: 0x1A71)
+        for round in 0..<20_000 {
+            var w = String.UnicodeScalarView()
+            let length = 1 + Int(rng.next() % (round % 10 == 0 ? 70 : 12))
+            for _ in 0..<length { w.append(Unicode.Scalar(UInt32(0x20 + rng.next() % (0x180 - 0x20)))!) }
+            let word = String(w)
+            let expected = Array(SearchText.cut(SearchText.fold(word), to: SearchText.maxTermBytes).utf8)
+            var raw = word
+            raw.withUTF8 { XCTAssertEqual(SearchText.latinFolded($0), expected, "\(word.unicodeScalars.map { String($0.value, radix: 16) })") }
+        }
+        for other in ["straßeΣ", "café\u{301}", "東京", "ǅ", "ƀ"] {
+            var word = other
+            word.withUTF8 { XCTAssertNil(SearchText.latinFolded($0), other) }
+        }
     }
 
     private func check(_ cache: FoldCache, words count: Int) {
