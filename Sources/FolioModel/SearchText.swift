@@ -790,13 +790,16 @@ public enum SearchText {
 
     private static func capped(_ term: String) -> String { cut(term, to: maxTermBytes) }
 
-    /// Per scalar below U+0180 (ASCII, Latin-1 Supplement, Latin Extended-A), what `fold`
-    /// makes of it alone, as UTF-8: scalar `v`'s bytes are `bytes[starts[v]..<starts[v + 1]]`.
-    /// Made once, by `fold` itself.
-    private static let latinFolds: (starts: [Int], bytes: [UInt8]) = {
+    /// Scalars below this (Latin, IPA, combining marks, Greek, Cyrillic) are folded from
+    /// `tableFolds`.
+    static let tableFoldEnd = 0x500
+
+    /// Per scalar below `tableFoldEnd`, what `fold` makes of it alone, as UTF-8: scalar `v`'s
+    /// bytes are `bytes[starts[v]..<starts[v + 1]]`. Made once, by `fold` itself.
+    private static let tableFolds: (starts: [Int], bytes: [UInt8]) = {
         var starts = [0]
         var bytes: [UInt8] = []
-        for v in 0..<0x180 {
+        for v in 0..<tableFoldEnd {
             bytes += Array(fold(String(Unicode.Scalar(UInt32(v))!)).utf8)
             starts.append(bytes.count)
         }
@@ -804,12 +807,14 @@ public enum SearchText {
     }()
 
     /// `cut(fold(word), to: maxTermBytes)` as UTF-8, for a word (valid UTF-8) of scalars below
-    /// U+0180 only, from `latinFolds` — the case mappings and decompositions of those scalars
-    /// do not depend on their neighbours, and the marks decomposition brings are dropped — or
-    /// nil for any other word. Folding through Strings takes microseconds a word; this, tens
-    /// of nanoseconds (German, French, Spanish, Turkish, Polish, Czech… text).
-    static func latinFolded(_ raw: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
-        let (starts, bytes) = latinFolds
+    /// `tableFoldEnd` only, from `tableFolds`, or nil for any other word. Folding such a word
+    /// scalar by scalar gives what folding it whole does: the case mappings and compatibility
+    /// decompositions of those scalars do not depend on their neighbours (but Greek capital
+    /// sigma's, whose final form `fold` makes σ again), and the marks are dropped whatever
+    /// their order. Folding through Strings takes microseconds a word; this, tens of
+    /// nanoseconds (German, French, Spanish, Turkish, Polish, Czech, Greek, Russian… text).
+    static func foldedFromTable(_ raw: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        let (starts, bytes) = tableFolds
         var out: [UInt8] = []
         out.reserveCapacity(raw.count + 4)
         var i = 0
@@ -825,7 +830,7 @@ public enum SearchText {
             } else {
                 return nil
             }
-            guard v < 0x180 else { return nil }
+            guard v < tableFoldEnd else { return nil }
             out.append(contentsOf: bytes[starts[v]..<starts[v + 1]])
         }
         // Cut at a scalar's start, as `cut` does.
@@ -1112,7 +1117,7 @@ public final class FoldCache {
     }
 
     /// Bytes of words and characters folded afresh (not found kept) since it was made, and of
-    /// those, the bytes folded through Unicode's tables (not Latin: `SearchText.latinFolded`):
+    /// those, the bytes folded through Unicode's tables (not `SearchText.foldedFromTable`):
     /// the slow parts of tokenizing, which a search counts against its work limit. Behind a
     /// pointer, as the tables' state.
     public var foldedBytes: (all: Int, slowly: Int) { (counts[0], counts[1]) }
@@ -1143,7 +1148,7 @@ public final class FoldCache {
         let counts = counts
         folded.withValue(raw, { raw in
             counts[0] &+= raw.count
-            if let latin = SearchText.latinFolded(raw) { return latin }
+            if let quick = SearchText.foldedFromTable(raw) { return quick }
             counts[1] &+= raw.count
             return Array(SearchText.cut(SearchText.fold(String(decoding: raw, as: UTF8.self)), to: SearchText.maxTermBytes).utf8)
         }, body)

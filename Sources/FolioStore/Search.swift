@@ -368,16 +368,16 @@ final class SearchExecution {
     /// articles read to check phrases or dates, and bytes of their text read to check phrases
     /// (5 000 articles of 8 MiB would otherwise take minutes: 20 of 7 MB whose words cannot
     /// be kept in the fold cache took 44 s). Reaching this limit takes 0.2 s on ASCII text,
-    /// 2.5 s on text whose words need folding, 2.1 s on such Latin text whose words are all
-    /// new, 2.7 s on such Cyrillic text.
+    /// 2.6 s on text whose words need folding, 2.2 s on such Latin or Cyrillic text whose
+    /// words are all new.
     static let maxPostings = 5_000_000
     static let maxPrefixTerms = 5_000
     static let maxChecked = 5_000
     static let maxCheckedBytes = 128 << 20
     /// What a byte of a word folded afresh counts for against `maxCheckedBytes`: from the
-    /// Latin table, or through Unicode's tables (`FoldCache.foldedBytes`) — about as much more
-    /// as each takes longer than reading a byte.
-    static let freshFoldWeight = (latin: 2, slow: 16)
+    /// table of Latin, Greek and Cyrillic folds, or through Unicode's tables
+    /// (`FoldCache.foldedBytes`) — about as much more as each takes longer than reading a byte.
+    static let freshFoldWeight = (table: 2, slow: 16)
 
     private var postingsRead = 0
     private var checked = 0
@@ -682,7 +682,7 @@ final class SearchExecution {
         let found = try text.holds(phrase, foldCache: foldCache, read: &read)
         let after = foldCache.foldedBytes
         let (all, slowly) = (after.all - before.all, after.slowly - before.slowly)
-        try spend(textBytes: read + (all - slowly) * (Self.freshFoldWeight.latin - 1) + slowly * (Self.freshFoldWeight.slow - 1))
+        try spend(textBytes: read + (all - slowly) * (Self.freshFoldWeight.table - 1) + slowly * (Self.freshFoldWeight.slow - 1))
         return found
     }
 
