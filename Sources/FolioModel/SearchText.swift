@@ -1205,7 +1205,8 @@ public final class FoldCache {
             colliding ? 0 : ByteHash.hash(b, seed: seed)
         }
 
-        /// Lends `body` the value of `raw`: kept, or made by `fold` and kept when it may be. `body` must not use this table (what it is lent may move).
+        /// Lends `body` the value of `raw`: kept, or made by `fold` and kept when it may be.
+        /// `body` must not use this table (what it is lent may move).
         func withValue(_ raw: UnsafeBufferPointer<UInt8>, _ fold: (UnsafeBufferPointer<UInt8>) -> [UInt8], _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
             let st = state
             let h = hash(raw)
