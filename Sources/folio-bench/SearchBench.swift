@@ -265,7 +265,6 @@ enum FloorScan {
             }
             i += 8
         }
-        if carry == 0 { start = -1 }
         while i < n {
             scanByte(i)
             i += 1
@@ -328,31 +327,17 @@ enum FloorScan {
         }
     }
 
-    /// Counts each word of `text` in `table` (a multiply per 8 bytes hashes it); returns how
+    static let seed = UInt64.random(in: .min ... .max) | 1
+
+    /// Counts each word of `text` in `table` (hashed as the index hashes terms); returns how
     /// many words.
     static func count(_ text: String, into table: Table) -> Int {
         var text = text
         return text.withUTF8 { b in
-            guard let p = b.baseAddress.map(UnsafeRawPointer.init) else { return 0 }
             var n = 0
             forEachWord(b) { s, e in
-                var h: UInt64 = UInt64(e - s) &* 0x9E37_79B9_7F4A_7C15
-                var k = s
-                while k + 8 <= e {
-                    h = (h ^ p.loadUnaligned(fromByteOffset: k, as: UInt64.self)) &* 0xE703_7ED1_A0B4_28DB
-                    k += 8
-                }
-                // The last 0–7 bytes without a loop: overlapping loads that stay within them.
-                var tail: UInt64 = 0
-                let r = e - k
-                if r >= 4 {
-                    tail = UInt64(p.loadUnaligned(fromByteOffset: k, as: UInt32.self)) << 32 | UInt64(p.loadUnaligned(fromByteOffset: e - 4, as: UInt32.self))
-                } else if r > 0 {
-                    tail = UInt64(p.load(fromByteOffset: k, as: UInt8.self)) << 16 | UInt64(p.load(fromByteOffset: k + r >> 1, as: UInt8.self)) << 8 | UInt64(p.load(fromByteOffset: e - 1, as: UInt8.self))
-                }
-                h = (h ^ tail) &* 0xA076_1D64_78BD_642F
-                h ^= h >> 32
-                h |= 1
+                // The index's own hash (nonzero: 0 marks an empty slot).
+                let h = UInt64(ByteHash.hash(UnsafeBufferPointer(rebasing: b[s..<e]), seed: FloorScan.seed)) | 1 << 32
                 table.add(h)
                 n &+= 1
             }
